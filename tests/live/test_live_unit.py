@@ -1,0 +1,127 @@
+"""LiveAssist prompt bookkeeping with a scripted analyser (the real engine is tested in test_live_engine.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assist.events import Alert, CallState, Prompt, Transcript
+from assist.live import LiveAssist
+
+
+class Result:
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.d = d
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.d
+
+
+class ScriptedAnalyzer:
+    """Returns canned analyses keyed by substring of the text."""
+
+    def __init__(self, rules: dict[str, dict[str, Any]]) -> None:
+        self.rules = rules
+        self.calls: list[tuple[str, str]] = []
+
+    def analyze(self, role: str, text: str, context: Any = None) -> Result:
+        self.calls.append((role, text))
+        out: dict[str, Any] = {"intent": None, "department": None, "emotion": {"label": "平静", "intensity": 0.0},
+                               "referrals": [], "banned": [], "knowledge": [], "empathy": []}
+        for key, value in self.rules.items():
+            if key in text:
+                for k, v in value.items():
+                    out[k] = out[k] + v if isinstance(v, list) and k in out and isinstance(out[k], list) else v
+        return Result(out)
+
+
+BANNED = {"banned": [{"rule": "you_go_ask", "span": "你自己去社保局问吧", "suggestion": "我帮您转办"}]}
+LEGAL = {"referrals": [{"number": "12348", "name": "法律援助", "reason": "经济纠纷"}], "intent": "求助"}
+
+
+def t(role: str, utt: str, text: str, final: bool = False, end: float = 1.0) -> Transcript:
+    return Transcript(call_id="c1", role=role, utterance_id=utt, final=final, text=text, start=0.0, end=end)
+
+
+def prompts(events: list[Any], kind: str | None = None) -> list[Prompt]:
+    return [e for e in events if isinstance(e, Prompt) and (kind is None or e.kind == kind)]
+
+
+def test_banned_phrase_flagged_mid_sentence_once_and_alerted_at_final() -> None:
+    la = LiveAssist("c1", "a1", ScriptedAnalyzer({"你自己去社保局问吧": BANNED}))
+    ev1 = la.on_transcript(t("agent", "agent-0", "这个 你自己"))
+    assert prompts(ev1) == []
+    ev2 = la.on_transcript(t("agent", "agent-0", "这个 你自己 去 社保局 问吧"))
+    [p] = prompts(ev2, "banned")
+    assert p.action == "show" and p.data["suggestion"] == "我帮您转办" and p.span is not None
+    ev3 = la.on_transcript(t("agent", "agent-0", "这个 你自己 去 社保局 问吧 好吧"))
+    assert prompts(ev3) == []  # not repeated as the partial grows
+    assert not [e for e in ev3 if isinstance(e, Alert)]
+    ev4 = la.on_transcript(t("agent", "agent-0", "这个 你自己 去 社保局 问吧 好吧", final=True))
+    assert prompts(ev4) == []
+    [alert] = [e for e in ev4 if isinstance(e, Alert)]
+    assert alert.kind == "banned" and "你自己去社保局问吧" in alert.message
+    assert la.state().warnings == 1
+
+
+def test_partial_revised_away_withdraws_its_prompt() -> None:
+    la = LiveAssist("c1", "a1", ScriptedAnalyzer({"你自己去社保局问吧": BANNED}))
+    [shown] = prompts(la.on_transcript(t("agent", "agent-0", "你自己去社保局问吧")), "banned")
+    [gone] = prompts(la.on_transcript(t("agent", "agent-0", "你自己去社保局问过吗")), "banned")
+    assert gone.action == "withdraw" and gone.prompt_id == shown.prompt_id
+    events = la.on_transcript(t("agent", "agent-0", "你自己去社保局问过吗", final=True))
+    assert not [e for e in events if isinstance(e, Alert)]
+    assert la.state().warnings == 0
+
+
+def test_referral_shown_once_per_call_and_kept_in_state() -> None:
+    la = LiveAssist("c1", "a1", ScriptedAnalyzer({"欠款": LEGAL}))
+    first = prompts(la.on_transcript(t("caller", "caller-0", "他 欠款 不还", final=True)), "referral")
+    assert [p.data["number"] for p in first] == ["12348"]
+    again = prompts(la.on_transcript(t("caller", "caller-1", "欠款 的事 怎么办", final=True)), "referral")
+    assert again == []
+    state = la.state()
+    assert state.referrals == ("12348",) and state.intent == "求助"
+
+
+def test_critical_alert_raised_on_first_partial() -> None:
+    crit = {"critical": True, "critical_reason": "轻生", "emotion": {"label": "绝望", "intensity": 1.0},
+            "referrals": [{"number": "12356", "name": "心理援助热线", "reason": "心理危机"}]}
+    la = LiveAssist("c1", "a1", ScriptedAnalyzer({"不想活": crit}))
+    events = la.on_transcript(t("caller", "caller-0", "我 真的 不想活 了"))
+    [alert] = [e for e in events if isinstance(e, Alert)]
+    assert alert.severity == "critical"
+    assert prompts(events, "critical")[0].data["referrals"] == ["12356"]
+    state = [e for e in events if isinstance(e, CallState)][-1]
+    assert state.critical
+    # not raised again as the partial grows
+    more = la.on_transcript(t("caller", "caller-0", "我 真的 不想活 了 真的"))
+    assert not [e for e in more if isinstance(e, Alert)]
+
+
+def test_anger_escalation_alert_once_and_level_decays() -> None:
+    angry = {"emotion": {"label": "愤怒", "intensity": 0.9}}
+    la = LiveAssist("c1", "a1", ScriptedAnalyzer({"气死": angry}))
+    ev = la.on_transcript(t("caller", "caller-0", "气死 我 了", final=True))
+    assert [e.kind for e in ev if isinstance(e, Alert)] == ["escalation"]
+    assert la.state().emotion.label == "愤怒" and la.state().emotion.intensity == 0.9
+    ev = la.on_transcript(t("caller", "caller-1", "气死 了", final=True))
+    assert not [e for e in ev if isinstance(e, Alert)]
+    la.on_transcript(t("caller", "caller-2", "好的 谢谢", final=True))
+    assert la.state().emotion.intensity < 0.9
+
+
+def test_mixed_channel_gets_caller_prompts_and_banned_checks() -> None:
+    analyzer = ScriptedAnalyzer({"你自己去社保局问吧": BANNED, "欠款": LEGAL})
+    la = LiveAssist("c1", "a1", analyzer)
+    events = la.on_transcript(t("mixed", "mixed-0", "欠款 的事 你自己去社保局问吧"))
+    assert {p.kind for p in prompts(events)} >= {"banned", "referral"}
+    assert {role for role, _ in analyzer.calls} == {"caller", "agent"}
+
+
+def test_acknowledge_marks_alert() -> None:
+    la = LiveAssist("c1", "a1", ScriptedAnalyzer({"你自己去社保局问吧": BANNED}))
+    events = la.on_transcript(t("agent", "agent-0", "你自己去社保局问吧", final=True))
+    [alert] = [e for e in events if isinstance(e, Alert)]
+    acked = la.acknowledge(alert.alert_id, "班长王", 5.0)
+    assert acked is not None and acked.acknowledged_by == "班长王"
+    assert la.acknowledge("nope", "x", 1.0) is None
