@@ -1,0 +1,288 @@
+"""Analyzer facade: one utterance in, one ``Analysis`` out (docs/analysis.md).
+
+``Analyzer.load()`` compiles every data file once; ``analyze(role, text, context)``
+normalises the text and, for the caller, finds emotion (+ critical signals and
+escalation signs), request category, department, referrals, knowledge-base answers
+and empathy scripts; for the agent, banned phrases.  A ``CallContext`` (one per
+call, owned by the caller of ``analyze``) carries the call's earlier caller
+utterances so escalation across utterances is detected.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assist.events import Span
+from assist.nlp.banned import BannedHit, BannedList
+from assist.nlp.data import DEFAULT_DATA_DIR
+from assist.nlp.emotion import ANGER, EmotionModel, EmotionResult
+from assist.nlp.empathy import EmpathyScripts
+from assist.nlp.intent import IntentModel
+from assist.nlp.kb import KbHit, KnowledgeBase
+from assist.nlp.normalize import Normalized, Normalizer
+from assist.nlp.referral import Referral, ReferralTable
+
+CALLER_ROLES: tuple[str, ...] = ("caller", "mixed")
+ROLES: tuple[str, ...] = ("agent", "caller", "mixed")
+KB_FILES: tuple[str, ...] = ("kb.jsonl", "kb.csv")
+
+
+@dataclass(frozen=True, slots=True)
+class Emotion:
+    label: str
+    intensity: float
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceRecord:
+    """What a ``CallContext`` remembers of one caller utterance."""
+
+    emotion: str
+    intensity: float
+    escalation_signs: tuple[str, ...]
+    intent: str | None
+    department: str | None
+    critical: bool
+
+
+class CallContext:
+    """Earlier caller utterances of one call (bounded).  Not shared between calls.
+
+    ``Analyzer.analyze(..., context=ctx, utterance_id=uid)`` reads the history and
+    then records the new analysis under ``uid``: re-analysing the same utterance
+    (a growing partial, then its final) replaces its record instead of adding one.
+    """
+
+    def __init__(self, max_utterances: int = 200) -> None:
+        self.max_utterances = max_utterances
+        self._records: OrderedDict[str, UtteranceRecord] = OrderedDict()
+        self._auto = 0
+
+    def history(self, exclude: str | None = None) -> list[UtteranceRecord]:
+        """Records in call order, without utterance ``exclude``."""
+        return [r for uid, r in self._records.items() if uid != exclude]
+
+    def record(self, record: UtteranceRecord, utterance_id: str | None = None) -> None:
+        if utterance_id is None:
+            self._auto += 1
+            utterance_id = f"#{self._auto}"
+        self._records[utterance_id] = record
+        while len(self._records) > self.max_utterances:
+            self._records.popitem(last=False)
+
+    @property
+    def department(self) -> str | None:
+        """The most recent department recognised in the caller's words."""
+        for rec in reversed(self._records.values()):
+            if rec.department is not None:
+                return rec.department
+        return None
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Result of one utterance; ``to_dict`` is the documented JSON."""
+
+    role: str
+    text: str
+    normalized: Normalized
+    intent: str | None = None
+    department: str | None = None
+    emotion: Emotion | None = None
+    referrals: tuple[Referral, ...] = ()
+    banned: tuple[BannedHit, ...] = ()
+    knowledge: tuple[KbHit, ...] = ()
+    empathy: tuple[str, ...] = ()
+    critical: bool = False
+    critical_reason: str | None = None
+    escalation: bool = False
+    escalation_reasons: tuple[str, ...] = ()
+    evidence: dict[str, tuple[Span, ...]] = field(default_factory=dict)
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def source_span(self, span: Span) -> tuple[int, int]:
+        """Offsets of ``span`` (normalised text) in the original ``text``."""
+        return self.normalized.source_span(span.start, span.end)
+
+    def to_dict(self) -> dict[str, Any]:
+        def spans(items: tuple[Span, ...]) -> list[dict[str, Any]]:
+            return [{"text": s.text, "start": s.start, "end": s.end} for s in items]
+
+        return {
+            "intent": self.intent,
+            "department": self.department,
+            "emotion": None if self.emotion is None else {
+                "label": self.emotion.label, "intensity": round(self.emotion.intensity, 3)},
+            "referrals": [r.to_dict() for r in self.referrals],
+            "banned": [b.to_dict() for b in self.banned],
+            "knowledge": [
+                {"id": k.id, "question": k.question, "answer": k.answer, "score": round(k.score, 3),
+                 "department": k.department, "source": k.source, "updated": k.updated}
+                for k in self.knowledge
+            ],
+            "empathy": list(self.empathy),
+            "role": self.role,
+            "normalized": self.normalized.text,
+            "critical": self.critical,
+            "critical_reason": self.critical_reason,
+            "escalation": self.escalation,
+            "escalation_reasons": list(self.escalation_reasons),
+            "evidence": {k: spans(v) for k, v in self.evidence.items() if v},
+        }
+
+
+class Analyzer:
+    """Holds every compiled resource; safe to share between calls (no mutable state
+    except the per-instance pinyin reading caches)."""
+
+    def __init__(
+        self,
+        *,
+        normalizer: Normalizer,
+        emotion: EmotionModel,
+        intent: IntentModel,
+        referrals: ReferralTable,
+        banned: BannedList,
+        empathy: EmpathyScripts,
+        kb: KnowledgeBase | None,
+        kb_limit: int = 3,
+    ) -> None:
+        self.normalizer = normalizer
+        self.emotion = emotion
+        self.intent = intent
+        self.referrals = referrals
+        self.banned = banned
+        self.empathy = empathy
+        self.kb = kb
+        self.kb_limit = kb_limit
+
+    @classmethod
+    def load(cls, data_dir: Path | None = None, kb_path: Path | None = None, *, use_kb: bool = True) -> Analyzer:
+        """Load and validate all data files of ``data_dir`` (default: the shipped ones).
+
+        The knowledge base is ``kb_path`` if given, else ``kb.jsonl``/``kb.csv`` of
+        ``data_dir``, else the shipped one.  Raises ``DataError`` (or the knowledge
+        base's ``KbError``) naming the file and entry on invalid data.
+        """
+        base = data_dir if data_dir is not None else DEFAULT_DATA_DIR
+        fallback = DEFAULT_DATA_DIR
+
+        def pick(name: str) -> Path:
+            path = base / name
+            return path if path.exists() or data_dir is None else fallback / name
+
+        normalize_file = pick("normalize.toml")
+        normalizer = Normalizer.load(normalize_file) if normalize_file.exists() else Normalizer()
+        kb = None
+        if use_kb:
+            if kb_path is None:
+                kb_path = next((base / n for n in KB_FILES if (base / n).exists()), fallback / KB_FILES[0])
+            kb = KnowledgeBase.load(kb_path)
+        emotion = EmotionModel.load(pick("emotion.toml"))
+        return cls(
+            normalizer=normalizer,
+            emotion=emotion,
+            intent=IntentModel.load(pick("intent.toml"), pick("departments.toml"), emotion.negation),
+            referrals=ReferralTable.load(pick("referrals.toml")),
+            banned=BannedList.load(pick("banned.toml")),
+            empathy=EmpathyScripts.load(pick("empathy.toml")),
+            kb=kb,
+        )
+
+    def analyze(
+        self,
+        role: str,
+        text: str,
+        context: CallContext | None = None,
+        *,
+        utterance_id: str | None = None,
+    ) -> Analysis:
+        """Analyse one utterance of ``role`` ("caller", "agent" or "mixed")."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        norm = self.normalizer(text)
+        if role == "agent":
+            department = context.department if context is not None else None
+            hits = self.banned.find(norm.text, department=department)
+            return Analysis(role=role, text=text, normalized=norm, banned=tuple(hits),
+                            evidence={"banned": tuple(h.span for h in hits)})
+        return self._caller(role, text, norm, context, utterance_id)
+
+    # ------------------------------------------------------------ caller side
+
+    def _caller(
+        self, role: str, text: str, norm: Normalized, context: CallContext | None, utterance_id: str | None
+    ) -> Analysis:
+        t = norm.text
+        emo = self.emotion.analyze(t)
+        knowledge = tuple(self.kb.search(t, limit=self.kb_limit)) if self.kb is not None and t else ()
+        dep = self.intent.department(t)
+        department = dep.name
+        if department is None and knowledge and knowledge[0].department in self.intent.departments:
+            department = knowledge[0].department
+        cat = self.intent.category(t, department=department)
+
+        first: list[Referral] = []
+        for signal in emo.critical:
+            for number in signal.referrals:
+                ref = self.referrals.get(number, reason=signal.reason, span=signal.span)
+                if ref is not None:
+                    first.append(ref)
+        referrals = self.referrals.find(t, first=first)
+        emergencies = [r for r in referrals if r.critical]
+        emo = self.emotion.with_prior(emo, "emergency" if emergencies else cat.name)
+
+        history = context.history(exclude=utterance_id) if context is not None else []
+        reasons = [s.id for s in emo.escalation] + self._context_escalation(emo, history)
+        critical = bool(emo.critical or emergencies)
+        reasons_text = [s.reason for s in emo.critical] + [f"{r.critical_reason}({r.number})" for r in emergencies]
+        critical_reason = "; ".join(dict.fromkeys(reasons_text)) if critical else None
+        first_ref = (referrals[0].number, referrals[0].name) if referrals else None
+        empathy = self.empathy.scripts(
+            emotion=emo.label, intensity=emo.intensity, intent=cat.name, department=department,
+            critical=bool(emo.critical), referral=first_ref,
+        )
+        if context is not None:
+            context.record(UtteranceRecord(emo.label, emo.intensity, tuple(s.id for s in emo.escalation),
+                                           cat.name, department, critical), utterance_id)
+        return Analysis(
+            role=role, text=text, normalized=norm,
+            intent=cat.name, department=department,
+            emotion=Emotion(emo.label, emo.intensity),
+            referrals=tuple(referrals), knowledge=knowledge, empathy=tuple(empathy),
+            critical=critical, critical_reason=critical_reason,
+            escalation=bool(reasons), escalation_reasons=tuple(dict.fromkeys(reasons)),
+            evidence={
+                "emotion": emo.evidence,
+                "intent": cat.evidence,
+                "department": dep.evidence,
+                "critical": tuple(s.span for s in emo.critical)
+                + tuple(r.span for r in emergencies if r.span is not None),
+                "escalation": tuple(s.span for s in emo.escalation),
+                "referrals": tuple(r.span for r in referrals if r.span is not None),
+            },
+            scores={"emotion": emo.scores, "intent": cat.scores, "department": dep.scores},
+        )
+
+    def _context_escalation(self, emo: EmotionResult, history: list[UtteranceRecord]) -> list[str]:
+        rules = self.emotion.context
+        reasons: list[str] = []
+        if emo.escalation:
+            earlier = sum(1 for r in history if r.escalation_signs)
+            if earlier + 1 >= rules.repeat_signals and earlier > 0:
+                reasons.append("repeated_escalation")
+        if history and emo.label == ANGER:
+            prev = history[-1]
+            prev_anger = prev.intensity if prev.emotion == ANGER else 0.0
+            if prev_anger >= rules.sustained_anger and emo.intensity >= rules.sustained_anger:
+                reasons.append("sustained_anger")
+            if emo.intensity >= 0.6 and emo.intensity - prev_anger >= rules.rising_step and \
+                    any(r.emotion == ANGER for r in history):
+                reasons.append("anger_rising")
+        return reasons

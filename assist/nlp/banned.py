@@ -1,0 +1,125 @@
+"""Banned phrases on the agent's channel (``data/banned.toml``) with compliant wording."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assist.events import Span
+from assist.nlp.data import Table, load_toml
+from assist.nlp.matcher import Entry, PhraseMatcher
+
+_DEFINE = re.compile(r"%([A-Z_][A-Z0-9_]*)%")
+UNKNOWN_DEPARTMENT = "××"
+
+
+@dataclass(frozen=True, slots=True)
+class BannedRule:
+    id: str
+    category: str
+    suggestion: str
+
+
+@dataclass(frozen=True, slots=True)
+class BannedHit:
+    """One banned phrase said by the agent."""
+
+    rule: str
+    category: str
+    span: Span
+    suggestion: str
+    fuzzy: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "span": self.span.text, "suggestion": self.suggestion,
+                "category": self.category, "start": self.span.start, "end": self.span.end, "fuzzy": self.fuzzy}
+
+
+def _expand(entry: Table, defines: dict[str, str]) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for raw in entry.texts("patterns"):
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in defines:
+                raise entry.error(f"pattern uses %{name}% but [define] has no {name}")
+            return defines[name]
+
+        pattern = _DEFINE.sub(sub, raw)
+        try:
+            out.append(re.compile(pattern))
+        except re.error as exc:
+            raise entry.error(f"bad regular expression in 'patterns': {raw!r}: {exc}") from exc
+    return tuple(out)
+
+
+class BannedList:
+    """Compiled banned-phrase rules; ``find`` reports each rule at most once per span."""
+
+    def __init__(self, rules: list[tuple[BannedRule, Entry[int]]], *, skip_quoted: bool = True) -> None:
+        self.rules = tuple(r for r, _ in rules)
+        self.skip_quoted = skip_quoted
+        self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
+
+    @classmethod
+    def load(cls, path: Path) -> BannedList:
+        doc = load_toml(path)
+        doc.check_keys({"define", "rule", "skip_quoted"})
+        define = doc.table("define", required=False)
+        defines: dict[str, str] = {}
+        for name in define.raw:
+            defines[name] = define.text(name)
+        rules: list[tuple[BannedRule, Entry[int]]] = []
+        seen: set[str] = set()
+        for i, entry in enumerate(doc.tables("rule")):
+            entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy"})
+            rule = BannedRule(entry.text("id"), entry.text("category"), entry.text("suggestion"))
+            if rule.id in seen:
+                raise entry.error(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+            words, patterns = entry.texts("words"), _expand(entry, defines)
+            if not words and not patterns:
+                raise entry.error("needs 'words' or 'patterns'")
+            try:
+                rule.suggestion.format(department="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise entry.error(f"'suggestion' may only use {{department}}: {exc}") from exc
+            rules.append((rule, Entry(i, words, patterns, entry.texts("not_in"), entry.boolean("fuzzy", True))))
+        return cls(rules, skip_quoted=doc.boolean("skip_quoted", True))
+
+    def find(self, text: str, *, department: str | None = None) -> list[BannedHit]:
+        """Banned phrases in the agent's (normalised) ``text``, in order of position."""
+        out: list[BannedHit] = []
+        seen: set[tuple[int, int, int]] = set()
+        quoted = _quoted(text) if self.skip_quoted else []
+        for hit in self._matcher.find(text, longest_only=False):
+            if any(s <= hit.start and hit.end <= e for s, e in quoted):
+                continue  # reported speech: 您是说工作人员回了您一句"哦"
+            marker = (hit.key, hit.start, hit.end)
+            if marker in seen:
+                continue
+            seen.add(marker)
+            rule = self.rules[hit.key]
+            overlap = next((i for i, h in enumerate(out)
+                            if h.rule == rule.id and h.span.start < hit.end and hit.start < h.span.end), None)
+            if overlap is not None:  # one phrase matched by several triggers: report the union once
+                old = out[overlap]
+                start, end = min(old.span.start, hit.start), max(old.span.end, hit.end)
+                out[overlap] = BannedHit(old.rule, old.category, Span(text[start:end], start, end), old.suggestion,
+                                         old.fuzzy and hit.fuzzy)
+                continue
+            out.append(BannedHit(
+                rule=rule.id,
+                category=rule.category,
+                span=Span(hit.text, hit.start, hit.end),
+                suggestion=rule.suggestion.format(department=department or UNKNOWN_DEPARTMENT),
+                fuzzy=hit.fuzzy,
+            ))
+        return out
+
+
+def _quoted(text: str) -> list[tuple[int, int]]:
+    """Ranges between pairs of double quotes (normalised text has ASCII quotes)."""
+    marks = [i for i, ch in enumerate(text) if ch == '"']
+    return [(marks[i], marks[i + 1] + 1) for i in range(0, len(marks) - 1, 2)]

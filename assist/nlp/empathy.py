@@ -1,0 +1,108 @@
+"""Three-step empathy scripts (情绪承接 → 责任表态 → 行动承诺) from ``data/empathy.toml``."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from assist.nlp.data import Table, load_toml
+from assist.nlp.emotion import EMOTION_LABELS
+from assist.nlp.intent import CATEGORIES
+
+STEPS: tuple[str, ...] = ("step1", "step2", "step3")
+PLACEHOLDERS = frozenset({"department", "deadline", "return_visit", "referral", "referral_name"})
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    text: str
+    emotions: tuple[str, ...] = ()
+    intents: tuple[str, ...] = ()
+    department: bool | None = None
+    critical: bool | None = None
+
+    def applies(self, emotion: str, intent: str | None, department: str | None, critical: bool) -> bool:
+        return (
+            (not self.emotions or emotion in self.emotions)
+            and (not self.intents or intent in self.intents)
+            and (self.department is None or self.department == (department is not None))
+            and (self.critical is None or self.critical == critical)
+        )
+
+
+def _script(entry: Table) -> Script:
+    entry.check_keys({"text", "emotion", "intent", "department", "critical"})
+    text = entry.text("text")
+    names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    unknown = names - PLACEHOLDERS
+    if unknown:
+        raise entry.error(f"unknown placeholder(s) {', '.join(sorted(unknown))}; "
+                          f"allowed: {', '.join(sorted(PLACEHOLDERS))}")
+    return Script(
+        text=text,
+        emotions=entry.choices("emotion", EMOTION_LABELS),
+        intents=entry.choices("intent", CATEGORIES),
+        department=entry.boolean("department") if entry.has("department") else None,
+        critical=entry.boolean("critical") if entry.has("critical") else None,
+    )
+
+
+class EmpathyScripts:
+    """Chooses and fills one script per step."""
+
+    def __init__(self, steps: tuple[tuple[Script, ...], ...], defaults: dict[str, str],
+                 emotions: tuple[str, ...], intents: tuple[str, ...], min_intensity: float) -> None:
+        self.steps = steps
+        self.defaults = defaults
+        self.emotions = emotions
+        self.intents = intents
+        self.min_intensity = min_intensity
+
+    @classmethod
+    def load(cls, path: Path) -> EmpathyScripts:
+        doc = load_toml(path)
+        doc.check_keys({"defaults", "when", *STEPS})
+        d = doc.table("defaults")
+        d.check_keys({"deadline", "return_visit", "department", "suffix"})
+        defaults = {k: d.text(k) for k in ("deadline", "return_visit", "department")}
+        defaults["suffix"] = d.text("suffix", required=False)
+        when = doc.table("when")
+        when.check_keys({"emotions", "intents", "min_intensity"})
+        steps = []
+        for step in STEPS:
+            scripts = tuple(_script(e) for e in doc.tables(step))
+            if not any(s == Script(s.text) for s in scripts):
+                raise doc.error(f"[[{step}]] needs a default entry (one without conditions)")
+            steps.append(scripts)
+        return cls(tuple(steps), defaults, when.choices("emotions", EMOTION_LABELS),
+                   when.choices("intents", CATEGORIES), when.number("min_intensity", 0.0, lo=0.0, hi=1.0))
+
+    def wanted(self, emotion: str, intensity: float, intent: str | None, critical: bool) -> bool:
+        return critical or (emotion in self.emotions and intensity >= self.min_intensity) or intent in self.intents
+
+    def scripts(
+        self,
+        *,
+        emotion: str,
+        intensity: float,
+        intent: str | None,
+        department: str | None,
+        critical: bool = False,
+        referral: tuple[str, str] | None = None,
+    ) -> list[str]:
+        """Three filled scripts, or [] when the caller needs none."""
+        if not self.wanted(emotion, intensity, intent, critical):
+            return []
+        values = {
+            "department": f"{department}{self.defaults['suffix']}" if department else self.defaults["department"],
+            "deadline": self.defaults["deadline"],
+            "return_visit": self.defaults["return_visit"],
+            "referral": referral[0] if referral else "110",
+            "referral_name": referral[1] if referral else "",
+        }
+        out = []
+        for scripts in self.steps:
+            chosen = next(s for s in scripts if s.applies(emotion, intent, department, critical))
+            out.append(chosen.text.format(**values))
+        return out

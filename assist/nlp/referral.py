@@ -1,0 +1,122 @@
+"""Referral numbers (``data/referrals.toml``): out-of-scope matters and emergencies."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assist.events import Span
+from assist.nlp.data import load_toml
+from assist.nlp.matcher import Entry, PhraseMatcher
+
+_NUMBER = re.compile(r"^[0-9]{3,8}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralInfo:
+    """One row of the referral table."""
+
+    number: str
+    name: str
+    reason: str
+    script: str
+    urgent: bool = False
+    critical_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """A referral suggested for one utterance, with the words that triggered it.
+
+    ``critical`` is set when a critical trigger matched (a life-threatening
+    emergency in progress: fire, someone unconscious, a missing child…)."""
+
+    number: str
+    name: str
+    reason: str
+    script: str
+    urgent: bool = False
+    span: Span | None = None
+    critical: bool = False
+    critical_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"number": self.number, "name": self.name, "reason": self.reason,
+                               "script": self.script, "urgent": self.urgent, "critical": self.critical}
+        if self.span is not None:
+            out.update(span=self.span.text, start=self.span.start, end=self.span.end)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    number: str
+    critical: bool
+
+
+class ReferralTable:
+    """Compiled referral triggers; ``find`` lists the referrals an utterance calls for."""
+
+    def __init__(self, rows: list[tuple[ReferralInfo, list[Entry[_Key]]]]) -> None:
+        self.rows: dict[str, ReferralInfo] = {info.number: info for info, _ in rows}
+        self._order = {info.number: i for i, (info, _) in enumerate(rows)}
+        self._matcher: PhraseMatcher[_Key] = PhraseMatcher([e for _, entries in rows for e in entries])
+
+    @classmethod
+    def load(cls, path: Path) -> ReferralTable:
+        doc = load_toml(path)
+        doc.check_keys({"referral"})
+        rows: list[tuple[ReferralInfo, list[Entry[_Key]]]] = []
+        seen: set[str] = set()
+        for entry in doc.tables("referral"):
+            entry.check_keys({"number", "name", "reason", "script", "urgent", "words", "patterns", "not_in",
+                              "critical_words", "critical_patterns", "critical_reason"})
+            number = entry.text("number")
+            if not _NUMBER.match(number):
+                raise entry.error(f"'number' must be 3 to 8 digits, got {number!r}")
+            if number in seen:
+                raise entry.error(f"number {number} is listed twice")
+            seen.add(number)
+            critical_words, critical_patterns = entry.texts("critical_words"), entry.regex_list("critical_patterns")
+            has_critical = bool(critical_words or critical_patterns)
+            if has_critical and not entry.has("critical_reason"):
+                raise entry.error("'critical_words'/'critical_patterns' need a 'critical_reason'")
+            info = ReferralInfo(number, entry.text("name"), entry.text("reason"), entry.text("script"),
+                                entry.boolean("urgent"),
+                                entry.text("critical_reason") if entry.has("critical_reason") else None)
+            not_in = entry.texts("not_in")
+            entries = [Entry(_Key(number, False), entry.texts("words"), entry.regex_list("patterns"), not_in)]
+            if has_critical:
+                entries.append(Entry(_Key(number, True), critical_words, critical_patterns, not_in))
+            rows.append((info, entries))
+        return cls(rows)
+
+    def get(self, number: str, *, reason: str | None = None, span: Span | None = None,
+            critical: bool = False) -> Referral | None:
+        """The referral for ``number`` (``reason`` overrides the table's), or None if unknown."""
+        info = self.rows.get(number)
+        if info is None:
+            return None
+        return Referral(info.number, info.name, reason or info.reason, info.script, info.urgent, span,
+                        critical, info.critical_reason if critical else None)
+
+    def find(self, text: str, *, first: list[Referral] | None = None) -> list[Referral]:
+        """Referrals triggered in ``text``: ``first`` (e.g. from critical signals), then
+        urgent ones, then by position.  Each number appears once (critical if any of
+        its critical triggers matched)."""
+        leading = {r.number: r for r in first or []}
+        found: dict[str, Referral] = {}
+        for hit in self._matcher.find(text, longest_only=False):
+            number = hit.key.number
+            if number in leading:
+                continue
+            current = found.get(number)
+            if current is None or (hit.key.critical and not current.critical):
+                got = self.get(number, span=Span(hit.text, hit.start, hit.end), critical=hit.key.critical)
+                if got is not None:
+                    found[number] = got
+        rest = sorted(found.values(),
+                      key=lambda r: (not r.urgent, r.span.start if r.span else -1, self._order.get(r.number, 0)))
+        return list(leading.values()) + rest

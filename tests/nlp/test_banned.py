@@ -1,0 +1,114 @@
+"""Banned phrases on the agent's channel: every 禁用语 of seed 002, context, pinyin tolerance."""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.nlp.analyzer import Analyzer, CallContext
+from assist.nlp.banned import BannedList
+from assist.nlp.data import DEFAULT_DATA_DIR
+from assist.nlp.normalize import normalize
+
+
+@pytest.fixture(scope="module")
+def banned() -> BannedList:
+    return BannedList.load(DEFAULT_DATA_DIR / "banned.toml")
+
+
+def rules(banned: BannedList, text: str) -> list[str]:
+    return [h.rule for h in banned.find(normalize(text).text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "span"),
+    [
+        ("喂,你好", "wei", "喂"),
+        ("哦,那你等一下", "o", "哦"),
+        ("这个我不知道", "dont_know", "我不知道"),
+        ("这是规定我没办法", "rules_no_way", "这是规定我没办法"),
+        ("你自己去住建局问吧", "go_ask_yourself", "你自己去住建局问吧"),
+        ("你说完了没有", "finished_yet", "说完了没有"),
+    ],
+)
+def test_every_banned_phrase_of_the_workflow_is_detected(banned: BannedList, text: str, rule: str,
+                                                         span: str) -> None:
+    hits = banned.find(normalize(text).text)
+    assert [h.rule for h in hits] == [rule]
+    assert span in hits[0].span.text
+    assert hits[0].suggestion
+
+
+@pytest.mark.parametrize("department", ["住建局", "城管", "派出所", "社保局", "市场监管局", "物业", "街道办", "12315"])
+def test_go_ask_yourself_with_any_department(banned: BannedList, department: str) -> None:
+    assert "go_ask_yourself" in rules(banned, f"你自己去{department}问吧")
+
+
+@pytest.mark.parametrize("text", ["你去问城管吧", "你找物业去吧", "你打12315问吧", "你自己去派出所问问吧"])
+def test_go_ask_yourself_variants(banned: BannedList, text: str) -> None:
+    assert "go_ask_yourself" in rules(banned, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("你怎么不早说", "why_not_earlier"),
+        ("我已经说过了", "said_already"),
+        ("你听不懂吗", "cant_understand"),
+        ("这不归我们管", "not_our_business"),
+        ("跟我说没用", "useless_to_tell_me"),
+        ("你爱找谁找谁", "whoever"),
+        ("应该明天能修好", "vague_promise"),
+        ("大概下周吧", "vague_promise"),
+        ("可能会有人联系您", "vague_promise"),
+    ],
+)
+def test_blame_retort_and_vague_promises(banned: BannedList, text: str, rule: str) -> None:
+    assert rule in rules(banned, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "喂养宠物需要到社区登记",
+        "宝宝喂奶的时间可以咨询社区医院",
+        "您应该带上身份证和户口本",
+        "我知道了,我帮您记录一下",
+        "这个规定是为了保障大家的用水安全",
+        "好的哦,我帮您登记",
+        "您好!市长热线,请问有什么可以帮到您?",
+        "此事由住建部门主办,我立即为您转办并跟踪进度",
+        "费用大概是两百元",
+        "您可以拨打12315咨询",
+        "这不可能是您的责任",
+        '您是说工作人员回了您一句"哦"就挂了电话,是吗?',
+    ],
+)
+def test_compliant_wording_is_not_flagged(banned: BannedList, text: str) -> None:
+    assert rules(banned, text) == []
+
+
+@pytest.mark.parametrize(("text", "rule"), [("我不直到", "dont_know"), ("说玩了没有", "finished_yet"),
+                                            ("这不归我门管", "not_our_business")])
+def test_recognizer_homophones_are_tolerated_through_pinyin(banned: BannedList, text: str, rule: str) -> None:
+    hits = banned.find(normalize(text).text)
+    assert [h.rule for h in hits] == [rule]
+    assert hits[0].fuzzy
+
+
+def test_vosk_style_agent_text(banned: BannedList) -> None:
+    assert rules(banned, "喂 你 好 这个 我 也 不 知道 你 自己 去 城管 问 吧") == ["wei", "dont_know", "go_ask_yourself"]
+
+
+def test_suggestion_names_the_callers_department() -> None:
+    analyzer = Analyzer.load(use_kb=False)
+    ctx = CallContext()
+    analyzer.analyze("caller", "我们小区物业乱收费", ctx)
+    result = analyzer.analyze("agent", "这不归我们管", ctx)
+    assert result.banned[0].suggestion == "此事由住建部门主办,我立即为您转办并跟踪进度。"
+    assert analyzer.analyze("agent", "这不归我们管").banned[0].suggestion.startswith("此事由××部门")
+
+
+def test_offsets_are_reported(banned: BannedList) -> None:
+    text = normalize("好的,我不知道").text
+    hit = banned.find(text)[0]
+    assert text[hit.span.start:hit.span.end] == hit.span.text == "我不知道"

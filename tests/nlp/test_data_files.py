@@ -1,0 +1,117 @@
+"""Data files: the shipped ones load; broken ones give errors naming the file and the entry."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assist.nlp.analyzer import Analyzer
+from assist.nlp.banned import BannedList
+from assist.nlp.data import DEFAULT_DATA_DIR, DataError
+from assist.nlp.emotion import EmotionModel
+from assist.nlp.empathy import EmpathyScripts
+from assist.nlp.intent import DEPARTMENTS, IntentModel
+from assist.nlp.referral import ReferralTable
+
+CONTRACT_DEPARTMENTS = [
+    "住建", "城管", "市场监管", "人社", "公安", "交通", "卫健", "教育", "生态环境", "水务", "供电", "燃气",
+    "供热", "民政", "医保", "自然资源", "农业农村", "文旅", "税务", "应急管理", "通信管理", "司法", "街道社区", "信访",
+]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_data_loads_and_uses_the_contract_departments() -> None:
+    analyzer = Analyzer.load(use_kb=False)
+    assert list(DEPARTMENTS) == CONTRACT_DEPARTMENTS
+    assert set(analyzer.intent.departments) == set(CONTRACT_DEPARTMENTS)
+
+
+def test_every_referral_has_a_script_and_the_required_numbers() -> None:
+    table = ReferralTable.load(DEFAULT_DATA_DIR / "referrals.toml")
+    required = {"110", "119", "120", "122", "12348", "12388", "12356"}
+    assert required <= set(table.rows)
+    assert all(info.script and info.reason and info.name for info in table.rows.values())
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "banned.toml", "[[rule]\nid = ")
+    with pytest.raises(DataError, match=r"banned\.toml: invalid TOML"):
+        BannedList.load(path)
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"emotion\.toml: file not found"):
+        EmotionModel.load(tmp_path / "emotion.toml")
+
+
+def test_bad_regex_names_the_entry(tmp_path: Path) -> None:
+    path = write(tmp_path, "banned.toml",
+                 '[[rule]]\nid = "x"\ncategory = "禁用语"\nsuggestion = "请讲"\npatterns = ["(unclosed"]\n')
+    with pytest.raises(DataError, match=r"banned\.toml: rule\[1\] \(x\): bad regular expression"):
+        BannedList.load(path)
+
+
+def test_unknown_key_is_reported(tmp_path: Path) -> None:
+    path = write(tmp_path, "banned.toml",
+                 '[[rule]]\nid = "x"\ncategory = "禁用语"\nsuggestion = "请讲"\nwords = ["喂"]\nsugestion = "typo"\n')
+    with pytest.raises(DataError, match=r"rule\[1\] \(x\): unknown key\(s\) sugestion"):
+        BannedList.load(path)
+
+
+def test_duplicate_rule_id(tmp_path: Path) -> None:
+    rule = '[[rule]]\nid = "x"\ncategory = "禁用语"\nsuggestion = "请讲"\nwords = ["喂"]\n'
+    with pytest.raises(DataError, match="used twice"):
+        BannedList.load(write(tmp_path, "banned.toml", rule + rule))
+
+
+def test_unknown_department_is_rejected(tmp_path: Path) -> None:
+    intent = shutil.copy(DEFAULT_DATA_DIR / "intent.toml", tmp_path / "intent.toml")
+    deps = write(tmp_path, "departments.toml",
+                 'canonical = ["住建"]\n[[topic]]\ndepartment = "房管局"\nweight = 1\nwords = ["物业"]\n')
+    with pytest.raises(DataError, match=r"departments\.toml: topic\[1\]: 'department' must be one of 住建"):
+        IntentModel.load(Path(intent), deps)
+
+
+def test_unknown_intent_category(tmp_path: Path) -> None:
+    deps = shutil.copy(DEFAULT_DATA_DIR / "departments.toml", tmp_path / "departments.toml")
+    intent = write(tmp_path, "intent.toml",
+                   'priority = ["求助", "投诉举报", "一般诉求", "建议", "表扬", "咨询"]\n'
+                   '[[cue]]\ncategory = "闲聊"\nweight = 1\nwords = ["你好"]\n')
+    with pytest.raises(DataError, match=r"intent\.toml: cue\[1\]: 'category' must be one of"):
+        IntentModel.load(intent, Path(deps))
+
+
+def test_referral_number_must_be_digits(tmp_path: Path) -> None:
+    path = write(tmp_path, "referrals.toml",
+                 '[[referral]]\nnumber = "12-348"\nname = "法律"\nreason = "r"\nscript = "s"\nwords = ["离婚"]\n')
+    with pytest.raises(DataError, match=r"referral\[1\] \(12-348\): 'number' must be 3 to 8 digits"):
+        ReferralTable.load(path)
+
+
+def test_emotion_weight_out_of_range(tmp_path: Path) -> None:
+    text = (DEFAULT_DATA_DIR / "emotion.toml").read_text(encoding="utf-8")
+    text = text.replace("weight = 1.0", "weight = -3", 1)
+    with pytest.raises(DataError, match=r"emotion\.toml: keyword\[1\] \(愤怒\): 'weight' must be between"):
+        EmotionModel.load(write(tmp_path, "emotion.toml", text))
+
+
+def test_empathy_unknown_placeholder(tmp_path: Path) -> None:
+    text = (DEFAULT_DATA_DIR / "empathy.toml").read_text(encoding="utf-8")
+    text = text.replace("办结时限为{deadline}", "办结时限为{deadlin}", 1)
+    with pytest.raises(DataError, match=r"empathy\.toml: step3\[\d+\]: unknown placeholder\(s\) deadlin"):
+        EmpathyScripts.load(write(tmp_path, "empathy.toml", text))
+
+
+def test_data_dir_override_falls_back_to_shipped_files(tmp_path: Path) -> None:
+    write(tmp_path, "referrals.toml",
+          '[[referral]]\nnumber = "12345"\nname = "市长热线"\nreason = "r"\nscript = "请拨打12345"\nwords = ["回访"]\n')
+    analyzer = Analyzer.load(tmp_path, use_kb=False)
+    assert [r.number for r in analyzer.analyze("caller", "回访电话打错了").referrals] == ["12345"]
+    assert analyzer.analyze("agent", "我不知道").banned  # banned.toml came from the shipped data

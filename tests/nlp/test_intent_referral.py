@@ -1,0 +1,105 @@
+"""Request category, handling department and referral numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.nlp.analyzer import Analyzer
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer.load(use_kb=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我想问一下孩子上小学需要准备什么材料", "咨询"),
+        ("我要投诉,小区物业乱收费", "投诉举报"),
+        ("建议在我们小区附近增设一个公交站", "建议"),
+        ("我想表扬一下城管的王师傅,特别负责", "表扬"),
+        ("帮帮我,我被困在电梯里了", "求助"),
+        ("我们楼下的路灯坏了,麻烦派人修一下", "一般诉求"),
+        ("我不是来投诉的,就是想问问物业费怎么收", "咨询"),
+    ],
+)
+def test_category(analyzer: Analyzer, text: str, intent: str) -> None:
+    assert analyzer.analyze("caller", text).intent == intent
+
+
+def test_greeting_has_no_category(analyzer: Analyzer) -> None:
+    assert analyzer.analyze("caller", "你好").intent is None
+
+
+@pytest.mark.parametrize(
+    ("text", "department"),
+    [
+        ("小区维修基金怎么申请使用", "住建"),
+        ("门口有人占道经营", "城管"),
+        ("饭店卖过期食品", "市场监管"),
+        ("公司拖欠工资三个月了", "人社"),
+        ("我们家停水了", "水务"),
+        ("整栋楼停电了", "供电"),
+        ("家里燃气表坏了", "燃气"),
+        ("暖气一点都不热", "供热"),
+        ("公交车老是不按站停", "交通"),
+        ("医院挂号太难了", "卫健"),
+        ("孩子入学要什么材料", "教育"),
+        ("医保报销比例是多少", "医保"),
+        ("低保怎么申请", "民政"),
+        ("工厂偷偷排污", "生态环境"),
+    ],
+)
+def test_department(analyzer: Analyzer, text: str, department: str) -> None:
+    assert analyzer.analyze("caller", text).department == department
+
+
+def numbers(analyzer: Analyzer, text: str) -> list[str]:
+    return [r.number for r in analyzer.analyze("caller", text).referrals]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("朋友借钱不还,我想起诉他", "12348"),
+        ("我要离婚,孩子抚养权怎么争取", "12348"),
+        ("我的电动车被偷了", "110"),
+        ("有人在小区门口打架", "110"),
+        ("村干部贪污扶贫款", "12388"),
+        ("家里着火了", "119"),
+        ("我爸突然晕倒了", "120"),
+        ("路口发生了交通事故", "122"),
+        ("网购的衣服质量有问题商家不给退货", "12315"),
+        ("养老保险断缴了怎么补", "12333"),
+        ("个人所得税专项附加扣除怎么填", "12366"),
+        ("高铁票怎么改签", "12306"),
+        ("接到冒充客服的电话让我转账到安全账户", "96110"),
+        ("我老公经常打我", "12338"),
+        ("孩子在学校被同学欺负,校园霸凌", "12355"),
+    ],
+)
+def test_referral_numbers(analyzer: Analyzer, text: str, number: str) -> None:
+    assert number in numbers(analyzer, text)
+
+
+def test_referral_output_has_name_reason_and_script(analyzer: Analyzer) -> None:
+    ref = analyzer.analyze("caller", "朋友欠钱不还怎么办").to_dict()["referrals"][0]
+    assert ref["number"] == "12348" and ref["name"] and ref["reason"] and ref["script"]
+    assert ref["span"] == "欠钱不还"
+
+
+def test_emergencies_come_first_and_are_critical(analyzer: Analyzer) -> None:
+    result = analyzer.analyze("caller", "借款的事先不说了,我家楼下着火了")
+    assert result.referrals[0].number == "119"
+    assert result.critical and result.critical_reason and "119" in result.critical_reason
+
+
+def test_fire_hazard_is_not_a_fire(analyzer: Analyzer) -> None:
+    result = analyzer.analyze("caller", "楼道里堆满杂物,有火灾隐患")
+    assert "119" not in [r.number for r in result.referrals]
+    assert not result.critical
+
+
+def test_plain_request_has_no_referral(analyzer: Analyzer) -> None:
+    assert numbers(analyzer, "路灯坏了麻烦修一下") == []
