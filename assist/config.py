@@ -103,6 +103,11 @@ _SPECS: tuple[_Spec, ...] = tuple(
         ("gate_min_level_dbfs", "ASSIST_GATE_MIN_LEVEL_DBFS", _float(-100.0, 0.0)),
         ("gate_hangover_ms", "ASSIST_GATE_HANGOVER_MS", _int(0, 60_000)),
         ("db_path", "ASSIST_DB", _path()),
+        ("store", "ASSIST_STORE", _bool()),
+        ("keep_originals", "ASSIST_KEEP_ORIGINALS", _bool()),
+        ("db_synchronous", "ASSIST_DB_SYNCHRONOUS", _choice(("NORMAL", "FULL"))),
+        ("kb_path", "ASSIST_KB", _path()),
+        ("analysis", "ASSIST_ANALYSIS", _bool()),
         ("static_dir", "ASSIST_STATIC_DIR", _path()),
         ("log_level", "ASSIST_LOG_LEVEL", _choice(LOG_LEVELS)),
     )
@@ -131,8 +136,13 @@ class ServerConfig:
     gate_snr_db: float = 12.0  # speech must be this far above the noise floor
     gate_min_level_dbfs: float = -50.0  # ... and above this absolute level
     gate_hangover_ms: int = 500  # quiet time before the gate closes
-    db_path: Path | None = None  # SQLite store (a later issue); None: nothing stored
-    static_dir: Path | None = None  # overlay/dashboard files (a later issue)
+    db_path: Path | None = None  # SQLite store; None: $ASSIST_DB or var/assist.sqlite3
+    store: bool = True  # keep calls, utterances, prompts and alerts in the database
+    keep_originals: bool = False  # also store unmasked utterances (personal numbers); off by default
+    db_synchronous: str = "NORMAL"  # NORMAL: survives a crash; FULL: also a power cut (slower commits)
+    kb_path: Path | None = None  # knowledge base (JSONL/CSV); None: the shipped sample
+    analysis: bool = True  # live assist: prompts, call state and alerts
+    static_dir: Path | None = None  # overlay/dashboard files; None: client/ of the checkout
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:

@@ -24,6 +24,7 @@ from assist.config import ServerConfig
 from assist.errors import CLOSE_GOING_AWAY, CLOSE_NORMAL, ErrorCode, ProtocolError
 from assist.events import (
     Acknowledge,
+    Alert,
     CallEnded,
     CallStarted,
     End,
@@ -37,6 +38,7 @@ from assist.events import (
     parse_client_message,
 )
 from assist.hub import EventQueue, Hub, Subscriber, matcher_for
+from assist.pipeline import AssistPipeline
 from assist.session import CallRegistry, CallSession, SessionConfig
 
 log = logging.getLogger("assist.server")
@@ -83,6 +85,7 @@ class ServerContext:
     hub: Hub
     session_config: SessionConfig
     session_hooks: Sequence[SessionHook] = ()
+    pipeline: AssistPipeline | None = None  # live assist, alerts and storage (None: transcripts only)
 
 
 class Outbox:
@@ -204,6 +207,10 @@ class CallConnection:
         session.add_sink(self._to_client)
         try:
             ready = await session.open()
+        except ProtocolError as exc:
+            await session.finish("error")
+            await self._reject(exc, call_id)
+            return
         except Exception:
             log.exception("call %s: could not start the recognizers", call_id)
             await session.finish("error")
@@ -220,8 +227,8 @@ class CallConnection:
         await asyncio.wait({self._reader})
         if self._reader.cancelled():
             reason, error = ("shutdown" if self._shutdown else "interrupted"), None
-        elif (exc := self._reader.exception()) is not None:
-            log.error("call %s: reader failed", call_id, exc_info=exc)
+        elif (failure := self._reader.exception()) is not None:
+            log.error("call %s: reader failed", call_id, exc_info=failure)
             reason, error = "error", ProtocolError(ErrorCode.INTERNAL, "internal server error")
         else:
             reason, error = self._reader.result()
@@ -230,6 +237,8 @@ class CallConnection:
         if replay is not None:
             await replay.finish(wait=reason == "completed")
         summary = await session.finish(reason)
+        if self.ctx.pipeline is not None:
+            self.ctx.pipeline.detach(call_id)
         self.ctx.registry.unregister(session)  # the call id is free again once its transcript is complete
         dropped = self._outbox.queue.dropped_partials
         stats = session.role_stats()
@@ -375,7 +384,11 @@ class SubscriberConnection:
         following = None
         if sub.agent_id is not None and (current := registry.for_agent(sub.agent_id)) is not None:
             following = current.call_id
-        return Subscribed(calls=tuple(s.state() for s in sessions), following=following)
+        alerts: tuple[Alert, ...] = ()
+        if self.ctx.pipeline is not None:
+            book = self.ctx.pipeline.alerts
+            alerts = book.recent() if sub.all else book.recent([s.call_id for s in sessions])
+        return Subscribed(calls=tuple(s.state() for s in sessions), alerts=alerts, following=following)
 
     async def _read_subscribe(self) -> Subscribe:
         try:
@@ -394,6 +407,13 @@ class SubscriberConnection:
             )
         return message
 
+    async def _acknowledge(self, message: Acknowledge) -> Error | None:
+        pipeline = self.ctx.pipeline
+        ack = await pipeline.acknowledge(message.alert_id, message.by, self.ctx.hub) if pipeline else None
+        if ack is None:
+            return Error(ErrorCode.NOT_FOUND.value, f"no alert {message.alert_id!r} to acknowledge")
+        return None
+
     async def _read_rest(self, subscriber: Subscriber) -> None:
         """Later messages: every problem is answered with a non-fatal error; the stream goes on."""
         while True:
@@ -402,6 +422,7 @@ class SubscriberConnection:
             except ConnectionClosed:
                 subscriber.close()
                 return
+            error: Error | None
             if not is_text or len(data) > self.ctx.config.max_frame_bytes:
                 error = Error(ErrorCode.BAD_MESSAGE.value, "subscribers send only small text messages")
             else:
@@ -411,9 +432,10 @@ class SubscriberConnection:
                     error = Error(exc.code.value, exc.message)
                 else:
                     if isinstance(message, Acknowledge):
-                        error = Error(ErrorCode.NOT_FOUND.value, f"no alert {message.alert_id!r} to acknowledge")
+                        error = await self._acknowledge(message)
                     elif isinstance(message, Subscribe):
                         error = Error(ErrorCode.BAD_MESSAGE.value, "already subscribed: open a new socket instead")
                     else:
                         error = Error(ErrorCode.BAD_MESSAGE.value, f"{message.type!r} is not a subscriber message")
-            subscriber.queue.put(error)
+            if error is not None:
+                subscriber.queue.put(error)

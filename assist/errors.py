@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
+    NO_MODEL = "no_model"                      # audio call on a server started without a speech model
     INTERNAL = "internal"
 
 
@@ -51,6 +52,7 @@ CLOSE_CODES: dict[ErrorCode, int] = {
     ErrorCode.UNAUTHORIZED: CLOSE_POLICY,
     ErrorCode.FORBIDDEN: CLOSE_POLICY,
     ErrorCode.NOT_FOUND: CLOSE_POLICY,
+    ErrorCode.NO_MODEL: CLOSE_TRY_AGAIN,
     ErrorCode.INTERNAL: CLOSE_INTERNAL,
 }
 

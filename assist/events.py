@@ -309,6 +309,21 @@ ClientMessage: TypeAlias = Start | TranscriptLine | End | Subscribe | Acknowledg
 # ---------------------------------------------------------------- parsing
 
 
+def _finite(value: Any) -> bool:
+    """A real number of sane size (huge integers would overflow float arithmetic)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 10**15
+    return math.isfinite(value)
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A client value quoted in an error message, cut short (never echo a large payload back)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _require(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
     if key not in obj:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'{what}' needs the field '{key}'")
@@ -347,13 +362,13 @@ def parse_start(obj: dict[str, Any]) -> Start:
     if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
         raise ProtocolError(
             ErrorCode.UNSUPPORTED_RATE,
-            f"sample_rate {rate} is not supported: use {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz",
+            f"sample_rate {_shown(rate)} is not supported: use {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz",
         )
     encoding = obj.get("encoding", "pcm_s16le")
     if encoding not in ENCODINGS:
         raise ProtocolError(
             ErrorCode.UNSUPPORTED_ENCODING,
-            f"encoding {encoding!r} is not supported: use one of {', '.join(ENCODINGS)}",
+            f"encoding {_shown(encoding)} is not supported: use one of {', '.join(ENCODINGS)}",
         )
     channels = obj.get("channels", 1)
     if isinstance(channels, bool) or not isinstance(channels, int) or channels not in (1, 2):
@@ -370,7 +385,7 @@ def parse_start(obj: dict[str, Any]) -> Start:
         raise ProtocolError(ErrorCode.BAD_CHANNELS, "a stereo call needs two different roles: agent and caller")
     resume = obj.get("resume_from")
     if resume is not None:
-        if isinstance(resume, bool) or not isinstance(resume, (int, float)) or not math.isfinite(resume) or resume < 0:
+        if not _finite(resume) or resume < 0:
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "resume_from must be a non-negative number of seconds")
         resume = float(resume)
     mode = obj.get("mode", "live")
@@ -380,7 +395,7 @@ def parse_start(obj: dict[str, Any]) -> Start:
     if source not in ("audio", "transcript"):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "source must be 'audio' or 'transcript'")
     speed = obj.get("speed", 1.0)
-    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not math.isfinite(speed):
+    if not _finite(speed):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "speed must be a number")
     if speed != 0 and not 0.25 <= speed <= 100:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "speed must be 0 (as fast as possible) or 0.25 to 100")
@@ -409,7 +424,7 @@ def parse_line(obj: dict[str, Any]) -> TranscriptLine:
     times = []
     for key in ("start", "end"):
         value = _require(obj, key, (int, float), "line")
-        if not math.isfinite(value) or not 0 <= value <= MAX_LINE_SECONDS:
+        if not _finite(value) or not 0 <= value <= MAX_LINE_SECONDS:
             raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'{key}' of 'line' must be seconds of call audio", fatal=False)
         times.append(float(value))
     if times[1] < times[0]:
@@ -456,7 +471,7 @@ def parse_client_message(text: str | bytes) -> ClientMessage:
         return sub
     if kind == "ack":
         by = obj.get("by", "supervisor")
-        if not isinstance(by, str) or not by or len(by) > MAX_ID_LENGTH:
+        if not isinstance(by, str) or not by or len(by) > MAX_ID_LENGTH or not by.isprintable():
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "'by' must be a short name")
         return Acknowledge(alert_id=_ident(obj, "alert_id", "ack"), by=by)
     if not isinstance(kind, str):

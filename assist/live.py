@@ -33,7 +33,9 @@ class AnalysisResult(Protocol):
 class TextAnalyzer(Protocol):
     """What live assist needs of the analysis engine (``assist.nlp.analyzer.Analyzer``)."""
 
-    def analyze(self, role: str, text: str, context: Any = None) -> AnalysisResult: ...
+    def analyze(
+        self, role: str, text: str, context: Any = None, *, utterance_id: str | None = None
+    ) -> AnalysisResult: ...
 
 
 @dataclass
@@ -111,7 +113,7 @@ class LiveAssist:
         if not text.strip():
             result: dict[str, Any] = {}
         else:
-            result = self._analyze(t.role, text, self._context if t.final else None)
+            result = self._analyze(t.role, text, t.utterance_id)
         wanted = self._cards_for(t, text, result)
         out: list[Event] = []
         for key, (kind, data, span) in wanted.items():
@@ -161,12 +163,14 @@ class LiveAssist:
 
     # ------------------------------------------------------------ internals
 
-    def _analyze(self, role: str, text: str, context: Any) -> dict[str, Any]:
+    def _analyze(self, role: str, text: str, utterance_id: str) -> dict[str, Any]:
+        """Analyse with the call's context; a growing partial replaces its own record in it."""
+        ctx = self._context
         if role != "mixed":
-            return self._analyzer.analyze(role, text, context).to_dict()
+            return self._analyzer.analyze(role, text, ctx, utterance_id=utterance_id).to_dict()
         # One mixed channel carries both voices: caller prompts plus banned-phrase checks.
-        result = self._analyzer.analyze("caller", text, context).to_dict()
-        result["banned"] = self._analyzer.analyze("agent", text, None).to_dict().get("banned") or []
+        result = self._analyzer.analyze("caller", text, ctx, utterance_id=utterance_id).to_dict()
+        result["banned"] = self._analyzer.analyze("agent", text).to_dict().get("banned") or []
         return result
 
     def _prompt(

@@ -33,7 +33,9 @@ from assist.connections import (
     TypedConnection,
 )
 from assist.errors import CLOSE_GOING_AWAY
+from assist.http import HttpRoutes
 from assist.hub import Hub
+from assist.pipeline import AssistPipeline
 from assist.session import CallRegistry, RoleStats, SessionConfig
 
 log = logging.getLogger("assist.server")
@@ -77,9 +79,14 @@ class AssistServer:
         hub: Hub | None = None,
         executor: Executor | None = None,
         session_hooks: Sequence[SessionHook] = (),
+        pipeline: AssistPipeline | None = None,
+        routes: HttpRoutes | None = None,
     ) -> None:
         self.config = config
         self.factory = factory
+        self.pipeline = pipeline
+        self.routes = routes or HttpRoutes(config.static_dir, pipeline.store if pipeline else None)
+        hooks = (pipeline.attach, *session_hooks) if pipeline is not None else tuple(session_hooks)
         self.hub = hub or Hub(max_subscribers=config.max_subscribers, queue_size=config.subscriber_queue_size)
         self.registry = CallRegistry(config.max_calls)
         self._own_executor = executor is None
@@ -91,7 +98,8 @@ class AssistServer:
             registry=self.registry,
             hub=self.hub,
             session_config=session_config(config),
-            session_hooks=tuple(session_hooks),
+            session_hooks=hooks,
+            pipeline=pipeline,
         )
         self._server: Server | None = None
         self._connections: dict[CallConnection | SubscriberConnection, asyncio.Future[None]] = {}
@@ -167,7 +175,7 @@ class AssistServer:
 
     # ------------------------------------------------------------ routing
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
         if path in (CALL_PATH, SUBSCRIBE_PATH):
             return None
@@ -181,6 +189,9 @@ class AssistServer:
                 + [("Content-Type", "application/json; charset=utf-8")]
             )
             return response
+        routed = await self.routes.handle(connection, request)
+        if routed is not None:
+            return routed
         return connection.respond(404, "not found\n")
 
     async def _handle(self, ws: ServerConnection) -> None:

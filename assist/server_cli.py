@@ -32,6 +32,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--max-calls", help="simultaneous calls accepted (default 64)")
     parser.add_argument("--decode-threads", help="decoding threads (default 0 = one per CPU core)")
     parser.add_argument("--no-gate", action="store_true", help="decode silence too (no voice gate)")
+    parser.add_argument("--no-model", action="store_true",
+                        help="run without a speech model: only transcript-source calls (training replays)")
+    parser.add_argument("--db", metavar="PATH", help="SQLite database (default $ASSIST_DB, else var/assist.sqlite3)")
+    parser.add_argument("--no-store", action="store_true", help="keep nothing on disk")
+    parser.add_argument("--kb", metavar="FILE", help="knowledge base JSONL/CSV (default: the shipped sample)")
+    parser.add_argument("--static-dir", metavar="DIR", help="overlay/dashboard files (default: client/)")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     parser.set_defaults(func=run)
 
@@ -52,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
         "max_calls": args.max_calls,
         "decode_threads": args.decode_threads,
         "gate": "off" if args.no_gate else None,
+        "db_path": args.db,
+        "store": "off" if args.no_store else None,
+        "kb_path": args.kb,
+        "static_dir": args.static_dir,
         "log_level": args.log_level,
     }
     try:
@@ -64,32 +74,82 @@ def run(args: argparse.Namespace) -> int:
     )
     logging.getLogger("websockets").setLevel(logging.WARNING)  # no per-connection handshake noise
     log = logging.getLogger("assist.server")
-    try:
-        model_dir = resolve_model_dir(config.model_dir, os.environ)
-        from assist.audio.recognizer import VoskModelFactory
+    factory: RecognizerFactory
+    if args.no_model:
+        from assist.audio.recognizer import NoModelFactory
 
-        began = time.perf_counter()
-        factory = VoskModelFactory(model_dir)
-    except ModelError as exc:
+        factory = NoModelFactory()
+        log.info("no speech model: only transcript-source calls are accepted")
+    else:
+        try:
+            model_dir = resolve_model_dir(config.model_dir, os.environ)
+            from assist.audio.recognizer import VoskModelFactory
+
+            began = time.perf_counter()
+            factory = VoskModelFactory(model_dir)
+        except ModelError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        log.info("model %s (%d Hz) loaded from %s in %.1f s", factory.name, factory.sample_rate, model_dir,
+                 time.perf_counter() - began)
+    try:
+        pipeline_parts = _load_analysis(config)
+    except ValueError as exc:  # DataError / KbError name the file and entry
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    log.info("model %s (%d Hz) loaded from %s in %.1f s", factory.name, factory.sample_rate, model_dir,
-             time.perf_counter() - began)
-    return asyncio.run(_serve(config, factory))
+    return asyncio.run(_serve(config, factory, pipeline_parts))
 
 
-async def _serve(config: ServerConfig, factory: RecognizerFactory) -> int:
+def _load_analysis(config: ServerConfig) -> Any:
+    """The analysis engine (or None when disabled); loaded before the event loop starts."""
+    if not config.analysis:
+        return None
+    from assist.nlp.analyzer import Analyzer
+
+    return Analyzer.load(kb_path=config.kb_path)
+
+
+async def open_pipeline(config: ServerConfig, analyzer: Any) -> Any:
+    """The store (opened and migrated; calls left open by a crash marked interrupted) and the pipeline."""
+    import logging
+    import os
+
+    from assist.nlp.analyzer import CallContext
+    from assist.pipeline import AssistPipeline
+    from assist.privacy import Redactor
+    from assist.store import Store, resolve_db_path
+
+    store = None
+    if config.store:
+        path = resolve_db_path(config.db_path, os.environ)
+        store = await Store.open(path, keep_originals=config.keep_originals, synchronous=config.db_synchronous)
+        interrupted = await store.mark_open_calls_interrupted()
+        logging.getLogger("assist.server").info(
+            "database %s%s", path, f" ({len(interrupted)} call(s) left open marked interrupted)" if interrupted else ""
+        )
+    return AssistPipeline(
+        analyzer=analyzer,
+        redactor=Redactor(keep_originals=config.keep_originals),
+        store=store,
+        context_factory=CallContext,
+    )
+
+
+async def _serve(config: ServerConfig, factory: RecognizerFactory, analyzer: Any) -> int:
     import asyncio
     import logging
     import signal
 
     from assist.server import AssistServer
 
-    server = AssistServer(config, factory)
+    pipeline = await open_pipeline(config, analyzer)
+    server = AssistServer(config, factory, pipeline=pipeline)
     try:
         await server.start()
     except OSError as exc:
         logging.getLogger("assist.server").error("cannot listen on %s:%s: %s", config.host, config.port, exc)
+        if pipeline.store is not None:
+            await pipeline.store.close()
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -99,4 +159,6 @@ async def _serve(config: ServerConfig, factory: RecognizerFactory) -> int:
         await stop.wait()
     finally:
         await server.stop()
+        if pipeline.store is not None:
+            await pipeline.store.close()
     return 0

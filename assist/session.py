@@ -133,6 +133,8 @@ class CallSession:
         self._sinks: list[EventSink] = []
         self._listeners: list[TranscriptListener] = []
         self._state_provider: Callable[[CallSession], CallState] | None = None
+        self._transcript_filter: Callable[[Transcript], Transcript] | None = None
+        self._opened = False  # CallStarted was emitted (the recognizers could be created)
         self._roles: list[_RoleState] = []
         self._frames = 0
         self._text_end = 0.0  # transcript source: end of the latest transcript
@@ -210,6 +212,10 @@ class CallSession:
         if sink in self._sinks:
             self._sinks.remove(sink)
 
+    def set_transcript_filter(self, fn: Callable[[Transcript], Transcript]) -> None:
+        """Transform every transcript before any sink or listener sees it (personal-data masking)."""
+        self._transcript_filter = fn
+
     def add_listener(self, listener: TranscriptListener) -> None:
         self._listeners.append(listener)
 
@@ -234,6 +240,7 @@ class CallSession:
             if state.decoder is not None:
                 name = f"decode {self.call_id}/{state.role}"
                 state.task = asyncio.create_task(self._work(state, state.decoder), name=name)
+        self._opened = True
         self.emit(CallStarted(self.call_id, self.agent_id, self.started_at, self.start.mode))
         return Ready(
             call_id=self.call_id,
@@ -297,6 +304,8 @@ class CallSession:
 
     async def _deliver(self, event: Transcript) -> None:
         """To every sink, then to every listener, whose answers go to the sinks too."""
+        if self._transcript_filter is not None:
+            event = self._transcript_filter(event)
         self.emit(event)
         for listener in tuple(self._listeners):
             try:
@@ -336,6 +345,9 @@ class CallSession:
             reason=reason,
             audio_bytes=self._audio_bytes,
         )
+        self._summary = summary
+        if not self._opened:  # never started: nothing to close for subscribers, listeners or the store
+            return summary
         for listener in tuple(self._listeners):
             try:
                 for ev in await listener.on_end(self, summary):

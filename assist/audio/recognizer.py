@@ -238,3 +238,22 @@ class ScriptedFactory:
         with self._lock:
             index = next(self._counter) % len(self.scripts)
         return ScriptedRecognizer(self.scripts[index], self.sample_rate, final_delay=self.final_delay)
+
+
+class NoModelFactory:
+    """Stands in for a model on a server run with ``--no-model``: transcript-source calls only.
+
+    An audio call is refused with ``no_model`` instead of failing inside a worker.
+    """
+
+    name = "none"
+    sample_rate = 16000
+
+    def create(self) -> StreamRecognizer:
+        from assist.errors import ErrorCode, ProtocolError
+
+        raise ProtocolError(
+            ErrorCode.NO_MODEL,
+            "this server runs without a speech model (--no-model): send a transcript-source call, "
+            "or restart it with a model (assist models download vosk-model-small-cn-0.22)",
+        )

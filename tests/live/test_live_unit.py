@@ -23,7 +23,7 @@ class ScriptedAnalyzer:
         self.rules = rules
         self.calls: list[tuple[str, str]] = []
 
-    def analyze(self, role: str, text: str, context: Any = None) -> Result:
+    def analyze(self, role: str, text: str, context: Any = None, *, utterance_id: str | None = None) -> Result:
         self.calls.append((role, text))
         out: dict[str, Any] = {"intent": None, "department": None, "emotion": {"label": "平静", "intensity": 0.0},
                                "referrals": [], "banned": [], "knowledge": [], "empathy": []}
