@@ -1,0 +1,672 @@
+// Renders one call: header, critical banner, banned-phrase warning, category, emotion meter,
+// prompt cards and the live transcript. Used by the operator overlay and by the supervisor's
+// call panel. The page decides which events belong to the call and passes them to apply().
+
+import { el, fmtClock, fmtPercent, nearBottom, setChildren, setTicking } from "./dom.js";
+import { EMPATHY_STEPS, MODE_LABEL, ROLE_LABEL, emotionLevel } from "./labels.js";
+
+/** Newest cards kept per kind (older ones drop off). */
+export const CARD_LIMITS = { referral: 3, knowledge: 3, empathy: 2 };
+const CARD_ORDER = { referral: 0, empathy: 1, knowledge: 2 };
+/** How long the banned-phrase warning stays at the top before moving to the list (ms). */
+export const FLASH_MS = 8000;
+const MAX_LINES = 2000;
+
+const str = (v) => (v === undefined || v === null ? "" : String(v));
+const first = (...values) => values.find((v) => v !== undefined && v !== null && v !== "");
+
+/** Empathy prompt data → [{name, text}] whatever shape the server sends. */
+export function empathySteps(data) {
+  const source = first(data.steps, data.empathy, data.lines, data.script, data.text);
+  const toStep = (item, i) => {
+    if (item && typeof item === "object") {
+      return {
+        name: str(first(item.step, item.name, item.title, EMPATHY_STEPS[i], `第${i + 1}步`)),
+        text: str(first(item.text, item.script, item.line, item.say)),
+      };
+    }
+    return { name: EMPATHY_STEPS[i] || `第${i + 1}步`, text: str(item) };
+  };
+  if (Array.isArray(source)) return source.map(toStep).filter((s) => s.text);
+  if (typeof source === "string") return [{ name: EMPATHY_STEPS[0], text: source }];
+  if (source && typeof source === "object") {
+    return Object.entries(source).map(([name, text]) => ({ name, text: str(text) }));
+  }
+  return EMPATHY_STEPS.filter((name) => data[name]).map((name) => ({ name, text: str(data[name]) }));
+}
+
+/** The words a banned prompt caught. */
+function bannedPhrase(p) {
+  const d = p.data || {};
+  return str(first(p.span && p.span.text, d.said, d.span, d.phrase, d.text, d.rule));
+}
+
+function cardKey(p) {
+  const d = p.data || {};
+  if (p.kind === "referral") return `referral:${str(first(d.number, d.name, p.prompt_id))}`;
+  if (p.kind === "knowledge") return `knowledge:${str(first(d.id, d.question, p.prompt_id))}`;
+  return `${p.kind}:${p.prompt_id}`;
+}
+
+export class CallView {
+  /**
+   * @param {HTMLElement} root  container to render into (emptied)
+   * @param {{flashMs?: number}} options  flashMs: how long the banned-phrase warning stays on top
+   */
+  constructor(root, { flashMs = FLASH_MS } = {}) {
+    this.flashMs = flashMs;
+    this.root = root;
+    this._build();
+    this.reset(null);
+  }
+
+  _build() {
+    this.callIdEl = el("span", { className: "call-id", testid: "call-id" });
+    this.agent = el("span", { className: "call-agent", testid: "call-agent" });
+    this.mode = el("span", { className: "badge badge-mode", hidden: true, text: MODE_LABEL.training });
+    this.state = el("span", { className: "call-state", testid: "call-state" });
+    this.duration = el("span", { className: "call-duration", testid: "call-duration" });
+    this.callbar = el(
+      "section",
+      { className: "callbar", testid: "call-info" },
+      el("div", { className: "callbar-main" }, this.callIdEl, this.mode, this.agent),
+      el("div", { className: "callbar-side" }, this.state, this.duration),
+    );
+    this.criticalZone = el("div", { className: "critical-zone", attrs: { role: "alert" } });
+    this.flash = el("div", {
+      className: "flash",
+      testid: "banned-warning",
+      hidden: true,
+      attrs: { role: "alert", "aria-live": "assertive" },
+    });
+    this.category = el("span", { className: "badge badge-category", testid: "category-badge" });
+    this.department = el("span", { className: "department", testid: "department" });
+    this.meterLabel = el("span", { className: "meter-label", testid: "emotion-label" });
+    this.meterFill = el("span", { className: "meter-fill" });
+    this.meterValue = el("span", { className: "meter-value" });
+    this.meter = el(
+      "div",
+      { className: "meter", testid: "emotion-meter", title: "来电人情绪" },
+      el("span", { className: "meter-caption", text: "情绪" }),
+      this.meterLabel,
+      el("span", { className: "meter-bar", attrs: { "aria-hidden": "true" } }, this.meterFill),
+      this.meterValue,
+    );
+    this.statusRow = el(
+      "section",
+      { className: "status-row" },
+      el("div", { className: "category", title: "诉求分类 / 承办部门" }, this.category, this.department),
+      this.meter,
+    );
+    this.cards = el("section", { className: "cards", testid: "cards", attrs: { "aria-label": "提示卡片" } });
+    const markMore = () => {
+      this.cards.classList.toggle("has-more", this.cards.scrollHeight - this.cards.scrollTop - this.cards.clientHeight > 4);
+    };
+    this.cards.addEventListener("scroll", markMore);
+    if (typeof ResizeObserver === "function") new ResizeObserver(markMore).observe(this.cards);
+    this._markMore = markMore;
+    this.cardsEmpty = el("p", { className: "empty", text: "暂无提示。来电人说话后,这里会出现话术、转介号码和知识库答案。" });
+    this.warningsCount = el("span", { className: "count" });
+    this.warningsList = el("ol", { className: "warnings-items" });
+    this.warnings = el(
+      "section",
+      { className: "warnings", testid: "warnings-list", hidden: true },
+      el("h2", {}, "本通话禁用语提醒 ", this.warningsCount),
+      this.warningsList,
+    );
+    this.transcript = el("div", { className: "transcript", testid: "transcript", attrs: { tabindex: "0" } });
+    this.jump = el("button", {
+      className: "jump",
+      testid: "jump-latest",
+      hidden: true,
+      text: "↓ 有新内容,回到最新",
+      on: { click: () => this._scrollToEnd() },
+    });
+    // follow the newest line unless the user scrolled up; layout changes keep following
+    this.follow = true;
+    this.transcript.addEventListener("scroll", () => {
+      this.follow = nearBottom(this.transcript);
+      if (this.follow) this.jump.hidden = true;
+    });
+    if (typeof ResizeObserver === "function") {
+      new ResizeObserver(() => {
+        if (this.follow) this.transcript.scrollTop = this.transcript.scrollHeight;
+      }).observe(this.transcript);
+    }
+    setChildren(
+      this.root,
+      this.callbar,
+      this.criticalZone,
+      this.flash,
+      this.statusRow,
+      this.cards,
+      this.warnings,
+      el(
+        "section",
+        { className: "transcript-wrap" },
+        el("h2", { className: "transcript-title" }, "实时转写",
+          el("span", { className: "legend legend-agent", text: ROLE_LABEL.agent }),
+          el("span", { className: "legend legend-caller", text: ROLE_LABEL.caller })),
+        this.transcript,
+        this.jump,
+      ),
+    );
+  }
+
+  /** Forget everything and show `callId` (null: waiting for a call). */
+  reset(callId, { agentId = null, waitingText = "等待来电…" } = {}) {
+    this.callId = callId;
+    this.lines = new Map(); // utterance_id → line record
+    this.prompts = new Map(); // prompt_id → {prompt, seq, version}
+    this.seenPrompts = new Set(); // every prompt_id ever applied (withdrawn ones stay)
+    this.marks = new Map(); // utterance_id → Map(prompt_id → {text, kind})
+    this.cardEls = new Map(); // prompt_id → {node, version}
+    this.warningItems = new Map(); // prompt_id → li
+    this.seq = 0;
+    this.backSeq = -1e9;
+    this.emotionSeq = -Infinity;
+    this.categorySeq = -Infinity;
+    this.callEmotion = null;
+    this.callCategory = null;
+    clearTimeout(this.flashTimer);
+    this.flashPrompt = null;
+    this.flash.hidden = true;
+    this.flash.replaceChildren();
+    this.criticalZone.replaceChildren();
+    this.transcript.replaceChildren();
+    this.warningsList.replaceChildren();
+    this.warnings.hidden = true;
+    this.jump.hidden = true;
+    this.follow = true;
+    this.utteranceSeq = new Map(); // utterance_id → seq of its first prompt (cards group by utterance)
+    this.callIdEl.textContent = callId ? callId : waitingText;
+    this.agent.textContent = agentId ? `坐席 ${agentId}` : "";
+    this.mode.hidden = true;
+    this.state.textContent = callId ? "通话中" : "";
+    this.callbar.dataset.state = callId ? "active" : "waiting";
+    delete this.callbar.dataset.critical;
+    this.duration.textContent = "";
+    delete this.duration.dataset.tickBase;
+    this._setEmotion(null, 0);
+    this._setCategory(null, null);
+    this._renderCards();
+  }
+
+  /** Apply one server event of this call. Unknown types are ignored. */
+  apply(ev, { backfill = false } = {}) {
+    switch (ev.type) {
+      case "call_state":
+        this.applyCallState(ev);
+        break;
+      case "call_started":
+        this.applyCallState({ ...ev, active: true, duration: Math.max(0, Date.now() / 1000 - ev.started_at) });
+        break;
+      case "transcript":
+        this.applyTranscript(ev);
+        break;
+      case "prompt":
+        this.applyPrompt(ev, { backfill });
+        break;
+      case "call_ended":
+      case "ended":
+        this.applyEnded(ev);
+        break;
+      default:
+        break;
+    }
+  }
+
+  applyCallState(cs) {
+    this.callIdEl.textContent = str(cs.call_id);
+    if (cs.agent_id) this.agent.textContent = `坐席 ${cs.agent_id}`;
+    this.mode.hidden = cs.mode !== "training";
+    if (typeof cs.duration === "number") setTicking(this.duration, cs.duration, cs.active !== false);
+    this.state.textContent = cs.active === false ? "已结束" : "通话中";
+    this.callbar.dataset.state = cs.active === false ? "ended" : "active";
+    if (cs.critical) this.callbar.dataset.critical = "true";
+    if (cs.emotion) {
+      this.callEmotion = cs.emotion;
+      this.emotionSeq = ++this.seq;
+      this._setEmotion(cs.emotion.label, cs.emotion.intensity);
+    }
+    if (cs.intent || cs.department) {
+      this.callCategory = { intent: cs.intent, department: cs.department };
+      this.categorySeq = ++this.seq;
+      this._refreshCategory();
+    }
+  }
+
+  applyEnded(ev) {
+    const duration = ev.summary && typeof ev.summary.duration === "number" ? ev.summary.duration : null;
+    if (duration !== null) setTicking(this.duration, duration, false);
+    else if (this.duration.dataset.tickBase !== undefined) this.duration.dataset.tickStopped = "";
+    this.state.textContent = "已结束";
+    this.callbar.dataset.state = "ended";
+  }
+
+  // ------------------------------------------------------------ transcript
+
+  applyTranscript(t) {
+    const uid = str(t.utterance_id);
+    if (!uid) return;
+    let line = this.lines.get(uid);
+    if (line && line.final && !t.final) return; // a late partial never undoes a final
+    const stick = this.follow || nearBottom(this.transcript);
+    if (!line) {
+      line = this._newLine(t);
+      this._insertLine(line);
+    }
+    line.text = str(t.text);
+    line.final = Boolean(t.final);
+    line.node.dataset.final = String(line.final);
+    line.node.classList.toggle("partial", !line.final);
+    line.time.textContent = fmtClock(t.start);
+    this._renderLineText(line);
+    while (this.lines.size > MAX_LINES) {
+      const [oldId, old] = this.lines.entries().next().value;
+      old.node.remove();
+      this.lines.delete(oldId);
+    }
+    if (stick) this._scrollToEnd();
+    else this.jump.hidden = false;
+  }
+
+  _newLine(t) {
+    const role = ROLE_LABEL[t.role] ? t.role : "mixed";
+    const who = el("span", { className: "who", text: ROLE_LABEL[role] });
+    const time = el("span", { className: "time" });
+    const text = el("span", { className: "text" });
+    const node = el(
+      "div",
+      {
+        className: `line role-${role}`,
+        testid: "transcript-line",
+        dataset: { role, utteranceId: t.utterance_id },
+      },
+      el("div", { className: "line-head" }, who, time),
+      text,
+    );
+    return { id: str(t.utterance_id), node, textEl: text, time, start: Number(t.start) || 0, text: "", final: false };
+  }
+
+  _insertLine(line) {
+    this.lines.set(line.id, line);
+    let before = null;
+    for (let node = this.transcript.lastElementChild; node; node = node.previousElementSibling) {
+      const other = this.lines.get(node.dataset.utteranceId);
+      if (!other || other.start <= line.start) break;
+      before = node;
+    }
+    this.transcript.insertBefore(line.node, before);
+  }
+
+  /** Line text with evidence spans of live prompts highlighted (text nodes only). */
+  _renderLineText(line) {
+    const marks = this.marks.get(line.id);
+    const text = line.text;
+    const ranges = [];
+    if (marks) {
+      for (const { text: needle, kind } of marks.values()) {
+        if (!needle) continue;
+        const at = text.indexOf(needle);
+        if (at >= 0) ranges.push({ at, end: at + needle.length, kind });
+      }
+    }
+    ranges.sort((a, b) => a.at - b.at);
+    const parts = [];
+    let pos = 0;
+    for (const r of ranges) {
+      if (r.at < pos) continue; // overlapping evidence: keep the first
+      if (r.at > pos) parts.push(text.slice(pos, r.at));
+      parts.push(el("mark", { className: `ev ev-${r.kind}`, testid: "evidence", dataset: { kind: r.kind } },
+        text.slice(r.at, r.end)));
+      pos = r.end;
+    }
+    if (pos < text.length) parts.push(text.slice(pos));
+    setChildren(line.textEl, parts);
+  }
+
+  _scrollToEnd() {
+    this.follow = true;
+    this.transcript.scrollTop = this.transcript.scrollHeight;
+    this.jump.hidden = true;
+  }
+
+  // ------------------------------------------------------------ prompts
+
+  applyPrompt(p, { backfill = false } = {}) {
+    const id = str(p.prompt_id);
+    if (!id) return;
+    this.seenPrompts.add(id);
+    if (p.action === "withdraw") {
+      this._withdraw(id);
+      return;
+    }
+    const known = this.prompts.get(id);
+    // backfilled prompts are older than anything received live: they sort behind
+    const seq = known ? known.seq : backfill ? ++this.backSeq : ++this.seq;
+    const rec = { prompt: p, seq, version: known ? known.version + 1 : 0 };
+    if (!this.utteranceSeq.has(str(p.utterance_id))) this.utteranceSeq.set(str(p.utterance_id), seq);
+    this.prompts.set(id, rec);
+    this._setMark(p);
+    switch (p.kind) {
+      case "emotion":
+        this._refreshEmotion();
+        break;
+      case "category":
+        this._refreshCategory();
+        break;
+      case "banned":
+        if (backfill) this._toWarningList(p);
+        else this._showFlash(p);
+        break;
+      case "critical":
+        this.callbar.dataset.critical = "true";
+        this._renderCritical();
+        break;
+      default:
+        this._renderCards();
+    }
+  }
+
+  _withdraw(id) {
+    const rec = this.prompts.get(id);
+    if (!rec) return;
+    this.prompts.delete(id);
+    const p = rec.prompt;
+    this._clearMark(p);
+    if (p.kind === "emotion") this._refreshEmotion();
+    else if (p.kind === "category") this._refreshCategory();
+    else if (p.kind === "banned") {
+      if (this.flashPrompt && this.flashPrompt.prompt_id === id) this._hideFlash();
+      const li = this.warningItems.get(id);
+      if (li) li.remove();
+      this.warningItems.delete(id);
+      this._updateWarningCount();
+    } else if (p.kind === "critical") this._renderCritical();
+    else this._renderCards();
+  }
+
+  _setMark(p) {
+    const uid = str(p.utterance_id);
+    if (!uid) return;
+    const text = p.span && p.span.text ? String(p.span.text) : "";
+    let marks = this.marks.get(uid);
+    if (!text) {
+      if (marks && marks.delete(p.prompt_id)) this._rerenderLine(uid);
+      return;
+    }
+    if (!marks) this.marks.set(uid, (marks = new Map()));
+    marks.set(p.prompt_id, { text, kind: p.kind });
+    this._rerenderLine(uid);
+  }
+
+  _clearMark(p) {
+    const marks = this.marks.get(str(p.utterance_id));
+    if (marks && marks.delete(p.prompt_id)) this._rerenderLine(str(p.utterance_id));
+  }
+
+  _rerenderLine(uid) {
+    const line = this.lines.get(uid);
+    if (line) this._renderLineText(line);
+  }
+
+  _latest(kind) {
+    let best = null;
+    for (const rec of this.prompts.values()) {
+      if (rec.prompt.kind === kind && (!best || rec.seq > best.seq)) best = rec;
+    }
+    return best;
+  }
+
+  // ------------------------------------------------------------ emotion + category
+
+  _setEmotion(label, intensity) {
+    const x = Math.max(0, Math.min(1, Number(intensity) || 0));
+    const level = emotionLevel(label, x);
+    this.meter.dataset.level = label ? level : "none";
+    this.meter.dataset.label = str(label);
+    this.meterLabel.textContent = label ? label : "—";
+    this.meterFill.style.width = `${label ? Math.round(Math.max(x, 0.04) * 100) : 0}%`;
+    this.meterValue.textContent = label ? fmtPercent(x) : "";
+  }
+
+  _refreshEmotion() {
+    // the newest of: the latest emotion prompt still shown, the last call_state emotion
+    const rec = this._latest("emotion");
+    if (rec && (rec.seq > this.emotionSeq || !this.callEmotion)) {
+      const d = rec.prompt.data || {};
+      this._setEmotion(d.label, d.intensity);
+    } else if (this.callEmotion) {
+      this._setEmotion(this.callEmotion.label, this.callEmotion.intensity);
+    } else {
+      this._setEmotion(null, 0);
+    }
+  }
+
+  _setCategory(intent, department) {
+    this.category.textContent = intent ? intent : "未分类";
+    this.category.dataset.intent = str(intent);
+    this.department.textContent = department ? `承办:${department}` : "";
+  }
+
+  _refreshCategory() {
+    // the newest of: the latest category prompt still shown, the last call_state category
+    const rec = this._latest("category");
+    const fallback = this.callCategory || {};
+    if (rec && (rec.seq > this.categorySeq || !this.callCategory)) {
+      const d = rec.prompt.data || {};
+      this._setCategory(first(d.intent, d.category, d.label, fallback.intent), first(d.department, fallback.department));
+    } else {
+      this._setCategory(fallback.intent, fallback.department);
+    }
+  }
+
+  // ------------------------------------------------------------ critical banner
+
+  _renderCritical() {
+    const recs = [...this.prompts.values()].filter((r) => r.prompt.kind === "critical").sort((a, b) => b.seq - a.seq);
+    setChildren(this.criticalZone, recs.map((r) => this._criticalBanner(r.prompt)));
+  }
+
+  _criticalBanner(p) {
+    const d = p.data || {};
+    const message = str(first(d.message, d.reason, d.label, p.span && p.span.text, "危急情况"));
+    const numbers = Array.isArray(d.referrals) ? d.referrals.filter((n) => n !== null && n !== undefined) : [];
+    const number = str(first(d.number, d.phone, numbers.length ? numbers.join(" / ") : undefined));
+    return el(
+      "div",
+      { className: "critical", testid: "critical-banner", dataset: { promptId: p.prompt_id } },
+      el("div", { className: "critical-head" }, el("strong", { text: "危急" }), el("span", { text: message })),
+      number
+        ? el("div", { className: "critical-action" }, str(first(d.action, "建议转接")),
+          el("span", { className: "critical-number", testid: "critical-number", text: number }),
+          el("span", { text: str(d.name) }))
+        : null,
+      d.script ? el("p", { className: "script", text: str(d.script) }) : null,
+    );
+  }
+
+  // ------------------------------------------------------------ banned-phrase warning
+
+  _showFlash(p) {
+    if (this.flashPrompt && this.flashPrompt.prompt_id !== p.prompt_id) this._toWarningList(this.flashPrompt);
+    const li = this.warningItems.get(p.prompt_id);
+    if (li) {
+      // an update of a warning already in the list: refresh it there
+      this._toWarningList(p);
+      return;
+    }
+    clearTimeout(this.flashTimer);
+    const d = p.data || {};
+    const isNew = !this.flashPrompt || this.flashPrompt.prompt_id !== p.prompt_id;
+    this.flashPrompt = p;
+    this.flash.dataset.promptId = p.prompt_id;
+    setChildren(
+      this.flash,
+      el("div", { className: "flash-head" },
+        el("strong", { text: "⚠ 禁用语提醒" }),
+        el("button", { className: "flash-close", text: "知道了", on: { click: () => this._expireFlash() } })),
+      el("div", { className: "flash-row" },
+        el("span", { className: "flash-label", text: "您刚才说:" }),
+        el("span", { className: "phrase", testid: "banned-phrase", text: `“${bannedPhrase(p)}”` })),
+      d.suggestion
+        ? el("div", { className: "flash-row" },
+          el("span", { className: "flash-label", text: "请改说:" }),
+          el("span", { className: "suggestion", testid: "banned-suggestion", text: str(d.suggestion) }))
+        : null,
+    );
+    this.flash.hidden = false;
+    if (isNew) {
+      this.flash.classList.remove("flashing");
+      void this.flash.offsetWidth; // restart the flash animation
+      this.flash.classList.add("flashing");
+    }
+    this.flashTimer = setTimeout(() => this._expireFlash(), this.flashMs);
+  }
+
+  _expireFlash() {
+    const p = this.flashPrompt;
+    this._hideFlash();
+    if (p && this.prompts.has(p.prompt_id)) this._toWarningList(this.prompts.get(p.prompt_id).prompt);
+  }
+
+  _hideFlash() {
+    clearTimeout(this.flashTimer);
+    this.flashPrompt = null;
+    this.flash.hidden = true;
+    this.flash.classList.remove("flashing");
+    delete this.flash.dataset.promptId;
+  }
+
+  _toWarningList(p) {
+    const d = p.data || {};
+    const li = el(
+      "li",
+      { testid: "warning-item", dataset: { promptId: p.prompt_id } },
+      el("span", { className: "time", text: fmtClock(p.audio_time) }),
+      el("span", { className: "phrase", text: `“${bannedPhrase(p)}”` }),
+      d.suggestion ? el("span", { className: "suggestion", text: `→ ${str(d.suggestion)}` }) : null,
+    );
+    const old = this.warningItems.get(p.prompt_id);
+    if (old) old.replaceWith(li);
+    else this.warningsList.prepend(li);
+    this.warningItems.set(p.prompt_id, li);
+    this._updateWarningCount();
+  }
+
+  _updateWarningCount() {
+    const n = this.warningItems.size;
+    this.warnings.hidden = n === 0;
+    this.warningsCount.textContent = `(${n})`;
+  }
+
+  // ------------------------------------------------------------ cards
+
+  _renderCards() {
+    // newest utterance first; within one utterance: referral, empathy, knowledge
+    const group = (r) => this.utteranceSeq.get(str(r.prompt.utterance_id)) ?? r.seq;
+    const recs = [...this.prompts.values()]
+      .filter((r) => Object.hasOwn(CARD_LIMITS, r.prompt.kind))
+      .sort((a, b) => group(b) - group(a) || CARD_ORDER[a.prompt.kind] - CARD_ORDER[b.prompt.kind] || b.seq - a.seq);
+    const keys = new Set();
+    const perKind = {};
+    const shown = [];
+    for (const rec of recs) {
+      const kind = rec.prompt.kind;
+      const key = cardKey(rec.prompt);
+      if (keys.has(key)) continue;
+      if ((perKind[kind] || 0) >= CARD_LIMITS[kind]) continue;
+      keys.add(key);
+      perKind[kind] = (perKind[kind] || 0) + 1;
+      shown.push(rec);
+    }
+    const keep = new Set(shown.map((r) => r.prompt.prompt_id));
+    for (const [id, cached] of this.cardEls) {
+      if (!keep.has(id)) {
+        cached.node.remove();
+        this.cardEls.delete(id);
+      }
+    }
+    let prev = null;
+    for (const rec of shown) {
+      const id = rec.prompt.prompt_id;
+      let cached = this.cardEls.get(id);
+      if (!cached || cached.version !== rec.version) {
+        const node = this._card(rec.prompt);
+        if (cached) cached.node.replaceWith(node);
+        cached = { node, version: rec.version };
+        this.cardEls.set(id, cached);
+      }
+      const want = prev ? prev.nextSibling : this.cards.firstChild;
+      if (want !== cached.node) this.cards.insertBefore(cached.node, want);
+      prev = cached.node;
+    }
+    if (shown.length === 0) this.cards.replaceChildren(this.cardsEmpty);
+    else this.cardsEmpty.remove();
+    this.cards.classList.toggle("has-cards", shown.length > 0);
+    this._markMore();
+  }
+
+  _card(p) {
+    const d = p.data || {};
+    const head = (title, ...extra) => el("header", { className: "card-head" }, el("span", { className: "card-kind", text: title }), ...extra);
+    const props = { className: `card card-${p.kind}`, testid: "card", dataset: { kind: p.kind, promptId: p.prompt_id } };
+    if (p.kind === "referral") {
+      return el(
+        "article",
+        props,
+        head("转介", d.reason ? el("span", { className: "card-note", text: str(d.reason) }) : null),
+        el("div", { className: "ref-main" },
+          el("span", { className: "ref-number", testid: "referral-number", text: str(d.number) }),
+          el("span", { className: "ref-name", text: str(d.name) })),
+        d.script ? el("p", { className: "script", testid: "card-script" }, el("span", { className: "say", text: "可以这样说:" }), str(d.script)) : null,
+      );
+    }
+    if (p.kind === "knowledge") {
+      const meta = [
+        d.source ? `来源:${d.source}` : "",
+        d.updated ? `更新:${d.updated}` : "",
+        d.department ? `部门:${d.department}` : "",
+      ].filter(Boolean).join(" · ");
+      return el(
+        "article",
+        props,
+        head("知识库", d.score !== undefined ? el("span", { className: "card-score", title: "匹配度", text: `匹配 ${fmtPercent(d.score)}` }) : null),
+        el("h3", { className: "kb-question", text: str(d.question) }),
+        el("p", { className: "kb-answer", testid: "kb-answer", text: str(d.answer) }),
+        meta ? el("footer", { className: "card-meta", text: meta }) : null,
+      );
+    }
+    // empathy
+    const steps = empathySteps(d);
+    const avoid = Array.isArray(d.avoid) ? d.avoid.join("、") : str(d.avoid);
+    return el(
+      "article",
+      props,
+      head("共情话术", first(d.emotion, d.label)
+        ? el("span", { className: "card-note", text: `来电人${str(first(d.emotion, d.label))}` })
+        : null),
+      el("ol", { className: "steps" }, steps.map((s) =>
+        el("li", {}, el("span", { className: "step-name", text: s.name }), el("span", { className: "step-text", text: s.text })))),
+      avoid ? el("p", { className: "card-meta", text: `避免用词:${avoid}` }) : null,
+    );
+  }
+
+  // ------------------------------------------------------------ history backfill
+
+  /** Merge a stored call (GET /api/calls/ID) without duplicating what is already shown. */
+  applyHistory(detail) {
+    for (const u of (detail && detail.utterances) || []) {
+      const uid = first(u.utterance_id, u.id);
+      if (uid === undefined || this.lines.has(String(uid))) continue;
+      this.applyTranscript({ ...u, utterance_id: String(uid), final: true });
+    }
+    const live = new Set(this.seenPrompts);
+    for (const p of (detail && detail.prompts) || []) {
+      if (p && p.prompt_id && !live.has(String(p.prompt_id))) {
+        this.applyPrompt({ action: "show", ...p }, { backfill: true });
+      }
+    }
+  }
+}

@@ -1,0 +1,182 @@
+// Call history: search stored calls, open one to read its transcript, alerts and training report.
+
+import { getJson, pageParams } from "./assist-ws.js";
+import { el, fmtClock, fmtDateTime, fmtTime, setChildren } from "./dom.js";
+import { ALERT_KIND_LABEL, END_REASON_LABEL, MODE_LABEL, PROMPT_KIND_LABEL, ROLE_LABEL } from "./labels.js";
+import { renderReport } from "./report-view.js";
+
+const $ = (sel) => document.querySelector(sel);
+const form = $('[data-testid="search-form"]');
+const tbody = $('[data-testid="results"] tbody');
+const status = $('[data-testid="results-status"]');
+const detailPanel = $('[data-testid="call-detail"]');
+const detailTitle = $('[data-testid="detail-title"]');
+const detailBody = $('[data-testid="detail-body"]');
+let openCall = null;
+let searchSeq = 0;
+
+/** "YYYY-MM-DD" (local date) → unix seconds at local midnight, or "" */
+function dateToUnix(value) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
+  if (!m) return "";
+  return String(Math.floor(new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).getTime() / 1000));
+}
+
+/** Keep the search (and open call) in the address bar so it can be shared or reloaded. */
+function rememberInUrl() {
+  const url = new URL(window.location.href);
+  for (const key of ["search", "agent", "since"]) {
+    const v = form.elements[key].value.trim();
+    if (v) url.searchParams.set(key, v);
+    else url.searchParams.delete(key);
+  }
+  if (openCall) url.searchParams.set("call", openCall);
+  else url.searchParams.delete("call");
+  window.history.replaceState(null, "", url.pathname + url.search);
+}
+
+async function search() {
+  const seq = ++searchSeq;
+  const q = new URLSearchParams({
+    search: form.elements.search.value.trim(),
+    agent: form.elements.agent.value.trim(),
+    since: dateToUnix(form.elements.since.value),
+  });
+  rememberInUrl();
+  status.hidden = false;
+  status.textContent = "正在查询…";
+  let body;
+  try {
+    body = await getJson(`/api/calls?${q}`);
+  } catch (exc) {
+    if (seq !== searchSeq) return;
+    tbody.replaceChildren();
+    status.textContent = `查询失败:${exc.message}`;
+    status.classList.add("error-text");
+    return;
+  }
+  if (seq !== searchSeq) return;
+  status.classList.remove("error-text");
+  const rows = Array.isArray(body.calls) ? body.calls : [];
+  setChildren(tbody, rows.map(resultRow));
+  status.hidden = rows.length > 0;
+  status.textContent = rows.length ? "" : "没有符合条件的通话。";
+}
+
+function resultRow(c) {
+  const duration = typeof c.ended_at === "number" && typeof c.started_at === "number" ? fmtClock(c.ended_at - c.started_at) : "进行中";
+  const row = el(
+    "tr",
+    {
+      testid: "result-row",
+      dataset: { callId: c.call_id },
+      attrs: { tabindex: "0" },
+      on: {
+        click: () => openDetail(c.call_id),
+        keydown: (e) => { if (e.key === "Enter") openDetail(c.call_id); },
+      },
+    },
+    el("td", { className: "mono", text: fmtDateTime(c.started_at) }),
+    el("td", { className: "mono", text: c.call_id }),
+    el("td", { text: c.agent_id || "" }),
+    el("td", { className: "mono", text: duration }),
+    el("td", { text: END_REASON_LABEL[c.end_reason] || c.end_reason || "—" }),
+    el("td", { text: MODE_LABEL[c.mode] || c.mode || "" }),
+    el("td", { className: "num", text: String(c.utterances ?? "") }),
+    el("td", { className: "num", text: String(c.alerts ?? "") }),
+    el("td", { className: "first-text", text: c.first_text || "" }),
+  );
+  row.classList.toggle("selected", c.call_id === openCall);
+  return row;
+}
+
+function transcriptLines(utterances) {
+  if (!utterances.length) return el("p", { className: "empty", text: "没有转写。" });
+  return el(
+    "div",
+    { className: "transcript", testid: "detail-utterances" },
+    utterances.map((u) => {
+      const role = ROLE_LABEL[u.role] ? u.role : "mixed";
+      return el(
+        "div",
+        { className: `line role-${role}`, testid: "transcript-line", dataset: { role } },
+        el("div", { className: "line-head" }, el("span", { className: "who", text: ROLE_LABEL[role] }),
+          el("span", { className: "time", text: fmtClock(u.start) })),
+        el("span", { className: "text", text: u.text || "" }),
+      );
+    }),
+  );
+}
+
+function alertList(alerts) {
+  if (!alerts.length) return el("p", { className: "empty", text: "没有告警。" });
+  return el(
+    "ol",
+    { className: "alerts", testid: "detail-alerts" },
+    alerts.map((a) =>
+      el("li", { className: `alert sev-${a.severity || "info"}`, testid: "alert", dataset: { kind: a.kind, acknowledged: String(Boolean(a.acknowledged_by)) } },
+        el("div", { className: "alert-head" },
+          el("span", { className: `badge kind kind-${a.kind}`, text: ALERT_KIND_LABEL[a.kind] || a.kind }),
+          el("span", { className: "alert-time", text: `通话 ${fmtClock(a.audio_time)} · ${fmtTime(a.created_at)}` })),
+        el("p", { className: "alert-msg", text: a.message || "" }),
+        a.acknowledged_by ? el("span", { className: "acked", text: `✓ 已确认 · ${a.acknowledged_by}` }) : null)),
+  );
+}
+
+function promptSummary(prompts) {
+  const counts = {};
+  for (const p of prompts) if (p.action !== "withdraw") counts[p.kind] = (counts[p.kind] || 0) + 1;
+  const entries = Object.entries(counts);
+  if (!entries.length) return el("p", { className: "empty", text: "没有提示。" });
+  return el("ul", { className: "chips", testid: "detail-prompts" },
+    entries.map(([k, n]) => el("li", {}, `${PROMPT_KIND_LABEL[k] || k} × ${n}`)));
+}
+
+async function openDetail(callId) {
+  openCall = callId;
+  rememberInUrl();
+  for (const row of tbody.children) row.classList.toggle("selected", row.dataset.callId === callId);
+  detailPanel.hidden = false;
+  detailTitle.textContent = `通话 ${callId}`;
+  setChildren(detailBody, el("p", { className: "empty", text: "正在加载…" }));
+  const id = encodeURIComponent(callId);
+  const [detail, report] = await Promise.allSettled([getJson(`/api/calls/${id}`), getJson(`/api/calls/${id}/report`)]);
+  if (openCall !== callId) return;
+  if (detail.status === "rejected") {
+    setChildren(detailBody, el("p", { className: "error-text", text: `加载失败:${detail.reason.message}` }));
+    return;
+  }
+  const d = detail.value || {};
+  const call = d.call || {};
+  const summary = [
+    ["坐席", call.agent_id],
+    ["开始", fmtDateTime(call.started_at)],
+    ["结束", call.ended_at ? fmtDateTime(call.ended_at) : "进行中"],
+    ["结束原因", END_REASON_LABEL[call.end_reason] || call.end_reason],
+    ["模式", MODE_LABEL[call.mode] || call.mode],
+  ].filter(([, v]) => v);
+  const reportNode = report.status === "fulfilled"
+    ? renderReport(report.value)
+    : el("p", { className: "empty", testid: "report", text: report.reason.status === 404 ? "这通电话没有培训报告。" : `报告加载失败:${report.reason.message}` });
+  setChildren(
+    detailBody,
+    el("dl", { className: "kv" }, summary.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
+    el("section", {}, el("h3", { text: "培训报告" }), reportNode),
+    el("section", {}, el("h3", { text: "告警" }), alertList(Array.isArray(d.alerts) ? d.alerts : [])),
+    el("section", {}, el("h3", { text: "提示" }), promptSummary(Array.isArray(d.prompts) ? d.prompts : [])),
+    el("section", {}, el("h3", { text: "转写" }), transcriptLines(Array.isArray(d.utterances) ? d.utterances : [])),
+  );
+}
+
+function main() {
+  const params = pageParams();
+  for (const key of ["search", "agent", "since"]) form.elements[key].value = params.get(key) || "";
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    search();
+  });
+  search();
+  if (params.get("call")) openDetail(params.get("call"));
+}
+
+main();

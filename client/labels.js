@@ -1,0 +1,44 @@
+// Chinese display names for wire-format values (roles, prompt and alert kinds, emotions).
+
+export const ROLE_LABEL = { agent: "坐席", caller: "来电人", mixed: "通话" };
+
+export const PROMPT_KIND_LABEL = {
+  emotion: "情绪",
+  category: "分类",
+  referral: "转介",
+  knowledge: "知识库",
+  empathy: "共情话术",
+  banned: "禁用语",
+  critical: "危急",
+};
+
+export const ALERT_KIND_LABEL = { banned: "禁用语", escalation: "情绪升级", critical: "危急" };
+
+export const SEVERITY_LABEL = { info: "提示", warning: "警告", critical: "危急" };
+
+export const END_REASON_LABEL = {
+  completed: "正常结束",
+  client_gone: "连接中断",
+  error: "出错",
+  interrupted: "中断",
+  shutdown: "服务停止",
+};
+
+export const MODE_LABEL = { live: "实时", training: "培训" };
+
+/** The three empathy steps (seed 004), used to name steps sent as bare strings. */
+export const EMPATHY_STEPS = ["情绪承接", "责任表态", "行动承诺"];
+
+const POSITIVE = new Set(["平静", "满意"]);
+
+/**
+ * Severity of a caller emotion for colouring: "high" | "medium" | "low" | "calm".
+ * Negative labels scale with intensity; calm and satisfied are always "calm".
+ */
+export function emotionLevel(label, intensity) {
+  if (!label || POSITIVE.has(label)) return "calm";
+  const x = Number(intensity) || 0;
+  if (x >= 0.7) return "high";
+  if (x >= 0.4) return "medium";
+  return "low";
+}

@@ -1,0 +1,447 @@
+// Supervisor dashboard: every live call, the alert feed with acknowledgement, and a call panel
+// that follows one call's transcript and prompts (filtered from the `all` stream).
+
+import { AssistSocket, getJson, pageParams, statusRenderer } from "./assist-ws.js";
+import { CallView } from "./call-view.js";
+import { el, fmtPercent, fmtTime, setChildren, setTicking, startTicker } from "./dom.js";
+import { ALERT_KIND_LABEL, MODE_LABEL, SEVERITY_LABEL, emotionLevel } from "./labels.js";
+
+const NAME_KEY = "assist.supervisor.name";
+const ENDED_ROW_MS = 60000; // ended calls stay greyed in the table this long
+const MAX_ALERTS = 300;
+const MAX_BUFFERED_LINES = 600; // per call, for opening the call panel later
+const ACK_TIMEOUT_MS = 6000;
+const STAT_LABELS = { dropped: "丢弃事件", dropped_events: "丢弃事件", dropped_partials: "丢弃部分转写", subscribers: "订阅者", published: "已发布", calls: "通话" };
+
+const $ = (sel) => document.querySelector(sel);
+const tbody = $('[data-testid="calls-table"] tbody');
+const callsEmpty = $('[data-testid="calls-empty"]');
+const callsCount = $('[data-testid="calls-count"]');
+const feed = $('[data-testid="alert-feed"]');
+const alertsEmpty = $('[data-testid="alerts-empty"]');
+const alertsOpen = $('[data-testid="alerts-open"]');
+const onlyOpen = $('[data-testid="only-open"]');
+const detailPanel = $('[data-testid="call-detail"]');
+const nameInput = $('[data-testid="supervisor-name"]');
+const statsEl = $('[data-testid="stats"]');
+const notice = $('[data-testid="notice"]');
+
+/** call_id → {state, row, cells, lines: Map, prompts: Map, endedAt} */
+const calls = new Map();
+/** alert_id → {alert, node, pending} */
+const alerts = new Map();
+const detail = new CallView($(".detail-view"));
+let selected = null;
+let sock = null;
+
+// ------------------------------------------------------------------ supervisor name
+
+function initName() {
+  const fromUrl = pageParams().get("name");
+  let stored = null;
+  try {
+    stored = window.localStorage.getItem(NAME_KEY);
+  } catch {
+    /* storage disabled */
+  }
+  nameInput.value = fromUrl || stored || "值班长";
+  nameInput.addEventListener("change", () => {
+    nameInput.value = nameInput.value.trim() || "值班长";
+    try {
+      window.localStorage.setItem(NAME_KEY, nameInput.value);
+    } catch {
+      /* storage disabled */
+    }
+  });
+}
+
+function supervisorName() {
+  return nameInput.value.trim().slice(0, 64) || "值班长";
+}
+
+let noticeTimer = null;
+function showNotice(text) {
+  notice.textContent = text;
+  notice.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { notice.hidden = true; }, 8000);
+}
+
+// ------------------------------------------------------------------ calls table
+
+function callRecord(callId, agentId) {
+  let rec = calls.get(callId);
+  if (rec) return rec;
+  const cells = {
+    id: el("td", { className: "mono", testid: "call-id" }),
+    agent: el("td", { testid: "call-agent" }),
+    duration: el("td", { className: "mono", testid: "call-duration" }),
+    category: el("td", { testid: "call-category" }),
+    emotion: el("td", { testid: "call-emotion" }),
+    warnings: el("td", { className: "num", testid: "call-warnings" }),
+    status: el("td", { testid: "call-status" }),
+  };
+  const row = el(
+    "tr",
+    {
+      testid: "call-row",
+      dataset: { callId },
+      attrs: { tabindex: "0" },
+      on: {
+        click: () => select(callId),
+        keydown: (e) => {
+          if (e.key === "Enter" || e.key === " ") {
+            e.preventDefault();
+            select(callId);
+          }
+        },
+      },
+    },
+    Object.values(cells),
+  );
+  rec = {
+    state: { call_id: callId, agent_id: agentId, active: true, duration: 0, warnings: 0 },
+    row,
+    cells,
+    lines: new Map(),
+    prompts: new Map(),
+    endedAt: null,
+    removeTimer: null,
+  };
+  calls.set(callId, rec);
+  return rec;
+}
+
+function renderRow(rec) {
+  const s = rec.state;
+  const c = rec.cells;
+  c.id.textContent = s.call_id;
+  c.agent.textContent = s.agent_id || "";
+  if (typeof s.duration === "number") setTicking(c.duration, s.duration, s.active !== false);
+  setChildren(
+    c.category,
+    s.intent ? el("span", { className: "badge badge-category", text: s.intent }) : el("span", { className: "muted", text: "未分类" }),
+    s.department ? el("span", { className: "dept", text: s.department }) : null,
+  );
+  const emo = s.emotion || {};
+  const level = emotionLevel(emo.label, emo.intensity);
+  setChildren(
+    c.emotion,
+    emo.label
+      ? el("span", { className: `emo emo-${level}`, testid: "emotion-chip", dataset: { level } },
+        `${emo.label} ${fmtPercent(emo.intensity)}`)
+      : el("span", { className: "muted", text: "—" }),
+  );
+  c.warnings.textContent = String(s.warnings || 0);
+  c.warnings.classList.toggle("has-warnings", (s.warnings || 0) > 0);
+  setChildren(
+    c.status,
+    s.critical ? el("span", { className: "badge badge-critical", testid: "critical-marker", text: "危急" }) : null,
+    s.mode === "training" ? el("span", { className: "badge badge-mode", text: MODE_LABEL.training }) : null,
+    s.active === false ? el("span", { className: "muted", text: "已结束" }) : null,
+  );
+  rec.row.dataset.critical = String(Boolean(s.critical));
+  rec.row.dataset.level = level;
+  rec.row.classList.toggle("ended", s.active === false);
+  rec.row.classList.toggle("selected", selected === s.call_id);
+}
+
+/** Order: critical first, then the angriest, then the oldest call. */
+function sortRows() {
+  const rank = { high: 0, medium: 1, low: 2, calm: 3 };
+  const recs = [...calls.values()].sort((a, b) => {
+    const ea = a.state.active === false ? 1 : 0;
+    const eb = b.state.active === false ? 1 : 0;
+    if (ea !== eb) return ea - eb;
+    const ca = a.state.critical ? 0 : 1;
+    const cb = b.state.critical ? 0 : 1;
+    if (ca !== cb) return ca - cb;
+    const la = rank[a.row.dataset.level] ?? 3;
+    const lb = rank[b.row.dataset.level] ?? 3;
+    if (la !== lb) return la - lb;
+    return (a.state.started_at || 0) - (b.state.started_at || 0);
+  });
+  recs.forEach((rec, i) => {
+    if (tbody.children[i] !== rec.row) tbody.insertBefore(rec.row, tbody.children[i] || null);
+  });
+  const live = recs.filter((r) => r.state.active !== false).length;
+  callsCount.textContent = `(${live})`;
+  callsEmpty.hidden = recs.length > 0;
+}
+
+function applyCallState(cs) {
+  const rec = callRecord(cs.call_id, cs.agent_id);
+  rec.state = { ...rec.state, ...cs };
+  if (cs.active === false) markEnded(rec);
+  renderRow(rec);
+  sortRows();
+}
+
+function markEnded(rec, summary) {
+  rec.state.active = false;
+  if (summary && typeof summary.duration === "number") rec.state.duration = summary.duration;
+  if (rec.removeTimer) return;
+  rec.endedAt = Date.now();
+  rec.removeTimer = setTimeout(() => {
+    rec.row.remove();
+    calls.delete(rec.state.call_id);
+    sortRows();
+  }, ENDED_ROW_MS);
+}
+
+// ------------------------------------------------------------------ per-call buffers + detail panel
+
+function buffer(ev) {
+  const isNew = !calls.has(ev.call_id);
+  const rec = callRecord(ev.call_id, ev.agent_id);
+  if (isNew) {
+    renderRow(rec);
+    sortRows();
+  }
+  if (ev.type === "transcript") {
+    const old = rec.lines.get(ev.utterance_id);
+    if (!(old && old.final && !ev.final)) {
+      rec.lines.delete(ev.utterance_id); // keep insertion order = recency for trimming
+      rec.lines.set(ev.utterance_id, ev);
+    }
+    while (rec.lines.size > MAX_BUFFERED_LINES) rec.lines.delete(rec.lines.keys().next().value);
+  } else if (ev.type === "prompt") {
+    if (ev.action === "withdraw") rec.prompts.delete(ev.prompt_id);
+    else rec.prompts.set(ev.prompt_id, ev);
+  }
+  return rec;
+}
+
+async function select(callId) {
+  const rec = calls.get(callId);
+  if (!rec) return;
+  selected = callId;
+  for (const r of calls.values()) r.row.classList.toggle("selected", r.state.call_id === callId);
+  detailPanel.hidden = false;
+  document.body.dataset.detail = "open";
+  detail.reset(callId, { agentId: rec.state.agent_id });
+  detail.applyCallState(rec.state);
+  const lines = [...rec.lines.values()].sort((a, b) => a.start - b.start);
+  for (const t of lines) detail.applyTranscript(t);
+  for (const p of rec.prompts.values()) detail.applyPrompt(p, { backfill: true });
+  if (rec.state.active === false) detail.applyEnded({ summary: { duration: rec.state.duration } });
+  try {
+    const stored = await getJson(`/api/calls/${encodeURIComponent(callId)}`);
+    if (selected === callId) detail.applyHistory(stored);
+  } catch {
+    /* not stored yet: the live buffer is all there is */
+  }
+}
+
+function closeDetail() {
+  selected = null;
+  detailPanel.hidden = true;
+  delete document.body.dataset.detail;
+  for (const r of calls.values()) r.row.classList.remove("selected");
+}
+
+// ------------------------------------------------------------------ alerts
+
+function applyAlert(a) {
+  let rec = alerts.get(a.alert_id);
+  if (!rec) {
+    rec = { alert: a, node: null, pending: null };
+    alerts.set(a.alert_id, rec);
+  } else {
+    rec.alert = { ...rec.alert, ...a };
+  }
+  renderAlert(rec);
+  placeAlert(rec);
+  trimAlerts();
+  updateAlertCounts();
+}
+
+function placeAlert(rec) {
+  // newest first by created_at
+  const t = rec.alert.created_at || 0;
+  let before = null;
+  for (const node of feed.children) {
+    const other = alerts.get(node.dataset.alertId);
+    if (other && other !== rec && (other.alert.created_at || 0) < t) {
+      before = node;
+      break;
+    }
+  }
+  if (rec.node.parentNode !== feed || rec.node.nextSibling !== before) feed.insertBefore(rec.node, before);
+}
+
+function trimAlerts() {
+  while (alerts.size > MAX_ALERTS) {
+    const last = feed.lastElementChild;
+    if (!last) break;
+    alerts.delete(last.dataset.alertId);
+    last.remove();
+  }
+}
+
+function renderAlert(rec) {
+  const a = rec.alert;
+  const acked = Boolean(a.acknowledged_by);
+  const foot = acked
+    ? el("span", { className: "acked", testid: "alert-ack-info" },
+      `✓ 已确认 · ${a.acknowledged_by}${a.acknowledged_at ? ` · ${fmtTime(a.acknowledged_at)}` : ""}`)
+    : el("button", {
+      className: "btn primary",
+      testid: "alert-ack",
+      attrs: { type: "button", disabled: rec.pending !== null },
+      text: rec.pending !== null ? "确认中…" : "确认",
+      on: { click: () => acknowledge(rec) },
+    });
+  const node = el(
+    "li",
+    {
+      className: `alert sev-${a.severity || "info"}`,
+      testid: "alert",
+      dataset: { alertId: a.alert_id, kind: a.kind, severity: a.severity, acknowledged: String(acked) },
+    },
+    el("div", { className: "alert-head" },
+      el("span", { className: `badge kind kind-${a.kind}`, text: ALERT_KIND_LABEL[a.kind] || SEVERITY_LABEL[a.severity] || a.kind }),
+      el("span", { className: "alert-time", text: fmtTime(a.created_at) }),
+      el("button", {
+        className: "linkish",
+        attrs: { type: "button", title: "查看这通电话" },
+        text: `${a.call_id}${a.agent_id ? ` · 坐席 ${a.agent_id}` : ""}`,
+        on: { click: () => select(a.call_id) },
+      })),
+    el("p", { className: "alert-msg", testid: "alert-message", text: a.message || "" }),
+    el("div", { className: "alert-foot" }, foot),
+  );
+  node.hidden = onlyOpen.checked && acked;
+  if (rec.node) rec.node.replaceWith(node);
+  rec.node = node;
+}
+
+function acknowledge(rec) {
+  const ok = sock && sock.send({ type: "ack", alert_id: rec.alert.alert_id, by: supervisorName() });
+  if (!ok) {
+    showNotice("未连接服务器,暂时无法确认告警。");
+    return;
+  }
+  clearTimeout(rec.pending);
+  rec.pending = setTimeout(() => {
+    rec.pending = null;
+    renderAlert(rec);
+    showNotice("确认没有得到服务器回应,请重试。");
+  }, ACK_TIMEOUT_MS);
+  renderAlert(rec);
+}
+
+function applyAck(ev) {
+  const rec = alerts.get(ev.alert_id);
+  if (!rec) return;
+  clearTimeout(rec.pending);
+  rec.pending = null;
+  rec.alert = { ...rec.alert, acknowledged_by: ev.by, acknowledged_at: ev.at };
+  renderAlert(rec);
+  updateAlertCounts();
+}
+
+function updateAlertCounts() {
+  const open = [...alerts.values()].filter((r) => !r.alert.acknowledged_by).length;
+  alertsOpen.textContent = `(${open} 未确认)`;
+  alertsOpen.dataset.open = String(open);
+  alertsEmpty.hidden = alerts.size > 0;
+  document.title = open ? `(${open}) 值班长监控台` : "值班长监控台";
+}
+
+// ------------------------------------------------------------------ stats (drop counters)
+
+function applyStats(ev) {
+  const parts = [];
+  for (const [key, value] of Object.entries(ev)) {
+    if (key === "type" || typeof value !== "number") continue;
+    parts.push(`${STAT_LABELS[key] || key} ${value}`);
+  }
+  statsEl.textContent = parts.join(" · ");
+  statsEl.hidden = parts.length === 0;
+  statsEl.classList.toggle("has-drops", Number(ev.dropped || ev.dropped_events || 0) > 0);
+}
+
+// ------------------------------------------------------------------ event dispatch
+
+function onEvent(ev) {
+  switch (ev.type) {
+    case "subscribed": {
+      const seen = new Set();
+      for (const cs of ev.calls || []) {
+        seen.add(cs.call_id);
+        applyCallState(cs);
+      }
+      for (const rec of calls.values()) {
+        if (!seen.has(rec.state.call_id) && rec.state.active !== false) {
+          markEnded(rec); // ended while we were disconnected
+          renderRow(rec);
+        }
+      }
+      sortRows();
+      for (const a of ev.alerts || []) applyAlert(a);
+      return;
+    }
+    case "call_state":
+      applyCallState(ev);
+      break;
+    case "call_started":
+      applyCallState({ ...ev, active: true, duration: Math.max(0, Date.now() / 1000 - ev.started_at) });
+      break;
+    case "call_ended":
+    case "ended": {
+      const rec = calls.get(ev.call_id);
+      if (rec) {
+        markEnded(rec, ev.summary);
+        renderRow(rec);
+        sortRows();
+      }
+      break;
+    }
+    case "transcript":
+    case "prompt":
+      if (typeof ev.call_id === "string") buffer(ev);
+      break;
+    case "alert":
+      applyAlert(ev);
+      return;
+    case "alert_ack":
+      applyAck(ev);
+      return;
+    case "stats":
+      applyStats(ev);
+      return;
+    case "error":
+      showNotice(`服务器提示:${ev.message || ev.code}`);
+      return;
+    default:
+      return; // unknown event types are ignored
+  }
+  if (selected !== null && ev.call_id === selected) detail.apply(ev);
+}
+
+function main() {
+  initName();
+  onlyOpen.addEventListener("change", () => {
+    for (const rec of alerts.values()) rec.node.hidden = onlyOpen.checked && Boolean(rec.alert.acknowledged_by);
+  });
+  $('[data-testid="detail-close"]').addEventListener("click", closeDetail);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && selected !== null) closeDetail();
+  });
+  sortRows();
+  updateAlertCounts();
+  startTicker(document);
+  const render = statusRenderer($('[data-testid="connection-status"]'));
+  sock = new AssistSocket({
+    subscription: { all: true },
+    onEvent,
+    onStatus: (st) => {
+      document.body.dataset.conn = st.state;
+      render(st);
+    },
+  });
+  sock.start();
+}
+
+main();
