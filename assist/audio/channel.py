@@ -5,6 +5,12 @@ CPU bound).  The recognizer only sees the gated speech, so its clock skips the
 silences; a piecewise map from "recognizer sample" to "call sample" turns every
 time it reports (utterance and word times) back into seconds from the first
 sample of the channel.
+
+The recognizer is always given whole 100 ms blocks (flushed at the end of each
+speech segment), because Vosk's results depend on how audio is cut into
+``AcceptWaveform`` calls; with the dither-free model (``VoskModelFactory``) and
+the exact float resampler, the same recording gives the same transcript on
+every replay, however its bytes arrived (network frames, coalesced queues).
 """
 
 from __future__ import annotations
@@ -84,6 +90,9 @@ class ChannelDecoder:
         self._stream_len = 0  # samples at model rate produced by the resampler so far
         self._cpu = 0.0
         self._finished = False
+        self._rec_block = max(1, self.rate // 10)  # 100 ms at the model rate
+        self._rec_pending: Int16Array = np.zeros(0, dtype=np.int16)
+        self._rec_pending_start = 0  # call sample index of the first pending sample
 
     @property
     def stats(self) -> DecodeStats:
@@ -114,6 +123,7 @@ class ChannelDecoder:
         outputs = self._gate.process(tail) + self._gate.flush()
         hyps = self._decode(outputs)
         if not outputs or not outputs[-1].ends_segment:
+            hyps += self._feed_pending()
             hyps += self._call(self.recognizer.flush)
         return hyps
 
@@ -121,12 +131,30 @@ class ChannelDecoder:
         hyps: list[Hypothesis] = []
         for out in outputs:
             if out.samples.size:
-                self._map.add(out.start, out.samples.size)
-                pcm = out.samples.astype("<i2", copy=False).tobytes()
-                hyps += self._call(partial(self.recognizer.accept, pcm))
+                if self._rec_pending.size and self._rec_pending_start + self._rec_pending.size != out.start:
+                    hyps += self._feed_pending()  # not contiguous (never expected inside a segment)
+                if not self._rec_pending.size:
+                    self._rec_pending_start = out.start
+                self._rec_pending = np.concatenate((self._rec_pending, out.samples))
+                while self._rec_pending.size >= self._rec_block:
+                    hyps += self._feed(self._rec_pending[: self._rec_block])
+                    self._rec_pending = self._rec_pending[self._rec_block :]
             if out.ends_segment:
+                hyps += self._feed_pending()
                 hyps += self._call(self.recognizer.flush)
         return hyps
+
+    def _feed(self, block: Int16Array) -> list[Hypothesis]:
+        self._map.add(self._rec_pending_start, block.size)
+        self._rec_pending_start += block.size
+        pcm = block.astype("<i2", copy=False).tobytes()
+        return self._call(partial(self.recognizer.accept, pcm))
+
+    def _feed_pending(self) -> list[Hypothesis]:
+        if not self._rec_pending.size:
+            return []
+        block, self._rec_pending = self._rec_pending, np.zeros(0, dtype=np.int16)
+        return self._feed(block)
 
     def _call(self, fn: Callable[[], list[Hypothesis]]) -> list[Hypothesis]:
         """Run a recognizer call, account its CPU time and convert its times to call time."""

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -28,6 +30,8 @@ from typing import Any, Protocol
 
 from assist.audio.models import ModelError, check_model_dir, model_sample_rate
 from assist.events import Word
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,23 +121,68 @@ def _model_name(model_dir: Path) -> str:
     return resolved.parent.name if resolved.name == "model" else resolved.name
 
 
-class VoskModelFactory:
-    """Loads one Vosk model; ``create()`` gives a recognizer per channel sharing it."""
+def _without_dither(model_dir: Path, into: Path) -> Path | None:
+    """A view of ``model_dir`` whose MFCC config turns Kaldi's dithering off, or None if not possible.
 
-    def __init__(self, model_dir: Path) -> None:
+    Kaldi adds random dither noise to every frame before computing features, from
+    a process-wide random generator: the same audio then decodes differently on
+    every run.  Training replays and evaluations need the same transcript each time,
+    so the model is loaded through a folder of symbolic links that differs only in
+    ``conf/mfcc.conf`` (``--dither=0``).  Nothing in the model itself is changed.
+    """
+    conf = model_dir / "conf"
+    mfcc = conf / "mfcc.conf"
+    if not mfcc.is_file():
+        return None
+    try:
+        (into / "conf").mkdir(parents=True)
+        for entry in model_dir.iterdir():
+            if entry.name != "conf":
+                (into / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+        for entry in conf.iterdir():
+            if entry.name != "mfcc.conf":
+                (into / "conf" / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+        lines = [ln for ln in mfcc.read_text(encoding="utf-8").splitlines() if not ln.strip().startswith("--dither")]
+        (into / "conf" / "mfcc.conf").write_text("\n".join([*lines, "--dither=0.0"]) + "\n", encoding="utf-8")
+    except OSError as exc:  # e.g. no symlinks on this file system
+        log.warning("cannot turn off dithering for %s (%s): transcripts may vary between runs", model_dir, exc)
+        return None
+    return into
+
+
+class VoskModelFactory:
+    """Loads one Vosk model; ``create()`` gives a recognizer per channel sharing it.
+
+    ``deterministic`` (default) loads the model with feature dithering off, so the
+    same audio always gives the same transcript (see ``_without_dither``).
+    """
+
+    def __init__(self, model_dir: Path, *, deterministic: bool = True) -> None:
         check = check_model_dir(model_dir)
         if not check.ok:
             raise ModelError(f"{model_dir} is not a usable Vosk model: {'; '.join(check.problems)}")
         import vosk
 
         vosk.SetLogLevel(-1)
-        try:
-            self._model = vosk.Model(str(model_dir))
-        except Exception as exc:  # vosk raises a bare Exception on load failure
-            raise ModelError(f"Vosk could not load the model in {model_dir}: {exc}") from exc
+        load_dir = model_dir
+        self.deterministic = False
+        if deterministic:
+            with tempfile.TemporaryDirectory(prefix="assist-model-") as tmp:
+                view = _without_dither(model_dir, Path(tmp) / "model")
+                self._model = self._load(vosk, view or model_dir)
+                self.deterministic = view is not None
+        else:
+            self._model = self._load(vosk, load_dir)
         self.model_dir = model_dir
         self.name = _model_name(model_dir)
         self.sample_rate = model_sample_rate(model_dir)
+
+    @staticmethod
+    def _load(vosk: Any, model_dir: Path) -> Any:
+        try:
+            return vosk.Model(str(model_dir))
+        except Exception as exc:  # vosk raises a bare Exception on load failure
+            raise ModelError(f"Vosk could not load the model in {model_dir}: {exc}") from exc
 
     def create(self) -> VoskRecognizer:
         return VoskRecognizer(self._model, self.sample_rate)

@@ -29,19 +29,24 @@ class StreamResampler:
         if in_rate != out_rate:
             import soxr
 
-            self._stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality=quality)
+            # float32, not int16: libsoxr dithers when it writes int16, so the same audio would come out
+            # different on every run; float32 output rounded here is exact and independent of chunking.
+            self._stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality=quality)
 
     def process(self, x: Int16Array) -> Int16Array:
         """Resample the next chunk; returns what the filter can release so far."""
         samples = np.ascontiguousarray(x, dtype=np.int16).reshape(-1)
         if self._stream is None:
             return samples
-        out: Int16Array = self._stream.resample_chunk(samples)
-        return out
+        return _to_int16(self._stream.resample_chunk(samples.astype(np.float32) / 32768.0))
 
     def flush(self) -> Int16Array:
         """End of stream: release the samples still held in the filter."""
         if self._stream is None:
             return _EMPTY
-        out: Int16Array = self._stream.resample_chunk(_EMPTY, last=True)
-        return out
+        return _to_int16(self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+
+
+def _to_int16(y: npt.NDArray[np.float32]) -> Int16Array:
+    out: Int16Array = np.clip(np.rint(y * 32768.0), -32768, 32767).astype(np.int16)
+    return out
