@@ -81,8 +81,11 @@ class VoskRecognizer:
         self.sample_rate = sample_rate
         self._rec = vosk.KaldiRecognizer(model, float(sample_rate))
         self._rec.SetWords(True)
-        self._rec.SetPartialWords(True)
+        # No word times in partials: Vosk then aligns the partial lattice to words, which holds
+        # every word back until it is complete and costs ~1.5 s of latency.  Finals carry word times.
+        self._rec.SetPartialWords(False)
         self._fed = 0
+        self._utterance_start = 0  # samples fed when the current utterance began (after the last final)
         self._last_partial = ""
 
     @property
@@ -102,13 +105,14 @@ class VoskRecognizer:
         if not text or text == self._last_partial:
             return []
         self._last_partial = text
-        return [_hypothesis(False, text, partial.get("partial_result", []), self.fed_seconds)]
+        return [Hypothesis(False, text, self._utterance_start / self.sample_rate, self.fed_seconds, ())]
 
     def flush(self) -> list[Hypothesis]:
         return self._final(self._rec.FinalResult())
 
     def _final(self, raw: str) -> list[Hypothesis]:
         self._last_partial = ""
+        self._utterance_start = self._fed
         result = json.loads(raw)
         text = str(result.get("text", "")).strip()
         if not text:
