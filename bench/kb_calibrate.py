@@ -1,13 +1,21 @@
-"""Fit the knowledge-base confidence model on the dev split of the paraphrase set.
+"""Fit the knowledge-base confidence model and choose its threshold on the dev split.
 
-    python -m bench.kb_calibrate [--kb FILE] [--paraphrases FILE] [--split dev] [--l2 1.0]
+    python -m bench.kb_calibrate [--kb FILE] [--paraphrases FILE] [--split dev] [--l2 3.0]
+                                 [--max-fp 0.05] [--repeats 5]
 
 Every (question, entry) pair of the chosen split is one training row: the features of
 ``assist.nlp.kbindex.FEATURES``, label 1 for the expected entry and 0 otherwise
 (unanswerable questions: 0 for every entry).  A logistic regression with an L2
-penalty is fitted by Newton's method; 5-fold cross-validation over questions prints
-top-1 accuracy and false-positive rate at several thresholds, so the threshold can be
-chosen on held-out questions.  Paste the printed ``calibration`` into ``RankerConfig``.
+penalty is fitted by Newton's method.
+
+The threshold is chosen on *held-out* scores: 5-fold cross-validation over
+questions, repeated ``--repeats`` times with different shuffles, gives every question
+out-of-fold scores.  The operating point is the threshold with the best top-1 accuracy
+on answerable questions whose false-positive rate on unanswerable questions (any
+entry returned) stays at or below ``--max-fp``.  The table also shows the wrong-answer
+rate and an expected cost per question where a wrong answer (false positive or wrong
+entry first) costs 2 and a missing answer 1.  Paste the printed ``calibration`` and
+``threshold`` into ``RankerConfig``.
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from assist.nlp.kb import DEFAULT_KB, KnowledgeBase
 from assist.nlp.kbindex import FEATURES, FloatArray
 from bench.kb_eval import DEFAULT_PARAPHRASES, Case, load_cases
 
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+THRESHOLDS: tuple[float, ...] = tuple(round(0.05 + 0.01 * i, 2) for i in range(91))  # 0.05 .. 0.95
+SHOWN: tuple[float, ...] = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
+WRONG_COST = 2.0  # a wrong answer costs this many missing answers
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -31,6 +41,24 @@ class Sample:
     features: FloatArray  # entries x features
     labels: FloatArray  # entries
     answerable: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """The best entry of one held-out question: its score and whether it is the right one."""
+
+    score: float
+    correct: bool
+    answerable: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Point:
+    threshold: float
+    top1: float  # answerable questions whose right entry is returned first
+    false_positive: float  # unanswerable questions that get any entry
+    wrong: float  # answerable questions whose first returned entry is wrong
+    cost: float  # per question: WRONG_COST * (false positives + wrong) + missing answers
 
 
 def fit_logistic(x: FloatArray, y: FloatArray, l2: float, iterations: int = 60) -> FloatArray:
@@ -55,21 +83,6 @@ def _probabilities(w: FloatArray, features: FloatArray) -> FloatArray:
     return out
 
 
-def _evaluate(w: FloatArray, samples: Sequence[Sample], threshold: float) -> tuple[float, float]:
-    correct = answerable = false_pos = unanswerable = 0
-    for s in samples:
-        p = _probabilities(w, s.features)
-        best = int(p.argmax())
-        returned = p[best] >= threshold
-        if s.answerable:
-            answerable += 1
-            correct += bool(returned and s.labels[best] == 1)
-        else:
-            unanswerable += 1
-            false_pos += bool(returned)
-    return correct / max(1, answerable), false_pos / max(1, unanswerable)
-
-
 def _samples(kb: KnowledgeBase, cases: Sequence[Case]) -> list[Sample]:
     ids = [e.id for e in kb.entries]
     return [
@@ -84,12 +97,59 @@ def _train(samples: Sequence[Sample], l2: float) -> FloatArray:
     return fit_logistic(x, y, l2)
 
 
+def held_out(samples: Sequence[Sample], l2: float, repeats: int, folds: int = 5) -> list[Outcome]:
+    """Out-of-fold best-entry outcomes of every question, once per repeat of the cross-validation."""
+    outcomes: list[Outcome] = []
+    for seed in range(repeats):
+        order = np.random.default_rng(seed).permutation(len(samples))
+        for fold in np.array_split(order, folds):
+            held = set(fold.tolist())
+            w = _train([samples[i] for i in order if i not in held], l2)
+            for i in fold:
+                s = samples[i]
+                p = _probabilities(w, s.features)
+                best = int(p.argmax())
+                outcomes.append(Outcome(float(p[best]), bool(s.labels[best] == 1), s.answerable))
+    return outcomes
+
+
+def operating_curve(outcomes: Sequence[Outcome], thresholds: Sequence[float] = THRESHOLDS) -> list[Point]:
+    answerable = max(1, sum(o.answerable for o in outcomes))
+    unanswerable = max(1, sum(not o.answerable for o in outcomes))
+    points: list[Point] = []
+    for t in thresholds:
+        shown = [o for o in outcomes if o.score >= t]
+        right = sum(o.answerable and o.correct for o in shown)
+        false_pos = sum(not o.answerable for o in shown)
+        wrong = sum(o.answerable and not o.correct for o in shown)
+        missing = sum(o.answerable and o.score < t for o in outcomes)
+        points.append(Point(
+            threshold=t,
+            top1=right / answerable,
+            false_positive=false_pos / unanswerable,
+            wrong=wrong / answerable,
+            cost=(WRONG_COST * (false_pos + wrong) + missing) / max(1, len(outcomes)),
+        ))
+    return points
+
+
+def choose(points: Sequence[Point], max_fp: float) -> Point:
+    """Best top-1 with a false-positive rate <= ``max_fp`` (ties: the higher threshold)."""
+    feasible = [p for p in points if p.false_positive <= max_fp]
+    if not feasible:
+        return max(points, key=lambda p: p.threshold)
+    return max(feasible, key=lambda p: (round(p.top1, 9), p.threshold))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.kb_calibrate", description=__doc__.split("\n")[0])
     parser.add_argument("--kb", type=Path, default=DEFAULT_KB)
     parser.add_argument("--paraphrases", type=Path, default=DEFAULT_PARAPHRASES)
     parser.add_argument("--split", default="dev", help="split to fit on (default dev)")
-    parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty")
+    parser.add_argument("--l2", type=float, default=3.0, help="L2 penalty (default 3.0)")
+    parser.add_argument("--max-fp", type=float, default=0.05,
+                        help="highest acceptable false-positive rate on unanswerable questions (default 0.05)")
+    parser.add_argument("--repeats", type=int, default=5, help="repeats of the 5-fold cross-validation")
     args = parser.parse_args(argv)
 
     kb = KnowledgeBase.load(args.kb)
@@ -100,22 +160,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no questions in split {args.split!r}")
         return 1
     samples = _samples(kb, cases)
-    order = np.random.default_rng(0).permutation(len(samples))
-    folds = np.array_split(order, 5)
-    print(f"5-fold cross-validation on {len(samples)} {args.split} questions:")
-    print("threshold  top-1   false-pos")
-    for threshold in THRESHOLDS:
-        results = []
-        for fold in folds:
-            held = set(fold.tolist())
-            w = _train([samples[i] for i in order if i not in held], args.l2)
-            results.append(_evaluate(w, [samples[i] for i in fold], threshold))
-        top1, fp = np.mean(results, axis=0)
-        print(f"{threshold:9.2f}  {top1 * 100:5.1f}%  {fp * 100:5.1f}%")
+    n_pos = sum(s.answerable for s in samples)
+    print(f"{args.repeats} x 5-fold cross-validation on {len(samples)} {args.split} questions "
+          f"({n_pos} answerable, {len(samples) - n_pos} unanswerable), held-out scores:")
+    points = operating_curve(held_out(samples, args.l2, args.repeats))
+    best = choose(points, args.max_fp)
+    print(f"threshold  top-1   false-pos  wrong  cost(wrong={WRONG_COST:g}, missing=1)")
+    for p in points:
+        if p.threshold in SHOWN or p is best:
+            mark = "  <- operating point" if p is best else ""
+            print(f"{p.threshold:9.2f}  {p.top1 * 100:5.1f}%  {p.false_positive * 100:6.1f}%  "
+                  f"{p.wrong * 100:4.1f}%  {p.cost:.3f}{mark}")
+    cheapest = min(points, key=lambda p: (p.cost, -p.threshold))
+    print(f"operating point: max top-1 with false-pos <= {args.max_fp:.0%}: threshold {best.threshold:.2f} "
+          f"(the cheapest threshold would be {cheapest.threshold:.2f})")
     w = _train(samples, args.l2)
     named = ", ".join(f"{name}={v:.3f}" for name, v in zip(FEATURES, w[:-1], strict=True))
     print(f"weights: {named}, bias={w[-1]:.3f}")
     print("calibration = (" + ", ".join(f"{v:.3f}" for v in w) + ")")
+    print(f"threshold = {best.threshold:.2f}")
     return 0
 
 

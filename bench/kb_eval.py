@@ -1,13 +1,15 @@
 """Knowledge-base retrieval accuracy and speed on paraphrased caller questions.
 
-    python -m bench.kb_eval [--kb FILE] [--paraphrases FILE] [--errors] [--json]
+    python -m bench.kb_eval [--kb FILE] [--paraphrases FILE] [--split NAME] [--errors] [--json]
 
 For typed text and for recognizer-style text (``assist.nlp.asrstyle``: spaced
 words, spoken numbers, no punctuation) and per split (dev = used for tuning, test
 = held out) it prints top-1 and top-3 accuracy on answerable questions (a hit
 counts only if the thresholded search returns it), the false-positive rate on
 unanswerable ones (any hit returned) and the median / p99 time of
-``KnowledgeBase.search``.  Exit code 0: it measures, it does not judge.
+``KnowledgeBase.search``.  ``--split dev`` evaluates (and lists the errors of) one
+split only, so tuning never shows the held-out questions.  Exit code 0: it
+measures, it does not judge.
 """
 
 from __future__ import annotations
@@ -121,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.kb_eval", description=__doc__.split("\n")[0])
     parser.add_argument("--kb", type=Path, default=DEFAULT_KB, help="knowledge base (.jsonl/.csv)")
     parser.add_argument("--paraphrases", type=Path, default=DEFAULT_PARAPHRASES, help="labelled questions")
+    parser.add_argument("--split", help="evaluate only this split (e.g. dev while tuning)")
     parser.add_argument("--errors", action="store_true", help="list the misses and false positives")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
@@ -131,6 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     kb = KnowledgeBase.load(args.kb)
     load_seconds = time.perf_counter() - started
     cases = load_cases(args.paraphrases)
+    if args.split is not None:
+        cases = [c for c in cases if c.split == args.split]
+        if not cases:
+            print(f"no questions in split {args.split!r}", file=sys.stderr)
+            return 1
     known = {e.id for e in kb.entries}
     unknown = sorted({c.kb_id for c in cases if c.kb_id is not None and c.kb_id not in known})
     if unknown:

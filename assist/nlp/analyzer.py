@@ -24,6 +24,7 @@ from assist.nlp.intent import IntentModel
 from assist.nlp.kb import KbHit, KnowledgeBase
 from assist.nlp.normalize import Normalized, Normalizer
 from assist.nlp.referral import Referral, ReferralTable
+from assist.nlp.tokenize import Tokenizer
 
 CALLER_ROLES: tuple[str, ...] = ("caller", "mixed")
 ROLES: tuple[str, ...] = ("agent", "caller", "mixed")
@@ -163,12 +164,21 @@ class Analyzer:
         self.kb_limit = kb_limit
 
     @classmethod
-    def load(cls, data_dir: Path | None = None, kb_path: Path | None = None, *, use_kb: bool = True) -> Analyzer:
+    def load(
+        cls,
+        data_dir: Path | None = None,
+        kb_path: Path | None = None,
+        *,
+        use_kb: bool = True,
+        tokenizer: Tokenizer | None = None,
+    ) -> Analyzer:
         """Load and validate all data files of ``data_dir`` (default: the shipped ones).
 
         The knowledge base is ``kb_path`` if given, else ``kb.jsonl``/``kb.csv`` of
-        ``data_dir``, else the shipped one.  Raises ``DataError`` (or the knowledge
-        base's ``KbError``) naming the file and entry on invalid data.
+        ``data_dir``, else the shipped one.  ``tokenizer``: an already built
+        ``Tokenizer`` to share with the knowledge base (building one takes ~1 s).
+        Raises ``DataError`` (or the knowledge base's ``KbError``) naming the file
+        and entry on invalid data.
         """
         base = data_dir if data_dir is not None else DEFAULT_DATA_DIR
         fallback = DEFAULT_DATA_DIR
@@ -183,7 +193,7 @@ class Analyzer:
         if use_kb:
             if kb_path is None:
                 kb_path = next((base / n for n in KB_FILES if (base / n).exists()), fallback / KB_FILES[0])
-            kb = KnowledgeBase.load(kb_path)
+            kb = KnowledgeBase.load(kb_path, tokenizer)
         emotion = EmotionModel.load(pick("emotion.toml"))
         return cls(
             normalizer=normalizer,
@@ -226,8 +236,6 @@ class Analyzer:
         department = dep.name
         if department is None and knowledge and knowledge[0].department in self.intent.departments:
             department = knowledge[0].department
-        cat = self.intent.category(t, department=department)
-
         first: list[Referral] = []
         for signal in emo.critical:
             for number in signal.referrals:
@@ -236,6 +244,11 @@ class Analyzer:
                     first.append(ref)
         referrals = self.referrals.find(t, first=first)
         emergencies = [r for r in referrals if r.critical]
+        urgent = [r for r in referrals if r.urgent]
+        signals = [name for name, found in (("critical", emo.critical), ("emergency", emergencies),
+                                            ("urgent", urgent)) if found]
+        signals += [f"referral:{r.number}" for r in referrals]
+        cat = self.intent.category(t, department=department, signals=signals)
         emo = self.emotion.with_prior(emo, "emergency" if emergencies else cat.name)
 
         history = context.history(exclude=utterance_id) if context is not None else []

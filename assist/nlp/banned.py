@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assist.events import Span
-from assist.nlp.data import Table, load_toml
+from assist.nlp.data import load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
 
-_DEFINE = re.compile(r"%([A-Z_][A-Z0-9_]*)%")
 UNKNOWN_DEPARTMENT = "××"
 
 
@@ -37,23 +35,6 @@ class BannedHit:
                 "category": self.category, "start": self.span.start, "end": self.span.end, "fuzzy": self.fuzzy}
 
 
-def _expand(entry: Table, defines: dict[str, str]) -> tuple[re.Pattern[str], ...]:
-    out = []
-    for raw in entry.texts("patterns"):
-        def sub(m: re.Match[str]) -> str:
-            name = m.group(1)
-            if name not in defines:
-                raise entry.error(f"pattern uses %{name}% but [define] has no {name}")
-            return defines[name]
-
-        pattern = _DEFINE.sub(sub, raw)
-        try:
-            out.append(re.compile(pattern))
-        except re.error as exc:
-            raise entry.error(f"bad regular expression in 'patterns': {raw!r}: {exc}") from exc
-    return tuple(out)
-
-
 class BannedList:
     """Compiled banned-phrase rules; ``find`` reports each rule at most once per span."""
 
@@ -66,10 +47,7 @@ class BannedList:
     def load(cls, path: Path) -> BannedList:
         doc = load_toml(path)
         doc.check_keys({"define", "rule", "skip_quoted"})
-        define = doc.table("define", required=False)
-        defines: dict[str, str] = {}
-        for name in define.raw:
-            defines[name] = define.text(name)
+        defines = doc.defines()
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
         for i, entry in enumerate(doc.tables("rule")):
@@ -78,7 +56,7 @@ class BannedList:
             if rule.id in seen:
                 raise entry.error(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
-            words, patterns = entry.texts("words"), _expand(entry, defines)
+            words, patterns = entry.texts("words"), entry.regex_list("patterns", defines)
             if not words and not patterns:
                 raise entry.error("needs 'words' or 'patterns'")
             try:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
+_DEFINE = re.compile(r"%([A-Z_][A-Z0-9_]*)%")
+_DEFINE_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 class DataError(ValueError):
@@ -102,14 +104,45 @@ class Table:
             out.append(Table(self.path, f"{key}[{i}]{suffix}", item))
         return out
 
-    def regex_list(self, key: str) -> tuple[re.Pattern[str], ...]:
+    def regex_list(self, key: str, defines: Mapping[str, str] | None = None) -> tuple[re.Pattern[str], ...]:
+        """Compiled regular expressions; ``%NAME%`` is replaced by ``defines[NAME]`` first."""
         out = []
-        for pattern in self.texts(key):
+        for raw in self.texts(key):
+            pattern = self.expand(raw, defines or {})
             try:
                 out.append(re.compile(pattern))
             except re.error as exc:
-                raise self.error(f"bad regular expression in '{key}': {pattern!r}: {exc}") from exc
+                raise self.error(f"bad regular expression in '{key}': {raw!r}: {exc}") from exc
         return tuple(out)
+
+    def expand(self, pattern: str, defines: Mapping[str, str]) -> str:
+        """``pattern`` with every ``%NAME%`` replaced by the [define] fragment NAME."""
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in defines:
+                raise self.error(f"pattern uses %{name}% but [define] has no {name}")
+            return defines[name]
+
+        return _DEFINE.sub(sub, pattern)
+
+    def defines(self) -> dict[str, str]:
+        """The optional ``[define]`` table: named regex fragments for ``%NAME%`` in patterns.
+
+        A fragment may use fragments defined before it; each must compile on its own.
+        """
+        table = self.table("define", required=False)
+        out: dict[str, str] = {}
+        for name in table.raw:
+            if not _DEFINE_NAME.match(name):
+                raise table.error(f"{name!r}: names are upper-case letters, digits and _")
+            fragment = table.expand(table.text(name), out)
+            try:
+                re.compile(fragment)
+            except re.error as exc:
+                raise table.error(f"{name}: bad regular expression: {exc}") from exc
+            out[name] = fragment
+        return out
 
     def choice(self, key: str, allowed: Iterable[str], default: str | None = None) -> str:
         value = self.text(key, default)

@@ -84,6 +84,29 @@ class Discount:
 
 
 @dataclass(frozen=True, slots=True)
+class Report:
+    """A critical phrase said ABOUT someone else (孩子跟我说活着没意思): still critical,
+    but the caller's own feeling is ``label`` (a worried relative), not despair."""
+
+    patterns: tuple[re.Pattern[str], ...] = ()
+    window: int = 40
+    label: str | None = None
+    intensity: float = 0.8
+
+
+_SENTENCE_BREAK = re.compile(r"[.!?;]")
+
+
+def sentence_before(text: str, start: int, window: int) -> str:
+    """Up to ``window`` characters before ``start``, cut at the last sentence break (not commas)."""
+    pre = text[max(0, start - window):start]
+    cut = None
+    for m in _SENTENCE_BREAK.finditer(pre):
+        cut = m.end()
+    return pre[cut:] if cut is not None else pre
+
+
+@dataclass(frozen=True, slots=True)
 class EmotionResult:
     label: str
     intensity: float
@@ -112,6 +135,8 @@ class EmotionModel:
         context: ContextRules,
         discount: Discount | None = None,
         prior: dict[str, tuple[str, float]] | None = None,
+        denial: Negation | None = None,
+        report: Report | None = None,
     ) -> None:
         self.labels = labels
         self.neutral = neutral
@@ -128,6 +153,8 @@ class EmotionModel:
         self.context = context
         self.discount = discount or Discount()
         self.prior = prior or {}
+        self.denial = denial
+        self.report = report or Report()
 
     # ------------------------------------------------------------ loading
 
@@ -135,14 +162,16 @@ class EmotionModel:
     def load(cls, path: Path) -> EmotionModel:
         doc = load_toml(path)
         doc.check_keys({"labels", "neutral", "negation", "intensifiers", "boost", "keyword", "critical",
-                        "escalation", "context", "discount", "prior"})
+                        "escalation", "context", "discount", "prior", "define", "report"})
+        defines = doc.defines()
         labels = doc.choices("labels", EMOTION_LABELS)
         if sorted(labels) != sorted(EMOTION_LABELS):
             raise doc.error(f"'labels' must list each of {' '.join(EMOTION_LABELS)} once (tie-break order)")
         neutral = doc.choice("neutral", labels)
 
         neg = doc.table("negation")
-        neg.check_keys({"negators", "fillers", "window", "flip", "exceptions"})
+        neg.check_keys({"negators", "fillers", "window", "flip", "exceptions", "critical_denials",
+                        "critical_fillers"})
         flip_table = neg.table("flip", required=False)
         flip: dict[str, str] = {}
         for src, dst in flip_table.raw.items():
@@ -160,7 +189,7 @@ class EmotionModel:
         boosts = []
         for entry in doc.tables("boost", required=False):
             entry.check_keys({"id", "patterns", "factor", "labels"})
-            patterns = entry.regex_list("patterns")
+            patterns = entry.regex_list("patterns", defines)
             if not patterns:
                 raise entry.error("'patterns' must not be empty")
             boosts.append(Boost(entry.text("id"), patterns, entry.number("factor", lo=0.1, hi=5.0),
@@ -168,7 +197,7 @@ class EmotionModel:
 
         def triggers(entry: Table, key: _Key, fuzzy: bool = False) -> Entry[_Key]:
             phrases = entry.texts("words")
-            patterns = entry.regex_list("patterns")
+            patterns = entry.regex_list("patterns", defines)
             if not phrases and not patterns:
                 raise entry.error("needs 'words' or 'patterns'")
             return Entry(key, phrases, patterns, entry.texts("not_in"), fuzzy)
@@ -213,6 +242,15 @@ class EmotionModel:
             item = prior_table.table(key)
             item.check_keys({"label", "score"})
             prior[key] = (item.choice("label", labels), item.number("score", lo=0.0, hi=10.0))
+        rep = doc.table("report", required=False)
+        rep.check_keys({"patterns", "window", "label", "intensity"})
+        report = Report(
+            rep.regex_list("patterns", defines), int(rep.number("window", 40, lo=1, hi=200)),
+            rep.choice("label", labels) if rep.has("label") else None, rep.number("intensity", 0.8, lo=0.0, hi=1.0),
+        )
+        denials = neg.texts("critical_denials")
+        denial = Negation(denials, neg.texts("critical_fillers"), int(neg.number("window", 6, lo=1, hi=20)),
+                          neg.texts("exceptions")) if denials else None
         ids = [c.id for c, _ in critical] + [e.id for e, _ in escalation]
         if len(ids) != len(set(ids)):
             raise DataError(path, "", "critical/escalation ids must be unique")
@@ -222,7 +260,7 @@ class EmotionModel:
                               int(neg.number("window", 6, lo=1, hi=20)), neg.texts("exceptions")),
             flip=flip,
             intensifiers=intensifiers, intensifier_window=int(inten.number("window", 4, lo=1, hi=20)),
-            boosts=tuple(boosts), context=context, discount=discount, prior=prior,
+            boosts=tuple(boosts), context=context, discount=discount, prior=prior, denial=denial, report=report,
         )
 
     # ------------------------------------------------------------ analysis
@@ -266,14 +304,19 @@ class EmotionModel:
         scores: dict[str, float] = dict.fromkeys(self.labels, 0.0)
         evidence: dict[str, list[Span]] = {label: [] for label in self.labels}
         critical: list[tuple[CriticalRule, Signal]] = []
+        own_ids: set[str] = set()  # critical rules said of the caller's own life (not reported)
         escalation: list[Signal] = []
         for hit in hits:
             span = Span(hit.text, hit.start, hit.end)
             key = hit.key
             if key.kind == "critical":
+                if self.denial is not None and self.denial.negated(text, hit.start):
+                    continue  # 我不会想不开的 / 从没想过自杀: an explicit denial
                 rule = self.critical_rules[key.index]
                 if all(c.id != rule.id for c, _ in critical):
                     critical.append((rule, Signal(rule.id, rule.reason, span, rule.referrals)))
+                if not self._reported(text, hit.start):
+                    own_ids.add(rule.id)
                 evidence[rule.label].append(span)
             elif key.kind == "escalation":
                 erule = self.escalation_rules[key.index]
@@ -298,10 +341,14 @@ class EmotionModel:
             if any(p.search(text) for p in boost.patterns):
                 for label in boost.labels:
                     scores[label] *= boost.factor
-        if critical:
-            rule = critical[0][0]
+        own = [rule for rule, _ in critical if rule.id in own_ids]
+        if own:
+            rule = own[0]
             label = rule.label
             intensity = max(rule.intensity, _intensity(scores[label]))
+        elif critical and self.report.label is not None:
+            label = self.report.label  # only about someone else: the caller is worried for them
+            intensity = max(self.report.intensity, _intensity(scores[label]))
         else:
             order = {label: i for i, label in enumerate(self.labels)}
             label = max(self.labels, key=lambda lb: (scores[lb], -order[lb]))
@@ -318,6 +365,13 @@ class EmotionModel:
             escalation=tuple(escalation),
             scores={k: round(v, 3) for k, v in scores.items() if v > 0},
         )
+
+    def _reported(self, text: str, start: int) -> bool:
+        """True when the critical phrase at ``start`` reports someone else's words or state."""
+        if not self.report.patterns:
+            return False
+        pre = sentence_before(text, start, self.report.window)
+        return any(p.search(pre) for p in self.report.patterns)
 
     @staticmethod
     def _resolve(hits: list[Hit[_Key]]) -> list[Hit[_Key]]:

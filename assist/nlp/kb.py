@@ -254,14 +254,21 @@ class KnowledgeBase:
         content = [w for w in words if w not in tk.stopwords]
         return self.thesaurus.fold(tk.expand(self.thesaurus.fold(content))), char_bigrams(words, tk.stopwords)
 
+    def _folded(self, text: str) -> str:
+        """``text`` segmented, synonym-folded and joined again (驾照到期 -> 驾驶证到期)."""
+        return "".join(self.thesaurus.fold(self.tokenizer.cut(text)))
+
     def _doc_terms(self, e: KbEntry) -> DocTerms:
         question = self._field_terms(e.question)
         answer = self._field_terms(e.answer)
         keywords = [self._field_terms(k) for k in e.keywords]
+        phrases = tuple(self._folded(k) for k in e.keywords)
         # keywords are separate phrases: bigrams never run across two of them
         return DocTerms(
             words=(question[0], [w for k in keywords for w in k[0]], answer[0]),
             grams=(question[1], [g for k in keywords for g in k[1]], answer[1]),
+            phrases=phrases,
+            head="|".join((self._folded(e.question), *phrases)),
         )
 
     def query_terms(self, text: str) -> QueryTerms:
@@ -269,10 +276,15 @@ class KnowledgeBase:
         tk = self.tokenizer
         words = tk.cut(text)
         content = self.thesaurus.fold([w for w in words if w not in tk.stopwords])
+        folded = self.thesaurus.fold(words)
         return QueryTerms(
             words=self.thesaurus.fold(tk.expand(content)),
             grams=char_bigrams(words, tk.stopwords),
             content=frozenset(w for w in content if len(w) > 1),
+            text="".join(folded),
+            content_chars=tuple(
+                w not in tk.stopwords for w, f in zip(words, folded, strict=True) for _ in f
+            ),
         )
 
     def features(self, text: str) -> FloatArray:

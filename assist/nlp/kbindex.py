@@ -7,18 +7,24 @@ characters (both robust to segmentation differences and recognizer spacing).  A
 channel gives, per entry, the BM25F-saturated IDF mass of the query terms it
 contains; divided by the query's own IDF mass this is a *coverage* in 0..1.
 
-Six features per entry feed a logistic model (``FEATURES``; weights in
+A fourth, phrase-level signal matches the entry's *keywords* (the caller's own words,
+synonym-folded) as exact substrings of the caller's text: how much of the text's
+content they cover and how specific the best one is.  It lets a short question with
+one distinctive word (办狗证要准备什么) count as strong evidence while a question that
+shares one word with an entry but is about something else (创业贷款怎么申请) does not.
+
+Eight features per entry feed a logistic model (``FEATURES``; weights in
 ``RankerConfig.calibration``, fitted on the dev split of the paraphrase set by
-``python -m bench.kb_calibrate``).  Its output, the *score*, estimates the
-probability that the entry answers the question; entries below
-``RankerConfig.threshold`` are not returned.
+``python -m bench.kb_calibrate``, which also chooses ``RankerConfig.threshold``).
+Its output, the *score*, estimates the probability that the entry answers the
+question; entries below ``RankerConfig.threshold`` are not returned.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +40,8 @@ FEATURES: tuple[str, ...] = (
     "log_mass",  # log(1 + matched word mass), all fields
     "head_matches",  # distinct multi-character query words present in question + keywords
     "unknown_words",  # distinct multi-character query words absent from the whole KB (capped)
+    "keyword_cover",  # share of the query's content characters inside the entry's keywords found verbatim
+    "keyword_idf",  # IDF of the most specific keyword of the entry found verbatim (0: none)
 )
 UNKNOWN_CAP = 4
 MASS_SCALE = 5.0  # "log_mass" = log(1 + 5 * mass): mass is in units of the maximal IDF
@@ -43,8 +51,9 @@ MASS_SCALE = 5.0  # "log_mass" = log(1 + 5 * mass): mass is in units of the maxi
 class RankerConfig:
     """Ranking parameters.  Defaults: fitted/calibrated on the dev split (docs/knowledge-base.md)."""
 
-    threshold: float = 0.4  # minimal score (estimated probability) of a returned entry
-    calibration: tuple[float, ...] = (3.703, 1.184, 1.663, 2.825, 1.391, 0.744, -10.826)
+    # operating point (bench.kb_calibrate): best cross-validated top-1 with <= 5 % false positives on dev
+    threshold: float = 0.19  # minimal score of a returned entry
+    calibration: tuple[float, ...] = (1.858, 0.979, 1.283, 2.230, 1.385, 0.510, 1.206, 1.604, -9.964)
     word_share: float = 0.35  # coverage mix: word channel ...
     char_share: float = 0.15  # ... single characters; character bigrams get the rest (0.5)
     question_weight: float = 3.0
@@ -77,6 +86,8 @@ class DocTerms:
 
     words: tuple[list[str], list[str], list[str]]
     grams: tuple[list[str], list[str], list[str]]
+    phrases: tuple[str, ...] = ()  # keywords, synonym-folded and joined (see ``KnowledgeBase``)
+    head: str = ""  # question and keywords, folded and joined: where a phrase's IDF is counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +95,8 @@ class QueryTerms:
     words: list[str]  # content words, expanded and folded
     grams: list[str]
     content: frozenset[str]  # multi-character content words, folded, not expanded
+    text: str = ""  # every word, synonym-folded and joined: where keyword phrases are looked up
+    content_chars: tuple[bool, ...] = ()  # per character of ``text``: inside a content word?
 
 
 @dataclass(slots=True)
@@ -155,6 +168,56 @@ def chars_of(grams: Sequence[str]) -> list[str]:
     return [g[0] for g in grams] + [grams[-1][-1]]
 
 
+class PhraseIndex:
+    """Exact keyword phrases (2+ characters) -> entries, with an IDF per phrase."""
+
+    def __init__(self, docs: Sequence[DocTerms]) -> None:
+        owners: dict[str, set[int]] = defaultdict(set)
+        for d, doc in enumerate(docs):
+            for phrase in doc.phrases:
+                if len(phrase) > 1:
+                    owners[phrase].add(d)
+        self.max_len = max(map(len, owners), default=0)
+        self.entries: dict[str, IntArray] = {p: np.array(sorted(ds), dtype=np.intp) for p, ds in owners.items()}
+        # a phrase is as specific as the number of entries whose question or keywords contain it
+        df: Counter[str] = Counter()
+        for doc in docs:
+            df.update({p for p in self._substrings(doc.head) if p in owners})
+        n_docs = max(1, len(docs))
+        max_idf = _idf(0, n_docs)
+        self.idf: dict[str, float] = {p: _idf(max(df[p], len(ds)), n_docs) / max_idf for p, ds in owners.items()}
+
+    def _substrings(self, text: str) -> Iterator[str]:
+        for i in range(len(text) - 1):
+            for n in range(2, min(self.max_len, len(text) - i) + 1):
+                yield text[i : i + n]
+
+    def features(self, q: QueryTerms, n_docs: int) -> tuple[FloatArray, FloatArray]:
+        """Per entry: share of the content characters of ``q.text`` covered by its phrases, best phrase IDF."""
+        text = q.text
+        weight = np.array(q.content_chars, dtype=np.float64)
+        covered: dict[int, npt.NDArray[np.bool_]] = {}
+        best = np.zeros(n_docs)
+        for i in range(len(text) - 1):
+            for n in range(2, min(self.max_len, len(text) - i) + 1):
+                phrase = text[i : i + n]
+                idx = self.entries.get(phrase)
+                if idx is None:
+                    continue
+                best[idx] = np.maximum(best[idx], self.idf[phrase])
+                for d in idx.tolist():
+                    mask = covered.get(d)
+                    if mask is None:
+                        mask = covered[d] = np.zeros(len(text), dtype=np.bool_)
+                    mask[i : i + n] = True
+        cover = np.zeros(n_docs)
+        total = float(weight.sum())
+        if total > 0:
+            for d, mask in covered.items():
+                cover[d] = float(weight[mask].sum()) / total
+        return cover, best
+
+
 class Index:
     """All channels of a knowledge base; ``features``/``scores`` are vectorised over entries."""
 
@@ -177,6 +240,7 @@ class Index:
             for term in {t for t in (*doc.words[0], *doc.words[1]) if len(t) > 1}:
                 presence[term].append(d)
         self.head_presence = {t: np.array(ix, dtype=np.intp) for t, ix in presence.items()}
+        self.phrases = PhraseIndex(docs)
         self._coef = np.array(cfg.calibration[:-1], dtype=np.float64)
         self._bias = float(cfg.calibration[-1])
 
@@ -208,6 +272,7 @@ class Index:
         out[:, 3] = np.log1p(MASS_SCALE * word_mass)
         out[:, 4] = matches
         out[:, 5] = min(unknown, UNKNOWN_CAP)
+        out[:, 6], out[:, 7] = self.phrases.features(q, n)
         return out
 
     def scores(self, q: QueryTerms) -> FloatArray:

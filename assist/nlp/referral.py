@@ -56,30 +56,82 @@ class _Key:
     critical: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When an emergency is over, it needs no emergency number (``[timing]``).
+
+    A trigger of an urgent number is ignored when its sentence, before it, has a
+    ``past`` marker (去年/上次…) and no ``present`` marker (现在/正在…), when it is
+    directly followed by an ``after`` pattern (中风过), or when the utterance after it
+    matches a ``resolved`` pattern (找到了/救回来了…).
+    """
+
+    past: tuple[re.Pattern[str], ...] = ()
+    present: tuple[re.Pattern[str], ...] = ()
+    resolved: tuple[re.Pattern[str], ...] = ()
+    after: tuple[re.Pattern[str], ...] = ()
+    window: int = 30
+
+    def over(self, text: str, start: int, end: int) -> bool:
+        if any(p.match(text, end) for p in self.after):
+            return True
+        before = _sentence_before(text, start, self.window)
+        if any(p.search(before) for p in self.past):
+            sentence = before + text[start:_sentence_end(text, end)]
+            if not any(p.search(sentence) for p in self.present):
+                return True
+        after = text[end:]
+        return any(p.search(after) for p in self.resolved)
+
+
+_SENTENCE_BREAK = re.compile(r"[.!?;]")
+
+
+def _sentence_before(text: str, start: int, window: int) -> str:
+    pre = text[max(0, start - window):start]
+    cut = None
+    for m in _SENTENCE_BREAK.finditer(pre):
+        cut = m.end()
+    return pre[cut:] if cut is not None else pre
+
+
+def _sentence_end(text: str, end: int) -> int:
+    m = _SENTENCE_BREAK.search(text, end)
+    return m.start() if m else len(text)
+
+
 class ReferralTable:
     """Compiled referral triggers; ``find`` lists the referrals an utterance calls for."""
 
-    def __init__(self, rows: list[tuple[ReferralInfo, list[Entry[_Key]]]]) -> None:
+    def __init__(self, rows: list[tuple[ReferralInfo, list[Entry[_Key]]]], timing: Timing | None = None) -> None:
         self.rows: dict[str, ReferralInfo] = {info.number: info for info, _ in rows}
+        self.timing = timing or Timing()
         self._order = {info.number: i for i, (info, _) in enumerate(rows)}
         self._matcher: PhraseMatcher[_Key] = PhraseMatcher([e for _, entries in rows for e in entries])
 
     @classmethod
     def load(cls, path: Path) -> ReferralTable:
         doc = load_toml(path)
-        doc.check_keys({"referral"})
+        doc.check_keys({"referral", "define", "timing"})
+        defines = doc.defines()
+        tim = doc.table("timing", required=False)
+        tim.check_keys({"past", "present", "resolved", "after", "window"})
+        timing = Timing(tim.regex_list("past", defines), tim.regex_list("present", defines),
+                        tim.regex_list("resolved", defines), tim.regex_list("after", defines),
+                        int(tim.number("window", 30, lo=1, hi=200)))
         rows: list[tuple[ReferralInfo, list[Entry[_Key]]]] = []
         seen: set[str] = set()
         for entry in doc.tables("referral"):
             entry.check_keys({"number", "name", "reason", "script", "urgent", "words", "patterns", "not_in",
-                              "critical_words", "critical_patterns", "critical_reason"})
+                              "critical_words", "critical_patterns", "critical_reason", "fuzzy"})
             number = entry.text("number")
             if not _NUMBER.match(number):
                 raise entry.error(f"'number' must be 3 to 8 digits, got {number!r}")
             if number in seen:
                 raise entry.error(f"number {number} is listed twice")
             seen.add(number)
-            critical_words, critical_patterns = entry.texts("critical_words"), entry.regex_list("critical_patterns")
+            critical_words = entry.texts("critical_words")
+            critical_patterns = entry.regex_list("critical_patterns", defines)
             has_critical = bool(critical_words or critical_patterns)
             if has_critical and not entry.has("critical_reason"):
                 raise entry.error("'critical_words'/'critical_patterns' need a 'critical_reason'")
@@ -87,11 +139,12 @@ class ReferralTable:
                                 entry.boolean("urgent"),
                                 entry.text("critical_reason") if entry.has("critical_reason") else None)
             not_in = entry.texts("not_in")
-            entries = [Entry(_Key(number, False), entry.texts("words"), entry.regex_list("patterns"), not_in)]
-            if has_critical:
-                entries.append(Entry(_Key(number, True), critical_words, critical_patterns, not_in))
+            entries = [Entry(_Key(number, False), entry.texts("words"), entry.regex_list("patterns", defines), not_in)]
+            if has_critical:  # `fuzzy`: critical words are also matched by sound (recognizer slips)
+                entries.append(Entry(_Key(number, True), critical_words, critical_patterns, not_in,
+                                     entry.boolean("fuzzy")))
             rows.append((info, entries))
-        return cls(rows)
+        return cls(rows, timing)
 
     def get(self, number: str, *, reason: str | None = None, span: Span | None = None,
             critical: bool = False) -> Referral | None:
@@ -105,13 +158,17 @@ class ReferralTable:
     def find(self, text: str, *, first: list[Referral] | None = None) -> list[Referral]:
         """Referrals triggered in ``text``: ``first`` (e.g. from critical signals), then
         urgent ones, then by position.  Each number appears once (critical if any of
-        its critical triggers matched)."""
+        its critical triggers matched); urgent numbers only for emergencies that are
+        not over (``Timing``)."""
         leading = {r.number: r for r in first or []}
         found: dict[str, Referral] = {}
         for hit in self._matcher.find(text, longest_only=False):
             number = hit.key.number
             if number in leading:
                 continue
+            info = self.rows[number]
+            if info.urgent and self.timing.over(text, hit.start, hit.end):
+                continue  # 去年中风过 / 孩子已经找到了: the emergency is over
             current = found.get(number)
             if current is None or (hit.key.critical and not current.critical):
                 got = self.get(number, span=Span(hit.text, hit.start, hit.end), critical=hit.key.critical)

@@ -115,3 +115,45 @@ def test_data_dir_override_falls_back_to_shipped_files(tmp_path: Path) -> None:
     analyzer = Analyzer.load(tmp_path, use_kb=False)
     assert [r.number for r in analyzer.analyze("caller", "回访电话打错了").referrals] == ["12345"]
     assert analyzer.analyze("agent", "我不知道").banned  # banned.toml came from the shipped data
+
+
+def test_pattern_with_undefined_fragment_names_the_entry(tmp_path: Path) -> None:
+    path = write(tmp_path, "referrals.toml",
+                 '[define]\nKIN = "(?:孩子|老人)"\n[[referral]]\nnumber = "110"\nname = "报警"\nreason = "r"\n'
+                 'script = "s"\npatterns = ["%KIN%不见了", "%PERSON%倒下"]\n')
+    with pytest.raises(DataError, match=r"referral\[1\] \(110\): pattern uses %PERSON% but \[define\] has no PERSON"):
+        ReferralTable.load(path)
+
+
+def test_define_fragments_expand_and_may_build_on_each_other(tmp_path: Path) -> None:
+    path = write(tmp_path, "referrals.toml",
+                 "[define]\nKIN = '(?:孩子|老人)'\nWHO = '(?:%KIN%|邻居)'\n"
+                 '[[referral]]\nnumber = "110"\nname = "报警"\nreason = "r"\nscript = "s"\n'
+                 "patterns = ['%WHO%[^,]{0,6}不见了']\n")
+    table = ReferralTable.load(path)
+    assert [r.number for r in table.find("邻居家的老人不见了")] == ["110"]
+    assert table.find("钥匙不见了") == []
+
+
+def test_bad_define_name_is_reported(tmp_path: Path) -> None:
+    path = write(tmp_path, "banned.toml",
+                 "[define]\nwhen = '(明天)'\n[[rule]]\nid = \"x\"\ncategory = \"模糊承诺\"\nsuggestion = \"s\"\n"
+                 "words = [\"应该\"]\n")
+    with pytest.raises(DataError, match=r"banned\.toml: define: 'when': names are upper-case"):
+        BannedList.load(path)
+
+
+def test_unknown_intent_signal_is_rejected(tmp_path: Path) -> None:
+    deps = shutil.copy(DEFAULT_DATA_DIR / "departments.toml", tmp_path / "departments.toml")
+    intent = write(tmp_path, "intent.toml",
+                   'priority = ["求助", "投诉举报", "一般诉求", "建议", "表扬", "咨询"]\n'
+                   '[signals]\nfire = { category = "求助", weight = 1 }\n'
+                   '[[cue]]\ncategory = "求助"\nweight = 1\nwords = ["救命"]\n')
+    with pytest.raises(DataError, match=r"intent\.toml: signals: unknown signal 'fire'"):
+        IntentModel.load(intent, Path(deps))
+
+
+def test_unknown_timing_key_is_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "referrals.toml", "[timing]\npast = ['去年']\nbefore = ['x']\n")
+    with pytest.raises(DataError, match=r"referrals\.toml: timing: unknown key\(s\) before"):
+        ReferralTable.load(path)

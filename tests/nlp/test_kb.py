@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from assist.nlp.analyzer import Analyzer
 from assist.nlp.kb import DEFAULT_KB, KbEntry, KbError, KnowledgeBase, RankerConfig, read_entries
+from assist.nlp.kbindex import FEATURES
 from assist.nlp.synonyms import DEFAULT_SYNONYMS, Thesaurus
 from assist.nlp.tokenize import DictionaryError, Tokenizer
+from bench.kb_calibrate import Outcome, choose, operating_curve
 
 CANONICAL_DEPARTMENTS = {
     "住建", "城管", "市场监管", "人社", "公安", "交通", "卫健", "教育", "生态环境", "水务", "供电", "燃气",
@@ -215,6 +218,33 @@ def test_keywords_outweigh_answer_text(tokenizer: Tokenizer) -> None:
     assert scores[1] > scores[0]
 
 
+def test_verbatim_keyword_features(tokenizer: Tokenizer) -> None:
+    entries = [
+        KbEntry("dog", "养狗要登记吗？", "到派出所办理犬只登记。", "公安", ("狗证", "犬只登记"), "来源", "2026-01-01"),
+        KbEntry("loan", "公积金贷款怎么申请？", "到中心申请。", "住建", ("贷款", "公积金贷款"), "来源", "2026-01-01"),
+        KbEntry("car", "驾驶证到期怎么换？", "到车管所换证。", "公安", ("驾照", "换证"), "来源", "2026-01-01"),
+    ]
+    kb = KnowledgeBase.from_entries(entries, tokenizer)
+    cover, idf = FEATURES.index("keyword_cover"), FEATURES.index("keyword_idf")
+    # the only content word of the question is a keyword: fully covered, specific
+    short = kb.features("办狗证要准备什么")
+    assert short[0, cover] == pytest.approx(1.0) and short[0, idf] > 0.0
+    assert short[1, cover] == short[2, cover] == 0.0 == short[1, idf]
+    # one shared word in a question about something else covers only part of it
+    other = kb.features("创业贷款怎么申请")
+    assert 0.0 < other[1, cover] < 0.5
+    assert kb.features("公积金贷款怎么申请")[1, cover] > other[1, cover]
+    # keywords are synonym-folded like the caller's words: 驾驶本 meets the keyword 驾照
+    assert kb.features("驾驶本换证")[2, cover] == pytest.approx(1.0)
+    assert kb.features("今天天气怎么样")[:, cover].max() == 0.0
+
+
+def test_short_question_with_one_specific_word_is_answered(shipped: KnowledgeBase) -> None:
+    for text, expected in (("犬证到哪办", "dog-registration"), ("想问问个税", "tax-annual")):
+        hits = shipped.search(text)
+        assert hits and hits[0].id == expected, text
+
+
 def test_synonyms_bridge_caller_words(shipped: KnowledgeBase) -> None:
     hits = shipped.search("驾照快过期了去哪换")
     assert hits and hits[0].id == "driver-license-renew"
@@ -263,6 +293,30 @@ def test_ranker_config_is_validated() -> None:
         RankerConfig(calibration=(1.0, 2.0))
     with pytest.raises(ValueError, match="word_share"):
         RankerConfig(word_share=0.9, char_share=0.3)
+
+
+def test_analyzer_shares_the_tokenizer(tokenizer: Tokenizer) -> None:
+    analyzer = Analyzer.load(tokenizer=tokenizer)
+    assert analyzer.kb is not None and analyzer.kb.tokenizer is tokenizer
+
+
+# ----------------------------------------------------------------------------- calibration
+
+
+def test_operating_point_is_best_top1_within_the_false_positive_budget() -> None:
+    answerable = [Outcome(0.9, True, True), Outcome(0.6, True, True), Outcome(0.3, True, True),
+                  Outcome(0.25, True, True), Outcome(0.15, False, True)]  # 0.15: the wrong entry first
+    unanswerable = [Outcome(score, False, False) for score in (0.5, 0.2, 0.1, 0.05)]
+    points = {p.threshold: p for p in operating_curve(answerable + unanswerable, thresholds=(0.1, 0.2, 0.3, 0.6))}
+    assert (points[0.1].top1, points[0.1].false_positive, points[0.1].wrong) == (0.8, 0.75, 0.2)
+    assert (points[0.3].top1, points[0.3].false_positive, points[0.3].wrong) == (0.6, 0.25, 0.0)
+    # cost per question: 2 per wrong answer or false positive, 1 per missing answer
+    assert points[0.1].cost == pytest.approx(2 * 4 / 9) and points[0.6].cost == pytest.approx(3 / 9)
+    curve = list(points.values())
+    assert choose(curve, max_fp=0.25).threshold == 0.3
+    assert choose(curve, max_fp=0.5).threshold == 0.2
+    assert choose(curve, max_fp=1.0).threshold == 0.2  # same top-1 as 0.1: the higher threshold wins
+    assert choose(curve, max_fp=0.0).threshold == 0.6
 
 
 # ----------------------------------------------------------------------------- shipped data
