@@ -15,10 +15,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from assist.limits import (
+    CLOSE_TIMEOUT,
+    HEARTBEAT_INTERVAL,
+    HEARTBEAT_TIMEOUT,
+    LIVE_MAX_SPEED,
+    LIVE_REFUSE_SPEED,
+    SHUTDOWN_GRACE,
+    TRAINING_SHARE,
+    keepalive_kwargs,
+)
 
 KIB = 1024
 MIB = 1024 * KIB
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+AUTH_MODES = ("auto", "on", "off")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -82,6 +95,46 @@ def _choice(options: tuple[str, ...]) -> tuple[str, Callable[[str], Any], Callab
     return ("one of " + ", ".join(options), lambda raw: raw.strip().upper(), lambda v: v in options)
 
 
+def _word(options: tuple[str, ...]) -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
+    return ("one of " + ", ".join(options), lambda raw: raw.strip().lower(), lambda v: v in options)
+
+
+def _speed() -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
+    def ok(v: Any) -> bool:
+        number = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        return number and (v == 0 or 1 <= v <= 100)
+
+    return ("0 (no limit) or a number from 1 to 100 (times real time)", lambda raw: float(raw.strip()), ok)
+
+
+def origin_valid(origin: str) -> bool:
+    """``*``, ``null`` or ``scheme://host[:port]`` with scheme http or https and nothing after."""
+    if origin in ("*", "null"):
+        return True
+    try:
+        parts = urlsplit(origin)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.path in ("", "/")
+        and not (parts.query or parts.fragment or parts.username)
+    )
+
+
+def _origins() -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
+    def parse(raw: str) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") if o.strip() not in ("*", "null") else o.strip()
+                     for o in raw.split(",") if o.strip())
+
+    def ok(v: Any) -> bool:
+        return isinstance(v, tuple) and all(isinstance(o, str) and origin_valid(o) for o in v)
+
+    return ("comma-separated origins such as https://ops.example.gov.cn (or * or null)", parse, ok)
+
+
 _SPECS: tuple[_Spec, ...] = tuple(
     _Spec(name, env, *kind)
     for name, env, kind in (
@@ -110,6 +163,20 @@ _SPECS: tuple[_Spec, ...] = tuple(
         ("analysis", "ASSIST_ANALYSIS", _bool()),
         ("static_dir", "ASSIST_STATIC_DIR", _path()),
         ("log_level", "ASSIST_LOG_LEVEL", _choice(LOG_LEVELS)),
+        ("json_logs", "ASSIST_JSON_LOGS", _bool()),
+        ("tokens_path", "ASSIST_TOKENS", _path()),
+        ("auth", "ASSIST_AUTH", _word(AUTH_MODES)),
+        ("insecure_no_auth", None, _bool()),  # command line only: never switched on by the environment
+        ("allowed_origins", "ASSIST_ALLOWED_ORIGINS", _origins()),
+        ("ticket_ttl", "ASSIST_TICKET_TTL", _float(5.0, 3600.0)),
+        ("cert_path", "ASSIST_TLS_CERT", _path()),
+        ("key_path", "ASSIST_TLS_KEY", _path()),
+        ("live_max_speed", "ASSIST_LIVE_MAX_SPEED", _speed()),
+        ("live_refuse_speed", "ASSIST_LIVE_REFUSE_SPEED", _speed()),
+        ("training_share", "ASSIST_TRAINING_SHARE", _float(0.05, 1.0)),
+        ("heartbeat_interval", "ASSIST_HEARTBEAT_INTERVAL", _float(0.1, 300.0)),
+        ("heartbeat_timeout", "ASSIST_HEARTBEAT_TIMEOUT", _float(0.1, 300.0)),
+        ("shutdown_grace", "ASSIST_SHUTDOWN_GRACE", _float(0.5, 60.0)),
     )
 )
 _BY_NAME: dict[str, _Spec] = {s.name: s for s in _SPECS}
@@ -144,17 +211,59 @@ class ServerConfig:
     analysis: bool = True  # live assist: prompts, call state and alerts
     static_dir: Path | None = None  # overlay/dashboard files; None: client/ of the checkout
     log_level: str = "INFO"
+    json_logs: bool = False  # log one JSON object per line instead of text
+    tokens_path: Path | None = None  # token file; None: $ASSIST_TOKENS or var/tokens.toml
+    # auto: on when the token file holds tokens; off is allowed on a loopback host only,
+    # unless insecure_no_auth (--insecure-no-auth) says otherwise
+    auth: str = "auto"
+    insecure_no_auth: bool = False
+    allowed_origins: tuple[str, ...] = ()  # browser page origins besides the server's own
+    ticket_ttl: float = 60.0  # lifetime of a browser ticket
+    cert_path: Path | None = None  # TLS certificate (PEM): serve wss:// and https://
+    key_path: Path | None = None  # its key; None when the certificate file holds it too
+    live_max_speed: float = LIVE_MAX_SPEED  # live audio above this × real time is throttled (0: no limit)
+    live_refuse_speed: float = LIVE_REFUSE_SPEED  # ... and refused when sustained above this (0: never)
+    training_share: float = TRAINING_SHARE  # share of decode slots training replays may hold
+    heartbeat_interval: float = HEARTBEAT_INTERVAL  # websocket ping every ... seconds
+    heartbeat_timeout: float = HEARTBEAT_TIMEOUT  # ... and a peer without a pong this long is closed
+    shutdown_grace: float = SHUTDOWN_GRACE  # SIGTERM: calls get this long to flush their transcripts
 
     def __post_init__(self) -> None:
         for spec in _SPECS:
             value = getattr(self, spec.name)
             if not spec.check(value):
                 raise ConfigError(f"{spec.name}={value!r} is invalid: expected {spec.accepted}")
+        if self.key_path is not None and self.cert_path is None:
+            raise ConfigError("a TLS key (--key / ASSIST_TLS_KEY) needs a certificate (--cert / ASSIST_TLS_CERT)")
+        if self.live_max_speed and self.live_refuse_speed and self.live_refuse_speed < self.live_max_speed:
+            raise ConfigError(
+                f"live_refuse_speed={self.live_refuse_speed:g} is below live_max_speed={self.live_max_speed:g}: "
+                "audio is throttled first and refused only when it goes on faster"
+            )
 
     @property
     def threads(self) -> int:
         """Decode threads to start: ``decode_threads`` or the CPU count."""
         return self.decode_threads or os.cpu_count() or 2
+
+    @property
+    def close_timeout(self) -> float:
+        """Seconds to wait for a closing handshake: at most 5 s, never longer than the heartbeat timeout."""
+        return min(CLOSE_TIMEOUT, self.heartbeat_timeout)
+
+    @property
+    def keepalive(self) -> dict[str, Any]:
+        """Heartbeat keyword arguments for ``websockets.serve``."""
+        return keepalive_kwargs(self.heartbeat_interval, self.heartbeat_timeout, self.close_timeout)
+
+    @property
+    def silent_peer_seconds(self) -> float:
+        """At most this long after it goes silent, a peer is closed (35 s by default)."""
+        return self.heartbeat_interval + self.heartbeat_timeout + self.close_timeout
+
+    @property
+    def tls(self) -> bool:
+        return self.cert_path is not None
 
     @property
     def websocket_max_size(self) -> int:

@@ -303,6 +303,15 @@ class Subscribed(Event):
     following: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Ticket(Event):
+    """A renewed short-lived ticket for a browser page's next connection (after ``subscribed``)."""
+
+    type: ClassVar[str] = "ticket"
+    ticket: str
+    expires_in: int
+
+
 ClientMessage: TypeAlias = Start | TranscriptLine | End | Subscribe | Acknowledge
 
 

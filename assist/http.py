@@ -3,7 +3,8 @@
 Pages: ``/`` (operator overlay), ``/supervisor``, ``/history``; their files under
 ``/static/NAME`` (only files directly in the client folder and its ``vendor/``).
 API (JSON): ``/api/calls`` (search), ``/api/calls/ID`` (one call),
-``/api/calls/ID/report`` (its training report).
+``/api/calls/ID/report`` (its training report).  The server authenticates
+``/api/*`` (supervisors) before routing here; the pages carry no data and are open.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -57,8 +59,11 @@ def _response(status: int, body: bytes, content_type: str, *, cache: bool = Fals
             ("Referrer-Policy", "no-referrer"),
         ]
     )
-    reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
-    return Response(status, reasons.get(status, "Error"), headers, body)
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    return Response(int(status), reason, headers, body)
 
 
 def json_response(status: int, payload: Any) -> Response:

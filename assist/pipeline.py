@@ -15,6 +15,7 @@ every supervisor.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+COMMIT_WAIT = 1.0  # s a final waits for its commit before it is delivered regardless
 MAX_ALERTS = 500  # alerts remembered for late-joining dashboards (oldest forgotten first)
 
 
@@ -122,15 +124,8 @@ class AssistPipeline:
 
     def attach(self, session: CallSession) -> None:
         """Session hook: redaction, live assist and storage for one call."""
-        keep = self.store is not None and self.store.redactor.keep_originals
         store = self.store
-
-        def redact(t: Transcript) -> Transcript:
-            if keep and t.final and store is not None:
-                self._store(store, t)  # the store keeps the original beside the masked text
-            return redact_transcript(self.redactor, t)
-
-        session.set_transcript_filter(redact)
+        session.set_transcript_filter(lambda t: redact_transcript(self.redactor, t))
         if self.analyzer is not None:
             live = LiveAssist(
                 session.call_id,
@@ -145,25 +140,36 @@ class AssistPipeline:
             session.set_state_provider(lambda s: _with_activity(live.state(active=s.active), s))
         if store is not None:
 
-            def to_store(event: Event) -> None:
-                if keep and isinstance(event, Transcript):
-                    return  # already stored with its original
-                self._store(store, event)
+            async def commit(t: Transcript) -> None:
+                # before anyone sees the final: the store masks it (and keeps the original only if told to)
+                future = self._store(store, t)
+                if future is not None:
+                    try:
+                        await asyncio.wait_for(asyncio.shield(future), COMMIT_WAIT)
+                    except TimeoutError:
+                        log.warning("call %s: final %s not committed within %.0f s; delivered anyway",
+                                    t.call_id, t.utterance_id, COMMIT_WAIT)
 
+            def to_store(event: Event) -> None:
+                if not isinstance(event, Transcript):  # finals are committed above; partials are not kept
+                    self._store(store, event)
+
+            session.set_final_committer(commit)
             session.add_sink(to_store)
 
     def detach(self, call_id: str) -> None:
         """The call is over: forget its live state (its alerts stay in the book)."""
         self._live.pop(call_id, None)
 
-    def _store(self, store: Store, event: Event) -> None:
+    def _store(self, store: Store, event: Event) -> asyncio.Future[Any] | None:
         from assist.store import StoreBusy
 
         try:
-            store.record(event)
+            return store.record(event)
         except StoreBusy:
             self.store_failures += 1
             log.error("store queue full: %s of call %s not stored", event.type, getattr(event, "call_id", "?"))
+            return None
 
     async def acknowledge(self, alert_id: str, by: str, hub: Hub) -> AlertAcknowledged | None:
         """A supervisor acknowledged an alert: record it and tell every subscriber of that call."""

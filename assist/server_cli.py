@@ -1,4 +1,8 @@
-"""``assist serve``: run the streaming transcription server until SIGINT/SIGTERM."""
+"""``assist serve``: run the streaming transcription server until SIGINT/SIGTERM.
+
+SIGTERM (or Ctrl-C) stops accepting, gives every call ``shutdown_grace`` (8 s)
+to send its last finals, stores the calls as interrupted and exits within 10 s.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from assist.audio.recognizer import RecognizerFactory
+    from assist.auth import TokenStore
     from assist.config import ServerConfig
 
 EXIT_CONFIG = 2
@@ -39,6 +44,27 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--kb", metavar="FILE", help="knowledge base JSONL/CSV (default: the shipped sample)")
     parser.add_argument("--static-dir", metavar="DIR", help="overlay/dashboard files (default: client/)")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    parser.add_argument("--json-logs", action="store_true", help="log one JSON object per line")
+    security = parser.add_argument_group("security (docs/security.md)")
+    security.add_argument("--tokens", metavar="FILE",
+                          help="token file of `assist tokens` (default $ASSIST_TOKENS, else var/tokens.toml)")
+    security.add_argument("--auth", choices=("auto", "on", "off"),
+                          help="require tokens: auto (default) = on when the token file holds tokens")
+    security.add_argument("--insecure-no-auth", action="store_true",
+                          help="allow a server without authentication on a non-loopback address")
+    security.add_argument("--allowed-origins", metavar="LIST",
+                          help="comma-separated browser origins besides the server's own, e.g. https://ops.example.cn")
+    security.add_argument("--cert", metavar="PEM", help="TLS certificate: serve wss:// and https://")
+    security.add_argument("--key", metavar="PEM", help="TLS private key (if not in the --cert file)")
+    security.add_argument("--live-max-speed", metavar="X",
+                          help="throttle live audio above X times real time (default 2; 0 = no limit)")
+    security.add_argument("--live-refuse-speed", metavar="X",
+                          help="refuse live audio sustained above X times real time (default 4; 0 = never)")
+    security.add_argument("--heartbeat-interval", metavar="S", help="ping every S seconds (default 15)")
+    security.add_argument("--heartbeat-timeout", metavar="S",
+                          help="close a peer that does not answer within S seconds (default 15)")
+    security.add_argument("--shutdown-grace", metavar="S",
+                          help="SIGTERM: seconds calls get to send their last finals (default 8)")
     parser.set_defaults(func=run)
 
 
@@ -63,15 +89,29 @@ def run(args: argparse.Namespace) -> int:
         "kb_path": args.kb,
         "static_dir": args.static_dir,
         "log_level": args.log_level,
+        "json_logs": "on" if args.json_logs else None,
+        "tokens_path": args.tokens,
+        "auth": args.auth,
+        "insecure_no_auth": "on" if args.insecure_no_auth else None,
+        "allowed_origins": args.allowed_origins,
+        "cert_path": args.cert,
+        "key_path": args.key,
+        "live_max_speed": args.live_max_speed,
+        "live_refuse_speed": args.live_refuse_speed,
+        "heartbeat_interval": args.heartbeat_interval,
+        "heartbeat_timeout": args.heartbeat_timeout,
+        "shutdown_grace": args.shutdown_grace,
     }
+    from assist.logs import configure_logging
+
     try:
         config = ServerConfig.load(os.environ, flags)
-    except ConfigError as exc:
+        tokens = load_tokens(config)
+        check_security(config, tokens)
+    except (ConfigError, ValueError) as exc:  # ValueError: TokenFileError, TlsError
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    configure_logging(config.log_level, config.json_logs)
     logging.getLogger("websockets").setLevel(logging.WARNING)  # no per-connection handshake noise
     log = logging.getLogger("assist.server")
     factory: RecognizerFactory
@@ -97,7 +137,27 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # DataError / KbError name the file and entry
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    return asyncio.run(_serve(config, factory, pipeline_parts))
+    return asyncio.run(_serve(config, factory, pipeline_parts, tokens))
+
+
+def load_tokens(config: ServerConfig) -> TokenStore:
+    """The token store of ``config.tokens_path`` (or ``$ASSIST_TOKENS``, or var/tokens.toml); a missing
+    file is empty.  Raises ``TokenFileError`` for a broken file."""
+    from assist.auth import TokenStore
+    from assist.auth_cli import default_token_file
+
+    return TokenStore.load(config.tokens_path or default_token_file())
+
+
+def check_security(config: ServerConfig, tokens: TokenStore) -> None:
+    """Fail before loading the model: an open server on a network address, an unusable certificate."""
+    from assist.access import Access
+
+    Access.resolve(config, tokens)
+    if config.cert_path is not None:
+        from assist.tls import server_context
+
+        server_context(config.cert_path, config.key_path)
 
 
 def _load_analysis(config: ServerConfig) -> Any:
@@ -135,7 +195,7 @@ async def open_pipeline(config: ServerConfig, analyzer: Any) -> Any:
     )
 
 
-async def _serve(config: ServerConfig, factory: RecognizerFactory, analyzer: Any) -> int:
+async def _serve(config: ServerConfig, factory: RecognizerFactory, analyzer: Any, tokens: TokenStore) -> int:
     import asyncio
     import logging
     import signal
@@ -143,7 +203,7 @@ async def _serve(config: ServerConfig, factory: RecognizerFactory, analyzer: Any
     from assist.server import AssistServer
 
     pipeline = await open_pipeline(config, analyzer)
-    server = AssistServer(config, factory, pipeline=pipeline)
+    server = AssistServer(config, factory, pipeline=pipeline, tokens=tokens)
     try:
         await server.start()
     except OSError as exc:
@@ -158,6 +218,8 @@ async def _serve(config: ServerConfig, factory: RecognizerFactory, analyzer: Any
     try:
         await stop.wait()
     finally:
+        logging.getLogger("assist.server").info("stopping: calls get %.0f s to send their last finals",
+                                                 config.shutdown_grace)
         await server.stop()
         if pipeline.store is not None:
             await pipeline.store.close()

@@ -20,12 +20,15 @@ events through ``push_transcript``.  Both reach the same sinks and listeners.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -42,11 +45,17 @@ from assist.events import (
     CallSummary,
     EmotionLevel,
     Event,
+    Prompt,
     Ready,
     Start,
     Transcript,
     Word,
 )
+from assist.resumption import REPLAY_TOLERANCE, TAKEOVER_TOLERANCE, ResumePoint, RolePoint
+
+if TYPE_CHECKING:
+    from assist.limits import DecodeGate
+    from assist.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +63,7 @@ EventSink = Callable[[Event], None]
 """Receives every event of a session.  Must return quickly and never block (queue it)."""
 
 Int16Array = npt.NDArray[np.int16]
+MAX_ARRIVALS = 4000  # audio arrival times kept for the latency histogram (~400 s of 100 ms messages)
 
 
 class TranscriptListener(Protocol):
@@ -90,6 +100,7 @@ class RoleStats:
     partials: int = 0
     finals: int = 0
     decode_calls: int = 0
+    replayed: int = 0  # resumed call: re-decoded transcripts dropped as already delivered
 
     @property
     def rtf(self) -> float:
@@ -107,6 +118,9 @@ class _RoleState:
     open_id: str | None = None
     last_partial: str | None = None
     task: asyncio.Task[None] | None = None
+    resume: RolePoint | None = None  # until the first transcript past the resume point
+    last_final: RolePoint = field(default_factory=RolePoint)  # for the next resume
+    observed_end: float = -1.0  # latest transcript end whose latency was measured
 
 
 class CallSession:
@@ -122,18 +136,31 @@ class CallSession:
         config: SessionConfig | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        gate: DecodeGate | None = None,
+        metrics: Metrics | None = None,
+        resume: ResumePoint | None = None,
     ) -> None:
+        """``gate``: decode slots shared with other calls (live calls first).  ``metrics``: where
+        decode times, audio received and latencies go.  ``resume``: where an interrupted call
+        stopped (utterance ids continue; speech already finalised is not delivered again)."""
         self.start = start
         self.factory = factory
         self.config = config or SessionConfig()
         self.started_at = clock()
         self._executor = executor
+        self._gate = gate
+        self._metrics = metrics
+        self._resume = resume
+        self._arrival_ends: list[float] = []  # call-audio time at the end of each message received ...
+        self._arrival_times: list[float] = []  # ... and when it arrived (monotonic)
+        self._end_emitted = False
         self._assembler = FrameAssembler(start.encoding, start.channels)
         self._offset = start.resume_from or 0.0
         self._sinks: list[EventSink] = []
         self._listeners: list[TranscriptListener] = []
         self._state_provider: Callable[[CallSession], CallState] | None = None
         self._transcript_filter: Callable[[Transcript], Transcript] | None = None
+        self._final_committer: Callable[[Transcript], Awaitable[None]] | None = None
         self._opened = False  # CallStarted was emitted (the recognizers could be created)
         self._roles: list[_RoleState] = []
         self._frames = 0
@@ -165,6 +192,29 @@ class CallSession:
     @property
     def is_audio(self) -> bool:
         return self.start.source != "transcript"
+
+    @property
+    def live(self) -> bool:
+        return self.start.mode == "live"
+
+    @property
+    def resumed(self) -> bool:
+        """The call goes on from an earlier connection (``resume_from`` or a known call id)."""
+        return self.start.resume_from is not None or self._resume is not None
+
+    def resume_point(self) -> ResumePoint:
+        """Where this call stands now: what a later connection resuming it needs."""
+        roles: dict[str, RolePoint] = {}
+        for state in self._roles:
+            earlier = self._resume.role(state.role) if self._resume is not None else RolePoint()
+            point = state.last_final.merge(earlier)
+            roles[state.role] = RolePoint(
+                next_index=max(state.count, earlier.next_index),
+                last_id=point.last_id,
+                last_start=point.last_start,
+                floor=point.floor,
+            )
+        return ResumePoint(self.agent_id, self.start.mode, roles)
 
     @property
     def duration(self) -> float:
@@ -212,6 +262,13 @@ class CallSession:
         if sink in self._sinks:
             self._sinks.remove(sink)
 
+    def set_final_committer(self, fn: Callable[[Transcript], Awaitable[None]]) -> None:
+        """Awaited with every final transcript (as recognised, before masking) before anyone sees it.
+
+        The store commits the utterance here, so a final that reached a client is already on disk.
+        """
+        self._final_committer = fn
+
     def set_transcript_filter(self, fn: Callable[[Transcript], Transcript]) -> None:
         """Transform every transcript before any sink or listener sees it (personal-data masking)."""
         self._transcript_filter = fn
@@ -235,7 +292,12 @@ class CallSession:
         for role in self.roles:
             decoder = await loop.run_in_executor(self._executor, self._make_decoder) if self.is_audio else None
             queue: asyncio.Queue[Int16Array | None] = asyncio.Queue(self.config.audio_queue_chunks)
-            self._roles.append(_RoleState(role, decoder, queue))
+            state = _RoleState(role, decoder, queue)
+            if self._resume is not None:
+                point = self._resume.role(role)
+                state.count = point.next_index
+                state.resume = point if point.floor >= 0 else None
+            self._roles.append(state)
         for state in self._roles:
             if state.decoder is not None:
                 name = f"decode {self.call_id}/{state.role}"
@@ -247,7 +309,7 @@ class CallSession:
             model=self.factory.name if self.is_audio else "transcript",
             model_sample_rate=self.factory.sample_rate if self.is_audio else self.start.sample_rate,
             roles=self.roles,
-            resumed=self.start.resume_from is not None,
+            resumed=self.resumed,
         )
 
     def _make_decoder(self) -> ChannelDecoder:
@@ -271,15 +333,40 @@ class CallSession:
         if not len(frames):
             return
         self._frames += len(frames)
+        self._arrived(self._offset + self.duration)
         if self.duration > self.config.max_call_seconds:
             raise ProtocolError(
                 ErrorCode.CALL_TOO_LONG,
                 f"the call is longer than the maximum of {self.config.max_call_seconds:g} s",
             )
+        seconds = len(frames) / self.start.sample_rate
         for index, state in enumerate(self._roles):
             channel = np.ascontiguousarray(frames[:, index])
             state.stats.audio_in_s = self.duration
+            if self._metrics is not None:
+                self._metrics.audio_received(state.role, seconds)
             await state.queue.put(channel)
+
+    def _arrived(self, audio_end: float) -> None:
+        if self._metrics is None:
+            return
+        if len(self._arrival_ends) >= MAX_ARRIVALS:
+            del self._arrival_ends[: MAX_ARRIVALS // 2]
+            del self._arrival_times[: MAX_ARRIVALS // 2]
+        self._arrival_ends.append(audio_end)
+        self._arrival_times.append(time.monotonic())
+
+    def _observe_latency(self, event: Transcript) -> None:
+        """Transcript latency: from the audio that completed its newest word arriving to now."""
+        if self._metrics is None or not self.is_audio or not event.text:
+            return
+        state = self._role(event.role)
+        if event.end <= state.observed_end:
+            return  # no new word: a final confirming what a partial showed
+        state.observed_end = event.end
+        i = bisect.bisect_left(self._arrival_ends, event.end - 1e-6)
+        if i < len(self._arrival_times):
+            self._metrics.transcript_latency(time.monotonic() - self._arrival_times[i])
 
     async def push_hypotheses(self, role: str, hypotheses: Sequence[Hypothesis]) -> None:
         """Turn recognizer results of ``role`` into transcript events with utterance ids."""
@@ -304,9 +391,16 @@ class CallSession:
 
     async def _deliver(self, event: Transcript) -> None:
         """To every sink, then to every listener, whose answers go to the sinks too."""
+        if event.final and event.text and self._final_committer is not None:
+            try:
+                await self._final_committer(event)
+            except Exception:
+                log.exception("call %s: committing final %s failed", self.call_id, event.utterance_id)
         if self._transcript_filter is not None:
             event = self._transcript_filter(event)
+        self._observe_latency(event)
         self.emit(event)
+        queued = time.monotonic()
         for listener in tuple(self._listeners):
             try:
                 extra = await listener.on_transcript(self, event)
@@ -314,6 +408,8 @@ class CallSession:
                 log.exception("call %s: transcript listener %r failed", self.call_id, listener)
                 continue
             for ev in extra:
+                if self._metrics is not None and isinstance(ev, Prompt):
+                    self._metrics.prompt_latency(time.monotonic() - queued)
                 self.emit(ev)
 
     async def finish(self, reason: str) -> CallSummary:
@@ -339,12 +435,9 @@ class CallSession:
         if self._assembler.pending_bytes:
             log.info("call %s: %d trailing byte(s) of an incomplete frame ignored",
                      self.call_id, self._assembler.pending_bytes)
-        summary = CallSummary(
-            duration=self.duration,
-            utterances={s.role: s.stats.finals for s in self._roles},
-            reason=reason,
-            audio_bytes=self._audio_bytes,
-        )
+        summary = self._summarise(reason)
+        if self._end_emitted:  # abandon() already closed the call for subscribers and the store
+            return self._summary or summary
         self._summary = summary
         if not self._opened:  # never started: nothing to close for subscribers, listeners or the store
             return summary
@@ -355,6 +448,29 @@ class CallSession:
             except Exception:
                 log.exception("call %s: listener %r failed at the end of the call", self.call_id, listener)
         self._summary = summary
+        self._end_emitted = True
+        self.emit(CallEnded(self.call_id, self.agent_id, summary))
+        return summary
+
+    def _summarise(self, reason: str) -> CallSummary:
+        return CallSummary(
+            duration=self.duration,
+            utterances={s.role: s.stats.finals for s in self._roles},
+            reason=reason,
+            audio_bytes=self._audio_bytes,
+        )
+
+    def abandon(self, reason: str) -> CallSummary | None:
+        """Out of time (server shutdown): end the call now for subscribers and the store.
+
+        The transcripts delivered so far stay; a flush still running may add more
+        finals, but ``call_ended`` is not sent again.  None if the call already ended.
+        """
+        if self._end_emitted or not self._opened:
+            return None
+        summary = self._summarise(reason)
+        self._summary = summary
+        self._end_emitted = True
         self.emit(CallEnded(self.call_id, self.agent_id, summary))
         return summary
 
@@ -387,15 +503,21 @@ class CallSession:
                 continue  # drain without decoding so the reader is never stuck
             audio = parts[0] if len(parts) == 1 else np.concatenate(parts)
             try:
-                hyps = await loop.run_in_executor(self._executor, decoder.feed, audio)
+                async with self._slot():
+                    began = time.perf_counter()
+                    hyps = await loop.run_in_executor(self._executor, decoder.feed, audio)
+                    took = time.perf_counter() - began
             except Exception as exc:
                 self._fail(state, exc)
                 continue
+            if self._metrics is not None:
+                self._metrics.decoded(len(audio) / self.start.sample_rate, took)
             state.stats.decode_calls += 1
             await self.push_hypotheses(state.role, hyps)
         if self._failure is None:
             try:
-                hyps = await loop.run_in_executor(self._executor, decoder.finish)
+                async with self._slot():
+                    hyps = await loop.run_in_executor(self._executor, decoder.finish)
             except Exception as exc:
                 self._fail(state, exc)
             else:
@@ -404,6 +526,12 @@ class CallSession:
             end = self._offset + self.duration
             await self.push_hypotheses(state.role, [Hypothesis(True, "", end, end)])
         self._copy_stats(state)
+
+    def _slot(self) -> AbstractAsyncContextManager[None]:
+        """A decode slot: live calls go first, training replays get a share (``DecodeGate``)."""
+        if self._gate is None:
+            return contextlib.nullcontext()
+        return self._gate.slot(live=self.live)
 
     def _fail(self, state: _RoleState, exc: BaseException) -> None:
         log.error("call %s: decoding %s failed: %r", self.call_id, state.role, exc, exc_info=exc)
@@ -417,9 +545,32 @@ class CallSession:
         state.stats.decode_cpu_s = stats.decode_cpu_s
         state.stats.segments = stats.segments
 
+    def _replayed(self, state: _RoleState, hyp: Hypothesis) -> bool:
+        """Resumed call: is ``hyp`` speech the earlier connection already finalised?
+
+        Until the first transcript that ends past the role's last stored final:
+        those ending by then are replays (dropped); the first one past it that
+        starts where the last final started takes over its id (the final the
+        old session cut short, now complete).
+        """
+        point = state.resume
+        if point is None or state.open_id is not None:
+            return False
+        if hyp.end + self._offset <= point.floor + REPLAY_TOLERANCE:
+            state.stats.replayed += 1
+            if hyp.final:
+                state.last_partial = None
+            return True
+        state.resume = None
+        if point.last_id is not None and hyp.start + self._offset <= point.last_start + TAKEOVER_TOLERANCE:
+            state.open_id = point.last_id
+        return False
+
     def _transcript(self, state: _RoleState, hyp: Hypothesis) -> Transcript | None:
-        """Assign the utterance id; drop empty and repeated partials."""
+        """Assign the utterance id; drop empty and repeated partials (and replays of a resumed call)."""
         text = hyp.text.strip()
+        if (text or state.open_id is not None) and self._replayed(state, hyp):
+            return None
         if not hyp.final:
             if not text or text == state.last_partial:
                 return None
@@ -451,6 +602,9 @@ class CallSession:
             state.last_partial = None
             if text:
                 state.stats.finals += 1
+                state.last_final = RolePoint(
+                    last_id=event.utterance_id, last_start=event.start, floor=event.end
+                )
         else:
             state.stats.partials += 1
         return event

@@ -83,3 +83,44 @@ def test_every_environment_setting_is_described() -> None:
     assert "ASSIST_PORT" in names and "ASSIST_MAX_FRAME_BYTES" in names
     assert len(names) == len(set(names))
     assert all(name.startswith("ASSIST_") for name in names)
+
+
+def test_security_settings() -> None:
+    config = ServerConfig.load(
+        {
+            "ASSIST_AUTH": "ON",
+            "ASSIST_ALLOWED_ORIGINS": "https://ops.example.gov.cn/, http://10.0.0.5:8080",
+            "ASSIST_TLS_CERT": "/etc/assist/cert.pem",
+            "ASSIST_LIVE_MAX_SPEED": "0",
+            "ASSIST_HEARTBEAT_INTERVAL": "5",
+            "ASSIST_INSECURE_NO_AUTH": "on",  # never from the environment: the flag only
+        },
+        {"heartbeat_timeout": "10", "json_logs": "on", "tokens_path": "/etc/assist/tokens.toml"},
+    )
+    assert config.auth == "on" and config.insecure_no_auth is False and config.json_logs is True
+    assert config.allowed_origins == ("https://ops.example.gov.cn", "http://10.0.0.5:8080")
+    assert config.tls and config.key_path is None and config.tokens_path == Path("/etc/assist/tokens.toml")
+    assert config.live_max_speed == 0  # no pace limit (benchmarks)
+    assert config.keepalive == {"ping_interval": 5.0, "ping_timeout": 10.0, "close_timeout": 5.0}
+    defaults = ServerConfig()
+    assert (defaults.auth, defaults.live_max_speed, defaults.live_refuse_speed) == ("auto", 2.0, 4.0)
+    assert defaults.silent_peer_seconds == 35.0 <= 40  # a silent peer is gone within 40 s
+    assert defaults.shutdown_grace + 2 <= 10  # SIGTERM: the process exits within 10 s
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"ASSIST_AUTH": "maybe"}, "ASSIST_AUTH='maybe' is invalid: expected one of auto, on, off"),
+        ({"ASSIST_ALLOWED_ORIGINS": "ops.example.gov.cn"}, "ASSIST_ALLOWED_ORIGINS='ops.example.gov.cn' is invalid"),
+        ({"ASSIST_ALLOWED_ORIGINS": "https://x.cn/page"}, "ASSIST_ALLOWED_ORIGINS='https://x.cn/page' is invalid"),
+        ({"ASSIST_LIVE_MAX_SPEED": "0.5"}, "ASSIST_LIVE_MAX_SPEED='0.5' is invalid: expected 0 (no limit) or"),
+        ({"ASSIST_TLS_KEY": "/k.pem"}, "a TLS key (--key / ASSIST_TLS_KEY) needs a certificate"),
+        ({"ASSIST_LIVE_REFUSE_SPEED": "1.5"}, "live_refuse_speed=1.5 is below live_max_speed=2"),
+        ({"ASSIST_HEARTBEAT_TIMEOUT": "0"}, "ASSIST_HEARTBEAT_TIMEOUT='0' is invalid"),
+    ],
+)
+def test_invalid_security_settings(env: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        ServerConfig.load(env)
+    assert str(info.value).startswith(expected)

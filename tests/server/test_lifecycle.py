@@ -158,7 +158,7 @@ async def test_stop_finishes_live_calls_with_their_finals(make_server: MakeServe
     await server.stop(grace=5)
     await asyncio.wait_for(reader, 5)
     assert result.final_texts() == ["hello there"]
-    assert result.ended is not None and result.ended["summary"]["reason"] == "shutdown"
+    assert result.ended is not None and result.ended["summary"]["reason"] == "interrupted"
     assert result.close_code == CLOSE_GOING_AWAY
 
 

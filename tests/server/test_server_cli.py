@@ -67,3 +67,15 @@ def test_serve_runs_until_sigterm(korean_model_dir: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_open_server_on_a_network_address_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = str(tmp_path / "tokens.toml")
+    assert main(["serve", "--host", "0.0.0.0", "--tokens", empty, "--no-model"]) == 2
+    err = capsys.readouterr().err
+    assert "anyone on the network" in err and "assist tokens issue" in err and "--insecure-no-auth" in err
+    (tmp_path / "broken.toml").write_text("[[token]]\nid = 1\n")
+    assert main(["serve", "--tokens", str(tmp_path / "broken.toml"), "--no-model"]) == 2
+    assert "broken.toml" in capsys.readouterr().err
+    assert main(["serve", "--cert", str(tmp_path / "missing.pem"), "--no-model", "--tokens", empty]) == 2
+    assert "does not exist" in capsys.readouterr().err
