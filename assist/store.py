@@ -94,6 +94,9 @@ def resolve_db_path(explicit: str | os.PathLike[str] | None = None, env: Mapping
 
 
 _SPACE = re.compile(r"\s+")
+# Keys of stored events that identify things rather than carry what was said: never masked, or a call id
+# made of digits would stop matching its call.
+_ID_FIELDS = frozenset({"type", "call_id", "agent_id", "prompt_id", "alert_id", "utterance_id", "role", "kind"})
 
 
 def search_key(text: str) -> str:
@@ -397,7 +400,8 @@ class Store:
         await self._write(self._prompt_op(call_id, prompt))
 
     def _prompt_op(self, call_id: str, prompt: Mapping[str, Any]) -> Op:
-        event = self.redactor.redact_obj(dict(prompt))
+        # identifiers (call, prompt, utterance ids) are kept as they are: only content is masked
+        event = {k: (v if k in _ID_FIELDS else self.redactor.redact_obj(v)) for k, v in prompt.items()}
         try:
             prompt_id = str(event["prompt_id"])
             kind = str(event["kind"])
@@ -435,7 +439,7 @@ class Store:
         await self._write(self._alert_op(alert))
 
     def _alert_op(self, alert: Mapping[str, Any]) -> Op:
-        a = self.redactor.redact_obj(dict(alert))
+        a = {k: (v if k in _ID_FIELDS else self.redactor.redact_obj(v)) for k, v in alert.items()}
         try:
             params = (
                 str(a["alert_id"]),

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from websockets.asyncio.client import connect
 
-from bench.callclient import CallResult, stream_call
+from bench.callclient import CallResult, Received, stream_call
 from bench.speech import KOREAN_SENTENCES, Int16Array, dialogue, synthesize
 
 RATE = 16000
@@ -56,7 +57,9 @@ class ServerProcess:
 
     def __init__(self, model: Path, *, gate: bool = True, max_calls: int = 64) -> None:
         self.port = _free_port()
-        env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING", "ASSIST_MAX_CALLS": str(max_calls)}
+        self.tmp = tempfile.TemporaryDirectory(prefix="stream-bench-")  # closed in stop()
+        env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING", "ASSIST_MAX_CALLS": str(max_calls),
+               "ASSIST_AUTH": "off", "ASSIST_DB": str(Path(self.tmp.name) / "bench.sqlite3")}
         command = [sys.executable, "-m", "assist", "serve", "--port", str(self.port), "--model", str(model)]
         if not gate:
             command.append("--no-gate")
@@ -106,6 +109,7 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+        self.tmp.cleanup()
 
 
 @contextmanager
@@ -180,6 +184,8 @@ class RunResult:
     per_call: list[tuple[int, float, float, float, float]]  # (words, p50 ms, p95 ms, % in partial, final p50 ms)
     all_p50: float
     all_p95: float
+    overlay_p50: float  # the same word latency measured on an overlay socket subscribed to the call
+    overlay_p95: float
     rtf: float
     mem_per_call_mb: float
     cpu_percent: float
@@ -197,9 +203,26 @@ async def _sample_rss(server: ServerProcess, stop: asyncio.Event, peak: list[flo
             await asyncio.wait_for(stop.wait(), 0.25)
 
 
+async def _overlay(url: str, call_id: str, into: CallResult, subscribed: asyncio.Event) -> None:
+    """An operator overlay's socket: subscribe to one call and time every event until the call ends."""
+    async with connect(url.replace("/ws/call", "/ws/subscribe"), max_size=None) as ws:
+        await ws.send(json.dumps({"type": "subscribe", "call_id": call_id}))
+        await ws.recv()  # "subscribed"
+        subscribed.set()
+        while True:
+            event = json.loads(await ws.recv())
+            into.events.append(Received(time.monotonic(), event))
+            if event.get("type") == "call_ended":
+                return
+
+
 async def run_calls(server: ServerProcess, n: int, seconds: float, tag: str) -> RunResult:
     audio = [call_audio(i, seconds).astype("<i2").tobytes() for i in range(n)]
     bps = RATE * 2 * 2
+    overlays = [CallResult() for _ in range(n)]
+    ready = [asyncio.Event() for _ in range(n)]
+    watchers = [asyncio.create_task(_overlay(server.url, f"{tag}-{i}", overlays[i], ready[i])) for i in range(n)]
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 30)
     before, cpu0, idle_rss, wall0 = server.stats(), server.cpu_s(), server.rss_mb(), time.perf_counter()
     peak = [idle_rss]
     stop = asyncio.Event()
@@ -210,6 +233,11 @@ async def run_calls(server: ServerProcess, n: int, seconds: float, tag: str) -> 
     ))
     stop.set()
     await sampler
+    await asyncio.wait_for(asyncio.gather(*watchers), 30)
+    overlay_lat: list[float] = []
+    for result, seen in zip(results, overlays, strict=True):
+        seen.sent_at = result.sent_at
+        overlay_lat += [x * 1000 for x in latencies(seen, bps).words]
     wall = time.perf_counter() - wall0
     after, cpu1 = server.stats(), server.cpu_s()
     per_call = []
@@ -224,7 +252,8 @@ async def run_calls(server: ServerProcess, n: int, seconds: float, tag: str) -> 
     audio_s = after["channel_audio_s"] - before["channel_audio_s"]
     rtf = (after["decode_cpu_s"] - before["decode_cpu_s"]) / audio_s if audio_s else float("nan")
     errors = sum(len(r.errors) + (r.ended is None) for r in results)
-    return RunResult(n, per_call, percentile(everything, 50), percentile(everything, 95), rtf,
+    return RunResult(n, per_call, percentile(everything, 50), percentile(everything, 95),
+                     percentile(overlay_lat, 50), percentile(overlay_lat, 95), rtf,
                      (peak[0] - idle_rss) / n, 100 * (cpu1 - cpu0) / wall, errors)
 
 
@@ -253,7 +282,8 @@ def gate_audio(seconds: float, speech_share: float) -> bytes:
 async def gate_cost(server: ServerProcess, audio: bytes, call_id: str) -> tuple[float, float, float]:
     """(decode CPU s, audio s, audio decoded s) of one call streamed as fast as the server takes it."""
     before = server.stats()
-    start = {"type": "start", "call_id": call_id, "agent_id": "gate", "sample_rate": RATE}
+    # a training replay: not held to the 2x real-time limit of live calls
+    start = {"type": "start", "call_id": call_id, "agent_id": "gate", "sample_rate": RATE, "mode": "training"}
     await stream_call(server.url, start, audio, chunk=3200)
     after = server.stats()
 
@@ -272,6 +302,8 @@ def print_run(run: RunResult) -> None:
     for i, (words, p50, p95, share, final) in enumerate(run.per_call):
         print(f"{i:>5} {words:>6} {p50:>8.0f} {p95:>8.0f} {share:>15.0f}% {final:>13.0f}")
     print(f"{'all':>5} {sum(row[0] for row in run.per_call):>6} {run.all_p50:>8.0f} {run.all_p95:>8.0f}")
+    print(f"overlay socket (same words, received on /ws/subscribe): p50 {run.overlay_p50:.0f} ms, "
+          f"p95 {run.overlay_p95:.0f} ms")
     print(f"real-time factor per channel {run.rtf:.3f} | memory per call {run.mem_per_call_mb:.1f} MB | "
           f"server CPU {run.cpu_percent:.0f}% of one core | errors {run.errors}")
 

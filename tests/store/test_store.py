@@ -486,3 +486,23 @@ def test_db_path_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert resolve_db_path(None, env={}) == default_db_path()
     monkeypatch.setenv("ASSIST_DB", str(tmp_path / "from-env.db"))
     assert resolve_db_path() == tmp_path / "from-env.db"
+
+
+async def test_ids_that_look_like_numbers_are_not_masked(tmp_path: Path) -> None:
+    """A call id made of digits (e.g. a PBX call number) still links its prompts and alerts."""
+    store = await Store.open(tmp_path / "ids.sqlite3")
+    call_id = "13812345678"  # shaped like a mobile number
+    await store.start_call(call_id, "a1", 1.0)
+    await store.add_prompt(call_id, {"type": "prompt", "prompt_id": f"{call_id}:agent-0:banned:0", "call_id": call_id,
+                                     "kind": "banned", "action": "show", "audio_time": 1.0,
+                                     "data": {"said": "我的电话13812345678"}})
+    await store.add_alert({"alert_id": f"{call_id}:a1", "call_id": call_id, "agent_id": "a1", "kind": "banned",
+                           "severity": "warning", "message": "客户电话13812345678", "audio_time": 1.0,
+                           "utterance_id": "agent-0", "created_at": 2.0})
+    call = await store.get_call(call_id)
+    assert [a["alert_id"] for a in call["alerts"]] == [f"{call_id}:a1"]
+    assert "138****5678" in call["alerts"][0]["message"]
+    [prompt] = call["prompts"]
+    assert prompt["prompt_id"] == f"{call_id}:agent-0:banned:0"
+    assert prompt["event"]["data"]["said"] == "我的电话138****5678"
+    await store.close()
