@@ -104,7 +104,9 @@ class HttpRoutes:
         if path.startswith("/static/"):
             return self._file(path[len("/static/"):], cache=True)
         if path == "/api/calls" or path.startswith("/api/calls/"):
-            return await self._api(path, dict(parse_qsl(urlsplit(request.path).query)))
+            params = dict(parse_qsl(urlsplit(request.path).query))
+            params.pop("ticket", None)  # checked by the server's auth before routing
+            return await self._api(path, params)
         return None
 
     def _file(self, name: str, *, cache: bool = False) -> Response:

@@ -35,14 +35,28 @@ export function subscribeUrl(ticket = pageTicket()) {
   return url.toString();
 }
 
+// The newest ticket this page holds: the page's own, then each one the server renews on a subscription.
+let latestTicket = null;
+
+/** The ticket to send with API requests (the server checks it without using it up). */
+export function currentTicket() {
+  return latestTicket || pageTicket();
+}
+
 /**
- * GET a same-origin JSON API path. Throws Error (with .status) and a Chinese message on failure.
- * The page ticket is not added: tickets are for the websocket (they may be single use).
+ * GET a same-origin JSON API path, with the page's current ticket when it has one.
+ * Throws Error (with .status) and a Chinese message on failure.
  */
 export async function getJson(path) {
   let resp;
+  const url = new URL(path, window.location.origin);
+  const ticket = currentTicket();
+  if (ticket) url.searchParams.set("ticket", ticket);
   try {
-    resp = await fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    resp = await fetch(url.pathname + url.search, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
   } catch {
     throw new Error("无法连接服务器");
   }
@@ -50,7 +64,10 @@ export async function getJson(path) {
     let detail = "";
     try {
       const body = await resp.json();
-      detail = body && (body.message || body.error) ? `:${body.message || body.error}` : "";
+      // {"error": code, "message": text} or {"error": {"code": code, "message": text}}
+      const inner = body && typeof body.error === "object" && body.error !== null ? body.error : {};
+      const text = body ? body.message || inner.message || inner.code || body.error : "";
+      detail = text && typeof text === "string" ? `:${text}` : "";
     } catch {
       /* not JSON */
     }
@@ -157,7 +174,10 @@ export class AssistSocket {
         this.lastError = null;
         this._status("open");
       } else if (ev.type === "ticket") {
-        if (typeof ev.ticket === "string" && ev.ticket) this.ticket = ev.ticket;
+        if (typeof ev.ticket === "string" && ev.ticket) {
+          this.ticket = ev.ticket;
+          latestTicket = ev.ticket;
+        }
         return;
       } else if (ev.type === "error") {
         this.lastError = { code: ev.code, message: ev.message };

@@ -2,7 +2,7 @@
 // prompt cards and the live transcript. Used by the operator overlay and by the supervisor's
 // call panel. The page decides which events belong to the call and passes them to apply().
 
-import { el, fmtClock, fmtPercent, nearBottom, setChildren, setTicking } from "./dom.js";
+import { displayText, el, fmtClock, fmtPercent, nearBottom, setChildren, setTicking } from "./dom.js";
 import { EMPATHY_STEPS, MODE_LABEL, ROLE_LABEL, emotionLevel } from "./labels.js";
 
 /** Newest cards kept per kind (older ones drop off). */
@@ -122,10 +122,16 @@ export class CallView {
       text: "↓ 有新内容,回到最新",
       on: { click: () => this._scrollToEnd() },
     });
-    // follow the newest line unless the user scrolled up; layout changes keep following
+    // follow the newest line unless the user scrolled up; layout changes keep following. Only a
+    // scroll upwards stops following: when the cards above grow, the transcript box shrinks and
+    // is briefly not at the bottom without anyone scrolling.
     this.follow = true;
+    this.lastScrollTop = 0;
     this.transcript.addEventListener("scroll", () => {
-      this.follow = nearBottom(this.transcript);
+      const top = this.transcript.scrollTop;
+      if (nearBottom(this.transcript)) this.follow = true;
+      else if (top < this.lastScrollTop) this.follow = false;
+      this.lastScrollTop = top;
       if (this.follow) this.jump.hidden = true;
     });
     if (typeof ResizeObserver === "function") {
@@ -178,6 +184,7 @@ export class CallView {
     this.warnings.hidden = true;
     this.jump.hidden = true;
     this.follow = true;
+    this.lastScrollTop = 0;
     this.utteranceSeq = new Map(); // utterance_id → seq of its first prompt (cards group by utterance)
     this.callIdEl.textContent = callId ? callId : waitingText;
     this.agent.textContent = agentId ? `坐席 ${agentId}` : "";
@@ -256,7 +263,7 @@ export class CallView {
       line = this._newLine(t);
       this._insertLine(line);
     }
-    line.text = str(t.text);
+    line.text = displayText(t.text);
     line.final = Boolean(t.final);
     line.node.dataset.final = String(line.final);
     line.node.classList.toggle("partial", !line.final);
@@ -663,9 +670,12 @@ export class CallView {
       this.applyTranscript({ ...u, utterance_id: String(uid), final: true });
     }
     const live = new Set(this.seenPrompts);
-    for (const p of (detail && detail.prompts) || []) {
-      if (p && p.prompt_id && !live.has(String(p.prompt_id))) {
-        this.applyPrompt({ action: "show", ...p }, { backfill: true });
+    for (const row of (detail && detail.prompts) || []) {
+      // the store gives {prompt_id, kind, action (the last one), event: the last shown prompt event}
+      if (!row || row.action === "withdraw") continue;
+      const p = row.event && typeof row.event === "object" ? row.event : row;
+      if (p.prompt_id && !live.has(String(p.prompt_id))) {
+        this.applyPrompt({ ...p, action: "show" }, { backfill: true });
       }
     }
   }

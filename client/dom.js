@@ -63,6 +63,18 @@ export function fmtDateTime(unix) {
   return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 }
 
+const SPACE_NEXT_TO_CJK =
+  /\s+(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])|(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])\s+/g;
+
+/**
+ * Transcript text for display: Vosk writes Chinese with spaces between words ("我 想 问 一下");
+ * whitespace next to a CJK ideograph is removed, as the server's normaliser does, so evidence
+ * spans (`prompt.span.text`, counted without those spaces) are found in the line.
+ */
+export function displayText(text) {
+  return String(text ?? "").replace(SPACE_NEXT_TO_CJK, "").trim();
+}
+
 /** A 0..1 score → "82%". */
 export function fmtPercent(x) {
   const n = Number(x);

@@ -1,7 +1,7 @@
 // Call history: search stored calls, open one to read its transcript, alerts and training report.
 
 import { getJson, pageParams } from "./assist-ws.js";
-import { el, fmtClock, fmtDateTime, fmtTime, setChildren } from "./dom.js";
+import { displayText, el, fmtClock, fmtDateTime, fmtTime, setChildren } from "./dom.js";
 import { ALERT_KIND_LABEL, END_REASON_LABEL, MODE_LABEL, PROMPT_KIND_LABEL, ROLE_LABEL } from "./labels.js";
 import { renderReport } from "./report-view.js";
 
@@ -84,7 +84,7 @@ function resultRow(c) {
     el("td", { text: MODE_LABEL[c.mode] || c.mode || "" }),
     el("td", { className: "num", text: String(c.utterances ?? "") }),
     el("td", { className: "num", text: String(c.alerts ?? "") }),
-    el("td", { className: "first-text", text: c.first_text || "" }),
+    el("td", { className: "first-text", text: displayText(c.first_text) }),
   );
   row.classList.toggle("selected", c.call_id === openCall);
   return row;
@@ -102,7 +102,7 @@ function transcriptLines(utterances) {
         { className: `line role-${role}`, testid: "transcript-line", dataset: { role } },
         el("div", { className: "line-head" }, el("span", { className: "who", text: ROLE_LABEL[role] }),
           el("span", { className: "time", text: fmtClock(u.start) })),
-        el("span", { className: "text", text: u.text || "" }),
+        el("span", { className: "text", text: displayText(u.text) }),
       );
     }),
   );

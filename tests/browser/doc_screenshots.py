@@ -1,60 +1,45 @@
-"""Regenerate docs/img/overlay.png and docs/img/supervisor.png from the fake server's scripted shift.
+"""Regenerate docs/img/overlay.png and docs/img/supervisor.png from a run against the REAL server.
+
+Runs the end-to-end browser test (tests/browser/test_e2e_real_server.py: the real server with
+the full pipeline replays samples/calls/legal-dispute.jsonl while the overlay and two supervisor
+dashboards watch) and copies the screenshots it keeps in test-artifacts/ to docs/img/.
 
 Run from the repository root:  .venv/bin/python -m tests.browser.doc_screenshots
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
-import time
+from pathlib import Path
 
-from playwright.sync_api import expect, sync_playwright
+import pytest
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, CLIENT_DIR, ROOT
-from .fake_server import FakeServer
-from .scenario import AGENT, CALL, hotline_scenario
-
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 OUT = ROOT / "docs" / "img"
+ARTIFACTS = ROOT / "test-artifacts"
+TEST = "test_live_call_on_overlay_and_supervisors"
 MAX_BYTES = 200_000
 
 
 def main() -> int:
+    code = pytest.main(["-q", "-p", "no:cacheprovider", f"{HERE / 'test_e2e_real_server.py'}::{TEST}"])
+    if code != 0:
+        print("the end-to-end test failed: docs/img not updated", file=sys.stderr)
+        return int(code)
     OUT.mkdir(parents=True, exist_ok=True)
-    server = FakeServer(CLIENT_DIR, hotline_scenario(time.time())).start()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-            ctx = browser.new_context(viewport={"width": 360, "height": 860}, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai")
-            page = ctx.new_page()
-            page.goto(f"{server.base_url}/?agent={AGENT}")
-            expect(page.locator('[data-testid="banned-warning"]')).to_be_visible()
-            expect(page.locator('[data-testid="critical-banner"]')).to_be_visible()
-            page.wait_for_timeout(2500)  # let the flash animation settle
-            page.screenshot(path=str(OUT / "overlay.png"))
-
-            ctx = browser.new_context(viewport={"width": 1280, "height": 720}, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai")
-            sup = ctx.new_page()
-            sup.goto(f"{server.base_url}/supervisor?name=王组长")
-            expect(sup.locator('[data-alert-id="al-3"]')).to_be_visible()
-            sup.locator('[data-alert-id="al-1"] [data-testid="alert-ack"]').click()
-            expect(sup.locator('[data-alert-id="al-1"]')).to_have_attribute("data-acknowledged", "true")
-            sup.locator(f'[data-testid="call-row"][data-call-id="{CALL}"]').click()
-            card = sup.locator('[data-testid="call-detail"] [data-testid="card"][data-kind="referral"]')
-            expect(card).to_be_visible()
-            sup.wait_for_timeout(500)
-            sup.screenshot(path=str(OUT / "supervisor.png"))
-            browser.close()
-    finally:
-        server.close()
-    for name in ("overlay.png", "supervisor.png"):
-        size = (OUT / name).stat().st_size
-        print(f"{OUT / name}: {size // 1024} KB")
+    status = 0
+    for name in ("overlay", "supervisor"):
+        shot = ARTIFACTS / f"{TEST}-{name}.png"
+        size = shot.stat().st_size
         if size > MAX_BYTES:
-            print(f"  larger than {MAX_BYTES // 1000} KB", file=sys.stderr)
-            return 1
-    return 0
+            print(f"{shot}: {size // 1024} KB is larger than {MAX_BYTES // 1000} KB; not copied", file=sys.stderr)
+            status = 1
+            continue
+        shutil.copyfile(shot, OUT / f"{name}.png")
+        print(f"{OUT / f'{name}.png'}: {size // 1024} KB")
+    return status
 
 
 if __name__ == "__main__":

@@ -349,3 +349,30 @@ async def test_open_loopback_server_still_checks_credentials_that_are_given() ->
         assert await refused_status(server.url + "/ws/call", origin=Origin("http://evil.example")) == 403
     finally:
         await server.stop(grace=5)
+
+
+async def test_pages_send_their_ticket_with_history_requests(tmp_path: Path) -> None:
+    """The history page adds ?ticket= to every API request; the API must accept it beside its own parameters."""
+    from assist.pipeline import AssistPipeline
+    from assist.privacy import Redactor
+    from assist.store import Store
+
+    tokens = TokenStore(path=tmp_path / "tokens.toml")
+    boss, _ = tokens.issue(Role.SUPERVISOR, "wang", 3600)
+    tokens.save()
+    db = await Store.open(tmp_path / "calls.sqlite3")
+    await db.start_call("c-hist", "A1", 1.0)
+    await db.add_utterance("c-hist", "caller", "caller-0", "我想问公积金怎么提取", 0.0, 2.0)
+    pipeline = AssistPipeline(analyzer=None, redactor=Redactor(), store=db)
+    server = AssistServer(ServerConfig(host="127.0.0.1", port=0, auth="on"), ScriptedFactory((SCRIPT_A,)),
+                          tokens=tokens, pipeline=pipeline)
+    await server.start()
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        ticket = json.loads((await http(base + "/api/ticket", {"Authorization": f"Bearer {boss}"}, "POST"))[2])["ticket"]
+        status, _, body = await http(base + f"/api/calls?search=%E5%85%AC%E7%A7%AF%E9%87%91&ticket={ticket}")
+        assert status == 200 and [c["call_id"] for c in json.loads(body)["calls"]] == ["c-hist"]
+        assert (await http(base + "/api/calls?search=x"))[0] == 401
+    finally:
+        await server.stop(grace=5)
+        await db.close()
