@@ -369,7 +369,8 @@ async def test_pages_send_their_ticket_with_history_requests(tmp_path: Path) -> 
     await server.start()
     try:
         base = f"http://127.0.0.1:{server.port}"
-        ticket = json.loads((await http(base + "/api/ticket", {"Authorization": f"Bearer {boss}"}, "POST"))[2])["ticket"]
+        answer = await http(base + "/api/ticket", {"Authorization": f"Bearer {boss}"}, "POST")
+        ticket = json.loads(answer[2])["ticket"]
         status, _, body = await http(base + f"/api/calls?search=%E5%85%AC%E7%A7%AF%E9%87%91&ticket={ticket}")
         assert status == 200 and [c["call_id"] for c in json.loads(body)["calls"]] == ["c-hist"]
         assert (await http(base + "/api/calls?search=x"))[0] == 401
