@@ -41,6 +41,7 @@ from assist.errors import CLOSE_GOING_AWAY
 from assist.http import HttpRoutes, json_response
 from assist.hub import Hub
 from assist.limits import DecodeGate
+from assist.memory import MemoryReleaser
 from assist.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from assist.metrics import Metrics
 from assist.pipeline import AssistPipeline
@@ -130,6 +131,7 @@ class AssistServer:
             pipeline=pipeline,
         )
         self._server: Server | None = None
+        self._memory = MemoryReleaser()
         self._connections: dict[CallConnection | SubscriberConnection, asyncio.Future[None]] = {}
         self._started_at = 0.0
         self._totals: dict[str, float] = {
@@ -327,6 +329,9 @@ class AssistServer:
             done.set_result(None)
             if isinstance(conn, CallConnection) and conn.session is not None:
                 self._account(conn)
+                conn.session = None  # drop the recognizers now, then hand their pages back to the OS
+                if self._memory.available:
+                    await asyncio.to_thread(self._memory.release)
 
     def _account(self, conn: CallConnection) -> None:
         session = conn.session

@@ -317,7 +317,7 @@ async def main_async(args: argparse.Namespace, model: Path) -> int:
     del factory
     print(f"model {model}: loaded in {load_s:.2f} s (in this process)")
 
-    calls = args.calls if not args.find_max else args.max_calls
+    calls = max([args.calls, *args.sweep]) if not args.find_max else args.max_calls
     with running_server(model, max_calls=max(64, calls * 2)) as server:
         print(f"server ready in {server.ready_s:.2f} s (start-up incl. model load), idle RSS {server.rss_mb():.0f} MB")
         await warm_up(server)
@@ -331,6 +331,9 @@ async def main_async(args: argparse.Namespace, model: Path) -> int:
                     break
                 best = n
             print(f"\nmax simultaneous stereo calls with every call's p95 < {TARGET_P95_MS:.0f} ms: {best}")
+        elif args.sweep:
+            for n in args.sweep:
+                print_run(await run_calls(server, n, args.seconds, f"s{n}"))
         elif args.calls:
             print_run(await run_calls(server, args.calls, args.seconds, "run"))
         if args.gate_compare:
@@ -358,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--find-max", action="store_true", help=f"raise N until a call's p95 >= {TARGET_P95_MS:.0f} ms")
     parser.add_argument("--max-calls", type=int, default=16, help="upper bound for --find-max")
     parser.add_argument("--gate-compare", action="store_true", help="CPU of half-silence vs continuous speech")
+    parser.add_argument("--sweep", type=lambda v: [int(x) for x in v.split(",")], default=[],
+                        help="run these numbers of simultaneous calls one after another, e.g. 1,2,4,6")
     args = parser.parse_args(argv)
     if args.seconds < 3 or args.calls < 0 or args.max_calls < 1:
         parser.error("--seconds must be at least 3, --calls at least 0, --max-calls at least 1")
