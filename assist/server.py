@@ -329,7 +329,8 @@ class AssistServer:
             done.set_result(None)
             if isinstance(conn, CallConnection) and conn.session is not None:
                 self._account(conn)
-                conn.session = None  # drop the recognizers now, then hand their pages back to the OS
+                conn.session.close()  # drop the recognizers now, then hand their pages back to the OS
+                conn.session = None
                 if self._memory.available:
                     await asyncio.to_thread(self._memory.release)
 

@@ -460,6 +460,23 @@ class CallSession:
             audio_bytes=self._audio_bytes,
         )
 
+    def close(self) -> None:
+        """The call is over and accounted: let go of the recognizers and every hook now.
+
+        Sinks and listeners are closures that refer back to the session, so a finished
+        session sits in reference cycles until Python's cyclic collector runs, which may be
+        minutes later.  The recognizers (over 100 MB of Kaldi memory per call) must not wait
+        for that: they are dropped here.
+        """
+        for state in self._roles:
+            self._copy_stats(state)
+            state.decoder = None
+        self._sinks.clear()
+        self._listeners.clear()
+        self._state_provider = None
+        self._transcript_filter = None
+        self._final_committer = None
+
     def abandon(self, reason: str) -> CallSummary | None:
         """Out of time (server shutdown): end the call now for subscribers and the store.
 

@@ -265,8 +265,15 @@ async def warm_up(server: ServerProcess) -> None:
 # ---------------------------------------------------------------- silence gating
 
 
+LINE_NOISE_DBFS = -55.0  # a quiet telephone line; exact digital zeros are free for Vosk and would hide the gate
+
+
 def gate_audio(seconds: float, speech_share: float) -> bytes:
-    """Mono audio: sentences back to back (share 1.0) or alternating with equal silence (0.5)."""
+    """Mono audio: sentences back to back (share 1.0) or alternating with equal pauses (0.5).
+
+    Line noise at ``LINE_NOISE_DBFS`` runs under everything, as on a real call: a pause is a quiet
+    line, not digital silence.
+    """
     parts: list[Int16Array] = []
     total = 0
     i = 0
@@ -276,7 +283,9 @@ def gate_audio(seconds: float, speech_share: float) -> bytes:
         parts += [speech, np.zeros(gap, np.int16)]
         total += len(speech) + gap
         i += 1
-    return np.concatenate(parts)[: round(seconds * RATE)].astype("<i2").tobytes()
+    clean = np.concatenate(parts)[: round(seconds * RATE)].astype(np.float64)
+    noise = np.random.default_rng(0).standard_normal(clean.size) * 32768 * 10 ** (LINE_NOISE_DBFS / 20)
+    return np.clip(np.rint(clean + noise), -32768, 32767).astype("<i2").tobytes()
 
 
 async def gate_cost(server: ServerProcess, audio: bytes, call_id: str) -> tuple[float, float, float]:
