@@ -304,12 +304,24 @@ class LiveAssist:
                     self.emotion_label = label
             if r.get("intent"):
                 weight = 1.0 + float(r.get("intent_confidence", 0.0) or 0.0)
-                self._intent_scores[r["intent"]] = self._intent_scores.get(r["intent"], 0.0) + weight
+                _add_recent(self._intent_scores, r["intent"], weight)
             if r.get("department"):
-                self._department_scores[r["department"]] = self._department_scores.get(r["department"], 0.0) + 1
+                _add_recent(self._department_scores, r["department"], 1.0)
             if r.get("critical"):
                 self.critical = True
         return self.state() != before
+
+
+# Weight of earlier evidence each time the caller says something new: a call that opens with a quick
+# question and then raises a dispute is about the dispute, but a category said twice outweighs one
+# said once just before.
+RECENCY = 0.6
+
+
+def _add_recent(scores: dict[str, float], key: str, weight: float) -> None:
+    for k in scores:
+        scores[k] *= RECENCY
+    scores[key] = scores.get(key, 0.0) + weight
 
 
 def _best(scores: dict[str, float]) -> str | None:

@@ -125,3 +125,19 @@ def test_acknowledge_marks_alert() -> None:
     acked = la.acknowledge(alert.alert_id, "班长王", 5.0)
     assert acked is not None and acked.acknowledged_by == "班长王"
     assert la.acknowledge("nope", "x", 1.0) is None
+
+
+def test_call_category_follows_what_the_caller_raises_later() -> None:
+    la = LiveAssist("c1", "a1", ScriptedAnalyzer({
+        "公积金": {"intent": "咨询", "department": "住建"},
+        "欠款": {"intent": "求助", "department": "司法"},
+    }))
+    la.on_transcript(t("caller", "caller-0", "公积金 怎么 提取", final=True))
+    assert (la.state().intent, la.state().department) == ("咨询", "住建")
+    la.on_transcript(t("caller", "caller-1", "还有 欠款 的 事", final=True))
+    assert (la.state().intent, la.state().department) == ("求助", "司法")
+    # one later aside does not outweigh the matter the caller keeps coming back to
+    la.on_transcript(t("caller", "caller-2", "欠款 怎么办", final=True))
+    la.on_transcript(t("caller", "caller-3", "欠款 真的 要 不 回来", final=True))
+    la.on_transcript(t("caller", "caller-4", "公积金 呢", final=True))
+    assert la.state().intent == "求助"
