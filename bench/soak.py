@@ -22,6 +22,7 @@ import ipaddress
 import json
 import math
 import os
+import statistics
 import sys
 import time
 import wave
@@ -225,18 +226,30 @@ class Soak:
         self.window = Window(0.0, None, None)
 
 
+FLAT_SPAN = 4  # windows at each end whose median is compared
+
+
 def flatness(windows: list[Window], warmup_s: float, tolerance: float) -> dict[str, Any]:
-    """Compare the first window after warm-up with the last one."""
+    """Compare the median of the first windows after warm-up with the median of the last ones.
+
+    One window's RSS depends on where the calls are in their life (each call's recognizers come and
+    go), so a single sample swings by ±15% on a flat server; the median over ``FLAT_SPAN`` windows
+    (two minutes by default) at each end does not.
+    """
     after = [w for w in windows if w.t > warmup_s]
-    out: dict[str, Any] = {"windows_after_warmup": len(after), "tolerance": tolerance}
-    if len(after) < 2:
-        out["verdict"] = "too short: need two windows after warm-up"
+    out: dict[str, Any] = {"windows_after_warmup": len(after), "tolerance": tolerance, "span": FLAT_SPAN}
+    if len(after) < 2 * FLAT_SPAN:
+        out["verdict"] = f"too short: need {2 * FLAT_SPAN} windows after warm-up"
         return out
-    first, last = after[0], after[-1]
     verdicts = []
     for key in ("rss_kib", "fds"):
-        a, b = getattr(first, key), getattr(last, key)
-        if a is None or b is None or a == 0:
+        head = [getattr(w, key) for w in after[:FLAT_SPAN]]
+        tail = [getattr(w, key) for w in after[-FLAT_SPAN:]]
+        if None in head or None in tail:
+            out[key] = None
+            continue
+        a, b = float(statistics.median(head)), float(statistics.median(tail))
+        if a == 0:
             out[key] = None
             continue
         change = (b - a) / a
