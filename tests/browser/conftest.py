@@ -40,9 +40,13 @@ NewPage = Callable[..., Page]
 Screenshot = Callable[[Page, str], Path]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium from the system (Debian package), shared by the session."""
+    """Headless Chromium from the system (Debian package), shared by the browser tests.
+
+    Package scope, not session: Playwright's sync API keeps an event loop running on the main
+    thread while it is open, and every asyncio test after it would then fail to start its own.
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set ASSIST_CHROMIUM)")
     with sync_playwright() as p:
