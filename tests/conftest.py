@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,3 +54,17 @@ def korean_speech() -> Callable[[str, int], npt.NDArray[np.int16]]:
         return synthesize(text, rate)
 
     return speak
+
+
+@pytest.fixture
+def cert_pair(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate and key for 127.0.0.1 (TLS tests)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl missing")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import ssl
-import subprocess
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -116,19 +114,6 @@ async def test_live_audio_is_throttled_training_replays_are_not(make_server: Mak
     assert (await metrics(server.port))["assist_throttled_seconds_total"] == throttled
     # both went through the decode gate, each as what it is
     assert server.gate.granted_live > 0 and server.gate.granted_training > 0
-
-
-@pytest.fixture
-def cert_pair(tmp_path: Path) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl missing")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
-    return cert, key
 
 
 async def test_tls_serves_wss_and_https(make_server: MakeServer, cert_pair: tuple[Path, Path]) -> None:
