@@ -4,7 +4,7 @@
 logger.  Every record goes through a ``RedactionFilter`` that masks, in the
 message, its arguments, whitelisted fields and tracebacks:
 
-* personal numbers (``assist.privacy.Redactor``: ID cards, mobiles, bank
+* personal numbers (``assist.store.privacy.Redactor``: ID cards, mobiles, bank
   cards, also as spoken numerals);
 * any other run of 7 or more digits (landlines, account numbers ...): all but
   the last 4 digits;
@@ -24,7 +24,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
-from assist.privacy import Redactor
+from assist.store.privacy import Redactor
 
 FIELDS: tuple[str, ...] = (
     "call_id", "agent_id", "utterance_id", "token_id", "subscriber", "role", "mode", "event",
@@ -135,7 +135,7 @@ class JsonLinesFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``2025-01-01 12:00:00,000 INFO assist.server: message call_id=c1 code=bad_json``."""
+    """``2025-01-01 12:00:00,000 INFO assist.web.server: message call_id=c1 code=bad_json``."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")

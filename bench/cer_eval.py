@@ -122,8 +122,8 @@ def report(results: list[FileResult]) -> str:
 
 async def run_server_eval(model_dir: Path, items: list[tuple[Path, str]]) -> list[FileResult]:
     from assist.audio.recognizer import VoskModelFactory
-    from assist.config import ServerConfig
-    from assist.server import AssistServer
+    from assist.settings import ServerConfig
+    from assist.web.server import AssistServer
 
     factory = await asyncio.to_thread(VoskModelFactory, model_dir)
     server = AssistServer(ServerConfig(host="127.0.0.1", port=0), factory)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assist.nlp.evaluation import (
+from bench.nlp_evaluation import (
     ASR,
     TYPED,
     Classification,

@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from assist.privacy import Redactor
-from assist.store import Store
+from assist.store.db import Store
+from assist.store.privacy import Redactor
 
 SAMPLES = [
     "您好，这里是12345市民服务热线，请问有什么可以帮您",

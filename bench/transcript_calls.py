@@ -32,7 +32,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from assist.transcript_source import ENDPOINT_DELAY
+from assist.live.transcript_source import ENDPOINT_DELAY
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CALLS = ROOT / "samples" / "calls"

@@ -27,7 +27,7 @@ import numpy.typing as npt
 from assist.audio.recognizer import Hypothesis, StreamRecognizer
 from assist.audio.resample import StreamResampler
 from assist.audio.vad import GateConfig, GateOutput, VoiceGate
-from assist.events import Word
+from assist.protocol.events import Word
 
 Int16Array = npt.NDArray[np.int16]
 

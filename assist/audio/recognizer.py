@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assist.audio.models import ModelError, check_model_dir, model_sample_rate
-from assist.events import Word
+from assist.protocol.events import Word
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +303,7 @@ class NoModelFactory:
     sample_rate = 16000
 
     def create(self) -> StreamRecognizer:
-        from assist.errors import ErrorCode, ProtocolError
+        from assist.protocol.errors import ErrorCode, ProtocolError
 
         raise ProtocolError(
             ErrorCode.NO_MODEL,

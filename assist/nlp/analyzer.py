@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assist.events import Span
 from assist.nlp.banned import BannedHit, BannedList
 from assist.nlp.data import DEFAULT_DATA_DIR
 from assist.nlp.emotion import ANGER, EmotionModel, EmotionResult
@@ -25,6 +24,7 @@ from assist.nlp.kb import KbHit, KnowledgeBase
 from assist.nlp.normalize import Normalized, Normalizer
 from assist.nlp.referral import Referral, ReferralTable
 from assist.nlp.tokenize import Tokenizer
+from assist.protocol.events import Span
 
 CALLER_ROLES: tuple[str, ...] = ("caller", "mixed")
 ROLES: tuple[str, ...] = ("agent", "caller", "mixed")

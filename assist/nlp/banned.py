@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assist.events import Span
 from assist.nlp.data import load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
+from assist.protocol.events import Span
 
 UNKNOWN_DEPARTMENT = "××"
 

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assist.events import Span
 from assist.nlp.data import DataError, Table, load_toml
 from assist.nlp.matcher import Entry, Hit, PhraseMatcher
 from assist.nlp.negation import Negation, clause_before
+from assist.protocol.events import Span
 
 EMOTION_LABELS: tuple[str, ...] = ("愤怒", "焦虑", "失望", "绝望", "平静", "满意")
 ANGER = "愤怒"

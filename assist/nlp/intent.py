@@ -11,10 +11,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assist.events import Span
 from assist.nlp.data import DataError, load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
 from assist.nlp.negation import Negation, clause_before
+from assist.protocol.events import Span
 
 CATEGORIES: tuple[str, ...] = ("建议", "一般诉求", "求助", "投诉举报", "咨询", "表扬")
 # Situations recognised by the other lexicons that may vote for a category ([signals] in intent.toml):

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assist.nlp.data import DataError, load_toml
+from assist.text import CHINESE_DIGITS, SPOKEN_DIGITS, is_cjk
 
 _PUNCT = {
     "\u3000": " ", "。": ".", "、": ",", "，": ",", "！": "!", "？": "?", "：": ":", "；": ";",
@@ -38,16 +39,10 @@ _PUNCT = {
     "【": "[", "】": "]", "《": '"', "》": '"', "〈": '"', "〉": '"', "…": "...", "—": "-",
     "～": "~", "\u00a0": " ",
 }
-_DIGITS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4",
-           "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
-_DIGIT_RUN = re.compile(r"(?<![十百千万亿])[零〇一幺二三四五六七八九0-9]{3,}(?![十百千万亿])")
+_DIGIT_RUN = re.compile(r"(?<![十百千万亿])[" + CHINESE_DIGITS + "0-9]{3,}(?![十百千万亿])")
 MIN_DIGIT_RUN = 3
 
 
-def is_cjk(ch: str) -> bool:
-    """True for CJK ideographs (the characters that Vosk separates with spaces)."""
-    code = ord(ch)
-    return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,15 +140,15 @@ def _despace(chars: Chars) -> Chars:
 
 def _digits(chars: Chars) -> Chars:
     text = "".join(c for c, _, _ in chars)
-    if not any(c in _DIGITS for c in text):
+    if not any(c in CHINESE_DIGITS for c in text):
         return chars
     out = list(chars)
     for m in _DIGIT_RUN.finditer(text):
-        if not any(c in _DIGITS for c in m.group()):
+        if not any(c in CHINESE_DIGITS for c in m.group()):
             continue
         for k in range(m.start(), m.end()):
             c, s, e = out[k]
-            out[k] = (_DIGITS.get(c, c), s, e)
+            out[k] = (SPOKEN_DIGITS.get(c, c), s, e)
     return out
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assist.events import Span
 from assist.nlp.data import load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
+from assist.protocol.events import Span
 
 _NUMBER = re.compile(r"^[0-9]{3,8}$")
 

@@ -6,7 +6,7 @@ port, the subscriber websocket ``/ws/subscribe``: after a valid ``subscribe`` it
 ``subscribed`` (calls + open alerts) and plays the scenario's script (filtered like the
 real hub: one call, one agent, or all).  ``ack`` marks the alert and sends ``alert_ack``
 to every ``all`` subscriber.  Client messages are parsed with the real
-``assist.events.parse_client_message``, so malformed page messages fail the tests.
+``assist.protocol.events.parse_client_message``, so malformed page messages fail the tests.
 
 It runs its own event loop in a thread so synchronous Playwright tests can use it:
 ``start()``, ``stop()`` (the server goes away, connections are closed), ``restart()``
@@ -31,8 +31,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from assist.errors import ErrorCode, ProtocolError
-from assist.events import (
+from assist.protocol.errors import ErrorCode, ProtocolError
+from assist.protocol.events import (
     Acknowledge,
     Alert,
     AlertAcknowledged,

@@ -1,4 +1,4 @@
-"""A scripted hotline shift for the fake server: three calls, built with ``assist.events``.
+"""A scripted hotline shift for the fake server: three calls, built with ``assist.protocol.events``.
 
 Call ``call-001`` (agent A01) is the showcase: a rental-deposit dispute (legal referral
 12348, a knowledge answer, the three empathy steps), the agent says a banned phrase,
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assist.events import (
+from assist.protocol.events import (
     Alert,
     CallStarted,
     CallState,

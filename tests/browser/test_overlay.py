@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from assist.events import CallStarted, Prompt, Span, Transcript
+from assist.protocol.events import CallStarted, Prompt, Span, Transcript
 
 from .conftest import NewPage, Screenshot
 from .fake_server import FakeServer

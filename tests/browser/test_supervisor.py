@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from assist.events import CallEnded, CallSummary, Transcript
+from assist.protocol.events import CallEnded, CallSummary, Transcript
 
 from .conftest import DESKTOP_VIEWPORT, NewPage, Screenshot
 from .fake_server import FakeServer

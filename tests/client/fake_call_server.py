@@ -1,6 +1,6 @@
 """A minimal stand-in for the call endpoint ``/ws/call``, for testing the headset client.
 
-It checks ``start`` with the real ``assist.events.parse_client_message``, answers
+It checks ``start`` with the real ``assist.protocol.events.parse_client_message``, answers
 ``ready``, records every start message and the audio bytes of each connection,
 and plays a script of utterances on the audio clock of each connection: the
 audio time is ``resume_from`` plus the audio received, and an utterance is
@@ -31,8 +31,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from assist.errors import CLOSE_CODES, ErrorCode, ProtocolError
-from assist.events import End, Start, parse_client_message
+from assist.protocol.errors import CLOSE_CODES, ErrorCode, ProtocolError
+from assist.protocol.events import End, Start, parse_client_message
 
 ENDPOINT = 0.3  # seconds of audio after an utterance's end before its final is sent
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assist.align import ChannelAligner
+from assist.headset.align import ChannelAligner
 
 RATE = 16000
 

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assist.callclient import Backoff, CallClient, ClientResult, ClientStatus
-from assist.client_view import TerminalView
-from assist.errors import ErrorCode
-from assist.events import Start
+from assist.headset.callclient import Backoff, CallClient, ClientResult, ClientStatus
+from assist.headset.view import TerminalView
+from assist.protocol.errors import ErrorCode
+from assist.protocol.events import Start
 from tests.client.fake_call_server import FakeCallServer, Utterance, running
 from tests.client.fakes import FakeCapture, ramp_signal
 

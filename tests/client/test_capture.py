@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assist.capture import (
+from assist.cli import main
+from assist.headset.capture import (
     CaptureError,
     CaptureUnavailable,
     DeviceInfo,
@@ -22,7 +23,6 @@ from assist.capture import (
     load_sounddevice,
     to_mono,
 )
-from assist.cli import main
 from tests.client.fakes import FakeDevice, fake_sounddevice, tone
 
 RATE = 16000
@@ -46,7 +46,7 @@ def dominant(x: np.ndarray, rate: int) -> float:
 def no_sounddevice(monkeypatch: pytest.MonkeyPatch) -> None:
     """sounddevice cannot be imported, and the client modules are imported afresh."""
     monkeypatch.setitem(sys.modules, "sounddevice", None)
-    for name in ("assist.capture", "assist.client_cli", "assist.callclient", "assist.client_view"):
+    for name in ("assist.headset.capture", "assist.cli.client", "assist.headset.callclient", "assist.headset.view"):
         monkeypatch.delitem(sys.modules, name, raising=False)
 
 
@@ -54,9 +54,9 @@ def no_sounddevice(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_import_capture_without_sounddevice(no_sounddevice: None) -> None:
-    capture = importlib.import_module("assist.capture")
-    importlib.import_module("assist.client_cli")
-    importlib.import_module("assist.callclient")
+    capture = importlib.import_module("assist.headset.capture")
+    importlib.import_module("assist.cli.client")
+    importlib.import_module("assist.headset.callclient")
     assert sys.modules["sounddevice"] is None  # nobody tried to replace the blocked module
     with pytest.raises(capture.CaptureUnavailable, match=r"pip install 'hotline-assist\[client\]'"):
         capture.load_sounddevice()

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from assist.cli import main
-from assist.client_cli import call_url
+from assist.cli.client import call_url
 from tests.client.fake_call_server import FakeCallServer, Utterance
 from tests.client.fakes import FakeDevice, fake_sounddevice
 

@@ -7,11 +7,11 @@ import io
 from typing import Any
 
 from assist.audio.recognizer import ScriptedFactory
-from assist.callclient import Backoff, CallClient
-from assist.client_view import TerminalView
-from assist.config import ServerConfig
-from assist.events import Start
-from assist.server import AssistServer
+from assist.headset.callclient import Backoff, CallClient
+from assist.headset.view import TerminalView
+from assist.protocol.events import Start
+from assist.settings import ServerConfig
+from assist.web.server import AssistServer
 from tests.client.fakes import FakeCapture, ramp_signal
 
 AGENT = [[("您好", 0.2, 0.5), ("请讲", 0.6, 1.0)]]

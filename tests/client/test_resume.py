@@ -7,8 +7,9 @@ import random
 import numpy as np
 import pytest
 
-from assist.callclient import Backoff, Pacer
-from assist.resume import AudioHistory, TranscriptLedger, floor_to_ms, join_cjk, ms_step
+from assist.headset.callclient import Backoff, Pacer
+from assist.headset.history import AudioHistory, TranscriptLedger, floor_to_ms, ms_step
+from assist.text import join_cjk
 from tests.client.fakes import ramp_signal
 
 

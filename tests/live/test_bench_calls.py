@@ -6,8 +6,8 @@ import itertools
 import random
 from typing import Any
 
+from assist.live.transcript_source import ENDPOINT_DELAY
 from assist.nlp.tokenize import Tokenizer
-from assist.transcript_source import ENDPOINT_DELAY
 from bench.prompt_bench import prompt_times
 from bench.transcript_calls import (
     CHARS_PER_SECOND,

@@ -23,12 +23,12 @@ from urllib.request import urlopen
 import pytest
 
 from assist.audio.recognizer import NoModelFactory
-from assist.config import ServerConfig
+from assist.live.pipeline import AssistPipeline
 from assist.nlp.analyzer import Analyzer, CallContext
-from assist.pipeline import AssistPipeline
-from assist.privacy import Redactor
-from assist.server import AssistServer
-from assist.store import Store
+from assist.settings import ServerConfig
+from assist.store.db import Store
+from assist.store.privacy import Redactor
+from assist.web.server import AssistServer
 from bench.transcript_calls import (
     Arrival,
     CallTrace,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from assist.events import Alert, CallState, Prompt, Transcript
-from assist.live import LiveAssist
+from assist.live.prompts import LiveAssist
+from assist.protocol.events import Alert, CallState, Prompt, Transcript
 
 
 class Result:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from assist.events import Transcript, TranscriptLine
-from assist.transcript_source import TranscriptReplayer, split_chars, timed_words
+from assist.live.transcript_source import TranscriptReplayer, split_chars, timed_words
+from assist.protocol.events import Transcript, TranscriptLine
 
 
 class FakeClock:

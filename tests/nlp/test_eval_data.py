@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assist.nlp.evaluation import EMOTIONS, INTENTS, load_agent_cases, load_caller_cases
+from bench.nlp_evaluation import EMOTIONS, INTENTS, load_agent_cases, load_caller_cases
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "nlp_eval"
 DEPARTMENTS = frozenset(

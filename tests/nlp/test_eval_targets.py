@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assist.nlp.evaluation import (
+from bench.nlp_evaluation import (
     ACCURACY_TARGETS,
     ASR,
     TYPED,

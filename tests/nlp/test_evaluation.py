@@ -1,4 +1,4 @@
-"""Tests of the evaluation metrics (assist.nlp.evaluation) with a scripted analyzer double.
+"""Tests of the evaluation metrics (bench.nlp_evaluation) with a scripted analyzer double.
 
 The real analyzer is evaluated in test_eval_targets.py; here a double returns chosen answers
 so that every figure of the bench can be checked against a hand count.
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from assist.nlp.evaluation import (
+from bench.nlp_evaluation import (
     ASR,
     TYPED,
     AgentCase,

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from assist.audio.recognizer import NoModelFactory, RecognizerFactory
-from assist.config import ServerConfig
 from assist.nlp.analyzer import Analyzer
-from assist.replay import local_config, local_server
-from assist.server import AssistServer
-from assist.store import Store
-from assist.training_rules import TrainingRules
+from assist.settings import ServerConfig
+from assist.store.db import Store
+from assist.training.replay import local_config, local_server
+from assist.training.rules import TrainingRules
+from assist.web.server import AssistServer
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "calls"
 LEGAL = SAMPLES / "legal-dispute.jsonl"

@@ -15,12 +15,12 @@ import pytest
 
 from assist.audio.pcm import encode_mulaw
 from assist.audio.recognizer import VoskModelFactory
+from assist.audio.wavread import WavAudio, read_wav, write_wav
 from assist.cli import main
-from assist.replay import fresh_call_id, replay_audio
-from assist.report import build_report
-from assist.server import AssistServer
-from assist.training_rules import TrainingRules
-from assist.wavread import WavAudio, read_wav, write_wav
+from assist.training.replay import fresh_call_id, replay_audio
+from assist.training.report import build_report
+from assist.training.rules import TrainingRules
+from assist.web.server import AssistServer
 from tests.replay.conftest import ServerMaker, call_url, canonical, finals, without_call_id
 
 pytestmark = pytest.mark.engine

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from assist.cli import main
-from assist.replay import ReplayError, fresh_call_id, parse_transcript, replay_transcript, transcript_roles
-from assist.report import build_report, report_for_call
-from assist.server import AssistServer
-from assist.training_rules import TrainingRules
+from assist.training.replay import ReplayError, fresh_call_id, parse_transcript, replay_transcript, transcript_roles
+from assist.training.report import build_report, report_for_call
+from assist.training.rules import TrainingRules
+from assist.web.server import AssistServer
 from tests.replay.conftest import (
     LEGAL,
     NOISE,
@@ -104,7 +104,7 @@ def test_call_ids_are_fresh_and_name_the_input() -> None:
     assert a != fresh_call_id(b"call two", now=1_700_000_000.123)
     assert len(a) <= 128 and a.isprintable() and a.startswith("replay-20231114T221320.123Z-")
     # never mistaken for a phone or ID number by the privacy filter (it would mask stored ids)
-    from assist.privacy import Redactor
+    from assist.store.privacy import Redactor
 
     ids = [fresh_call_id(str(n).encode(), now=1_700_000_000 + n * 0.001) for n in range(300)]
     assert all(Redactor().mask_text(i) == i for i in ids)
@@ -189,10 +189,10 @@ async def test_cli_over_url_and_stored_call(server: AssistServer, tmp_path: Path
 async def test_a_trainer_token_is_sent(analyzer: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Against a server that requires tokens, --token (a trainer's) is sent; without it the replay is refused."""
     from assist.audio.recognizer import NoModelFactory
-    from assist.auth import Role, TokenStore
-    from assist.config import ServerConfig
-    from assist.pipeline import AssistPipeline
-    from assist.privacy import Redactor
+    from assist.live.pipeline import AssistPipeline
+    from assist.settings import ServerConfig
+    from assist.store.privacy import Redactor
+    from assist.web.auth import Role, TokenStore
 
     tokens = TokenStore(path=tmp_path / "tokens.toml")
     coach, _ = tokens.issue(Role.TRAINER, "li", 3600)
@@ -213,11 +213,11 @@ async def test_dashboard_report_endpoint(analyzer: Any, tmp_path: Path) -> None:
     import urllib.error
     import urllib.request
 
+    from assist.app import open_pipeline
     from assist.audio.recognizer import NoModelFactory
-    from assist.config import ServerConfig
-    from assist.http import HttpRoutes
-    from assist.replay import local_config
-    from assist.server_cli import open_pipeline
+    from assist.settings import ServerConfig
+    from assist.training.replay import local_config
+    from assist.web.routes import HttpRoutes
 
     config = local_config(ServerConfig(), tmp_path / "calls.sqlite3")
     pipeline = await open_pipeline(config, analyzer)

@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from assist.events import Transcript, TranscriptLine
-from assist.live import LiveAssist, replay_events
+from assist.live.prompts import LiveAssist, replay_events
+from assist.live.transcript_source import split_chars, timed_words
 from assist.nlp.analyzer import Analyzer, CallContext
-from assist.privacy import Redactor
-from assist.replay import parse_transcript
-from assist.report import build_report, render_text, report_for_call, stored_events
-from assist.store import Store
-from assist.training_rules import TrainingRules
-from assist.transcript_source import split_chars, timed_words
+from assist.protocol.events import Transcript, TranscriptLine
+from assist.store.db import Store
+from assist.store.privacy import Redactor
+from assist.training.replay import parse_transcript
+from assist.training.report import build_report, render_text, report_for_call, stored_events
+from assist.training.rules import TrainingRules
 from tests.replay.conftest import LEGAL, NOISE
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assist.nlp.data import DataError
-from assist.training_rules import DEFAULT_RULES, TrainingRules
+from assist.training.rules import DEFAULT_RULES, TrainingRules
 
 GOOD = DEFAULT_RULES.read_text(encoding="utf-8")
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from assist.audio.pcm import decode_alaw, decode_mulaw, encode_alaw, encode_mulaw
-from assist.replay import ReplayError, audio_roles, parse_roles
-from assist.wavread import WavError, parse_wav, read_wav, write_wav
+from assist.audio.wavread import WavError, parse_wav, read_wav, write_wav
+from assist.training.replay import ReplayError, audio_roles, parse_roles
 
 
 def tone(n: int, rate: int, freq: float = 440.0, level: float = 8000.0) -> np.ndarray:

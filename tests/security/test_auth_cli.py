@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assist.auth import Principal, Role, TokenStore
-from assist.auth_cli import default_token_file, parse_ttl
 from assist.cli import main
+from assist.cli.tokens import default_token_file, parse_ttl
+from assist.web.auth import Principal, Role, TokenStore
 
 
 def test_issue_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

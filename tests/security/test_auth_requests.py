@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from websockets.datastructures import Headers
 
-from assist.auth import (
+from assist.web.auth import (
     AuthFailure,
     AuthPolicy,
     Principal,

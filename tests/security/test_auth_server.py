@@ -22,10 +22,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
 from assist.audio.recognizer import ScriptedFactory
-from assist.auth import Role, TokenStore
-from assist.config import ConfigError, ServerConfig
-from assist.errors import CLOSE_POLICY
-from assist.server import AssistServer
+from assist.protocol.errors import CLOSE_POLICY
+from assist.settings import ConfigError, ServerConfig
+from assist.web.auth import Role, TokenStore
+from assist.web.server import AssistServer
 from bench.callclient import CallResult, collect
 from tests.server.server_helpers import SCRIPT_A, TEXTS_A, pcm, start_msg
 
@@ -353,9 +353,9 @@ async def test_open_loopback_server_still_checks_credentials_that_are_given() ->
 
 async def test_pages_send_their_ticket_with_history_requests(tmp_path: Path) -> None:
     """The history page adds ?ticket= to every API request; the API must accept it beside its own parameters."""
-    from assist.pipeline import AssistPipeline
-    from assist.privacy import Redactor
-    from assist.store import Store
+    from assist.live.pipeline import AssistPipeline
+    from assist.store.db import Store
+    from assist.store.privacy import Redactor
 
     tokens = TokenStore(path=tmp_path / "tokens.toml")
     boss, _ = tokens.issue(Role.SUPERVISOR, "wang", 3600)

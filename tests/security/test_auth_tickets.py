@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assist.auth import Principal, Role, TicketSigner, open_principal
+from assist.web.auth import Principal, Role, TicketSigner, open_principal
 
 SECRET = b"s" * 32
 AGENT = Principal(Role.AGENT, "A1001", "ab12cd34")

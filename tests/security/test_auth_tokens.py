@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assist.auth import Principal, Role, TokenFileError, TokenStore, hash_token
+from assist.web.auth import Principal, Role, TokenFileError, TokenStore, hash_token
 
 
 class FakeClock:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from assist.limits import DecodeGate
+from assist.live.decode_gate import DecodeGate
 
 
 async def _hold(gate: DecodeGate, live: bool, release: asyncio.Event, order: list[str], name: str) -> None:

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assist.audio.pcm import BYTES_PER_SAMPLE, FrameAssembler, encode_alaw, encode_mulaw
-from assist.errors import ErrorCode, ProtocolError
-from assist.events import (
+from assist.protocol.errors import ErrorCode, ProtocolError
+from assist.protocol.events import (
     ENCODINGS,
     MAX_ID_LENGTH,
     ROLES,

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from assist.errors import ErrorCode, ProtocolError
-from assist.limits import AudioRateLimiter, Capacity, DropCounters, MaxCallLength, keepalive_kwargs
+from assist.protocol.errors import ErrorCode, ProtocolError
+from assist.web.limits import AudioRateLimiter, keepalive_kwargs
 
 
 class FakeClock:
@@ -91,42 +91,6 @@ def test_bad_arguments() -> None:
         AudioRateLimiter().check(-1)
     with pytest.raises(ValueError):
         AudioRateLimiter().check(math.nan)
-
-
-def test_max_call_length_by_audio_and_by_wall_time() -> None:
-    clock = FakeClock()
-    guard = MaxCallLength(100.0, wall_slack=10.0, clock=clock)
-    guard.check(100.0)
-    with pytest.raises(ProtocolError) as exc:
-        guard.check(100.5)
-    assert exc.value.code is ErrorCode.CALL_TOO_LONG
-    clock.now += 110.5  # a socket that stays open sending (almost) nothing
-    with pytest.raises(ProtocolError):
-        guard.check(1.0)
-    assert guard.remaining(1.0) < 0
-
-
-def test_capacity_refuses_beyond_the_limit_and_frees_on_exit() -> None:
-    calls = Capacity(2, ErrorCode.TOO_MANY_CALLS, "calls")
-    with calls.lease(), calls.lease():
-        assert calls.in_use == 2
-        with pytest.raises(ProtocolError) as exc, calls.lease():
-            pass
-        assert exc.value.code is ErrorCode.TOO_MANY_CALLS
-    assert calls.in_use == 0 and calls.refused == 1
-    with calls.lease():
-        assert calls.in_use == 1
-
-
-def test_drop_counters_report_to_a_listener() -> None:
-    seen: list[tuple[str, int]] = []
-    drops = DropCounters(lambda q, n: seen.append((q, n)))
-    drops.dropped("subscriber", 3)
-    drops.dropped("send")
-    drops.dropped("send", 0)
-    assert drops["subscriber"] == 3 and drops["send"] == 1 and drops["other"] == 0
-    assert drops.total == 4 and drops.snapshot() == {"subscriber": 3, "send": 1}
-    assert seen == [("subscriber", 3), ("send", 1)]
 
 
 def test_keepalive_budget_is_under_40_seconds() -> None:

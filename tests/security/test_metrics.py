@@ -6,8 +6,8 @@ import re
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from assist.errors import ErrorCode
-from assist.metrics import CONTENT_TYPE, Metrics
+from assist.live.metrics import CONTENT_TYPE, Metrics
+from assist.protocol.errors import ErrorCode
 
 SAMPLE = re.compile(
     r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? '

@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from assist.tls import TlsError, server_context
+from assist.web.tls import TlsError, server_context
 
 
 async def test_wss_round_trip(cert_pair: tuple[Path, Path]) -> None:

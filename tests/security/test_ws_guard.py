@@ -15,8 +15,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import InvalidStatus
 from websockets.http11 import Request, Response
 
-from assist.auth import AuthFailure, AuthPolicy, Role, TicketSigner, TokenStore, authenticate_request
-from assist.limits import keepalive_kwargs
+from assist.web.auth import AuthFailure, AuthPolicy, Role, TicketSigner, TokenStore, authenticate_request
+from assist.web.limits import keepalive_kwargs
 
 
 @pytest.fixture

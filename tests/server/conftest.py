@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from assist.audio.recognizer import Script, ScriptedFactory
-from assist.config import ServerConfig
-from assist.server import AssistServer
+from assist.settings import ServerConfig
+from assist.web.server import AssistServer
 from tests.server.server_helpers import SCRIPT_A, SCRIPT_B, MakeServer
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from assist.audio.recognizer import Script
-from assist.server import AssistServer
+from assist.web.server import AssistServer
 
 # Word times are seconds of call audio (the gate is off in these servers, so recogniser time = call time).
 SCRIPT_A: Script = [

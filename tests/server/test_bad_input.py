@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from assist.errors import CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN, CLOSE_UNSUPPORTED_DATA
-from assist.server import AssistServer
+from assist.protocol.errors import CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN, CLOSE_UNSUPPORTED_DATA
+from assist.web.server import AssistServer
 from bench.callclient import CallResult, collect
 from tests.server.server_helpers import SCRIPT_A, TEXTS_A, MakeServer, pcm, start_msg
 

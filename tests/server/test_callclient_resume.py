@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 
 from assist.audio.recognizer import ScriptedRecognizer
-from assist.callclient import Backoff, CallClient
-from assist.config import ServerConfig
-from assist.events import Start
-from assist.pipeline import AssistPipeline
-from assist.privacy import Redactor
-from assist.server import AssistServer
-from assist.store import Store
+from assist.headset.callclient import Backoff, CallClient
+from assist.live.pipeline import AssistPipeline
+from assist.protocol.events import Start
+from assist.settings import ServerConfig
+from assist.store.db import Store
+from assist.store.privacy import Redactor
+from assist.web.server import AssistServer
 from tests.client.fakes import FakeCapture
 from tests.server.test_heartbeat_resume import EXPECTED, heard_from
 

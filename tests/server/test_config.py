@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assist.config import ConfigError, ServerConfig, describe_settings
+from assist.settings import ConfigError, ServerConfig, describe_settings
 
 
 def test_defaults() -> None:

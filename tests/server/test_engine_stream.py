@@ -20,8 +20,8 @@ import pytest
 
 from assist.audio.recognizer import VoskModelFactory
 from assist.audio.resample import StreamResampler
-from assist.config import ServerConfig
-from assist.server import AssistServer
+from assist.settings import ServerConfig
+from assist.web.server import AssistServer
 from bench.callclient import CallResult, stream_call
 from bench.speech import KOREAN_SENTENCES
 

@@ -13,13 +13,13 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from assist.audio.recognizer import Script, ScriptedFactory
-from assist.config import ServerConfig
-from assist.events import CallEnded, Event, Transcript
-from assist.hub import Subscriber
-from assist.pipeline import AssistPipeline
-from assist.privacy import Redactor
-from assist.server import AssistServer
-from assist.store import Store
+from assist.live.hub import Subscriber
+from assist.live.pipeline import AssistPipeline
+from assist.protocol.events import CallEnded, Event, Transcript
+from assist.settings import ServerConfig
+from assist.store.db import Store
+from assist.store.privacy import Redactor
+from assist.web.server import AssistServer
 from bench.callclient import CallResult, collect
 from tests.server.server_helpers import MakeServer, pcm, start_msg
 from tests.server.silent_client import SilentClient

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from assist.errors import ErrorCode, ProtocolError
-from assist.events import CallStarted, Error, Event, Subscribe, Transcript
-from assist.hub import EventQueue, Hub, matcher_for
+from assist.live.hub import EventQueue, Hub, matcher_for
+from assist.protocol.errors import ErrorCode, ProtocolError
+from assist.protocol.events import CallStarted, Error, Event, Subscribe, Transcript
 
 
 def partial(utt: str, text: str, call: str = "c") -> Transcript:
@@ -84,7 +84,7 @@ def test_publish_never_blocks_and_counts_drops_per_subscriber() -> None:
 
 
 def test_matchers_select_call_agent_or_all() -> None:
-    from assist.hub import Envelope
+    from assist.live.hub import Envelope
 
     env = Envelope(CallStarted("c1", "a1", 0.0), call_id="c1", agent_id="a1")
     assert matcher_for(Subscribe(call_id="c1"))(env)

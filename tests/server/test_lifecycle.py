@@ -10,9 +10,9 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from assist.errors import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TRY_AGAIN
-from assist.events import CallEnded, Transcript
-from assist.server import AssistServer
+from assist.protocol.errors import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TRY_AGAIN
+from assist.protocol.events import CallEnded, Transcript
+from assist.web.server import AssistServer
 from bench.callclient import CallResult, collect, stream_call
 from tests.server.server_helpers import SCRIPT_A, TEXTS_A, MakeServer, pcm, start_msg
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from assist.memory import MemoryReleaser
+from assist.audio.memory import MemoryReleaser
 
 
 def rss_kib() -> int:
@@ -38,8 +38,8 @@ async def test_a_finished_call_frees_its_recognizers_without_waiting_for_the_cyc
     from websockets.asyncio.client import connect
 
     from assist.audio.recognizer import ScriptedFactory, ScriptedRecognizer, StreamRecognizer
-    from assist.config import ServerConfig
-    from assist.server import AssistServer
+    from assist.settings import ServerConfig
+    from assist.web.server import AssistServer
     from tests.server.server_helpers import SCRIPT_A, pcm
 
     alive: list[weakref.ref[ScriptedRecognizer]] = []

@@ -15,10 +15,10 @@ import pytest
 from websockets.asyncio.client import connect
 
 from assist.audio.recognizer import ScriptedFactory
-from assist.config import ServerConfig
-from assist.events import CallSummary, Event, Prompt, Transcript
-from assist.server import AssistServer
-from assist.session import CallSession
+from assist.live.session import CallSession
+from assist.protocol.events import CallSummary, Event, Prompt, Transcript
+from assist.settings import ServerConfig
+from assist.web.server import AssistServer
 from bench.callclient import CallResult, collect, stream_call
 from tests.server.server_helpers import SCRIPT_A, TEXTS_A, MakeServer, pcm, start_msg
 

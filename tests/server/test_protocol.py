@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from assist.audio.pcm import encode_alaw, encode_mulaw
-from assist.errors import CLOSE_NORMAL
+from assist.protocol.errors import CLOSE_NORMAL
 from bench.callclient import CallResult, stream_call
 from tests.server.server_helpers import CALL_SECONDS, TEXTS_A, TEXTS_B, MakeServer, pcm, start_msg
 

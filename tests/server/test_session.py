@@ -12,8 +12,9 @@ import pytest
 
 from assist.audio.recognizer import Hypothesis, ScriptedFactory, ScriptedRecognizer
 from assist.audio.vad import GateConfig
-from assist.errors import ErrorCode, ProtocolError
-from assist.events import (
+from assist.live.session import CallRegistry, CallSession, SessionConfig
+from assist.protocol.errors import ErrorCode, ProtocolError
+from assist.protocol.events import (
     CallEnded,
     CallStarted,
     CallSummary,
@@ -23,7 +24,6 @@ from assist.events import (
     Transcript,
     Word,
 )
-from assist.session import CallRegistry, CallSession, SessionConfig
 from tests.server.server_helpers import SCRIPT_A, SCRIPT_B, TEXTS_A, TEXTS_B, pcm
 
 

@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from assist.errors import CLOSE_GOING_AWAY
+from assist.protocol.errors import CLOSE_GOING_AWAY
 from bench.callclient import CallResult, collect
 from tests.server.server_helpers import free_port, start_msg
 from tests.server.silent_client import SilentClient
@@ -104,8 +104,8 @@ async def test_sigterm_flushes_calls_stores_them_interrupted_and_exits_within_10
 async def test_no_new_connections_while_stopping() -> None:
     """Covered in-process: once ``stop`` begins, the listening socket is closed."""
     from assist.audio.recognizer import ScriptedFactory
-    from assist.config import ServerConfig
-    from assist.server import AssistServer
+    from assist.settings import ServerConfig
+    from assist.web.server import AssistServer
     from tests.server.server_helpers import SCRIPT_A
 
     server = AssistServer(ServerConfig(host="127.0.0.1", port=0, shutdown_grace=2), ScriptedFactory((SCRIPT_A,)))

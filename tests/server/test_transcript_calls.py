@@ -8,8 +8,8 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from assist.errors import CLOSE_NORMAL
-from assist.events import CallEnded, Transcript
+from assist.protocol.errors import CLOSE_NORMAL
+from assist.protocol.events import CallEnded, Transcript
 from bench.callclient import CallResult, collect
 from tests.server.server_helpers import MakeServer, pcm, start_msg
 

@@ -12,7 +12,7 @@ import asyncio
 import sys
 import time
 
-from assist.store import Store
+from assist.store.db import Store
 
 
 async def main(db: str, call_id: str, round_no: str) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from assist import calls_cli
+from assist.cli import calls as calls_cli
 from assist.cli import main as assist_main
-from assist.events import Alert, Prompt, Span
-from assist.store import Store
+from assist.protocol.events import Alert, Prompt, Span
+from assist.store.db import Store
 
 NOW = time.time()
 

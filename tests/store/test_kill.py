@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from assist.store import Store
+from assist.store.db import Store
 
 WRITER = Path(__file__).with_name("kill_writer.py")
 REPO = Path(__file__).resolve().parents[2]

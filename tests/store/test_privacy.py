@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assist.privacy import Finding, RedactingFilter, Redactor
+from assist.store.privacy import Finding, RedactingFilter, Redactor
 
 TODAY = dt.date(2025, 6, 1)
 

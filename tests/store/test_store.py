@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assist import migrations
-from assist.events import (
+from assist.protocol.events import (
     Alert,
     AlertAcknowledged,
     CallEnded,
@@ -23,8 +22,9 @@ from assist.events import (
     Transcript,
     Word,
 )
-from assist.history import HistoryQueryError, history_call, history_query, parse_time
-from assist.store import NotFound, SchemaError, Store, StoreBusy, StoreError, default_db_path, resolve_db_path
+from assist.store import migrations
+from assist.store.db import NotFound, SchemaError, Store, StoreBusy, StoreError, default_db_path, resolve_db_path
+from assist.store.history import HistoryQueryError, history_call, history_query, parse_time
 
 MOBILE = "13812345678"
 MOBILE_SPOKEN = "幺 三 八 幺 二 三 四 五 六 七 八"
@@ -440,7 +440,7 @@ async def test_keep_originals_is_explicit(tmp_path: Path) -> None:
         assert exported["utterances"][0]["original"] == original
     assert MOBILE.encode() in all_bytes(path)
     with pytest.raises(ValueError, match="keep_originals"):
-        from assist.privacy import Redactor
+        from assist.store.privacy import Redactor
 
         await Store.open(path, keep_originals=False, redactor=Redactor(keep_originals=True))
 

@@ -1,0 +1,59 @@
+"""Typed wiring of the service: what ``assist serve`` and the local training replay both build.
+
+* ``load_tokens`` and ``check_security``: credentials and TLS, checked before the model loads;
+* ``load_analyzer``: the Chinese analysis engine (or ``None`` when analysis is off);
+* ``open_pipeline``: the store (opened, migrated, crashed calls marked interrupted) and the per-call pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from assist.cli.tokens import default_token_file
+from assist.live.pipeline import AssistPipeline
+from assist.nlp.analyzer import Analyzer, CallContext
+from assist.settings import ServerConfig
+from assist.store.db import Store, resolve_db_path
+from assist.store.privacy import Redactor
+from assist.web.access import Access
+from assist.web.auth import TokenStore
+from assist.web.tls import server_context
+
+
+def load_tokens(config: ServerConfig) -> TokenStore:
+    """The token store of ``config.tokens_path`` (or ``$ASSIST_TOKENS``, or var/tokens.toml); a missing
+    file is empty.  Raises ``TokenFileError`` for a broken file."""
+    return TokenStore.load(config.tokens_path or default_token_file())
+
+
+def check_security(config: ServerConfig, tokens: TokenStore) -> None:
+    """Fail before loading the model: an open server on a network address, an unusable certificate."""
+    Access.resolve(config, tokens)
+    if config.cert_path is not None:
+        server_context(config.cert_path, config.key_path)
+
+
+def load_analyzer(config: ServerConfig) -> Analyzer | None:
+    """The analysis engine (or None when disabled); loaded before the event loop starts."""
+    if not config.analysis:
+        return None
+    return Analyzer.load(kb_path=config.kb_path)
+
+
+async def open_pipeline(config: ServerConfig, analyzer: Analyzer | None) -> AssistPipeline:
+    """The store (opened and migrated; calls left open by a crash marked interrupted) and the pipeline."""
+    store = None
+    if config.store:
+        path = resolve_db_path(config.db_path, os.environ)
+        store = await Store.open(path, keep_originals=config.keep_originals, synchronous=config.db_synchronous)
+        interrupted = await store.mark_open_calls_interrupted()
+        logging.getLogger("assist.web.server").info(
+            "database %s%s", path, f" ({len(interrupted)} call(s) left open marked interrupted)" if interrupted else ""
+        )
+    return AssistPipeline(
+        analyzer=analyzer,
+        redactor=Redactor(keep_originals=config.keep_originals),
+        store=store,
+        context_factory=CallContext,
+    )

@@ -1,0 +1,168 @@
+"""Transcript replay source: timed utterances released word by word on the audio clock.
+
+A training room replays a stored call, and the Chinese pipeline is tested end to
+end while no Chinese model is installed, by feeding timed lines (role, start,
+end, text) instead of audio.  Each line is split into words whose times are
+spread over [start, end]; a partial transcript is released when a word's end
+time is reached on the audio clock, and the final at the line's end plus the
+endpoint delay a recogniser would need — the same events the Vosk path makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from assist.protocol.events import Transcript, TranscriptLine, Word
+
+TranscriptSink = Callable[[Transcript], Awaitable[None]]
+WordSplitter = Callable[[str], Sequence[str]]
+
+# Delay after the last word before a recogniser declares the utterance final.
+ENDPOINT_DELAY = 0.3
+
+
+def split_chars(text: str) -> list[str]:
+    """Fallback splitter: whitespace-separated words, else one character per word."""
+    parts = text.split()
+    if len(parts) > 1:
+        return parts
+    return [c for c in text if not c.isspace()]
+
+
+def timed_words(line: TranscriptLine, splitter: WordSplitter) -> tuple[Word, ...]:
+    """Spread a line's words over its time span in proportion to their length."""
+    words = [w for w in splitter(line.text) if w.strip()]
+    total = sum(len(w) for w in words)
+    if not words or total == 0:
+        return ()
+    span = max(line.end - line.start, 0.0)
+    out: list[Word] = []
+    t = line.start
+    for w in words:
+        dur = span * len(w) / total
+        out.append(Word(word=w, start=t, end=t + dur))
+        t += dur
+    return tuple(out)
+
+
+@dataclass(order=True)
+class _Due:
+    at: float
+    seq: int
+    event: Transcript = field(compare=False)
+
+
+class TranscriptReplayer:
+    """Schedules transcript events of timed lines on an audio clock.
+
+    ``speed`` 1 is real time, 2 twice as fast, 0 as fast as possible.  Lines may
+    be added while the replay runs (they arrive over a websocket); events are
+    released in audio-time order through ``sink``.
+    """
+
+    def __init__(
+        self,
+        call_id: str,
+        sink: TranscriptSink,
+        *,
+        speed: float = 1.0,
+        splitter: WordSplitter = split_chars,
+        endpoint_delay: float = ENDPOINT_DELAY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if speed < 0:
+            raise ValueError("speed must be >= 0")
+        self.call_id = call_id
+        self._sink = sink
+        self._speed = speed
+        self._splitter = splitter
+        self._endpoint_delay = endpoint_delay
+        self._clock = clock
+        self._due: list[_Due] = []
+        self._seq = itertools.count()
+        self._counters: dict[str, int] = {}
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._t0: float | None = None
+        self.audio_end = 0.0
+        self.released = 0
+
+    def audio_time(self) -> float:
+        """Current position of the replay on the call's audio clock."""
+        if self._t0 is None:
+            return 0.0
+        if self._speed == 0:
+            return float("inf")
+        return (self._clock() - self._t0) * self._speed
+
+    def add(self, line: TranscriptLine) -> str:
+        """Schedule one line; returns its utterance id."""
+        if self._closed:
+            raise RuntimeError("replay already finished")
+        n = self._counters.get(line.role, 0)
+        self._counters[line.role] = n + 1
+        utt = f"{line.role}-{n}"
+        words = timed_words(line, self._splitter)
+        self.audio_end = max(self.audio_end, line.end)
+        for i in range(1, len(words) + 1):
+            shown = words[:i]
+            event = Transcript(
+                call_id=self.call_id,
+                role=line.role,
+                utterance_id=utt,
+                final=False,
+                text=" ".join(w.word for w in shown),
+                start=line.start,
+                end=shown[-1].end,
+            )
+            heapq.heappush(self._due, _Due(shown[-1].end, next(self._seq), event))
+        final = Transcript(
+            call_id=self.call_id,
+            role=line.role,
+            utterance_id=utt,
+            final=True,
+            text=" ".join(w.word for w in words),
+            start=line.start,
+            end=line.end,
+            words=words,
+        )
+        heapq.heappush(self._due, _Due(line.end + self._endpoint_delay, next(self._seq), final))
+        self._wake.set()
+        return utt
+
+    def close(self) -> None:
+        """No more lines will come: ``run`` returns once everything is released."""
+        self._closed = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Release events until closed and drained."""
+        self._t0 = self._clock()
+        while True:
+            while self._due and self._due[0].at <= self.audio_time():
+                item = heapq.heappop(self._due)
+                self.released += 1
+                await self._sink(item.event)
+            if self._closed and not self._due:
+                return
+            self._wake.clear()
+            if self._due:
+                wait = (self._due[0].at - self.audio_time()) / self._speed if self._speed else 0.0
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.0))
+            else:
+                await self._wake.wait()
+
+    async def flush(self) -> None:
+        """Release everything still scheduled at once (call ended early, or shutdown)."""
+        self._closed = True
+        while self._due:
+            item = heapq.heappop(self._due)
+            self.released += 1
+            await self._sink(item.event)

@@ -1,0 +1,143 @@
+"""Plain HTTP on the websocket port: the overlay and dashboard pages, their files, and the history API.
+
+Pages: ``/`` (operator overlay), ``/supervisor``, ``/history``; their files under
+``/static/NAME`` (only files directly in the client folder and its ``vendor/``).
+API (JSON): ``/api/calls`` (search), ``/api/calls/ID`` (one call),
+``/api/calls/ID/report`` (its training report).  The server authenticates
+``/api/*`` (supervisors) before routing here; the pages carry no data and are open.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+import assist
+
+if TYPE_CHECKING:
+    from assist.store.db import Store
+
+log = logging.getLogger(__name__)
+
+PAGES: dict[str, str] = {"/": "overlay.html", "/supervisor": "supervisor.html", "/history": "history.html"}
+CONTENT_TYPES: dict[str, str] = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".woff2": "font/woff2",
+    ".txt": "text/plain; charset=utf-8",
+}
+MAX_STATIC_BYTES = 4 * 1024 * 1024
+
+ReportBuilder = Callable[["Store", str], Awaitable[dict[str, Any]]]
+
+
+def default_static_dir() -> Path:
+    """``client/`` beside the ``assist`` package (a source checkout or editable install)."""
+    return Path(assist.__file__).resolve().parents[1] / "client"
+
+
+def _response(status: int, body: bytes, content_type: str, *, cache: bool = False) -> Response:
+    headers = Headers(
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "max-age=300" if cache else "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+        ]
+    )
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    return Response(int(status), reason, headers, body)
+
+
+def json_response(status: int, payload: Any) -> Response:
+    body = (json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    return _response(status, body, "application/json; charset=utf-8")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return json_response(status, {"error": {"code": code, "message": message}})
+
+
+class HttpRoutes:
+    """Answers every non-websocket request; ``None`` lets the websocket handshake go on."""
+
+    def __init__(
+        self,
+        static_dir: Path | None,
+        store: Store | None = None,
+        report_builder: ReportBuilder | None = None,
+    ) -> None:
+        self.static_dir = (static_dir or default_static_dir()).resolve()
+        self.store = store
+        self.report_builder = report_builder
+        self._files: dict[str, Path] = {}
+        if self.static_dir.is_dir():
+            for sub in (self.static_dir, self.static_dir / "vendor"):
+                if sub.is_dir():
+                    for f in sub.iterdir():
+                        if f.is_file() and f.suffix in CONTENT_TYPES:
+                            self._files[str(f.relative_to(self.static_dir)).replace("\\", "/")] = f
+        else:
+            log.warning("no client files at %s: the overlay and dashboard pages are not served", self.static_dir)
+
+    async def handle(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = unquote(urlsplit(request.path).path)
+        if path in PAGES:
+            return self._file(PAGES[path])
+        if path.startswith("/static/"):
+            return self._file(path[len("/static/"):], cache=True)
+        if path == "/api/calls" or path.startswith("/api/calls/"):
+            params = dict(parse_qsl(urlsplit(request.path).query))
+            params.pop("ticket", None)  # checked by the server's auth before routing
+            return await self._api(path, params)
+        return None
+
+    def _file(self, name: str, *, cache: bool = False) -> Response:
+        f = self._files.get(name)
+        if f is None:
+            return _response(404, b"not found\n", "text/plain; charset=utf-8")
+        try:
+            body = f.read_bytes()[:MAX_STATIC_BYTES]
+        except OSError:
+            return _response(404, b"not found\n", "text/plain; charset=utf-8")
+        return _response(200, body, CONTENT_TYPES[f.suffix], cache=cache)
+
+    async def _api(self, path: str, params: dict[str, str]) -> Response:
+        from assist.store.db import NotFound
+        from assist.store.history import HistoryQueryError, history_call, history_query
+
+        store = self.store
+        if store is None:
+            return _error(503, "no_store", "this server keeps no call history (started without a database)")
+        parts = path.strip("/").split("/")  # api, calls, [ID, [report]]
+        try:
+            if len(parts) == 2:
+                return json_response(200, await history_query(store, params))
+            if len(parts) == 3:
+                return json_response(200, await history_call(store, parts[2]))
+            if len(parts) == 4 and parts[3] == "report":
+                if self.report_builder is None:
+                    return _error(404, "not_found", "training reports are not available on this server")
+                return json_response(200, await self.report_builder(store, parts[2]))
+        except HistoryQueryError as exc:
+            return _error(400, "bad_query", str(exc))
+        except NotFound:
+            return _error(404, "not_found", f"no call {parts[2]!r}")
+        return _error(404, "not_found", "no such API path")

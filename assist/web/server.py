@@ -1,0 +1,384 @@
+"""The websocket server: HTTP routing, authentication, connection bookkeeping, start and graceful stop.
+
+Paths: ``/ws/call`` (call audio, docs/protocol.md), ``/ws/subscribe`` (overlays
+and dashboards), ``/healthz`` (200 "ok", open), ``/metrics`` (Prometheus text)
+and ``/stats`` (JSON counters, no call content), ``POST /api/ticket`` (a
+browser ticket for a bearer token), the pages and ``/api/*`` of
+``assist.web.routes``.  Websocket upgrades are authenticated before the upgrade
+(docs/security.md); ``/metrics``, ``/stats`` and ``/api/*`` need a supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from assist.audio.memory import MemoryReleaser
+from assist.audio.recognizer import RecognizerFactory
+from assist.audio.vad import GateConfig
+from assist.live.decode_gate import DecodeGate
+from assist.live.hub import Hub
+from assist.live.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from assist.live.metrics import Metrics
+from assist.live.pipeline import AssistPipeline
+from assist.live.resumption import ResumeBook
+from assist.live.session import CallRegistry, RoleStats, SessionConfig
+from assist.protocol.errors import CLOSE_GOING_AWAY
+from assist.settings import ServerConfig
+from assist.training.report import report_for_call
+from assist.web.access import Access, is_loopback
+from assist.web.auth import AuthFailure, TokenStore
+from assist.web.connections import (
+    CallConnection,
+    ServerContext,
+    SessionHook,
+    SubscriberConnection,
+    TypedConnection,
+)
+from assist.web.routes import HttpRoutes, json_response
+
+log = logging.getLogger("assist.web.server")
+
+CALL_PATH = "/ws/call"
+SUBSCRIBE_PATH = "/ws/subscribe"
+HEALTH_PATH = "/healthz"
+STATS_PATH = "/stats"
+METRICS_PATH = "/metrics"
+TICKET_PATH = "/api/ticket"
+FORCE_CLOSE_SECONDS = 1.0  # after the grace period: time left for sockets to close before they are cut
+
+
+def session_config(config: ServerConfig) -> SessionConfig:
+    """The per-call settings derived from the server configuration."""
+    gate = GateConfig(
+        enabled=config.gate,
+        snr_db=config.gate_snr_db,
+        min_level_dbfs=config.gate_min_level_dbfs,
+        hangover_ms=config.gate_hangover_ms,
+    )
+    return SessionConfig(
+        audio_queue_chunks=config.audio_queue_chunks,
+        max_coalesce_seconds=config.max_coalesce_seconds,
+        max_call_seconds=config.max_call_seconds,
+        gate=gate,
+    )
+
+
+class AssistServer:
+    """Streaming transcription server.  ``await start()``, then ``await stop()``.
+
+    ``factory`` holds the one loaded model all calls share.  ``session_hooks``
+    run for every new call session before it opens (the analysis pipeline and
+    the store attach themselves there).  ``hub`` and ``executor`` may be passed
+    in to share them; an executor created here is shut down by ``stop``.
+    ``tokens`` is the token store (``assist tokens``): with ``config.auth``
+    "auto" the server requires credentials when it holds tokens; without
+    tokens it is open, which ``Access.resolve`` allows on loopback only
+    (``ConfigError`` otherwise, unless ``config.insecure_no_auth``).
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        factory: RecognizerFactory,
+        *,
+        hub: Hub | None = None,
+        executor: Executor | None = None,
+        session_hooks: Sequence[SessionHook] = (),
+        pipeline: AssistPipeline | None = None,
+        routes: HttpRoutes | None = None,
+        tokens: TokenStore | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.config = config
+        self.factory = factory
+        self.pipeline = pipeline
+        self.access = Access.resolve(config, tokens)
+        self.metrics = metrics or Metrics()
+        self.routes = routes or HttpRoutes(
+            config.static_dir, pipeline.store if pipeline else None, report_builder=report_for_call
+        )
+        hooks = (pipeline.attach, *session_hooks) if pipeline is not None else tuple(session_hooks)
+        self.hub = hub or Hub(max_subscribers=config.max_subscribers, queue_size=config.subscriber_queue_size)
+        self.registry = CallRegistry(config.max_calls)
+        self.gate = DecodeGate(config.threads, config.training_share)
+        self._own_executor = executor is None
+        self._executor = executor or ThreadPoolExecutor(config.threads, thread_name_prefix="decode")
+        self._ctx = ServerContext(
+            config=config,
+            factory=factory,
+            executor=self._executor,
+            registry=self.registry,
+            hub=self.hub,
+            session_config=session_config(config),
+            access=self.access,
+            metrics=self.metrics,
+            gate=self.gate,
+            resume_book=ResumeBook(),
+            session_hooks=hooks,
+            pipeline=pipeline,
+        )
+        self._server: Server | None = None
+        self._memory = MemoryReleaser()
+        self._connections: dict[CallConnection | SubscriberConnection, asyncio.Future[None]] = {}
+        self._started_at = 0.0
+        self._totals: dict[str, float] = {
+            "calls": 0, "audio_s": 0.0, "decode_cpu_s": 0.0, "decoded_s": 0.0, "call_events_dropped": 0
+        }
+        self._reasons: dict[str, int] = {}
+        self._drops_reported: dict[str, int] = {}
+        self.metrics.track(
+            channels=lambda: float(sum(len(s.roles) for s in self.registry.sessions() if s.is_audio)),
+            subscribers=lambda: float(len(self.hub)),
+        )
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Listen on ``config.host``/``config.port`` (port 0: any free port, see ``port``)."""
+        if self._server is not None:
+            raise RuntimeError("server already started")
+        ssl_context = None
+        if self.config.cert_path is not None:
+            from assist.web.tls import server_context
+
+            ssl_context = server_context(self.config.cert_path, self.config.key_path)
+        self._server = await serve(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            process_request=self._process_request,
+            create_connection=TypedConnection,
+            max_size=self.config.websocket_max_size,
+            max_queue=8,
+            compression=None,  # audio does not compress; saves CPU per frame
+            server_header=None,
+            ssl=ssl_context,
+            **self.config.keepalive,
+        )
+        self._started_at = time.time()
+        log.info("listening on %s (model %s, %d decode threads, auth %s, heartbeat %g s + %g s)",
+                 self.url, self.factory.name, self.config.threads,
+                 "on" if self.access.enabled else "OFF", self.config.heartbeat_interval,
+                 self.config.heartbeat_timeout)
+        warning = self.access.warning()
+        if warning is not None:
+            log.warning(warning)
+        if not self.config.tls and self.access.enabled and not is_loopback(self.config.host):
+            log.warning("no TLS (--cert/--key): tokens and tickets cross the network in clear text")
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop accepting, finish every call (final transcripts are sent), close all sockets.
+
+        Calls get ``grace`` seconds (``config.shutdown_grace``) to decode what they
+        hold and send their finals; they end as ``interrupted``.  Calls still
+        flushing then are ended at once for subscribers and the store, and every
+        socket left is cut within about a second more.
+        """
+        server = self._server
+        if server is None:
+            return
+        grace = self.config.shutdown_grace if grace is None else grace
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        server.close(close_connections=False)
+        for conn in tuple(self._connections):
+            conn.shutdown()
+        if self._connections:
+            _, pending = await asyncio.wait(set(self._connections.values()), timeout=grace)
+            if pending:
+                log.warning("%d connection(s) still busy after %.1f s; cutting them", len(pending), grace)
+                for session in self.registry.sessions():
+                    session.abandon("interrupted")
+        end = max(deadline, loop.time()) + FORCE_CLOSE_SECONDS
+        sockets = tuple(server.connections)
+        if sockets:
+            closing = [asyncio.ensure_future(_close_quietly(ws)) for ws in sockets]
+            await asyncio.wait(closing, timeout=max(0.1, end - loop.time() - FORCE_CLOSE_SECONDS / 2))
+            for ws, task in zip(sockets, closing, strict=True):
+                if not task.done():
+                    task.cancel()
+                    ws.transport.abort()
+        try:
+            async with asyncio.timeout(max(0.1, end - loop.time())):
+                await server.wait_closed()
+        except TimeoutError:
+            log.warning("connection handlers still running at exit")
+        self._server = None
+        if self._own_executor:
+            late = loop.time() > deadline
+            await asyncio.to_thread(self._executor.shutdown, wait=not late, cancel_futures=late)
+        log.info("stopped")
+
+    async def __aenter__(self) -> AssistServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("server not started")
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def url(self) -> str:
+        """Base websocket URL, e.g. ``ws://127.0.0.1:8765`` (``wss://`` with TLS)."""
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return f"{'wss' if self.config.tls else 'ws'}://{host}:{self.port}"
+
+    # ------------------------------------------------------------ routing
+
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == HEALTH_PATH:
+            return connection.respond(200, "ok\n")
+        if path in (CALL_PATH, SUBSCRIBE_PATH):
+            result = self.access.authenticate_upgrade(request.path, request.headers)
+            if isinstance(result, AuthFailure):
+                return self._refuse(connection, result, path)
+            assert isinstance(connection, TypedConnection)
+            connection.principal = result
+            connection.by_ticket = "Authorization" not in request.headers and not result.unrestricted
+            return None  # the websocket handshake goes on
+        if path == TICKET_PATH:
+            status, body = self.access.ticket(request.method, request.headers)
+            if status >= 400:
+                self.metrics.auth_failed(status)
+                log.info("ticket refused (%d) for %s", status, _peer(connection), extra={"status": int(status)})
+            return json_response(status, body)
+        if path in (METRICS_PATH, STATS_PATH) or path.startswith("/api/"):
+            principal = self.access.authenticate_supervisor(request.path, request.headers)
+            if isinstance(principal, AuthFailure):
+                return self._refuse(connection, principal, path)
+            if request.method != "GET":
+                return json_response(405, {"error": "method_not_allowed", "message": "use GET"})
+            if path == METRICS_PATH:
+                return self._metrics_response()
+            if path == STATS_PATH:
+                return json_response(200, self.stats())
+        elif request.method != "GET":
+            return json_response(405, {"error": "method_not_allowed", "message": "use GET"})
+        routed = await self.routes.handle(connection, request)
+        if routed is not None:
+            return routed
+        return connection.respond(404, "not found\n")
+
+    def _refuse(self, connection: ServerConnection, failure: AuthFailure, path: str) -> Response:
+        """Refuse a request before any upgrade: 401 (no or bad credentials) or 403 (origin, role)."""
+        status = int(failure.status)
+        self.metrics.auth_failed(status)
+        log.info("refused %s from %s: %d %s", path, _peer(connection), status, failure.reason,
+                 extra={"status": status})
+        code = {401: "unauthorized", 403: "forbidden"}.get(status, "bad_request")
+        response = json_response(status, {"error": code, "message": failure.reason})
+        if failure.status == HTTPStatus.UNAUTHORIZED:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="assist"'
+        return response
+
+    def _metrics_response(self) -> Response:
+        self._sync_drops()
+        body = self.metrics.render()
+        headers = Headers([
+            ("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")
+        ])
+        return Response(200, "OK", headers, body)
+
+    def _sync_drops(self) -> None:
+        """Copy the queues' drop counters (monotonic totals) into the metrics as increments."""
+        call_drops = self._totals["call_events_dropped"] + sum(
+            c.dropped_events for c in self._connections if isinstance(c, CallConnection)
+        )
+        totals = {
+            "subscriber": self.hub.stats.dropped,
+            "call_socket": int(call_drops),
+            "store": self.pipeline.store_failures if self.pipeline is not None else 0,
+        }
+        for queue, total in totals.items():
+            delta = total - self._drops_reported.get(queue, 0)
+            if delta > 0:
+                self.metrics.queue_dropped(queue, delta)
+                self._drops_reported[queue] = total
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        assert isinstance(ws, TypedConnection)
+        path = urlsplit(ws.request.path if ws.request else "").path
+        conn: CallConnection | SubscriberConnection
+        conn = CallConnection(ws, self._ctx) if path == CALL_PATH else SubscriberConnection(ws, self._ctx)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._connections[conn] = done
+        try:
+            await conn.run()
+        finally:
+            del self._connections[conn]
+            done.set_result(None)
+            if isinstance(conn, CallConnection) and conn.session is not None:
+                self._account(conn)
+                conn.session.close()  # drop the recognizers now, then hand their pages back to the OS
+                conn.session = None
+                if self._memory.available:
+                    await asyncio.to_thread(self._memory.release)
+
+    def _account(self, conn: CallConnection) -> None:
+        session = conn.session
+        assert session is not None
+        summary = session.summary
+        reason = summary.reason if summary else "unknown"
+        self._reasons[reason] = self._reasons.get(reason, 0) + 1
+        self._totals["calls"] += 1
+        self._totals["call_events_dropped"] += conn.dropped_events
+        for st in session.role_stats().values():
+            self._totals["audio_s"] += st.audio_in_s
+            self._totals["decode_cpu_s"] += st.decode_cpu_s
+            self._totals["decoded_s"] += st.audio_decoded_s
+
+    # ------------------------------------------------------------ figures
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for monitoring and benchmarks (no call content)."""
+        live: list[RoleStats] = [st for s in self.registry.sessions() for st in s.role_stats().values()]
+        audio = self._totals["audio_s"] + sum(st.audio_in_s for st in live)
+        cpu = self._totals["decode_cpu_s"] + sum(st.decode_cpu_s for st in live)
+        decoded = self._totals["decoded_s"] + sum(st.audio_decoded_s for st in live)
+        hub = self.hub.stats
+        return {
+            "model": self.factory.name,
+            "auth": self.access.enabled,
+            "uptime_s": round(time.time() - self._started_at, 1) if self._started_at else 0.0,
+            "calls_active": len(self.registry),
+            "calls_finished": int(self._totals["calls"]),
+            "calls_by_reason": dict(self._reasons),
+            "subscribers": hub.subscribers,
+            "events_published": hub.published,
+            "subscriber_events_dropped": hub.dropped,
+            "call_events_dropped": int(self._totals["call_events_dropped"]),
+            "channel_audio_s": round(audio, 3),
+            "channel_audio_decoded_s": round(decoded, 3),
+            "decode_cpu_s": round(cpu, 3),
+            "rtf": round(cpu / audio, 4) if audio else 0.0,
+        }
+
+
+def _peer(connection: ServerConnection) -> str:
+    addr = connection.remote_address
+    return f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) and len(addr) >= 2 else str(addr)
+
+
+async def _close_quietly(ws: ServerConnection) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        await ws.close(CLOSE_GOING_AWAY, "server shutting down")
