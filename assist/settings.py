@@ -148,6 +148,9 @@ _SPECS: tuple[_Spec, ...] = tuple(
         ("gate_snr_db", "ASSIST_GATE_SNR_DB", _float(4.0, 40.0)),
         ("gate_min_level_dbfs", "ASSIST_GATE_MIN_LEVEL_DBFS", _float(-100.0, 0.0)),
         ("gate_hangover_ms", "ASSIST_GATE_HANGOVER_MS", _int(0, 60_000)),
+        ("pool_warm", "ASSIST_POOL_WARM", _int(0, 256)),
+        ("pool_max", "ASSIST_POOL_MAX", _int(0, 1024)),
+        ("pool_idle_seconds", "ASSIST_POOL_IDLE_SECONDS", _float(1.0, 86_400.0)),
         ("db_path", "ASSIST_DB", _path()),
         ("store", "ASSIST_STORE", _bool()),
         ("keep_originals", "ASSIST_KEEP_ORIGINALS", _bool()),
@@ -196,6 +199,10 @@ class ServerConfig:
     gate_snr_db: float = 12.0  # speech must be this far above the noise floor
     gate_min_level_dbfs: float = -50.0  # ... and above this absolute level
     gate_hangover_ms: int = 500  # quiet time before the gate closes
+    # warm recognizers reused across calls (assist.audio.pool): built and warmed at start-up ...
+    pool_warm: int = 2
+    pool_max: int = 16  # ... kept idle at most (about 65-100 MB each, docs/performance.md) ...
+    pool_idle_seconds: float = 300.0  # ... and those beyond pool_warm dropped after this long idle
     db_path: Path | None = None  # SQLite store; None: $ASSIST_DB or var/assist.sqlite3
     store: bool = True  # keep calls, utterances, prompts and alerts in the database
     keep_originals: bool = False  # also store unmasked utterances (personal numbers); off by default
@@ -228,6 +235,8 @@ class ServerConfig:
                 raise ConfigError(f"{spec.name}={value!r} is invalid: expected {spec.accepted}")
         if self.key_path is not None and self.cert_path is None:
             raise ConfigError("a TLS key (--key / ASSIST_TLS_KEY) needs a certificate (--cert / ASSIST_TLS_CERT)")
+        if self.pool_warm > self.pool_max:
+            raise ConfigError(f"pool_warm={self.pool_warm} is above pool_max={self.pool_max}")
         if self.live_max_speed and self.live_refuse_speed and self.live_refuse_speed < self.live_max_speed:
             raise ConfigError(
                 f"live_refuse_speed={self.live_refuse_speed:g} is below live_max_speed={self.live_max_speed:g}: "
