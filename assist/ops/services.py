@@ -239,9 +239,9 @@ class HAProxy:
         self.root.mkdir(parents=True, exist_ok=True)
         cfg = self.root / "haproxy.cfg"
         cfg.write_text(self.config_text, encoding="utf-8")
-        check = subprocess.run([exe, "-c", "-q", "-f", str(cfg)], capture_output=True)
+        check = subprocess.run([exe, "-c", "-f", str(cfg)], capture_output=True)
         if check.returncode != 0:
-            raise ServiceError("bad HAProxy config: " + check.stderr.decode(errors="replace"))
+            raise ServiceError("bad HAProxy config: " + (check.stdout + check.stderr).decode(errors="replace"))
         log = open(self.root / "haproxy.log", "ab")  # noqa: SIM115 - the child keeps it
         self.proc = subprocess.Popen([exe, "-db", "-f", str(cfg)], stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
