@@ -55,6 +55,7 @@ log = logging.getLogger("assist.web.server")
 CALL_PATH = "/ws/call"
 SUBSCRIBE_PATH = "/ws/subscribe"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"  # 503 while draining: the load balancer sends no new calls
 STATS_PATH = "/stats"
 METRICS_PATH = "/metrics"
 TICKET_PATH = "/api/ticket"
@@ -102,17 +103,20 @@ class AssistServer:
         routes: HttpRoutes | None = None,
         tokens: TokenStore | None = None,
         metrics: Metrics | None = None,
+        ticket_secret: bytes | None = None,
     ) -> None:
         self.config = config
         self.factory = factory
         self.pipeline = pipeline
-        self.access = Access.resolve(config, tokens)
+        self.access = Access.resolve(config, tokens, ticket_secret)
+        self.draining = False  # SIGTERM in a cluster: /readyz 503, no new calls, current calls go on
         self.metrics = metrics or Metrics()
         self.routes = routes or HttpRoutes(
             config.static_dir, pipeline.store if pipeline else None, report_builder=report_for_call
         )
         hooks = (pipeline.attach, *session_hooks) if pipeline is not None else tuple(session_hooks)
-        self.hub = hub or Hub(max_subscribers=config.max_subscribers, queue_size=config.subscriber_queue_size)
+        self.hub = hub if hub is not None else Hub(max_subscribers=config.max_subscribers,
+                                                   queue_size=config.subscriber_queue_size)  # an empty hub is falsy
         self.registry = CallRegistry(config.max_calls)
         self.gate = DecodeGate(config.threads, config.training_share)
         self._own_executor = executor is None
@@ -234,6 +238,17 @@ class AssistServer:
             await asyncio.to_thread(self._executor.shutdown, wait=not late, cancel_futures=late)
         log.info("stopped")
 
+    async def drain(self, seconds: float) -> bool:
+        """Stop taking calls (``/readyz`` answers 503) and give current calls ``seconds`` to end.
+
+        True if every call ended; ``stop`` then interrupts the rest, whose clients resume elsewhere."""
+        self.draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while len(self.registry) and loop.time() < deadline:  # noqa: ASYNC110 - calls end on their own
+            await asyncio.sleep(0.1)
+        return not len(self.registry)
+
     async def __aenter__(self) -> AssistServer:
         await self.start()
         return self
@@ -278,6 +293,10 @@ class AssistServer:
         path = urlsplit(request.path).path
         if path == HEALTH_PATH:
             return connection.respond(200, "ok\n")
+        if path == READY_PATH:
+            return connection.respond(503, "draining\n") if self.draining else connection.respond(200, "ready\n")
+        if path == CALL_PATH and self.draining:
+            return json_response(503, {"error": "draining", "message": "this node is shutting down; retry"})
         if path in (CALL_PATH, SUBSCRIBE_PATH):
             result = self.access.authenticate_upgrade(request.path, request.headers)
             if isinstance(result, AuthFailure):
