@@ -47,7 +47,7 @@ async def guarded(tmp_path: Path) -> AsyncIterator[tuple[AssistServer, str]]:
 
 def _variants(path: str) -> tuple[list[str], list[str]]:
     """(ambiguous encodings that must get 400, unambiguous encodings that must mean ``path``)."""
-    head, _, rest = path[1:].partition("/")
+    head = path[1:].partition("/")[0]
     ambiguous = [
         "/" + path[1:].replace("/", "%2F", 1) if "/" in path[1:] else path + "%2F",
         "/" + path[1:].replace("/", "%2f", 1) if "/" in path[1:] else path + "%2f",
@@ -59,7 +59,7 @@ def _variants(path: str) -> tuple[list[str], list[str]]:
         path.rstrip("/") + "/../" + path.lstrip("/"),
         "/" + path.lstrip("/").replace("/", "//", 1) if "/" in path[1:] else "//" + path.lstrip("/"),
     ]
-    same = [path if not head else "/" + "%{:02X}".format(ord(head[0])) + path[2:]]
+    same = [path if not head else f"/%{ord(head[0]):02X}" + path[2:]]
     return ambiguous, same
 
 
