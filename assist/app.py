@@ -8,13 +8,11 @@
 from __future__ import annotations
 
 import logging
-import os
 
-from assist.cli.tokens import default_token_file
 from assist.live.pipeline import AssistPipeline
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.settings import ServerConfig
-from assist.store.db import Store, resolve_db_path
+from assist.store.db import Store
 from assist.store.privacy import Redactor
 from assist.web.access import Access
 from assist.web.auth import TokenStore
@@ -22,9 +20,9 @@ from assist.web.tls import server_context
 
 
 def load_tokens(config: ServerConfig) -> TokenStore:
-    """The token store of ``config.tokens_path`` (or ``$ASSIST_TOKENS``, or var/tokens.toml); a missing
-    file is empty.  Raises ``TokenFileError`` for a broken file."""
-    return TokenStore.load(config.tokens_path or default_token_file())
+    """The token store of ``config.token_path`` (``--tokens``, ``$ASSIST_TOKENS``, else var/tokens.toml in the
+    data directory); a missing file is empty.  Raises ``TokenFileError`` for a broken file."""
+    return TokenStore.load(config.token_path)
 
 
 def check_security(config: ServerConfig, tokens: TokenStore) -> None:
@@ -45,7 +43,7 @@ async def open_pipeline(config: ServerConfig, analyzer: Analyzer | None) -> Assi
     """The store (opened and migrated; calls left open by a crash marked interrupted) and the pipeline."""
     store = None
     if config.store:
-        path = resolve_db_path(config.db_path, os.environ)
+        path = config.database_path
         store = await Store.open(path, keep_originals=config.keep_originals, synchronous=config.db_synchronous)
         interrupted = await store.mark_open_calls_interrupted()
         logging.getLogger("assist.web.server").info(

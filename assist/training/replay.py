@@ -32,6 +32,7 @@ from assist.protocol.events import ROLES, End, Start, TranscriptLine, parse_line
 
 if TYPE_CHECKING:
     from assist.audio.recognizer import RecognizerFactory
+    from assist.nlp.analyzer import Analyzer
     from assist.settings import ServerConfig
     from assist.web.server import AssistServer
 
@@ -332,7 +333,9 @@ def _event(message: str) -> dict[str, Any] | None:
 
 
 @contextlib.asynccontextmanager
-async def local_server(config: ServerConfig, factory: RecognizerFactory, analyzer: Any) -> AsyncIterator[AssistServer]:
+async def local_server(
+    config: ServerConfig, factory: RecognizerFactory, analyzer: Analyzer | None
+) -> AsyncIterator[AssistServer]:
     """A server on ``config`` built the way ``assist serve`` builds it (``open_pipeline``), started and stopped."""
     from assist.app import open_pipeline
     from assist.web.server import AssistServer

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -20,8 +22,6 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
-
-import assist
 
 if TYPE_CHECKING:
     from assist.store.db import Store
@@ -42,11 +42,15 @@ CONTENT_TYPES: dict[str, str] = {
 MAX_STATIC_BYTES = 4 * 1024 * 1024
 
 ReportBuilder = Callable[["Store", str], Awaitable[dict[str, Any]]]
+# Demo mode (``assist serve --demo``): every page carries this badge, so nobody takes a replay for a real call.
+DEMO_BADGE = ('<div class="demo-badge" data-testid="demo-badge" role="note" '
+              'title="演示模式：示例通话循环回放，并非真实来电">演示</div>')
+_BODY_TAG = re.compile(r"<body[^>]*>")
 
 
 def default_static_dir() -> Path:
-    """``client/`` beside the ``assist`` package (a source checkout or editable install)."""
-    return Path(assist.__file__).resolve().parents[1] / "client"
+    """The pages shipped as package data: ``assist/web/static`` (installed or in a checkout alike)."""
+    return Path(str(resources.files("assist.web").joinpath("static")))
 
 
 def _response(status: int, body: bytes, content_type: str, *, cache: bool = False) -> Response:
@@ -75,6 +79,16 @@ def _error(status: int, code: str, message: str) -> Response:
     return json_response(status, {"error": {"code": code, "message": message}})
 
 
+def with_demo_badge(page: Response) -> Response:
+    """``page`` (HTML) with the 演示 badge right after its ``<body>`` tag."""
+    text = page.body.decode("utf-8", errors="replace")
+    match = _BODY_TAG.search(text)
+    if match is None:
+        return page
+    body = (text[: match.end()] + "\n" + DEMO_BADGE + text[match.end():]).encode()
+    return _response(page.status_code, body, page.headers["Content-Type"])
+
+
 class HttpRoutes:
     """Answers every non-websocket request; ``None`` lets the websocket handshake go on."""
 
@@ -83,8 +97,11 @@ class HttpRoutes:
         static_dir: Path | None,
         store: Store | None = None,
         report_builder: ReportBuilder | None = None,
+        *,
+        demo: bool = False,
     ) -> None:
         self.static_dir = (static_dir or default_static_dir()).resolve()
+        self.demo = demo
         self.store = store
         self.report_builder = report_builder
         self._files: dict[str, Path] = {}
@@ -100,7 +117,8 @@ class HttpRoutes:
     async def handle(self, connection: ServerConnection, request: Request) -> Response | None:
         path = unquote(urlsplit(request.path).path)
         if path in PAGES:
-            return self._file(PAGES[path])
+            page = self._file(PAGES[path])
+            return with_demo_badge(page) if self.demo and page.status_code == 200 else page
         if path.startswith("/static/"):
             return self._file(path[len("/static/"):], cache=True)
         if path == "/api/calls" or path.startswith("/api/calls/"):

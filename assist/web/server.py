@@ -108,7 +108,7 @@ class AssistServer:
         self.access = Access.resolve(config, tokens)
         self.metrics = metrics or Metrics()
         self.routes = routes or HttpRoutes(
-            config.static_dir, pipeline.store if pipeline else None, report_builder=report_for_call
+            config.static_dir, pipeline.store if pipeline else None, report_builder=report_for_call, demo=config.demo
         )
         hooks = (pipeline.attach, *session_hooks) if pipeline is not None else tuple(session_hooks)
         self.hub = hub or Hub(max_subscribers=config.max_subscribers, queue_size=config.subscriber_queue_size)
