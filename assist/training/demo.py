@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+import secrets
 from dataclasses import dataclass
 from importlib import resources
 
@@ -47,10 +47,9 @@ def sample_calls() -> list[SampleCall]:
     return calls
 
 
-def demo_call_id(sample: SampleCall, round_number: int, now: float | None = None) -> str:
-    """``demo-YYYYmmddTHHMMSS-<n>-<sample>`` (UTC): new on every call, readable in the history."""
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(time.time() if now is None else now))
-    return f"demo-{stamp}-{round_number}-{sample.name}"
+def demo_call_id(sample: SampleCall) -> str:
+    """``demo-<sample>-<8 random hex>``: new on every call, readable in the history, never masked as a number."""
+    return f"demo-{sample.name}-{secrets.token_hex(4)}"
 
 
 async def run_demo(
@@ -72,8 +71,8 @@ async def run_demo(
         round_number += 1
         for sample in samples:
             result = await replay_transcript(
-                call_url, sample.lines, sample.roles, call_id=demo_call_id(sample, round_number),
-                agent_id=DEMO_AGENT, speed=speed, on_event=on_event or _ignore,
+                call_url, sample.lines, sample.roles, call_id=demo_call_id(sample),
+                agent_id=DEMO_AGENT, speed=speed, on_event=on_event or _ignore, direct=True,
             )
             if result.ended:
                 ended += 1

@@ -264,8 +264,11 @@ async def replay_transcript(
     on_event: EventHandler,
     on_progress: ProgressHandler | None = None,
     token: str | None = None,
+    direct: bool = False,
 ) -> ReplayResult:
-    """Send timed lines as a transcript-source training call; the server releases them at ``speed``."""
+    """Send timed lines as a transcript-source training call; the server releases them at ``speed``.
+
+    ``direct``: never through a proxy of the environment (the demo's calls to its own server)."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -278,7 +281,7 @@ async def replay_transcript(
     headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
         ws_cm = connect(url, additional_headers=headers, open_timeout=10, compression=None, max_size=2**22,
-                        max_queue=1024)
+                        max_queue=1024, proxy=None if direct else True)
         async with asyncio.timeout(deadline):
             async with ws_cm as ws:
                 await ws.send(start.to_json())
