@@ -17,10 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 if TYPE_CHECKING:
+    from assist.audio.recognizer import RecognizerFactory
     from assist.audio.wavread import WavAudio
+    from assist.nlp.analyzer import Analyzer
     from assist.protocol.events import TranscriptLine
+    from assist.settings import ServerConfig
     from assist.training.replay import ReplayResult
     from assist.training.rules import TrainingRules
+
+    LocalParts = tuple[ServerConfig, RecognizerFactory, Analyzer | None]  # the in-process server's parts
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -201,10 +206,10 @@ def _replay(args: argparse.Namespace, url: str | None, agent: str, roles: tuple[
     return _finish(args, result, rules)
 
 
-def _local_parts(args: argparse.Namespace, *, need_model: bool) -> tuple[Any, Any, Any]:
+def _local_parts(args: argparse.Namespace, *, need_model: bool) -> LocalParts:
     """(config, recognizer factory, analyzer) of the in-process server, resolved like ``assist serve``."""
     from assist.app import load_analyzer
-    from assist.audio.recognizer import NoModelFactory, RecognizerFactory
+    from assist.audio.recognizer import NoModelFactory
     from assist.settings import ServerConfig
 
     flags = {"model_dir": args.model, "kb_path": args.kb}
@@ -214,13 +219,13 @@ def _local_parts(args: argparse.Namespace, *, need_model: bool) -> tuple[Any, An
         from assist.audio.models import resolve_model_dir
         from assist.audio.recognizer import VoskModelFactory
 
-        factory = VoskModelFactory(resolve_model_dir(config.model_dir, os.environ))
+        factory = VoskModelFactory(resolve_model_dir(config.model_dir, os.environ, models_dir=config.models_path))
     else:
         factory = NoModelFactory()
     return config, factory, load_analyzer(config)
 
 
-async def _stream(args: argparse.Namespace, url: str | None, local: tuple[Any, Any, Any] | None, agent: str,
+async def _stream(args: argparse.Namespace, url: str | None, local: LocalParts | None, agent: str,
                   call_id: str, roles: tuple[str, ...], source: _Input, lines: list[TranscriptLine] | None,
                   speed: float, out: TextIO) -> ReplayResult:
     import logging

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import aiosqlite
 
-import assist
+from assist import paths
 from assist.protocol.events import (
     ROLES,
     Alert,
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 END_REASONS: Final[tuple[str, ...]] = ("completed", "client_gone", "interrupted", "error", "shutdown")
 SYNCHRONOUS: Final[tuple[str, ...]] = ("NORMAL", "FULL")
 MODES: Final[tuple[str, ...]] = ("live", "training")
-ENV_DB: Final[str] = "ASSIST_DB"
+ENV_DB: Final[str] = paths.DB_ENV
 MAX_LIMIT: Final[int] = 1000
 
 
@@ -80,17 +80,16 @@ __all__ = [
 ]
 
 
-def default_db_path() -> Path:
-    """``var/assist.sqlite3`` under the repository root (the server and the CLI agree on it)."""
-    return Path(assist.__file__).resolve().parents[1] / "var" / "assist.sqlite3"
+def default_db_path(env: Mapping[str, str] | None = None) -> Path:
+    """``var/assist.sqlite3`` in the data directory (``assist.paths``: the server and the CLI agree on it)."""
+    return paths.data_dir(env) / paths.DB_FILE
 
 
 def resolve_db_path(explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Path:
     """The database path: ``explicit`` (``--db``), else ``$ASSIST_DB``, else ``default_db_path()``."""
     if explicit:
         return Path(explicit).expanduser()
-    value = (os.environ if env is None else env).get(ENV_DB, "")
-    return Path(value).expanduser() if value else default_db_path()
+    return paths.default_db_path(env)
 
 
 _SPACE = re.compile(r"\s+")

@@ -32,6 +32,7 @@ from assist.protocol.events import ROLES, End, Start, TranscriptLine, parse_line
 
 if TYPE_CHECKING:
     from assist.audio.recognizer import RecognizerFactory
+    from assist.nlp.analyzer import Analyzer
     from assist.settings import ServerConfig
     from assist.web.server import AssistServer
 
@@ -263,8 +264,11 @@ async def replay_transcript(
     on_event: EventHandler,
     on_progress: ProgressHandler | None = None,
     token: str | None = None,
+    direct: bool = False,
 ) -> ReplayResult:
-    """Send timed lines as a transcript-source training call; the server releases them at ``speed``."""
+    """Send timed lines as a transcript-source training call; the server releases them at ``speed``.
+
+    ``direct``: never through a proxy of the environment (the demo's calls to its own server)."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -277,7 +281,7 @@ async def replay_transcript(
     headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
         ws_cm = connect(url, additional_headers=headers, open_timeout=10, compression=None, max_size=2**22,
-                        max_queue=1024)
+                        max_queue=1024, proxy=None if direct else True)
         async with asyncio.timeout(deadline):
             async with ws_cm as ws:
                 await ws.send(start.to_json())
@@ -332,7 +336,9 @@ def _event(message: str) -> dict[str, Any] | None:
 
 
 @contextlib.asynccontextmanager
-async def local_server(config: ServerConfig, factory: RecognizerFactory, analyzer: Any) -> AsyncIterator[AssistServer]:
+async def local_server(
+    config: ServerConfig, factory: RecognizerFactory, analyzer: Analyzer | None
+) -> AsyncIterator[AssistServer]:
     """A server on ``config`` built the way ``assist serve`` builds it (``open_pipeline``), started and stopped."""
     from assist.app import open_pipeline
     from assist.web.server import AssistServer

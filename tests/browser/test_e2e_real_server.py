@@ -1,6 +1,6 @@
 """End to end in headless Chromium against the REAL server (full pipeline, real client pages).
 
-A Chinese call (samples/calls/legal-dispute.jsonl) is replayed over ``/ws/call`` at twice real
+A Chinese call (assist/training/samples/legal-dispute.jsonl) is replayed over ``/ws/call`` at twice real
 time, so partial transcripts stream; the operator overlay (``/?agent=a1``) and two supervisor
 dashboards (``/supervisor``) are served by the same server and watch it live.  What the pages
 show is checked against what the server published (an ``all`` subscriber records it).

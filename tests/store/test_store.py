@@ -509,9 +509,9 @@ def test_parse_time() -> None:
 
 
 def test_db_path_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import assist
-
-    assert default_db_path() == Path(assist.__file__).resolve().parents[1] / "var" / "assist.sqlite3"
+    monkeypatch.delenv("ASSIST_DATA_DIR", raising=False)
+    assert default_db_path() == Path.cwd() / "var" / "assist.sqlite3"  # the working directory (assist.paths)
+    assert default_db_path({"ASSIST_DATA_DIR": str(tmp_path)}) == tmp_path / "var" / "assist.sqlite3"
     assert resolve_db_path(tmp_path / "x.db", env={"ASSIST_DB": "/elsewhere.db"}) == tmp_path / "x.db"
     assert resolve_db_path(None, env={"ASSIST_DB": str(tmp_path / "env.db")}) == tmp_path / "env.db"
     assert resolve_db_path(None, env={}) == default_db_path()
