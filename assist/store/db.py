@@ -22,16 +22,16 @@ import re
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, is_dataclass
+from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import aiosqlite
 
 import assist
+from assist.protocol.enums import CallMode, EndReason, Role
 from assist.protocol.events import (
-    ROLES,
     Alert,
     AlertAcknowledged,
     CallEnded,
@@ -47,10 +47,10 @@ from assist.store.privacy import Redacted, Redactor
 from assist.store.writer import GroupCommitWriter, Op, QueueFull, WriterClosed
 
 log = logging.getLogger(__name__)
+_E = TypeVar("_E", bound=StrEnum)
 
-END_REASONS: Final[tuple[str, ...]] = ("completed", "client_gone", "interrupted", "error", "shutdown")
+END_REASONS: Final[tuple[EndReason, ...]] = tuple(EndReason)
 SYNCHRONOUS: Final[tuple[str, ...]] = ("NORMAL", "FULL")
-MODES: Final[tuple[str, ...]] = ("live", "training")
 ENV_DB: Final[str] = "ASSIST_DB"
 MAX_LIMIT: Final[int] = 1000
 
@@ -108,14 +108,11 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _word_dict(word: Word | Mapping[str, Any]) -> dict[str, Any]:
-    raw = asdict(word) if is_dataclass(word) and not isinstance(word, type) else dict(word)
-    return {
-        "word": str(raw["word"]),
-        "start": float(raw["start"]),
-        "end": float(raw["end"]),
-        "conf": float(raw.get("conf", 1.0)),
-    }
+def _member(enum: type[_E], value: str, what: str) -> _E:
+    """``value`` as a member of ``enum``; ValueError naming ``what`` and the allowed values."""
+    if value not in tuple(enum):
+        raise ValueError(f"{what} must be one of {', '.join(enum)}, not {value!r}")
+    return enum(value)
 
 
 def _fk_failure(exc: sqlite3.IntegrityError) -> bool:
@@ -295,18 +292,17 @@ class Store:
         call_id: str,
         agent_id: str,
         started_at: float,
-        mode: str = "live",
-        meta: Mapping[str, Any] | None = None,
+        mode: CallMode = CallMode.LIVE,
+        meta: Mapping[str, str] | None = None,
     ) -> bool:
         """Record a call start.  For a call id already stored (a resumed call) the call is
         reopened instead (``resumes`` + 1, end cleared) and ``True`` is returned."""
         return bool(await self._write(self._start_op(call_id, agent_id, started_at, mode, meta)))
 
     def _start_op(
-        self, call_id: str, agent_id: str, started_at: float, mode: str, meta: Mapping[str, Any] | None
+        self, call_id: str, agent_id: str, started_at: float, mode: CallMode, meta: Mapping[str, str] | None
     ) -> Op:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        mode = _member(CallMode, mode, "mode")
         meta_json = _json(self.redactor.redact_obj(dict(meta or {})))
         now = time.time()
 
@@ -329,12 +325,12 @@ class Store:
     async def add_utterance(
         self,
         call_id: str,
-        role: str,
+        role: Role,
         utterance_id: str,
         text: str,
         start: float,
         end: float,
-        words: Sequence[Word | Mapping[str, Any]] = (),
+        words: Sequence[Word] = (),
     ) -> Redacted:
         """Store a final utterance (upsert by ``(call_id, utterance_id)``: a resumed client
         re-sending it replaces, never duplicates).  Returns the redaction, so the caller can
@@ -346,20 +342,20 @@ class Store:
     def _utterance_op(
         self,
         call_id: str,
-        role: str,
+        role: Role,
         utterance_id: str,
         text: str,
         start: float,
         end: float,
-        words: Sequence[Word | Mapping[str, Any]],
+        words: Sequence[Word],
     ) -> tuple[Op, Redacted]:
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        role = _member(Role, role, "role")
         redacted = self.redactor.redact(text)
-        word_dicts = [_word_dict(w) for w in words]
-        masked_words = self.redactor.redact_words([w["word"] for w in word_dicts])
-        for w, masked in zip(word_dicts, masked_words, strict=True):
-            w["word"] = masked
+        masked_words = self.redactor.redact_words([w.word for w in words])
+        word_dicts = [
+            {"word": masked, "start": float(w.start), "end": float(w.end), "conf": float(w.conf)}
+            for w, masked in zip(words, masked_words, strict=True)
+        ]
         params = (
             call_id,
             utterance_id,
@@ -394,25 +390,20 @@ class Store:
 
         return op, redacted
 
-    async def add_prompt(self, call_id: str, prompt: Mapping[str, Any]) -> None:
-        """Store a prompt event (``Prompt.to_dict()``): one row per ``prompt_id``, updated by
-        later ``update``/``withdraw`` events (a withdraw keeps the last shown content)."""
-        await self._write(self._prompt_op(call_id, prompt))
+    async def add_prompt(self, prompt: Prompt) -> None:
+        """Store a prompt event: one row per ``prompt_id``, updated by later ``update``/``withdraw``
+        events (a withdraw keeps the last shown content)."""
+        await self._write(self._prompt_op(prompt))
 
-    def _prompt_op(self, call_id: str, prompt: Mapping[str, Any]) -> Op:
+    def _prompt_op(self, prompt: Prompt) -> Op:
+        if not isinstance(prompt, Prompt):
+            raise ValueError(f"not a prompt event: {type(prompt).__name__}")
         # identifiers (call, prompt, utterance ids) are kept as they are: only content is masked
-        event = {k: (v if k in _ID_FIELDS else self.redactor.redact_obj(v)) for k, v in prompt.items()}
-        try:
-            prompt_id = str(event["prompt_id"])
-            kind = str(event["kind"])
-            action = str(event.get("action", "show"))
-            audio_time = float(event.get("audio_time", 0.0))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not a prompt event: {exc}") from exc
-        utterance_id = event.get("utterance_id")
-        role = event.get("role")
+        event = {k: (v if k in _ID_FIELDS else self.redactor.redact_obj(v)) for k, v in prompt.to_dict().items()}
+        call_id = prompt.call_id
         now = time.time()
-        params = (call_id, prompt_id, utterance_id, role, kind, action, audio_time, _json(event), now, now)
+        params = (call_id, prompt.prompt_id, prompt.utterance_id, str(prompt.role), str(prompt.kind),
+                  str(prompt.action), float(prompt.audio_time), _json(event), now, now)
 
         async def op(conn: aiosqlite.Connection) -> None:
             try:
@@ -434,29 +425,30 @@ class Store:
 
         return op
 
-    async def add_alert(self, alert: Mapping[str, Any]) -> None:
-        """Store an alert (``Alert.to_dict()``); an alert id already stored is left as it is."""
+    async def add_alert(self, alert: Alert) -> None:
+        """Store an alert; an alert id already stored is left as it is."""
         await self._write(self._alert_op(alert))
 
-    def _alert_op(self, alert: Mapping[str, Any]) -> Op:
-        a = {k: (v if k in _ID_FIELDS else self.redactor.redact_obj(v)) for k, v in alert.items()}
-        try:
-            params = (
-                str(a["alert_id"]),
-                str(a["call_id"]),
-                str(a["agent_id"]),
-                str(a["kind"]),
-                str(a["severity"]),
-                str(a["message"]),
-                float(a.get("audio_time", 0.0)),
-                a.get("utterance_id"),
-                float(a["created_at"]),
-                a.get("acknowledged_by"),
-                a.get("acknowledged_at"),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not an alert event: {exc}") from exc
-        call_id = params[1]
+    def _alert_op(self, alert: Alert) -> Op:
+        if not isinstance(alert, Alert):
+            raise ValueError(f"not an alert event: {type(alert).__name__}")
+        # only content is masked: ids, kinds and times are kept as they are
+        mask = self.redactor.mask_text
+        acked_by = None if alert.acknowledged_by is None else mask(alert.acknowledged_by)
+        params = (
+            alert.alert_id,
+            alert.call_id,
+            alert.agent_id,
+            str(alert.kind),
+            str(alert.severity),
+            mask(alert.message),
+            float(alert.audio_time),
+            alert.utterance_id,
+            float(alert.created_at),
+            acked_by,
+            alert.acknowledged_at,
+        )
+        call_id = alert.call_id
 
         async def op(conn: aiosqlite.Connection) -> None:
             try:
@@ -496,13 +488,12 @@ class Store:
 
         return op
 
-    async def end_call(self, call_id: str, ended_at: float, reason: str) -> None:
-        """Record how a call ended (``reason`` in ``END_REASONS``).  Raises ``NotFound``."""
+    async def end_call(self, call_id: str, ended_at: float, reason: EndReason) -> None:
+        """Record how a call ended.  Raises ``NotFound``."""
         await self._write(self._end_op(call_id, ended_at, reason))
 
-    def _end_op(self, call_id: str, ended_at: float, reason: str) -> Op:
-        if reason not in END_REASONS:
-            raise ValueError(f"reason must be one of {', '.join(END_REASONS)}, not {reason!r}")
+    def _end_op(self, call_id: str, ended_at: float, reason: EndReason) -> Op:
+        reason = _member(EndReason, reason, "reason")
         now = time.time()
 
         async def op(conn: aiosqlite.Connection) -> None:
@@ -559,9 +550,9 @@ class Store:
                     event.words,
                 )
         elif isinstance(event, Prompt):
-            op = self._prompt_op(event.call_id, event.to_dict())
+            op = self._prompt_op(event)
         elif isinstance(event, Alert):
-            op = self._alert_op(event.to_dict())
+            op = self._alert_op(event)
         elif isinstance(event, AlertAcknowledged):
             op = self._ack_op(event.alert_id, event.by, event.at)
         elif isinstance(event, CallStarted):
