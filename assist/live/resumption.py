@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from assist.protocol.enums import CallMode
+
 if TYPE_CHECKING:
     from assist.store.db import Store
 
@@ -54,7 +56,7 @@ class ResumePoint:
     """Where a call stopped: its agent, mode and every role's ``RolePoint``."""
 
     agent_id: str
-    mode: str
+    mode: CallMode
     roles: Mapping[str, RolePoint] = field(default_factory=dict)
 
     def role(self, role: str) -> RolePoint:
@@ -73,7 +75,7 @@ class ResumePoint:
         )
 
 
-def point_from_utterances(agent_id: str, mode: str, utterances: Iterable[Mapping[str, Any]]) -> ResumePoint:
+def point_from_utterances(agent_id: str, mode: CallMode, utterances: Iterable[Mapping[str, Any]]) -> ResumePoint:
     """The resume point of a call from its stored finals (``Store.utterances``)."""
     roles: dict[str, RolePoint] = {}
     for u in utterances:
@@ -98,7 +100,7 @@ async def point_from_store(store: Store, call_id: str) -> ResumePoint | None:
     except NotFound:
         return None
     call = data["call"]
-    return point_from_utterances(str(call["agent_id"]), str(call["mode"]), data["utterances"])
+    return point_from_utterances(str(call["agent_id"]), CallMode(call["mode"]), data["utterances"])
 
 
 class ResumeBook:

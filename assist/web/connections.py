@@ -28,6 +28,7 @@ from assist.live.metrics import Metrics
 from assist.live.pipeline import AssistPipeline
 from assist.live.resumption import ResumeBook, ResumePoint, point_from_store
 from assist.live.session import CallRegistry, CallSession, SessionConfig
+from assist.protocol.enums import CallMode, Encoding, Source
 from assist.protocol.errors import CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, ErrorCode, ProtocolError
 from assist.protocol.events import (
     Acknowledge,
@@ -59,7 +60,7 @@ SessionHook = Callable[[CallSession], None]
 DRAIN_TIMEOUT = 5.0  # seconds to flush a socket's queued events before closing it
 PROBE_TIMEOUT = 2.0  # a resume waits this long for the call's old socket to answer a ping
 TAKEOVER_TIMEOUT = 10.0  # ... and this long for the old session to finish once it is declared dead
-_SAMPLE_BYTES = {"pcm_s16le": 2, "mulaw": 1, "alaw": 1}
+_SAMPLE_BYTES = {Encoding.PCM_S16LE: 2, Encoding.MULAW: 1, Encoding.ALAW: 1}
 
 
 class TypedConnection(ServerConnection):
@@ -107,7 +108,7 @@ class ServerContext:
     pipeline: AssistPipeline | None = None  # live assist, alerts and storage (None: transcripts only)
     owners: dict[str, CallConnection] = field(default_factory=dict)  # live call id -> its socket
 
-    def call_of(self, call_id: str | None) -> tuple[str | None, str | None]:
+    def call_of(self, call_id: str | None) -> tuple[str | None, CallMode | None]:
         """(agent id, mode) of a live or recently ended call; (None, None) if unknown."""
         if call_id is None:
             return None, None
@@ -308,8 +309,8 @@ class CallConnection:
                 why = f"a {principal.role.value} token may not stream calls"
             raise ProtocolError(ErrorCode.FORBIDDEN, why)
         limit = self.ctx.config.live_max_speed
-        fast = start.source == "transcript" and (start.speed == 0 or (limit and start.speed > limit))
-        if start.mode == "live" and fast and not can_train(principal):
+        fast = start.source == Source.TRANSCRIPT and (start.speed == 0 or (limit and start.speed > limit))
+        if start.mode == CallMode.LIVE and fast and not can_train(principal):
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED, f"live calls are replayed at most {limit:g}x real time; use mode 'training'"
             )
