@@ -164,14 +164,17 @@ class TrainingReport:
         }
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
+    """A report value in its JSON form (dataclasses as objects, tuples as lists)."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
-    return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    raise TypeError(f"{type(value).__name__} is not part of a report")
 
 
 # ---------------------------------------------------------------- the call as read from events
