@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from importlib import resources
 
+from assist.protocol.enums import Role
 from assist.protocol.events import TranscriptLine
 from assist.training.replay import EventHandler, ReplayError, parse_transcript, replay_transcript, transcript_roles
 
@@ -28,7 +29,7 @@ PAUSE_SECONDS = 3.0  # between two calls, so the overlay shows a call's end befo
 @dataclass(frozen=True, slots=True)
 class SampleCall:
     name: str  # file stem, e.g. "legal-dispute"
-    roles: tuple[str, ...]
+    roles: tuple[Role, ...]
     lines: tuple[TranscriptLine, ...]
 
 
