@@ -93,7 +93,7 @@ async def open_call(node: Node, token: str, call_id: str) -> ClientConnection:
 async def until(check: Any, wait: float) -> Any:
     """``await check()`` until it returns something true, for up to ``wait`` s."""
     async with asyncio.timeout(wait):
-        while not (value := await check()):
+        while not (value := await check()):  # noqa: ASYNC110 - polling another process
             await asyncio.sleep(0.2)
     return value
 
