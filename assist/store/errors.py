@@ -13,3 +13,7 @@ class NotFound(StoreError, LookupError):
 
 class StoreBusy(StoreError):
     """The write queue is full (the disk is not keeping up); ``record`` refused the event."""
+
+
+class SchemaError(Exception):
+    """The database cannot be used by this version of the program."""

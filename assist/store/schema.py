@@ -13,13 +13,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from assist.store.errors import SchemaError
+
+__all__ = ["Migration", "SchemaError", "apply", "check_current", "check_supported", "is_versioned", "tables"]
+
 # Runs one statement with its values on the migrating connection.
 Execute = Callable[[str, Sequence[object]], Awaitable[object]]
+
 RECORD_VERSION = "INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)"
-
-
-class SchemaError(Exception):
-    """The database cannot be used by this version of the program."""
 
 
 @dataclass(frozen=True, slots=True)

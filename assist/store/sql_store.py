@@ -54,8 +54,9 @@ from assist.store.sql import (
 
 log = logging.getLogger(__name__)
 
+
 class SqlStore(ABC, Generic[C]):
-    """Writes and reads of the call store over connections of type ``C``; see ``assist.store.base.CallStore``.
+    """Writes and reads of the call store over connections of type ``C`` (``assist.store.base.CallStore``).
 
     Writes (``start_call``, ``add_utterance``, ``add_prompt``, ``add_alert``,
     ``ack_alert``, ``end_call``, ``mark_open_calls_interrupted``) return once
