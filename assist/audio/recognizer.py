@@ -58,6 +58,13 @@ class RecognizerFactory(Protocol):
     def create(self) -> StreamRecognizer: ...
 
 
+def _whole_samples(pcm: bytes) -> int:
+    """How many 16-bit samples ``pcm`` holds; ValueError for a cut sample."""
+    if len(pcm) % 2:
+        raise ValueError("pcm must be whole 16-bit samples")
+    return len(pcm) // 2
+
+
 def _hypothesis(
     final: bool, text: str, raw_words: Sequence[dict[str, Any]], fed_s: float, offset_s: float = 0.0
 ) -> Hypothesis:
@@ -112,11 +119,10 @@ class VoskRecognizer:
         return self._fed / self.sample_rate
 
     def accept(self, pcm: bytes) -> list[Hypothesis]:
-        if len(pcm) % 2:
-            raise ValueError("pcm must be whole 16-bit samples")
-        if not pcm:
+        samples = _whole_samples(pcm)
+        if not samples:
             return []
-        self._fed += len(pcm) // 2
+        self._fed += samples
         if self._rec.AcceptWaveform(pcm):
             return self._final(self._rec.Result())
         partial = json.loads(self._rec.PartialResult())
@@ -250,9 +256,7 @@ class ScriptedRecognizer:
         return self._fed / self.sample_rate
 
     def accept(self, pcm: bytes) -> list[Hypothesis]:
-        if len(pcm) % 2:
-            raise ValueError("pcm must be whole 16-bit samples")
-        self._fed += len(pcm) // 2
+        self._fed += _whole_samples(pcm)
         now = self.fed_seconds
         out = self._due_finals(now)
         if self._pending:

@@ -13,14 +13,21 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from assist.cli.common import (
+    DEFAULT_URL,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    call_url,
+    check_id,
+    fail,
+)
+
 if TYPE_CHECKING:
     from assist.headset.callclient import CallClient, ClientResult
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-DEFAULT_URL = "ws://127.0.0.1:8765/ws/call"
+__all__ = ["add_parser", "call_url", "list_devices_text", "run"]
 
 
 def add_parser(subparsers: Any) -> None:
@@ -52,30 +59,6 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
-
-
-def call_url(url: str) -> str:
-    """``url`` with the call path added when it has none; ValueError when it is not ws:// or wss://."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise ValueError(f"--url must be ws://HOST:PORT[/ws/call] or wss://…, not {url!r}")
-    path = parts.path if parts.path not in ("", "/") else "/ws/call"
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-
-
-def _check_id(value: str, flag: str) -> str:
-    from assist.protocol.events import MAX_ID_LENGTH
-
-    if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
-        raise ValueError(f"{flag} must be 1 to {MAX_ID_LENGTH} printable characters")
-    return value
-
-
 def list_devices_text(devices: Any) -> str:
     lines = ["Input devices (* default, L likely loopback/monitor of an output):"]
     for dev in devices:
@@ -104,11 +87,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         sd = load_sounddevice()
     except CaptureUnavailable as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return fail(str(exc), EXIT_USAGE)
     try:
         devices = list_input_devices(sd)
     except CaptureError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return fail(str(exc), EXIT_FAILED)
     if args.list_devices:
         print(list_devices_text(devices))
         return EXIT_OK
@@ -116,14 +99,14 @@ def run(args: argparse.Namespace) -> int:
         url = call_url(args.url)
         if not MIN_SAMPLE_RATE <= args.rate <= MAX_SAMPLE_RATE:
             raise ValueError(f"--rate must be {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz")
-        agent = _check_id(args.agent or getpass.getuser(), "--agent")
-        call_id = _check_id(args.call_id or f"{agent}-{time.strftime('%Y%m%d-%H%M%S')}", "--call-id")
+        agent = check_id(args.agent or getpass.getuser(), "--agent")
+        call_id = check_id(args.call_id or f"{agent}-{time.strftime('%Y%m%d-%H%M%S')}", "--call-id")
         chosen = [find_device(devices, spec) for spec in (args.mic, args.loopback) if spec is not None]
         if not chosen:
             chosen = [default_input_device(devices)]
         capture = SoundDeviceCapture(chosen, args.rate, sounddevice=sd)
     except (ValueError, CaptureError) as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return fail(str(exc), EXIT_USAGE)
     return _stream(args, url, agent, call_id, capture)
 
 
@@ -154,15 +137,15 @@ def _stream(args: argparse.Namespace, url: str, agent: str, call_id: str, captur
     try:
         result = asyncio.run(_run_with_signals(client))
     except asyncio.CancelledError:
-        return _fail("interrupted: the call was not closed (the server keeps what it received)", EXIT_INTERRUPTED)
+        return fail("interrupted: the call was not closed (the server keeps what it received)", EXIT_INTERRUPTED)
     except CaptureError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return fail(str(exc), EXIT_FAILED)
     inserted = [f"{role} {seconds:.1f} s" for role, seconds in zip(start.roles, capture.padded_seconds, strict=True)
                 if seconds >= 0.1]
     if inserted:
         view.on_status(ClientStatus("info", "silence inserted to keep the devices in step: " + ", ".join(inserted)))
     if result.error is not None:
-        return _fail(result.error, EXIT_FAILED)
+        return fail(result.error, EXIT_FAILED)
     if result.timed_out:
         print("warning: the server did not confirm the end of the call; it keeps the audio it received",
               file=sys.stderr)

@@ -141,12 +141,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    from assist.audio.models import (
-        ModelError,
-        install_archive,
-        install_directory,
-        load_catalogue,
-    )
+    from assist.audio.models import ModelError, install_archive, install_directory, load_catalogue
 
     source: Path = args.source
     base = _models_dir(args)

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
+from assist.cli.common import DEFAULT_URL, EXIT_FAILED, EXIT_OK, EXIT_USAGE, call_url, check_id, fail
+
 if TYPE_CHECKING:
     from assist.audio.recognizer import RecognizerFactory
     from assist.audio.wavread import WavAudio
@@ -28,10 +30,6 @@ if TYPE_CHECKING:
 
     LocalParts = tuple[ServerConfig, RecognizerFactory, Analyzer | None]  # the in-process server's parts
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-DEFAULT_URL = "ws://127.0.0.1:8765/ws/call"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -72,17 +70,8 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _check_id(value: str, flag: str) -> str:
-    from assist.protocol.events import MAX_ID_LENGTH
-
-    if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
-        raise ValueError(f"{flag} must be 1 to {MAX_ID_LENGTH} printable characters")
-    return value
-
-
 def _fail(message: str, code: int) -> int:
-    print(f"assist replay: {message}", file=sys.stderr)
-    return code
+    return fail(message, code, "assist replay")
 
 
 class _Input:
@@ -111,12 +100,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.local and (args.model or args.kb):
         return _fail("--model and --kb configure the in-process server: use them with --local", EXIT_USAGE)
     try:
-        from assist.cli.client import call_url
-
         url = None if args.local else call_url(args.url)
-        agent = _check_id(args.agent, "--agent")
+        agent = check_id(args.agent, "--agent")
         if args.call_id is not None:
-            _check_id(args.call_id, "--call-id")
+            check_id(args.call_id, "--call-id")
         roles = parse_roles(args.roles) if args.roles else None
         rules = TrainingRules.load()
         source = _stored_input(args) if args.call is not None else _file_input(args.file)

@@ -48,6 +48,17 @@ def wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = 
     raise ServiceError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
+def stop_child(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    """Send ``sig`` to a child still running and wait up to ``timeout`` s for it; then kill it."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def pg_bin() -> Path | None:
     """The PostgreSQL server binaries, or None when the package is not installed."""
     for d in PG_BIN_DIRS:
@@ -175,13 +186,7 @@ class Postgres:
 
     def stop(self, sig: int = signal.SIGINT) -> None:
         """Stop (SIGINT: PostgreSQL's fast shutdown)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_child(self.proc, sig, 15)
         self.proc = None
 
     def restart(self) -> None:
@@ -214,13 +219,7 @@ class Redis:
         wait_port(self.port, 15, self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_child(self.proc)
         self.proc = None
 
 
@@ -248,11 +247,5 @@ class HAProxy:
         wait_port(self.port, 15, self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_child(self.proc)
         self.proc = None

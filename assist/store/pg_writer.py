@@ -17,21 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Final
 
 import asyncpg
 
-from assist.store.writer import QueueFull, WriterClosed
+from assist.store.batch import BatchWriter, Item, WriterClosed, fail, fail_all, settle
+from assist.store.batch import Op as BatchOp
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH: Final[int] = 256
 RETRY_FIRST: Final[float] = 0.05  # s before the first retry of a batch the database refused
 RETRY_MAX: Final[float] = 2.0  # s between retries at most
 
-PgOp = Callable[[asyncpg.Connection], Awaitable[Any]]
-_Item = tuple[PgOp, "asyncio.Future[Any]"]
+PgOp = BatchOp[asyncpg.Connection]
+_Item = Item[asyncpg.Connection]
 
 # The database (not the op) failed: keep the batch and try again.
 UNAVAILABLE: Final[tuple[type[BaseException], ...]] = (
@@ -45,72 +44,28 @@ UNAVAILABLE: Final[tuple[type[BaseException], ...]] = (
 )
 
 
-class PgGroupWriter:
+class PgGroupWriter(BatchWriter[asyncpg.Connection]):
     """Serialises the writes of one store onto a connection pool, retrying while the database is away."""
 
     def __init__(self, pool: asyncpg.Pool, queue_size: int) -> None:
         self._pool = pool
-        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue(queue_size)
-        self._closed = False
-        self.retries = 0  # batches retried because the database was unavailable
         self.unavailable_since: float | None = None
-        self._task = asyncio.create_task(self._run(), name="pg-store-writer")
-
-    @property
-    def queued(self) -> int:
-        return self._queue.qsize()
-
-    async def submit(self, op: PgOp) -> Any:
-        if self._closed:
-            raise WriterClosed("the store is closed")
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._queue.put((op, fut))
-        return await fut
-
-    def submit_nowait(self, op: PgOp) -> asyncio.Future[Any]:
-        if self._closed:
-            raise WriterClosed("the store is closed")
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait((op, fut))
-        except asyncio.QueueFull:
-            raise QueueFull(f"{self._queue.maxsize} writes are already queued") from None
-        return fut
+        super().__init__(queue_size, "pg-store-writer")
 
     async def close(self, grace: float = 10.0) -> None:
         """Commit what is queued (waiting up to ``grace`` s for an unavailable database), then stop."""
-        if self._closed:
+        if not await self._stop_taking():
             return
-        self._closed = True
-        await self._queue.put(None)
         done, _ = await asyncio.wait({self._task}, timeout=grace)
         if not done:
             log.error("store: the database stayed unavailable; %d queued write(s) not committed", self.queued)
             self._task.cancel()
             while not self._queue.empty():
                 item = self._queue.get_nowait()
-                if item is not None and not item[1].done():
-                    item[1].set_exception(WriterClosed("the store closed before the database came back"))
+                if item is not None:
+                    fail(item[1], WriterClosed("the store closed before the database came back"))
 
-    async def _run(self) -> None:
-        stop = False
-        while not stop:
-            item = await self._queue.get()
-            if item is None:
-                break
-            batch = [item]
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-            await self._commit_until_done(batch)
-
-    async def _commit_until_done(self, batch: list[_Item]) -> None:
+    async def _process(self, batch: list[_Item]) -> None:
         delay = RETRY_FIRST
         loop = asyncio.get_running_loop()
         while True:
@@ -127,9 +82,7 @@ class PgGroupWriter:
                 continue
             except Exception as exc:  # not the connection: something no retry will fix
                 log.exception("store: a batch of %d writes failed", len(batch))
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
+                fail_all(batch, exc)
             if self.unavailable_since is not None:
                 log.warning("store: PostgreSQL back after %.1f s", loop.time() - self.unavailable_since)
                 self.unavailable_since = None
@@ -144,14 +97,12 @@ class PgGroupWriter:
                 raise
             except Exception as exc:
                 if len(batch) == 1:
-                    _fail(batch[0][1], exc)
+                    fail(batch[0][1], exc)
                     return
                 for item in batch:  # redo one by one: only the bad op's caller gets the error
                     await self._commit_one(conn, item)
                 return
-        for (_, fut), result in zip(batch, results, strict=True):
-            if not fut.done():
-                fut.set_result(result)
+        settle(batch, results)
 
     @staticmethod
     async def _commit_one(conn: asyncpg.Connection, item: _Item) -> None:
@@ -164,12 +115,6 @@ class PgGroupWriter:
         except UNAVAILABLE:
             raise
         except Exception as exc:
-            _fail(fut, exc)
+            fail(fut, exc)
             return
-        if not fut.done():
-            fut.set_result(result)
-
-
-def _fail(fut: asyncio.Future[Any], exc: BaseException) -> None:
-    if not fut.done():
-        fut.set_exception(exc)
+        settle((item,), (result,))

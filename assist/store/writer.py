@@ -21,29 +21,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Final
 
 import aiosqlite
 
+from assist.store.batch import BatchWriter, Item, QueueFull, WriterClosed, fail, fail_all, settle
+from assist.store.batch import Op as BatchOp
+
 log = logging.getLogger(__name__)
 
-MAX_BATCH: Final[int] = 256  # ops committed together at most
 RETRY_FIRST: Final[float] = 0.05  # s: first pause after the database was found locked
 RETRY_MAX: Final[float] = 2.0  # s: longest pause between two tries
 CLOSE_RETRY_SECONDS: Final[float] = 10.0  # closing: keep trying a locked database this much longer
 _BUSY_CODES: Final[frozenset[int]] = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
-Op = Callable[[aiosqlite.Connection], Awaitable[Any]]
-_Item = tuple[Op, "asyncio.Future[Any]"]
+Op = BatchOp[aiosqlite.Connection]
+_Item = Item[aiosqlite.Connection]
 
-
-class WriterClosed(Exception):
-    """The writer is closed."""
-
-
-class QueueFull(Exception):
-    """``submit_nowait`` found the bounded queue full."""
+__all__ = ["GroupCommitWriter", "Op", "QueueFull", "WriterClosed"]
 
 
 class _Busy(Exception):
@@ -55,75 +50,28 @@ def _is_busy(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and code is not None and (code & 0xFF) in _BUSY_CODES
 
 
-class GroupCommitWriter:
+class GroupCommitWriter(BatchWriter[aiosqlite.Connection]):
     """Serialises all writes of one connection (autocommit mode, ``isolation_level=None``)."""
 
     def __init__(self, conn: aiosqlite.Connection, queue_size: int) -> None:
         self._conn = conn
-        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue(queue_size)
-        self._closed = False
         self._give_up_at: float | None = None  # set by close(): a locked database is tried until then
-        self.retries = 0  # tries that found the database locked
-        self._task = asyncio.create_task(self._run(), name="store-writer")
-
-    @property
-    def maxsize(self) -> int:
-        return self._queue.maxsize
-
-    async def submit(self, op: Op) -> Any:
-        """Queue ``op`` (waiting for room) and return its result once committed.
-
-        If the caller is cancelled the op still runs; only its result is dropped.
-        """
-        if self._closed:
-            raise WriterClosed("the store is closed")
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._queue.put((op, fut))
-        return await fut
-
-    def submit_nowait(self, op: Op) -> asyncio.Future[Any]:
-        """Queue ``op`` without waiting; raises ``QueueFull`` if there is no room."""
-        if self._closed:
-            raise WriterClosed("the store is closed")
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait((op, fut))
-        except asyncio.QueueFull:
-            raise QueueFull(f"{self._queue.maxsize} writes are already queued") from None
-        return fut
+        super().__init__(queue_size, "store-writer")
 
     async def close(self) -> None:
         """Commit everything already queued, then stop (the connection stays open)."""
         if self._closed:
             return
-        self._closed = True
         self._give_up_at = asyncio.get_running_loop().time() + CLOSE_RETRY_SECONDS
-        await self._queue.put(None)
+        await self._stop_taking()
         await self._task
 
-    async def _run(self) -> None:
-        stop = False
-        while not stop:
-            item = await self._queue.get()
-            if item is None:
-                break
-            batch = [item]
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-            try:
-                await self._commit_until_done(batch)
-            except Exception as exc:  # the connection itself failed (disk full, I/O error), or locked at close
-                log.exception("store: a batch of %d writes failed", len(batch))
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
+    async def _process(self, batch: list[_Item]) -> None:
+        try:
+            await self._commit_until_done(batch)
+        except Exception as exc:  # the connection itself failed (disk full, I/O error), or locked at close
+            log.exception("store: a batch of %d writes failed", len(batch))
+            fail_all(batch, exc)
 
     async def _commit_until_done(self, batch: list[_Item]) -> None:
         """Commit ``batch``; while the database is locked, keep it and try again after a pause."""
@@ -144,7 +92,7 @@ class GroupCommitWriter:
 
     async def _commit_batch(self, batch: list[_Item]) -> None:
         conn = self._conn
-        results: list[Any] = []
+        results: list[object] = []
         try:
             await conn.execute("BEGIN IMMEDIATE")
         except Exception as exc:
@@ -161,14 +109,12 @@ class GroupCommitWriter:
             if _is_busy(exc):
                 raise _Busy() from exc
             if len(batch) == 1:
-                _fail(batch[0][1], exc)
+                fail(batch[0][1], exc)
                 return
             for item in batch:  # redo one by one: only the bad op's caller gets the error
                 await self._commit_one(item)
             return
-        for (_, fut), result in zip(batch, results, strict=True):
-            if not fut.done():
-                fut.set_result(result)
+        settle(batch, results)
 
     async def _commit_one(self, item: _Item) -> None:
         op, fut = item
@@ -180,12 +126,6 @@ class GroupCommitWriter:
         except Exception as exc:
             if conn.in_transaction:
                 await conn.execute("ROLLBACK")
-            _fail(fut, exc)
+            fail(fut, exc)
             return
-        if not fut.done():
-            fut.set_result(result)
-
-
-def _fail(fut: asyncio.Future[Any], exc: BaseException) -> None:
-    if not fut.done():
-        fut.set_exception(exc)
+        settle((item,), (result,))

@@ -33,7 +33,7 @@ from assist.protocol.events import (
 )
 from assist.web.auth import Role, can_stream, can_train
 from assist.web.limits import AudioRateLimiter
-from assist.web.quotas import Slot
+from assist.web.quotas import Slot, release_nothing
 from assist.web.transcript_feed import TranscriptFeed
 from assist.web.wsbase import AssistConnection, Outbox, ServerContext, close_quietly, peer, principal_of
 
@@ -58,7 +58,7 @@ class CallConnection:
         self._interrupted = False  # declared dead by a client resuming the call on a new socket
         self._released: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._feed: TranscriptFeed | None = None
-        self._release_quota: Callable[[], None] | None = None
+        self._release_quota: Callable[[], None] = release_nothing  # idempotent
 
     @property
     def dropped_events(self) -> int:
@@ -104,12 +104,12 @@ class CallConnection:
             self._release_quota = self.ctx.quotas.take(self.principal, Slot.CALL)
             resume = await self._claim(start)
         except ProtocolError as exc:
-            self._give_back_quota()
+            self._release_quota()
             await self._reject(exc, call_id)
             self._released.set_result(None)
             return
         except ConnectionClosed:
-            self._give_back_quota()
+            self._release_quota()
             await self._outbox.drain(0)
             self._released.set_result(None)
             return
@@ -120,7 +120,7 @@ class CallConnection:
         try:
             ctx.registry.register(session)
         except ProtocolError as exc:
-            self._give_back_quota()
+            self._release_quota()
             await self._reject(exc, call_id=start.call_id)
             self._released.set_result(None)
             return
@@ -130,12 +130,7 @@ class CallConnection:
             await self._run_call(session)
         finally:
             self._release(session)
-            self._give_back_quota()
-
-    def _give_back_quota(self) -> None:
-        if self._release_quota is not None:
             self._release_quota()
-            self._release_quota = None
 
     def _release(self, session: CallSession) -> None:
         """The call id is free again (its transcript complete): remember where the call stopped."""
@@ -303,11 +298,7 @@ class CallConnection:
             )
 
     async def _read_start(self) -> Start:
-        try:
-            async with asyncio.timeout(self.ctx.config.start_timeout_seconds):
-                is_text, data = await self.ws.recv_typed()
-        except TimeoutError:
-            raise ProtocolError(ErrorCode.NOT_STARTED, "no 'start' message was received in time") from None
+        is_text, data = await self.ws.recv_first(self.ctx.config.start_timeout_seconds, ErrorCode.NOT_STARTED, "start")
         self._check_size(data)
         if not is_text:
             raise ProtocolError(ErrorCode.NOT_STARTED, "audio before 'start': send a 'start' message first")

@@ -5,8 +5,8 @@ supervisor) may hold at most ``max_calls`` concurrent calls and
 ``max_subscriptions`` concurrent subscriptions.  The unrestricted anonymous
 principal of an open loopback server (no tokens) is not limited: it is every
 local client at once, and the server-wide ``max_calls``/``max_subscribers``
-still hold.  ``take`` returns a release function, called once when the call or
-subscription ends.
+still hold.  ``take`` returns a release function, called when the call or subscription
+ends; calling it again does nothing (a connection starts with ``release_nothing``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Quotas:
     def take(self, principal: Principal, slot: Slot) -> Callable[[], None]:
         """Hold one slot for ``principal``; ``ProtocolError`` (too_many_calls / too_many_subscribers) if full."""
         if principal.unrestricted:
-            return _nothing
+            return release_nothing
         key = (slot, principal.role.value, principal.subject)
         limit = self.max_calls if slot is Slot.CALL else self.max_subscriptions
         held = self._held.get(key, 0)
@@ -62,5 +62,6 @@ class Quotas:
         return release
 
 
-def _nothing() -> None:
+def release_nothing() -> None:
+    """The release of no slot (an unrestricted principal, or a connection that holds none yet)."""
     return None

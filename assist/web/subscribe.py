@@ -32,7 +32,7 @@ from assist.protocol.events import (
     parse_client_message,
 )
 from assist.web.auth import Role, can_acknowledge, can_see, can_subscribe
-from assist.web.quotas import Slot
+from assist.web.quotas import Slot, release_nothing
 from assist.web.wsbase import AssistConnection, ServerContext, close_quietly, peer, principal_of
 
 log = logging.getLogger("assist.web.server")
@@ -56,7 +56,7 @@ class SubscriberConnection:
         self.subscriber: Subscriber | None = None
         self._close_code = CLOSE_GOING_AWAY
         self._close_reason = "server shutting down"
-        self._release_quota: Callable[[], None] | None = None
+        self._release_quota: Callable[[], None] = release_nothing  # idempotent
 
     def shutdown(self) -> None:
         if self.subscriber is not None:
@@ -71,14 +71,14 @@ class SubscriberConnection:
                 self._matcher(sub), queue_size=self.ctx.config.subscriber_queue_size
             )
         except ProtocolError as exc:
-            self._give_back_quota()
+            self._release_quota()
             log.info("subscriber %s refused: %s", peer(self.ws), exc, extra={"code": exc.code.value})
             with contextlib.suppress(ConnectionClosed):
                 await self.ws.send(self.ctx.error(Error.from_exc(exc)).to_json())
             await close_quietly(self.ws, exc.close_code, exc.code.value)
             return
         except ConnectionClosed:
-            self._give_back_quota()
+            self._release_quota()
             return
         subscriber = self.subscriber
         tasks = [asyncio.create_task(self._read_rest(subscriber), name=f"read {subscriber.name}")]
@@ -97,13 +97,8 @@ class SubscriberConnection:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            self._give_back_quota()
-        await close_quietly(self.ws, self._close_code, self._close_reason)
-
-    def _give_back_quota(self) -> None:
-        if self._release_quota is not None:
             self._release_quota()
-            self._release_quota = None
+        await close_quietly(self.ws, self._close_code, self._close_reason)
 
     # ------------------------------------------------------------ authorisation
 
@@ -220,11 +215,8 @@ class SubscriberConnection:
             await asyncio.sleep(ttl / 2)
 
     async def _read_subscribe(self) -> Subscribe:
-        try:
-            async with asyncio.timeout(self.ctx.config.start_timeout_seconds):
-                is_text, data = await self.ws.recv_typed()
-        except TimeoutError:
-            raise ProtocolError(ErrorCode.BAD_MESSAGE, "no 'subscribe' message was received in time") from None
+        within = self.ctx.config.start_timeout_seconds
+        is_text, data = await self.ws.recv_first(within, ErrorCode.BAD_MESSAGE, "subscribe")
         if not is_text:
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "the first message on /ws/subscribe must be 'subscribe'")
         if len(data) > self.ctx.config.max_frame_bytes:

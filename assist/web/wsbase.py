@@ -27,7 +27,7 @@ from assist.live.pipeline import AssistPipeline
 from assist.live.resumption import ResumeBook
 from assist.live.session import CallRegistry, CallSession, SessionConfig
 from assist.protocol.enums import CallMode
-from assist.protocol.errors import ErrorCode
+from assist.protocol.errors import ErrorCode, ProtocolError
 from assist.protocol.events import Error, Event
 from assist.settings import ServerConfig
 from assist.web.access import Access
@@ -66,6 +66,15 @@ class AssistConnection(ServerConnection):
         if isinstance(data, str):
             return True, data.encode()
         return False, bytes(data)
+
+    async def recv_first(self, seconds: float, code: ErrorCode, expected: str) -> tuple[bool, bytes]:
+        """The socket's first message, as ``recv_typed``; ``ProtocolError(code)`` when no message
+        came within ``seconds`` (``expected`` names the message the client owes)."""
+        try:
+            async with asyncio.timeout(seconds):
+                return await self.recv_typed()
+        except TimeoutError:
+            raise ProtocolError(code, f"no '{expected}' message was received in time") from None
 
 
 @dataclass(frozen=True, slots=True)

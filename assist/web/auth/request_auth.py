@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -67,6 +67,17 @@ def _ticket(path: str) -> str | AuthFailure | None:
     return values[0]
 
 
+def _credential(
+    found: str | AuthFailure | None, verify: Callable[[str], Principal | None] | None, refused: str
+) -> Principal | AuthFailure | None:
+    """Who a credential found in the request names; a failure (malformed, or ``refused``: not valid
+    here); None when the request carries no such credential."""
+    if found is None or isinstance(found, AuthFailure):
+        return found
+    principal = verify(found) if verify is not None else None
+    return principal or AuthFailure(HTTPStatus.UNAUTHORIZED, refused)
+
+
 def authenticate_request(
     path: str,
     headers: Mapping[str, str],
@@ -83,18 +94,13 @@ def authenticate_request(
     origin = _header(headers, "Origin")
     if not origin_allowed(origin, policy.allowed_origins):
         return AuthFailure(HTTPStatus.FORBIDDEN, "origin not allowed")
-    bearer = _bearer(headers)
-    if isinstance(bearer, AuthFailure):
-        return bearer
-    if bearer is not None:
-        principal = store.authenticate(bearer) if store is not None else None
-        return principal or AuthFailure(HTTPStatus.UNAUTHORIZED, "invalid or expired token")
-    ticket = _ticket(path)
-    if isinstance(ticket, AuthFailure):
-        return ticket
-    if ticket is not None:
-        principal = signer.verify(ticket) if signer is not None else None
-        return principal or AuthFailure(HTTPStatus.UNAUTHORIZED, "invalid, used or expired ticket")
+    authenticate = None if store is None else store.authenticate
+    outcome = _credential(_bearer(headers), authenticate, "invalid or expired token")
+    if outcome is None:  # no bearer token: a ticket, if any (looked at only now: checking one uses it up)
+        verify = None if signer is None else signer.verify
+        outcome = _credential(_ticket(path), verify, "invalid, used or expired ticket")
+    if outcome is not None:
+        return outcome
     if not policy.require_credentials:
         return open_principal()
     return AuthFailure(HTTPStatus.UNAUTHORIZED, "credentials required: a bearer token or a ticket")

@@ -1,0 +1,138 @@
+"""The statements both store backends run and how their rows become JSON-ready values.
+
+Written with PostgreSQL's numbered placeholders (``$1``, ``$2`` …); SQLite reads the same numbers
+as ``?1``, ``?2`` … (``to_sqlite``).  Dynamic queries number their
+values with ``Params``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any, Final, Protocol
+
+_NUMBERED = re.compile(r"\$(\d+)")
+
+MAX_LIMIT: Final[int] = 1000
+WILDCARDS: Final[str] = "%_\\"  # characters LIKE reads specially, escaped with a backslash
+
+UPSERT_CALL: Final[str] = """INSERT INTO calls (call_id, agent_id, mode, started_at, meta, updated_at)
+   VALUES ($1, $2, $3, $4, $5, $6)
+   ON CONFLICT (call_id) DO UPDATE SET
+       ended_at = NULL, end_reason = NULL, resumes = calls.resumes + 1,
+       updated_at = excluded.updated_at
+   RETURNING resumes"""
+UPSERT_UTTERANCE: Final[str] = """INSERT INTO utterances (call_id, utterance_id, role, text, search_text, original,
+                           start, "end", words, redactions, recorded_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+   ON CONFLICT (call_id, utterance_id) DO UPDATE SET
+       role = excluded.role, text = excluded.text, search_text = excluded.search_text,
+       original = excluded.original, start = excluded.start, "end" = excluded."end",
+       words = excluded.words, redactions = excluded.redactions,
+       recorded_at = excluded.recorded_at"""
+# One row per prompt id; a withdraw keeps the last shown content.
+UPSERT_PROMPT: Final[str] = """INSERT INTO prompts (call_id, prompt_id, utterance_id, role, kind, action, audio_time,
+                        event, first_at, updated_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+   ON CONFLICT (call_id, prompt_id) DO UPDATE SET
+       action = excluded.action, updated_at = excluded.updated_at,
+       updates = prompts.updates + 1,
+       event = CASE WHEN excluded.action = 'withdraw' THEN prompts.event ELSE excluded.event END,
+       audio_time = CASE WHEN excluded.action = 'withdraw' THEN prompts.audio_time
+                         ELSE excluded.audio_time END"""
+INSERT_ALERT: Final[str] = """INSERT INTO alerts (alert_id, call_id, agent_id, kind, severity, message, audio_time,
+                       utterance_id, created_at, acknowledged_by, acknowledged_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+   ON CONFLICT (alert_id) DO NOTHING"""
+ACK_ALERT: Final[str] = """UPDATE alerts SET acknowledged_by = $1, acknowledged_at = $2
+   WHERE alert_id = $3 AND acknowledged_at IS NULL"""
+END_CALL: Final[str] = "UPDATE calls SET ended_at = $1, end_reason = $2, updated_at = $3 WHERE call_id = $4"
+# {greatest}: the dialect's function of the larger of two values
+INTERRUPT_OPEN_CALLS: Final[str] = """UPDATE calls SET end_reason = 'interrupted', updated_at = $1,
+       ended_at = {greatest}(started_at, coalesce(
+           (SELECT max(recorded_at) FROM utterances u WHERE u.call_id = calls.call_id),
+           started_at))
+   WHERE ended_at IS NULL
+   RETURNING call_id"""
+
+
+def to_sqlite(sql: str) -> str:
+    """A statement's ``$1``, ``$2`` … as SQLite's numbered ``?1``, ``?2`` …"""
+    return _NUMBERED.sub(r"?\1", sql)
+
+
+class Row(Protocol):
+    """A fetched row (``sqlite3.Row``, ``asyncpg.Record``): columns by name or position."""
+
+    def __getitem__(self, key: str | int, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+class Params:
+    """The values of one statement, each added where it is used; ``arg`` gives its placeholder."""
+
+    def __init__(self, *values: Any) -> None:
+        self.values: list[Any] = list(values)
+
+    def arg(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def like_pattern(term: str) -> str:
+    """A LIKE pattern (escape character ``\\``) matching texts that contain ``term``."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be 1 to {MAX_LIMIT}")
+
+
+def call_dict(row: Row) -> dict[str, Any]:
+    ended = row["ended_at"]
+    return {
+        "call_id": row["call_id"],
+        "agent_id": row["agent_id"],
+        "mode": row["mode"],
+        "started_at": row["started_at"],
+        "ended_at": ended,
+        "end_reason": row["end_reason"],
+        "duration": None if ended is None else round(max(0.0, ended - row["started_at"]), 3),
+        "resumes": row["resumes"],
+        "meta": json.loads(row["meta"]),
+    }
+
+
+def prompt_dict(row: Row) -> dict[str, Any]:
+    return {
+        "prompt_id": row["prompt_id"],
+        "utterance_id": row["utterance_id"],
+        "role": row["role"],
+        "kind": row["kind"],
+        "action": row["action"],
+        "audio_time": row["audio_time"],
+        "first_at": row["first_at"],
+        "updated_at": row["updated_at"],
+        "updates": row["updates"],
+        "event": json.loads(row["event"]),
+    }
+
+
+def utterance_dict(row: Row, include_originals: bool) -> dict[str, Any]:
+    item = {
+        "utterance_id": row["utterance_id"],
+        "role": row["role"],
+        "text": row["text"],
+        "start": row["start"],
+        "end": row["end"],
+        "words": json.loads(row["words"]),
+        "redactions": row["redactions"],
+        "recorded_at": row["recorded_at"],
+    }
+    if include_originals and row["original"] is not None:
+        item["original"] = row["original"]
+    return item

@@ -1,0 +1,413 @@
+"""The call store's logic, written once for both SQL backends (SQLite and PostgreSQL).
+
+``SqlStore`` holds what a store does: queue writes on its group-commit writer, build each write
+from the typed event (``assist.store.rows``), run the upserts both backends share, and answer the
+history queries with the same JSON-ready values.  A backend (``assist.store.db.Store``,
+``assist.store.postgres.PostgresStore``) adds only its connections: how a statement runs on a
+connection, which error means an unknown call, how reads are fetched and how it closes.
+
+The statements and the conversion of rows are ``assist.store.sql``'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, ClassVar, Generic, Self
+
+from assist.protocol.enums import CallMode, EndReason, Role
+from assist.protocol.events import (
+    Alert,
+    AlertAcknowledged,
+    CallEnded,
+    CallStarted,
+    Event,
+    Prompt,
+    Transcript,
+    Word,
+)
+from assist.store.batch import BatchWriter, C, Op, QueueFull, WriterClosed
+from assist.store.errors import NotFound, StoreBusy, StoreError
+from assist.store.privacy import Redacted, Redactor
+from assist.store.rows import Rows, search_key
+from assist.store.sql import (
+    ACK_ALERT,
+    END_CALL,
+    INSERT_ALERT,
+    INTERRUPT_OPEN_CALLS,
+    MAX_LIMIT,
+    UPSERT_CALL,
+    UPSERT_PROMPT,
+    UPSERT_UTTERANCE,
+    Params,
+    Row,
+    call_dict,
+    check_limit,
+    like_pattern,
+    prompt_dict,
+    utterance_dict,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SqlStore(ABC, Generic[C]):
+    """Writes and reads of the call store over connections of type ``C`` (``assist.store.base.CallStore``).
+
+    Writes (``start_call``, ``add_utterance``, ``add_prompt``, ``add_alert``,
+    ``ack_alert``, ``end_call``, ``mark_open_calls_interrupted``) return once
+    committed.  ``record(event)`` is the non-blocking form for event sinks.
+    Reads return JSON-ready dicts.
+    """
+
+    GREATEST: ClassVar[str]  # the SQL function of the larger of two values
+
+    def __init__(self, redactor: Redactor, group: BatchWriter[C] | None) -> None:
+        self.redactor = redactor
+        self.rows = Rows(redactor)
+        self._closed = False
+        self._group = group
+
+    # ------------------------------------------------------------------ what a backend adds
+
+    @abstractmethod
+    async def _execute(self, conn: C, sql: str, params: Sequence[Any]) -> int:
+        """Run a write statement on the writer's connection; the number of rows it changed."""
+
+    @abstractmethod
+    async def _query(self, conn: C, sql: str, params: Sequence[Any]) -> Sequence[Row]:
+        """Run a statement that returns rows on the writer's connection."""
+
+    @abstractmethod
+    def _is_unknown_call(self, exc: Exception) -> bool:
+        """Did a write fail because its call is not stored (a foreign key)?"""
+
+    @abstractmethod
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> Sequence[Row]:
+        """Run a read-only query."""
+
+    @abstractmethod
+    async def _close_connections(self) -> None: ...
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def readonly(self) -> bool:
+        return self._group is None
+
+    async def close(self) -> None:
+        """Commit everything queued, then close the connections.  Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._group is not None:
+            await self._group.close()
+        await self._close_connections()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ the writer
+
+    def _writer(self) -> BatchWriter[C]:
+        if self._closed:
+            raise StoreError("the store is closed")
+        if self._group is None:
+            raise StoreError("the store is open read-only")
+        return self._group
+
+    async def _write(self, op: Op[C]) -> Any:
+        """Queue ``op`` and return its result once committed."""
+        try:
+            return await self._writer().submit(op)
+        except WriterClosed as exc:
+            raise StoreError(str(exc)) from None
+
+    def _write_nowait(self, op: Op[C]) -> asyncio.Future[Any]:
+        try:
+            return self._writer().submit_nowait(op)
+        except QueueFull as exc:
+            raise StoreBusy(str(exc)) from None
+        except WriterClosed as exc:
+            raise StoreError(str(exc)) from None
+
+    # ------------------------------------------------------------------ write API
+
+    async def start_call(
+        self,
+        call_id: str,
+        agent_id: str,
+        started_at: float,
+        mode: CallMode = CallMode.LIVE,
+        meta: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Record a call start.  For a call id already stored (a resumed call) the call is
+        reopened instead (``resumes`` + 1, end cleared) and ``True`` is returned."""
+        return bool(await self._write(self._start_op(call_id, agent_id, started_at, mode, meta)))
+
+    def _start_op(
+        self, call_id: str, agent_id: str, started_at: float, mode: CallMode, meta: Mapping[str, str] | None
+    ) -> Op[C]:
+        params = self.rows.call(call_id, agent_id, started_at, mode, meta)
+
+        async def op(conn: C) -> bool:
+            rows = await self._query(conn, UPSERT_CALL, params)
+            return bool(rows) and int(rows[0][0]) > 0
+
+        return op
+
+    def _insert_op(self, sql: str, params: Sequence[Any], call_id: str) -> Op[C]:
+        """An insert into a table of the call's children: ``NotFound`` when the call is not stored."""
+
+        async def op(conn: C) -> None:
+            try:
+                await self._execute(conn, sql, params)
+            except Exception as exc:
+                if self._is_unknown_call(exc):
+                    raise NotFound(f"no call {call_id!r}: start_call first") from exc
+                raise
+
+        return op
+
+    async def add_utterance(
+        self,
+        call_id: str,
+        role: Role,
+        utterance_id: str,
+        text: str,
+        start: float,
+        end: float,
+        words: Sequence[Word] = (),
+    ) -> Redacted:
+        """Store a final utterance (upsert by ``(call_id, utterance_id)``: a resumed client
+        re-sending it replaces, never duplicates).  Returns the redaction, so the caller can
+        publish the same masked text.  Raises ``NotFound`` for an unknown call."""
+        params, redacted = self.rows.utterance(call_id, role, utterance_id, text, start, end, words)
+        await self._write(self._insert_op(UPSERT_UTTERANCE, params, call_id))
+        return redacted
+
+    async def add_prompt(self, prompt: Prompt) -> None:
+        """Store a prompt event: one row per ``prompt_id``, updated by later ``update``/``withdraw``
+        events (a withdraw keeps the last shown content)."""
+        await self._write(self._insert_op(UPSERT_PROMPT, self.rows.prompt(prompt), prompt.call_id))
+
+    async def add_alert(self, alert: Alert) -> None:
+        """Store an alert; an alert id already stored is left as it is."""
+        await self._write(self._insert_op(INSERT_ALERT, self.rows.alert(alert), alert.call_id))
+
+    async def ack_alert(self, alert_id: str, by: str, at: float) -> dict[str, Any]:
+        """Acknowledge an alert; the first acknowledgement wins.  Returns the alert as stored
+        (``acknowledged_by``/``acknowledged_at`` of the first ack).  Raises ``NotFound``."""
+        result: dict[str, Any] = await self._write(self._ack_op(alert_id, by, at))
+        return result
+
+    def _ack_op(self, alert_id: str, by: str, at: float) -> Op[C]:
+        by_masked = self.redactor.mask_text(by)
+
+        async def op(conn: C) -> dict[str, Any]:
+            await self._execute(conn, ACK_ALERT, (by_masked, float(at), alert_id))
+            rows = await self._query(conn, "SELECT * FROM alerts WHERE alert_id = $1", (alert_id,))
+            if not rows:
+                raise NotFound(f"no alert {alert_id!r}")
+            return dict(rows[0])
+
+        return op
+
+    async def end_call(self, call_id: str, ended_at: float, reason: EndReason) -> None:
+        """Record how a call ended.  Raises ``NotFound``."""
+        await self._write(self._end_op(call_id, ended_at, reason))
+
+    def _end_op(self, call_id: str, ended_at: float, reason: EndReason) -> Op[C]:
+        reason = EndReason(self.rows.end_reason(reason))
+        now = time.time()
+
+        async def op(conn: C) -> None:
+            if await self._execute(conn, END_CALL, (float(ended_at), reason, now, call_id)) == 0:
+                raise NotFound(f"no call {call_id!r}")
+
+        return op
+
+    async def mark_open_calls_interrupted(self) -> list[str]:
+        """At startup: close every call still open (the previous process died) as
+        ``interrupted``, ended at its last stored utterance.  Returns their ids."""
+        now = time.time()
+        sql = INTERRUPT_OPEN_CALLS.format(greatest=self.GREATEST)
+
+        async def op(conn: C) -> list[str]:
+            return sorted(str(r[0]) for r in await self._query(conn, sql, (now,)))
+
+        result: list[str] = await self._write(op)
+        return result
+
+    def record(self, event: Event) -> asyncio.Future[Any] | None:
+        """Event-sink form (never blocks): queue the write for a stored event type.
+
+        Handles ``CallStarted``, final ``Transcript``, ``Prompt``, ``Alert``,
+        ``AlertAcknowledged`` and ``CallEnded`` (ended now, with its summary's reason);
+        other events and partial transcripts are ignored (``None``).  Returns the
+        future of the write (resolved once committed; its exception, e.g. ``NotFound``,
+        is logged if nobody awaits it).  Raises ``StoreBusy`` if the queue is full.
+        """
+        op: Op[C] | None = None
+        if isinstance(event, Transcript):
+            if event.final:
+                params, _ = self.rows.utterance(
+                    event.call_id, event.role, event.utterance_id, event.text, event.start, event.end, event.words
+                )
+                op = self._insert_op(UPSERT_UTTERANCE, params, event.call_id)
+        elif isinstance(event, Prompt):
+            op = self._insert_op(UPSERT_PROMPT, self.rows.prompt(event), event.call_id)
+        elif isinstance(event, Alert):
+            op = self._insert_op(INSERT_ALERT, self.rows.alert(event), event.call_id)
+        elif isinstance(event, AlertAcknowledged):
+            op = self._ack_op(event.alert_id, event.by, event.at)
+        elif isinstance(event, CallStarted):
+            op = self._start_op(event.call_id, event.agent_id, event.started_at, event.mode, None)
+        elif isinstance(event, CallEnded):
+            op = self._end_op(event.call_id, time.time(), event.summary.reason)
+        if op is None:
+            return None
+        fut = self._write_nowait(op)
+        fut.add_done_callback(_log_failure)
+        return fut
+
+    # ------------------------------------------------------------------ read API
+
+    async def _read(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]:
+        if self._closed:
+            raise StoreError("the store is closed")
+        return await self._fetch(sql, params)
+
+    async def list_calls(
+        self,
+        agent: str | None = None,
+        since: float | None = None,
+        search: str | None = None,
+        limit: int = 100,
+        *,
+        until: float | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Calls, newest first.  ``since``/``until`` are unix times (call start);
+        ``search``: every whitespace-separated term must occur in some utterance of
+        the call (substring, case-insensitive, spaces in the text ignored).  With a
+        search each call carries ``matches``: its first three matching utterances."""
+        check_limit(limit)
+        if offset < 0:
+            raise ValueError("offset must not be negative")
+        where: list[str] = []
+        q = Params()
+        if agent:
+            where.append(f"c.agent_id = {q.arg(agent)}")
+        if since is not None:
+            where.append(f"c.started_at >= {q.arg(float(since))}")
+        if until is not None:
+            where.append(f"c.started_at < {q.arg(float(until))}")
+        terms = self._search_terms(search)
+        for term in terms:
+            where.append(f"c.call_id IN (SELECT u.call_id FROM utterances u WHERE {self._term_clause(term, q)})")
+        sql = f"""SELECT c.*,
+                    (SELECT count(*) FROM utterances u WHERE u.call_id = c.call_id) AS utterance_count,
+                    (SELECT count(*) FROM alerts a WHERE a.call_id = c.call_id) AS alert_count,
+                    (SELECT count(*) FROM alerts a WHERE a.call_id = c.call_id
+                        AND a.acknowledged_at IS NULL) AS open_alerts
+                  FROM calls c {"WHERE " + " AND ".join(where) if where else ""}
+                  ORDER BY c.started_at DESC, c.call_id LIMIT {q.arg(limit)} OFFSET {q.arg(offset)}"""
+        calls = []
+        for row in await self._read(sql, q.values):
+            call = call_dict(row)
+            call["utterances"] = int(row["utterance_count"])
+            call["alerts"] = int(row["alert_count"])
+            call["open_alerts"] = int(row["open_alerts"])
+            if terms:
+                call["matches"] = await self._matches(call["call_id"], terms)
+            calls.append(call)
+        return calls
+
+    def _search_terms(self, search: str | None) -> list[str]:
+        if not search:
+            return []
+        # A full number typed into the search box is masked the way it was stored.
+        return [key for key in (search_key(t) for t in self.redactor.mask_text(search).split()) if key]
+
+    def _term_clause(self, term: str, q: Params) -> str:
+        """SQL (on utterances ``u``) for "search_text contains term"."""
+        return f"u.search_text LIKE {q.arg(like_pattern(term))} ESCAPE '\\'"
+
+    async def _matches(self, call_id: str, terms: list[str]) -> list[dict[str, Any]]:
+        q = Params(call_id)
+        clauses = " OR ".join(self._term_clause(t, q) for t in terms)
+        sql = f"""SELECT u.utterance_id, u.role, u.start, u."end", u.text FROM utterances u
+                  WHERE u.call_id = $1 AND ({clauses})
+                  ORDER BY u.start, u.id LIMIT 3"""
+        return [dict(r) for r in await self._read(sql, q.values)]
+
+    async def get_call(self, call_id: str, *, include_originals: bool = False) -> dict[str, Any]:
+        """``{"call", "utterances", "prompts", "alerts"}`` of one call.  Raises ``NotFound``."""
+        rows = await self._read("SELECT * FROM calls WHERE call_id = $1", (call_id,))
+        if not rows:
+            raise NotFound(f"no call {call_id!r}")
+        prompts = await self._read("SELECT * FROM prompts WHERE call_id = $1 ORDER BY audio_time, id", (call_id,))
+        return {
+            "call": call_dict(rows[0]),
+            "utterances": await self.utterances(call_id, include_originals=include_originals),
+            "prompts": [prompt_dict(p) for p in prompts],
+            "alerts": await self.list_alerts(call_id=call_id, limit=MAX_LIMIT),
+        }
+
+    async def export_call(self, call_id: str, *, include_originals: bool = False) -> dict[str, Any]:
+        """``get_call`` plus a format tag and export time, for ``assist calls export``."""
+        data = await self.get_call(call_id, include_originals=include_originals)
+        return {"format": "assist-call/1", "exported_at": round(time.time(), 3), **data}
+
+    async def utterances(self, call_id: str, *, include_originals: bool = False) -> list[dict[str, Any]]:
+        """Final utterances of a call in audio-time order (empty for an unknown call)."""
+        rows = await self._read(
+            """SELECT utterance_id, role, text, original, start, "end", words, redactions, recorded_at
+               FROM utterances WHERE call_id = $1 ORDER BY start, id""",
+            (call_id,),
+        )
+        return [utterance_dict(r, include_originals) for r in rows]
+
+    async def list_alerts(
+        self,
+        *,
+        call_id: str | None = None,
+        unacknowledged: bool = False,
+        since: float | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Alerts, oldest first (e.g. the open ones to show a dashboard after a restart)."""
+        check_limit(limit)
+        where: list[str] = []
+        q = Params()
+        if call_id is not None:
+            where.append(f"call_id = {q.arg(call_id)}")
+        if unacknowledged:
+            where.append("acknowledged_at IS NULL")
+        if since is not None:
+            where.append(f"created_at >= {q.arg(float(since))}")
+        sql = f"""SELECT * FROM alerts {"WHERE " + " AND ".join(where) if where else ""}
+                  ORDER BY created_at, alert_id LIMIT {q.arg(limit)}"""
+        return [dict(r) for r in await self._read(sql, q.values)]
+
+    async def schema_version(self) -> int:
+        rows = await self._read("SELECT max(version) AS v FROM schema_version")
+        return int(rows[0]["v"])
+
+
+def _log_failure(fut: asyncio.Future[Any]) -> None:
+    if fut.cancelled():
+        return
+    exc = fut.exception()
+    if exc is not None:
+        log.error("store: a recorded event was not written: %s", exc)
