@@ -3,7 +3,8 @@
 INTERFACE CONTRACT:
 
 - ``Hypothesis``: one recognizer result, partial or final, times in seconds
-  relative to the samples fed to *this* recognizer (since it was created).
+  relative to the samples fed to *this* recognizer (since it was created, or
+  since its last ``reset()`` when a pool reuses it across calls).
 - ``StreamRecognizer`` protocol: ``accept(pcm: bytes) -> list[Hypothesis]`` takes
   s16le mono at ``sample_rate`` and returns zero or more results (at most one
   partial, the latest, after any finals); ``flush() -> list[Hypothesis]`` forces
@@ -23,12 +24,13 @@ import logging
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from assist.audio.models import ModelError, check_model_dir, model_sample_rate
+from assist.audio.vosk_clock import VoskClock, VoskState
 from assist.protocol.events import Word
 
 log = logging.getLogger(__name__)
@@ -66,14 +68,15 @@ def _whole_samples(pcm: bytes) -> int:
 
 
 def _hypothesis(
-    final: bool, text: str, raw_words: Sequence[dict[str, Any]], fed_s: float, offset_s: float = 0.0
+    final: bool, text: str, raw_words: Sequence[dict[str, Any]], fed_s: float,
+    to_seconds: Callable[[float], float] = float,
 ) -> Hypothesis:
-    """Build a hypothesis from Vosk's JSON words (``offset_s`` subtracted), clamped to the audio fed so far."""
+    """Build a hypothesis from Vosk's JSON words (times through ``to_seconds``), clamped to the audio fed so far."""
     words: list[Word] = []
     last = 0.0
     for raw in raw_words:
-        start = min(max(float(raw.get("start", last + offset_s)) - offset_s, last), fed_s)
-        end = min(max(float(raw.get("end", start + offset_s)) - offset_s, start), fed_s)
+        start = min(max(to_seconds(float(raw["start"])) if "start" in raw else last, last), fed_s)
+        end = min(max(to_seconds(float(raw["end"])) if "end" in raw else start, start), fed_s)
         words.append(Word(str(raw.get("word", "")), start, end, float(raw.get("conf", 1.0))))
         last = end
     if words:
@@ -93,38 +96,47 @@ class VoskRecognizer:
         # No word times in partials: Vosk then aligns the partial lattice to words, which holds
         # every word back until it is complete and costs ~1.5 s of latency.  Finals carry word times.
         self._rec.SetPartialWords(False)
-        self._fed = 0
-        self._base = 0  # samples fed before the last reset(): Vosk's times go on counting across resets
+        self._clock = VoskClock(sample_rate)  # Vosk's clock and pipeline state (samples fed, origins)
         self._utterance_start = 0  # samples fed when the current utterance began (after the last final)
         self._last_partial = ""
 
     def reset(self) -> None:
         """Forget everything fed so far (for reuse by another call), keeping the graph's warm caches.
 
-        ``FinalResult`` ends the utterance and makes Vosk rebuild its feature pipeline and decoder
-        on the next audio (measured: audio cut mid-utterance then leaves no trace in what follows);
-        ``Reset()`` alone keeps the unfinished features, which leaked words into the next audio.
-        Times start again at 0: Vosk counts on from its creation, so the samples fed so far become
-        the offset subtracted from every word time.
+        Afterwards the recognizer decodes a call as a fresh one would: same words, same confidences,
+        times within 1 µs (``assist.audio.vosk_clock``).  Vosk keeps a feature pipeline (its speaker
+        adaptation and the frames not decoded yet) until a ``FinalResult`` ends a *running* utterance;
+        a call that ended right after Vosk's own endpoint leaves it in place, and ``Reset()`` alone keeps
+        it too (measured: the next call then decodes other words).  An empty ``AcceptWaveform`` makes
+        the utterance running again without audio, so ``FinalResult`` always frees it; the next audio
+        starts a new pipeline.
         """
-        self._rec.FinalResult()
+        if self._clock.reset_needs_finish:
+            if self._clock.state is not VoskState.RUNNING:
+                self._rec.AcceptWaveform(b"")
+                self._clock.accepted(0)
+            self._rec.FinalResult()
+            self._clock.final_result()
         self._rec.Reset()
-        self._base += self._fed
-        self._fed = 0
+        self._clock.reset()
         self._utterance_start = 0
         self._last_partial = ""
 
     @property
     def fed_seconds(self) -> float:
-        return self._fed / self.sample_rate
+        return self._clock.fed / self.sample_rate
 
     def accept(self, pcm: bytes) -> list[Hypothesis]:
         samples = _whole_samples(pcm)
         if not samples:
             return []
-        self._fed += samples
-        if self._rec.AcceptWaveform(pcm):
-            return self._final(self._rec.Result())
+        endpoint = self._rec.AcceptWaveform(pcm)
+        self._clock.accepted(samples)
+        if endpoint:
+            raw = self._rec.Result()
+            hyps = self._final(raw)
+            self._clock.result()
+            return hyps
         partial = json.loads(self._rec.PartialResult())
         text = str(partial.get("partial", "")).strip()
         if not text or text == self._last_partial:
@@ -133,17 +145,18 @@ class VoskRecognizer:
         return [Hypothesis(False, text, self._utterance_start / self.sample_rate, self.fed_seconds, ())]
 
     def flush(self) -> list[Hypothesis]:
-        return self._final(self._rec.FinalResult())
+        hyps = self._final(self._rec.FinalResult())  # times still belong to the pipeline it frees
+        self._clock.final_result()
+        return hyps
 
     def _final(self, raw: str) -> list[Hypothesis]:
         self._last_partial = ""
-        self._utterance_start = self._fed
+        self._utterance_start = self._clock.fed
         result = json.loads(raw)
         text = str(result.get("text", "")).strip()
         if not text:
             return []
-        offset = self._base / self.sample_rate
-        return [_hypothesis(True, text, result.get("result", []), self.fed_seconds, offset)]
+        return [_hypothesis(True, text, result.get("result", []), self.fed_seconds, self._clock.call_seconds)]
 
 
 def _model_name(model_dir: Path) -> str:

@@ -38,6 +38,7 @@ from assist.audio.pcm import FrameAssembler
 from assist.audio.pool import RecognizerPool
 from assist.audio.recognizer import Hypothesis, RecognizerFactory
 from assist.audio.vad import GateConfig
+from assist.live.lockstep import decode_in_step, finish_in_step, step_samples
 from assist.live.resumption import REPLAY_TOLERANCE, TAKEOVER_TOLERANCE, ResumePoint, RolePoint
 from assist.protocol.enums import Emotion, EndReason, Role
 from assist.protocol.errors import ErrorCode, ProtocolError
@@ -305,8 +306,13 @@ class CallSession:
                 state.count = point.next_index
                 state.resume = point if point.floor >= 0 else None
             self._roles.append(state)
-        for state in self._roles:
-            if state.decoder is not None:
+        decoding = [s for s in self._roles if s.decoder is not None]
+        if not self.live and len(decoding) > 1:  # a training replay: one order of results (assist.live.lockstep)
+            task = asyncio.create_task(self._work_in_step(decoding), name=f"decode {self.call_id}")
+            for state in decoding:
+                state.task = task
+        for state in decoding:
+            if state.task is None and state.decoder is not None:
                 name = f"decode {self.call_id}/{state.role}"
                 state.task = asyncio.create_task(self._work(state, state.decoder), name=name)
         self._opened = True
@@ -560,6 +566,66 @@ class CallSession:
             end = self._offset + self.duration
             await self.push_hypotheses(state.role, [Hypothesis(True, "", end, end)])
         self._copy_stats(state)
+
+    async def _work_in_step(self, states: list[_RoleState]) -> None:
+        """``_work`` for every role of a training replay at once: the same audio, decoded on one grid of
+        call time, results delivered in one order (``assist.live.lockstep``)."""
+        loop = asyncio.get_running_loop()
+        decoders = [s.decoder for s in states if s.decoder is not None]
+        step = step_samples(self.start.sample_rate)
+        decoded = 0  # call samples decoded so far (every role the same)
+        done = False
+        while not done:
+            parts: list[list[Int16Array]] = [[] for _ in states]
+            for index, state in enumerate(states):  # feed_audio queues each message for every role, in order
+                chunk = await state.queue.get()
+                if chunk is None:
+                    done = True
+                else:
+                    parts[index].append(chunk)
+            size = len(parts[0][0]) if parts[0] else 0
+            while not done and size < self._max_coalesce and all(not s.queue.empty() for s in states):
+                more = [s.queue.get_nowait() for s in states]
+                got = [m for m in more if m is not None]
+                if len(got) < len(more):
+                    done = True
+                    break
+                for index, m in enumerate(got):
+                    parts[index].append(m)
+                size += len(got[0])
+            if self._failure is not None or not parts[0]:
+                continue  # drain without decoding so the reader is never stuck
+            chunks = [p[0] if len(p) == 1 else np.concatenate(p) for p in parts]
+            try:
+                async with self._slot():
+                    began = time.perf_counter()
+                    results = await loop.run_in_executor(
+                        self._executor, decode_in_step, decoders, chunks, decoded, step)
+                    took = time.perf_counter() - began
+            except Exception as exc:
+                self._fail(states[0], exc)
+                continue
+            decoded += len(chunks[0])
+            for state in states:
+                if self._metrics is not None:
+                    self._metrics.decoded(len(chunks[0]) / self.start.sample_rate, took / len(states))
+                state.stats.decode_calls += 1
+            for index, hyps in results:
+                await self.push_hypotheses(states[index].role, hyps)
+        if self._failure is None:
+            try:
+                async with self._slot():
+                    results = await loop.run_in_executor(self._executor, finish_in_step, decoders)
+            except Exception as exc:
+                self._fail(states[0], exc)
+            else:
+                for index, hyps in results:
+                    await self.push_hypotheses(states[index].role, hyps)
+        for state in states:
+            if state.open_id is not None:  # partials shown but no words left: close the utterance, empty
+                end = self._offset + self.duration
+                await self.push_hypotheses(state.role, [Hypothesis(True, "", end, end)])
+            self._copy_stats(state)
 
     def _slot(self) -> AbstractAsyncContextManager[None]:
         """A decode slot: live calls go first, training replays get a share (``DecodeGate``)."""
