@@ -42,3 +42,20 @@ export function emotionLevel(label, intensity) {
   if (x >= 0.4) return "medium";
   return "low";
 }
+
+/** Short reasons of critical alerts, matched in the alert's message (the server's full reason). */
+const CRITICAL_TAGS = [
+  [/轻生|自伤|自杀|不想活/, "轻生/自伤"],
+  [/家暴|家庭暴力/, "家庭暴力"],
+  [/暴力|伤害威胁|人身安全/, "人身安全"],
+  [/火|燃气|被困|落水/, "火情/险情"],
+  [/急症|重伤|摔倒|跌倒|急救/, "急症/受伤"],
+  [/走失/, "有人走失"],
+];
+
+/** "轻生/自伤", "火情/险情"… for a critical alert's message; "" when no tag fits. */
+export function criticalTag(message) {
+  const text = String(message || "");
+  for (const [pattern, tag] of CRITICAL_TAGS) if (pattern.test(text)) return tag;
+  return "";
+}

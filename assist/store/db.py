@@ -474,20 +474,22 @@ class Store:
 
         return op
 
-    async def ack_alert(self, alert_id: str, by: str, at: float) -> dict[str, Any]:
-        """Acknowledge an alert; the first acknowledgement wins.  Returns the alert as stored
-        (``acknowledged_by``/``acknowledged_at`` of the first ack).  Raises ``NotFound``."""
-        result: dict[str, Any] = await self._write(self._ack_op(alert_id, by, at))
+    async def ack_alert(self, alert_id: str, by: str, at: float, note: str = "") -> dict[str, Any]:
+        """Acknowledge an alert, with the supervisor's short note; the first acknowledgement wins.
+        Returns the alert as stored (``acknowledged_by``/``acknowledged_at``/``ack_note`` of the
+        first ack).  Raises ``NotFound``."""
+        result: dict[str, Any] = await self._write(self._ack_op(alert_id, by, at, note))
         return result
 
-    def _ack_op(self, alert_id: str, by: str, at: float) -> Op:
+    def _ack_op(self, alert_id: str, by: str, at: float, note: str = "") -> Op:
         by_masked = self.redactor.mask_text(by)
+        note_masked = self.redactor.mask_text(note)
 
         async def op(conn: aiosqlite.Connection) -> dict[str, Any]:
             await conn.execute(
-                """UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ?
+                """UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ?, ack_note = ?
                    WHERE alert_id = ? AND acknowledged_at IS NULL""",
-                (by_masked, float(at), alert_id),
+                (by_masked, float(at), note_masked, alert_id),
             )
             rows = list(await conn.execute_fetchall("SELECT * FROM alerts WHERE alert_id = ?", (alert_id,)))
             if not rows:
@@ -563,7 +565,7 @@ class Store:
         elif isinstance(event, Alert):
             op = self._alert_op(event.to_dict())
         elif isinstance(event, AlertAcknowledged):
-            op = self._ack_op(event.alert_id, event.by, event.at)
+            op = self._ack_op(event.alert_id, event.by, event.at, event.note)
         elif isinstance(event, CallStarted):
             op = self._start_op(event.call_id, event.agent_id, event.started_at, event.mode, None)
         elif isinstance(event, CallEnded):
