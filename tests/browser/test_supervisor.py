@@ -56,6 +56,7 @@ def test_alert_acknowledged_by_one_supervisor_shows_for_the_other(
     expect(row.locator(tid("call-warnings"))).to_have_text("1")
     expect(first.locator(tid("alerts-open"))).to_have_attribute("data-open", "3")
 
+    second.locator(f'{tid("alert")}[data-alert-id="al-1"] {tid("alert-message")}').click()  # opens its note field
     second.locator(f'{tid("alert")}[data-alert-id="al-1"] {tid("alert-note")}').fill("已提醒坐席")
     second.locator(f'{tid("alert")}[data-alert-id="al-1"] {tid("alert-ack")}').click()
     for page in (first, second):
