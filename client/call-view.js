@@ -3,7 +3,7 @@
 // call panel. The page decides which events belong to the call and passes them to apply().
 
 import { displayText, el, fmtClock, fmtPercent, nearBottom, setChildren, setTicking } from "./dom.js";
-import { EMPATHY_STEPS, MODE_LABEL, ROLE_LABEL, emotionLevel } from "./labels.js";
+import { EMPATHY_STEPS, END_REASON_LABEL, MODE_LABEL, ROLE_LABEL, emotionLevel } from "./labels.js";
 
 /** Newest cards kept per kind (older ones drop off). */
 export const CARD_LIMITS = { referral: 3, knowledge: 3, empathy: 2 };
@@ -63,7 +63,7 @@ export class CallView {
   _build() {
     this.callIdEl = el("span", { className: "call-id", testid: "call-id" });
     this.agent = el("span", { className: "call-agent", testid: "call-agent" });
-    this.mode = el("span", { className: "badge badge-mode", hidden: true, text: MODE_LABEL.training });
+    this.mode = el("span", { className: "badge badge-mode", testid: "call-mode", hidden: true, text: MODE_LABEL.training });
     this.state = el("span", { className: "call-state", testid: "call-state" });
     this.duration = el("span", { className: "call-duration", testid: "call-duration" });
     this.callbar = el(
@@ -241,6 +241,21 @@ export class CallView {
       this.categorySeq = ++this.seq;
       this._refreshCategory();
     }
+  }
+
+  /**
+   * The header of a stored call: its agent and mode, and for an ended call 已结束 with how it
+   * ended and its duration (a call that ended before the page opened has no live call_state).
+   */
+  applyStoredCall(call) {
+    if (call.agent_id) this.agent.textContent = `坐席 ${call.agent_id}`;
+    if (call.ended_at === null || call.ended_at === undefined) return;
+    this.mode.textContent = MODE_LABEL[call.mode] || MODE_LABEL.live;
+    this.mode.hidden = false;
+    if (typeof call.duration === "number") setTicking(this.duration, call.duration, false);
+    const reason = END_REASON_LABEL[call.end_reason];
+    this.state.textContent = reason && call.end_reason !== "completed" ? `已结束 · ${reason}` : "已结束";
+    this.callbar.dataset.state = "ended";
   }
 
   applyEnded(ev) {
@@ -664,6 +679,7 @@ export class CallView {
 
   /** Merge a stored call (GET /api/calls/ID) without duplicating what is already shown. */
   applyHistory(detail) {
+    if (detail && detail.call) this.applyStoredCall(detail.call);
     for (const u of (detail && detail.utterances) || []) {
       const uid = first(u.utterance_id, u.id);
       if (uid === undefined || this.lines.has(String(uid))) continue;
