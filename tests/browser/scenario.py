@@ -250,7 +250,8 @@ def _reports() -> dict[str, dict[str, Any]]:
             "greetings": {"opening": opening, "closing": closing},
             "banned": [
                 {"time": 8.0, "words": "喂", "rule": "wei", "suggestion": "您好,请讲。"},
-                {"time": 8.5, "words": "说完了没有", "rule": "finished_yet", "suggestion": "请问您还有其他需要补充的吗?"},
+                {"time": 8.5, "words": "说完了没有", "rule": "finished_yet",
+                 "suggestion": "请问您还有其他需要补充的吗?"},
             ],
             "empathy": {"emotion": {"label": "愤怒", "intensity": 0.68, "time": 12.0}, "steps": steps, "notes": []},
             "referrals": [],

@@ -94,8 +94,12 @@ def test_fifty_calls_and_three_hundred_alerts_stay_responsive(
         events = fut.result(timeout=120)
         assert events[-1]["type"] == "ended", events[-1]
     total = CALLS * ALERTS_PER_CALL
-    published = real_server.wait_for(lambda evs: (a := [e for e in evs if e["type"] == "alert"]) and
-                                      len(a) >= total and a or None, timeout=30)
+
+    def all_alerts(evs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        found = [e for e in evs if e["type"] == "alert"]
+        return found if len(found) >= total else None
+
+    published = real_server.wait_for(all_alerts, timeout=30)
     assert len(published) == total
 
     expect(page.locator(tid("alerts-open"))).to_have_attribute("data-open", str(total), timeout=30_000)
