@@ -13,8 +13,10 @@ import os
 from assist.cli.tokens import default_token_file
 from assist.live.pipeline import AssistPipeline
 from assist.nlp.analyzer import Analyzer, CallContext
-from assist.settings import ServerConfig
+from assist.settings import ClusterConfig, ServerConfig
+from assist.store.base import CallStore
 from assist.store.db import Store, resolve_db_path
+from assist.store.open import Backend, backend_of, open_store, redacted_url
 from assist.store.privacy import Redactor
 from assist.web.access import Access
 from assist.web.auth import TokenStore
@@ -41,16 +43,29 @@ def load_analyzer(config: ServerConfig) -> Analyzer | None:
     return Analyzer.load(kb_path=config.kb_path)
 
 
-async def open_pipeline(config: ServerConfig, analyzer: Analyzer | None) -> AssistPipeline:
-    """The store (opened and migrated; calls left open by a crash marked interrupted) and the pipeline."""
-    store = None
-    if config.store:
+async def open_pipeline(
+    config: ServerConfig, analyzer: Analyzer | None, cluster: ClusterConfig | None = None
+) -> AssistPipeline:
+    """The store (opened and migrated; calls left open by a crash marked interrupted) and the pipeline.
+
+    ``cluster.database_url`` (``sqlite:///…`` or ``postgresql://…``) names the store instead of ``--db``.
+    A shared PostgreSQL store is not swept for open calls at start: other nodes are streaming them.
+    """
+    store: CallStore | None = None
+    log = logging.getLogger("assist.web.server")
+    if config.store and cluster is not None and cluster.database_url:
+        url = cluster.database_url
+        store = await open_store(url, keep_originals=config.keep_originals, synchronous=config.db_synchronous)
+        shared = backend_of(url) is Backend.POSTGRESQL
+        interrupted = [] if shared else await store.mark_open_calls_interrupted()
+        log.info("database %s%s", redacted_url(url),
+                 f" ({len(interrupted)} call(s) left open marked interrupted)" if interrupted else "")
+    elif config.store:
         path = resolve_db_path(config.db_path, os.environ)
         store = await Store.open(path, keep_originals=config.keep_originals, synchronous=config.db_synchronous)
         interrupted = await store.mark_open_calls_interrupted()
-        logging.getLogger("assist.web.server").info(
-            "database %s%s", path, f" ({len(interrupted)} call(s) left open marked interrupted)" if interrupted else ""
-        )
+        log.info("database %s%s", path,
+                 f" ({len(interrupted)} call(s) left open marked interrupted)" if interrupted else "")
     return AssistPipeline(
         analyzer=analyzer,
         redactor=Redactor(keep_originals=config.keep_originals),

@@ -148,6 +148,9 @@ _SPECS: tuple[_Spec, ...] = tuple(
         ("gate_snr_db", "ASSIST_GATE_SNR_DB", _float(4.0, 40.0)),
         ("gate_min_level_dbfs", "ASSIST_GATE_MIN_LEVEL_DBFS", _float(-100.0, 0.0)),
         ("gate_hangover_ms", "ASSIST_GATE_HANGOVER_MS", _int(0, 60_000)),
+        ("pool_warm", "ASSIST_POOL_WARM", _int(0, 256)),
+        ("pool_max", "ASSIST_POOL_MAX", _int(0, 1024)),
+        ("pool_idle_seconds", "ASSIST_POOL_IDLE_SECONDS", _float(1.0, 86_400.0)),
         ("db_path", "ASSIST_DB", _path()),
         ("store", "ASSIST_STORE", _bool()),
         ("keep_originals", "ASSIST_KEEP_ORIGINALS", _bool()),
@@ -196,6 +199,10 @@ class ServerConfig:
     gate_snr_db: float = 12.0  # speech must be this far above the noise floor
     gate_min_level_dbfs: float = -50.0  # ... and above this absolute level
     gate_hangover_ms: int = 500  # quiet time before the gate closes
+    # warm recognizers reused across calls (assist.audio.pool): built and warmed at start-up ...
+    pool_warm: int = 2
+    pool_max: int = 16  # ... kept idle at most (about 65-100 MB each, docs/performance.md) ...
+    pool_idle_seconds: float = 300.0  # ... and those beyond pool_warm dropped after this long idle
     db_path: Path | None = None  # SQLite store; None: $ASSIST_DB or var/assist.sqlite3
     store: bool = True  # keep calls, utterances, prompts and alerts in the database
     keep_originals: bool = False  # also store unmasked utterances (personal numbers); off by default
@@ -228,6 +235,8 @@ class ServerConfig:
                 raise ConfigError(f"{spec.name}={value!r} is invalid: expected {spec.accepted}")
         if self.key_path is not None and self.cert_path is None:
             raise ConfigError("a TLS key (--key / ASSIST_TLS_KEY) needs a certificate (--cert / ASSIST_TLS_CERT)")
+        if self.pool_warm > self.pool_max:
+            raise ConfigError(f"pool_warm={self.pool_warm} is above pool_max={self.pool_max}")
         if self.live_max_speed and self.live_refuse_speed and self.live_refuse_speed < self.live_max_speed:
             raise ConfigError(
                 f"live_refuse_speed={self.live_refuse_speed:g} is below live_max_speed={self.live_max_speed:g}: "
@@ -304,3 +313,59 @@ def describe_settings() -> list[tuple[str, str, str]]:
     """(variable, default, accepted values) for every setting read from the environment."""
     defaults = ServerConfig()
     return [(s.env, repr(getattr(defaults, s.name)), s.accepted) for s in _SPECS if s.env is not None]
+
+
+# ---------------------------------------------------------------- cluster settings (docs/deployment.md)
+# Kept apart from ServerConfig: read from ASSIST_DATABASE_URL, ASSIST_REDIS_URL, ASSIST_NODE_ID,
+# ASSIST_DRAIN_SECONDS and ASSIST_STREAM_MAXLEN, or the matching `assist serve` flags.
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """How one node joins a cluster; the defaults are a single node on SQLite."""
+
+    database_url: str = ""  # sqlite:///PATH or postgresql://…; empty: the SQLite file of --db / ASSIST_DB
+    redis_url: str = ""  # redis://host:port/db: events and shared state across nodes; empty: one node
+    node_id: str = ""  # this node's name in the event streams; empty: host-port
+    drain_seconds: float = 30.0  # SIGTERM: not ready at once, current calls get this long to finish
+    stream_maxlen: int = 100_000  # events kept in the Redis stream (approximate trim)
+
+    def __post_init__(self) -> None:
+        if self.database_url and "://" not in self.database_url:
+            raise ConfigError(f"database_url={self.database_url!r}: expected sqlite:///PATH or postgresql://…")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"redis_url={self.redis_url!r}: expected redis://host:port/db")
+        if not 0.0 <= self.drain_seconds <= 3600.0:
+            raise ConfigError(f"drain_seconds={self.drain_seconds!r}: expected a number from 0 to 3600")
+        if not 1000 <= self.stream_maxlen <= 10_000_000:
+            raise ConfigError(f"stream_maxlen={self.stream_maxlen!r}: expected an integer from 1000 to 10000000")
+        if len(self.node_id) > 64 or not all(c.isalnum() or c in "-_.:" for c in self.node_id):
+            raise ConfigError(f"node_id={self.node_id!r}: letters, digits and -_.: only, at most 64")
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, flags: Mapping[str, str | None] | None = None) -> ClusterConfig:
+        env = os.environ if env is None else env
+        raw: dict[str, str] = {}
+        for name in ("database_url", "redis_url", "node_id", "drain_seconds", "stream_maxlen"):
+            value = (flags or {}).get(name)
+            if value is None:
+                value = env.get("ASSIST_" + name.upper())
+            if value is not None:
+                raw[name] = value.strip()
+        try:
+            return cls(
+                database_url=raw.get("database_url", ""),
+                redis_url=raw.get("redis_url", ""),
+                node_id=raw.get("node_id", ""),
+                drain_seconds=float(raw.get("drain_seconds", "30")),
+                stream_maxlen=int(raw.get("stream_maxlen", "100000")),
+            )
+        except ValueError as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"invalid cluster setting: {exc}") from None
+
+    @property
+    def clustered(self) -> bool:
+        """Shares events and state with other nodes (Redis configured)."""
+        return bool(self.redis_url)

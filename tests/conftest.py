@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import subprocess
-from collections.abc import Callable
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ import numpy.typing as npt
 import pytest
 
 from assist.audio.recognizer import VoskModelFactory
+from assist.ops.services import Postgres, pg_bin
 
 
 def _korean_model_dir() -> Path | None:
@@ -68,3 +71,31 @@ def cert_pair(tmp_path: Path) -> tuple[Path, Path]:
         check=True, capture_output=True,
     )
     return cert, key
+
+
+# ---------------------------------------------------------------- cluster services (PostgreSQL, Redis)
+# Real servers from the Debian packages, one per test session; tests skip with the reason when a
+# package is missing (.ci/run installs postgresql, redis-server and haproxy).
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    """A PostgreSQL server in a temporary data directory, run as the ``postgres`` user, on a free port."""
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL missing: apt-get install postgresql")
+    pytest.importorskip("asyncpg", reason="asyncpg missing: pip install -e '.[test]'")
+    # not under pytest's tmp dir: that is private to root, and PostgreSQL runs as another user
+    root = Path(tempfile.mkdtemp(prefix="assist-pg-"))
+    server = Postgres(root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Postgres) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")

@@ -6,8 +6,9 @@ silences; a piecewise map from "recognizer sample" to "call sample" turns every
 time it reports (utterance and word times) back into seconds from the first
 sample of the channel.
 
-The recognizer is always given whole 100 ms blocks (flushed at the end of each
-speech segment), because Vosk's results depend on how audio is cut into
+The recognizer is always given the same 100 ms blocks of the stream (ending at
+multiples of 100 ms of model-rate samples; a segment's first block is shorter,
+its last is flushed at the segment end), because Vosk's results depend on how audio is cut into
 ``AcceptWaveform`` calls; with the dither-free model (``VoskModelFactory``) and
 the exact float resampler, the same recording gives the same transcript on
 every replay, however its bytes arrived (network frames, coalesced queues).
@@ -136,13 +137,19 @@ class ChannelDecoder:
                 if not self._rec_pending.size:
                     self._rec_pending_start = out.start
                 self._rec_pending = np.concatenate((self._rec_pending, out.samples))
-                while self._rec_pending.size >= self._rec_block:
-                    hyps += self._feed(self._rec_pending[: self._rec_block])
-                    self._rec_pending = self._rec_pending[self._rec_block :]
+                # blocks end on whole 100 ms of the stream, not 100 ms after the segment began: a client
+                # sending 100 ms messages then completes a block with each one, and no word waits for the next
+                while self._rec_pending.size >= (need := self._to_block_end()):
+                    hyps += self._feed(self._rec_pending[:need])
+                    self._rec_pending = self._rec_pending[need:]
             if out.ends_segment:
                 hyps += self._feed_pending()
                 hyps += self._call(self.recognizer.flush)
         return hyps
+
+    def _to_block_end(self) -> int:
+        """Samples from the first pending one to the next whole block of the stream (1 to ``_rec_block``)."""
+        return self._rec_block - self._rec_pending_start % self._rec_block
 
     def _feed(self, block: Int16Array) -> list[Hypothesis]:
         self._map.add(self._rec_pending_start, block.size)

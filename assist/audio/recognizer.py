@@ -58,13 +58,15 @@ class RecognizerFactory(Protocol):
     def create(self) -> StreamRecognizer: ...
 
 
-def _hypothesis(final: bool, text: str, raw_words: Sequence[dict[str, Any]], fed_s: float) -> Hypothesis:
-    """Build a hypothesis from Vosk's JSON words, clamped to the audio fed so far."""
+def _hypothesis(
+    final: bool, text: str, raw_words: Sequence[dict[str, Any]], fed_s: float, offset_s: float = 0.0
+) -> Hypothesis:
+    """Build a hypothesis from Vosk's JSON words (``offset_s`` subtracted), clamped to the audio fed so far."""
     words: list[Word] = []
     last = 0.0
     for raw in raw_words:
-        start = min(max(float(raw.get("start", last)), last), fed_s)
-        end = min(max(float(raw.get("end", start)), start), fed_s)
+        start = min(max(float(raw.get("start", last + offset_s)) - offset_s, last), fed_s)
+        end = min(max(float(raw.get("end", start + offset_s)) - offset_s, start), fed_s)
         words.append(Word(str(raw.get("word", "")), start, end, float(raw.get("conf", 1.0))))
         last = end
     if words:
@@ -85,7 +87,24 @@ class VoskRecognizer:
         # every word back until it is complete and costs ~1.5 s of latency.  Finals carry word times.
         self._rec.SetPartialWords(False)
         self._fed = 0
+        self._base = 0  # samples fed before the last reset(): Vosk's times go on counting across resets
         self._utterance_start = 0  # samples fed when the current utterance began (after the last final)
+        self._last_partial = ""
+
+    def reset(self) -> None:
+        """Forget everything fed so far (for reuse by another call), keeping the graph's warm caches.
+
+        ``FinalResult`` ends the utterance and makes Vosk rebuild its feature pipeline and decoder
+        on the next audio (measured: audio cut mid-utterance then leaves no trace in what follows);
+        ``Reset()`` alone keeps the unfinished features, which leaked words into the next audio.
+        Times start again at 0: Vosk counts on from its creation, so the samples fed so far become
+        the offset subtracted from every word time.
+        """
+        self._rec.FinalResult()
+        self._rec.Reset()
+        self._base += self._fed
+        self._fed = 0
+        self._utterance_start = 0
         self._last_partial = ""
 
     @property
@@ -117,7 +136,8 @@ class VoskRecognizer:
         text = str(result.get("text", "")).strip()
         if not text:
             return []
-        return [_hypothesis(True, text, result.get("result", []), self.fed_seconds)]
+        offset = self._base / self.sample_rate
+        return [_hypothesis(True, text, result.get("result", []), self.fed_seconds, offset)]
 
 
 def _model_name(model_dir: Path) -> str:

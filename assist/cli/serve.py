@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from assist.audio.recognizer import RecognizerFactory
     from assist.nlp.analyzer import Analyzer
-    from assist.settings import ServerConfig
+    from assist.settings import ClusterConfig, ServerConfig
     from assist.web.auth import TokenStore
 
 EXIT_CONFIG = 2
@@ -66,6 +66,16 @@ def add_parser(subparsers: Any) -> None:
                           help="close a peer that does not answer within S seconds (default 15)")
     security.add_argument("--shutdown-grace", metavar="S",
                           help="SIGTERM: seconds calls get to send their last finals (default 8)")
+    cluster = parser.add_argument_group("cluster (docs/deployment.md)")
+    cluster.add_argument("--database-url", metavar="URL",
+                         help="sqlite:///PATH or postgresql://user@host/db (default $ASSIST_DATABASE_URL, else --db)")
+    cluster.add_argument("--redis-url", metavar="URL",
+                         help="redis://host:port/0: share events and ticket keys with other nodes "
+                         "(default $ASSIST_REDIS_URL; none: one node)")
+    cluster.add_argument("--node-id", metavar="NAME", help="this node's name (default $ASSIST_NODE_ID, else host-port)")
+    cluster.add_argument("--drain-seconds", metavar="S",
+                         help="SIGTERM: not ready at once; current calls get S seconds to finish (default 30 "
+                         "with --redis-url; without it calls stop at once)")
     parser.set_defaults(func=run)
 
 
@@ -76,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from assist.audio.models import ModelError, resolve_model_dir
-    from assist.settings import ConfigError, ServerConfig
+    from assist.settings import ClusterConfig, ConfigError, ServerConfig
 
     flags: dict[str, str | None] = {
         "host": args.host,
@@ -108,6 +118,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = ServerConfig.load(os.environ, flags)
+        cluster = ClusterConfig.load(os.environ, {
+            "database_url": args.database_url, "redis_url": args.redis_url, "node_id": args.node_id,
+            "drain_seconds": args.drain_seconds,
+        })
         tokens = load_tokens(config)
         check_security(config, tokens)
     except (ConfigError, ValueError) as exc:  # ValueError: TokenFileError, TlsError
@@ -139,11 +153,15 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # DataError / KbError name the file and entry
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    return asyncio.run(_serve(config, factory, pipeline_parts, tokens))
+    return asyncio.run(_serve(config, factory, pipeline_parts, tokens, cluster))
 
 
 async def _serve(
-    config: ServerConfig, factory: RecognizerFactory, analyzer: Analyzer | None, tokens: TokenStore
+    config: ServerConfig,
+    factory: RecognizerFactory,
+    analyzer: Analyzer | None,
+    tokens: TokenStore,
+    cluster: ClusterConfig,
 ) -> int:
     import asyncio
     import logging
@@ -152,8 +170,15 @@ async def _serve(
     from assist.app import open_pipeline
     from assist.web.server import AssistServer
 
-    pipeline = await open_pipeline(config, analyzer)
-    server = AssistServer(config, factory, pipeline=pipeline, tokens=tokens)
+    pipeline = await open_pipeline(config, analyzer, cluster)
+    node = None
+    if cluster.clustered:
+        from assist.cluster import join
+
+        node = await join(config, cluster, pipeline)
+        await node.start()
+    server = AssistServer(config, factory, pipeline=pipeline, tokens=tokens,
+                          hub=node.hub if node else None, ticket_secret=node.ticket_secret if node else None)
     try:
         await server.start()
     except OSError as exc:
@@ -165,12 +190,18 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    log = logging.getLogger("assist.web.server")
+    drain = cluster.drain_seconds if cluster.clustered else 0.0
     try:
         await stop.wait()
+        if drain > 0 and len(server.registry):
+            log.info("draining: no new calls; %d call(s) get %.0f s to finish", len(server.registry), drain)
+            await server.drain(drain)
     finally:
-        logging.getLogger("assist.web.server").info("stopping: calls get %.0f s to send their last finals",
-                                                 config.shutdown_grace)
+        log.info("stopping: calls get %.0f s to send their last finals", config.shutdown_grace)
         await server.stop()
+        if node is not None:
+            await node.stop()
         if pipeline.store is not None:
             await pipeline.store.close()
     return 0

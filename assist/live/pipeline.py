@@ -30,7 +30,7 @@ from assist.store.privacy import Redactor
 if TYPE_CHECKING:
     from assist.live.hub import Hub
     from assist.live.session import CallSession
-    from assist.store.db import Store
+    from assist.store.base import CallStore as Store  # either backend (assist.store.open)
 
 log = logging.getLogger(__name__)
 

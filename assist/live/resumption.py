@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assist.store.db import Store
+    from assist.store.base import CallStore as Store  # either backend (assist.store.open)
 
 REPLAY_TOLERANCE = 0.05  # s: a re-decoded final may end a few 10 ms frames later than the stored one
 TAKEOVER_TOLERANCE = 0.25  # s: a re-decoded utterance starting this close to a stored one replaces it

@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from assist.audio.channel import ChannelDecoder
 from assist.audio.pcm import FrameAssembler
+from assist.audio.pool import RecognizerPool
 from assist.audio.recognizer import Hypothesis, RecognizerFactory
 from assist.audio.vad import GateConfig
 from assist.live.resumption import REPLAY_TOLERANCE, TAKEOVER_TOLERANCE, ResumePoint, RolePoint
@@ -470,6 +471,10 @@ class CallSession:
         """
         for state in self._roles:
             self._copy_stats(state)
+            # a pooled recognizer goes back for the next call, unless its worker may still use it or failed
+            if isinstance(self.factory, RecognizerPool) and state.decoder is not None:
+                done = state.task is not None and state.task.done() and self._failure is None
+                (self.factory.release if done else self.factory.discard)(state.decoder.recognizer)
             state.decoder = None
         self._sinks.clear()
         self._listeners.clear()

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final
 
-from assist.store.db import Store
+from assist.store.base import CallStore as Store  # either backend (assist.store.open)
 
 PARAMS: Final[tuple[str, ...]] = ("agent", "since", "until", "search", "limit", "offset")
 DEFAULT_LIMIT: Final[int] = 50

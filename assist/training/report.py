@@ -27,7 +27,7 @@ from assist.text import join_cjk
 from assist.training.rules import EmpathyStep, GreetingRule, Match, TrainingRules
 
 if TYPE_CHECKING:
-    from assist.store.db import Store
+    from assist.store.base import CallStore as Store  # either backend (assist.store.open)
 
 AGENT_ROLES = ("agent", "mixed")  # the operator's words (a mono call carries both voices)
 CALLER_ROLES = ("caller", "mixed")

@@ -64,8 +64,10 @@ class Access:
     tokens_label: str
 
     @classmethod
-    def resolve(cls, config: ServerConfig, tokens: TokenStore | None) -> Access:
-        """The auth of a server with ``config``; ``ConfigError`` for an open server on a network address."""
+    def resolve(cls, config: ServerConfig, tokens: TokenStore | None, ticket_secret: bytes | None = None) -> Access:
+        """The auth of a server with ``config``; ``ConfigError`` for an open server on a network address.
+
+        ``ticket_secret``: the key tickets are signed with, shared by the nodes of a cluster (else random)."""
         count = len(tokens) if tokens is not None else 0
         label = str(tokens.path) if tokens is not None and tokens.path is not None else "no token file"
         enabled = config.auth == "on" or (config.auth == "auto" and count > 0)
@@ -76,7 +78,7 @@ class Access:
                 "stream and watch calls: issue tokens (assist tokens issue --role agent --subject A1001), "
                 "listen on 127.0.0.1, or pass --insecure-no-auth to accept it"
             )
-        secret = secrets.token_bytes(32)
+        secret = ticket_secret or secrets.token_bytes(32)
         policy = AuthPolicy(
             require_credentials=enabled, allowed_origins=config.allowed_origins, ticket_ttl=config.ticket_ttl
         )

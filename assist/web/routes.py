@@ -24,7 +24,7 @@ from websockets.http11 import Request, Response
 import assist
 
 if TYPE_CHECKING:
-    from assist.store.db import Store
+    from assist.store.base import CallStore as Store  # either backend (assist.store.open)
 
 log = logging.getLogger(__name__)
 

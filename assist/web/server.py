@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from assist.audio.memory import MemoryReleaser
+from assist.audio.pool import PoolConfig, pool_for
 from assist.audio.recognizer import RecognizerFactory
 from assist.audio.vad import GateConfig
 from assist.live.decode_gate import DecodeGate
@@ -54,6 +55,7 @@ log = logging.getLogger("assist.web.server")
 CALL_PATH = "/ws/call"
 SUBSCRIBE_PATH = "/ws/subscribe"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"  # 503 while draining: the load balancer sends no new calls
 STATS_PATH = "/stats"
 METRICS_PATH = "/metrics"
 TICKET_PATH = "/api/ticket"
@@ -101,24 +103,30 @@ class AssistServer:
         routes: HttpRoutes | None = None,
         tokens: TokenStore | None = None,
         metrics: Metrics | None = None,
+        ticket_secret: bytes | None = None,
     ) -> None:
         self.config = config
         self.factory = factory
         self.pipeline = pipeline
-        self.access = Access.resolve(config, tokens)
+        self.access = Access.resolve(config, tokens, ticket_secret)
+        self.draining = False  # SIGTERM in a cluster: /readyz 503, no new calls, current calls go on
         self.metrics = metrics or Metrics()
         self.routes = routes or HttpRoutes(
             config.static_dir, pipeline.store if pipeline else None, report_builder=report_for_call
         )
         hooks = (pipeline.attach, *session_hooks) if pipeline is not None else tuple(session_hooks)
-        self.hub = hub or Hub(max_subscribers=config.max_subscribers, queue_size=config.subscriber_queue_size)
+        self.hub = hub if hub is not None else Hub(max_subscribers=config.max_subscribers,
+                                                   queue_size=config.subscriber_queue_size)  # an empty hub is falsy
         self.registry = CallRegistry(config.max_calls)
         self.gate = DecodeGate(config.threads, config.training_share)
         self._own_executor = executor is None
         self._executor = executor or ThreadPoolExecutor(config.threads, thread_name_prefix="decode")
+        # warm recognizers reused across calls (issue 14); None for factories that cannot reset theirs
+        self.pool = pool_for(factory, PoolConfig(config.pool_warm, config.pool_max, config.pool_idle_seconds))
+        self._pool_task: asyncio.Task[None] | None = None
         self._ctx = ServerContext(
             config=config,
-            factory=factory,
+            factory=self.pool or factory,
             executor=self._executor,
             registry=self.registry,
             hub=self.hub,
@@ -132,6 +140,7 @@ class AssistServer:
         )
         self._server: Server | None = None
         self._memory = MemoryReleaser()
+        self._pool_warm_cpu = 0.0
         self._connections: dict[CallConnection | SubscriberConnection, asyncio.Future[None]] = {}
         self._started_at = 0.0
         self._totals: dict[str, float] = {
@@ -169,6 +178,8 @@ class AssistServer:
             **self.config.keepalive,
         )
         self._started_at = time.time()
+        if self.pool is not None:
+            self._pool_task = asyncio.create_task(self._keep_pool(), name="recognizer pool")
         log.info("listening on %s (model %s, %d decode threads, auth %s, heartbeat %g s + %g s)",
                  self.url, self.factory.name, self.config.threads,
                  "on" if self.access.enabled else "OFF", self.config.heartbeat_interval,
@@ -194,6 +205,11 @@ class AssistServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         server.close(close_connections=False)
+        if self._pool_task is not None:
+            self._pool_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pool_task
+            self._pool_task = None
         for conn in tuple(self._connections):
             conn.shutdown()
         if self._connections:
@@ -222,12 +238,41 @@ class AssistServer:
             await asyncio.to_thread(self._executor.shutdown, wait=not late, cancel_futures=late)
         log.info("stopped")
 
+    async def drain(self, seconds: float) -> bool:
+        """Stop taking calls (``/readyz`` answers 503) and give current calls ``seconds`` to end.
+
+        True if every call ended; ``stop`` then interrupts the rest, whose clients resume elsewhere."""
+        self.draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while len(self.registry) and loop.time() < deadline:  # noqa: ASYNC110 - calls end on their own
+            await asyncio.sleep(0.1)
+        return not len(self.registry)
+
     async def __aenter__(self) -> AssistServer:
         await self.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    async def _keep_pool(self) -> None:
+        """Warm the pool's first recognizers (in a decode thread, while calls are already taken), then
+        trim it now and then: recognizers idle too long go, and their memory back to the OS."""
+        pool = self.pool
+        assert pool is not None
+        loop = asyncio.get_running_loop()
+        try:
+            cpu = await loop.run_in_executor(self._executor, pool.warm_up)
+            self._pool_warm_cpu = cpu
+            log.info("recognizer pool: %d warm recognizer(s) ready (%.1f s CPU)", pool.stats().idle, cpu)
+        except Exception:
+            log.exception("recognizer pool warm-up failed; calls build their recognizers")
+        period = min(max(pool.config.idle_seconds / 4, 0.5), 30.0)
+        while True:
+            await asyncio.sleep(period)
+            if await asyncio.to_thread(pool.trim) and self._memory.available:
+                await asyncio.to_thread(self._memory.release)
 
     @property
     def port(self) -> int:
@@ -248,6 +293,10 @@ class AssistServer:
         path = urlsplit(request.path).path
         if path == HEALTH_PATH:
             return connection.respond(200, "ok\n")
+        if path == READY_PATH:
+            return connection.respond(503, "draining\n") if self.draining else connection.respond(200, "ready\n")
+        if path == CALL_PATH and self.draining:
+            return json_response(503, {"error": "draining", "message": "this node is shutting down; retry"})
         if path in (CALL_PATH, SUBSCRIBE_PATH):
             result = self.access.authenticate_upgrade(request.path, request.headers)
             if isinstance(result, AuthFailure):
@@ -371,7 +420,16 @@ class AssistServer:
             "channel_audio_decoded_s": round(decoded, 3),
             "decode_cpu_s": round(cpu, 3),
             "rtf": round(cpu / audio, 4) if audio else 0.0,
+            **self._pool_stats(),
         }
+
+    def _pool_stats(self) -> dict[str, Any]:
+        if self.pool is None:
+            return {}
+        pool = self.pool.stats()
+        return {"pool_idle": pool.idle, "pool_in_use": pool.in_use, "pool_created": pool.created,
+                "pool_reused": pool.reused, "pool_dropped": pool.dropped,
+                "pool_warm_cpu_s": round(self._pool_warm_cpu, 3)}
 
 
 def _peer(connection: ServerConnection) -> str:

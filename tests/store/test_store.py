@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -32,11 +33,36 @@ ID_NUMBER = "11010519491231002X"
 ID_SPOKEN = "幺 幺 零 幺 零 五 幺 九 四 九 幺 二 三 幺 零 零 二 叉"
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "calls.sqlite3")
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """The same tests against both backends (PostgreSQL: a fresh database on the session's server)."""
+    if request.param == "sqlite":
+        s: Store = await Store.open(tmp_path / "calls.sqlite3")
+    else:
+        from assist.store.open import open_store
+
+        s = cast(Store, await open_store(request.getfixturevalue("postgres_url")))
     yield s
     await s.close()
+
+
+def sqlite_only(store: Store, why: str) -> None:
+    if not isinstance(store, Store):
+        pytest.skip(f"SQLite only: {why}")
+
+
+async def committed(store: Store, sql: str) -> list[tuple[object, ...]]:
+    """Rows seen by another connection: only committed data is visible there."""
+    if isinstance(store, Store):
+        with raw(store.path) as conn:
+            return [tuple(r) for r in conn.execute(sql).fetchall()]
+    import asyncpg
+
+    conn = await asyncpg.connect(cast(Any, store).url)
+    try:
+        return [tuple(r) for r in await conn.fetch(sql)]
+    finally:
+        await conn.close()
 
 
 def raw(path: Path) -> sqlite3.Connection:
@@ -142,6 +168,7 @@ async def test_migration_from_version_1_indexes_existing_text(tmp_path: Path) ->
 
 
 async def test_trigram_index_is_used_when_available(store: Store) -> None:
+    sqlite_only(store, "FTS5 is SQLite's index")
     with sqlite3.connect(":memory:") as probe:
         try:
             probe.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='trigram')")
@@ -157,8 +184,7 @@ async def test_trigram_index_is_used_when_available(store: Store) -> None:
 async def test_utterance_is_committed_when_add_returns(store: Store) -> None:
     await store.start_call("c1", "a1", time.time())
     await store.add_utterance("c1", "caller", "caller-1", "您好我要反映问题", 0.5, 2.0)
-    with raw(store.path) as conn:  # another connection: only committed data is visible
-        rows = conn.execute("SELECT utterance_id, role, text FROM utterances").fetchall()
+    rows = await committed(store, "SELECT utterance_id, role, text FROM utterances")
     assert [tuple(r) for r in rows] == [("caller-1", "caller", "您好我要反映问题")]
 
 
@@ -247,9 +273,10 @@ async def test_many_concurrent_writers_all_committed(store: Store) -> None:
             await store.add_utterance(f"c{c}", "caller", f"u{i}", f"话{i}", float(i), i + 0.5)
 
     await asyncio.gather(*(talk(c) for c in range(5)))
-    with raw(store.path) as conn:
-        assert conn.execute("SELECT count(*) FROM utterances").fetchone()[0] == 200
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert await committed(store, "SELECT count(*) FROM utterances") == [(200,)]
+    if isinstance(store, Store):
+        with raw(store.path) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 # ---------------------------------------------------------------- resume and restart
@@ -375,9 +402,13 @@ async def test_list_calls_filters(store: Store) -> None:
 
 @pytest.mark.parametrize("use_fts", [True, False])
 async def test_search(store: Store, use_fts: bool) -> None:
-    if use_fts and not store.fts:
+    if not isinstance(store, Store):
+        if not use_fts:
+            pytest.skip("PostgreSQL has one search path (LIKE, with the pg_trgm index where available)")
+    elif use_fts and not store.fts:
         pytest.skip("this SQLite has no FTS5 trigram tokenizer")
-    store.fts = use_fts  # False: the LIKE fallback used without trigram support
+    else:
+        store.fts = use_fts  # False: the LIKE fallback used without trigram support
     await _sample(store)
 
     async def ids(text: str) -> list[str]:

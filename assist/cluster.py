@@ -1,0 +1,86 @@
+"""One node of a cluster: what ``assist serve`` adds when ``ASSIST_REDIS_URL`` is set (docs/deployment.md).
+
+* the subscriber hub becomes a ``ClusterHub`` whose events reach every node over the Redis
+  stream (``assist.live.bus``); other nodes' alerts enter this node's alert book, so a
+  supervisor here can acknowledge an alert of a call streaming elsewhere;
+* the page-ticket signing key is shared through Redis (the first node creates it), so a
+  ticket issued by one node opens a socket on another and pages survive a node restart;
+* resumption state lives in the shared store (PostgreSQL): a call cut off on one node
+  resumes on any other with its utterance ids continuing (``assist.live.resumption``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Final
+
+import redis.asyncio as aioredis
+
+from assist.live.bus import ClusterHub, EventBus
+from assist.live.pipeline import AssistPipeline
+from assist.protocol.events import Alert, AlertAcknowledged, Event
+from assist.settings import ClusterConfig, ServerConfig
+
+log = logging.getLogger("assist.web.server")
+
+TICKET_KEY: Final[str] = "assist:ticket-secret"
+
+
+def node_name(config: ServerConfig, cluster: ClusterConfig) -> str:
+    return cluster.node_id or f"{config.host}-{config.port}"
+
+
+async def shared_ticket_secret(redis_url: str) -> bytes:
+    """The ticket signing key every node uses: created once (``SET NX``), then read by all."""
+    client = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        await client.set(TICKET_KEY, secrets.token_hex(32), nx=True)
+        value = await client.get(TICKET_KEY)
+    finally:
+        await client.aclose()
+    if value is None:
+        raise RuntimeError("the shared ticket key vanished from Redis")
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    return bytes.fromhex(text)
+
+
+def alert_book_sync(pipeline: AssistPipeline | None) -> AlertSync | None:
+    return AlertSync(pipeline) if pipeline is not None else None
+
+
+@dataclass
+class AlertSync:
+    """Keeps this node's alert book in step with the alerts and acknowledgements of the other nodes."""
+
+    pipeline: AssistPipeline
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Alert):
+            self.pipeline.alerts.add(event)
+        elif isinstance(event, AlertAcknowledged):
+            self.pipeline.alerts.acknowledge(event.alert_id, event.by, event.at)
+
+
+@dataclass
+class ClusterNode:
+    hub: ClusterHub
+    bus: EventBus
+    ticket_secret: bytes
+
+    async def start(self) -> None:
+        await self.bus.start()
+
+    async def stop(self) -> None:
+        await self.bus.stop()
+
+
+async def join(config: ServerConfig, cluster: ClusterConfig, pipeline: AssistPipeline | None) -> ClusterNode:
+    """The hub, event bus and shared ticket key of this node (the bus is started by ``start``)."""
+    name = node_name(config, cluster)
+    hub = ClusterHub(max_subscribers=config.max_subscribers, queue_size=config.subscriber_queue_size)
+    bus = EventBus(cluster.redis_url, name, hub, maxlen=cluster.stream_maxlen, on_remote=alert_book_sync(pipeline))
+    secret = await shared_ticket_secret(cluster.redis_url)
+    log.info("cluster node %s: events over %s", name, cluster.redis_url.split("@")[-1])
+    return ClusterNode(hub, bus, secret)

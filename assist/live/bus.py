@@ -1,0 +1,310 @@
+"""Call events across nodes over a Redis Stream, so a supervisor on any node sees every call.
+
+``ClusterHub`` is the node's subscriber hub: an event published on it goes to the local
+subscribers at once (as before) and is handed to ``EventBus.offer``, which never waits:
+it appends to a bounded buffer that a sender task writes to the stream ``assist:events``
+(``XADD … MAXLEN ~``, pipelined).  A reader task follows the stream (``XREAD BLOCK``) and
+delivers the other nodes' events to the local subscribers; its own entries are skipped.
+One stream for the floor keeps every call's events in order (one node publishes a call).
+
+Redis down or restarting never stops a call: the sender keeps events in its buffer (the
+oldest are dropped past ``buffer_size``) and retries with back-off; the reader reports
+the outage to the local pages as a ``stream_gap`` event (``state`` "open", then "closed"
+with how long) so they re-sync from the store (``/api/calls``).  Events a node had to drop
+from its buffer are announced on the stream as a gap too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from assist.live.hub import Hub
+from assist.protocol.events import Alert, AlertAcknowledged, CallStarted, Event, Transcript, Word
+
+log = logging.getLogger(__name__)
+
+STREAM: Final[str] = "assist:events"
+BATCH: Final[int] = 500  # entries per XADD pipeline / XREAD
+RETRY_FIRST: Final[float] = 0.1
+RETRY_MAX: Final[float] = 2.0
+READ_BLOCK_MS: Final[int] = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGap(Event):
+    """Events from other nodes may have been missed: re-sync from the store once ``state`` is closed."""
+
+    type: ClassVar[str] = "stream_gap"
+    state: str  # "open": the event stream is unavailable; "closed": it is back
+    since: float  # unix time the gap began
+    seconds: float = 0.0  # its length, once closed
+    node: str = ""  # the node that reports it
+    lost: int = 0  # events a node dropped from its buffer (0: unknown or none)
+
+
+@dataclass(frozen=True, slots=True)
+class Relayed(Event):
+    """Another node's event, passed on as its JSON (types the hub does not inspect)."""
+
+    type: ClassVar[str] = "relayed"
+    text: str
+
+    def to_json(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.text)
+        return value
+
+
+def decode(text: str) -> Event:
+    """The event of a stream entry: typed where the hub or the alert book look inside, else ``Relayed``."""
+    raw = json.loads(text)
+    kind = raw.get("type")
+    if kind == Transcript.type:
+        words = tuple(Word(str(w["word"]), float(w["start"]), float(w["end"]), float(w.get("conf", 1.0)))
+                      for w in raw.get("words", ()))
+        return Transcript(
+            call_id=str(raw["call_id"]), role=str(raw["role"]), utterance_id=str(raw["utterance_id"]),
+            final=bool(raw["final"]), text=str(raw["text"]), start=float(raw["start"]), end=float(raw["end"]),
+            words=words,
+        )
+    if kind == Alert.type:
+        return Alert(
+            alert_id=str(raw["alert_id"]), call_id=str(raw["call_id"]), agent_id=str(raw["agent_id"]),
+            kind=str(raw["kind"]), severity=str(raw["severity"]), message=str(raw["message"]),
+            audio_time=float(raw["audio_time"]), utterance_id=raw.get("utterance_id"),
+            created_at=float(raw["created_at"]), acknowledged_by=raw.get("acknowledged_by"),
+            acknowledged_at=raw.get("acknowledged_at"),
+        )
+    if kind == AlertAcknowledged.type:
+        return AlertAcknowledged(alert_id=str(raw["alert_id"]), call_id=str(raw["call_id"]), by=str(raw["by"]),
+                                 at=float(raw["at"]))
+    if kind == CallStarted.type:
+        return CallStarted(call_id=str(raw["call_id"]), agent_id=str(raw["agent_id"]),
+                           started_at=float(raw["started_at"]), mode=str(raw.get("mode", "live")))
+    if kind == StreamGap.type:
+        return StreamGap(state=str(raw["state"]), since=float(raw["since"]), seconds=float(raw.get("seconds", 0)),
+                         node=str(raw.get("node", "")), lost=int(raw.get("lost", 0)))
+    return Relayed(text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Out:
+    event: Event
+    call_id: str | None
+    agent_id: str | None
+
+
+class ClusterHub(Hub):
+    """The local hub, whose own events also go to the other nodes (``bus``, set once it exists)."""
+
+    def __init__(self, *, max_subscribers: int = 256, queue_size: int = 256) -> None:
+        super().__init__(max_subscribers=max_subscribers, queue_size=queue_size)
+        self.bus: EventBus | None = None
+
+    def publish(self, event: Event, *, call_id: str | None = None, agent_id: str | None = None) -> None:
+        super().publish(event, call_id=call_id, agent_id=agent_id)
+        if self.bus is not None and not isinstance(event, StreamGap):
+            self.bus.offer(event, call_id, agent_id)
+
+    def deliver(self, event: Event, *, call_id: str | None = None, agent_id: str | None = None) -> None:
+        """Another node's event: to the local subscribers only."""
+        super().publish(event, call_id=call_id, agent_id=agent_id)
+
+
+@dataclass
+class BusStats:
+    sent: int = 0
+    received: int = 0
+    dropped: int = 0  # events dropped from a full buffer
+    gaps: int = 0  # outages seen by the reader
+
+
+class EventBus:
+    """One node's link to the floor's event stream.  ``await start()``; ``await stop()``."""
+
+    def __init__(
+        self,
+        url: str,
+        node: str,
+        hub: ClusterHub,
+        *,
+        maxlen: int = 100_000,
+        buffer_size: int = 10_000,
+        on_remote: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.url = url
+        self.node = node
+        self.hub = hub
+        self.maxlen = maxlen
+        self.on_remote = on_remote
+        self.stats = BusStats()
+        self._buffer: deque[_Out] = deque()
+        self._buffer_size = buffer_size
+        self._lost_since_sent = 0
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._send_client: aioredis.Redis | None = None
+        self._read_client: aioredis.Redis | None = None
+        self.connected = False
+        hub.bus = self
+
+    async def start(self) -> None:
+        """Start following the stream from now (older events are the store's business)."""
+        self._send_client = aioredis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2)
+        self._read_client = aioredis.from_url(self.url, socket_timeout=READ_BLOCK_MS / 1000 + 5,
+                                              socket_connect_timeout=2)
+        last = "$"
+        with contextlib.suppress(RedisError, OSError):
+            info = await self._read_client.xinfo_stream(STREAM)
+            last = _text(info["last-generated-id"])
+        self._tasks = [
+            asyncio.create_task(self._send_loop(), name="bus-send"),
+            asyncio.create_task(self._read_loop(last), name="bus-read"),
+        ]
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Send what is buffered (for up to ``grace`` s), then stop."""
+        self.hub.bus = None
+        if self._buffer and self._tasks:
+            deadline = time.monotonic() + grace
+            while self._buffer and time.monotonic() < deadline:  # noqa: ASYNC110 - the sender empties it
+                await asyncio.sleep(0.02)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for client in (self._send_client, self._read_client):
+            if client is not None:
+                await client.aclose()
+
+    # ------------------------------------------------------------ publishing (never waits)
+
+    def offer(self, event: Event, call_id: str | None, agent_id: str | None) -> None:
+        if len(self._buffer) >= self._buffer_size:
+            self._buffer.popleft()
+            self.stats.dropped += 1
+            self._lost_since_sent += 1
+        self._buffer.append(_Out(event, call_id, agent_id))
+        self._wake.set()
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    async def _send_loop(self) -> None:
+        assert self._send_client is not None
+        client = self._send_client
+        delay = RETRY_FIRST
+        down_since: float | None = None
+        while True:
+            if not self._buffer:
+                self._wake.clear()
+                await self._wake.wait()
+            batch = [self._buffer[i] for i in range(min(BATCH, len(self._buffer)))]
+            lost = self._lost_since_sent
+            try:
+                async with client.pipeline(transaction=False) as pipe:
+                    if lost:
+                        gap = StreamGap("closed", down_since or time.time(), node=self.node, lost=lost)
+                        pipe.xadd(STREAM, {"n": self.node, "e": gap.to_json()}, maxlen=self.maxlen, approximate=True)
+                    for out in batch:
+                        fields = {"n": self.node, "c": out.call_id or "", "a": out.agent_id or "",
+                                  "e": out.event.to_json()}
+                        pipe.xadd(STREAM, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                if down_since is None:
+                    down_since = time.time()
+                    log.warning("event stream unavailable (%s); %d event(s) buffered", type(exc).__name__,
+                                len(self._buffer))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+                continue
+            for _ in range(min(len(batch), len(self._buffer))):
+                self._buffer.popleft()  # only this task removes from the left, offer() only past a full buffer
+            self._lost_since_sent -= lost
+            self.stats.sent += len(batch)
+            if down_since is not None:
+                log.warning("event stream back after %.1f s", time.time() - down_since)
+                down_since = None
+            delay = RETRY_FIRST
+
+    # ------------------------------------------------------------ following the other nodes
+
+    async def _read_loop(self, last: str) -> None:
+        assert self._read_client is not None
+        client = self._read_client
+        delay = RETRY_FIRST
+        gap_since: float | None = None
+        while True:
+            try:
+                if gap_since is not None:
+                    last = await self._after_outage(client, last)
+                reply: Any = await client.xread({STREAM: last}, count=BATCH, block=READ_BLOCK_MS)
+            except (RedisError, OSError) as exc:
+                self.connected = False
+                if gap_since is None:
+                    gap_since = time.time()
+                    self.stats.gaps += 1
+                    log.warning("event stream unavailable (%s): pages told to re-sync", type(exc).__name__)
+                    self.hub.deliver(StreamGap("open", gap_since, node=self.node))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+                continue
+            self.connected = True
+            delay = RETRY_FIRST
+            if gap_since is not None:
+                self.hub.deliver(StreamGap("closed", gap_since, round(time.time() - gap_since, 3), node=self.node))
+                gap_since = None
+            for _stream, entries in reply or ():
+                for entry_id, fields in entries:
+                    last = _text(entry_id)
+                    self._deliver(fields)
+
+    async def _after_outage(self, client: aioredis.Redis, last: str) -> str:
+        """Where to go on after an outage: from ``last``, unless Redis lost the stream (restarted)."""
+        if last == "$":
+            return last
+        try:
+            info = await client.xinfo_stream(STREAM)
+        except RedisError:  # no stream any more: a restarted Redis without persistence
+            return "0-0"
+        newest = _text(info["last-generated-id"])
+        return "0-0" if _id_key(newest) < _id_key(last) else last
+
+    def _deliver(self, fields: dict[Any, Any]) -> None:
+        data = {_text(k): _text(v) for k, v in fields.items()}
+        if data.get("n") == self.node:
+            return
+        try:
+            event = decode(data["e"])
+        except (KeyError, ValueError, TypeError) as exc:
+            log.warning("event stream: undecodable entry skipped (%s)", exc)
+            return
+        self.stats.received += 1
+        if self.on_remote is not None:
+            self.on_remote(event)
+        self.hub.deliver(event, call_id=data.get("c") or None, agent_id=data.get("a") or None)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms or 0), int(seq or 0)

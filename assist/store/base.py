@@ -1,0 +1,93 @@
+"""What every call store offers: the interface the pipeline, the HTTP API, the CLI and replays use.
+
+Two backends implement it: ``assist.store.db.Store`` (SQLite, the embedded default for one
+machine and for training rooms) and ``assist.store.postgres.PostgresStore`` (PostgreSQL, shared
+by the nodes of a cluster).  ``assist.store.open.open_store`` picks one from a database URL.
+Both write the same schema through versioned migrations, mask personal numbers the same way
+(``assist.store.privacy.Redactor``) and return the same JSON-ready values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from assist.protocol.events import Event, Word
+from assist.store.privacy import Redacted, Redactor
+
+
+@runtime_checkable
+class CallStore(Protocol):
+    """Calls, final utterances, prompts and alerts; writes return once committed."""
+
+    redactor: Redactor
+
+    @property
+    def readonly(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+    # ---------------------------------------------------------------- writes
+
+    async def start_call(
+        self,
+        call_id: str,
+        agent_id: str,
+        started_at: float,
+        mode: str = "live",
+        meta: Mapping[str, Any] | None = None,
+    ) -> bool: ...
+
+    async def add_utterance(
+        self,
+        call_id: str,
+        role: str,
+        utterance_id: str,
+        text: str,
+        start: float,
+        end: float,
+        words: Sequence[Word | Mapping[str, Any]] = (),
+    ) -> Redacted: ...
+
+    async def add_prompt(self, call_id: str, prompt: Mapping[str, Any]) -> None: ...
+
+    async def add_alert(self, alert: Mapping[str, Any]) -> None: ...
+
+    async def ack_alert(self, alert_id: str, by: str, at: float) -> dict[str, Any]: ...
+
+    async def end_call(self, call_id: str, ended_at: float, reason: str) -> None: ...
+
+    async def mark_open_calls_interrupted(self) -> list[str]: ...
+
+    def record(self, event: Event) -> asyncio.Future[Any] | None: ...
+
+    # ---------------------------------------------------------------- reads
+
+    async def list_calls(
+        self,
+        agent: str | None = None,
+        since: float | None = None,
+        search: str | None = None,
+        limit: int = 100,
+        *,
+        until: float | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]: ...
+
+    async def get_call(self, call_id: str, *, include_originals: bool = False) -> dict[str, Any]: ...
+
+    async def export_call(self, call_id: str, *, include_originals: bool = False) -> dict[str, Any]: ...
+
+    async def utterances(self, call_id: str, *, include_originals: bool = False) -> list[dict[str, Any]]: ...
+
+    async def list_alerts(
+        self,
+        *,
+        call_id: str | None = None,
+        unacknowledged: bool = False,
+        since: float | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]: ...
+
+    async def schema_version(self) -> int: ...
