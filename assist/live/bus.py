@@ -86,11 +86,11 @@ def decode(text: str) -> Event:
             kind=str(raw["kind"]), severity=str(raw["severity"]), message=str(raw["message"]),
             audio_time=float(raw["audio_time"]), utterance_id=raw.get("utterance_id"),
             created_at=float(raw["created_at"]), acknowledged_by=raw.get("acknowledged_by"),
-            acknowledged_at=raw.get("acknowledged_at"),
+            acknowledged_at=raw.get("acknowledged_at"), ack_note=str(raw.get("ack_note", "")),
         )
     if kind == AlertAcknowledged.type:
         return AlertAcknowledged(alert_id=str(raw["alert_id"]), call_id=str(raw["call_id"]), by=str(raw["by"]),
-                                 at=float(raw["at"]))
+                                 at=float(raw["at"]), note=str(raw.get("note", "")))
     if kind == CallStarted.type:
         return CallStarted(call_id=str(raw["call_id"]), agent_id=str(raw["agent_id"]),
                            started_at=float(raw["started_at"]), mode=str(raw.get("mode", "live")))

@@ -105,6 +105,11 @@ MIGRATIONS: tuple[PgMigration, ...] = (
         ),
         needs_trigram=True,
     ),
+    PgMigration(
+        3,
+        "a supervisor's short note with an alert's acknowledgement",
+        ("ALTER TABLE alerts ADD COLUMN ack_note TEXT NOT NULL DEFAULT ''",),
+    ),
 )
 
 LATEST: Final[int] = MIGRATIONS[-1].version

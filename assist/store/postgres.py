@@ -322,18 +322,19 @@ class PostgresStore:
 
         return op
 
-    async def ack_alert(self, alert_id: str, by: str, at: float) -> dict[str, Any]:
-        result: dict[str, Any] = await self._write(self._ack_op(alert_id, by, at))
+    async def ack_alert(self, alert_id: str, by: str, at: float, note: str = "") -> dict[str, Any]:
+        result: dict[str, Any] = await self._write(self._ack_op(alert_id, by, at, note))
         return result
 
-    def _ack_op(self, alert_id: str, by: str, at: float) -> PgOp:
+    def _ack_op(self, alert_id: str, by: str, at: float, note: str = "") -> PgOp:
         by_masked = self.redactor.mask_text(by)
+        note_masked = self.redactor.mask_text(note)
 
         async def op(conn: asyncpg.Connection) -> dict[str, Any]:
             await conn.execute(
-                """UPDATE alerts SET acknowledged_by = $1, acknowledged_at = $2
-                   WHERE alert_id = $3 AND acknowledged_at IS NULL""",
-                by_masked, float(at), alert_id,
+                """UPDATE alerts SET acknowledged_by = $1, acknowledged_at = $2, ack_note = $3
+                   WHERE alert_id = $4 AND acknowledged_at IS NULL""",
+                by_masked, float(at), note_masked, alert_id,
             )
             row = await conn.fetchrow("SELECT * FROM alerts WHERE alert_id = $1", alert_id)
             if row is None:
@@ -391,7 +392,7 @@ class PostgresStore:
         elif isinstance(event, Alert):
             op = self._alert_op(event.to_dict())
         elif isinstance(event, AlertAcknowledged):
-            op = self._ack_op(event.alert_id, event.by, event.at)
+            op = self._ack_op(event.alert_id, event.by, event.at, event.note)
         elif isinstance(event, CallStarted):
             op = self._start_op(event.call_id, event.agent_id, event.started_at, event.mode, None)
         elif isinstance(event, CallEnded):
