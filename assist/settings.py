@@ -175,6 +175,36 @@ _SPECS: tuple[_Spec, ...] = tuple(
         ("shutdown_grace", "ASSIST_SHUTDOWN_GRACE", _float(0.5, 60.0)),
     )
 )
+
+
+# ---------------------------------------------------------------- hardening limits (docs/security.md)
+# Kept together so the settings rework can move them as one block.
+
+
+def _hosts() -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
+    def parse(raw: str) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+
+    def ok(v: Any) -> bool:
+        return isinstance(v, tuple) and all(
+            isinstance(h, str) and 0 < len(h) <= 253 and h.isprintable() and " " not in h and "/" not in h for h in v
+        )
+
+    return ("comma-separated host names the server answers to, such as assist.ops.example.gov.cn (or *)", parse, ok)
+
+
+_SPECS += tuple(
+    _Spec(name, env, *kind)
+    for name, env, kind in (
+        ("allowed_hosts", "ASSIST_ALLOWED_HOSTS", _hosts()),
+        ("max_calls_per_principal", "ASSIST_MAX_CALLS_PER_PRINCIPAL", _int(1, 10_000)),
+        ("max_subscriptions_per_principal", "ASSIST_MAX_SUBSCRIPTIONS_PER_PRINCIPAL", _int(1, 100_000)),
+        ("idle_timeout", "ASSIST_IDLE_TIMEOUT", _float(1.0, 24 * 3600.0)),
+        ("max_line_chars", "ASSIST_MAX_LINE_CHARS", _int(16, 100_000)),
+    )
+)
+# ---------------------------------------------------------------- end of hardening limits
+
 _BY_NAME: dict[str, _Spec] = {s.name: s for s in _SPECS}
 
 
@@ -227,6 +257,13 @@ class ServerConfig:
     heartbeat_interval: float = HEARTBEAT_INTERVAL  # websocket ping every ... seconds
     heartbeat_timeout: float = HEARTBEAT_TIMEOUT  # ... and a peer without a pong this long is closed
     shutdown_grace: float = SHUTDOWN_GRACE  # SIGTERM: calls get this long to flush their transcripts
+    # ---- hardening limits (docs/security.md) ----
+    allowed_hosts: tuple[str, ...] = ()  # Host names besides the bound address, localhost, 127.0.0.1, [::1]
+    max_calls_per_principal: int = 4  # concurrent calls one token (agent, trainer) may hold
+    max_subscriptions_per_principal: int = 8  # concurrent /ws/subscribe sockets one token may hold
+    idle_timeout: float = 60.0  # a call that sends nothing this long ends with idle_timeout
+    max_line_chars: int = 400  # longest transcript 'line' accepted (longer: line_too_long, not fatal)
+    # ---- end of hardening limits ----
 
     def __post_init__(self) -> None:
         for spec in _SPECS:

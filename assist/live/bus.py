@@ -105,6 +105,7 @@ class _Out:
     event: Event
     call_id: str | None
     agent_id: str | None
+    mode: str | None
 
 
 class ClusterHub(Hub):
@@ -114,14 +115,18 @@ class ClusterHub(Hub):
         super().__init__(max_subscribers=max_subscribers, queue_size=queue_size)
         self.bus: EventBus | None = None
 
-    def publish(self, event: Event, *, call_id: str | None = None, agent_id: str | None = None) -> None:
-        super().publish(event, call_id=call_id, agent_id=agent_id)
+    def publish(
+        self, event: Event, *, call_id: str | None = None, agent_id: str | None = None, mode: str | None = None
+    ) -> None:
+        super().publish(event, call_id=call_id, agent_id=agent_id, mode=mode)
         if self.bus is not None and not isinstance(event, StreamGap):
-            self.bus.offer(event, call_id, agent_id)
+            self.bus.offer(event, call_id, agent_id, mode)
 
-    def deliver(self, event: Event, *, call_id: str | None = None, agent_id: str | None = None) -> None:
+    def deliver(
+        self, event: Event, *, call_id: str | None = None, agent_id: str | None = None, mode: str | None = None
+    ) -> None:
         """Another node's event: to the local subscribers only."""
-        super().publish(event, call_id=call_id, agent_id=agent_id)
+        super().publish(event, call_id=call_id, agent_id=agent_id, mode=mode)
 
 
 @dataclass
@@ -193,12 +198,12 @@ class EventBus:
 
     # ------------------------------------------------------------ publishing (never waits)
 
-    def offer(self, event: Event, call_id: str | None, agent_id: str | None) -> None:
+    def offer(self, event: Event, call_id: str | None, agent_id: str | None, mode: str | None = None) -> None:
         if len(self._buffer) >= self._buffer_size:
             self._buffer.popleft()
             self.stats.dropped += 1
             self._lost_since_sent += 1
-        self._buffer.append(_Out(event, call_id, agent_id))
+        self._buffer.append(_Out(event, call_id, agent_id, mode))
         self._wake.set()
 
     @property
@@ -222,7 +227,7 @@ class EventBus:
                         gap = StreamGap("closed", down_since or time.time(), node=self.node, lost=lost)
                         pipe.xadd(STREAM, {"n": self.node, "e": gap.to_json()}, maxlen=self.maxlen, approximate=True)
                     for out in batch:
-                        fields = {"n": self.node, "c": out.call_id or "", "a": out.agent_id or "",
+                        fields = {"n": self.node, "c": out.call_id or "", "a": out.agent_id or "", "m": out.mode or "",
                                   "e": out.event.to_json()}
                         pipe.xadd(STREAM, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
                     await pipe.execute()
@@ -298,7 +303,9 @@ class EventBus:
         self.stats.received += 1
         if self.on_remote is not None:
             self.on_remote(event)
-        self.hub.deliver(event, call_id=data.get("c") or None, agent_id=data.get("a") or None)
+        self.hub.deliver(
+            event, call_id=data.get("c") or None, agent_id=data.get("a") or None, mode=data.get("m") or None
+        )
 
 
 def _text(value: Any) -> str:

@@ -132,6 +132,7 @@ class Envelope:
     event: Event
     call_id: str | None = None
     agent_id: str | None = None
+    mode: str | None = None  # "live" or "training": the mode of the call the event belongs to
 
 
 Matcher = Callable[[Envelope], bool]
@@ -215,10 +216,12 @@ class Hub:
             if sub.queue.dropped:
                 log.info("%s left having dropped %d events", sub.name, sub.queue.dropped)
 
-    def publish(self, event: Event, *, call_id: str | None = None, agent_id: str | None = None) -> None:
+    def publish(
+        self, event: Event, *, call_id: str | None = None, agent_id: str | None = None, mode: str | None = None
+    ) -> None:
         """Offer ``event`` to every matching subscriber; never blocks."""
         self._published += 1
-        envelope = Envelope(event, call_id, agent_id)
+        envelope = Envelope(event, call_id, agent_id, mode)
         for sub in tuple(self._subscribers):
             sub.offer(envelope)
 

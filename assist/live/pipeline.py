@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from assist.live.prompts import LiveAssist, TextAnalyzer
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PARTIAL_MIN_GROWTH = 1  # characters a partial must add before it is analysed again (see _Listener)
 COMMIT_WAIT = 1.0  # s a final waits for its commit before it is delivered regardless
 MAX_ALERTS = 500  # alerts remembered for late-joining dashboards (oldest forgotten first)
 
@@ -70,29 +73,63 @@ class AlertBook:
 
 
 class _Listener:
-    """Adapts one call's ``LiveAssist`` to the session's listener hook."""
+    """Adapts one call's ``LiveAssist`` to the session's listener hook, at a bounded cost.
 
-    def __init__(self, live: LiveAssist, alerts: AlertBook) -> None:
+    Analysis runs on the pipeline's analysis thread, never on the event loop.  A
+    partial is analysed only when it has grown by a quarter since the last
+    analysed partial of its utterance (at least ``PARTIAL_MIN_GROWTH`` characters),
+    so the analyses of one utterance add up to a few times its length instead
+    of its length squared; every final is analysed.  The lock keeps the loop's
+    reads of the call state apart from an analysis under way.
+    """
+
+    def __init__(self, live: LiveAssist, alerts: AlertBook, executor: Executor) -> None:
         self.live = live
         self.alerts = alerts
+        self._executor = executor
+        self._lock = threading.Lock()
+        self._analysed: dict[str, int] = {}  # utterance id -> length of its last analysed partial
+
+    def _due(self, t: Transcript) -> bool:
+        if t.final:
+            self._analysed.pop(t.utterance_id, None)
+            return True
+        last = self._analysed.get(t.utterance_id, 0)
+        if len(t.text) - last < max(PARTIAL_MIN_GROWTH, last // 4):
+            return False
+        self._analysed[t.utterance_id] = len(t.text)
+        return True
+
+    def _analyse(self, t: Transcript) -> list[Event]:
+        with self._lock:
+            return self.live.on_transcript(t)
 
     async def on_transcript(self, session: CallSession, transcript: Transcript) -> Sequence[Event]:
-        events = self.live.on_transcript(transcript)
+        if not self._due(transcript):
+            return ()
+        loop = asyncio.get_running_loop()
+        events = await loop.run_in_executor(self._executor, self._analyse, transcript)
         for ev in events:
             if isinstance(ev, Alert):
                 self.alerts.add(ev)
         return events
 
+    def state(self, active: bool) -> CallState:
+        with self._lock:
+            return self.live.state(active=active)
+
     async def on_end(self, session: CallSession, summary: CallSummary) -> Sequence[Event]:
-        return [self.live.state(active=False)]
+        return [self.state(False)]
 
 
 def redact_transcript(redactor: Redactor, t: Transcript) -> Transcript:
-    """The transcript with ID-card, mobile and bank-card numbers masked in its text and words."""
-    text = redactor.mask_text(t.text)
+    """The transcript with ID-card, mobile and bank-card numbers masked in its text and words; in a
+    partial also every digit run that could still grow into one (``Redactor.mask_partial``)."""
+    text = redactor.mask_text(t.text) if t.final else redactor.mask_partial(t.text)
     if not t.words:
         return t if text == t.text else dataclasses.replace(t, text=text)
-    masked = redactor.redact_words([w.word for w in t.words])
+    plain = [w.word for w in t.words]
+    masked = redactor.redact_words(plain) if t.final else redactor.mask_partial_words(plain)
     if text == t.text and all(m == w.word for m, w in zip(masked, t.words, strict=True)):
         return t
     words = tuple(
@@ -121,6 +158,8 @@ class AssistPipeline:
         self._clock = clock
         self._live: dict[str, LiveAssist] = {}
         self.store_failures = 0
+        # one thread: analyses never run on the event loop, and calls take turns instead of piling up
+        self.analysis_executor = ThreadPoolExecutor(1, thread_name_prefix="analysis")
 
     def attach(self, session: CallSession) -> None:
         """Session hook: redaction, live assist and storage for one call."""
@@ -136,8 +175,9 @@ class AssistPipeline:
                 clock=self._clock,
             )
             self._live[session.call_id] = live
-            session.add_listener(_Listener(live, self.alerts))
-            session.set_state_provider(lambda s: _with_activity(live.state(active=s.active), s))
+            listener = _Listener(live, self.alerts, self.analysis_executor)
+            session.add_listener(listener)
+            session.set_state_provider(lambda s: _with_activity(listener.state(s.active), s))
         if store is not None:
 
             async def commit(t: Transcript) -> None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from assist.store.base import CallStore as Store  # either backend (assist.store.open)
 
+CLOSED_REASONS = ("completed", "error")  # a call that ended so is immutable: it cannot be resumed or reopened
 REPLAY_TOLERANCE = 0.05  # s: a re-decoded final may end a few 10 ms frames later than the stored one
 TAKEOVER_TOLERANCE = 0.25  # s: a re-decoded utterance starting this close to a stored one replaces it
 _ID = re.compile(r"^(agent|caller|mixed)-(\d+)$")
@@ -56,6 +57,7 @@ class ResumePoint:
     agent_id: str
     mode: str
     roles: Mapping[str, RolePoint] = field(default_factory=dict)
+    closed: bool = False  # the call ended (``CLOSED_REASONS``): nothing may be added to it
 
     def role(self, role: str) -> RolePoint:
         return self.roles.get(role, RolePoint())
@@ -64,7 +66,8 @@ class ResumePoint:
         if other is None:
             return self
         names = set(self.roles) | set(other.roles)
-        return replace(self, roles={r: self.role(r).merge(other.role(r)) for r in names})
+        roles = {r: self.role(r).merge(other.role(r)) for r in names}
+        return replace(self, roles=roles, closed=self.closed or other.closed)
 
     def numbering_only(self) -> ResumePoint:
         """Continue the ids but drop nothing: a client that starts the call again without ``resume_from``."""
@@ -98,7 +101,8 @@ async def point_from_store(store: Store, call_id: str) -> ResumePoint | None:
     except NotFound:
         return None
     call = data["call"]
-    return point_from_utterances(str(call["agent_id"]), str(call["mode"]), data["utterances"])
+    point = point_from_utterances(str(call["agent_id"]), str(call["mode"]), data["utterances"])
+    return replace(point, closed=call.get("end_reason") in CLOSED_REASONS)
 
 
 class ResumeBook:

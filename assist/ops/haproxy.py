@@ -51,19 +51,20 @@ frontend assist
 
 backend calls
     balance leastconn
+    # health checks name an allowed Host (the nodes refuse unknown Hosts with 421: DNS rebinding)
     option httpchk
     http-check connect
-    http-check send meth GET uri /healthz
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
     http-check connect
-    http-check send meth GET uri /readyz
+    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
 {servers}
 
 backend any
     balance roundrobin
     option httpchk
-    http-check send meth GET uri /healthz
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
 {servers}
 {stats}"""

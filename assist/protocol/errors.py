@@ -24,6 +24,9 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     NO_MODEL = "no_model"                      # audio call on a server started without a speech model
     INTERNAL = "internal"
+    CALL_ENDED = "call_ended"                  # the call id belongs to a call that ended: it cannot be reopened
+    IDLE_TIMEOUT = "idle_timeout"              # a call sent nothing for ``idle_timeout`` seconds
+    LINE_TOO_LONG = "line_too_long"            # a transcript ``line`` over ``max_line_chars`` (not fatal)
 
 
 # websocket close codes (RFC 6455 section 7.4.1)
@@ -54,6 +57,9 @@ CLOSE_CODES: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: CLOSE_POLICY,
     ErrorCode.NO_MODEL: CLOSE_TRY_AGAIN,
     ErrorCode.INTERNAL: CLOSE_INTERNAL,
+    ErrorCode.CALL_ENDED: CLOSE_POLICY,
+    ErrorCode.IDLE_TIMEOUT: CLOSE_POLICY,
+    ErrorCode.LINE_TOO_LONG: CLOSE_POLICY,
 }
 
 

@@ -51,6 +51,13 @@ _ID_WEIGHTS: Final[tuple[int, ...]] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 
 _ID_CHECK: Final[str] = "10X98765432"
 _MOBILE_PREFIXES: Final[tuple[str, ...]] = ("0086", "86", "0")
 _EDGE_FILLER: Final[int] = 2  # spoken numerals glued to a number: 一直, 一下, 两个 ...
+# Partials: a digit run still growing (at the end of the text) is masked from this many digits on, one
+# anywhere else from PARTIAL_RUN on (a recogniser may still split or revise it); only the first
+# PARTIAL_SHOWN digits stay, which every mask shows anyway.
+PARTIAL_TAIL: Final[int] = 4
+PARTIAL_RUN: Final[int] = 7
+PARTIAL_SHOWN: Final[int] = 3
+_ANY_RUN: Final[re.Pattern[str]] = re.compile(f"{_D}(?:{_S}{_D})*(?:{_S}[{_CHECK_CHARS}])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +184,44 @@ class Redactor:
     def mask_text(self, text: str) -> str:
         """Masked text only (for logs and dashboards)."""
         return self.redact(text).text if _CANDIDATE.search(text) else text
+
+    def mask_partial(self, text: str) -> str:
+        """Mask a partial transcript conservatively: complete numbers as in ``mask_text``, and every
+        digit run that could still grow into a mobile, ID or bank-card number (see ``PARTIAL_TAIL``)."""
+        text = self.mask_text(text)
+        return "".join(piece for piece, _ in self._partial_pieces(text))
+
+    def mask_partial_words(self, words: Sequence[str]) -> list[str]:
+        """``mask_partial`` for recogniser words: a word overlapping a masked run becomes ``*``."""
+        joined = " ".join(words)
+        spans = [span for _, span in self._partial_pieces(self.mask_text(joined)) if span is not None]
+        masked = self.redact_words(words)
+        pos = 0
+        out: list[str] = []
+        for w, m in zip(words, masked, strict=True):
+            s, e = pos, pos + len(w)
+            pos = e + 1
+            out.append("*" if any(a < e and s < b for a, b in spans) else m)
+        return out
+
+    def _partial_pieces(self, text: str) -> list[tuple[str, tuple[int, int] | None]]:
+        """``text`` cut into pieces; masked runs carry their source span."""
+        pieces: list[tuple[str, tuple[int, int] | None]] = []
+        pos = 0
+        end = len(text.rstrip(_SEPARATORS))
+        for m in _ANY_RUN.finditer(text):
+            run = _parse_run(m.group(), m.start())
+            if m.start() > 0 and text[m.start() - 1] == "*":
+                continue  # the tail of a number ``mask_text`` already masked
+            growing = m.end() >= end
+            if len(run.digits) < (PARTIAL_TAIL if growing else PARTIAL_RUN):
+                continue
+            pieces.append((text[pos : m.start()], None))
+            shown = run.digits[:PARTIAL_SHOWN]
+            pieces.append((shown + "*" * (len(run.digits) - PARTIAL_SHOWN), (m.start(), m.end())))
+            pos = m.end()
+        pieces.append((text[pos:], None))
+        return pieces
 
     def find(self, text: str) -> tuple[Finding, ...]:
         return tuple(Finding(kind, start, end) for kind, start, end, _ in self._scan(text))

@@ -17,6 +17,7 @@ GETs of ``/api/*`` from pages (read only, within the ticket's short life).
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import secrets
 import time
@@ -103,6 +104,11 @@ class Access:
         if self.tokens is None or len(self.tokens) == 0:
             return f"authentication is on but {self.tokens_label} holds no tokens yet: every client is refused"
         return None
+
+    def with_origins(self, own: tuple[str, ...]) -> Access:
+        """The same access, trusting pages from ``own`` origins (the server's own) besides the configured ones."""
+        origins = tuple(dict.fromkeys((*self.policy.allowed_origins, *own)))
+        return dataclasses.replace(self, policy=dataclasses.replace(self.policy, allowed_origins=origins))
 
     # ------------------------------------------------------------ requests
 

@@ -9,19 +9,17 @@ API (JSON): ``/api/calls`` (search), ``/api/calls/ID`` (one call),
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl
 
-from websockets.asyncio.server import ServerConnection
-from websockets.datastructures import Headers
-from websockets.http11 import Request, Response
+from websockets.http11 import Response
 
 import assist
+from assist.web.http import error_response as _error
+from assist.web.http import json_response, response
 
 if TYPE_CHECKING:
     from assist.store.base import CallStore as Store  # either backend (assist.store.open)
@@ -49,34 +47,8 @@ def default_static_dir() -> Path:
     return Path(assist.__file__).resolve().parents[1] / "client"
 
 
-def _response(status: int, body: bytes, content_type: str, *, cache: bool = False) -> Response:
-    headers = Headers(
-        [
-            ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
-            ("Cache-Control", "max-age=300" if cache else "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "no-referrer"),
-        ]
-    )
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
-    return Response(int(status), reason, headers, body)
-
-
-def json_response(status: int, payload: Any) -> Response:
-    body = (json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-    return _response(status, body, "application/json; charset=utf-8")
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return json_response(status, {"error": {"code": code, "message": message}})
-
-
 class HttpRoutes:
-    """Answers every non-websocket request; ``None`` lets the websocket handshake go on."""
+    """The pages, their files and the history API; the server's route table calls these."""
 
     def __init__(
         self,
@@ -97,27 +69,29 @@ class HttpRoutes:
         else:
             log.warning("no client files at %s: the overlay and dashboard pages are not served", self.static_dir)
 
-    async def handle(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = unquote(urlsplit(request.path).path)
-        if path in PAGES:
-            return self._file(PAGES[path])
-        if path.startswith("/static/"):
-            return self._file(path[len("/static/"):], cache=True)
-        if path == "/api/calls" or path.startswith("/api/calls/"):
-            params = dict(parse_qsl(urlsplit(request.path).query))
-            params.pop("ticket", None)  # checked by the server's auth before routing
-            return await self._api(path, params)
-        return None
+    def page(self, path: str) -> Response:
+        """One of ``PAGES`` (``path`` is the canonical path, see ``assist.web.paths``)."""
+        return self._file(PAGES[path])
+
+    def static(self, path: str) -> Response:
+        """``/static/NAME``: a file of the client folder."""
+        return self._file(path[len("/static/"):], cache=True)
+
+    async def api(self, path: str, query: str) -> Response:
+        """``/api/calls...``: the history API (the server has authenticated a supervisor)."""
+        params = dict(parse_qsl(query))
+        params.pop("ticket", None)  # checked by the server's auth before routing
+        return await self._api(path, params)
 
     def _file(self, name: str, *, cache: bool = False) -> Response:
         f = self._files.get(name)
         if f is None:
-            return _response(404, b"not found\n", "text/plain; charset=utf-8")
+            return _error(404, "not_found", "no such file")
         try:
             body = f.read_bytes()[:MAX_STATIC_BYTES]
         except OSError:
-            return _response(404, b"not found\n", "text/plain; charset=utf-8")
-        return _response(200, body, CONTENT_TYPES[f.suffix], cache=cache)
+            return _error(404, "not_found", "no such file")
+        return response(200, body, CONTENT_TYPES[f.suffix], cache=cache)
 
     async def _api(self, path: str, params: dict[str, str]) -> Response:
         from assist.store.db import NotFound

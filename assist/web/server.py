@@ -1,24 +1,27 @@
-"""The websocket server: HTTP routing, authentication, connection bookkeeping, start and graceful stop.
+"""The websocket server: the route table, authentication, connection bookkeeping, start and graceful stop.
 
 Paths: ``/ws/call`` (call audio, docs/protocol.md), ``/ws/subscribe`` (overlays
 and dashboards), ``/healthz`` (200 "ok", open), ``/metrics`` (Prometheus text)
 and ``/stats`` (JSON counters, no call content), ``POST /api/ticket`` (a
 browser ticket for a bearer token), the pages and ``/api/*`` of
-``assist.web.routes``.  Websocket upgrades are authenticated before the upgrade
-(docs/security.md); ``/metrics``, ``/stats`` and ``/api/*`` need a supervisor.
+``assist.web.routes``.  Every request is checked in ``_process_request`` in one
+order (``assist.web.router``): single credential headers, an allowed Host, one
+canonical path, a route, its method, then its guard.  Websocket upgrades are
+authenticated before the upgrade (docs/security.md); ``/metrics``, ``/stats``
+and ``/api/*`` need a supervisor.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -41,14 +44,16 @@ from assist.settings import ServerConfig
 from assist.training.report import report_for_call
 from assist.web.access import Access, is_loopback
 from assist.web.auth import AuthFailure, TokenStore
-from assist.web.connections import (
-    CallConnection,
-    ServerContext,
-    SessionHook,
-    SubscriberConnection,
-    TypedConnection,
-)
-from assist.web.routes import HttpRoutes, json_response
+from assist.web.call import CallConnection
+from assist.web.heartbeat import keep_alive
+from assist.web.hosts import HostPolicy
+from assist.web.http import SECURITY_HEADERS, error_response, json_response, text_response
+from assist.web.paths import BadTarget, Target, canonical_target
+from assist.web.quotas import Quotas
+from assist.web.router import Guard, RouteTable
+from assist.web.routes import PAGES, HttpRoutes
+from assist.web.subscribe import SubscriberConnection
+from assist.web.wsbase import AssistConnection, ServerContext, SessionHook
 
 log = logging.getLogger("assist.web.server")
 
@@ -59,6 +64,7 @@ READY_PATH = "/readyz"  # 503 while draining: the load balancer sends no new cal
 STATS_PATH = "/stats"
 METRICS_PATH = "/metrics"
 TICKET_PATH = "/api/ticket"
+SINGLE_HEADERS = ("Host", "Authorization", "Origin")  # more than one of these: 400
 FORCE_CLOSE_SECONDS = 1.0  # after the grace period: time left for sockets to close before they are cut
 
 
@@ -135,10 +141,13 @@ class AssistServer:
             metrics=self.metrics,
             gate=self.gate,
             resume_book=ResumeBook(),
+            quotas=Quotas(config.max_calls_per_principal, config.max_subscriptions_per_principal),
             session_hooks=hooks,
             pipeline=pipeline,
         )
         self._server: Server | None = None
+        self.hosts = HostPolicy.for_server(config.host, config.allowed_hosts)
+        self.table = self._route_table()
         self._memory = MemoryReleaser()
         self._pool_warm_cpu = 0.0
         self._connections: dict[CallConnection | SubscriberConnection, asyncio.Future[None]] = {}
@@ -169,14 +178,19 @@ class AssistServer:
             self.config.host,
             self.config.port,
             process_request=self._process_request,
-            create_connection=TypedConnection,
+            create_connection=AssistConnection,
             max_size=self.config.websocket_max_size,
             max_queue=8,
             compression=None,  # audio does not compress; saves CPU per frame
             server_header=None,
             ssl=ssl_context,
-            **self.config.keepalive,
+            ping_interval=None,  # heartbeats: assist.web.heartbeat, one task per connection
+            close_timeout=self.config.close_timeout,
         )
+        # pages are trusted by an explicit list of origins: the server's own names, then the configured ones
+        own = self.hosts.own_origins(self.port, self.config.tls)
+        self.access = self.access.with_origins(own)
+        self._ctx = dataclasses.replace(self._ctx, access=self.access)
         self._started_at = time.time()
         if self.pool is not None:
             self._pool_task = asyncio.create_task(self._keep_pool(), name="recognizer pool")
@@ -289,44 +303,85 @@ class AssistServer:
 
     # ------------------------------------------------------------ routing
 
+    def _route_table(self) -> RouteTable:
+        table = RouteTable()
+        table.add(HEALTH_PATH, Guard.OPEN, self._health)
+        table.add(READY_PATH, Guard.OPEN, self._ready)
+        table.add(CALL_PATH, Guard.UPGRADE, _handshake)
+        table.add(SUBSCRIBE_PATH, Guard.UPGRADE, _handshake)
+        table.add(TICKET_PATH, Guard.OPEN, self._ticket, methods=("POST",))
+        table.add(METRICS_PATH, Guard.SUPERVISOR, self._metrics)
+        table.add(STATS_PATH, Guard.SUPERVISOR, self._stats)
+        for page in PAGES:
+            table.add(page, Guard.OPEN, self._page)
+        table.add("/static/", Guard.OPEN, self._static)
+        table.add("/api/calls", Guard.SUPERVISOR, self._api)
+        table.add("/api/calls/", Guard.SUPERVISOR, self._api)
+        return table
+
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = urlsplit(request.path).path
-        if path == HEALTH_PATH:
-            return connection.respond(200, "ok\n")
-        if path == READY_PATH:
-            return connection.respond(503, "draining\n") if self.draining else connection.respond(200, "ready\n")
-        if path == CALL_PATH and self.draining:
-            return json_response(503, {"error": "draining", "message": "this node is shutting down; retry"})
-        if path in (CALL_PATH, SUBSCRIBE_PATH):
+        """Every request, in one order: headers, Host, canonical path, route, method, guard, handler."""
+        for name in SINGLE_HEADERS:
+            if len(request.headers.get_all(name)) > 1:
+                return self._bad(connection, 400, "bad_request", f"more than one {name} header")
+        if not self.hosts.allows(request.headers.get("Host")):
+            return self._bad(connection, 421, "misdirected_request", "this server does not answer to that Host")
+        target = canonical_target(request.path)
+        if isinstance(target, BadTarget):
+            return self._bad(connection, 400, "bad_path", target.reason)
+        route = self.table.match(target.path)
+        if route is None:
+            return error_response(404, "not_found", "no such path")
+        method = request.method
+        if method not in route.methods:
+            return error_response(405, "method_not_allowed", f"use {' or '.join(sorted(route.methods))}")
+        if target.path == CALL_PATH and self.draining:
+            return error_response(503, "draining", "this node is shutting down; retry")
+        if route.guard is Guard.UPGRADE:
             result = self.access.authenticate_upgrade(request.path, request.headers)
             if isinstance(result, AuthFailure):
-                return self._refuse(connection, result, path)
-            assert isinstance(connection, TypedConnection)
+                return self._refuse(connection, result, target.path)
+            assert isinstance(connection, AssistConnection)
             connection.principal = result
             connection.by_ticket = "Authorization" not in request.headers and not result.unrestricted
-            return None  # the websocket handshake goes on
-        if path == TICKET_PATH:
-            status, body = self.access.ticket(request.method, request.headers)
-            if status >= 400:
-                self.metrics.auth_failed(status)
-                log.info("ticket refused (%d) for %s", status, _peer(connection), extra={"status": int(status)})
-            return json_response(status, body)
-        if path in (METRICS_PATH, STATS_PATH) or path.startswith("/api/"):
+        elif route.guard is Guard.SUPERVISOR:
             principal = self.access.authenticate_supervisor(request.path, request.headers)
             if isinstance(principal, AuthFailure):
-                return self._refuse(connection, principal, path)
-            if request.method != "GET":
-                return json_response(405, {"error": "method_not_allowed", "message": "use GET"})
-            if path == METRICS_PATH:
-                return self._metrics_response()
-            if path == STATS_PATH:
-                return json_response(200, self.stats())
-        elif request.method != "GET":
-            return json_response(405, {"error": "method_not_allowed", "message": "use GET"})
-        routed = await self.routes.handle(connection, request)
-        if routed is not None:
-            return routed
-        return connection.respond(404, "not found\n")
+                return self._refuse(connection, principal, target.path)
+        return await route.handler(request, target)
+
+    def _bad(self, connection: ServerConnection, status: int, code: str, message: str) -> Response:
+        log.info("refused a request from %s: %d %s", _peer(connection), status, message, extra={"status": status})
+        return error_response(status, code, message)
+
+    async def _health(self, request: Request, target: Target) -> Response:
+        return text_response(200, "ok\n")
+
+    async def _ready(self, request: Request, target: Target) -> Response:
+        """Readiness for the load balancer: 503 while this node drains, so it sends no new calls."""
+        return text_response(503, "draining\n") if self.draining else text_response(200, "ready\n")
+
+    async def _ticket(self, request: Request, target: Target) -> Response:
+        status, body = self.access.ticket(request.method, request.headers)
+        if status >= 400:
+            self.metrics.auth_failed(status)
+            log.info("ticket refused (%d)", status, extra={"status": int(status)})
+        return json_response(status, body)
+
+    async def _metrics(self, request: Request, target: Target) -> Response:
+        return self._metrics_response()
+
+    async def _stats(self, request: Request, target: Target) -> Response:
+        return json_response(200, self.stats())
+
+    async def _page(self, request: Request, target: Target) -> Response:
+        return self.routes.page(target.path)
+
+    async def _static(self, request: Request, target: Target) -> Response:
+        return self.routes.static(target.path)
+
+    async def _api(self, request: Request, target: Target) -> Response:
+        return await self.routes.api(target.path, target.query)
 
     def _refuse(self, connection: ServerConnection, failure: AuthFailure, path: str) -> Response:
         """Refuse a request before any upgrade: 401 (no or bad credentials) or 403 (origin, role)."""
@@ -335,7 +390,7 @@ class AssistServer:
         log.info("refused %s from %s: %d %s", path, _peer(connection), status, failure.reason,
                  extra={"status": status})
         code = {401: "unauthorized", 403: "forbidden"}.get(status, "bad_request")
-        response = json_response(status, {"error": code, "message": failure.reason})
+        response = error_response(status, code, failure.reason)
         if failure.status == HTTPStatus.UNAUTHORIZED:
             response.headers["WWW-Authenticate"] = 'Bearer realm="assist"'
         return response
@@ -344,7 +399,8 @@ class AssistServer:
         self._sync_drops()
         body = self.metrics.render()
         headers = Headers([
-            ("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")
+            ("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body))), ("Cache-Control", "no-store"),
+            *SECURITY_HEADERS,
         ])
         return Response(200, "OK", headers, body)
 
@@ -365,15 +421,20 @@ class AssistServer:
                 self._drops_reported[queue] = total
 
     async def _handle(self, ws: ServerConnection) -> None:
-        assert isinstance(ws, TypedConnection)
-        path = urlsplit(ws.request.path if ws.request else "").path
+        assert isinstance(ws, AssistConnection)
+        target = canonical_target(ws.request.path if ws.request else "")
+        call = isinstance(target, Target) and target.path == CALL_PATH  # process_request let only two paths through
         conn: CallConnection | SubscriberConnection
-        conn = CallConnection(ws, self._ctx) if path == CALL_PATH else SubscriberConnection(ws, self._ctx)
+        conn = CallConnection(ws, self._ctx) if call else SubscriberConnection(ws, self._ctx)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._connections[conn] = done
+        heartbeat = asyncio.create_task(
+            keep_alive(ws, self.config.heartbeat_interval, self.config.heartbeat_timeout), name="heartbeat"
+        )
         try:
             await conn.run()
         finally:
+            heartbeat.cancel()
             del self._connections[conn]
             done.set_result(None)
             if isinstance(conn, CallConnection) and conn.session is not None:
@@ -440,3 +501,8 @@ def _peer(connection: ServerConnection) -> str:
 async def _close_quietly(ws: ServerConnection) -> None:
     with contextlib.suppress(ConnectionClosed):
         await ws.close(CLOSE_GOING_AWAY, "server shutting down")
+
+
+async def _handshake(request: Request, target: Target) -> None:
+    """A websocket path: authenticated by its guard, the handshake goes on."""
+    return None

@@ -32,35 +32,37 @@ SUPERVISOR = Principal(Role.SUPERVISOR, "boss", "t2")
 TRAINER = Principal(Role.TRAINER, "coach", "t3")
 
 
+OWN = ("http://h:8765", "https://h", "http://[::1]:8765")
+
+
 @pytest.mark.parametrize(
-    ("origin", "allowed", "host", "expected"),
+    ("origin", "allowed", "expected"),
     [
-        (None, (), "h:8765", True),  # not a browser
-        ("http://h:8765", (), "h:8765", True),  # same origin
-        ("http://H:8765", (), "h:8765", True),
-        ("https://h", (), "h:443", True),
-        ("http://h:80", (), "h", True),
-        ("http://h", (), "h:443", False),
-        ("http://evil.example:8765", (), "h:8765", False),
-        ("http://h:8766", (), "h:8765", False),
-        ("http://ops.example.cn", ("http://ops.example.cn",), "h:8765", True),
-        ("http://ops.example.cn:80", ("http://ops.example.cn/",), "h:8765", True),
-        ("https://ops.example.cn", ("http://ops.example.cn",), "h:8765", False),
-        ("http://anything", ("*",), "h", True),
-        ("null", (), "h", False),
-        ("null", ("null",), "h", True),
-        ("file://", (), "h", False),
-        ("http://h:8765/path", (), "h:8765", False),
-        ("http://user@h:8765", (), "h:8765", False),
-        ("http://h:99999", (), "h:99999", False),
-        ("not a url", (), "h", False),
-        ("http://[::1]:8765", (), "[::1]:8765", True),
-        ("http://h:8765", (), None, False),
-        ("http://h:8765", (), "", False),
+        (None, (), True),  # not a browser
+        ("http://h:8765", OWN, True),  # listed (the server lists its own origins)
+        ("http://H:8765", OWN, True),
+        ("https://h:443", OWN, True),
+        ("http://h:80", ("http://h",), True),
+        ("http://h", OWN, False),
+        ("http://h:8765", (), False),  # never trusted for matching the Host header: only the list counts
+        ("http://evil.example:8765", OWN, False),
+        ("http://h:8766", OWN, False),
+        ("http://ops.example.cn", ("http://ops.example.cn",), True),
+        ("http://ops.example.cn:80", ("http://ops.example.cn/",), True),
+        ("https://ops.example.cn", ("http://ops.example.cn",), False),
+        ("http://anything", ("*",), True),
+        ("null", OWN, False),
+        ("null", ("null",), True),
+        ("file://", OWN, False),
+        ("http://h:8765/path", OWN, False),
+        ("http://user@h:8765", OWN, False),
+        ("http://h:99999", OWN, False),
+        ("not a url", OWN, False),
+        ("http://[::1]:8765", OWN, True),
     ],
 )
-def test_origin_allowed(origin: str | None, allowed: tuple[str, ...], host: str | None, expected: bool) -> None:
-    assert origin_allowed(origin, allowed, host) is expected
+def test_origin_allowed(origin: str | None, allowed: tuple[str, ...], expected: bool) -> None:
+    assert origin_allowed(origin, allowed) is expected
 
 
 def test_stream_rules() -> None:
@@ -145,13 +147,18 @@ def test_origin_is_checked_before_credentials(store: TokenStore) -> None:
     result = authenticate_request("/ws/subscribe", headers, store, None, AuthPolicy())
     assert result == AuthFailure(HTTPStatus.FORBIDDEN, "origin not allowed")
     same = Headers({"Origin": "http://h:1", "Host": "h:1", "Authorization": f"Bearer {token}"})
-    assert isinstance(authenticate_request("/ws/subscribe", same, store, None, AuthPolicy()), Principal)
+    listed = AuthPolicy(allowed_origins=("http://h:1",))
+    assert isinstance(authenticate_request("/ws/subscribe", same, store, None, listed), Principal)
+    # an Origin equal to the Host header is not enough: a DNS-rebinding page controls both
+    rebound = Headers({"Origin": "http://rebind.example:1", "Host": "rebind.example:1",
+                       "Authorization": f"Bearer {token}"})
+    assert authenticate_request("/ws/subscribe", rebound, store, None, listed).status == HTTPStatus.FORBIDDEN  # type: ignore[union-attr]
 
 
 def test_ticket_endpoint(store: TokenStore) -> None:
     token, _ = store.issue(Role.AGENT, "A1", None)
     signer = TicketSigner.generate()
-    policy = AuthPolicy(ticket_ttl=30)
+    policy = AuthPolicy(ticket_ttl=30, allowed_origins=("http://h:1",))
     headers = Headers({"Authorization": f"Bearer {token}", "Host": "h:1", "Origin": "http://h:1"})
     status, body = ticket_request("POST", headers, store, signer, policy)
     assert status == HTTPStatus.OK

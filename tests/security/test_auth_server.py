@@ -135,7 +135,7 @@ async def test_missing_wrong_expired_and_revoked_credentials_are_refused_before_
 async def test_refusals_are_plain_http_with_a_json_reason(secured: Secured) -> None:
     status, headers, body = await http(secured.http + "/ws/call")
     assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
-    assert json.loads(body)["error"] == "unauthorized" and headers["Cache-Control"] == "no-store"
+    assert json.loads(body)["error"]["code"] == "unauthorized" and headers["Cache-Control"] == "no-store"
 
 
 async def test_foreign_origins_are_refused_even_with_a_valid_token(secured: Secured) -> None:
@@ -228,18 +228,30 @@ async def test_events_are_filtered_per_principal(secured: Secured) -> None:
     await stream_call(url, start_msg("replay-1", agent_id="A1", mode="training"), pcm(),
                       secured.bearer("coach"))
 
-    async def calls_seen(ws: ClientConnection, until: str) -> set[str]:
+    async def calls_seen(ws: ClientConnection, until: str, last: str | None = None) -> set[str]:
+        """Calls seen until ``until`` ends (or, for a view that must not see it, ``last`` ends and 1 s passes)."""
         seen: set[str] = set()
+        quiet_after: float | None = None
+        loop = asyncio.get_running_loop()
         while True:
-            event = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            wait = 5.0 if quiet_after is None else quiet_after - loop.time()
+            try:
+                event = json.loads(await asyncio.wait_for(ws.recv(), max(wait, 0.01)))
+            except TimeoutError:
+                if quiet_after is None:
+                    raise
+                return seen
             if "call_id" in event:
                 seen.add(event["call_id"])
             if event["type"] == "call_ended" and event["call_id"] == until:
                 return seen
+            if event["type"] == "call_ended" and event["call_id"] == last:
+                quiet_after = loop.time() + 1.0
 
     assert await calls_seen(boss, "replay-1") == {"live-1", "live-2", "replay-1"}
     assert await calls_seen(coach, "replay-1") == {"replay-1"}  # no live call reaches a trainer
-    assert await calls_seen(own, "replay-1") == {"live-1", "replay-1"}  # A1's calls only, never A2's
+    # A1's live calls only: never A2's, and never a training replay that borrows A1's agent id
+    assert await calls_seen(own, "replay-1", "live-1") == {"live-1"}
     for ws in (own, boss, coach):
         await ws.close()
 

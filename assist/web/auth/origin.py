@@ -36,13 +36,14 @@ def _origin_key(origin: str) -> tuple[str, str, int] | None:
     return None if hp is None else (scheme, *hp)
 
 
-def origin_allowed(origin: str | None, allowed: Sequence[str], host: str | None) -> bool:
-    """May a page from ``origin`` open a websocket here?
+def origin_allowed(origin: str | None, allowed: Sequence[str]) -> bool:
+    """May a page from ``origin`` open a websocket or buy a ticket here?
 
     * No Origin header: not a browser; allowed here (credentials are still required).
     * An Origin equal to one listed in ``allowed`` (scheme, host and port), or
-      ``"*"`` in ``allowed`` (any origin: not recommended).
-    * Same origin: the Origin's host and port equal the request's Host header.
+      ``"*"`` in ``allowed`` (any origin: not recommended).  The server puts its
+      own origins in the list (``assist.web.hosts``); Origin is never compared
+      with the Host header, which a DNS-rebinding page controls.
     * ``null`` (sandboxed frames, file pages) only if ``"null"`` is listed.
     """
     if origin is None:
@@ -54,9 +55,4 @@ def origin_allowed(origin: str | None, allowed: Sequence[str], host: str | None)
     key = _origin_key(origin)
     if key is None:
         return False
-    if any(_origin_key(a) == key for a in allowed if a not in ("*", "null")):
-        return True
-    if not host:
-        return False
-    same = _host_port(host.strip(), key[0])
-    return same is not None and same == key[1:]
+    return any(_origin_key(a) == key for a in allowed if a not in ("*", "null"))

@@ -81,7 +81,7 @@ def authenticate_request(
     else 401 (or the anonymous principal of an open server).
     """
     origin = _header(headers, "Origin")
-    if not origin_allowed(origin, policy.allowed_origins, _header(headers, "Host")):
+    if not origin_allowed(origin, policy.allowed_origins):
         return AuthFailure(HTTPStatus.FORBIDDEN, "origin not allowed")
     bearer = _bearer(headers)
     if isinstance(bearer, AuthFailure):
@@ -98,6 +98,11 @@ def authenticate_request(
     if not policy.require_credentials:
         return open_principal()
     return AuthFailure(HTTPStatus.UNAUTHORIZED, "credentials required: a bearer token or a ticket")
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    """The HTTP error body (``assist.web.http``): ``{"error": {"code", "message"}}``."""
+    return {"error": {"code": code, "message": message}}
 
 
 def authenticate_ticket(ticket: object, signer: TicketSigner | None) -> Principal | AuthFailure:
@@ -117,22 +122,22 @@ def ticket_request(
     """Answer ``POST /api/ticket`` (``Authorization: Bearer TOKEN``, empty body).
 
     Returns the status and the JSON body: ``{"ticket", "expires_in", "role",
-    "subject"}`` or ``{"error", "message"}``.  Send it with
+    "subject"}`` or ``{"error": {"code", "message"}}``.  Send it with
     ``Content-Type: application/json`` and ``Cache-Control: no-store``.  Only a
     bearer token buys a ticket (a ticket cannot be renewed by itself).
     """
     if method != "POST":
-        return HTTPStatus.METHOD_NOT_ALLOWED, {"error": "method_not_allowed", "message": "use POST"}
+        return HTTPStatus.METHOD_NOT_ALLOWED, _error("method_not_allowed", "use POST")
     if signer is None:
-        return HTTPStatus.NOT_FOUND, {"error": "not_found", "message": "tickets are not enabled"}
-    if not origin_allowed(_header(headers, "Origin"), policy.allowed_origins, _header(headers, "Host")):
-        return HTTPStatus.FORBIDDEN, {"error": "forbidden", "message": "origin not allowed"}
+        return HTTPStatus.NOT_FOUND, _error("not_found", "tickets are not enabled")
+    if not origin_allowed(_header(headers, "Origin"), policy.allowed_origins):
+        return HTTPStatus.FORBIDDEN, _error("forbidden", "origin not allowed")
     bearer = _bearer(headers)
     principal: Principal | None = None
     if isinstance(bearer, str) and store is not None:
         principal = store.authenticate(bearer)
     if principal is None:
-        return HTTPStatus.UNAUTHORIZED, {"error": "unauthorized", "message": "a valid bearer token is required"}
+        return HTTPStatus.UNAUTHORIZED, _error("unauthorized", "a valid bearer token is required")
     ticket = signer.issue(principal, policy.ticket_ttl)
     return HTTPStatus.OK, {
         "ticket": ticket,

@@ -1,0 +1,249 @@
+"""``/ws/subscribe``: overlays and dashboards (a ``subscribe`` message, then the matching events).
+
+Who sees what: a principal sees only what ``can_see`` lets it (agents their own
+calls, trainers training replays), and training replays never reach a view of
+an agent: a subscription by ``agent_id`` follows that agent's live calls only
+(a trainer's, training replays only); a replay is watched by its ``call_id``.
+Supervisors' ``all`` view shows replays marked as training, without their alerts.
+Each principal holds at most ``max_subscriptions_per_principal`` subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from websockets.exceptions import ConnectionClosed
+
+from assist.live.hub import Envelope, Matcher, Subscriber, matcher_for
+from assist.live.session import CallSession
+from assist.protocol.errors import CLOSE_GOING_AWAY, CLOSE_POLICY, ErrorCode, ProtocolError
+from assist.protocol.events import (
+    Acknowledge,
+    Alert,
+    AlertAcknowledged,
+    Error,
+    Event,
+    Subscribe,
+    Subscribed,
+    Ticket,
+    parse_client_message,
+)
+from assist.web.auth import Role, can_acknowledge, can_see, can_subscribe
+from assist.web.quotas import Slot
+from assist.web.wsbase import AssistConnection, ServerContext, close_quietly, peer, principal_of
+
+log = logging.getLogger("assist.web.server")
+TRAINING = "training"
+
+
+class SubscriberConnection:
+    """One ``/ws/subscribe`` socket: a ``subscribe`` message, then the matching events.
+
+    Each event also passes ``can_see`` for the socket's principal: agents get only
+    their own calls (and no supervisor alerts), trainers only training replays.
+    Browser pages get a renewed ticket after ``subscribed`` and every half ticket
+    lifetime after, for their next connection; the socket is closed once the
+    token behind it is revoked.
+    """
+
+    def __init__(self, ws: AssistConnection, ctx: ServerContext) -> None:
+        self.ws = ws
+        self.ctx = ctx
+        self.principal = principal_of(ws)
+        self.subscriber: Subscriber | None = None
+        self._close_code = CLOSE_GOING_AWAY
+        self._close_reason = "server shutting down"
+        self._release_quota: Callable[[], None] | None = None
+
+    def shutdown(self) -> None:
+        if self.subscriber is not None:
+            self.subscriber.close()
+
+    async def run(self) -> None:
+        try:
+            sub = await self._read_subscribe()
+            self._authorize(sub)
+            self._release_quota = self.ctx.quotas.take(self.principal, Slot.SUBSCRIPTION)
+            self.subscriber = self.ctx.hub.subscribe(
+                self._matcher(sub), queue_size=self.ctx.config.subscriber_queue_size
+            )
+        except ProtocolError as exc:
+            self._give_back_quota()
+            log.info("subscriber %s refused: %s", peer(self.ws), exc, extra={"code": exc.code.value})
+            with contextlib.suppress(ConnectionClosed):
+                await self.ws.send(self.ctx.error(Error.from_exc(exc)).to_json())
+            await close_quietly(self.ws, exc.close_code, exc.code.value)
+            return
+        except ConnectionClosed:
+            self._give_back_quota()
+            return
+        subscriber = self.subscriber
+        tasks = [asyncio.create_task(self._read_rest(subscriber), name=f"read {subscriber.name}")]
+        try:
+            await self.ws.send(self._snapshot(sub).to_json())
+            if self.ws.by_ticket:
+                tasks.append(asyncio.create_task(self._renew_tickets(subscriber), name=f"tickets {subscriber.name}"))
+            while (event := await subscriber.get()) is not None:
+                await self.ws.send(event.to_json())
+        except ConnectionClosed:
+            pass
+        finally:
+            subscriber.close()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._give_back_quota()
+        await close_quietly(self.ws, self._close_code, self._close_reason)
+
+    def _give_back_quota(self) -> None:
+        if self._release_quota is not None:
+            self._release_quota()
+            self._release_quota = None
+
+    # ------------------------------------------------------------ authorisation
+
+    def _authorize(self, sub: Subscribe) -> None:
+        principal = self.principal
+        if sub.all:
+            allowed = can_subscribe(principal, None, all=True)
+        elif sub.agent_id is not None:
+            allowed = can_subscribe(principal, sub.agent_id)
+        else:
+            agent_id, mode = self.ctx.call_of(sub.call_id)
+            allowed = can_subscribe(principal, agent_id, mode=mode)
+        if not allowed:
+            what = "every call" if sub.all else "this call" if sub.call_id is not None else "this agent's calls"
+            raise ProtocolError(ErrorCode.FORBIDDEN, f"a {principal.role.value} token may not watch {what}")
+
+    def _visible(self, agent_id: str | None, call_id: str | None, event: Event | None = None) -> bool:
+        principal = self.principal
+        if principal.unrestricted or principal.role is Role.SUPERVISOR:
+            return True
+        if principal.role is Role.AGENT and isinstance(event, Alert | AlertAcknowledged):
+            return False  # alerts are for supervisors
+        return can_see(principal, agent_id, self.ctx.call_of(call_id)[1])
+
+    def _mode_ok(self, sub: Subscribe, mode: str | None, event: Event | None = None) -> bool:
+        """Training replays reach a view only by call id, a trainer, or (without alerts) the ``all`` view."""
+        if mode != TRAINING or sub.call_id is not None or self.principal.role is Role.TRAINER:
+            return True
+        if sub.all:
+            return not isinstance(event, Alert | AlertAcknowledged)
+        return False  # an agent's view (overlay, supervisor following an agent): live calls only
+
+    def _matcher(self, sub: Subscribe) -> Matcher:
+        base = matcher_for(sub)
+        principal = self.principal
+        everything = principal.unrestricted or principal.role is Role.SUPERVISOR
+
+        def matches(env: Envelope) -> bool:
+            if not (base(env) and self._mode_ok(sub, env.mode, env.event)):
+                return False
+            return everything or self._visible(env.agent_id, env.call_id, env.event)
+
+        return matches
+
+    def _shown(self, sub: Subscribe, session: CallSession) -> bool:
+        return self._mode_ok(sub, session.start.mode) and self._visible(session.agent_id, session.call_id)
+
+    def _snapshot(self, sub: Subscribe) -> Subscribed:
+        registry = self.ctx.registry
+        if sub.call_id is not None:
+            sessions = [s for s in (registry.get(sub.call_id),) if s is not None]
+        elif sub.agent_id is not None:
+            sessions = [s for s in registry.sessions() if s.agent_id == sub.agent_id]
+        else:
+            sessions = registry.sessions()
+        sessions = [s for s in sessions if self._shown(sub, s)]
+        following = None
+        if sub.agent_id is not None:
+            mine = [s for s in sessions if s.agent_id == sub.agent_id]
+            following = max(mine, key=lambda s: s.started_at).call_id if mine else None
+        alerts: tuple[Alert, ...] = ()
+        if self.ctx.pipeline is not None:
+            book = self.ctx.pipeline.alerts
+            recent = book.recent() if sub.all else book.recent([s.call_id for s in sessions])
+            alerts = tuple(
+                a for a in recent
+                if self._visible(a.agent_id, a.call_id, a) and self._mode_ok(sub, self.ctx.call_of(a.call_id)[1], a)
+            )
+        return Subscribed(calls=tuple(s.state() for s in sessions), alerts=alerts, following=following)
+
+    async def _renew_tickets(self, subscriber: Subscriber) -> None:
+        """Send a fresh ticket now and every half ticket lifetime; close once the token is revoked."""
+        access = self.ctx.access
+        ttl = access.policy.ticket_ttl
+        while True:
+            if not access.still_valid(self.principal):
+                log.info("subscriber %s: its token was revoked or expired; closing", subscriber.name,
+                         extra={"subscriber": subscriber.name, "code": ErrorCode.UNAUTHORIZED.value})
+                subscriber.queue.put(self.ctx.error(
+                    Error(ErrorCode.UNAUTHORIZED.value, "the token of this page was revoked or expired", fatal=True)
+                ))
+                self._close_code, self._close_reason = CLOSE_POLICY, ErrorCode.UNAUTHORIZED.value
+                subscriber.close()
+                return
+            ticket = access.renew(self.principal)
+            if ticket is None:
+                return
+            subscriber.queue.put(Ticket(ticket=ticket, expires_in=int(ttl)))
+            await asyncio.sleep(ttl / 2)
+
+    async def _read_subscribe(self) -> Subscribe:
+        try:
+            async with asyncio.timeout(self.ctx.config.start_timeout_seconds):
+                is_text, data = await self.ws.recv_typed()
+        except TimeoutError:
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, "no 'subscribe' message was received in time") from None
+        if not is_text:
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, "the first message on /ws/subscribe must be 'subscribe'")
+        if len(data) > self.ctx.config.max_frame_bytes:
+            raise ProtocolError(ErrorCode.FRAME_TOO_LARGE, "message too large")
+        message = parse_client_message(data)
+        if not isinstance(message, Subscribe):
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE, f"the first message on /ws/subscribe must be 'subscribe', not {message.type!r}"
+            )
+        return message
+
+    async def _acknowledge(self, message: Acknowledge) -> Error | None:
+        principal = self.principal
+        if not can_acknowledge(principal):
+            return Error(ErrorCode.FORBIDDEN.value, "only supervisors acknowledge alerts")
+        by = message.by if principal.unrestricted else principal.subject  # never a name the client makes up
+        pipeline = self.ctx.pipeline
+        ack = await pipeline.acknowledge(message.alert_id, by, self.ctx.hub) if pipeline else None
+        if ack is None:
+            return Error(ErrorCode.NOT_FOUND.value, f"no alert {message.alert_id!r} to acknowledge")
+        return None
+
+    async def _read_rest(self, subscriber: Subscriber) -> None:
+        """Later messages: every problem is answered with a non-fatal error; the stream goes on."""
+        while True:
+            try:
+                is_text, data = await self.ws.recv_typed()
+            except ConnectionClosed:
+                subscriber.close()
+                return
+            error: Error | None
+            if not is_text or len(data) > self.ctx.config.max_frame_bytes:
+                error = Error(ErrorCode.BAD_MESSAGE.value, "subscribers send only small text messages")
+            else:
+                try:
+                    message = parse_client_message(data)
+                except ProtocolError as exc:
+                    error = Error(exc.code.value, exc.message)
+                else:
+                    if isinstance(message, Acknowledge):
+                        error = await self._acknowledge(message)
+                    elif isinstance(message, Subscribe):
+                        error = Error(ErrorCode.BAD_MESSAGE.value, "already subscribed: open a new socket instead")
+                    else:
+                        error = Error(ErrorCode.BAD_MESSAGE.value, f"{message.type!r} is not a subscriber message")
+            if error is not None:
+                subscriber.queue.put(self.ctx.error(error))
