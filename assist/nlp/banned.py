@@ -10,7 +10,7 @@ from assist.nlp.data import load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
 from assist.protocol.events import Span
 
-UNKNOWN_DEPARTMENT = "××"
+UNKNOWN_DEPARTMENT = "相关"  # default of banned.toml's unknown_department: 此事由相关部门主办
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +38,22 @@ class BannedHit:
 class BannedList:
     """Compiled banned-phrase rules; ``find`` reports each rule at most once per span."""
 
-    def __init__(self, rules: list[tuple[BannedRule, Entry[int]]], *, skip_quoted: bool = True) -> None:
+    def __init__(
+        self,
+        rules: list[tuple[BannedRule, Entry[int]]],
+        *,
+        skip_quoted: bool = True,
+        unknown_department: str = UNKNOWN_DEPARTMENT,
+    ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
+        self.unknown_department = unknown_department
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
 
     @classmethod
     def load(cls, path: Path) -> BannedList:
         doc = load_toml(path)
-        doc.check_keys({"define", "rule", "skip_quoted"})
+        doc.check_keys({"define", "rule", "skip_quoted", "unknown_department"})
         defines = doc.defines()
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
@@ -64,7 +71,8 @@ class BannedList:
             except (KeyError, IndexError, ValueError) as exc:
                 raise entry.error(f"'suggestion' may only use {{department}}: {exc}") from exc
             rules.append((rule, Entry(i, words, patterns, entry.texts("not_in"), entry.boolean("fuzzy", True))))
-        return cls(rules, skip_quoted=doc.boolean("skip_quoted", True))
+        unknown = doc.text("unknown_department", UNKNOWN_DEPARTMENT, required=False)
+        return cls(rules, skip_quoted=doc.boolean("skip_quoted", True), unknown_department=unknown)
 
     def find(self, text: str, *, department: str | None = None) -> list[BannedHit]:
         """Banned phrases in the agent's (normalised) ``text``, in order of position."""
@@ -91,7 +99,7 @@ class BannedList:
                 rule=rule.id,
                 category=rule.category,
                 span=Span(hit.text, hit.start, hit.end),
-                suggestion=rule.suggestion.format(department=department or UNKNOWN_DEPARTMENT),
+                suggestion=rule.suggestion.format(department=department or self.unknown_department),
                 fuzzy=hit.fuzzy,
             ))
         return out
