@@ -30,14 +30,24 @@ function moment(time, onMoment) {
 /** Problems found in the report, each {kind, time, title, said, better}. */
 export function findings(report) {
   const out = [];
-  for (const c of list(report.critical)) {
-    out.push({ kind: "critical", time: num(c.time), title: text(c.message) || "来电涉及危急情况", said: "", better: "" });
+  const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
+  if (crisis) {
+    // a crisis call is judged by crisis criteria, not by the routine closing or 办结时限
+    for (const item of list(crisis.items)) {
+      if (item.done) continue;
+      out.push({ kind: "critical", time: num(crisis.time), title: `危急来电缺少「${text(item.item)}」`, said: "",
+        better: text(item.expected) });
+    }
+  } else {
+    for (const c of list(report.critical)) {
+      out.push({ kind: "critical", time: num(c.time), title: text(c.message) || "来电涉及危急情况", said: "", better: "" });
+    }
   }
   for (const b of list(report.banned)) {
     out.push({ kind: "banned", time: num(b.time), title: "说了服务禁语", said: text(b.words), better: text(b.suggestion) });
   }
   const empathy = report.empathy || {};
-  if (empathy.emotion) {
+  if (empathy.emotion && !crisis) {
     for (const s of list(empathy.steps)) {
       if (s.done) continue;
       out.push({ kind: "empathy", time: num(s.time) ?? num(empathy.emotion.time), title: `未做到「${text(s.step)}」`,
@@ -52,7 +62,7 @@ export function findings(report) {
   const greetings = report.greetings || {};
   for (const [key, name] of [["opening", "开头语"], ["closing", "结束语"]]) {
     const g = greetings[key];
-    if (!g || g.used) continue;
+    if (!g || g.used || (crisis && key === "closing")) continue;
     const missing = list(g.missing).map(text).filter(Boolean);
     out.push({ kind: "greeting", time: num(g.time), title: `${name}不完整${missing.length ? `(缺:${missing.join("、")})` : ""}`,
       said: text(g.said), better: text(g.expected) });
@@ -70,6 +80,10 @@ function strengths(report) {
   }
   for (const r of list(report.referrals)) {
     if (r.given) out.push({ time: num(r.time), text: `已告知 ${text(r.number)} ${text(r.name)}` });
+  }
+  const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
+  for (const item of crisis ? list(crisis.items) : []) {
+    if (item.done) out.push({ time: num(item.time), text: `危急处置 · ${text(item.item)}:${text(item.said)}` });
   }
   if (greetings.closing && greetings.closing.used) out.push({ time: num(greetings.closing.time), text: `结束语规范:${text(greetings.closing.said)}` });
   return out.sort((a, b) => (a.time ?? 1e9) - (b.time ?? 1e9));

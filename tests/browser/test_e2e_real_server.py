@@ -274,3 +274,20 @@ def test_history_report_of_a_stored_call_reads_in_chinese(real_server: RealServe
     for raw in ("not_our_business", "severity", "kind", "agent/caller", "undefined", "null", "××", "{dept}"):
         assert raw not in text, raw
     expect(report.locator(f'{tid("finding")}[data-kind="banned"]').first.locator(tid("finding-better"))).not_to_be_empty()
+
+
+def test_history_report_of_a_crisis_call_uses_crisis_criteria(real_server: RealServer, new_page: NewPage) -> None:
+    call = "20250611-0009"
+    lines = [line for line in sample_lines("scenarios/fire.jsonl") if "119" not in line["text"]]
+    events = real_server.replay(call, AGENT, lines, speed=0).result(timeout=30)
+    assert events[-1]["type"] == "ended"
+    page = new_page(viewport=DESKTOP_SHOT)
+    page.goto(f"{real_server.base_url}/history?call={call}")
+    findings = page.locator(f'{tid("report")} {tid("finding")}')
+    expect(findings.first).to_have_attribute("data-kind", "critical")
+    expect(page.locator(tid("report"))).to_contain_text("危急来电缺少「转接处置」")
+    expect(findings.filter(has_text="转接处置").locator(tid("finding-better"))).to_contain_text("119")
+    text = page.locator(tid("report")).inner_text()
+    assert "结束语" not in text and "行动承诺" not in text  # not judged by the routine closing or 办结时限
+    for raw in ("××", "{number}", "undefined", "null"):
+        assert raw not in text, raw
