@@ -8,14 +8,12 @@
 from __future__ import annotations
 
 import logging
-import os
 
-from assist.cli.tokens import default_token_file
 from assist.live.pipeline import AssistPipeline
 from assist.nlp.analyzer import Analyzer, CallContext
-from assist.settings import ClusterConfig, ServerConfig
+from assist.settings import ServerConfig
 from assist.store.base import CallStore
-from assist.store.db import Store, resolve_db_path
+from assist.store.db import Store
 from assist.store.open import Backend, backend_of, open_store, redacted_url
 from assist.store.privacy import Redactor
 from assist.web.access import Access
@@ -24,9 +22,9 @@ from assist.web.tls import server_context
 
 
 def load_tokens(config: ServerConfig) -> TokenStore:
-    """The token store of ``config.tokens_path`` (or ``$ASSIST_TOKENS``, or var/tokens.toml); a missing
-    file is empty.  Raises ``TokenFileError`` for a broken file."""
-    return TokenStore.load(config.tokens_path or default_token_file())
+    """The token store of ``config.token_path`` (``--tokens``, ``$ASSIST_TOKENS``, else var/tokens.toml in the
+    data directory); a missing file is empty.  Raises ``TokenFileError`` for a broken file."""
+    return TokenStore.load(config.token_path)
 
 
 def check_security(config: ServerConfig, tokens: TokenStore) -> None:
@@ -43,25 +41,23 @@ def load_analyzer(config: ServerConfig) -> Analyzer | None:
     return Analyzer.load(kb_path=config.kb_path)
 
 
-async def open_pipeline(
-    config: ServerConfig, analyzer: Analyzer | None, cluster: ClusterConfig | None = None
-) -> AssistPipeline:
+async def open_pipeline(config: ServerConfig, analyzer: Analyzer | None) -> AssistPipeline:
     """The store (opened and migrated; calls left open by a crash marked interrupted) and the pipeline.
 
-    ``cluster.database_url`` (``sqlite:///…`` or ``postgresql://…``) names the store instead of ``--db``.
+    ``database_url`` (``sqlite:///…`` or ``postgresql://…``) names the store instead of ``--db``.
     A shared PostgreSQL store is not swept for open calls at start: other nodes are streaming them.
     """
     store: CallStore | None = None
     log = logging.getLogger("assist.web.server")
-    if config.store and cluster is not None and cluster.database_url:
-        url = cluster.database_url
+    if config.store and config.database_url:
+        url = config.database_url
         store = await open_store(url, keep_originals=config.keep_originals, synchronous=config.db_synchronous)
         shared = backend_of(url) is Backend.POSTGRESQL
         interrupted = [] if shared else await store.mark_open_calls_interrupted()
         log.info("database %s%s", redacted_url(url),
                  f" ({len(interrupted)} call(s) left open marked interrupted)" if interrupted else "")
     elif config.store:
-        path = resolve_db_path(config.db_path, os.environ)
+        path = config.database_path
         store = await Store.open(path, keep_originals=config.keep_originals, synchronous=config.db_synchronous)
         interrupted = await store.mark_open_calls_interrupted()
         log.info("database %s%s", path,

@@ -21,15 +21,13 @@ import redis.asyncio as aioredis
 from assist.live.bus import ClusterHub, EventBus
 from assist.live.pipeline import AssistPipeline
 from assist.protocol.events import Alert, AlertAcknowledged, Event
-from assist.settings import ClusterConfig, ServerConfig
+from assist.settings import ServerConfig
 
 log = logging.getLogger("assist.web.server")
 
 TICKET_KEY: Final[str] = "assist:ticket-secret"
 
 
-def node_name(config: ServerConfig, cluster: ClusterConfig) -> str:
-    return cluster.node_id or f"{config.host}-{config.port}"
 
 
 async def shared_ticket_secret(redis_url: str) -> bytes:
@@ -76,11 +74,11 @@ class ClusterNode:
         await self.bus.stop()
 
 
-async def join(config: ServerConfig, cluster: ClusterConfig, pipeline: AssistPipeline | None) -> ClusterNode:
+async def join(config: ServerConfig, pipeline: AssistPipeline | None) -> ClusterNode:
     """The hub, event bus and shared ticket key of this node (the bus is started by ``start``)."""
-    name = node_name(config, cluster)
+    name = config.node_name
     hub = ClusterHub(max_subscribers=config.max_subscribers, queue_size=config.subscriber_queue_size)
-    bus = EventBus(cluster.redis_url, name, hub, maxlen=cluster.stream_maxlen, on_remote=alert_book_sync(pipeline))
-    secret = await shared_ticket_secret(cluster.redis_url)
-    log.info("cluster node %s: events over %s", name, cluster.redis_url.split("@")[-1])
+    bus = EventBus(config.redis_url, name, hub, maxlen=config.stream_maxlen, on_remote=alert_book_sync(pipeline))
+    secret = await shared_ticket_secret(config.redis_url)
+    log.info("cluster node %s: events over %s", name, config.redis_url.split("@")[-1])
     return ClusterNode(hub, bus, secret)

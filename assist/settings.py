@@ -1,9 +1,18 @@
-"""Server configuration: one frozen dataclass, parsed strictly from CLI flags and ``ASSIST_*`` variables.
+"""Server configuration, defined once: every setting is one field of ``ServerConfig``.
+
+A field carries its default, and in its metadata (``Setting``) the ``ASSIST_*``
+variable, the ``assist serve`` flag, the accepted values and the help text.
+From that one definition come the environment parsing (``ServerConfig.load``),
+the command-line flags and the settings table of docs/server.md and
+docs/security.md (``assist.settings_views``); a test fails when the docs differ.
 
 Precedence: command-line flag, then environment variable, then the default.
 Every value is checked against its accepted range; a bad one raises
 ``ConfigError`` naming the flag or variable and what it accepts.  Unknown
 ``ASSIST_*`` variables are ignored (other tools share the prefix).
+
+Runtime paths (database, token file, models) default to the data directory
+(``--data-dir``, else the working directory): ``assist.paths``.
 """
 
 from __future__ import annotations
@@ -12,11 +21,13 @@ import dataclasses
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
+from assist import paths
 from assist.live.decode_gate import TRAINING_SHARE
 from assist.protocol.pace import LIVE_MAX_SPEED, LIVE_REFUSE_SPEED
 from assist.web.limits import CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, SHUTDOWN_GRACE, keepalive_kwargs
@@ -25,79 +36,89 @@ KIB = 1024
 MIB = 1024 * KIB
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 AUTH_MODES = ("auto", "on", "off")
+DB_SYNC_MODES = ("NORMAL", "FULL")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+
+# Re-exported: the runtime paths belong with the settings (app and the CLIs take them from here).
+default_token_file = paths.default_token_file
 
 
 class ConfigError(ValueError):
     """An invalid configuration value; the message names its source and the accepted values."""
 
 
+class Group(StrEnum):
+    """Where a setting is listed: the ``assist serve --help`` section and the docs table."""
+
+    SERVER = "server"
+    SECURITY = "security (docs/security.md)"
+    CLUSTER = "cluster (docs/deployment.md)"
+
+
 @dataclass(frozen=True, slots=True)
-class _Spec:
-    name: str
-    env: str | None  # None: command line only
-    accepted: str
-    parse: Callable[[str], Any]
-    check: Callable[[Any], bool]
+class Kind:
+    """How a raw string becomes a value, and which values are accepted."""
+
+    accepted: str  # in error messages: "an integer from 0 to 65535"
+    short: str  # in the docs table: "0–65535"
+    parse: Callable[[str], object]  # raises ValueError for a malformed string
+    check: Callable[[object], bool]
+    choices: tuple[str, ...] = ()
 
 
-def _int(lo: int, hi: int) -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
-    return (
-        f"an integer from {lo} to {hi}",
-        lambda raw: int(raw.strip()),
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi,
-    )
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """Everything about one setting besides its name, type and default."""
+
+    kind: Kind
+    help: str
+    env: str | None = None  # None: not read from the environment
+    flag: str | None = None  # None: no command-line flag
+    switch: str | None = None  # the flag takes no value and stands for this raw value ("off" for --no-gate)
+    metavar: str | None = None
+    default_text: str | None = None  # how the default reads when the value itself says little (None paths)
+    group: Group = Group.SERVER
 
 
-def _float(lo: float, hi: float) -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
-    return (
-        f"a number from {lo:g} to {hi:g}",
-        lambda raw: float(raw.strip()),
-        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi,
-    )
+def _number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _bool() -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
-    def parse(raw: str) -> bool:
-        word = raw.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
-        raise ValueError(raw)
-
-    return ("one of " + "/".join(_TRUE + _FALSE), parse, lambda v: isinstance(v, bool))
+def _int(lo: int, hi: int, short: str | None = None) -> Kind:
+    return Kind(f"an integer from {lo} to {hi}", short or f"{lo}–{hi}", lambda raw: int(raw.strip()),
+                lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi)
 
 
-def _path() -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
-    def parse(raw: str) -> Path | None:
-        return Path(raw).expanduser() if raw.strip() else None
-
-    return ("a path (empty for none)", parse, lambda v: v is None or isinstance(v, Path))
+def _float(lo: float, hi: float) -> Kind:
+    return Kind(f"a number from {lo:g} to {hi:g}", f"{lo:g}–{hi:g}", lambda raw: float(raw.strip()),
+                lambda v: _number(v) and lo <= v <= hi)
 
 
-def _host() -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
-    def ok(v: Any) -> bool:
-        return isinstance(v, str) and 0 < len(v) <= 253 and v.isprintable() and " " not in v
-
-    return ("a host name or IP address", lambda raw: raw.strip(), ok)
-
-
-def _choice(options: tuple[str, ...]) -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
-    return ("one of " + ", ".join(options), lambda raw: raw.strip().upper(), lambda v: v in options)
+def _parse_bool(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(raw)
 
 
-def _word(options: tuple[str, ...]) -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
-    return ("one of " + ", ".join(options), lambda raw: raw.strip().lower(), lambda v: v in options)
+BOOL = Kind("one of " + "/".join(_TRUE + _FALSE), "on/off (1/0, true/false, yes/no)", _parse_bool,
+            lambda v: isinstance(v, bool))
+PATH = Kind("a path (empty for none)", "path", lambda raw: Path(raw).expanduser() if raw.strip() else None,
+            lambda v: v is None or isinstance(v, Path))
+HOST = Kind("a host name or IP address", "host or IP", lambda raw: raw.strip(),
+            lambda v: isinstance(v, str) and 0 < len(v) <= 253 and v.isprintable() and " " not in v)
+SPEED = Kind("0 (no limit) or a number from 1 to 100 (times real time)", "0 or 1–100",
+             lambda raw: float(raw.strip()), lambda v: _number(v) and (v == 0 or 1 <= v <= 100))
 
 
-def _speed() -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
-    def ok(v: Any) -> bool:
-        number = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        return number and (v == 0 or 1 <= v <= 100)
+def _choice(options: tuple[str, ...], *, upper: bool) -> Kind:
+    def parse(raw: str) -> str:
+        return raw.strip().upper() if upper else raw.strip().lower()
 
-    return ("0 (no limit) or a number from 1 to 100 (times real time)", lambda raw: float(raw.strip()), ok)
+    return Kind("one of " + ", ".join(options), "/".join(options), parse, lambda v: v in options, options)
 
 
 def origin_valid(origin: str) -> bool:
@@ -117,168 +138,227 @@ def origin_valid(origin: str) -> bool:
     )
 
 
-def _origins() -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
-    def parse(raw: str) -> tuple[str, ...]:
-        return tuple(o.strip().rstrip("/") if o.strip() not in ("*", "null") else o.strip()
-                     for o in raw.split(",") if o.strip())
-
-    def ok(v: Any) -> bool:
-        return isinstance(v, tuple) and all(isinstance(o, str) and origin_valid(o) for o in v)
-
-    return ("comma-separated origins such as https://ops.example.gov.cn (or * or null)", parse, ok)
+def _parse_origins(raw: str) -> tuple[str, ...]:
+    return tuple(o.strip().rstrip("/") if o.strip() not in ("*", "null") else o.strip()
+                 for o in raw.split(",") if o.strip())
 
 
-_SPECS: tuple[_Spec, ...] = tuple(
-    _Spec(name, env, *kind)
-    for name, env, kind in (
-        ("host", "ASSIST_HOST", _host()),
-        ("port", "ASSIST_PORT", _int(0, 65535)),
-        ("model_dir", None, _path()),  # ASSIST_MODEL is read by assist.audio.models.resolve_model_dir
-        ("max_frame_bytes", "ASSIST_MAX_FRAME_BYTES", _int(1 * KIB, 16 * MIB)),
-        ("max_calls", "ASSIST_MAX_CALLS", _int(1, 10_000)),
-        ("max_subscribers", "ASSIST_MAX_SUBSCRIBERS", _int(1, 100_000)),
-        ("audio_queue_chunks", "ASSIST_AUDIO_QUEUE_CHUNKS", _int(1, 10_000)),
-        ("subscriber_queue_size", "ASSIST_SUBSCRIBER_QUEUE_SIZE", _int(1, 100_000)),
-        ("send_queue_size", "ASSIST_SEND_QUEUE_SIZE", _int(1, 100_000)),
-        ("decode_threads", "ASSIST_DECODE_THREADS", _int(0, 256)),
-        ("max_coalesce_seconds", "ASSIST_MAX_COALESCE_SECONDS", _float(0.02, 10.0)),
-        ("max_call_seconds", "ASSIST_MAX_CALL_SECONDS", _float(1.0, 24 * 3600.0)),
-        ("start_timeout_seconds", "ASSIST_START_TIMEOUT_SECONDS", _float(0.1, 3600.0)),
-        ("gate", "ASSIST_GATE", _bool()),
-        ("gate_snr_db", "ASSIST_GATE_SNR_DB", _float(4.0, 40.0)),
-        ("gate_min_level_dbfs", "ASSIST_GATE_MIN_LEVEL_DBFS", _float(-100.0, 0.0)),
-        ("gate_hangover_ms", "ASSIST_GATE_HANGOVER_MS", _int(0, 60_000)),
-        ("pool_warm", "ASSIST_POOL_WARM", _int(0, 256)),
-        ("pool_max", "ASSIST_POOL_MAX", _int(0, 1024)),
-        ("pool_idle_seconds", "ASSIST_POOL_IDLE_SECONDS", _float(1.0, 86_400.0)),
-        ("db_path", "ASSIST_DB", _path()),
-        ("store", "ASSIST_STORE", _bool()),
-        ("keep_originals", "ASSIST_KEEP_ORIGINALS", _bool()),
-        ("db_synchronous", "ASSIST_DB_SYNCHRONOUS", _choice(("NORMAL", "FULL"))),
-        ("kb_path", "ASSIST_KB", _path()),
-        ("analysis", "ASSIST_ANALYSIS", _bool()),
-        ("static_dir", "ASSIST_STATIC_DIR", _path()),
-        ("log_level", "ASSIST_LOG_LEVEL", _choice(LOG_LEVELS)),
-        ("json_logs", "ASSIST_JSON_LOGS", _bool()),
-        ("tokens_path", "ASSIST_TOKENS", _path()),
-        ("auth", "ASSIST_AUTH", _word(AUTH_MODES)),
-        ("insecure_no_auth", None, _bool()),  # command line only: never switched on by the environment
-        ("allowed_origins", "ASSIST_ALLOWED_ORIGINS", _origins()),
-        ("ticket_ttl", "ASSIST_TICKET_TTL", _float(5.0, 3600.0)),
-        ("cert_path", "ASSIST_TLS_CERT", _path()),
-        ("key_path", "ASSIST_TLS_KEY", _path()),
-        ("live_max_speed", "ASSIST_LIVE_MAX_SPEED", _speed()),
-        ("live_refuse_speed", "ASSIST_LIVE_REFUSE_SPEED", _speed()),
-        ("training_share", "ASSIST_TRAINING_SHARE", _float(0.05, 1.0)),
-        ("heartbeat_interval", "ASSIST_HEARTBEAT_INTERVAL", _float(0.1, 300.0)),
-        ("heartbeat_timeout", "ASSIST_HEARTBEAT_TIMEOUT", _float(0.1, 300.0)),
-        ("shutdown_grace", "ASSIST_SHUTDOWN_GRACE", _float(0.5, 60.0)),
-    )
-)
+ORIGINS = Kind("comma-separated origins such as https://ops.example.gov.cn (or * or null)", "comma-separated origins",
+               _parse_origins,
+               lambda v: isinstance(v, tuple) and all(isinstance(o, str) and origin_valid(o) for o in v))
+
+def _parse_hosts(raw: str) -> tuple[str, ...]:
+    return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
 
 
-# ---------------------------------------------------------------- hardening limits (docs/security.md)
-# Kept together so the settings rework can move them as one block.
+HOSTS = Kind("comma-separated host names the server answers to, such as assist.ops.example.gov.cn (or *)",
+             "comma-separated host names", _parse_hosts,
+             lambda v: isinstance(v, tuple) and all(
+                 isinstance(h, str) and 0 < len(h) <= 253 and h.isprintable() and " " not in h and "/" not in h
+                 for h in v))
+URL = Kind("a URL (empty for none)", "URL", lambda raw: raw.strip(),
+           lambda v: isinstance(v, str) and len(v) <= 2048 and v.isprintable() and " " not in v)
+NODE = Kind("letters, digits and -_.: (at most 64)", "name", lambda raw: raw.strip(),
+            lambda v: isinstance(v, str) and len(v) <= 64 and all(c.isalnum() or c in "-_.:" for c in v))
+
+_KEY = "setting"
+SECURITY = Group.SECURITY
+CLUSTER = Group.CLUSTER
 
 
-def _hosts() -> tuple[str, Callable[[str], Any], Callable[[Any], bool]]:
-    def parse(raw: str) -> tuple[str, ...]:
-        return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
-
-    def ok(v: Any) -> bool:
-        return isinstance(v, tuple) and all(
-            isinstance(h, str) and 0 < len(h) <= 253 and h.isprintable() and " " not in h and "/" not in h for h in v
-        )
-
-    return ("comma-separated host names the server answers to, such as assist.ops.example.gov.cn (or *)", parse, ok)
-
-
-_SPECS += tuple(
-    _Spec(name, env, *kind)
-    for name, env, kind in (
-        ("allowed_hosts", "ASSIST_ALLOWED_HOSTS", _hosts()),
-        ("max_calls_per_principal", "ASSIST_MAX_CALLS_PER_PRINCIPAL", _int(1, 10_000)),
-        ("max_subscriptions_per_principal", "ASSIST_MAX_SUBSCRIPTIONS_PER_PRINCIPAL", _int(1, 100_000)),
-        ("idle_timeout", "ASSIST_IDLE_TIMEOUT", _float(1.0, 24 * 3600.0)),
-        ("max_line_chars", "ASSIST_MAX_LINE_CHARS", _int(16, 100_000)),
-    )
-)
-# ---------------------------------------------------------------- end of hardening limits
-
-_BY_NAME: dict[str, _Spec] = {s.name: s for s in _SPECS}
+def _s(
+    kind: Kind,
+    help: str,
+    env: str | None = None,
+    flag: str | None = None,
+    *,
+    switch: str | None = None,
+    metavar: str | None = None,
+    default_text: str | None = None,
+    group: Group = Group.SERVER,
+) -> dict[str, Setting]:
+    """The field metadata of one setting."""
+    return {_KEY: Setting(kind, help, env, flag, switch, metavar, default_text, group)}
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     """Everything ``assist serve`` can be told.  Sizes in bytes, times in seconds."""
 
-    host: str = "127.0.0.1"
-    port: int = 8765
-    model_dir: Path | None = None  # --model; None: $ASSIST_MODEL or the newest installed model
-    max_frame_bytes: int = 256 * KIB  # largest audio/text message accepted on /ws/call
-    max_calls: int = 64  # simultaneous calls
-    max_subscribers: int = 256  # simultaneous /ws/subscribe sockets
-    audio_queue_chunks: int = 50  # per channel; a full queue makes that call's reader wait
-    subscriber_queue_size: int = 256  # events queued per subscriber before dropping
-    send_queue_size: int = 256  # events queued per call socket before dropping partials
-    decode_threads: int = 0  # 0: one per CPU core
-    max_coalesce_seconds: float = 1.0  # queued audio decoded in one go, at most this much
-    max_call_seconds: float = 4 * 3600.0
-    start_timeout_seconds: float = 10.0  # a call socket must send 'start' within this
-    gate: bool = True  # skip decoding of silence (assist.audio.vad.GateConfig)
-    gate_snr_db: float = 12.0  # speech must be this far above the noise floor
-    gate_min_level_dbfs: float = -50.0  # ... and above this absolute level
-    gate_hangover_ms: int = 500  # quiet time before the gate closes
-    # warm recognizers reused across calls (assist.audio.pool): built and warmed at start-up ...
-    pool_warm: int = 2
-    pool_max: int = 16  # ... kept idle at most (about 65-100 MB each, docs/performance.md) ...
-    pool_idle_seconds: float = 300.0  # ... and those beyond pool_warm dropped after this long idle
-    db_path: Path | None = None  # SQLite store; None: $ASSIST_DB or var/assist.sqlite3
-    store: bool = True  # keep calls, utterances, prompts and alerts in the database
-    keep_originals: bool = False  # also store unmasked utterances (personal numbers); off by default
-    db_synchronous: str = "NORMAL"  # NORMAL: survives a crash; FULL: also a power cut (slower commits)
-    kb_path: Path | None = None  # knowledge base (JSONL/CSV); None: the shipped sample
-    analysis: bool = True  # live assist: prompts, call state and alerts
-    static_dir: Path | None = None  # overlay/dashboard files; None: client/ of the checkout
-    log_level: str = "INFO"
-    json_logs: bool = False  # log one JSON object per line instead of text
-    tokens_path: Path | None = None  # token file; None: $ASSIST_TOKENS or var/tokens.toml
-    # auto: on when the token file holds tokens; off is allowed on a loopback host only,
-    # unless insecure_no_auth (--insecure-no-auth) says otherwise
-    auth: str = "auto"
-    insecure_no_auth: bool = False
-    allowed_origins: tuple[str, ...] = ()  # browser page origins besides the server's own
-    ticket_ttl: float = 60.0  # lifetime of a browser ticket
-    cert_path: Path | None = None  # TLS certificate (PEM): serve wss:// and https://
-    key_path: Path | None = None  # its key; None when the certificate file holds it too
-    live_max_speed: float = LIVE_MAX_SPEED  # live audio above this × real time is throttled (0: no limit)
-    live_refuse_speed: float = LIVE_REFUSE_SPEED  # ... and refused when sustained above this (0: never)
-    training_share: float = TRAINING_SHARE  # share of decode slots training replays may hold
-    heartbeat_interval: float = HEARTBEAT_INTERVAL  # websocket ping every ... seconds
-    heartbeat_timeout: float = HEARTBEAT_TIMEOUT  # ... and a peer without a pong this long is closed
-    shutdown_grace: float = SHUTDOWN_GRACE  # SIGTERM: calls get this long to flush their transcripts
-    # ---- hardening limits (docs/security.md) ----
-    allowed_hosts: tuple[str, ...] = ()  # Host names besides the bound address, localhost, 127.0.0.1, [::1]
-    max_calls_per_principal: int = 4  # concurrent calls one token (agent, trainer) may hold
-    max_subscriptions_per_principal: int = 8  # concurrent /ws/subscribe sockets one token may hold
-    idle_timeout: float = 60.0  # a call that sends nothing this long ends with idle_timeout
-    max_line_chars: int = 400  # longest transcript 'line' accepted (longer: line_too_long, not fatal)
-    # ---- end of hardening limits ----
+    host: str = field(default="127.0.0.1", metadata=_s(HOST, "interface to listen on", "ASSIST_HOST", "--host",
+                                                                 metavar="HOST"))
+    port: int = field(default=8765, metadata=_s(_int(0, 65535), "TCP port; 0 = any free port", "ASSIST_PORT", "--port",
+                                                         metavar="PORT"))
+    model_dir: Path | None = field(default=None, metadata=_s(
+        PATH, "Vosk model directory", None, "--model", metavar="DIR",
+        default_text="$ASSIST_MODEL (a directory or an installed model's name), else the newest installed model"))
+    speech_model: bool = field(default=True, metadata=_s(
+        BOOL, "run without a speech model: only transcript-source calls (training replays, --demo)",
+        None, "--no-model", switch="off", default_text="a model is loaded"))
+    demo: bool = field(default=False, metadata=_s(
+        BOOL, "replay the sample calls in a loop (training mode, no authentication, database var/demo.sqlite3); "
+        "pages show 演示", None, "--demo", switch="on"))
+    demo_speed: float = field(default=1.0, metadata=_s(
+        _float(0.5, 100.0), "pace of the demo calls, times real time", "ASSIST_DEMO_SPEED"))
+    data_dir: Path | None = field(default=None, metadata=_s(
+        PATH, "where var/ (database, tokens) and models/ live", paths.DATA_DIR_ENV, "--data-dir", metavar="DIR",
+        default_text="the working directory"))
+    models_dir: Path | None = field(default=None, metadata=_s(
+        PATH, "installed models (`assist models`)", paths.MODELS_DIR_ENV, "--models-dir", metavar="DIR",
+        default_text="models/ in the data directory"))
+    max_frame_bytes: int = field(default=256 * KIB, metadata=_s(
+        _int(1 * KIB, 16 * MIB, "1024–16 MiB"), "largest message on /ws/call", "ASSIST_MAX_FRAME_BYTES"))
+    max_calls: int = field(default=64, metadata=_s(
+        _int(1, 10_000), "simultaneous calls; one more gets too_many_calls / 1013", "ASSIST_MAX_CALLS", "--max-calls"))
+    max_subscribers: int = field(default=256, metadata=_s(
+        _int(1, 100_000), "simultaneous /ws/subscribe sockets", "ASSIST_MAX_SUBSCRIBERS"))
+    audio_queue_chunks: int = field(default=50, metadata=_s(
+        _int(1, 10_000), "audio messages queued per channel before that call's socket is paused",
+        "ASSIST_AUDIO_QUEUE_CHUNKS"))
+    subscriber_queue_size: int = field(default=256, metadata=_s(
+        _int(1, 100_000), "events queued per subscriber before dropping", "ASSIST_SUBSCRIBER_QUEUE_SIZE"))
+    send_queue_size: int = field(default=256, metadata=_s(
+        _int(1, 100_000), "events queued for a call socket before partials are dropped", "ASSIST_SEND_QUEUE_SIZE"))
+    decode_threads: int = field(default=0, metadata=_s(
+        _int(0, 256), "decoding threads shared by all calls; 0 = one per CPU core", "ASSIST_DECODE_THREADS",
+        "--decode-threads"))
+    max_coalesce_seconds: float = field(default=1.0, metadata=_s(
+        _float(0.02, 10.0), "audio that has piled up is decoded in one go, at most this much",
+        "ASSIST_MAX_COALESCE_SECONDS"))
+    max_call_seconds: float = field(default=4 * 3600.0, metadata=_s(
+        _float(1.0, 24 * 3600.0), "longest call (call_too_long)", "ASSIST_MAX_CALL_SECONDS"))
+    start_timeout_seconds: float = field(default=10.0, metadata=_s(
+        _float(0.1, 3600.0), "a new socket must send start/subscribe within this", "ASSIST_START_TIMEOUT_SECONDS"))
+    gate: bool = field(default=True, metadata=_s(
+        BOOL, "voice gate: skip decoding silence; --no-gate decodes silence too", "ASSIST_GATE", "--no-gate",
+        switch="off"))
+    gate_snr_db: float = field(default=12.0, metadata=_s(
+        _float(4.0, 40.0), "speech must be this far above the noise floor", "ASSIST_GATE_SNR_DB"))
+    gate_min_level_dbfs: float = field(default=-50.0, metadata=_s(
+        _float(-100.0, 0.0), "... and above this absolute level", "ASSIST_GATE_MIN_LEVEL_DBFS"))
+    gate_hangover_ms: int = field(default=500, metadata=_s(
+        _int(0, 60_000), "quiet time before a speech segment is closed and finalised", "ASSIST_GATE_HANGOVER_MS"))
+    pool_warm: int = field(default=2, metadata=_s(
+        _int(0, 256), "warm recognizers built at start-up and kept for reuse across calls (assist.audio.pool)",
+        "ASSIST_POOL_WARM"))
+    pool_max: int = field(default=16, metadata=_s(
+        _int(0, 1024), "idle warm recognizers kept at most (about 65-120 MB each, docs/performance.md)",
+        "ASSIST_POOL_MAX"))
+    pool_idle_seconds: float = field(default=300.0, metadata=_s(
+        _float(1.0, 86_400.0), "recognizers beyond pool_warm are dropped after this long idle",
+        "ASSIST_POOL_IDLE_SECONDS"))
+    db_path: Path | None = field(default=None, metadata=_s(
+        PATH, "SQLite store of calls, utterances, prompts and alerts", paths.DB_ENV, "--db", metavar="PATH",
+        default_text="var/assist.sqlite3 in the data directory"))
+    store: bool = field(default=True, metadata=_s(
+        BOOL, "keep calls, utterances, prompts and alerts; --no-store keeps nothing on disk", "ASSIST_STORE",
+        "--no-store", switch="off"))
+    keep_originals: bool = field(default=False, metadata=_s(
+        BOOL, "also store unmasked utterances (personal numbers)", "ASSIST_KEEP_ORIGINALS"))
+    db_synchronous: str = field(default="NORMAL", metadata=_s(
+        _choice(DB_SYNC_MODES, upper=True), "NORMAL survives a crash; FULL also a power cut (slower commits)",
+        "ASSIST_DB_SYNCHRONOUS"))
+    kb_path: Path | None = field(default=None, metadata=_s(
+        PATH, "knowledge base JSONL/CSV", "ASSIST_KB", "--kb", metavar="FILE", default_text="the shipped sample"))
+    analysis: bool = field(default=True, metadata=_s(
+        BOOL, "live assist: prompts, call state and alerts", "ASSIST_ANALYSIS"))
+    static_dir: Path | None = field(default=None, metadata=_s(
+        PATH, "overlay, dashboard and history pages", "ASSIST_STATIC_DIR", "--static-dir", metavar="DIR",
+        default_text="the pages shipped in the package (assist/web/static)"))
+    log_level: str = field(default="INFO", metadata=_s(
+        _choice(LOG_LEVELS, upper=True), "log level", "ASSIST_LOG_LEVEL", "--log-level"))
+    json_logs: bool = field(default=False, metadata=_s(
+        BOOL, "log one JSON object per line (personal numbers and credentials masked)", "ASSIST_JSON_LOGS",
+        "--json-logs", switch="on"))
+    tokens_path: Path | None = field(default=None, metadata=_s(
+        PATH, "token file of `assist tokens`", paths.TOKENS_ENV, "--tokens", metavar="FILE",
+        default_text="var/tokens.toml in the data directory", group=SECURITY))
+    auth: str = field(default="auto", metadata=_s(
+        _choice(AUTH_MODES, upper=False), "require tokens: auto = when the token file holds any (decided at start); "
+        "on = always (an empty file refuses everyone); off = never", "ASSIST_AUTH", "--auth", group=SECURITY))
+    insecure_no_auth: bool = field(default=False, metadata=_s(  # command line only: never from the environment
+        BOOL, "allow a server without authentication on a non-loopback address (command line only)",
+        None, "--insecure-no-auth", switch="on", group=SECURITY))
+    allowed_origins: tuple[str, ...] = field(default=(), metadata=_s(
+        ORIGINS, "browser page origins besides the server's own, e.g. https://ops.example.gov.cn",
+        "ASSIST_ALLOWED_ORIGINS", "--allowed-origins", metavar="LIST", group=SECURITY))
+    ticket_ttl: float = field(default=60.0, metadata=_s(
+        _float(5.0, 3600.0), "seconds a browser ticket lives", "ASSIST_TICKET_TTL", group=SECURITY))
+    cert_path: Path | None = field(default=None, metadata=_s(
+        PATH, "TLS certificate (PEM): serve wss:// and https://", "ASSIST_TLS_CERT", "--cert", metavar="PEM",
+        group=SECURITY))
+    key_path: Path | None = field(default=None, metadata=_s(
+        PATH, "TLS private key (PEM)", "ASSIST_TLS_KEY", "--key", metavar="PEM",
+        default_text="in the certificate file", group=SECURITY))
+    live_max_speed: float = field(default=LIVE_MAX_SPEED, metadata=_s(
+        SPEED, "live audio above this × real time is throttled (0: no limit)", "ASSIST_LIVE_MAX_SPEED",
+        "--live-max-speed", metavar="X", group=SECURITY))
+    live_refuse_speed: float = field(default=LIVE_REFUSE_SPEED, metadata=_s(
+        SPEED, "... and refused (rate_limited) when sustained above this (0: never)", "ASSIST_LIVE_REFUSE_SPEED",
+        "--live-refuse-speed", metavar="X", group=SECURITY))
+    training_share: float = field(default=TRAINING_SHARE, metadata=_s(
+        _float(0.05, 1.0), "share of decode threads training replays may hold", "ASSIST_TRAINING_SHARE",
+        group=SECURITY))
+    heartbeat_interval: float = field(default=HEARTBEAT_INTERVAL, metadata=_s(
+        _float(0.1, 300.0), "websocket ping every ... seconds", "ASSIST_HEARTBEAT_INTERVAL", "--heartbeat-interval",
+        metavar="S", group=SECURITY))
+    heartbeat_timeout: float = field(default=HEARTBEAT_TIMEOUT, metadata=_s(
+        _float(0.1, 300.0), "close a peer without a pong after ... seconds (a silent peer is gone within 35 s)",
+        "ASSIST_HEARTBEAT_TIMEOUT", "--heartbeat-timeout", metavar="S", group=SECURITY))
+    shutdown_grace: float = field(default=SHUTDOWN_GRACE, metadata=_s(
+        _float(0.5, 60.0), "SIGTERM: seconds calls get to send their last finals (keep ≤ 8 to exit within 10 s)",
+        "ASSIST_SHUTDOWN_GRACE", "--shutdown-grace", metavar="S", group=SECURITY))
+    allowed_hosts: tuple[str, ...] = field(default=(), metadata=_s(
+        HOSTS, "Host names besides the bound address, localhost, 127.0.0.1 and [::1] (DNS rebinding)",
+        "ASSIST_ALLOWED_HOSTS", "--allowed-hosts", metavar="LIST", group=SECURITY))
+    max_calls_per_principal: int = field(default=4, metadata=_s(
+        _int(1, 10_000), "concurrent calls one token (agent, trainer) may hold", "ASSIST_MAX_CALLS_PER_PRINCIPAL",
+        group=SECURITY))
+    max_subscriptions_per_principal: int = field(default=8, metadata=_s(
+        _int(1, 100_000), "concurrent /ws/subscribe sockets one token may hold",
+        "ASSIST_MAX_SUBSCRIPTIONS_PER_PRINCIPAL", group=SECURITY))
+    idle_timeout: float = field(default=60.0, metadata=_s(
+        _float(1.0, 24 * 3600.0), "a call that sends nothing this long ends with idle_timeout", "ASSIST_IDLE_TIMEOUT",
+        group=SECURITY))
+    max_line_chars: int = field(default=400, metadata=_s(
+        _int(16, 100_000), "longest transcript line accepted (longer: line_too_long, not fatal)",
+        "ASSIST_MAX_LINE_CHARS", group=SECURITY))
+    database_url: str = field(default="", metadata=_s(
+        URL, "sqlite:///PATH or postgresql://…; shared by the nodes of a cluster", "ASSIST_DATABASE_URL",
+        "--database-url", metavar="URL", default_text="the SQLite file of --db", group=CLUSTER))
+    redis_url: str = field(default="", metadata=_s(
+        URL, "redis://host:port/db: events and shared state across nodes", "ASSIST_REDIS_URL", "--redis-url",
+        metavar="URL", default_text="none (one node)", group=CLUSTER))
+    node_id: str = field(default="", metadata=_s(
+        NODE, "this node's name in the event stream", "ASSIST_NODE_ID", "--node-id", metavar="NAME",
+        default_text="host-port", group=CLUSTER))
+    drain_seconds: float = field(default=30.0, metadata=_s(
+        _float(0.0, 3600.0), "SIGTERM in a cluster: not ready at once, current calls get this long to finish",
+        "ASSIST_DRAIN_SECONDS", "--drain-seconds", metavar="S", group=CLUSTER))
+    stream_maxlen: int = field(default=100_000, metadata=_s(
+        _int(1000, 10_000_000), "events kept in the Redis stream (approximate trim)", "ASSIST_STREAM_MAXLEN",
+        group=CLUSTER))
 
     def __post_init__(self) -> None:
-        for spec in _SPECS:
-            value = getattr(self, spec.name)
-            if not spec.check(value):
-                raise ConfigError(f"{spec.name}={value!r} is invalid: expected {spec.accepted}")
+        for name, spec in SETTINGS.items():
+            value = getattr(self, name)
+            if not spec.kind.check(value):
+                raise ConfigError(f"{name}={value!r} is invalid: expected {spec.kind.accepted}")
         if self.key_path is not None and self.cert_path is None:
             raise ConfigError("a TLS key (--key / ASSIST_TLS_KEY) needs a certificate (--cert / ASSIST_TLS_CERT)")
         if self.pool_warm > self.pool_max:
             raise ConfigError(f"pool_warm={self.pool_warm} is above pool_max={self.pool_max}")
+        if self.database_url and not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ConfigError(f"database_url={self.database_url!r}: expected sqlite:///PATH or postgresql://…")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"redis_url={self.redis_url!r}: expected redis://host:port/db")
         if self.live_max_speed and self.live_refuse_speed and self.live_refuse_speed < self.live_max_speed:
             raise ConfigError(
                 f"live_refuse_speed={self.live_refuse_speed:g} is below live_max_speed={self.live_max_speed:g}: "
                 "audio is throttled first and refused only when it goes on faster"
             )
+
+    # ------------------------------------------------------------ derived values
 
     @property
     def threads(self) -> int:
@@ -301,6 +381,16 @@ class ServerConfig:
         return self.heartbeat_interval + self.heartbeat_timeout + self.close_timeout
 
     @property
+    def clustered(self) -> bool:
+        """Shares events and state with other nodes (Redis configured)."""
+        return bool(self.redis_url)
+
+    @property
+    def node_name(self) -> str:
+        """This node's name in the event stream: ``node_id`` or host-port."""
+        return self.node_id or f"{self.host}-{self.port}"
+
+    @property
     def tls(self) -> bool:
         return self.cert_path is not None
 
@@ -308,6 +398,28 @@ class ServerConfig:
     def websocket_max_size(self) -> int:
         """Websocket layer limit: above ``max_frame_bytes`` so the server can answer with an error event."""
         return 2 * self.max_frame_bytes + 64 * KIB
+
+    @property
+    def data_path(self) -> Path:
+        """The data directory: ``data_dir`` or the working directory."""
+        return paths.data_dir({}, self.data_dir)
+
+    @property
+    def database_path(self) -> Path:
+        """``db_path``, else var/assist.sqlite3 (var/demo.sqlite3 in demo mode) in the data directory."""
+        return self.db_path or self.data_path / (paths.DEMO_DB_FILE if self.demo else paths.DB_FILE)
+
+    @property
+    def token_path(self) -> Path:
+        """``tokens_path``, else var/tokens.toml in the data directory."""
+        return self.tokens_path or self.data_path / paths.TOKENS_FILE
+
+    @property
+    def models_path(self) -> Path:
+        """``models_dir``, else models/ in the data directory."""
+        return self.models_dir or self.data_path / paths.MODELS_DIR
+
+    # ------------------------------------------------------------ building
 
     @classmethod
     def load(
@@ -317,92 +429,72 @@ class ServerConfig:
     ) -> ServerConfig:
         """Build from ``ASSIST_*`` variables and flags (raw strings by field name; None = not given)."""
         env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for spec in _SPECS:
+        values: dict[str, Any] = {}  # raw strings parsed and checked one by one; __post_init__ checks again
+        for name, spec in SETTINGS.items():
             if spec.env is not None and spec.env in env:
-                values[spec.name] = _parse(spec, env[spec.env], spec.env)
+                values[name] = _parse(spec, env[spec.env], spec.env)
         for name, raw in (flags or {}).items():
             if raw is None:
                 continue
-            if name not in _BY_NAME:
+            if name not in SETTINGS:
                 raise ConfigError(f"unknown setting {name!r}")
-            values[name] = _parse(_BY_NAME[name], raw, "--" + name.replace("_", "-"))
+            spec = SETTINGS[name]
+            values[name] = _parse(spec, raw, spec.flag or "--" + name.replace("_", "-"))
         return cls(**values)
 
     def replace(self, **changes: Any) -> ServerConfig:
         return dataclasses.replace(self, **changes)
 
 
-def _parse(spec: _Spec, raw: str, source: str) -> Any:
+def _parse(spec: Setting, raw: str, source: str) -> object:
     try:
-        value = spec.parse(raw)
+        value = spec.kind.parse(raw)
     except ValueError:
         value = _INVALID
-    if value is _INVALID or not spec.check(value):
-        raise ConfigError(f"{source}={raw!r} is invalid: expected {spec.accepted}")
+    if value is _INVALID or not spec.kind.check(value):
+        raise ConfigError(f"{source}={raw!r} is invalid: expected {spec.kind.accepted}")
     return value
 
 
 _INVALID = object()
 
 
+def _settings() -> dict[str, Setting]:
+    found: dict[str, Setting] = {}
+    for f in dataclasses.fields(ServerConfig):
+        spec = f.metadata.get(_KEY)
+        if not isinstance(spec, Setting):
+            raise TypeError(f"ServerConfig.{f.name} has no Setting metadata")
+        found[f.name] = spec
+    return found
+
+
+SETTINGS: dict[str, Setting] = _settings()  # by field name, in definition order
+
+
+def default_of(name: str) -> object:
+    """The default value of setting ``name``."""
+    for f in dataclasses.fields(ServerConfig):
+        if f.name == name:
+            return f.default
+    raise KeyError(name)
+
+
+def default_text(name: str) -> str:
+    """The default of ``name`` as the help and the docs show it."""
+    spec = SETTINGS[name]
+    if spec.default_text is not None:
+        return spec.default_text
+    value = default_of(name)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None or value == ():
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def describe_settings() -> list[tuple[str, str, str]]:
     """(variable, default, accepted values) for every setting read from the environment."""
-    defaults = ServerConfig()
-    return [(s.env, repr(getattr(defaults, s.name)), s.accepted) for s in _SPECS if s.env is not None]
-
-
-# ---------------------------------------------------------------- cluster settings (docs/deployment.md)
-# Kept apart from ServerConfig: read from ASSIST_DATABASE_URL, ASSIST_REDIS_URL, ASSIST_NODE_ID,
-# ASSIST_DRAIN_SECONDS and ASSIST_STREAM_MAXLEN, or the matching `assist serve` flags.
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterConfig:
-    """How one node joins a cluster; the defaults are a single node on SQLite."""
-
-    database_url: str = ""  # sqlite:///PATH or postgresql://…; empty: the SQLite file of --db / ASSIST_DB
-    redis_url: str = ""  # redis://host:port/db: events and shared state across nodes; empty: one node
-    node_id: str = ""  # this node's name in the event streams; empty: host-port
-    drain_seconds: float = 30.0  # SIGTERM: not ready at once, current calls get this long to finish
-    stream_maxlen: int = 100_000  # events kept in the Redis stream (approximate trim)
-
-    def __post_init__(self) -> None:
-        if self.database_url and "://" not in self.database_url:
-            raise ConfigError(f"database_url={self.database_url!r}: expected sqlite:///PATH or postgresql://…")
-        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError(f"redis_url={self.redis_url!r}: expected redis://host:port/db")
-        if not 0.0 <= self.drain_seconds <= 3600.0:
-            raise ConfigError(f"drain_seconds={self.drain_seconds!r}: expected a number from 0 to 3600")
-        if not 1000 <= self.stream_maxlen <= 10_000_000:
-            raise ConfigError(f"stream_maxlen={self.stream_maxlen!r}: expected an integer from 1000 to 10000000")
-        if len(self.node_id) > 64 or not all(c.isalnum() or c in "-_.:" for c in self.node_id):
-            raise ConfigError(f"node_id={self.node_id!r}: letters, digits and -_.: only, at most 64")
-
-    @classmethod
-    def load(cls, env: Mapping[str, str] | None = None, flags: Mapping[str, str | None] | None = None) -> ClusterConfig:
-        env = os.environ if env is None else env
-        raw: dict[str, str] = {}
-        for name in ("database_url", "redis_url", "node_id", "drain_seconds", "stream_maxlen"):
-            value = (flags or {}).get(name)
-            if value is None:
-                value = env.get("ASSIST_" + name.upper())
-            if value is not None:
-                raw[name] = value.strip()
-        try:
-            return cls(
-                database_url=raw.get("database_url", ""),
-                redis_url=raw.get("redis_url", ""),
-                node_id=raw.get("node_id", ""),
-                drain_seconds=float(raw.get("drain_seconds", "30")),
-                stream_maxlen=int(raw.get("stream_maxlen", "100000")),
-            )
-        except ValueError as exc:
-            if isinstance(exc, ConfigError):
-                raise
-            raise ConfigError(f"invalid cluster setting: {exc}") from None
-
-    @property
-    def clustered(self) -> bool:
-        """Shares events and state with other nodes (Redis configured)."""
-        return bool(self.redis_url)
+    return [(s.env, default_text(name), s.kind.accepted) for name, s in SETTINGS.items() if s.env is not None]

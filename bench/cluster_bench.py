@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.cluster_bench --calls 20 --speed 2
 
 Starts a local cluster (PostgreSQL, Redis, HAProxy, three ``--no-model`` nodes; assist.ops.localcluster),
-streams N transcript-source calls (samples/calls/noise-complaint.jsonl) to node1, with one
+streams N transcript-source calls (assist/training/samples/noise-complaint.jsonl) to node1, with one
 supervisor on node1 and one on node2.  Added latency of an event = its arrival at node2's
 supervisor minus its arrival at node1's (same machine clock).  Then the same N calls on a
 single node (SQLite, no Redis).  CPU = the node process's user+system time over the run.
@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from assist.ops.localcluster import LocalCluster
 from assist.ops.services import free_port, wait_port
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "calls" / "noise-complaint.jsonl"
+SAMPLE = Path(__file__).resolve().parents[1] / "assist" / "training" / "samples" / "noise-complaint.jsonl"
 
 
 def cpu_seconds(pid: int) -> float:

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-INTENTS: tuple[str, ...] = ("建议", "一般诉求", "求助", "投诉举报", "咨询", "表扬")
-EMOTIONS: tuple[str, ...] = ("愤怒", "焦虑", "失望", "绝望", "平静", "满意")
+from assist.protocol.enums import Category, Emotion, Role
+
+INTENTS: tuple[str, ...] = tuple(Category)
+EMOTIONS: tuple[str, ...] = tuple(Emotion)
 NONE_LABEL = "∅"  # shown when the analyzer returns no label
 
 HELD_OUT = "held-out"  # knowledge paraphrases of every split but "dev"
@@ -178,7 +180,7 @@ class AnalysisLike(Protocol):
 
 
 class AnalyzerLike(Protocol):
-    def analyze(self, role: str, text: str) -> AnalysisLike: ...
+    def analyze(self, role: Role, text: str) -> AnalysisLike: ...
 
 
 # ---------------------------------------------------------------- metrics
@@ -404,7 +406,7 @@ class _Runner:
 
     def __call__(self, role: str, text: str) -> dict[str, Any]:
         start = time.perf_counter_ns()
-        analysis = self.analyzer.analyze(role, text)
+        analysis = self.analyzer.analyze(Role(role), text)
         self.times_ns.append(time.perf_counter_ns() - start)
         out = analysis.to_dict()
         if "critical" not in out:

@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from assist.protocol.enums import EndReason, Role
 from assist.store.db import Store
 from assist.store.privacy import Redactor
 
@@ -63,11 +64,11 @@ async def _calls(store: Store, calls: int, per_call: int, rate: float | None, ta
         for i in range(per_call):
             text = SAMPLES[(c + i) % len(SAMPLES)]
             t0 = time.perf_counter()
-            await store.add_utterance(call_id, ("agent", "caller")[i % 2], f"u{i}", text, i * 2.0, i * 2.0 + 1.5)
+            await store.add_utterance(call_id, (Role.AGENT, Role.CALLER)[i % 2], f"u{i}", text, i * 2.0, i * 2.0 + 1.5)
             latencies.append(time.perf_counter() - t0)
             if rate:
                 await asyncio.sleep(rng.expovariate(rate))
-        await store.end_call(call_id, time.time(), "completed")
+        await store.end_call(call_id, time.time(), EndReason.COMPLETED)
 
     start = time.perf_counter()
     await asyncio.gather(*(one(c) for c in range(calls)))

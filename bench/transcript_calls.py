@@ -1,6 +1,6 @@
 """Realistic Chinese transcript-source calls and timed websocket clients, for latency tests and benchmarks.
 
-Calls are built from the sample calls (``samples/calls/*.jsonl``) and the evaluation
+Calls are built from the sample calls (``assist/training/samples/*.jsonl``) and the evaluation
 utterances (``tests/data/nlp_eval/*.jsonl``): agent and caller turns alternate, each line
 timed at a Mandarin speaking rate and written with spaces between words, as Vosk writes it.
 Clients record the arrival time (``time.monotonic()``) of every event:
@@ -35,7 +35,7 @@ from websockets.exceptions import ConnectionClosed
 from assist.live.transcript_source import ENDPOINT_DELAY
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_CALLS = ROOT / "samples" / "calls"
+SAMPLE_CALLS = ROOT / "assist" / "training" / "samples"
 NLP_EVAL = ROOT / "tests" / "data" / "nlp_eval"
 CHARS_PER_SECOND = 4.5  # Mandarin speech, roughly
 Cut = Callable[[str], Sequence[str]]

@@ -24,10 +24,10 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-import assist
+from assist import paths
 
 MODEL_ENV = "ASSIST_MODEL"
-MODELS_DIR_ENV = "ASSIST_MODELS_DIR"
+MODELS_DIR_ENV = paths.MODELS_DIR_ENV
 DEFAULT_SAMPLE_RATE = 16000
 _CHUNK = 1 << 20
 _MAX_UNPACKED_BYTES = 16 << 30  # refuse archives that claim to unpack to more than 16 GiB
@@ -140,11 +140,8 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
 
 
 def default_models_dir(env: Mapping[str, str] | None = None) -> Path:
-    """``$ASSIST_MODELS_DIR`` if set, else ``models/`` at the repository root."""
-    value = (env or {}).get(MODELS_DIR_ENV, "").strip()
-    if value:
-        return Path(value).expanduser()
-    return Path(assist.__file__).resolve().parents[1] / "models"
+    """``$ASSIST_MODELS_DIR`` if set, else ``models/`` in the data directory (``assist.paths``)."""
+    return paths.default_models_dir({} if env is None else env)
 
 
 @dataclass(frozen=True, slots=True)

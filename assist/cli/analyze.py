@@ -21,10 +21,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from assist.protocol.enums import Role
+
 if TYPE_CHECKING:
     from assist.nlp.analyzer import Analyzer
 
-ROLE_CHOICES = ("caller", "agent", "mixed")
+ROLE_CHOICES = (Role.CALLER, Role.AGENT, Role.MIXED)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -57,7 +59,7 @@ def _result(analysis: dict[str, Any], compact: bool) -> dict[str, Any]:
     return analysis
 
 
-def _parse_line(raw: str) -> tuple[str, str, str | None, str | None]:
+def _parse_line(raw: str) -> tuple[Role, str, str | None, str | None]:
     """``(role, text, call_id, utterance_id)`` of one JSONL line; raises ValueError."""
     try:
         obj = json.loads(raw)
@@ -68,7 +70,7 @@ def _parse_line(raw: str) -> tuple[str, str, str | None, str | None]:
     if not isinstance(obj, dict):
         raise ValueError("a line must be a JSON object with 'role' and 'text'")
     role, text = obj.get("role"), obj.get("text")
-    if role not in ROLE_CHOICES:
+    if not isinstance(role, str) or role not in ROLE_CHOICES:
         raise ValueError(f"'role' must be one of {', '.join(ROLE_CHOICES)}")
     if not isinstance(text, str):
         raise ValueError("'text' must be a string")
@@ -78,7 +80,7 @@ def _parse_line(raw: str) -> tuple[str, str, str | None, str | None]:
         if value is not None and not isinstance(value, (str, int)):
             raise ValueError(f"'{key}' must be a string")
         ids.append(None if value is None else str(value))
-    return role, text, ids[0], ids[1]
+    return Role(role), text, ids[0], ids[1]
 
 
 def run_jsonl(analyzer: Analyzer, lines: TextIO, out: TextIO, err: TextIO, *, compact: bool = False) -> int:
@@ -122,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"assist analyze: {exc}", file=sys.stderr)
         return 2
     if args.text is not None:
-        _emit(_result(analyzer.analyze(args.role, args.text).to_dict(), args.compact), sys.stdout)
+        _emit(_result(analyzer.analyze(Role(args.role), args.text).to_dict(), args.compact), sys.stdout)
         return 0
     if args.jsonl == "-":
         return 1 if run_jsonl(analyzer, sys.stdin, sys.stdout, sys.stderr, compact=args.compact) else 0

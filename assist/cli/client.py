@@ -133,6 +133,7 @@ def _stream(args: argparse.Namespace, url: str, agent: str, call_id: str, captur
     from assist.headset.callclient import CallClient, ClientStatus
     from assist.headset.capture import CaptureError
     from assist.headset.view import TerminalView
+    from assist.protocol.enums import Role
     from assist.protocol.events import Start
 
     stereo = capture.channels == 2
@@ -141,7 +142,7 @@ def _stream(args: argparse.Namespace, url: str, agent: str, call_id: str, captur
         agent_id=agent,
         sample_rate=capture.sample_rate,
         channels=capture.channels,
-        roles=("agent", "caller") if stereo else ("mixed",),
+        roles=(Role.AGENT, Role.CALLER) if stereo else (Role.MIXED,),
     )
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     view = TerminalView(sys.stdout, color=color)

@@ -17,10 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 if TYPE_CHECKING:
+    from assist.audio.recognizer import RecognizerFactory
     from assist.audio.wavread import WavAudio
+    from assist.nlp.analyzer import Analyzer
+    from assist.protocol.enums import Role
     from assist.protocol.events import TranscriptLine
+    from assist.settings import ServerConfig
     from assist.training.replay import ReplayResult
     from assist.training.rules import TrainingRules
+
+    LocalParts = tuple[ServerConfig, RecognizerFactory, Analyzer | None]  # the in-process server's parts
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -170,7 +176,7 @@ def _stored_input(args: argparse.Namespace) -> _Input:
     return _Input(f"stored call {args.call}", content, lines=lines)
 
 
-def _replay(args: argparse.Namespace, url: str | None, agent: str, roles: tuple[str, ...] | None,
+def _replay(args: argparse.Namespace, url: str | None, agent: str, roles: tuple[Role, ...] | None,
             source: _Input, rules: TrainingRules) -> int:
     import asyncio
 
@@ -201,10 +207,10 @@ def _replay(args: argparse.Namespace, url: str | None, agent: str, roles: tuple[
     return _finish(args, result, rules)
 
 
-def _local_parts(args: argparse.Namespace, *, need_model: bool) -> tuple[Any, Any, Any]:
+def _local_parts(args: argparse.Namespace, *, need_model: bool) -> LocalParts:
     """(config, recognizer factory, analyzer) of the in-process server, resolved like ``assist serve``."""
     from assist.app import load_analyzer
-    from assist.audio.recognizer import NoModelFactory, RecognizerFactory
+    from assist.audio.recognizer import NoModelFactory
     from assist.settings import ServerConfig
 
     flags = {"model_dir": args.model, "kb_path": args.kb}
@@ -214,14 +220,14 @@ def _local_parts(args: argparse.Namespace, *, need_model: bool) -> tuple[Any, An
         from assist.audio.models import resolve_model_dir
         from assist.audio.recognizer import VoskModelFactory
 
-        factory = VoskModelFactory(resolve_model_dir(config.model_dir, os.environ))
+        factory = VoskModelFactory(resolve_model_dir(config.model_dir, os.environ, models_dir=config.models_path))
     else:
         factory = NoModelFactory()
     return config, factory, load_analyzer(config)
 
 
-async def _stream(args: argparse.Namespace, url: str | None, local: tuple[Any, Any, Any] | None, agent: str,
-                  call_id: str, roles: tuple[str, ...], source: _Input, lines: list[TranscriptLine] | None,
+async def _stream(args: argparse.Namespace, url: str | None, local: LocalParts | None, agent: str,
+                  call_id: str, roles: tuple[Role, ...], source: _Input, lines: list[TranscriptLine] | None,
                   speed: float, out: TextIO) -> ReplayResult:
     import logging
     import tempfile
@@ -259,7 +265,7 @@ async def _stream(args: argparse.Namespace, url: str | None, local: tuple[Any, A
         server_log.setLevel(level)
 
 
-async def _send(args: argparse.Namespace, url: str, agent: str, call_id: str, roles: tuple[str, ...],
+async def _send(args: argparse.Namespace, url: str, agent: str, call_id: str, roles: tuple[Role, ...],
                 source: _Input, lines: list[TranscriptLine] | None, speed: float, view: Any, bar: _Bar) -> ReplayResult:
     from assist.training.replay import replay_audio, replay_transcript
 
@@ -275,12 +281,13 @@ async def _send(args: argparse.Namespace, url: str, agent: str, call_id: str, ro
 def _finish(args: argparse.Namespace, result: ReplayResult, rules: TrainingRules) -> int:
     import json
 
+    from assist.protocol.decode import decode_events
     from assist.training.report import build_report, render_text
 
     received = any(e.get("type") in ("transcript", "prompt") for e in result.events)
     if result.error is not None and not received:
         return _fail(result.error, EXIT_FAILED)
-    report = build_report(result.events, rules)
+    report = build_report(decode_events(result.events), rules)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -2,33 +2,23 @@
 
 The token file keeps SHA-256 hashes only; ``issue`` prints the token once.
 Path: ``--file``, else ``$ASSIST_TOKENS``, else ``var/tokens.toml`` in the
-repository (see docs/security.md).
+data directory (``assist.paths``, see docs/security.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-TOKENS_ENV = "ASSIST_TOKENS"
+from assist.paths import TOKENS_ENV, default_token_file
+
 DEFAULT_TTL = "90d"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def default_token_file() -> Path:
-    """``$ASSIST_TOKENS`` or ``<repo>/var/tokens.toml``."""
-    env = os.environ.get(TOKENS_ENV)
-    if env:
-        return Path(env).expanduser()
-    import assist
-
-    return Path(assist.__file__).resolve().parents[1] / "var" / "tokens.toml"
 
 
 def parse_ttl(text: str) -> float | None:

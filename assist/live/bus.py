@@ -30,7 +30,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from assist.live.hub import Hub
-from assist.protocol.events import Alert, AlertAcknowledged, CallStarted, Event, Transcript, Word
+from assist.protocol.decode import decode as decode_typed
+from assist.protocol.events import Alert, AlertAcknowledged, CallStarted, Event, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -68,32 +69,17 @@ class Relayed(Event):
         return value
 
 
+_TYPED: dict[str, type[Event]] = {
+    cls.type: cls for cls in (Transcript, Alert, AlertAcknowledged, CallStarted)
+}
+
+
 def decode(text: str) -> Event:
     """The event of a stream entry: typed where the hub or the alert book look inside, else ``Relayed``."""
     raw = json.loads(text)
     kind = raw.get("type")
-    if kind == Transcript.type:
-        words = tuple(Word(str(w["word"]), float(w["start"]), float(w["end"]), float(w.get("conf", 1.0)))
-                      for w in raw.get("words", ()))
-        return Transcript(
-            call_id=str(raw["call_id"]), role=str(raw["role"]), utterance_id=str(raw["utterance_id"]),
-            final=bool(raw["final"]), text=str(raw["text"]), start=float(raw["start"]), end=float(raw["end"]),
-            words=words,
-        )
-    if kind == Alert.type:
-        return Alert(
-            alert_id=str(raw["alert_id"]), call_id=str(raw["call_id"]), agent_id=str(raw["agent_id"]),
-            kind=str(raw["kind"]), severity=str(raw["severity"]), message=str(raw["message"]),
-            audio_time=float(raw["audio_time"]), utterance_id=raw.get("utterance_id"),
-            created_at=float(raw["created_at"]), acknowledged_by=raw.get("acknowledged_by"),
-            acknowledged_at=raw.get("acknowledged_at"), ack_note=str(raw.get("ack_note", "")),
-        )
-    if kind == AlertAcknowledged.type:
-        return AlertAcknowledged(alert_id=str(raw["alert_id"]), call_id=str(raw["call_id"]), by=str(raw["by"]),
-                                 at=float(raw["at"]), note=str(raw.get("note", "")))
-    if kind == CallStarted.type:
-        return CallStarted(call_id=str(raw["call_id"]), agent_id=str(raw["agent_id"]),
-                           started_at=float(raw["started_at"]), mode=str(raw.get("mode", "live")))
+    if kind in _TYPED:
+        return decode_typed(_TYPED[kind], raw, kind)
     if kind == StreamGap.type:
         return StreamGap(state=str(raw["state"]), since=float(raw["since"]), seconds=float(raw.get("seconds", 0)),
                          node=str(raw.get("node", "")), lost=int(raw.get("lost", 0)))

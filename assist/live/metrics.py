@@ -17,14 +17,15 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.process_collector import ProcessCollector
 
 from assist import __version__
+from assist.protocol.enums import CallMode, EndReason, Role
 from assist.protocol.errors import ErrorCode
 
 # Every name here is a legacy (underscore) name, so the classic text format is exact and
 # understood by every Prometheus version.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-MODES: tuple[str, ...] = ("live", "training")
-END_REASONS: tuple[str, ...] = ("completed", "client_gone", "error", "interrupted", "shutdown")
-CHANNEL_ROLES: tuple[str, ...] = ("agent", "caller", "mixed")
+MODES: tuple[str, ...] = tuple(CallMode)
+END_REASONS: tuple[str, ...] = tuple(EndReason)
+CHANNEL_ROLES: tuple[str, ...] = tuple(Role)
 LATENCY_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 RTF_BUCKETS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0)
 

@@ -14,58 +14,70 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
+from assist.nlp.analyzer import Analysis, CallContext
+from assist.protocol.enums import (
+    AlertKind,
+    CallMode,
+    Category,
+    Emotion,
+    PromptAction,
+    PromptKind,
+    Role,
+    Severity,
+)
 from assist.protocol.events import Alert, CallState, EmotionLevel, Event, Prompt, Span, Transcript
+from assist.protocol.payloads import (
+    BannedPayload,
+    CategoryPayload,
+    CriticalPayload,
+    EmotionPayload,
+    EmpathyPayload,
+    KnowledgePayload,
+    PromptData,
+    ReferralPayload,
+    payload_kind,
+)
 from assist.text import join_cjk
 
-CALM = ("平静", "满意")
-NEGATIVE = ("愤怒", "焦虑", "失望", "绝望")
 # Caller emotion intensity from which an anger escalation alert is raised.
 ESCALATION_LEVEL = 0.75
 # Per-utterance decay of the running emotion level (so it falls as the caller calms down).
 LEVEL_DECAY = 0.85
 
 
-class AnalysisResult(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
-
-
 class TextAnalyzer(Protocol):
     """What live assist needs of the analysis engine (``assist.nlp.analyzer.Analyzer``)."""
 
     def analyze(
-        self, role: str, text: str, context: Any = None, *, utterance_id: str | None = None
-    ) -> AnalysisResult: ...
+        self, role: Role, text: str, context: CallContext | None = None, *, utterance_id: str | None = None
+    ) -> Analysis: ...
 
 
 @dataclass
 class _Card:
     prompt_id: str
-    kind: str
-    data: dict[str, Any]
+    data: PromptData
 
 
 @dataclass
 class _Utterance:
-    role: str
-    cards: dict[tuple[str, str], _Card] = field(default_factory=dict)
+    role: Role
+    cards: dict[tuple[PromptKind, str], _Card] = field(default_factory=dict)
     alerted: set[str] = field(default_factory=set)
 
 
-def _span(text: str, evidence: Any) -> Span | None:
-    if isinstance(evidence, dict):
-        s = evidence.get("text")
-        if isinstance(s, str) and s:
-            start = evidence.get("start")
-            end = evidence.get("end")
-            if isinstance(start, int) and isinstance(end, int):
-                return Span(text=s, start=start, end=end)
-            evidence = s
-    if isinstance(evidence, str) and evidence:
-        pos = text.find(evidence)
-        return Span(text=evidence, start=max(pos, 0), end=max(pos, 0) + len(evidence))
-    return None
+# The cards one transcript calls for: (kind, key) -> (payload, evidence).
+_Wanted = dict[tuple[PromptKind, str], tuple[PromptData, Span | None]]
+
+
+def _found(text: str, words: str) -> Span | None:
+    """``words`` as found in ``text`` (at 0 when the recogniser's text does not hold them as such)."""
+    if not words:
+        return None
+    pos = max(text.find(words), 0)
+    return Span(text=words, start=pos, end=pos + len(words))
 
 
 class LiveAssist:
@@ -77,8 +89,8 @@ class LiveAssist:
         agent_id: str,
         analyzer: TextAnalyzer,
         *,
-        mode: str = "live",
-        context_factory: Callable[[], Any] | None = None,
+        mode: CallMode = CallMode.LIVE,
+        context_factory: Callable[[], CallContext] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.call_id = call_id
@@ -91,10 +103,10 @@ class LiveAssist:
         self._utterances: dict[str, _Utterance] = {}
         self._shown_referrals: set[str] = set()
         self._shown_knowledge: set[str] = set()
-        self._last_empathy_label: str | None = None
+        self._last_empathy_label: Emotion | None = None
         self.level = 0.0
-        self.emotion_label = "平静"
-        self._intent_scores: dict[str, float] = {}
+        self.emotion_label = Emotion.CALM
+        self._intent_scores: dict[Category, float] = {}
         self._department_scores: dict[str, float] = {}
         self.referrals: list[str] = []
         self.warnings = 0
@@ -111,24 +123,21 @@ class LiveAssist:
         self.audio_time = max(self.audio_time, t.end)
         text = join_cjk(t.text)
         utt = self._utterances.setdefault(t.utterance_id, _Utterance(role=t.role))
-        if not text.strip():
-            result: dict[str, Any] = {}
-        else:
-            result = self._analyze(t.role, text, t.utterance_id)
-        wanted = self._cards_for(t, text, result)
+        result = self._analyze(t.role, text, t.utterance_id) if text.strip() else None
+        wanted = self._cards_for(t, text, result) if result is not None else {}
         out: list[Event] = []
-        for key, (kind, data, span) in wanted.items():
+        for key, (data, span) in wanted.items():
             card = utt.cards.get(key)
             if card is None:
-                pid = f"{self.call_id}:{t.utterance_id}:{kind}:{key[1]}"
-                utt.cards[key] = _Card(pid, kind, data)
-                out.append(self._prompt(pid, t, kind, "show", span, data))
+                pid = f"{self.call_id}:{t.utterance_id}:{key[0]}:{key[1]}"
+                utt.cards[key] = _Card(pid, data)
+                out.append(self._prompt(pid, t, PromptAction.SHOW, span, data))
             elif card.data != data:
                 card.data = data
-                out.append(self._prompt(card.prompt_id, t, kind, "update", span, data))
+                out.append(self._prompt(card.prompt_id, t, PromptAction.UPDATE, span, data))
         for key in [k for k in utt.cards if k not in wanted]:
             card = utt.cards.pop(key)
-            out.append(self._prompt(card.prompt_id, t, card.kind, "withdraw", None, card.data))
+            out.append(self._prompt(card.prompt_id, t, PromptAction.WITHDRAW, None, card.data))
         out.extend(self._alerts(t, utt, result, wanted))
         changed = False
         if t.final:
@@ -164,103 +173,87 @@ class LiveAssist:
 
     # ------------------------------------------------------------ internals
 
-    def _analyze(self, role: str, text: str, utterance_id: str) -> dict[str, Any]:
+    def _analyze(self, role: Role, text: str, utterance_id: str) -> Analysis:
         """Analyse with the call's context; a growing partial replaces its own record in it."""
         ctx = self._context
-        if role != "mixed":
-            return self._analyzer.analyze(role, text, ctx, utterance_id=utterance_id).to_dict()
+        if role != Role.MIXED:
+            return self._analyzer.analyze(role, text, ctx, utterance_id=utterance_id)
         # One mixed channel carries both voices: caller prompts plus banned-phrase checks.
-        result = self._analyzer.analyze("caller", text, ctx, utterance_id=utterance_id).to_dict()
-        result["banned"] = self._analyzer.analyze("agent", text).to_dict().get("banned") or []
-        return result
+        result = self._analyzer.analyze(Role.CALLER, text, ctx, utterance_id=utterance_id)
+        return dataclasses.replace(result, banned=self._analyzer.analyze(Role.AGENT, text).banned)
 
-    def _prompt(
-        self, pid: str, t: Transcript, kind: str, action: str, span: Span | None, data: dict[str, Any]
-    ) -> Prompt:
+    def _prompt(self, pid: str, t: Transcript, action: PromptAction, span: Span | None, data: PromptData) -> Prompt:
         return Prompt(
             prompt_id=pid,
             call_id=self.call_id,
             role=t.role,
             utterance_id=t.utterance_id,
-            kind=kind,
+            kind=payload_kind(data),
             action=action,
             audio_time=t.end,
             span=span,
             data=data,
         )
 
-    def _cards_for(
-        self, t: Transcript, text: str, r: dict[str, Any]
-    ) -> dict[tuple[str, str], tuple[str, dict[str, Any], Span | None]]:
-        cards: dict[tuple[str, str], tuple[str, dict[str, Any], Span | None]] = {}
-        if not r:
+    def _cards_for(self, t: Transcript, text: str, r: Analysis) -> _Wanted:
+        cards: _Wanted = {}
+        role = Role(t.role)
+        if role.is_agent:
+            for i, hit in enumerate(r.banned):
+                cards[(PromptKind.BANNED, f"{hit.rule}-{i}")] = (
+                    BannedPayload(rule=hit.rule, said=hit.span.text, suggestion=hit.suggestion),
+                    Span(text=hit.span.text, start=hit.span.start, end=hit.span.end) if hit.span.text else None,
+                )
+        if not role.is_caller:
             return cards
-        if t.role in ("agent", "mixed"):
-            for i, hit in enumerate(r.get("banned") or ()):
-                span = _span(text, {"text": hit.get("span"), "start": hit.get("start"), "end": hit.get("end")})
-                data = {"rule": hit.get("rule"), "said": hit.get("span"), "suggestion": hit.get("suggestion")}
-                cards[("banned", f"{hit.get('rule')}-{i}")] = ("banned", data, span)
-        if t.role in ("caller", "mixed"):
-            if r.get("critical"):
-                numbers = [x.get("number") for x in r.get("referrals") or ()]
-                data = {"reason": r.get("critical_reason"), "referrals": numbers}
-                cards[("critical", "0")] = ("critical", data, _span(text, r.get("critical_span")))
-            emotion = r.get("emotion") or {}
-            label = emotion.get("label")
-            if label in NEGATIVE:
-                data = {"label": label, "intensity": round(float(emotion.get("intensity", 0.0)), 1)}
-                cards[("emotion", "0")] = ("emotion", data, _span(text, emotion.get("span")))
-            if r.get("intent"):
-                data = {"intent": r.get("intent"), "department": r.get("department")}
-                cards[("category", "0")] = ("category", data, _span(text, r.get("intent_span")))
-            for ref in r.get("referrals") or ():
-                number = str(ref.get("number"))
-                if number in self._shown_referrals:
-                    continue
-                data = {k: ref.get(k) for k in ("number", "name", "reason", "script") if ref.get(k) is not None}
-                cards[("referral", number)] = ("referral", data, _span(text, ref.get("span")))
-            knowledge = r.get("knowledge") or ()
-            if knowledge:
-                top = knowledge[0]
-                if str(top.get("id")) not in self._shown_knowledge:
-                    data = {k: top.get(k) for k in ("id", "question", "answer", "score", "source", "updated")}
-                    cards[("knowledge", "0")] = ("knowledge", data, None)
-            empathy = list(r.get("empathy") or ())
-            if empathy and label != self._last_empathy_label:
-                cards[("empathy", "0")] = ("empathy", {"label": label, "steps": empathy}, None)
+        if r.critical:
+            data: PromptData = CriticalPayload(reason=r.critical_reason, referrals=tuple(x.number for x in r.referrals))
+            cards[(PromptKind.CRITICAL, "0")] = (data, None)
+        label = r.emotion.label if r.emotion is not None else None
+        if r.emotion is not None and r.emotion.label.negative:
+            data = EmotionPayload(label=r.emotion.label, intensity=round(float(r.emotion.intensity), 1))
+            cards[(PromptKind.EMOTION, "0")] = (data, None)
+        if r.intent:
+            cards[(PromptKind.CATEGORY, "0")] = (CategoryPayload(intent=r.intent, department=r.department), None)
+        for ref in r.referrals:
+            if ref.number in self._shown_referrals:
+                continue
+            data = ReferralPayload(number=ref.number, name=ref.name, reason=ref.reason, script=ref.script)
+            cards[(PromptKind.REFERRAL, ref.number)] = (data, _found(text, ref.span.text if ref.span else ""))
+        if r.knowledge and r.knowledge[0].id not in self._shown_knowledge:
+            top = r.knowledge[0]
+            data = KnowledgePayload(id=top.id, question=top.question, answer=top.answer, score=round(top.score, 3),
+                                    source=top.source, updated=top.updated)
+            cards[(PromptKind.KNOWLEDGE, "0")] = (data, None)
+        if r.empathy and label is not None and label != self._last_empathy_label:
+            cards[(PromptKind.EMPATHY, "0")] = (EmpathyPayload(label=label, steps=r.empathy), None)
         return cards
 
-    def _alerts(
-        self,
-        t: Transcript,
-        utt: _Utterance,
-        r: dict[str, Any],
-        wanted: dict[tuple[str, str], tuple[str, dict[str, Any], Span | None]],
-    ) -> list[Event]:
+    def _alerts(self, t: Transcript, utt: _Utterance, r: Analysis | None, wanted: _Wanted) -> list[Event]:
         out: list[Event] = []
-        for (kind, key), (_, data, _) in wanted.items():
+        for (kind, key), (data, _) in wanted.items():
             tag = f"{kind}:{key}"
             if tag in utt.alerted:
                 continue
-            if kind == "critical":
-                msg = f"危机信号:{data.get('reason') or '来电人表达轻生或暴力倾向'}"
-                out.append(self._new_alert("critical", "critical", msg, t))
+            if isinstance(data, CriticalPayload):
+                msg = f"危机信号:{data.reason or '来电人表达轻生或暴力倾向'}"
+                out.append(self._new_alert(AlertKind.CRITICAL, Severity.CRITICAL, msg, t))
                 utt.alerted.add(tag)
                 self.critical = True
-            elif kind == "banned" and t.final:
-                msg = f"服务禁语「{data.get('said')}」,应改为:{data.get('suggestion')}"
-                out.append(self._new_alert("banned", "warning", msg, t))
+            elif isinstance(data, BannedPayload) and t.final:
+                msg = f"服务禁语「{data.said}」,应改为:{data.suggestion}"
+                out.append(self._new_alert(AlertKind.BANNED, Severity.WARNING, msg, t))
                 utt.alerted.add(tag)
-        if t.final and t.role in ("caller", "mixed") and not self._escalated:
-            emotion = r.get("emotion") or {}
-            intensity = float(emotion.get("intensity", 0.0) or 0.0)
-            if (emotion.get("label") == "愤怒" and intensity >= ESCALATION_LEVEL) or r.get("escalation"):
+        if r is not None and t.final and Role(t.role).is_caller and not self._escalated:
+            label = r.emotion.label if r.emotion is not None else None
+            intensity = r.emotion.intensity if r.emotion is not None else 0.0
+            if (label == Emotion.ANGER and intensity >= ESCALATION_LEVEL) or r.escalation:
                 self._escalated = True
-                msg = f"来电人情绪升级({emotion.get('label', '愤怒')} {intensity:.1f}),建议班长关注或介入"
-                out.append(self._new_alert("escalation", "warning", msg, t))
+                msg = f"来电人情绪升级({label or Emotion.ANGER} {intensity:.1f}),建议班长关注或介入"
+                out.append(self._new_alert(AlertKind.ESCALATION, Severity.WARNING, msg, t))
         return out
 
-    def _new_alert(self, kind: str, severity: str, message: str, t: Transcript) -> Alert:
+    def _new_alert(self, kind: AlertKind, severity: Severity, message: str, t: Transcript) -> Alert:
         self._alert_seq += 1
         alert = Alert(
             alert_id=f"{self.call_id}:a{self._alert_seq}",
@@ -276,39 +269,37 @@ class LiveAssist:
         self.alerts.append(alert)
         return alert
 
-    def _fold_final(self, t: Transcript, utt: _Utterance, r: dict[str, Any]) -> bool:
+    def _fold_final(self, t: Transcript, utt: _Utterance, r: Analysis | None) -> bool:
         """Update the running call state from a final utterance; True if it changed."""
         before = self.state()
         for (kind, key), card in utt.cards.items():
-            if kind == "referral":
+            if kind == PromptKind.REFERRAL:
                 self._shown_referrals.add(key)
                 if key not in self.referrals:
                     self.referrals.append(key)
-            elif kind == "knowledge":
-                self._shown_knowledge.add(str(card.data.get("id")))
-            elif kind == "empathy":
-                self._last_empathy_label = card.data.get("label")
-            elif kind == "banned":
+            elif isinstance(card.data, KnowledgePayload):
+                self._shown_knowledge.add(card.data.id)
+            elif isinstance(card.data, EmpathyPayload):
+                self._last_empathy_label = card.data.label
+            elif kind == PromptKind.BANNED:
                 self.warnings += 1
-        if r and t.role in ("caller", "mixed"):
-            emotion = r.get("emotion") or {}
-            label = emotion.get("label") or "平静"
-            intensity = float(emotion.get("intensity", 0.0) or 0.0)
+        if r is not None and Role(t.role).is_caller:
+            label = r.emotion.label if r.emotion is not None else Emotion.CALM
+            intensity = r.emotion.intensity if r.emotion is not None else 0.0
             decayed = self.level * LEVEL_DECAY
-            if label in NEGATIVE and intensity >= decayed:
+            if label.negative and intensity >= decayed:
                 self.level, self.emotion_label = intensity, label
             else:
                 self.level = decayed
-                if label in NEGATIVE:
+                if label.negative:
                     pass  # keep the stronger running label
                 elif self.level < 0.3:
                     self.emotion_label = label
-            if r.get("intent"):
-                weight = 1.0 + float(r.get("intent_confidence", 0.0) or 0.0)
-                _add_recent(self._intent_scores, r["intent"], weight)
-            if r.get("department"):
-                _add_recent(self._department_scores, r["department"], 1.0)
-            if r.get("critical"):
+            if r.intent:
+                _add_recent(self._intent_scores, r.intent, 1.0)
+            if r.department:
+                _add_recent(self._department_scores, r.department, 1.0)
+            if r.critical:
                 self.critical = True
         return self.state() != before
 
@@ -317,15 +308,16 @@ class LiveAssist:
 # question and then raises a dispute is about the dispute, but a category said twice outweighs one
 # said once just before.
 RECENCY = 0.6
+_K = TypeVar("_K", Category, str)
 
 
-def _add_recent(scores: dict[str, float], key: str, weight: float) -> None:
+def _add_recent(scores: dict[_K, float], key: _K, weight: float) -> None:
     for k in scores:
         scores[k] *= RECENCY
     scores[key] = scores.get(key, 0.0) + weight
 
 
-def _best(scores: dict[str, float]) -> str | None:
+def _best(scores: dict[_K, float]) -> _K | None:
     return max(scores, key=lambda k: scores[k]) if scores else None
 
 

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from assist.protocol.enums import CallMode
+
 if TYPE_CHECKING:
     from assist.store.base import CallStore as Store  # either backend (assist.store.open)
 
@@ -55,7 +57,7 @@ class ResumePoint:
     """Where a call stopped: its agent, mode and every role's ``RolePoint``."""
 
     agent_id: str
-    mode: str
+    mode: CallMode
     roles: Mapping[str, RolePoint] = field(default_factory=dict)
     closed: bool = False  # the call ended (``CLOSED_REASONS``): nothing may be added to it
 
@@ -76,7 +78,7 @@ class ResumePoint:
         )
 
 
-def point_from_utterances(agent_id: str, mode: str, utterances: Iterable[Mapping[str, Any]]) -> ResumePoint:
+def point_from_utterances(agent_id: str, mode: CallMode, utterances: Iterable[Mapping[str, Any]]) -> ResumePoint:
     """The resume point of a call from its stored finals (``Store.utterances``)."""
     roles: dict[str, RolePoint] = {}
     for u in utterances:
@@ -101,7 +103,7 @@ async def point_from_store(store: Store, call_id: str) -> ResumePoint | None:
     except NotFound:
         return None
     call = data["call"]
-    point = point_from_utterances(str(call["agent_id"]), str(call["mode"]), data["utterances"])
+    point = point_from_utterances(str(call["agent_id"]), CallMode(call["mode"]), data["utterances"])
     return replace(point, closed=call.get("end_reason") in CLOSED_REASONS)
 
 

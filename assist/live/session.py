@@ -39,6 +39,7 @@ from assist.audio.pool import RecognizerPool
 from assist.audio.recognizer import Hypothesis, RecognizerFactory
 from assist.audio.vad import GateConfig
 from assist.live.resumption import REPLAY_TOLERANCE, TAKEOVER_TOLERANCE, ResumePoint, RolePoint
+from assist.protocol.enums import Emotion, EndReason, Role
 from assist.protocol.errors import ErrorCode, ProtocolError
 from assist.protocol.events import (
     CallEnded,
@@ -111,7 +112,7 @@ class RoleStats:
 
 @dataclass(slots=True)
 class _RoleState:
-    role: str
+    role: Role
     decoder: ChannelDecoder | None  # None for a transcript-source call
     queue: asyncio.Queue[Int16Array | None]
     stats: RoleStats = field(default_factory=RoleStats)
@@ -183,7 +184,7 @@ class CallSession:
         return self.start.agent_id
 
     @property
-    def roles(self) -> tuple[str, ...]:
+    def roles(self) -> tuple[Role, ...]:
         return self.start.roles
 
     @property
@@ -248,7 +249,7 @@ class CallSession:
             started_at=self.started_at,
             active=self.active,
             duration=self._offset + self.duration,
-            emotion=EmotionLevel("neutral", 0.0),
+            emotion=EmotionLevel(Emotion.CALM, 0.0),
             intent=None,
             department=None,
             mode=self.start.mode,
@@ -457,7 +458,7 @@ class CallSession:
         return CallSummary(
             duration=self.duration,
             utterances={s.role: s.stats.finals for s in self._roles},
-            reason=reason,
+            reason=EndReason(reason),
             audio_bytes=self._audio_bytes,
         )
 

@@ -24,16 +24,17 @@ from assist.nlp.kb import KbHit, KnowledgeBase
 from assist.nlp.normalize import Normalized, Normalizer
 from assist.nlp.referral import Referral, ReferralTable
 from assist.nlp.tokenize import Tokenizer
+from assist.protocol.enums import Category, Emotion, Role
 from assist.protocol.events import Span
 
-CALLER_ROLES: tuple[str, ...] = ("caller", "mixed")
-ROLES: tuple[str, ...] = ("agent", "caller", "mixed")
 KB_FILES: tuple[str, ...] = ("kb.jsonl", "kb.csv")
 
 
 @dataclass(frozen=True, slots=True)
-class Emotion:
-    label: str
+class EmotionReading:
+    """The caller's emotion in one utterance: its label and intensity (0-1)."""
+
+    label: Emotion
     intensity: float
 
 
@@ -90,12 +91,12 @@ class CallContext:
 class Analysis:
     """Result of one utterance; ``to_dict`` is the documented JSON."""
 
-    role: str
+    role: Role
     text: str
     normalized: Normalized
-    intent: str | None = None
+    intent: Category | None = None
     department: str | None = None
-    emotion: Emotion | None = None
+    emotion: EmotionReading | None = None
     referrals: tuple[Referral, ...] = ()
     banned: tuple[BannedHit, ...] = ()
     knowledge: tuple[KbHit, ...] = ()
@@ -207,17 +208,18 @@ class Analyzer:
 
     def analyze(
         self,
-        role: str,
+        role: Role,
         text: str,
         context: CallContext | None = None,
         *,
         utterance_id: str | None = None,
     ) -> Analysis:
-        """Analyse one utterance of ``role`` ("caller", "agent" or "mixed")."""
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        """Analyse one utterance of ``role`` (caller, agent or mixed; its wire string is accepted too)."""
+        if role not in tuple(Role):
+            raise ValueError(f"role must be one of {', '.join(Role)}, got {role!r}")
+        role = Role(role)
         norm = self.normalizer(text)
-        if role == "agent":
+        if role is Role.AGENT:
             department = context.department if context is not None else None
             hits = self.banned.find(norm.text, department=department)
             return Analysis(role=role, text=text, normalized=norm, banned=tuple(hits),
@@ -227,7 +229,7 @@ class Analyzer:
     # ------------------------------------------------------------ caller side
 
     def _caller(
-        self, role: str, text: str, norm: Normalized, context: CallContext | None, utterance_id: str | None
+        self, role: Role, text: str, norm: Normalized, context: CallContext | None, utterance_id: str | None
     ) -> Analysis:
         t = norm.text
         emo = self.emotion.analyze(t)
@@ -266,8 +268,8 @@ class Analyzer:
                                            cat.name, department, critical), utterance_id)
         return Analysis(
             role=role, text=text, normalized=norm,
-            intent=cat.name, department=department,
-            emotion=Emotion(emo.label, emo.intensity),
+            intent=None if cat.name is None else Category(cat.name), department=department,
+            emotion=EmotionReading(Emotion(emo.label), emo.intensity),
             referrals=tuple(referrals), knowledge=knowledge, empathy=tuple(empathy),
             critical=critical, critical_reason=critical_reason,
             escalation=bool(reasons), escalation_reasons=tuple(dict.fromkeys(reasons)),

@@ -15,10 +15,11 @@ from pathlib import Path
 from assist.nlp.data import DataError, Table, load_toml
 from assist.nlp.matcher import Entry, Hit, PhraseMatcher
 from assist.nlp.negation import Negation, clause_before
+from assist.protocol.enums import Emotion
 from assist.protocol.events import Span
 
-EMOTION_LABELS: tuple[str, ...] = ("愤怒", "焦虑", "失望", "绝望", "平静", "满意")
-ANGER = "愤怒"
+EMOTION_LABELS: tuple[str, ...] = tuple(Emotion)
+ANGER = Emotion.ANGER
 
 
 @dataclass(frozen=True, slots=True)

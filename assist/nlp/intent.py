@@ -14,9 +14,10 @@ from pathlib import Path
 from assist.nlp.data import DataError, load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
 from assist.nlp.negation import Negation, clause_before
+from assist.protocol.enums import Category
 from assist.protocol.events import Span
 
-CATEGORIES: tuple[str, ...] = ("建议", "一般诉求", "求助", "投诉举报", "咨询", "表扬")
+CATEGORIES: tuple[str, ...] = tuple(Category)
 # Situations recognised by the other lexicons that may vote for a category ([signals] in intent.toml):
 # "critical" = self-harm or despair (emotion.toml [[critical]]), "emergency" = an emergency in progress
 # (a critical trigger of referrals.toml), "urgent" = any urgent number suggested (110/119/120/122),

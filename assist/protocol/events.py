@@ -11,15 +11,28 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeAlias
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
+from assist.protocol.enums import (
+    AlertKind,
+    CallMode,
+    Category,
+    Emotion,
+    Encoding,
+    EndReason,
+    PromptAction,
+    PromptKind,
+    Role,
+    Severity,
+    Source,
+)
 from assist.protocol.errors import ErrorCode, ProtocolError
+from assist.protocol.payloads import PromptData, payload_kind
 
-Role = Literal["agent", "caller", "mixed"]
-ROLES: tuple[str, ...] = ("agent", "caller", "mixed")
-Encoding = Literal["pcm_s16le", "mulaw", "alaw"]
-ENCODINGS: tuple[str, ...] = ("pcm_s16le", "mulaw", "alaw")
+_E = TypeVar("_E", bound=StrEnum)
+
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 48000
 MAX_ID_LENGTH = 128
@@ -64,16 +77,16 @@ class Start(Event):
     call_id: str
     agent_id: str
     sample_rate: int
-    encoding: str = "pcm_s16le"
+    encoding: Encoding = Encoding.PCM_S16LE
     channels: int = 1
-    roles: tuple[str, ...] = ("mixed",)
+    roles: tuple[Role, ...] = (Role.MIXED,)
     # Resume an interrupted call: audio time (s) from which the client re-sends audio.
     resume_from: float | None = None
     # "live" (default) or "training" (replays; trainer role may stream faster than real time).
-    mode: str = "live"
+    mode: CallMode = CallMode.LIVE
     # "audio" (binary frames, recognised by Vosk) or "transcript" (timed ``line`` messages replayed
     # on the audio clock, for training rooms and for testing the Chinese pipeline without a model).
-    source: str = "audio"
+    source: Source = Source.AUDIO
     # Replay speed for the transcript source: 1 = real time, 2 = twice as fast, 0 = as fast as possible.
     speed: float = 1.0
 
@@ -83,7 +96,7 @@ class TranscriptLine(Event):
     """One timed utterance of a transcript-source call (``source: "transcript"``)."""
 
     type: ClassVar[str] = "line"
-    role: str
+    role: Role
     start: float
     end: float
     text: str
@@ -105,7 +118,7 @@ class Ready(Event):
     call_id: str
     model: str
     model_sample_rate: int
-    roles: tuple[str, ...]
+    roles: tuple[Role, ...]
     resumed: bool = False
 
 
@@ -127,7 +140,7 @@ class Transcript(Event):
 
     type: ClassVar[str] = "transcript"
     call_id: str
-    role: str
+    role: Role
     utterance_id: str
     final: bool
     text: str
@@ -153,7 +166,7 @@ class Error(Event):
 class CallSummary:
     duration: float
     utterances: dict[str, int]
-    reason: str  # "completed" | "client_gone" | "error" | "interrupted" | "shutdown"
+    reason: EndReason
     audio_bytes: int = 0
 
 
@@ -165,11 +178,6 @@ class Ended(Event):
 
 
 # ---------------------------------------------------------------- prompts (live assist)
-
-PromptKind = Literal["emotion", "category", "referral", "knowledge", "empathy", "banned", "critical"]
-PROMPT_KINDS: tuple[str, ...] = ("emotion", "category", "referral", "knowledge", "empathy", "banned", "critical")
-PromptAction = Literal["show", "update", "withdraw"]
-
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -186,24 +194,29 @@ class Prompt(Event):
 
     ``prompt_id`` is stable for one (utterance, kind, key): the first time it is
     ``show``, later changes are ``update`` and a partial revised away gives
-    ``withdraw``.  ``data`` depends on ``kind`` (docs/protocol.md).
+    ``withdraw`` (carrying the card's last ``data``).  ``data`` is the payload type of
+    ``kind`` (``assist.protocol.payloads``, docs/protocol.md); a mismatch is a ``TypeError``.
     """
 
     type: ClassVar[str] = "prompt"
     prompt_id: str
     call_id: str
-    role: str
+    role: Role
     utterance_id: str
-    kind: str
-    action: str
+    kind: PromptKind
+    action: PromptAction
     audio_time: float
     span: Span | None
-    data: dict[str, Any] = field(default_factory=dict)
+    data: PromptData
+
+    def __post_init__(self) -> None:
+        if payload_kind(self.data) != self.kind:
+            raise TypeError(f"a {self.kind} prompt cannot carry {type(self.data).__name__}")
 
 
 @dataclass(frozen=True, slots=True)
 class EmotionLevel:
-    label: str
+    label: Emotion
     intensity: float
 
 
@@ -218,27 +231,24 @@ class CallState(Event):
     active: bool
     duration: float
     emotion: EmotionLevel
-    intent: str | None
+    intent: Category | None
     department: str | None
     referrals: tuple[str, ...] = ()
     warnings: int = 0
     critical: bool = False
-    mode: str = "live"
-
-
-AlertKind = Literal["banned", "escalation", "critical"]
+    mode: CallMode = CallMode.LIVE
 
 
 @dataclass(frozen=True, slots=True)
 class Alert(Event):
-    """A supervisor alert. ``severity`` is "info" | "warning" | "critical"."""
+    """A supervisor alert; its ``message`` is for people."""
 
     type: ClassVar[str] = "alert"
     alert_id: str
     call_id: str
     agent_id: str
-    kind: str
-    severity: str
+    kind: AlertKind
+    severity: Severity
     message: str
     audio_time: float
     utterance_id: str | None
@@ -285,7 +295,7 @@ class CallStarted(Event):
     call_id: str
     agent_id: str
     started_at: float
-    mode: str = "live"
+    mode: CallMode = CallMode.LIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +366,16 @@ def _ident(obj: dict[str, Any], key: str, what: str) -> str:
     return value
 
 
+def _member(enum: type[_E], value: object) -> _E | None:
+    """The member of ``enum`` whose wire string ``value`` is, or None (not a string, or not in the set)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        return None
+
+
 def _optional_ident(obj: dict[str, Any], key: str, what: str) -> str | None:
     return None if obj.get(key) is None else _ident(obj, key, what)
 
@@ -376,35 +396,38 @@ def parse_start(obj: dict[str, Any]) -> Start:
             ErrorCode.UNSUPPORTED_RATE,
             f"sample_rate {_shown(rate)} is not supported: use {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz",
         )
-    encoding = obj.get("encoding", "pcm_s16le")
-    if encoding not in ENCODINGS:
+    encoding = _member(Encoding, obj.get("encoding", Encoding.PCM_S16LE))
+    if encoding is None:
         raise ProtocolError(
             ErrorCode.UNSUPPORTED_ENCODING,
-            f"encoding {_shown(encoding)} is not supported: use one of {', '.join(ENCODINGS)}",
+            f"encoding {_shown(obj.get('encoding'))} is not supported: use one of {', '.join(Encoding)}",
         )
     channels = obj.get("channels", 1)
     if isinstance(channels, bool) or not isinstance(channels, int) or channels not in (1, 2):
         raise ProtocolError(ErrorCode.BAD_CHANNELS, "channels must be 1 or 2")
-    roles_raw = obj.get("roles", ["mixed"] if channels == 1 else ["agent", "caller"])
+    roles_raw = obj.get("roles", [Role.MIXED] if channels == 1 else [Role.AGENT, Role.CALLER])
     if not isinstance(roles_raw, list) or not all(isinstance(r, str) for r in roles_raw):
         raise ProtocolError(ErrorCode.BAD_CHANNELS, "roles must be a list of role names")
-    roles = tuple(roles_raw)
-    if len(roles) != channels:
-        raise ProtocolError(ErrorCode.BAD_CHANNELS, f"{channels} channel(s) need {channels} role(s), got {len(roles)}")
-    if any(r not in ROLES for r in roles):
-        raise ProtocolError(ErrorCode.BAD_CHANNELS, f"roles must be among {', '.join(ROLES)}")
-    if len(set(roles)) != len(roles) or (channels == 2 and "mixed" in roles):
+    if len(roles_raw) != channels:
+        raise ProtocolError(
+            ErrorCode.BAD_CHANNELS, f"{channels} channel(s) need {channels} role(s), got {len(roles_raw)}"
+        )
+    members = [_member(Role, r) for r in roles_raw]
+    roles = tuple(r for r in members if r is not None)
+    if len(roles) != len(members):
+        raise ProtocolError(ErrorCode.BAD_CHANNELS, f"roles must be among {', '.join(Role)}")
+    if len(set(roles)) != len(roles) or (channels == 2 and Role.MIXED in roles):
         raise ProtocolError(ErrorCode.BAD_CHANNELS, "a stereo call needs two different roles: agent and caller")
     resume = obj.get("resume_from")
     if resume is not None:
         if not _finite(resume) or resume < 0:
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "resume_from must be a non-negative number of seconds")
         resume = float(resume)
-    mode = obj.get("mode", "live")
-    if mode not in ("live", "training"):
+    mode = _member(CallMode, obj.get("mode", CallMode.LIVE))
+    if mode is None:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "mode must be 'live' or 'training'")
-    source = obj.get("source", "audio")
-    if source not in ("audio", "transcript"):
+    source = _member(Source, obj.get("source", Source.AUDIO))
+    if source is None:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "source must be 'audio' or 'transcript'")
     speed = obj.get("speed", 1.0)
     if not _finite(speed):
@@ -431,9 +454,9 @@ MAX_LINE_CHARS = 2000
 
 
 def parse_line(obj: dict[str, Any]) -> TranscriptLine:
-    role = _require(obj, "role", str, "line")
-    if role not in ROLES:
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"role must be among {', '.join(ROLES)}", fatal=False)
+    role = _member(Role, _require(obj, "role", str, "line"))
+    if role is None:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"role must be among {', '.join(Role)}", fatal=False)
     times = []
     for key in ("start", "end"):
         value = _require(obj, key, (int, float), "line")

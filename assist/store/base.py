@@ -13,7 +13,8 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from assist.protocol.events import Event, Word
+from assist.protocol.enums import CallMode, EndReason, Role
+from assist.protocol.events import Alert, Event, Prompt, Word
 from assist.store.privacy import Redacted, Redactor
 
 
@@ -35,28 +36,28 @@ class CallStore(Protocol):
         call_id: str,
         agent_id: str,
         started_at: float,
-        mode: str = "live",
-        meta: Mapping[str, Any] | None = None,
+        mode: CallMode = CallMode.LIVE,
+        meta: Mapping[str, str] | None = None,
     ) -> bool: ...
 
     async def add_utterance(
         self,
         call_id: str,
-        role: str,
+        role: Role,
         utterance_id: str,
         text: str,
         start: float,
         end: float,
-        words: Sequence[Word | Mapping[str, Any]] = (),
+        words: Sequence[Word] = (),
     ) -> Redacted: ...
 
-    async def add_prompt(self, call_id: str, prompt: Mapping[str, Any]) -> None: ...
+    async def add_prompt(self, prompt: Prompt) -> None: ...
 
-    async def add_alert(self, alert: Mapping[str, Any]) -> None: ...
+    async def add_alert(self, alert: Alert) -> None: ...
 
     async def ack_alert(self, alert_id: str, by: str, at: float, note: str = "") -> dict[str, Any]: ...
 
-    async def end_call(self, call_id: str, ended_at: float, reason: str) -> None: ...
+    async def end_call(self, call_id: str, ended_at: float, reason: EndReason) -> None: ...
 
     async def mark_open_calls_interrupted(self) -> list[str]: ...
 

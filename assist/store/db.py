@@ -18,20 +18,18 @@ import asyncio
 import json
 import logging
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
 import aiosqlite
 
-import assist
+from assist import paths
+from assist.protocol.enums import CallMode, EndReason, Role
 from assist.protocol.events import (
-    ROLES,
     Alert,
     AlertAcknowledged,
     CallEnded,
@@ -44,14 +42,14 @@ from assist.protocol.events import (
 from assist.store import migrations
 from assist.store.migrations import SchemaError
 from assist.store.privacy import Redacted, Redactor
+from assist.store.rows import Rows, search_key
 from assist.store.writer import GroupCommitWriter, Op, QueueFull, WriterClosed
 
 log = logging.getLogger(__name__)
 
-END_REASONS: Final[tuple[str, ...]] = ("completed", "client_gone", "interrupted", "error", "shutdown")
+END_REASONS: Final[tuple[EndReason, ...]] = tuple(EndReason)
 SYNCHRONOUS: Final[tuple[str, ...]] = ("NORMAL", "FULL")
-MODES: Final[tuple[str, ...]] = ("live", "training")
-ENV_DB: Final[str] = "ASSIST_DB"
+ENV_DB: Final[str] = paths.DB_ENV
 MAX_LIMIT: Final[int] = 1000
 
 
@@ -80,42 +78,20 @@ __all__ = [
 ]
 
 
-def default_db_path() -> Path:
-    """``var/assist.sqlite3`` under the repository root (the server and the CLI agree on it)."""
-    return Path(assist.__file__).resolve().parents[1] / "var" / "assist.sqlite3"
+def default_db_path(env: Mapping[str, str] | None = None) -> Path:
+    """``var/assist.sqlite3`` in the data directory (``assist.paths``: the server and the CLI agree on it)."""
+    return paths.data_dir(env) / paths.DB_FILE
 
 
 def resolve_db_path(explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Path:
     """The database path: ``explicit`` (``--db``), else ``$ASSIST_DB``, else ``default_db_path()``."""
     if explicit:
         return Path(explicit).expanduser()
-    value = (os.environ if env is None else env).get(ENV_DB, "")
-    return Path(value).expanduser() if value else default_db_path()
+    return paths.default_db_path(env)
 
 
-_SPACE = re.compile(r"\s+")
 # Keys of stored events that identify things rather than carry what was said: never masked, or a call id
 # made of digits would stop matching its call.
-_ID_FIELDS = frozenset({"type", "call_id", "agent_id", "prompt_id", "alert_id", "utterance_id", "role", "kind"})
-
-
-def search_key(text: str) -> str:
-    """What search compares: whitespace removed (Vosk writes 停 水 for 停水), case folded."""
-    return _SPACE.sub("", text).casefold()
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _word_dict(word: Word | Mapping[str, Any]) -> dict[str, Any]:
-    raw = asdict(word) if is_dataclass(word) and not isinstance(word, type) else dict(word)
-    return {
-        "word": str(raw["word"]),
-        "start": float(raw["start"]),
-        "end": float(raw["end"]),
-        "conf": float(raw.get("conf", 1.0)),
-    }
 
 
 def _fk_failure(exc: sqlite3.IntegrityError) -> bool:
@@ -142,6 +118,7 @@ class Store:
     ) -> None:
         self.path = path
         self.redactor = redactor
+        self.rows = Rows(redactor)
         self.fts = fts
         self._writer_conn = writer
         self._reader = reader
@@ -295,20 +272,17 @@ class Store:
         call_id: str,
         agent_id: str,
         started_at: float,
-        mode: str = "live",
-        meta: Mapping[str, Any] | None = None,
+        mode: CallMode = CallMode.LIVE,
+        meta: Mapping[str, str] | None = None,
     ) -> bool:
         """Record a call start.  For a call id already stored (a resumed call) the call is
         reopened instead (``resumes`` + 1, end cleared) and ``True`` is returned."""
         return bool(await self._write(self._start_op(call_id, agent_id, started_at, mode, meta)))
 
     def _start_op(
-        self, call_id: str, agent_id: str, started_at: float, mode: str, meta: Mapping[str, Any] | None
+        self, call_id: str, agent_id: str, started_at: float, mode: CallMode, meta: Mapping[str, str] | None
     ) -> Op:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        meta_json = _json(self.redactor.redact_obj(dict(meta or {})))
-        now = time.time()
+        params = self.rows.call(call_id, agent_id, started_at, mode, meta)
 
         async def op(conn: aiosqlite.Connection) -> bool:
             cur = await conn.execute(
@@ -318,7 +292,7 @@ class Store:
                        ended_at = NULL, end_reason = NULL, resumes = resumes + 1,
                        updated_at = excluded.updated_at
                    RETURNING resumes""",
-                (call_id, agent_id, mode, float(started_at), meta_json, now),
+                params,
             )
             row = await cur.fetchone()
             await cur.close()
@@ -329,12 +303,12 @@ class Store:
     async def add_utterance(
         self,
         call_id: str,
-        role: str,
+        role: Role,
         utterance_id: str,
         text: str,
         start: float,
         end: float,
-        words: Sequence[Word | Mapping[str, Any]] = (),
+        words: Sequence[Word] = (),
     ) -> Redacted:
         """Store a final utterance (upsert by ``(call_id, utterance_id)``: a resumed client
         re-sending it replaces, never duplicates).  Returns the redaction, so the caller can
@@ -346,33 +320,14 @@ class Store:
     def _utterance_op(
         self,
         call_id: str,
-        role: str,
+        role: Role,
         utterance_id: str,
         text: str,
         start: float,
         end: float,
-        words: Sequence[Word | Mapping[str, Any]],
+        words: Sequence[Word],
     ) -> tuple[Op, Redacted]:
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-        redacted = self.redactor.redact(text)
-        word_dicts = [_word_dict(w) for w in words]
-        masked_words = self.redactor.redact_words([w["word"] for w in word_dicts])
-        for w, masked in zip(word_dicts, masked_words, strict=True):
-            w["word"] = masked
-        params = (
-            call_id,
-            utterance_id,
-            role,
-            redacted.text,
-            search_key(redacted.text),
-            redacted.original,
-            float(start),
-            float(end),
-            _json(word_dicts),
-            len(redacted.findings),
-            time.time(),
-        )
+        params, redacted = self.rows.utterance(call_id, role, utterance_id, text, start, end, words)
 
         async def op(conn: aiosqlite.Connection) -> None:
             try:
@@ -394,25 +349,14 @@ class Store:
 
         return op, redacted
 
-    async def add_prompt(self, call_id: str, prompt: Mapping[str, Any]) -> None:
-        """Store a prompt event (``Prompt.to_dict()``): one row per ``prompt_id``, updated by
-        later ``update``/``withdraw`` events (a withdraw keeps the last shown content)."""
-        await self._write(self._prompt_op(call_id, prompt))
+    async def add_prompt(self, prompt: Prompt) -> None:
+        """Store a prompt event: one row per ``prompt_id``, updated by later ``update``/``withdraw``
+        events (a withdraw keeps the last shown content)."""
+        await self._write(self._prompt_op(prompt))
 
-    def _prompt_op(self, call_id: str, prompt: Mapping[str, Any]) -> Op:
-        # identifiers (call, prompt, utterance ids) are kept as they are: only content is masked
-        event = {k: (v if k in _ID_FIELDS else self.redactor.redact_obj(v)) for k, v in prompt.items()}
-        try:
-            prompt_id = str(event["prompt_id"])
-            kind = str(event["kind"])
-            action = str(event.get("action", "show"))
-            audio_time = float(event.get("audio_time", 0.0))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not a prompt event: {exc}") from exc
-        utterance_id = event.get("utterance_id")
-        role = event.get("role")
-        now = time.time()
-        params = (call_id, prompt_id, utterance_id, role, kind, action, audio_time, _json(event), now, now)
+    def _prompt_op(self, prompt: Prompt) -> Op:
+        params = self.rows.prompt(prompt)
+        call_id = prompt.call_id
 
         async def op(conn: aiosqlite.Connection) -> None:
             try:
@@ -434,29 +378,13 @@ class Store:
 
         return op
 
-    async def add_alert(self, alert: Mapping[str, Any]) -> None:
-        """Store an alert (``Alert.to_dict()``); an alert id already stored is left as it is."""
+    async def add_alert(self, alert: Alert) -> None:
+        """Store an alert; an alert id already stored is left as it is."""
         await self._write(self._alert_op(alert))
 
-    def _alert_op(self, alert: Mapping[str, Any]) -> Op:
-        a = {k: (v if k in _ID_FIELDS else self.redactor.redact_obj(v)) for k, v in alert.items()}
-        try:
-            params = (
-                str(a["alert_id"]),
-                str(a["call_id"]),
-                str(a["agent_id"]),
-                str(a["kind"]),
-                str(a["severity"]),
-                str(a["message"]),
-                float(a.get("audio_time", 0.0)),
-                a.get("utterance_id"),
-                float(a["created_at"]),
-                a.get("acknowledged_by"),
-                a.get("acknowledged_at"),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not an alert event: {exc}") from exc
-        call_id = params[1]
+    def _alert_op(self, alert: Alert) -> Op:
+        params = self.rows.alert(alert)
+        call_id = alert.call_id
 
         async def op(conn: aiosqlite.Connection) -> None:
             try:
@@ -498,13 +426,12 @@ class Store:
 
         return op
 
-    async def end_call(self, call_id: str, ended_at: float, reason: str) -> None:
-        """Record how a call ended (``reason`` in ``END_REASONS``).  Raises ``NotFound``."""
+    async def end_call(self, call_id: str, ended_at: float, reason: EndReason) -> None:
+        """Record how a call ended.  Raises ``NotFound``."""
         await self._write(self._end_op(call_id, ended_at, reason))
 
-    def _end_op(self, call_id: str, ended_at: float, reason: str) -> Op:
-        if reason not in END_REASONS:
-            raise ValueError(f"reason must be one of {', '.join(END_REASONS)}, not {reason!r}")
+    def _end_op(self, call_id: str, ended_at: float, reason: EndReason) -> Op:
+        reason = EndReason(self.rows.end_reason(reason))
         now = time.time()
 
         async def op(conn: aiosqlite.Connection) -> None:
@@ -561,9 +488,9 @@ class Store:
                     event.words,
                 )
         elif isinstance(event, Prompt):
-            op = self._prompt_op(event.call_id, event.to_dict())
+            op = self._prompt_op(event)
         elif isinstance(event, Alert):
-            op = self._alert_op(event.to_dict())
+            op = self._alert_op(event)
         elif isinstance(event, AlertAcknowledged):
             op = self._ack_op(event.alert_id, event.by, event.at, event.note)
         elif isinstance(event, CallStarted):

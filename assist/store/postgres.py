@@ -14,14 +14,13 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, is_dataclass
 from types import TracebackType
 from typing import Any, Final
 
 import asyncpg
 
+from assist.protocol.enums import CallMode, EndReason, Role
 from assist.protocol.events import (
-    ROLES,
     Alert,
     AlertAcknowledged,
     CallEnded,
@@ -32,31 +31,17 @@ from assist.protocol.events import (
     Word,
 )
 from assist.store import pg_migrations
-from assist.store.db import END_REASONS, MAX_LIMIT, MODES, NotFound, StoreBusy, StoreError, search_key
+from assist.store.db import MAX_LIMIT, NotFound, StoreBusy, StoreError
 from assist.store.migrations import SchemaError
 from assist.store.pg_writer import PgGroupWriter, PgOp
 from assist.store.privacy import Redacted, Redactor
+from assist.store.rows import Rows, search_key
 from assist.store.writer import QueueFull, WriterClosed
 
 log = logging.getLogger(__name__)
 
 # Identifiers in stored events are never masked (see assist.store.db).
-_ID_FIELDS: Final = frozenset({"type", "call_id", "agent_id", "prompt_id", "alert_id", "utterance_id", "role", "kind"})
 CONNECT_TIMEOUT: Final[float] = 5.0
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _word_dict(word: Word | Mapping[str, Any]) -> dict[str, Any]:
-    raw = asdict(word) if is_dataclass(word) and not isinstance(word, type) else dict(word)
-    return {
-        "word": str(raw["word"]),
-        "start": float(raw["start"]),
-        "end": float(raw["end"]),
-        "conf": float(raw.get("conf", 1.0)),
-    }
 
 
 def _dsn(url: str) -> str:
@@ -70,6 +55,7 @@ class PostgresStore:
     def __init__(self, url: str, pool: asyncpg.Pool, redactor: Redactor, queue_size: int, readonly: bool) -> None:
         self.url = url
         self.redactor = redactor
+        self.rows = Rows(redactor)
         self._pool = pool
         self._closed = False
         self._group = None if readonly else PgGroupWriter(pool, queue_size)
@@ -171,18 +157,15 @@ class PostgresStore:
         call_id: str,
         agent_id: str,
         started_at: float,
-        mode: str = "live",
-        meta: Mapping[str, Any] | None = None,
+        mode: CallMode = CallMode.LIVE,
+        meta: Mapping[str, str] | None = None,
     ) -> bool:
         return bool(await self._write(self._start_op(call_id, agent_id, started_at, mode, meta)))
 
     def _start_op(
-        self, call_id: str, agent_id: str, started_at: float, mode: str, meta: Mapping[str, Any] | None
+        self, call_id: str, agent_id: str, started_at: float, mode: CallMode, meta: Mapping[str, str] | None
     ) -> PgOp:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        meta_json = _json(self.redactor.redact_obj(dict(meta or {})))
-        now = time.time()
+        params = self.rows.call(call_id, agent_id, started_at, mode, meta)
 
         async def op(conn: asyncpg.Connection) -> bool:
             resumes = await conn.fetchval(
@@ -192,7 +175,7 @@ class PostgresStore:
                        ended_at = NULL, end_reason = NULL, resumes = calls.resumes + 1,
                        updated_at = excluded.updated_at
                    RETURNING resumes""",
-                call_id, agent_id, mode, float(started_at), meta_json, now,
+                *params,
             )
             return resumes is not None and int(resumes) > 0
 
@@ -201,12 +184,12 @@ class PostgresStore:
     async def add_utterance(
         self,
         call_id: str,
-        role: str,
+        role: Role,
         utterance_id: str,
         text: str,
         start: float,
         end: float,
-        words: Sequence[Word | Mapping[str, Any]] = (),
+        words: Sequence[Word] = (),
     ) -> Redacted:
         op, redacted = self._utterance_op(call_id, role, utterance_id, text, start, end, words)
         await self._write(op)
@@ -215,24 +198,14 @@ class PostgresStore:
     def _utterance_op(
         self,
         call_id: str,
-        role: str,
+        role: Role,
         utterance_id: str,
         text: str,
         start: float,
         end: float,
-        words: Sequence[Word | Mapping[str, Any]],
+        words: Sequence[Word],
     ) -> tuple[PgOp, Redacted]:
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-        redacted = self.redactor.redact(text)
-        word_dicts = [_word_dict(w) for w in words]
-        masked_words = self.redactor.redact_words([w["word"] for w in word_dicts])
-        for w, masked in zip(word_dicts, masked_words, strict=True):
-            w["word"] = masked
-        params = (
-            call_id, utterance_id, role, redacted.text, search_key(redacted.text), redacted.original,
-            float(start), float(end), _json(word_dicts), len(redacted.findings), time.time(),
-        )
+        params, redacted = self.rows.utterance(call_id, role, utterance_id, text, start, end, words)
 
         async def op(conn: asyncpg.Connection) -> None:
             try:
@@ -252,22 +225,12 @@ class PostgresStore:
 
         return op, redacted
 
-    async def add_prompt(self, call_id: str, prompt: Mapping[str, Any]) -> None:
-        await self._write(self._prompt_op(call_id, prompt))
+    async def add_prompt(self, prompt: Prompt) -> None:
+        await self._write(self._prompt_op(prompt))
 
-    def _prompt_op(self, call_id: str, prompt: Mapping[str, Any]) -> PgOp:
-        event = {k: (v if k in _ID_FIELDS else self.redactor.redact_obj(v)) for k, v in prompt.items()}
-        try:
-            prompt_id = str(event["prompt_id"])
-            kind = str(event["kind"])
-            action = str(event.get("action", "show"))
-            audio_time = float(event.get("audio_time", 0.0))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not a prompt event: {exc}") from exc
-        utterance_id = event.get("utterance_id")
-        role = event.get("role")
-        now = time.time()
-        params = (call_id, prompt_id, utterance_id, role, kind, action, audio_time, _json(event), now, now)
+    def _prompt_op(self, prompt: Prompt) -> PgOp:
+        params = self.rows.prompt(prompt)
+        call_id = prompt.call_id
 
         async def op(conn: asyncpg.Connection) -> None:
             try:
@@ -289,24 +252,12 @@ class PostgresStore:
 
         return op
 
-    async def add_alert(self, alert: Mapping[str, Any]) -> None:
+    async def add_alert(self, alert: Alert) -> None:
         await self._write(self._alert_op(alert))
 
-    def _alert_op(self, alert: Mapping[str, Any]) -> PgOp:
-        a = {k: (v if k in _ID_FIELDS else self.redactor.redact_obj(v)) for k, v in alert.items()}
-        try:
-            acked_at = a.get("acknowledged_at")
-            params = (
-                str(a["alert_id"]), str(a["call_id"]), str(a["agent_id"]), str(a["kind"]), str(a["severity"]),
-                str(a["message"]), float(a.get("audio_time", 0.0)),
-                None if a.get("utterance_id") is None else str(a["utterance_id"]),
-                float(a["created_at"]),
-                None if a.get("acknowledged_by") is None else str(a["acknowledged_by"]),
-                None if acked_at is None else float(acked_at),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not an alert event: {exc}") from exc
-        call_id = params[1]
+    def _alert_op(self, alert: Alert) -> PgOp:
+        params = self.rows.alert(alert)
+        call_id = alert.call_id
 
         async def op(conn: asyncpg.Connection) -> None:
             try:
@@ -343,12 +294,11 @@ class PostgresStore:
 
         return op
 
-    async def end_call(self, call_id: str, ended_at: float, reason: str) -> None:
+    async def end_call(self, call_id: str, ended_at: float, reason: EndReason) -> None:
         await self._write(self._end_op(call_id, ended_at, reason))
 
-    def _end_op(self, call_id: str, ended_at: float, reason: str) -> PgOp:
-        if reason not in END_REASONS:
-            raise ValueError(f"reason must be one of {', '.join(END_REASONS)}, not {reason!r}")
+    def _end_op(self, call_id: str, ended_at: float, reason: EndReason) -> PgOp:
+        reason = EndReason(self.rows.end_reason(reason))
         now = time.time()
 
         async def op(conn: asyncpg.Connection) -> None:
@@ -388,9 +338,9 @@ class PostgresStore:
                     event.call_id, event.role, event.utterance_id, event.text, event.start, event.end, event.words
                 )
         elif isinstance(event, Prompt):
-            op = self._prompt_op(event.call_id, event.to_dict())
+            op = self._prompt_op(event)
         elif isinstance(event, Alert):
-            op = self._alert_op(event.to_dict())
+            op = self._alert_op(event)
         elif isinstance(event, AlertAcknowledged):
             op = self._ack_op(event.alert_id, event.by, event.at, event.note)
         elif isinstance(event, CallStarted):

@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Any
 from assist.audio.wavread import Int16Array, WavAudio
 from assist.headset.callclient import CallClient, CallFailed, ClientStatus
 from assist.headset.history import AudioHistory
+from assist.protocol.enums import CallMode, Role, Source
 from assist.protocol.errors import ProtocolError
-from assist.protocol.events import ROLES, End, Start, TranscriptLine, parse_line
+from assist.protocol.events import End, Start, TranscriptLine, parse_line
 
 if TYPE_CHECKING:
     from assist.audio.recognizer import RecognizerFactory
+    from assist.nlp.analyzer import Analyzer
     from assist.settings import ServerConfig
     from assist.web.server import AssistServer
 
@@ -67,29 +69,29 @@ def fresh_call_id(content: bytes, now: float | None = None) -> str:
     return f"replay-{stamp}-{hashlib.sha256(content).hexdigest()[:8]}"
 
 
-def parse_roles(text: str) -> tuple[str, ...]:
-    """``agent,caller`` → ``("agent", "caller")``; ReplayError for unknown or repeated roles."""
-    roles = tuple(r.strip() for r in text.split(",") if r.strip())
-    if not roles or len(roles) > 2:
-        raise ReplayError(f"--roles takes one or two of {', '.join(ROLES)}, not {text!r}")
-    bad = [r for r in roles if r not in ROLES]
+def parse_roles(text: str) -> tuple[Role, ...]:
+    """``agent,caller`` → ``(Role.AGENT, Role.CALLER)``; ReplayError for unknown or repeated roles."""
+    names = tuple(r.strip() for r in text.split(",") if r.strip())
+    if not names or len(names) > 2:
+        raise ReplayError(f"--roles takes one or two of {', '.join(Role)}, not {text!r}")
+    bad = [r for r in names if r not in tuple(Role)]
     if bad:
-        raise ReplayError(f"--roles: unknown role(s) {', '.join(bad)}; use {', '.join(ROLES)}")
-    if len(set(roles)) != len(roles):
+        raise ReplayError(f"--roles: unknown role(s) {', '.join(bad)}; use {', '.join(Role)}")
+    if len(set(names)) != len(names):
         raise ReplayError("--roles names a role twice")
-    return roles
+    return tuple(Role(r) for r in names)
 
 
-def audio_roles(channels: int, roles: tuple[str, ...] | None) -> tuple[str, ...]:
+def audio_roles(channels: int, roles: tuple[Role, ...] | None) -> tuple[Role, ...]:
     """The roles of a recording's channels: mono → ``mixed`` (or the one role given), stereo → agent, caller."""
     if channels == 1:
         if roles is None:
-            return ("mixed",)
+            return (Role.MIXED,)
         if len(roles) != 1:
             raise ReplayError(f"the recording is mono: --roles takes one role, not {','.join(roles)}")
         return roles
-    roles = roles or ("agent", "caller")
-    if len(roles) != 2 or "mixed" in roles:
+    roles = roles or (Role.AGENT, Role.CALLER)
+    if len(roles) != 2 or Role.MIXED in roles:
         raise ReplayError("the recording is stereo: --roles takes two roles, agent and caller in channel order")
     return roles
 
@@ -126,19 +128,20 @@ def lines_from_utterances(utterances: Sequence[dict[str, Any]]) -> list[Transcri
     out = []
     for u in utterances:
         text = str(u.get("text") or "").strip()
-        if text and u.get("role") in ROLES:
-            out.append(TranscriptLine(role=str(u["role"]), start=float(u["start"]), end=float(u["end"]), text=text))
+        role = u.get("role")
+        if text and isinstance(role, str) and role in tuple(Role):
+            out.append(TranscriptLine(role=Role(role), start=float(u["start"]), end=float(u["end"]), text=text))
     return out
 
 
-def transcript_roles(lines: Sequence[TranscriptLine], roles: tuple[str, ...] | None) -> tuple[
-        tuple[str, ...], list[TranscriptLine]]:
+def transcript_roles(lines: Sequence[TranscriptLine], roles: tuple[Role, ...] | None) -> tuple[
+        tuple[Role, ...], list[TranscriptLine]]:
     """The call's roles and the lines to send: only those of ``roles`` when given."""
     kept = [ln for ln in lines if roles is None or ln.role in roles]
     if not kept:
         raise ReplayError(f"no lines of role(s) {','.join(roles or ())} to replay")
-    present = tuple(r for r in ROLES if any(ln.role == r for ln in kept))
-    if "mixed" in present and len(present) > 1:
+    present = tuple(r for r in Role if any(ln.role == r for ln in kept))
+    if Role.MIXED in present and len(present) > 1:
         raise ReplayError("the transcript mixes 'mixed' lines with agent/caller lines: one call cannot carry both")
     return present, kept
 
@@ -193,7 +196,7 @@ class _ProgressHistory(AudioHistory):
 async def replay_audio(
     url: str,
     audio: WavAudio,
-    roles: tuple[str, ...],
+    roles: tuple[Role, ...],
     *,
     call_id: str,
     agent_id: str,
@@ -211,7 +214,7 @@ async def replay_audio(
         on_event(event)
 
     start = Start(call_id=call_id, agent_id=agent_id, sample_rate=audio.sample_rate, channels=audio.channels,
-                  roles=roles, mode="training")
+                  roles=roles, mode=CallMode.TRAINING)
     sending = audio.duration / speed if speed else 0.0
     connected = False
     failure: list[str] = []
@@ -255,7 +258,7 @@ async def replay_audio(
 async def replay_transcript(
     url: str,
     lines: Sequence[TranscriptLine],
-    roles: tuple[str, ...],
+    roles: tuple[Role, ...],
     *,
     call_id: str,
     agent_id: str,
@@ -263,13 +266,16 @@ async def replay_transcript(
     on_event: EventHandler,
     on_progress: ProgressHandler | None = None,
     token: str | None = None,
+    direct: bool = False,
 ) -> ReplayResult:
-    """Send timed lines as a transcript-source training call; the server releases them at ``speed``."""
+    """Send timed lines as a transcript-source training call; the server releases them at ``speed``.
+
+    ``direct``: never through a proxy of the environment (the demo's calls to its own server)."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
     start = Start(call_id=call_id, agent_id=agent_id, sample_rate=TRANSCRIPT_SAMPLE_RATE, channels=len(roles),
-                  roles=roles, mode="training", source="transcript", speed=speed)
+                  roles=roles, mode=CallMode.TRAINING, source=Source.TRANSCRIPT, speed=speed)
     total = max(ln.end for ln in lines)
     deadline = (total / speed if speed else 0.0) + END_MARGIN
     events: list[dict[str, Any]] = []
@@ -277,7 +283,7 @@ async def replay_transcript(
     headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
         ws_cm = connect(url, additional_headers=headers, open_timeout=10, compression=None, max_size=2**22,
-                        max_queue=1024)
+                        max_queue=1024, proxy=None if direct else True)
         async with asyncio.timeout(deadline):
             async with ws_cm as ws:
                 await ws.send(start.to_json())
@@ -332,7 +338,9 @@ def _event(message: str) -> dict[str, Any] | None:
 
 
 @contextlib.asynccontextmanager
-async def local_server(config: ServerConfig, factory: RecognizerFactory, analyzer: Any) -> AsyncIterator[AssistServer]:
+async def local_server(
+    config: ServerConfig, factory: RecognizerFactory, analyzer: Analyzer | None
+) -> AsyncIterator[AssistServer]:
     """A server on ``config`` built the way ``assist serve`` builds it (``open_pipeline``), started and stopped."""
     from assist.app import open_pipeline
     from assist.web.server import AssistServer

@@ -1,7 +1,8 @@
 """Training report of one call (docs/training.md): what the operator said and should have said.
 
-``build_report(events)`` reads the event stream of a call (final transcripts,
-prompts, alerts, call state: JSON objects as on the wire, or ``Event``s) and
+``build_report(events)`` reads the typed event stream of a call (final transcripts,
+prompts, alerts, call state; JSON received from the server is decoded first, at the
+edge, by ``assist.protocol.decode.decode_events``) and
 returns a ``TrainingReport``: banned phrases used (time, words, what to say
 instead), the standard opening and closing greetings, the three empathy steps
 in the operator's words after the caller showed emotion, the referrals and
@@ -18,11 +19,23 @@ phrases are data: ``assist/nlp/data/training.toml`` (``assist.training.rules``).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from assist.protocol.events import Event
+from assist.protocol.decode import DecodeError, decode
+from assist.protocol.enums import AlertKind, CallMode, Category, Emotion, PromptAction, Role, Severity
+from assist.protocol.events import Alert, CallStarted, CallState, Event, Prompt, Ready, Transcript
+from assist.protocol.payloads import (
+    BannedPayload,
+    CategoryPayload,
+    CriticalPayload,
+    EmotionPayload,
+    KnowledgePayload,
+    PromptData,
+    ReferralPayload,
+)
 from assist.text import join_cjk
 from assist.training.crisis import CrisisCheck, CrisisRules, Said, judge
 from assist.training.rules import EmpathyStep, GreetingRule, Match, TrainingRules
@@ -30,9 +43,7 @@ from assist.training.rules import EmpathyStep, GreetingRule, Match, TrainingRule
 if TYPE_CHECKING:
     from assist.store.base import CallStore as Store  # either backend (assist.store.open)
 
-AGENT_ROLES = ("agent", "mixed")  # the operator's words (a mono call carries both voices)
-CALLER_ROLES = ("caller", "mixed")
-NEGATIVE = ("愤怒", "焦虑", "失望", "绝望")
+log = logging.getLogger(__name__)
 
 
 def _t(value: float | None) -> float | None:
@@ -71,7 +82,7 @@ class StepCheck:
 
 @dataclass(frozen=True, slots=True)
 class EmotionMark:
-    label: str
+    label: Emotion
     intensity: float
     time: float | None
 
@@ -102,16 +113,16 @@ class KnowledgeOffer:
 
 
 @dataclass(frozen=True, slots=True)
-class Category:
-    intent: str
+class CallCategory:
+    intent: Category
     department: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class AlertNote:
     time: float
-    kind: str
-    severity: str
+    kind: AlertKind
+    severity: Severity
     message: str
 
 
@@ -119,10 +130,10 @@ class AlertNote:
 class TrainingReport:
     call_id: str | None
     agent_id: str | None
-    mode: str | None
+    mode: CallMode | None
     duration: float  # audio time of the end of the last utterance
-    utterances: dict[str, int]  # final utterances with text, per role
-    category: Category | None
+    utterances: dict[Role, int]  # final utterances with text, per role
+    category: CallCategory | None
     emotion: EmotionMark | None  # the caller's peak negative emotion
     opening: GreetingCheck
     closing: GreetingCheck
@@ -157,14 +168,17 @@ class TrainingReport:
         }
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
+    """A report value in its JSON form (dataclasses as objects, tuples as lists)."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
-    return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    raise TypeError(f"{type(value).__name__} is not part of a report")
 
 
 # ---------------------------------------------------------------- the call as read from events
@@ -173,7 +187,7 @@ def _plain(value: Any) -> Any:
 @dataclass(frozen=True, slots=True)
 class _Utterance:
     utterance_id: str
-    role: str
+    role: Role
     text: str  # for display (no spaces between Chinese words)
     norm: str  # normalised, for matching
     start: float
@@ -183,84 +197,58 @@ class _Utterance:
 
 @dataclass(frozen=True, slots=True)
 class _Card:
-    prompt_id: str
-    kind: str
-    role: str
-    utterance_id: str
+    """A prompt in its last state, at the time of its utterance."""
+
+    prompt: Prompt
     time: float
-    data: Mapping[str, Any]
-    span: Mapping[str, Any] | None
+
+    @property
+    def data(self) -> PromptData:
+        return self.prompt.data
 
 
 @dataclass
 class _Call:
     call_id: str | None = None
     agent_id: str | None = None
-    mode: str | None = None
+    mode: CallMode | None = None
     utterances: dict[str, _Utterance] = field(default_factory=dict)
-    prompts: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    alerts: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    prompts: dict[str, Prompt] = field(default_factory=dict)
+    alerts: dict[str, Alert] = field(default_factory=dict)
 
 
-def _as_dict(event: Mapping[str, Any] | Event) -> Mapping[str, Any]:
-    return event.to_dict() if isinstance(event, Event) else event
-
-
-def _num(value: Any, default: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return default
-    return float(value)
-
-
-def _str(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _read(events: Iterable[Mapping[str, Any] | Event], rules: TrainingRules) -> _Call:
+def _read(events: Iterable[Event], rules: TrainingRules) -> _Call:
     call = _Call()
-    for raw in events:
-        ev = _as_dict(raw)
-        kind = ev.get("type")
-        if kind in ("ready", "call_state", "call_started", "transcript", "prompt", "alert") and ev.get("call_id"):
-            call.call_id = call.call_id or _str(ev.get("call_id"))
-        if kind in ("call_state", "call_started"):
-            call.agent_id = _str(ev.get("agent_id")) or call.agent_id
-            call.mode = _str(ev.get("mode")) or call.mode
-        elif kind == "transcript" and ev.get("final"):
-            uid = _str(ev.get("utterance_id"))
-            text = _str(ev.get("text"))
-            if not text.strip():
-                call.utterances.pop(uid, None)  # a withdrawn utterance
+    for ev in events:
+        if isinstance(ev, Ready | CallState | CallStarted | Transcript | Prompt | Alert) and ev.call_id:
+            call.call_id = call.call_id or ev.call_id
+        if isinstance(ev, CallState | CallStarted):
+            call.agent_id = ev.agent_id or call.agent_id
+            call.mode = ev.mode or call.mode
+        elif isinstance(ev, Transcript) and ev.final:
+            if not ev.text.strip():
+                call.utterances.pop(ev.utterance_id, None)  # a withdrawn utterance
                 continue
-            words = ev.get("words") or ()
-            timed = tuple(
-                (_str(w.get("word")), _num(w.get("start"))) for w in words if isinstance(w, Mapping)
+            call.utterances[ev.utterance_id] = _Utterance(
+                ev.utterance_id, Role(ev.role), join_cjk(ev.text), rules.normalize(ev.text), ev.start, ev.end,
+                tuple((w.word, w.start) for w in ev.words),
             )
-            call.utterances[uid] = _Utterance(
-                uid, _str(ev.get("role")), join_cjk(text), rules.normalize(text), _num(ev.get("start")),
-                _num(ev.get("end")), timed,
-            )
-        elif kind == "prompt":
-            call.prompts[_str(ev.get("prompt_id"))] = ev
-        elif kind == "alert":
-            call.alerts.setdefault(_str(ev.get("alert_id")), ev)
+        elif isinstance(ev, Prompt):
+            call.prompts[ev.prompt_id] = ev
+        elif isinstance(ev, Alert):
+            call.alerts.setdefault(ev.alert_id, ev)
     return call
 
 
 def _cards(call: _Call) -> list[_Card]:
     """Prompts in their last state, withdrawn ones left out, in time order."""
     out = []
-    for pid, ev in call.prompts.items():
-        if ev.get("action") == "withdraw":
+    for p in call.prompts.values():
+        if p.action == PromptAction.WITHDRAW:
             continue
-        data = ev.get("data")
-        span = ev.get("span")
-        uid = _str(ev.get("utterance_id"))
-        utt = call.utterances.get(uid)
-        time = utt.start if utt is not None else _num(ev.get("audio_time"))
-        out.append(_Card(pid, _str(ev.get("kind")), _str(ev.get("role")), uid, time,
-                         data if isinstance(data, Mapping) else {}, span if isinstance(span, Mapping) else None))
-    return sorted(out, key=lambda c: (c.time, c.prompt_id))
+        utt = call.utterances.get(p.utterance_id)
+        out.append(_Card(p, utt.start if utt is not None else p.audio_time))
+    return sorted(out, key=lambda c: (c.time, c.prompt.prompt_id))
 
 
 # ---------------------------------------------------------------- the checks
@@ -318,13 +306,12 @@ def _near_problem(step: EmpathyStep, text: str, m: Match) -> str | None:
     return None
 
 
-def _emotions(cards: Sequence[_Card]) -> list[tuple[_Card, str, float]]:
+def _emotions(cards: Sequence[_Card]) -> list[tuple[_Card, Emotion, float]]:
     out = []
     for c in cards:
-        if c.kind == "emotion" and c.role in CALLER_ROLES:
-            label = _str(c.data.get("label"))
-            if label in NEGATIVE:
-                out.append((c, label, _num(c.data.get("intensity"))))
+        data = c.data
+        if isinstance(data, EmotionPayload) and Role(c.prompt.role).is_caller and data.label.negative:
+            out.append((c, data.label, data.intensity))
     return out
 
 
@@ -339,7 +326,7 @@ def _empathy(rules: TrainingRules, cards: Sequence[_Card], agent: Sequence[_Utte
 
 
 def _peak(cards: Sequence[_Card]) -> EmotionMark | None:
-    best: tuple[_Card, str, float] | None = None
+    best: tuple[_Card, Emotion, float] | None = None
     for item in _emotions(cards):
         if best is None or item[2] > best[2]:
             best = item
@@ -348,39 +335,38 @@ def _peak(cards: Sequence[_Card]) -> EmotionMark | None:
     return EmotionMark(best[1], round(best[2], 2), _t(best[0].time))
 
 
-def _category(cards: Sequence[_Card]) -> Category | None:
+def _category(cards: Sequence[_Card]) -> CallCategory | None:
     """The intent suggested most often on caller utterances (ties: the earliest), and likewise its department."""
-    intents: dict[str, int] = {}
+    intents: dict[Category, int] = {}
     departments: dict[str, int] = {}
     for c in cards:
-        if c.kind != "category" or not c.data.get("intent"):
+        data = c.data
+        if not isinstance(data, CategoryPayload):
             continue
-        intent = _str(c.data.get("intent"))
-        intents[intent] = intents.get(intent, 0) + 1
-        if c.data.get("department"):
-            dept = _str(c.data.get("department"))
-            departments[dept] = departments.get(dept, 0) + 1
+        intents[data.intent] = intents.get(data.intent, 0) + 1
+        if data.department:
+            departments[data.department] = departments.get(data.department, 0) + 1
     if not intents:
         return None
     intent = max(intents, key=lambda k: intents[k])  # first inserted wins ties
     department = max(departments, key=lambda k: departments[k]) if departments else None
-    return Category(intent, department)
+    return CallCategory(intent, department)
 
 
-def _word_time(utt: _Utterance | None, card: _Card) -> float:
+def _word_time(utt: _Utterance | None, card: _Card, said: str) -> float:
     """When the banned words were said: the start of the word where the span begins."""
     if utt is None:
         return card.time
-    span_text = _str((card.span or {}).get("text") or card.data.get("said"))
+    span = card.prompt.span
+    span_text = (span.text if span is not None else "") or said
     joined = ""
     starts: list[tuple[int, float]] = []
     for word, start in utt.words:
         starts.append((len(joined), start))
         joined += word.replace(" ", "")
     pos = joined.find(span_text) if span_text else -1
-    if pos < 0:
-        offset = (card.span or {}).get("start")
-        pos = offset if isinstance(offset, int) and 0 <= offset < len(joined) else -1
+    if pos < 0 and span is not None and 0 <= span.start < len(joined):
+        pos = span.start
     if pos < 0 or not starts:
         return utt.start
     return max((s for i, s in starts if i <= pos), default=utt.start)
@@ -389,41 +375,37 @@ def _word_time(utt: _Utterance | None, card: _Card) -> float:
 def _banned(call: _Call, cards: Sequence[_Card]) -> tuple[BannedUse, ...]:
     out = []
     for c in cards:
-        if c.kind == "banned" and c.role in AGENT_ROLES:
-            when = _word_time(call.utterances.get(c.utterance_id), c)
-            out.append(BannedUse(_t(when) or 0.0, _str(c.data.get("said")), _str(c.data.get("rule")),
-                                 _str(c.data.get("suggestion"))))
+        data = c.data
+        if isinstance(data, BannedPayload) and Role(c.prompt.role).is_agent:
+            when = _word_time(call.utterances.get(c.prompt.utterance_id), c, data.said)
+            out.append(BannedUse(_t(when) or 0.0, data.said, data.rule, data.suggestion))
     return tuple(sorted(out, key=lambda b: (b.time, b.words, b.rule)))
 
 
 def _referrals(cards: Sequence[_Card], agent: Sequence[_Utterance]) -> tuple[ReferralOffer, ...]:
     out: dict[str, ReferralOffer] = {}
     for c in cards:
-        number = _str(c.data.get("number"))
-        if c.kind != "referral" or not number or number in out:
+        data = c.data
+        if not isinstance(data, ReferralPayload) or not data.number or data.number in out:
             continue
-        given = any(u.start >= c.time and number in u.norm for u in agent)
-        out[number] = ReferralOffer(_t(c.time) or 0.0, number, _str(c.data.get("name")),
-                                    _str(c.data.get("reason")), given)
+        given = any(u.start >= c.time and data.number in u.norm for u in agent)
+        out[data.number] = ReferralOffer(_t(c.time) or 0.0, data.number, data.name, data.reason, given)
     return tuple(out.values())
 
 
 def _knowledge(cards: Sequence[_Card]) -> tuple[KnowledgeOffer, ...]:
     out: dict[str, KnowledgeOffer] = {}
     for c in cards:
-        kid = _str(c.data.get("id"))
-        if c.kind != "knowledge" or not kid or kid in out:
+        data = c.data
+        if not isinstance(data, KnowledgePayload) or not data.id or data.id in out:
             continue
-        score = c.data.get("score")
-        out[kid] = KnowledgeOffer(_t(c.time) or 0.0, kid, _str(c.data.get("question")), _str(c.data.get("answer")),
-                                  round(float(score), 3) if isinstance(score, int | float) else None)
+        out[data.id] = KnowledgeOffer(_t(c.time) or 0.0, data.id, data.question, data.answer, round(data.score, 3))
     return tuple(out.values())
 
 
 def _alerts(call: _Call) -> tuple[AlertNote, ...]:
     notes = [
-        (_str(a.get("alert_id")), AlertNote(_t(_num(a.get("audio_time"))) or 0.0, _str(a.get("kind")),
-                                            _str(a.get("severity")), _str(a.get("message"))))
+        (a.alert_id, AlertNote(_t(a.audio_time) or 0.0, a.kind, a.severity, a.message))
         for a in call.alerts.values()
     ]
     return tuple(n for _, n in sorted(notes, key=lambda x: (x[1].time, x[0])))
@@ -458,15 +440,15 @@ def _clock(seconds: float | None) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
-def build_report(events: Iterable[Mapping[str, Any] | Event], rules: TrainingRules | None = None) -> TrainingReport:
+def build_report(events: Iterable[Event], rules: TrainingRules | None = None) -> TrainingReport:
     """The training report of one call from its event stream (see the module docstring)."""
     rules = rules or TrainingRules.load()
     call = _read(events, rules)
     utterances = sorted(call.utterances.values(), key=lambda u: (u.start, u.end, u.utterance_id))
-    agent = [u for u in utterances if u.role in AGENT_ROLES]
+    agent = [u for u in utterances if u.role.is_agent]
     cards = _cards(call)
     end = max((u.end for u in utterances), default=0.0)
-    counts: dict[str, int] = {}
+    counts: dict[Role, int] = {}
     for u in utterances:
         counts[u.role] = counts.get(u.role, 0) + 1
     alerts = _alerts(call)
@@ -484,7 +466,7 @@ def build_report(events: Iterable[Mapping[str, Any] | Event], rules: TrainingRul
         empathy=_empathy(rules, cards, agent),
         referrals=_referrals(cards, agent),
         knowledge=_knowledge(cards),
-        critical=tuple(a for a in alerts if a.kind == "critical" or a.severity == "critical"),
+        critical=tuple(a for a in alerts if a.kind == AlertKind.CRITICAL or a.severity == Severity.CRITICAL),
         alerts=alerts,
         crisis=_crisis(call, cards, agent),
     )
@@ -496,45 +478,48 @@ _CRISIS_RULES: list[CrisisRules] = []
 
 def _crisis(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) -> CrisisCheck | None:
     """Crisis criteria from the first critical prompt on (None when no critical signal fired)."""
-    critical = sorted((c for c in cards if c.kind == "critical"), key=lambda c: c.time)
+    critical = sorted((c for c in cards if isinstance(c.data, CriticalPayload)), key=lambda c: c.time)
     if not critical:
         return None
     if not _CRISIS_RULES:
         _CRISIS_RULES.append(CrisisRules.load())
     first = critical[0]
-    said = call.utterances.get(first.utterance_id)
+    said = call.utterances.get(first.prompt.utterance_id)
     since = said.start if said is not None else first.time
     numbers: list[str] = []
     for card in critical:
-        refs = card.data.get("referrals")
-        for n in refs if isinstance(refs, list | tuple) else ():
-            if str(n) not in numbers:
-                numbers.append(str(n))
+        data = card.data
+        for n in data.referrals if isinstance(data, CriticalPayload) else ():
+            if n not in numbers:
+                numbers.append(n)
     return judge(_CRISIS_RULES[0], since, numbers, [Said(u.text, u.norm, u.start, u.end) for u in agent])
 
 
 # ---------------------------------------------------------------- stored calls
 
 
-def stored_events(stored: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A stored call (``Store.get_call``) as the events ``build_report`` reads."""
-    call = stored.get("call") or {}
-    events: list[dict[str, Any]] = [{
-        "type": "call_started", "call_id": call.get("call_id"), "agent_id": call.get("agent_id"),
-        "mode": call.get("mode"),
-    }]
-    for u in stored.get("utterances") or ():
-        events.append({
-            "type": "transcript", "call_id": call.get("call_id"), "role": u.get("role"),
-            "utterance_id": u.get("utterance_id"), "final": True, "text": u.get("text"), "start": u.get("start"),
-            "end": u.get("end"), "words": u.get("words") or [],
-        })
-    for p in stored.get("prompts") or ():
-        event = dict(p.get("event") or {})
-        event["action"] = p.get("action", event.get("action"))  # a withdrawn row keeps its last shown content
-        events.append(event)
-    for a in stored.get("alerts") or ():
-        events.append({"type": "alert", **a})
+def stored_events(stored: Mapping[str, Any]) -> list[Event]:
+    """A stored call (``Store.get_call``, JSON-ready rows) as the typed events ``build_report`` reads.
+
+    This is the edge where stored JSON becomes typed: a stored prompt or alert that does not
+    decode (written by a program with another contract) is left out and logged."""
+    call = stored["call"]
+    call_id = str(call["call_id"])
+    events: list[Event] = [decode(CallStarted, call)]
+    for u in stored["utterances"]:
+        events.append(decode(Transcript, {**u, "call_id": call_id, "final": True}))
+    for p in stored["prompts"]:
+        # a withdrawn row keeps its last shown content, with the row's last action
+        raw = {**p["event"], "action": p["action"]}
+        try:
+            events.append(decode(Prompt, raw))
+        except DecodeError as exc:
+            log.warning("call %s: stored prompt %s left out of the report: %s", call_id, p.get("prompt_id"), exc)
+    for a in stored["alerts"]:
+        try:
+            events.append(decode(Alert, a))
+        except DecodeError as exc:
+            log.warning("call %s: stored alert %s left out of the report: %s", call_id, a.get("alert_id"), exc)
     return events
 
 
@@ -553,7 +538,7 @@ def render_text(report: TrainingReport) -> str:
     """The report as readable Chinese text for a trainer's terminal."""
     ok = {True: "✓", False: "✗"}
     lines = [f"══════ 培训报告 {report.call_id or ''} ══════".rstrip()]
-    roles = {"agent": "坐席", "caller": "来电人", "mixed": "通话"}
+    roles = {Role.AGENT: "坐席", Role.CALLER: "来电人", Role.MIXED: "通话"}
     counts = " · ".join(f"{roles.get(r, r)} {n} 句" for r, n in report.utterances.items())
     lines.append(f"通话时长 {_clock(report.duration)}" + (f" · {counts}" if counts else ""))
     if report.category is not None:

@@ -10,14 +10,15 @@ API (JSON): ``/api/calls`` (search), ``/api/calls/ID`` (one call),
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from websockets.http11 import Response
 
-import assist
 from assist.web.http import error_response as _error
 from assist.web.http import json_response, response
 
@@ -39,12 +40,27 @@ CONTENT_TYPES: dict[str, str] = {
 }
 MAX_STATIC_BYTES = 4 * 1024 * 1024
 
+# Demo mode (``assist serve --demo``): every page carries this badge, so nobody takes a replay for a real call.
+DEMO_BADGE = ('<div class="demo-badge" data-testid="demo-badge" role="note" '
+              'title="演示模式：示例通话循环回放，并非真实来电">演示</div>')
+_BODY_TAG = re.compile(r"<body[^>]*>")
+
 ReportBuilder = Callable[["Store", str], Awaitable[dict[str, Any]]]
 
 
 def default_static_dir() -> Path:
-    """``client/`` beside the ``assist`` package (a source checkout or editable install)."""
-    return Path(assist.__file__).resolve().parents[1] / "client"
+    """The pages shipped as package data: ``assist/web/static`` (installed or in a checkout alike)."""
+    return Path(str(resources.files("assist.web").joinpath("static")))
+
+
+def with_demo_badge(page: Response) -> Response:
+    """``page`` (HTML) with the 演示 badge right after its ``<body>`` tag."""
+    text = page.body.decode("utf-8", errors="replace")
+    match = _BODY_TAG.search(text)
+    if match is None:
+        return page
+    body = (text[: match.end()] + "\n" + DEMO_BADGE + text[match.end():]).encode()
+    return response(page.status_code, body, page.headers["Content-Type"])
 
 
 class HttpRoutes:
@@ -55,10 +71,13 @@ class HttpRoutes:
         static_dir: Path | None,
         store: Store | None = None,
         report_builder: ReportBuilder | None = None,
+        *,
+        demo: bool = False,
     ) -> None:
         self.static_dir = (static_dir or default_static_dir()).resolve()
         self.store = store
         self.report_builder = report_builder
+        self.demo = demo
         self._files: dict[str, Path] = {}
         if self.static_dir.is_dir():
             for sub in (self.static_dir, self.static_dir / "vendor"):
@@ -71,7 +90,8 @@ class HttpRoutes:
 
     def page(self, path: str) -> Response:
         """One of ``PAGES`` (``path`` is the canonical path, see ``assist.web.paths``)."""
-        return self._file(PAGES[path])
+        page = self._file(PAGES[path])
+        return with_demo_badge(page) if self.demo and page.status_code == 200 else page
 
     def static(self, path: str) -> Response:
         """``/static/NAME``: a file of the client folder."""

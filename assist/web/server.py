@@ -118,7 +118,7 @@ class AssistServer:
         self.draining = False  # SIGTERM in a cluster: /readyz 503, no new calls, current calls go on
         self.metrics = metrics or Metrics()
         self.routes = routes or HttpRoutes(
-            config.static_dir, pipeline.store if pipeline else None, report_builder=report_for_call
+            config.static_dir, pipeline.store if pipeline else None, report_builder=report_for_call, demo=config.demo
         )
         hooks = (pipeline.attach, *session_hooks) if pipeline is not None else tuple(session_hooks)
         self.hub = hub if hub is not None else Hub(max_subscribers=config.max_subscribers,

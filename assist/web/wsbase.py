@@ -26,6 +26,7 @@ from assist.live.metrics import Metrics
 from assist.live.pipeline import AssistPipeline
 from assist.live.resumption import ResumeBook
 from assist.live.session import CallRegistry, CallSession, SessionConfig
+from assist.protocol.enums import CallMode
 from assist.protocol.errors import ErrorCode
 from assist.protocol.events import Error, Event
 from assist.settings import ServerConfig
@@ -85,7 +86,7 @@ class ServerContext:
     pipeline: AssistPipeline | None = None  # live assist, alerts and storage (None: transcripts only)
     owners: dict[str, CallConnection] = field(default_factory=dict)  # live call id -> its socket
 
-    def call_of(self, call_id: str | None) -> tuple[str | None, str | None]:
+    def call_of(self, call_id: str | None) -> tuple[str | None, CallMode | None]:
         """(agent id, mode) of a live or recently ended call; (None, None) if unknown."""
         if call_id is None:
             return None, None

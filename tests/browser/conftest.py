@@ -20,7 +20,7 @@ from .fake_server import FakeServer
 from .scenario import hotline_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
-CLIENT_DIR = ROOT / "client"
+CLIENT_DIR = ROOT / "assist" / "web" / "static"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path(os.environ.get("ASSIST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -1,7 +1,7 @@
 """Regenerate docs/img/overlay.png and docs/img/supervisor.png from a run against the REAL server.
 
 Runs the end-to-end browser test (tests/browser/test_e2e_real_server.py: the real server with
-the full pipeline replays samples/calls/legal-dispute.jsonl while the overlay and two supervisor
+the full pipeline replays assist/training/samples/legal-dispute.jsonl while the overlay and two supervisor
 dashboards watch) and copies the screenshots it keeps in test-artifacts/ to docs/img/.
 
 Run from the repository root:  .venv/bin/python -m tests.browser.doc_screenshots

@@ -1,6 +1,6 @@
 """A tiny stand-in for the assist server, for driving the pages in a browser.
 
-It serves ``client/`` over HTTP exactly where the real server will (``/`` overlay,
+It serves ``assist/web/static/`` over HTTP exactly where the real server will (``/`` overlay,
 ``/supervisor``, ``/history``, ``/static/<file>``, ``/api/calls...``) and, on the same
 port, the subscriber websocket ``/ws/subscribe``: after a valid ``subscribe`` it answers
 ``subscribed`` (calls + open alerts) and plays the scenario's script (filtered like the

@@ -3,7 +3,7 @@
 Built like ``tests/live/conftest.py``: the real analysis engine (``Analyzer.load()``), the real
 SQLite store, personal-number masking, and ``NoModelFactory`` (calls use the transcript source,
 so no Vosk model is needed).  Authentication is off: no token store, loopback only.  The server
-serves the real ``client/`` pages over HTTP on its websocket port.
+serves the real ``assist/web/static/`` pages over HTTP on its websocket port.
 
 ``RealServer(db_path, analyzer).start()``, then ``replay(...)`` streams a call over ``/ws/call``
 from timed transcript lines; an ``all`` subscriber records every event the server publishes
@@ -33,11 +33,11 @@ from assist.store.privacy import Redactor
 from assist.web.server import AssistServer
 
 T = TypeVar("T")
-SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "calls"
+SAMPLES = Path(__file__).resolve().parents[2] / "assist" / "training" / "samples"
 
 
 def sample_lines(name: str) -> list[dict[str, Any]]:
-    """The timed lines of ``samples/calls/<name>`` (one JSON object per line)."""
+    """The timed lines of ``assist/training/samples/<name>`` (one JSON object per line)."""
     text = (SAMPLES / name).read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 

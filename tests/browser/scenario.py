@@ -21,6 +21,16 @@ from assist.protocol.events import (
     Span,
     Transcript,
 )
+from assist.protocol.payloads import (
+    BannedPayload,
+    CategoryPayload,
+    CriticalPayload,
+    EmotionPayload,
+    EmpathyPayload,
+    KnowledgePayload,
+    PromptData,
+    ReferralPayload,
+)
 
 CALL = "call-001"
 AGENT = "A01"
@@ -58,7 +68,7 @@ def _say(call_id: str, role: str, uid: str, text: str, start: float, end: float,
 
 def _prompt(
     call_id: str, role: str, uid: str, kind: str, key: str, t: float, span: str | None,
-    data: dict[str, Any], text: str, action: str = "show",
+    data: PromptData, text: str, action: str = "show",
 ) -> Prompt:
     at = text.find(span) if span else -1
     return Prompt(
@@ -94,44 +104,43 @@ def hotline_scenario(now: float) -> Scenario:
         c1,
         *_say(CALL, "agent", "u-a1", greet, 0.4, 3.1, partials=1),
         *_say(CALL, "caller", "u-c1", ask, 3.6, 10.2),
-        _prompt(CALL, "caller", "u-c1", "emotion", "e", 10.2, "到底管不管", {"label": "愤怒", "intensity": 0.72}, ask),
-        _prompt(CALL, "caller", "u-c1", "category", "c", 10.2, None, {"intent": "求助", "department": "司法"}, ask),
+        _prompt(CALL, "caller", "u-c1", "emotion", "e", 10.2, "到底管不管", EmotionPayload("愤怒", 0.72), ask),
+        _prompt(CALL, "caller", "u-c1", "category", "c", 10.2, None, CategoryPayload("求助", "司法"), ask),
         _prompt(
             CALL, "caller", "u-c1", "referral", LEGAL_NUMBER, 10.2, "合同纠纷",
-            {
-                "number": LEGAL_NUMBER,
-                "name": "法律援助热线",
-                "reason": "民事纠纷不在热线受理范围",
-                "script": "您反映的押金纠纷属于民事纠纷,建议您拨打12348法律援助热线,由专业人员为您解答。",
-            },
+            ReferralPayload(
+                number=LEGAL_NUMBER,
+                name="法律援助热线",
+                reason="民事纠纷不在热线受理范围",
+                script="您反映的押金纠纷属于民事纠纷,建议您拨打12348法律援助热线,由专业人员为您解答。",
+            ),
             ask,
         ),
         _prompt(
             CALL, "caller", "u-c1", "knowledge", "kb-017", 10.2, "不退押金",
-            {
-                "id": "kb-017",
-                "question": "房东不退租房押金怎么办?",
-                "answer": (
+            KnowledgePayload(
+                id="kb-017",
+                question="房东不退租房押金怎么办?",
+                answer=(
                     "先与房东协商并保留合同、付款凭证;协商不成可向街道人民调解委员会申请调解,"
                     "也可向人民法院起诉。"
                 ),
-                "score": 0.82,
-                "source": "住房租赁纠纷处理指引",
-                "updated": "2025-06-30",
-                "department": "住建",
-            },
+                score=0.82,
+                source="住房租赁纠纷处理指引",
+                updated="2025-06-30",
+            ),
             ask,
         ),
         _prompt(
             CALL, "caller", "u-c1", "empathy", "s", 10.2, None,
-            {
-                "emotion": "愤怒",
-                "steps": [
-                    {"step": "情绪承接", "text": "我非常理解您现在着急的心情,换作是我也会很着急。"},
-                    {"step": "责任表态", "text": "给您添麻烦了,这件事我来帮您理清办理途径。"},
-                    {"step": "行动承诺", "text": "我现在把法律援助的联系方式告诉您,并把您的情况记录在工单里。"},
-                ],
-            },
+            EmpathyPayload(
+                label="愤怒",
+                steps=(
+                    "我非常理解您现在着急的心情,换作是我也会很着急。",
+                    "给您添麻烦了,这件事我来帮您理清办理途径。",
+                    "我现在把法律援助的联系方式告诉您,并把您的情况记录在工单里。",
+                ),
+            ),
             ask,
         ),
         _state(
@@ -140,7 +149,7 @@ def hotline_scenario(now: float) -> Scenario:
         *_say(CALL, "agent", "u-a2", reply, 10.8, 13.5),
         _prompt(
             CALL, "agent", "u-a2", "banned", "r1", 13.5, BANNED_PHRASE,
-            {"rule": "推诿搪塞", "suggestion": BANNED_SUGGESTION},
+            BannedPayload(rule="推诿搪塞", said=BANNED_PHRASE, suggestion=BANNED_SUGGESTION),
             reply,
         ),
         Alert(
@@ -151,12 +160,7 @@ def hotline_scenario(now: float) -> Scenario:
         *_say(CALL, "caller", "u-c2", despair, 14.0, 17.2),
         _prompt(
             CALL, "caller", "u-c2", "critical", "self-harm", 17.2, "不想活了",
-            {
-                "message": "来电人流露轻生念头",
-                "number": "12356",
-                "name": "心理援助热线",
-                "script": "请稳定来电人情绪、保持通话,告知可拨打12356心理援助热线;有紧急危险时联系110。",
-            },
+            CriticalPayload(reason="来电人流露轻生念头", referrals=("12356",)),
             despair,
         ),
         Alert("al-2", CALL, AGENT, "critical", "critical", "来电人流露轻生念头,建议转接12356", 17.2, "u-c2", now - 1),
@@ -207,7 +211,8 @@ def _past_calls(now: float) -> dict[str, dict[str, Any]]:
     alert = Alert("al-p1", PAST, "A01", "banned", "warning", "坐席 A01 使用禁用语“说完了没有”", 8.5, "p-2",
                   start + 9, acknowledged_by="李组长", acknowledged_at=start + 30)
     banned = _prompt(PAST, "agent", "p-2", "banned", "r", 8.5, "说完了没有",
-                     {"rule": "不耐烦", "suggestion": "请问您还有其他需要补充的吗?"}, lines[2][1])
+                     BannedPayload(rule="不耐烦", said="说完了没有", suggestion="请问您还有其他需要补充的吗?"),
+                     lines[2][1])
     training = [
         {"utterance_id": "t-0", "role": "caller", "text": "我想咨询一下居住证怎么办理。", "start": 1.0, "end": 3.0},
     ]

@@ -1,6 +1,6 @@
 """End to end in headless Chromium against the REAL server (full pipeline, real client pages).
 
-A Chinese call (samples/calls/legal-dispute.jsonl) is replayed over ``/ws/call`` at twice real
+A Chinese call (assist/training/samples/legal-dispute.jsonl) is replayed over ``/ws/call`` at twice real
 time, so partial transcripts stream; the operator overlay (``/?agent=a1``) and two supervisor
 dashboards (``/supervisor``) are served by the same server and watch it live.  What the pages
 show is checked against what the server published (an ``all`` subscriber records it).
@@ -11,6 +11,7 @@ The overlay and supervisor screenshots (test-artifacts/) are the README's images
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -278,7 +279,8 @@ def test_history_report_of_a_stored_call_reads_in_chinese(real_server: RealServe
 
 def test_history_report_of_a_crisis_call_uses_crisis_criteria(real_server: RealServer, new_page: NewPage) -> None:
     call = "20250611-0009"
-    lines = [line for line in sample_lines("scenarios/fire.jsonl") if "119" not in line["text"]]
+    scenario = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "fire.jsonl"
+    lines = [json.loads(t) for t in scenario.read_text(encoding="utf-8").splitlines() if "119" not in t]
     events = real_server.replay(call, AGENT, lines, speed=0).result(timeout=30)
     assert events[-1]["type"] == "ended"
     page = new_page(viewport=DESKTOP_SHOT)

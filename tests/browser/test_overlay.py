@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from assist.protocol.events import CallStarted, Prompt, Span, Transcript
+from assist.protocol.payloads import BannedPayload, CriticalPayload, KnowledgePayload, ReferralPayload
 
 from .conftest import NewPage, Screenshot
 from .fake_server import FakeServer
@@ -96,13 +97,15 @@ def test_update_replaces_and_withdraw_removes_a_card(page: Page, fake_server: Fa
     span = Span("合同纠纷", 0, 4)
     fake_server.push(Prompt(
         KNOWLEDGE_ID, CALL, "caller", "u-c1", "knowledge", "update", 10.5, None,
-        {"id": "kb-017", "question": "房东不退租房押金怎么办?", "answer": "已更新的答案", "score": 0.9},
+        KnowledgePayload("kb-017", "房东不退租房押金怎么办?", "已更新的答案", 0.9, "住房租赁纠纷处理指引",
+                         "2025-06-30"),
     ))
     expect(knowledge).to_have_count(1)
     expect(knowledge.locator(tid("kb-answer"))).to_have_text("已更新的答案")
     expect(knowledge).to_contain_text("匹配 90%")
 
-    fake_server.push(Prompt(REFERRAL_ID, CALL, "caller", "u-c1", "referral", "withdraw", 10.5, span, {}))
+    fake_server.push(Prompt(REFERRAL_ID, CALL, "caller", "u-c1", "referral", "withdraw", 10.5, span,
+                            ReferralPayload(LEGAL_NUMBER, "法律援助热线", "", "")))
     expect(referral).to_have_count(0)
     expect(page.locator('mark[data-kind="referral"]')).to_have_count(0)
     expect(knowledge).to_have_count(1)
@@ -201,13 +204,13 @@ def test_prompts_shaped_like_the_live_pipeline(page: Page, fake_server: FakeServ
     expect(page.locator(tid("critical-banner"))).to_have_count(1)
     fake_server.push(Prompt(
         "u-a9:banned:x", CALL, "agent", "u-a9", "banned", "show", 40.0, None,
-        {"rule": "推诿", "said": "你自己去问吧", "suggestion": "我来帮您联系相关部门。"},
+        BannedPayload(rule="推诿", said="你自己去问吧", suggestion="我来帮您联系相关部门。"),
     ))
     expect(page.locator(tid("banned-phrase"))).to_contain_text("你自己去问吧")
     expect(page.locator(tid("banned-suggestion"))).to_have_text("我来帮您联系相关部门。")
     fake_server.push(Prompt(
         "u-c9:critical:0", CALL, "caller", "u-c9", "critical", "show", 41.0, None,
-        {"reason": "来电人表达暴力倾向", "referrals": ["110", "12356"]},
+        CriticalPayload(reason="来电人表达暴力倾向", referrals=("110", "12356")),
     ))
     banner = page.locator(f'{tid("critical-banner")}[data-prompt-id="u-c9:critical:0"]')
     expect(banner).to_contain_text("来电人表达暴力倾向")

@@ -1,4 +1,4 @@
-"""Scripted scenario calls (samples/calls/scenarios/*.jsonl) through the REAL server, watched on
+"""Scripted scenario calls (tests/data/scenarios/*.jsonl) through the REAL server, watched on
 the operator overlay at 360×800 in headless Chromium.
 
 For each call the page records, from the moment it is subscribed: the cumulative layout shift
@@ -27,7 +27,7 @@ from .real_server import RealServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "samples" / "calls" / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "data" / "scenarios"
 VIEWPORT = ViewportSize(width=360, height=800)
 SPEED = 2.0
 MAX_CLS = 0.1

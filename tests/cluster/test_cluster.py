@@ -24,7 +24,7 @@ from assist.store.postgres import PostgresStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "calls" / "noise-complaint.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "assist" / "training" / "samples" / "noise-complaint.jsonl"
 
 
 def lines() -> list[dict[str, Any]]:

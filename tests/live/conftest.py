@@ -18,7 +18,7 @@ from assist.store.db import Store
 from assist.store.privacy import Redactor
 from assist.web.server import AssistServer
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "calls"
+SAMPLES = Path(__file__).resolve().parents[2] / "assist" / "training" / "samples"
 
 
 @pytest.fixture(scope="session")

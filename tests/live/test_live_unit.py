@@ -2,40 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from assist.live.prompts import LiveAssist
-from assist.protocol.events import Alert, CallState, Prompt, Transcript
-
-
-class Result:
-    def __init__(self, d: dict[str, Any]) -> None:
-        self.d = d
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.d
+from assist.nlp.analyzer import Analysis, CallContext, EmotionReading
+from assist.nlp.banned import BannedHit
+from assist.nlp.normalize import Normalized
+from assist.nlp.referral import Referral
+from assist.protocol.enums import Category, Emotion, Role
+from assist.protocol.events import Alert, CallState, Prompt, Span, Transcript
+from assist.protocol.payloads import BannedPayload, CriticalPayload, ReferralPayload
 
 
 class ScriptedAnalyzer:
-    """Returns canned analyses keyed by substring of the text."""
+    """Returns canned analyses keyed by substring of the text: each rule gives fields of ``Analysis``."""
 
     def __init__(self, rules: dict[str, dict[str, Any]]) -> None:
         self.rules = rules
         self.calls: list[tuple[str, str]] = []
 
-    def analyze(self, role: str, text: str, context: Any = None, *, utterance_id: str | None = None) -> Result:
+    def analyze(
+        self, role: Role, text: str, context: CallContext | None = None, *, utterance_id: str | None = None
+    ) -> Analysis:
         self.calls.append((role, text))
-        out: dict[str, Any] = {"intent": None, "department": None, "emotion": {"label": "平静", "intensity": 0.0},
-                               "referrals": [], "banned": [], "knowledge": [], "empathy": []}
-        for key, value in self.rules.items():
+        norm = Normalized(text, text, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
+        out = Analysis(role=Role(role), text=text, normalized=norm, emotion=EmotionReading(Emotion.CALM, 0.0))
+        for key, fields in self.rules.items():
             if key in text:
-                for k, v in value.items():
-                    out[k] = out[k] + v if isinstance(v, list) and k in out and isinstance(out[k], list) else v
-        return Result(out)
+                merged = {k: getattr(out, k) + v if isinstance(v, tuple) else v for k, v in fields.items()}
+                out = dataclasses.replace(out, **merged)
+        return out
 
 
-BANNED = {"banned": [{"rule": "you_go_ask", "span": "你自己去社保局问吧", "suggestion": "我帮您转办"}]}
-LEGAL = {"referrals": [{"number": "12348", "name": "法律援助", "reason": "经济纠纷"}], "intent": "求助"}
+BANNED = {"banned": (BannedHit("you_go_ask", "推诿", Span("你自己去社保局问吧", 0, 9), "我帮您转办"),)}
+LEGAL = {"referrals": (Referral("12348", "法律援助", "经济纠纷", ""),), "intent": Category.HELP}
 
 
 def t(role: str, utt: str, text: str, final: bool = False, end: float = 1.0) -> Transcript:
@@ -52,7 +53,8 @@ def test_banned_phrase_flagged_mid_sentence_once_and_alerted_at_final() -> None:
     assert prompts(ev1) == []
     ev2 = la.on_transcript(t("agent", "agent-0", "这个 你自己 去 社保局 问吧"))
     [p] = prompts(ev2, "banned")
-    assert p.action == "show" and p.data["suggestion"] == "我帮您转办" and p.span is not None
+    assert p.action == "show" and p.span is not None
+    assert p.data == BannedPayload("you_go_ask", "你自己去社保局问吧", "我帮您转办")
     ev3 = la.on_transcript(t("agent", "agent-0", "这个 你自己 去 社保局 问吧 好吧"))
     assert prompts(ev3) == []  # not repeated as the partial grows
     assert not [e for e in ev3 if isinstance(e, Alert)]
@@ -76,7 +78,7 @@ def test_partial_revised_away_withdraws_its_prompt() -> None:
 def test_referral_shown_once_per_call_and_kept_in_state() -> None:
     la = LiveAssist("c1", "a1", ScriptedAnalyzer({"欠款": LEGAL}))
     first = prompts(la.on_transcript(t("caller", "caller-0", "他 欠款 不还", final=True)), "referral")
-    assert [p.data["number"] for p in first] == ["12348"]
+    assert [p.data for p in first] == [ReferralPayload("12348", "法律援助", "经济纠纷", "")]
     again = prompts(la.on_transcript(t("caller", "caller-1", "欠款 的事 怎么办", final=True)), "referral")
     assert again == []
     state = la.state()
@@ -84,13 +86,13 @@ def test_referral_shown_once_per_call_and_kept_in_state() -> None:
 
 
 def test_critical_alert_raised_on_first_partial() -> None:
-    crit = {"critical": True, "critical_reason": "轻生", "emotion": {"label": "绝望", "intensity": 1.0},
-            "referrals": [{"number": "12356", "name": "心理援助热线", "reason": "心理危机"}]}
+    crit = {"critical": True, "critical_reason": "轻生", "emotion": EmotionReading(Emotion.DESPAIR, 1.0),
+            "referrals": (Referral("12356", "心理援助热线", "心理危机", ""),)}
     la = LiveAssist("c1", "a1", ScriptedAnalyzer({"不想活": crit}))
     events = la.on_transcript(t("caller", "caller-0", "我 真的 不想活 了"))
     [alert] = [e for e in events if isinstance(e, Alert)]
     assert alert.severity == "critical"
-    assert prompts(events, "critical")[0].data["referrals"] == ["12356"]
+    assert prompts(events, "critical")[0].data == CriticalPayload("轻生", ("12356",))
     state = [e for e in events if isinstance(e, CallState)][-1]
     assert state.critical
     # not raised again as the partial grows
@@ -99,7 +101,7 @@ def test_critical_alert_raised_on_first_partial() -> None:
 
 
 def test_anger_escalation_alert_once_and_level_decays() -> None:
-    angry = {"emotion": {"label": "愤怒", "intensity": 0.9}}
+    angry = {"emotion": EmotionReading(Emotion.ANGER, 0.9)}
     la = LiveAssist("c1", "a1", ScriptedAnalyzer({"气死": angry}))
     ev = la.on_transcript(t("caller", "caller-0", "气死 我 了", final=True))
     assert [e.kind for e in ev if isinstance(e, Alert)] == ["escalation"]
@@ -129,8 +131,8 @@ def test_acknowledge_marks_alert() -> None:
 
 def test_call_category_follows_what_the_caller_raises_later() -> None:
     la = LiveAssist("c1", "a1", ScriptedAnalyzer({
-        "公积金": {"intent": "咨询", "department": "住建"},
-        "欠款": {"intent": "求助", "department": "司法"},
+        "公积金": {"intent": Category.CONSULTATION, "department": "住建"},
+        "欠款": {"intent": Category.HELP, "department": "司法"},
     }))
     la.on_transcript(t("caller", "caller-0", "公积金 怎么 提取", final=True))
     assert (la.state().intent, la.state().department) == ("咨询", "住建")

@@ -19,7 +19,7 @@ from assist.training.replay import local_config, local_server
 from assist.training.rules import TrainingRules
 from assist.web.server import AssistServer
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "calls"
+SAMPLES = Path(__file__).resolve().parents[2] / "assist" / "training" / "samples"
 LEGAL = SAMPLES / "legal-dispute.jsonl"
 NOISE = SAMPLES / "noise-complaint.jsonl"
 

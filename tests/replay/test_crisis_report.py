@@ -4,35 +4,34 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
-from assist.protocol.events import Transcript
+from assist.protocol.events import Event, Transcript
 from assist.training.report import build_report, render_text
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "samples" / "calls" / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "data" / "scenarios"
 
 
-def events_of(name: str, analyzer: Analyzer) -> list[dict[str, Any]]:
+def events_of(name: str, analyzer: Analyzer) -> list[Event]:
     """The scenario's finals through the live prompt logic, as the pipeline would publish them."""
     live = LiveAssist(f"c-{name}", "a1", analyzer, context_factory=CallContext)
-    out: list[dict[str, Any]] = []
+    out: list[Event] = []
     counters = {"agent": 0, "caller": 0}
     for raw in (SCENARIOS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
         line = json.loads(raw)
         uid = f"{line['role']}-{counters[line['role']]}"
         counters[line["role"]] += 1
         t = Transcript(f"c-{name}", line["role"], uid, True, line["text"], line["start"], line["end"])
-        out.append(t.to_dict())
-        out.extend(e.to_dict() for e in live.on_transcript(t))
+        out.append(t)
+        out.extend(live.on_transcript(t))
     return out
 
 
-def without(events: list[dict[str, Any]], role: str, words: str) -> list[dict[str, Any]]:
+def without(events: list[Event], role: str, words: str) -> list[Event]:
     """The call without the final lines of ``role`` containing ``words``."""
     return [e for e in events
-            if not (e["type"] == "transcript" and e["role"] == role and words in e["text"].replace(" ", ""))]
+            if not (isinstance(e, Transcript) and e.role == role and words in e.text.replace(" ", ""))]
 
 
 def test_suicide_call_is_judged_by_crisis_criteria() -> None:

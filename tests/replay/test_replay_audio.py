@@ -17,6 +17,7 @@ from assist.audio.pcm import encode_mulaw
 from assist.audio.recognizer import VoskModelFactory
 from assist.audio.wavread import WavAudio, read_wav, write_wav
 from assist.cli import main
+from assist.protocol.decode import decode_events
 from assist.training.replay import fresh_call_id, replay_audio
 from assist.training.report import build_report
 from assist.training.rules import TrainingRules
@@ -69,7 +70,7 @@ async def test_two_replays_of_a_recording_are_identical(make_server: ServerMaker
     assert {role for role, *_ in said} == {"agent", "caller"}  # the recogniser heard both channels
     assert said == finals(ev2)  # same words, same times
     assert canonical(ev1, id1) == canonical(ev2, id2)  # same prompts and alerts
-    r1, r2 = build_report(ev1, rules).to_dict(), build_report(ev2, rules).to_dict()
+    r1, r2 = build_report(decode_events(ev1), rules).to_dict(), build_report(decode_events(ev2), rules).to_dict()
     assert without_call_id(r1) == without_call_id(r2)
     assert r1["utterances"]["agent"] >= 1 and r1["utterances"]["caller"] >= 1 and r1["mode"] == "training"
     assert r1["greetings"]["opening"]["missing"] == ["问候", "报热线名", "询问诉求"]  # Korean is no 12345 greeting

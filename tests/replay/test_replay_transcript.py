@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from assist.cli import main
+from assist.protocol.decode import decode_events
 from assist.training.replay import ReplayError, fresh_call_id, parse_transcript, replay_transcript, transcript_roles
 from assist.training.report import build_report, report_for_call
 from assist.training.rules import TrainingRules
@@ -47,7 +48,7 @@ async def test_two_replays_give_the_same_prompts_and_report(server: AssistServer
     prompts1, prompts2 = canonical(ev1, id1), canonical(ev2, id2)
     assert prompts1 and prompts1 == prompts2
     assert finals(ev1) == finals(ev2)
-    r1, r2 = build_report(ev1, rules).to_dict(), build_report(ev2, rules).to_dict()
+    r1, r2 = build_report(decode_events(ev1), rules).to_dict(), build_report(decode_events(ev2), rules).to_dict()
     assert r1["call_id"] == id1 and r1["mode"] == "training" and r1["agent_id"] == "T01"
     assert without_call_id(r1) == without_call_id(r2)
     assert len(r1["banned"]) == 4 and r1["greetings"]["opening"]["used"]
@@ -55,7 +56,7 @@ async def test_two_replays_give_the_same_prompts_and_report(server: AssistServer
 
 async def test_the_stored_report_matches_the_replayed_one(server: AssistServer, rules: TrainingRules) -> None:
     events = await replay_file(server, LEGAL, "replay-legal")
-    streamed = build_report(events, rules).to_dict()
+    streamed = build_report(decode_events(events), rules).to_dict()
     store = store_of(server)
     stored = await stored_call(store, "replay-legal")
     assert stored["call"]["mode"] == "training"
@@ -66,7 +67,7 @@ async def test_the_stored_report_matches_the_replayed_one(server: AssistServer, 
 async def test_replaying_one_role_lets_a_trainee_answer(server: AssistServer, rules: TrainingRules) -> None:
     events = await replay_file(server, NOISE, "caller-only", roles=("caller",))
     assert {e["role"] for e in events if e["type"] == "transcript"} == {"caller"}
-    report = build_report(events, rules)
+    report = build_report(decode_events(events), rules)
     assert report.utterances == {"caller": 3} and report.banned == ()
     assert not report.opening.used and report.empathy.emotion is not None
 
@@ -236,7 +237,7 @@ async def test_dashboard_report_endpoint(analyzer: Any, tmp_path: Path) -> None:
         events = await replay_file(server, NOISE, "dash-1")
         await stored_call(store_of(server), "dash-1")
         status, body = await asyncio.to_thread(get, "/api/calls/dash-1/report")
-        assert status == 200 and body == build_report(events).to_dict()
+        assert status == 200 and body == build_report(decode_events(events)).to_dict()
         status, body = await asyncio.to_thread(get, "/api/calls/nope/report")
         assert status == 404 and body["error"]["code"] == "not_found"
     finally:

@@ -9,7 +9,8 @@ from typing import Any
 from assist.live.prompts import LiveAssist, replay_events
 from assist.live.transcript_source import split_chars, timed_words
 from assist.nlp.analyzer import Analyzer, CallContext
-from assist.protocol.events import Transcript, TranscriptLine
+from assist.protocol.decode import decode_events
+from assist.protocol.events import Alert, CallStarted, Event, Prompt, Transcript, TranscriptLine
 from assist.store.db import Store
 from assist.store.privacy import Redactor
 from assist.training.replay import parse_transcript
@@ -31,14 +32,14 @@ def transcripts(lines: list[TranscriptLine], call_id: str = "c1") -> list[Transc
     return out
 
 
-def call_events(analyzer: Analyzer, lines: list[TranscriptLine]) -> list[dict[str, Any]]:
-    """Transcripts plus everything live assist answers, as wire dicts."""
+def call_events(analyzer: Analyzer, lines: list[TranscriptLine]) -> list[Event]:
+    """Transcripts plus everything live assist answers, through their wire JSON and back."""
     live = LiveAssist("c1", "A01", analyzer, mode="training", context_factory=CallContext, clock=lambda: 100.0)
-    events: list[dict[str, Any]] = []
+    wire: list[dict[str, Any]] = []
     for t in transcripts(lines):
-        events.append(t.to_dict())
-        events.extend(e.to_dict() for e in replay_events(live, [t]))
-    return events
+        wire.append(json.loads(t.to_json()))
+        wire.extend(json.loads(e.to_json()) for e in replay_events(live, [t]))
+    return decode_events(wire)
 
 
 def sample(path: Path) -> list[TranscriptLine]:
@@ -163,8 +164,8 @@ def test_withdrawn_prompts_do_not_count(rules: TrainingRules) -> None:
         {"type": "transcript", "call_id": "c9", "role": "agent", "utterance_id": "agent-0", "final": True,
          "text": "为 您 服务", "start": 0.0, "end": 1.5, "words": []},
     ]
-    assert build_report(events, rules).banned == ()
-    assert [b.words for b in build_report(events[:2] + events[3:], rules).banned] == ["喂"]
+    assert build_report(decode_events(events), rules).banned == ()
+    assert [b.words for b in build_report(decode_events(events[:2] + events[3:]), rules).banned] == ["喂"]
 
 
 def test_mixed_channel_counts_as_the_operator(analyzer: Analyzer, rules: TrainingRules) -> None:
@@ -207,16 +208,16 @@ async def test_report_for_a_stored_call_matches_the_stream(analyzer: Analyzer, r
     try:
         await store.start_call("c1", "A01", 100.0, mode="training")
         for e in events:
-            if e["type"] == "transcript":
-                await store.add_utterance("c1", e["role"], e["utterance_id"], e["text"], e["start"], e["end"],
-                                          e["words"])
-            elif e["type"] == "prompt":
-                await store.add_prompt("c1", e)
-            elif e["type"] == "alert":
+            if isinstance(e, Transcript):
+                await store.add_utterance("c1", e.role, e.utterance_id, e.text, e.start, e.end, e.words)
+            elif isinstance(e, Prompt):
+                await store.add_prompt(e)
+            elif isinstance(e, Alert):
                 await store.add_alert(e)
         stored = await report_for_call(store, "c1")
         assert stored == build_report(events, rules).to_dict()
-        assert stored_events(await store.get_call("c1"))[0]["mode"] == "training"
+        started = stored_events(await store.get_call("c1"))[0]
+        assert isinstance(started, CallStarted) and started.mode == "training"
         try:
             await report_for_call(store, "nope")
         except LookupError as exc:

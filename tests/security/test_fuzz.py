@@ -23,11 +23,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assist.audio.pcm import BYTES_PER_SAMPLE, FrameAssembler, encode_alaw, encode_mulaw
+from assist.protocol.enums import Encoding, Role
 from assist.protocol.errors import ErrorCode, ProtocolError
 from assist.protocol.events import (
-    ENCODINGS,
     MAX_ID_LENGTH,
-    ROLES,
     Acknowledge,
     ClientMessage,
     End,
@@ -37,6 +36,8 @@ from assist.protocol.events import (
     parse_client_message,
 )
 
+ENCODINGS = tuple(Encoding)
+ROLES = tuple(Role)
 FIELDS = ("type", "call_id", "agent_id", "sample_rate", "encoding", "channels", "roles", "resume_from", "mode",
           "source", "speed", "all", "alert_id", "by", "role", "start", "end", "text")
 TYPES = ("start", "end", "line", "subscribe", "ack")

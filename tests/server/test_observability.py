@@ -17,6 +17,7 @@ from websockets.asyncio.client import connect
 from assist.audio.recognizer import ScriptedFactory
 from assist.live.session import CallSession
 from assist.protocol.events import CallSummary, Event, Prompt, Transcript
+from assist.protocol.payloads import KnowledgePayload
 from assist.settings import ServerConfig
 from assist.web.server import AssistServer
 from bench.callclient import CallResult, collect, stream_call
@@ -45,7 +46,8 @@ class PromptEveryFinal:
         if not transcript.final or not transcript.text:
             return []
         return [Prompt(f"{transcript.utterance_id}:x", session.call_id, transcript.role, transcript.utterance_id,
-                       "knowledge", "show", transcript.end, None)]
+                       "knowledge", "show", transcript.end, None,
+                       KnowledgePayload("kb-1", "问题", "答案", 0.9, "来源", "2024-01-01"))]
 
     async def on_end(self, session: CallSession, summary: CallSummary) -> Sequence[Event]:
         return []

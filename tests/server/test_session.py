@@ -13,6 +13,7 @@ import pytest
 from assist.audio.recognizer import Hypothesis, ScriptedFactory, ScriptedRecognizer
 from assist.audio.vad import GateConfig
 from assist.live.session import CallRegistry, CallSession, SessionConfig
+from assist.protocol.enums import Category
 from assist.protocol.errors import ErrorCode, ProtocolError
 from assist.protocol.events import (
     CallEnded,
@@ -24,6 +25,7 @@ from assist.protocol.events import (
     Transcript,
     Word,
 )
+from assist.protocol.payloads import CategoryPayload
 from tests.server.server_helpers import SCRIPT_A, SCRIPT_B, TEXTS_A, TEXTS_B, pcm
 
 
@@ -52,7 +54,7 @@ class Recorder:
             return ()
         return [Prompt(prompt_id=f"p-{transcript.utterance_id}", call_id=session.call_id, role=transcript.role,
                        utterance_id=transcript.utterance_id, kind="category", action="show",
-                       audio_time=transcript.end, span=None)]
+                       audio_time=transcript.end, span=None, data=CategoryPayload(Category.GENERAL, None))]
 
     async def on_end(self, session: CallSession, summary: CallSummary) -> Sequence[Event]:
         self.summary = summary

@@ -14,7 +14,9 @@ import pytest
 from assist.cli import calls as calls_cli
 from assist.cli import main as assist_main
 from assist.cli.calls_table import width
+from assist.protocol.enums import Category
 from assist.protocol.events import Alert, Prompt, Span
+from assist.protocol.payloads import CategoryPayload
 from assist.store.db import Store
 
 NOW = time.time()
@@ -31,7 +33,6 @@ async def _fill(path: Path) -> None:
         await store.add_utterance("new-1", "caller", "c-1", "我的手机 幺 三 八 幺 二 三 四 五 六 七 八", 1.5, 4.0)
         await store.add_utterance("new-1", "caller", "c-2", "楼下噪音太大了", 5.0, 6.0)
         await store.add_prompt(
-            "new-1",
             Prompt(
                 prompt_id="p-1",
                 call_id="new-1",
@@ -41,8 +42,8 @@ async def _fill(path: Path) -> None:
                 action="show",
                 audio_time=6.0,
                 span=Span("噪音", 2, 4),
-                data={"intent": "投诉举报", "department": "生态环境"},
-            ).to_dict(),
+                data=CategoryPayload(Category.COMPLAINT, "生态环境"),
+            ),
         )
         await store.add_alert(
             Alert(
@@ -55,7 +56,7 @@ async def _fill(path: Path) -> None:
                 audio_time=6.5,
                 utterance_id="c-2",
                 created_at=NOW - 590,
-            ).to_dict()
+            )
         )
 
 

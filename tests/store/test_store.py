@@ -23,6 +23,7 @@ from assist.protocol.events import (
     Transcript,
     Word,
 )
+from assist.protocol.payloads import BannedPayload, ReferralPayload
 from assist.store import migrations
 from assist.store.db import NotFound, SchemaError, Store, StoreBusy, StoreError, default_db_path, resolve_db_path
 from assist.store.history import HistoryQueryError, history_call, history_query, parse_time
@@ -91,7 +92,7 @@ def alert(alert_id: str, call_id: str = "c1", message: str = "坐席使用了禁
     )
 
 
-def prompt(prompt_id: str, action: str = "show", data: dict[str, object] | None = None) -> Prompt:
+def prompt(prompt_id: str, action: str = "show", data: ReferralPayload | None = None) -> Prompt:
     return Prompt(
         prompt_id=prompt_id,
         call_id="c1",
@@ -101,7 +102,7 @@ def prompt(prompt_id: str, action: str = "show", data: dict[str, object] | None 
         action=action,
         audio_time=3.0,
         span=Span(text="律师", start=2, end=4),
-        data=data if data is not None else {"number": "12348", "name": "法律服务热线"},
+        data=data if data is not None else ReferralPayload("12348", "法律服务热线", "", ""),
     )
 
 
@@ -193,8 +194,8 @@ async def test_full_call_round_trip(store: Store) -> None:
     assert await store.start_call("c1", "a1", started, "live", {"line": "12345-1"}) is False
     await store.add_utterance("c1", "agent", "agent-1", "您好，12345热线", 0.0, 1.5, [Word("您好", 0.0, 0.6, 0.9)])
     await store.add_utterance("c1", "caller", "caller-1", "我想咨询劳动合同的问题", 1.8, 4.0)
-    await store.add_prompt("c1", prompt("p1").to_dict())
-    await store.add_alert(alert("al-1").to_dict())
+    await store.add_prompt(prompt("p1"))
+    await store.add_alert(alert("al-1"))
     await store.end_call("c1", started + 50, "completed")
 
     data = await store.get_call("c1")
@@ -207,7 +208,8 @@ async def test_full_call_round_trip(store: Store) -> None:
     )
     assert [u["utterance_id"] for u in data["utterances"]] == ["agent-1", "caller-1"]
     assert data["utterances"][0]["words"] == [{"word": "您好", "start": 0.0, "end": 0.6, "conf": 0.9}]
-    assert data["prompts"][0]["event"]["data"] == {"number": "12348", "name": "法律服务热线"}
+    assert data["prompts"][0]["event"]["data"] == {"number": "12348", "name": "法律服务热线", "reason": "",
+                                                  "script": ""}
     assert data["alerts"][0]["alert_id"] == "al-1"
     exported = await store.export_call("c1")
     assert exported["format"] == "assist-call/1"
@@ -216,17 +218,18 @@ async def test_full_call_round_trip(store: Store) -> None:
 
 async def test_prompt_updates_and_withdraw_keep_one_row(store: Store) -> None:
     await store.start_call("c1", "a1", time.time())
-    await store.add_prompt("c1", prompt("p1", "show", {"number": "12348"}).to_dict())
-    await store.add_prompt("c1", prompt("p1", "update", {"number": "12348", "name": "法律援助"}).to_dict())
-    await store.add_prompt("c1", prompt("p1", "withdraw", {}).to_dict())
+    await store.add_prompt(prompt("p1", "show", ReferralPayload("12348", "", "", "")))
+    updated = ReferralPayload("12348", "法律援助", "", "")
+    await store.add_prompt(prompt("p1", "update", updated))
+    await store.add_prompt(prompt("p1", "withdraw", ReferralPayload("12348", "", "", "")))
     (p,) = (await store.get_call("c1"))["prompts"]
     assert (p["action"], p["updates"]) == ("withdraw", 2)
-    assert p["event"]["data"] == {"number": "12348", "name": "法律援助"}  # what was last shown
+    assert p["event"]["data"] == {"number": "12348", "name": "法律援助", "reason": "", "script": ""}  # last shown
 
 
 async def test_alert_ack_first_wins_and_unknown_alert(store: Store) -> None:
     await store.start_call("c1", "a1", time.time())
-    await store.add_alert(alert("al-1").to_dict())
+    await store.add_alert(alert("al-1"))
     first = await store.ack_alert("al-1", "supervisor-wang", 2000.0, "已回拨 13812345678")
     second = await store.ack_alert("al-1", "supervisor-li", 2001.0, "later")
     assert (first["acknowledged_by"], first["acknowledged_at"]) == ("supervisor-wang", 2000.0)
@@ -252,7 +255,7 @@ async def test_unknown_call_and_bad_arguments(store: Store) -> None:
     with pytest.raises(ValueError, match="mode"):
         await store.start_call("c2", "a1", 1.0, "test")
     with pytest.raises(ValueError, match="prompt"):
-        await store.add_prompt("c1", {"kind": "referral"})
+        await store.add_prompt({"kind": "referral"})  # type: ignore[arg-type]
 
 
 async def test_one_bad_write_in_a_batch_fails_alone(store: Store) -> None:
@@ -285,13 +288,13 @@ async def test_many_concurrent_writers_all_committed(store: Store) -> None:
 async def test_resumed_call_never_duplicates(store: Store) -> None:
     assert await store.start_call("c1", "a1", 100.0) is False
     await store.add_utterance("c1", "caller", "caller-1", "第一 句", 0.0, 1.0)
-    await store.add_alert(alert("al-1").to_dict())
+    await store.add_alert(alert("al-1"))
     await store.end_call("c1", 110.0, "client_gone")
     # the client reconnects and re-sends from the last acknowledged audio
     assert await store.start_call("c1", "a1", 100.0) is True
     await store.add_utterance("c1", "caller", "caller-1", "第一句", 0.0, 1.1)
     await store.add_utterance("c1", "caller", "caller-2", "第二句", 1.2, 2.0)
-    await store.add_alert(alert("al-1", message="re-sent").to_dict())
+    await store.add_alert(alert("al-1", message="re-sent"))
     data = await store.get_call("c1")
     assert [(u["utterance_id"], u["text"]) for u in data["utterances"]] == [
         ("caller-1", "第一句"),
@@ -442,10 +445,10 @@ async def test_nothing_personal_reaches_the_file(tmp_path: Path) -> None:
             f"我的电话 {MOBILE_SPOKEN} 身份证 {ID_NUMBER}",
             0.0,
             5.0,
-            [{"word": w, "start": 0.1 * i, "end": 0.1 * i + 0.1} for i, w in enumerate(ID_SPOKEN.split())],
+            [Word(w, 0.1 * i, 0.1 * i + 0.1) for i, w in enumerate(ID_SPOKEN.split())],
         )
-        await store.add_prompt("c1", prompt("p1", data={"echo": f"回拨{MOBILE}"}).to_dict())
-        await store.add_alert(alert("al-1", message=f"来电人身份证 {ID_SPOKEN}").to_dict())
+        await store.add_prompt(prompt("p1", data=ReferralPayload("12348", "法律援助", f"回拨{MOBILE}", "")))
+        await store.add_alert(alert("al-1", message=f"来电人身份证 {ID_SPOKEN}"))
         text = (await store.utterances("c1"))[0]["text"]
         assert text == "我的电话 138****5678 身份证 110105********002X"
         assert len(await store.list_calls(search="身份证")) == 1
@@ -511,9 +514,9 @@ def test_parse_time() -> None:
 
 
 def test_db_path_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import assist
-
-    assert default_db_path() == Path(assist.__file__).resolve().parents[1] / "var" / "assist.sqlite3"
+    monkeypatch.delenv("ASSIST_DATA_DIR", raising=False)
+    assert default_db_path() == Path.cwd() / "var" / "assist.sqlite3"  # the working directory (assist.paths)
+    assert default_db_path({"ASSIST_DATA_DIR": str(tmp_path)}) == tmp_path / "var" / "assist.sqlite3"
     assert resolve_db_path(tmp_path / "x.db", env={"ASSIST_DB": "/elsewhere.db"}) == tmp_path / "x.db"
     assert resolve_db_path(None, env={"ASSIST_DB": str(tmp_path / "env.db")}) == tmp_path / "env.db"
     assert resolve_db_path(None, env={}) == default_db_path()
@@ -526,12 +529,10 @@ async def test_ids_that_look_like_numbers_are_not_masked(tmp_path: Path) -> None
     store = await Store.open(tmp_path / "ids.sqlite3")
     call_id = "13812345678"  # shaped like a mobile number
     await store.start_call(call_id, "a1", 1.0)
-    await store.add_prompt(call_id, {"type": "prompt", "prompt_id": f"{call_id}:agent-0:banned:0", "call_id": call_id,
-                                     "kind": "banned", "action": "show", "audio_time": 1.0,
-                                     "data": {"said": "我的电话13812345678"}})
-    await store.add_alert({"alert_id": f"{call_id}:a1", "call_id": call_id, "agent_id": "a1", "kind": "banned",
-                           "severity": "warning", "message": "客户电话13812345678", "audio_time": 1.0,
-                           "utterance_id": "agent-0", "created_at": 2.0})
+    await store.add_prompt(Prompt(f"{call_id}:agent-0:banned:0", call_id, "agent", "agent-0", "banned", "show", 1.0,
+                                  None, BannedPayload("rule", "我的电话13812345678", "")))
+    await store.add_alert(Alert(f"{call_id}:a1", call_id, "a1", "banned", "warning", "客户电话13812345678", 1.0,
+                                "agent-0", 2.0))
     call = await store.get_call(call_id)
     assert [a["alert_id"] for a in call["alerts"]] == [f"{call_id}:a1"]
     assert "138****5678" in call["alerts"][0]["message"]

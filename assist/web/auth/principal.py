@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from assist.protocol.enums import CallMode
+
 ANONYMOUS = "anonymous"
 
 
@@ -30,19 +32,19 @@ class Principal:
     unrestricted: bool = False
 
 
-def can_stream(principal: Principal, agent_id: str, mode: str = "live") -> bool:
+def can_stream(principal: Principal, agent_id: str, mode: CallMode = CallMode.LIVE) -> bool:
     """May ``principal`` stream a call of ``agent_id``?  Agents their own live calls, trainers replays."""
     if principal.unrestricted:
         return True
     if principal.role is Role.AGENT:
-        return mode == "live" and principal.subject == agent_id
+        return mode == CallMode.LIVE and principal.subject == agent_id
     if principal.role is Role.TRAINER:
-        return mode == "training"
+        return mode == CallMode.TRAINING
     return False
 
 
 def can_subscribe(
-    principal: Principal, call_agent_id: str | None, all: bool = False, mode: str | None = None
+    principal: Principal, call_agent_id: str | None, all: bool = False, mode: CallMode | None = None
 ) -> bool:
     """May ``principal`` subscribe to a call of ``call_agent_id`` (or to ``all`` calls)?
 
@@ -57,16 +59,16 @@ def can_subscribe(
         return False
     if principal.role is Role.AGENT:
         return call_agent_id is not None and principal.subject == call_agent_id
-    return principal.role is Role.TRAINER and mode != "live"
+    return principal.role is Role.TRAINER and mode != CallMode.LIVE
 
 
-def can_see(principal: Principal, agent_id: str | None, mode: str | None) -> bool:
+def can_see(principal: Principal, agent_id: str | None, mode: CallMode | None) -> bool:
     """May an event of a call (its ``agent_id`` and ``mode``) reach ``principal``?"""
     if principal.unrestricted or principal.role is Role.SUPERVISOR:
         return True
     if principal.role is Role.AGENT:
         return agent_id is not None and principal.subject == agent_id
-    return principal.role is Role.TRAINER and mode == "training"
+    return principal.role is Role.TRAINER and mode == CallMode.TRAINING
 
 
 def can_acknowledge(principal: Principal) -> bool:

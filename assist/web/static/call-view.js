@@ -8,44 +8,32 @@ import { empathyBody, knowledgeBody, setEmpathyStep } from "./card-views.js";
 
 /** Newest cards kept per kind (older ones drop off). */
 export const CARD_LIMITS = { referral: 3, knowledge: 3, empathy: 2 };
-const CARD_ORDER = { referral: 0, empathy: 1, knowledge: 2 };
 /** How long the banned-phrase warning stays at the top before moving to the list (ms). */
 export const FLASH_MS = 8000;
 const MAX_LINES = 2000;
 
 const str = (v) => (v === undefined || v === null ? "" : String(v));
-const first = (...values) => values.find((v) => v !== undefined && v !== null && v !== "");
 
-/** Empathy prompt data → [{name, text}] whatever shape the server sends. */
+// Each prompt kind has one payload shape (docs/protocol.md, assist/protocol/payloads.py):
+//   emotion {label, intensity}        category {intent, department}
+//   referral {number, name, reason, script}
+//   knowledge {id, question, answer, score, source, updated}
+//   empathy {label, steps}            banned {rule, said, suggestion}
+//   critical {reason, referrals}
+
+/** Empathy prompt data → [{name, text}]: `steps` are the three steps in order. */
 export function empathySteps(data) {
-  const source = first(data.steps, data.empathy, data.lines, data.script, data.text);
-  const toStep = (item, i) => {
-    if (item && typeof item === "object") {
-      return {
-        name: str(first(item.step, item.name, item.title, EMPATHY_STEPS[i], `第${i + 1}步`)),
-        text: str(first(item.text, item.script, item.line, item.say)),
-      };
-    }
-    return { name: EMPATHY_STEPS[i] || `第${i + 1}步`, text: str(item) };
-  };
-  if (Array.isArray(source)) return source.map(toStep).filter((s) => s.text);
-  if (typeof source === "string") return [{ name: EMPATHY_STEPS[0], text: source }];
-  if (source && typeof source === "object") {
-    return Object.entries(source).map(([name, text]) => ({ name, text: str(text) }));
-  }
-  return EMPATHY_STEPS.filter((name) => data[name]).map((name) => ({ name, text: str(data[name]) }));
+  return data.steps.map((text, i) => ({ name: EMPATHY_STEPS[i] || `第${i + 1}步`, text: str(text) }));
 }
 
 /** The words a banned prompt caught. */
 function bannedPhrase(p) {
-  const d = p.data || {};
-  return str(first(p.span && p.span.text, d.said, d.span, d.phrase, d.text, d.rule));
+  return str(p.data.said);
 }
 
 function cardKey(p) {
-  const d = p.data || {};
-  if (p.kind === "referral") return `referral:${str(first(d.number, d.name, p.prompt_id))}`;
-  if (p.kind === "knowledge") return `knowledge:${str(first(d.id, d.question, p.prompt_id))}`;
+  if (p.kind === "referral") return `referral:${p.data.number}`;
+  if (p.kind === "knowledge") return `knowledge:${p.data.id}`;
   return `${p.kind}:${p.prompt_id}`;
 }
 
@@ -492,7 +480,7 @@ export class CallView {
     // the newest of: the latest emotion prompt still shown, the last call_state emotion
     const rec = this._latest("emotion");
     if (rec && (rec.seq > this.emotionSeq || !this.callEmotion)) {
-      const d = rec.prompt.data || {};
+      const d = rec.prompt.data;
       this._setEmotion(d.label, d.intensity);
     } else if (this.callEmotion) {
       this._setEmotion(this.callEmotion.label, this.callEmotion.intensity);
@@ -512,8 +500,8 @@ export class CallView {
     const rec = this._latest("category");
     const fallback = this.callCategory || {};
     if (rec && (rec.seq > this.categorySeq || !this.callCategory)) {
-      const d = rec.prompt.data || {};
-      this._setCategory(first(d.intent, d.category, d.label, fallback.intent), first(d.department, fallback.department));
+      const d = rec.prompt.data;
+      this._setCategory(d.intent || fallback.intent, d.department || fallback.department);
     } else {
       this._setCategory(fallback.intent, fallback.department);
     }
@@ -542,20 +530,17 @@ export class CallView {
   }
 
   _criticalBanner(p) {
-    const d = p.data || {};
-    const message = str(first(d.message, d.reason, d.label, p.span && p.span.text, "危急情况"));
-    const numbers = Array.isArray(d.referrals) ? d.referrals.filter((n) => n !== null && n !== undefined) : [];
-    const number = str(first(d.number, d.phone, numbers.length ? numbers.join(" / ") : undefined));
+    const d = p.data;
+    const message = d.reason || "危急情况";
+    const number = d.referrals.join(" / ");
     return el(
       "div",
       { className: "critical", testid: "critical-banner", dataset: { promptId: p.prompt_id } },
       el("div", { className: "critical-head" }, el("strong", { text: "危急" }), el("span", { text: message })),
       number
-        ? el("div", { className: "critical-action" }, str(first(d.action, "建议转接")),
-          el("span", { className: "critical-number", testid: "critical-number", text: number }),
-          el("span", { text: str(d.name) }))
+        ? el("div", { className: "critical-action" }, "建议转接",
+          el("span", { className: "critical-number", testid: "critical-number", text: number }))
         : null,
-      d.script ? el("p", { className: "script", text: str(d.script) }) : null,
     );
   }
 
@@ -570,7 +555,7 @@ export class CallView {
       return;
     }
     clearTimeout(this.flashTimer);
-    const d = p.data || {};
+    const d = p.data;
     const isNew = !this.flashPrompt || this.flashPrompt.prompt_id !== p.prompt_id;
     this.flashPrompt = p;
     this.flash.dataset.promptId = p.prompt_id;
@@ -612,7 +597,7 @@ export class CallView {
   }
 
   _toWarningList(p) {
-    const d = p.data || {};
+    const d = p.data;
     const li = el(
       "li",
       { testid: "warning-item", dataset: { promptId: p.prompt_id } },
@@ -713,7 +698,7 @@ export class CallView {
   }
 
   _card(p) {
-    const d = p.data || {};
+    const d = p.data;
     const head = (title, ...extra) => el("header", { className: "card-head" }, el("span", { className: "card-kind", text: title }), ...extra);
     const props = { className: `card card-${p.kind}`, testid: "card", dataset: { kind: p.kind, promptId: p.prompt_id } };
     if (p.kind === "referral") {
@@ -732,21 +717,17 @@ export class CallView {
       return el(
         "article",
         props,
-        head("知识库", d.score !== undefined ? el("span", { className: "card-score", title: "匹配度", text: `匹配 ${fmtPercent(d.score)}` }) : null),
+        head("知识库", el("span", { className: "card-score", title: "匹配度", text: `匹配 ${fmtPercent(d.score)}` })),
         knowledgeBody(d, said ? said.text : ""),
       );
     }
     // empathy
     const steps = empathySteps(d);
-    const avoid = Array.isArray(d.avoid) ? d.avoid.join("、") : str(d.avoid);
     return el(
       "article",
       props,
-      head("共情话术", first(d.emotion, d.label)
-        ? el("span", { className: "card-note", text: `来电人${str(first(d.emotion, d.label))}` })
-        : null),
+      head("共情话术", d.label ? el("span", { className: "card-note", text: `来电人${d.label}` }) : null),
       empathyBody(steps, this._agentLinesSince(p.audio_time)),
-      avoid ? el("p", { className: "card-meta", text: `避免用词:${avoid}` }) : null,
     );
   }
 
@@ -756,15 +737,15 @@ export class CallView {
   applyHistory(detail) {
     if (detail && detail.call) this.applyStoredCall(detail.call);
     for (const u of (detail && detail.utterances) || []) {
-      const uid = first(u.utterance_id, u.id);
-      if (uid === undefined || this.lines.has(String(uid))) continue;
+      const uid = u.utterance_id;
+      if (!uid || this.lines.has(String(uid))) continue;
       this.applyTranscript({ ...u, utterance_id: String(uid), final: true });
     }
     const live = new Set(this.seenPrompts);
     for (const row of (detail && detail.prompts) || []) {
       // the store gives {prompt_id, kind, action (the last one), event: the last shown prompt event}
       if (!row || row.action === "withdraw") continue;
-      const p = row.event && typeof row.event === "object" ? row.event : row;
+      const p = row.event;
       if (p.prompt_id && !live.has(String(p.prompt_id))) {
         this.applyPrompt({ ...p, action: "show" }, { backfill: true });
       }

@@ -134,6 +134,12 @@ export class AlertQueue {
   }
 
   render() {
+    performance.mark("alert-queue:render:start");
+    this._render();
+    performance.measure("alert-queue:render", "alert-queue:render:start"); // user timing, for the scale test
+  }
+
+  _render() {
     for (const rec of this.records.values()) {
       if (!rec.dirty) continue;
       rec.dirty = false;

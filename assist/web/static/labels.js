@@ -26,17 +26,19 @@ export const END_REASON_LABEL = {
 
 export const MODE_LABEL = { live: "实时", training: "培训" };
 
-/** The three empathy steps (seed 004), used to name steps sent as bare strings. */
+/** The names of the three empathy steps, in the order of an empathy prompt's `steps`. */
 export const EMPATHY_STEPS = ["情绪承接", "责任表态", "行动承诺"];
 
-const POSITIVE = new Set(["平静", "满意"]);
+/** Caller emotions (assist/protocol/enums.py `Emotion`): the negative ones are coloured. */
+export const EMOTIONS = ["愤怒", "焦虑", "失望", "绝望", "平静", "满意"];
+export const NEGATIVE_EMOTIONS = new Set(["愤怒", "焦虑", "失望", "绝望"]);
 
 /**
  * Severity of a caller emotion for colouring: "high" | "medium" | "low" | "calm".
- * Negative labels scale with intensity; calm and satisfied are always "calm".
+ * Negative labels scale with intensity; any other label (平静, 满意) is "calm".
  */
 export function emotionLevel(label, intensity) {
-  if (!label || POSITIVE.has(label)) return "calm";
+  if (!NEGATIVE_EMOTIONS.has(label)) return "calm";
   const x = Number(intensity) || 0;
   if (x >= 0.7) return "high";
   if (x >= 0.4) return "medium";

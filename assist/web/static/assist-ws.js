@@ -192,7 +192,7 @@ export class AssistSocket {
         console.error("assist-ws: page failed to handle event", ev.type, exc);
       }
     };
-    ws.onclose = (close) => {
+    ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.stopped) {
