@@ -78,7 +78,7 @@ class Scenario:
     single_topic: bool
     moments: Callable[[Page], None]  # expectations polled while the call plays
     crisis: str | None = None  # the number the crisis banner must give
-    settles_wrong: str | None = None  # the category the call should end on, where it does not yet (part C)
+    topic: str | None = None  # the category the call must end on (None: several topics)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -137,15 +137,15 @@ def praise_moments(page: Page) -> None:
 
 
 SCRIPTS = [
-    Scenario("suicide", True, crisis_moments("12356", "不想活了"), crisis="12356"),
-    Scenario("domestic-violence", True, crisis_moments("110", "打我"), crisis="110", settles_wrong="求助"),
-    Scenario("elderly-fall", True, crisis_moments("120", "摔倒了"), crisis="120"),
-    Scenario("fire", True, crisis_moments("119", "着火了"), crisis="119"),
-    Scenario("wage-arrears", True, wage_moments),
-    Scenario("consumer-dispute", True, consumer_moments),
+    Scenario("suicide", True, crisis_moments("12356", "不想活了"), crisis="12356", topic="求助"),
+    Scenario("domestic-violence", True, crisis_moments("110", "打我"), crisis="110", topic="求助"),
+    Scenario("elderly-fall", True, crisis_moments("120", "摔倒了"), crisis="120", topic="求助"),
+    Scenario("fire", True, crisis_moments("119", "着火了"), crisis="119", topic="求助"),
+    Scenario("wage-arrears", True, wage_moments, topic="投诉举报"),
+    Scenario("consumer-dispute", True, consumer_moments, topic="投诉举报"),
     Scenario("multi-issue", False, multi_moments),
-    Scenario("sarcastic-complainer", True, sarcastic_moments, settles_wrong="投诉举报"),
-    Scenario("praise", True, praise_moments),
+    Scenario("sarcastic-complainer", True, sarcastic_moments, topic="投诉举报"),
+    Scenario("praise", True, praise_moments, topic="表扬"),
 ]
 
 
@@ -191,19 +191,6 @@ def test_scenario_call_on_the_overlay(
     shown = page.evaluate("window.__cats")
     if scenario.single_topic:
         assert len(shown) - 1 <= 1, f"the displayed category changed {len(shown) - 1} times: {shown}"
+    if scenario.topic:  # the call ends on its topic (a crisis is 求助; sarcasm is not praise)
+        expect(page.locator(tid("category-badge"))).to_have_text(scenario.topic)
     print(f"{scenario.name}: CLS {cls:.4f}, categories shown {shown}")
-
-
-@pytest.mark.parametrize("scenario", [s for s in SCRIPTS if s.settles_wrong], ids=lambda s: s.name)
-@pytest.mark.xfail(strict=True, reason="the call's category follows the last strong cue (a sarcastic "
-                   "真是太负责了 reads as praise, 家里 as a general request): call-level state with hysteresis "
-                   "(issue 12 part C) is not built")
-def test_category_settles_on_the_calls_topic(scenario: Scenario, server: RealServer, new_page: NewPage) -> None:
-    agent = f"F-{scenario.name}"
-    page = new_page(viewport=VIEWPORT)
-    page.goto(f"{server.base_url}/?agent={agent}")
-    expect(page.locator(tid("connection-status"))).to_have_attribute("data-state", "open")
-    events = server.replay(f"settle-{scenario.name}", agent, lines_of(scenario.name), speed=0).result(timeout=60)
-    assert events[-1]["type"] == "ended"
-    expect(page.locator(tid("call-state"))).to_have_text("已结束", timeout=10_000)
-    expect(page.locator(tid("category-badge"))).to_have_text(str(scenario.settles_wrong), timeout=2_000)

@@ -496,10 +496,11 @@ export class CallView {
   }
 
   _refreshCategory() {
-    // the newest of: the latest category prompt still shown, the last call_state category
+    // the call's category (decided by the server for the whole call, with hysteresis) once there
+    // is one; before that, the newest hint of a category prompt
     const rec = this._latest("category");
     const fallback = this.callCategory || {};
-    if (rec && (rec.seq > this.categorySeq || !this.callCategory)) {
+    if (rec && !fallback.intent) {
       const d = rec.prompt.data;
       this._setCategory(d.intent || fallback.intent, d.department || fallback.department);
     } else {
