@@ -93,6 +93,15 @@ def crisis_moments(number: str, words: str) -> Callable[[Page], None]:
     return check
 
 
+def fall_moments(page: Page) -> None:
+    crisis_moments("120", "摔倒了")(page)
+    # the operator says 我不知道 during the crisis: the alternative keeps the caller on the line
+    suggestion = page.locator(tid("banned-suggestion"))
+    expect(suggestion).to_contain_text("不要挂电话", timeout=30_000)
+    expect(suggestion).to_contain_text("120")
+    expect(page.locator(tid("critical-banner"))).to_be_visible()  # the warning lies under the banner
+
+
 def wage_moments(page: Page) -> None:
     warning = page.locator(tid("banned-warning"))
     expect(warning.locator(tid("banned-phrase"))).to_contain_text("不归我们管", timeout=30_000)
@@ -139,7 +148,7 @@ def praise_moments(page: Page) -> None:
 SCRIPTS = [
     Scenario("suicide", True, crisis_moments("12356", "不想活了"), crisis="12356", topic="求助"),
     Scenario("domestic-violence", True, crisis_moments("110", "打我"), crisis="110", topic="求助"),
-    Scenario("elderly-fall", True, crisis_moments("120", "摔倒了"), crisis="120", topic="求助"),
+    Scenario("elderly-fall", True, fall_moments, crisis="120", topic="求助"),
     Scenario("fire", True, crisis_moments("119", "着火了"), crisis="119", topic="求助"),
     Scenario("wage-arrears", True, wage_moments, topic="投诉举报"),
     Scenario("consumer-dispute", True, consumer_moments, topic="投诉举报"),

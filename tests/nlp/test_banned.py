@@ -123,3 +123,15 @@ def test_offsets_are_reported(banned: BannedList) -> None:
     text = normalize("好的,我不知道").text
     hit = banned.find(text)[0]
     assert text[hit.span.start:hit.span.end] == hit.span.text == "我不知道"
+
+
+def test_in_a_crisis_the_alternative_keeps_the_caller_on_the_line() -> None:
+    analyzer = Analyzer.load(use_kb=False)
+    ctx = CallContext()
+    analyzer.analyze("caller", "我老人在楼梯上摔倒了起不来头上流血", ctx)
+    hit = analyzer.analyze("agent", "我不知道", ctx).banned[0]
+    assert "不要挂电话" in hit.suggestion and "120" in hit.suggestion
+    assert "查询确认后给您回复" not in hit.suggestion  # the routine wording does not fit a caller in danger
+    calm = CallContext()
+    analyzer.analyze("caller", "我想问一下公积金怎么提取", calm)
+    assert analyzer.analyze("agent", "我不知道", calm).banned[0].suggestion == "这个问题我帮您查询确认后给您回复。"
