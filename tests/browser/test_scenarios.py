@@ -88,6 +88,10 @@ def crisis_moments(number: str, words: str) -> Callable[[Page], None]:
         banner = page.locator(tid("critical-banner"))
         expect(banner).to_have_count(1, timeout=10_000)
         expect(banner.locator(tid("critical-number"))).to_contain_text(number)
+        # the checklist: keep the caller on the line, location and callback number, transfer, hand over
+        steps = banner.locator(f'{tid("crisis-steps")} li')
+        expect(steps).to_have_count(4)
+        expect(steps.nth(2)).to_contain_text(number)
         # the routine cards fold behind one line while the crisis banner holds the slot
         expect(page.locator(tid("cards"))).to_be_hidden()
     return check

@@ -3,7 +3,7 @@
 // call panel. The page decides which events belong to the call and passes them to apply().
 
 import { displayText, el, fmtClock, fmtPercent, nearBottom, setChildren, setTicking } from "./dom.js";
-import { EMPATHY_STEPS, END_REASON_LABEL, MODE_LABEL, ROLE_LABEL, emotionLevel } from "./labels.js";
+import { CRISIS_STEPS, EMPATHY_STEPS, END_REASON_LABEL, MODE_LABEL, ROLE_LABEL, emotionLevel } from "./labels.js";
 import { empathyBody, knowledgeBody, setEmpathyStep } from "./card-views.js";
 
 /** Newest cards kept per kind (older ones drop off). */
@@ -542,6 +542,11 @@ export class CallView {
         ? el("div", { className: "critical-action" }, "建议转接",
           el("span", { className: "critical-number", testid: "critical-number", text: number }))
         : null,
+      el("ol", { className: "crisis-steps", testid: "crisis-steps" },
+        CRISIS_STEPS.map((step) => {
+          const text = step.replace("{number}", number || "110");
+          return el("li", {}, el("label", {}, el("input", { attrs: { type: "checkbox" } }), ` ${text}`));
+        })),
     );
   }
 

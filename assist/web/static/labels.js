@@ -61,3 +61,11 @@ export function criticalTag(message) {
   for (const [pattern, tag] of CRITICAL_TAGS) if (pattern.test(text)) return tag;
   return "";
 }
+
+/** The crisis checklist on the overlay's critical banner (ticks are the operator's own, on this page). */
+export const CRISIS_STEPS = [
+  "稳住来电人:请对方不要挂断,告诉对方您一直在",
+  "问清所在位置和回拨电话",
+  "三方转接 {number},说明情况",
+  "对方接通、交接完成后再离开",
+];
