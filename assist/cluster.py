@@ -5,6 +5,10 @@
   supervisor here can acknowledge an alert of a call streaming elsewhere;
 * the page-ticket signing key is shared through Redis (the first node creates it), so a
   ticket issued by one node opens a socket on another and pages survive a node restart;
+* every node beats in Redis and lists its live calls there (``assist.live.floor``): a page's
+  snapshot shows the calls of every node, and the calls of a node that stops beating are
+  marked interrupted by a survivor;
+* token revocations and single-use page tickets are shared (``assist.web.shared_auth``);
 * resumption state lives in the shared store (PostgreSQL): a call cut off on one node
   resumes on any other with its utterance ids continuing (``assist.live.resumption``).
 """
@@ -19,9 +23,11 @@ from typing import Final
 import redis.asyncio as aioredis
 
 from assist.live.bus import ClusterHub, EventBus
+from assist.live.floor import LiveFloor
 from assist.live.pipeline import AssistPipeline
 from assist.protocol.events import Alert, AlertAcknowledged, Event
 from assist.settings import ServerConfig
+from assist.web.shared_auth import SharedAuth
 
 log = logging.getLogger("assist.web.server")
 
@@ -66,11 +72,17 @@ class ClusterNode:
     hub: ClusterHub
     bus: EventBus
     ticket_secret: bytes
+    floor: LiveFloor
+    auth: SharedAuth
 
     async def start(self) -> None:
         await self.bus.start()
+        await self.auth.start()
+        await self.floor.start()
 
     async def stop(self) -> None:
+        await self.floor.stop()
+        await self.auth.stop()
         await self.bus.stop()
 
 
@@ -80,5 +92,8 @@ async def join(config: ServerConfig, pipeline: AssistPipeline | None) -> Cluster
     hub = ClusterHub(max_subscribers=config.max_subscribers, queue_size=config.subscriber_queue_size)
     bus = EventBus(config.redis_url, name, hub, maxlen=config.stream_maxlen, on_remote=alert_book_sync(pipeline))
     secret = await shared_ticket_secret(config.redis_url)
+    store = pipeline.store if pipeline is not None else None
+    floor = LiveFloor(config.redis_url, name, store=store, hub=hub, dead_after=config.node_timeout)
+    auth = SharedAuth(config.redis_url, ticket_ttl=config.ticket_ttl)
     log.info("cluster node %s: events over %s", name, config.redis_url.split("@")[-1])
-    return ClusterNode(hub, bus, secret)
+    return ClusterNode(hub, bus, secret, floor, auth)

@@ -335,6 +335,9 @@ class ServerConfig:
     drain_seconds: float = field(default=30.0, metadata=_s(
         _float(0.0, 3600.0), "SIGTERM in a cluster: not ready at once, current calls get this long to finish",
         "ASSIST_DRAIN_SECONDS", "--drain-seconds", metavar="S", group=CLUSTER))
+    node_timeout: float = field(default=5.0, metadata=_s(
+        _float(2.0, 600.0), "cluster: a node that has not beaten in Redis for this long is dead; a survivor "
+        "marks its open calls interrupted", "ASSIST_NODE_TIMEOUT", "--node-timeout", metavar="S", group=CLUSTER))
     stream_maxlen: int = field(default=100_000, metadata=_s(
         _int(1000, 10_000_000), "events kept in the Redis stream (approximate trim)", "ASSIST_STREAM_MAXLEN",
         group=CLUSTER))

@@ -109,7 +109,8 @@ async def _serve(
         node = await join(config, pipeline)
         await node.start()
     server = AssistServer(config, factory, pipeline=pipeline, tokens=tokens,
-                          hub=node.hub if node else None, ticket_secret=node.ticket_secret if node else None)
+                          hub=node.hub if node else None, ticket_secret=node.ticket_secret if node else None,
+                          floor=node.floor if node else None, shared_auth=node.auth if node else None)
     try:
         await server.start()
     except OSError as exc:

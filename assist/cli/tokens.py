@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -63,6 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     revoke = actions.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("id", help="token id, as shown by 'assist tokens list'")
     revoke.add_argument("--file", type=Path, default=argparse.SUPPRESS, help="token file")
+    revoke.add_argument("--redis-url", default=os.environ.get("ASSIST_REDIS_URL", ""),
+                        help="cluster: also revoke it on every node at once (default $ASSIST_REDIS_URL)")
     parser.set_defaults(func=run)
 
 
@@ -120,9 +123,27 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             store.save()
         print(f"revoked {record.id} ({record.role.value} {record.subject})", file=sys.stderr)
+        if getattr(args, "redis_url", ""):
+            return _revoke_on_floor(args.redis_url, record.id)
         return 0
     except BrokenPipeError:
         raise
     except (TokenFileError, ValueError, OSError) as exc:
         print(f"assist tokens: {exc}", file=sys.stderr)
         return 2
+
+
+def _revoke_on_floor(url: str, token_id: str) -> int:
+    """Publish the revocation to every node of the cluster (assist.web.shared_auth)."""
+    import asyncio
+
+    from assist.web.shared_auth import publish_revocation
+
+    try:
+        asyncio.run(publish_revocation(url, token_id))
+    except Exception as exc:  # reported; the file keeps the revocation
+        print(f"assist tokens: revoked in the file, but not on the cluster ({type(exc).__name__}: {exc})",
+              file=sys.stderr)
+        return 1
+    print(f"revoked {token_id} on every node ({url.split('@')[-1]})", file=sys.stderr)
+    return 0

@@ -2,10 +2,15 @@
 
 ``ClusterHub`` is the node's subscriber hub: an event published on it goes to the local
 subscribers at once (as before) and is handed to ``EventBus.offer``, which never waits:
-it appends to a bounded buffer that a sender task writes to the stream ``assist:events``
-(``XADD … MAXLEN ~``, pipelined).  A reader task follows the stream (``XREAD BLOCK``) and
-delivers the other nodes' events to the local subscribers; its own entries are skipped.
-One stream for the floor keeps every call's events in order (one node publishes a call).
+it appends to a bounded buffer that a sender task writes to the stream ``assist:events``.
+Everything buffered goes out as **one** stream entry (``XADD … MAXLEN ~``): the field ``n``
+names the node and ``b`` holds one line per event, ``type␟call␟agent␟mode␟event JSON``
+(``␟`` is U+001F), so a burst of partials costs one XADD and the event is encoded once.
+A reader task follows the stream (``XREAD BLOCK``): its own entries are skipped by ``n``
+before anything else is decoded, and another node's event is decoded only when someone here
+needs it (a local subscriber, or the alert book for alerts and acknowledgements).  Entries of
+the earlier one-event-per-entry form (field ``e``) are still read.  One stream for the floor
+keeps every call's events in order (one node publishes a call).
 
 Redis down or restarting never stops a call: the sender keeps events in its buffer (the
 oldest are dropped past ``buffer_size``) and retries with back-off; the reader reports
@@ -36,7 +41,9 @@ from assist.protocol.events import Alert, AlertAcknowledged, CallStarted, Event,
 log = logging.getLogger(__name__)
 
 STREAM: Final[str] = "assist:events"
-BATCH: Final[int] = 500  # entries per XADD pipeline / XREAD
+BATCH: Final[int] = 500  # events per stream entry; entries per XREAD
+SEP: Final[str] = "\x1f"  # between the fields of one event's line in an entry
+
 RETRY_FIRST: Final[float] = 0.1
 RETRY_MAX: Final[float] = 2.0
 READ_BLOCK_MS: Final[int] = 1000
@@ -72,6 +79,10 @@ class Relayed(Event):
 _TYPED: dict[str, type[Event]] = {
     cls.type: cls for cls in (Transcript, Alert, AlertAcknowledged, CallStarted)
 }
+
+
+# decoded even with no local subscriber: the alert book keeps them for pages that connect later
+NEEDED_REMOTE: Final[frozenset[str]] = frozenset({Alert.type, AlertAcknowledged.type})
 
 
 def decode(text: str) -> Event:
@@ -207,16 +218,16 @@ class EventBus:
                 await self._wake.wait()
             batch = [self._buffer[i] for i in range(min(BATCH, len(self._buffer)))]
             lost = self._lost_since_sent
+            lines = [
+                SEP.join((out.event.type, out.call_id or "", out.agent_id or "", out.mode or "", out.event.to_json()))
+                for out in batch
+            ]
+            if lost:
+                gap = StreamGap("closed", down_since or time.time(), node=self.node, lost=lost)
+                lines.insert(0, SEP.join((gap.type, "", "", "", gap.to_json())))
             try:
-                async with client.pipeline(transaction=False) as pipe:
-                    if lost:
-                        gap = StreamGap("closed", down_since or time.time(), node=self.node, lost=lost)
-                        pipe.xadd(STREAM, {"n": self.node, "e": gap.to_json()}, maxlen=self.maxlen, approximate=True)
-                    for out in batch:
-                        fields = {"n": self.node, "c": out.call_id or "", "a": out.agent_id or "", "m": out.mode or "",
-                                  "e": out.event.to_json()}
-                        pipe.xadd(STREAM, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
-                    await pipe.execute()
+                await client.xadd(STREAM, {"n": self.node, "b": "\n".join(lines)}, maxlen=self.maxlen,
+                                  approximate=True)
             except (RedisError, OSError) as exc:
                 if down_since is None:
                     down_since = time.time()
@@ -278,20 +289,35 @@ class EventBus:
         return "0-0" if _id_key(newest) < _id_key(last) else last
 
     def _deliver(self, fields: dict[Any, Any]) -> None:
-        data = {_text(k): _text(v) for k, v in fields.items()}
-        if data.get("n") == self.node:
+        node = fields.get(b"n", fields.get("n"))
+        if node is not None and _text(node) == self.node:
+            return  # this node's own entry: its subscribers had the events already
+        batch = fields.get(b"b", fields.get("b"))
+        if batch is None:  # one event per entry (the earlier form)
+            data = {_text(k): _text(v) for k, v in fields.items()}
+            self._deliver_one(data.get("e", ""), data.get("c", ""), data.get("a", ""), data.get("m", ""), True)
             return
+        wanted = len(self.hub) > 0
+        for line in _text(batch).split("\n"):
+            parts = line.split(SEP, 4)
+            if len(parts) != 5:
+                log.warning("event stream: malformed event line skipped")
+                continue
+            kind, call_id, agent_id, mode, text = parts
+            self._deliver_one(text, call_id, agent_id, mode, wanted or kind in NEEDED_REMOTE or kind == StreamGap.type)
+
+    def _deliver_one(self, text: str, call_id: str, agent_id: str, mode: str, wanted: bool) -> None:
+        self.stats.received += 1
+        if not wanted:
+            return  # nobody here would see it: not decoded
         try:
-            event = decode(data["e"])
+            event = decode(text)
         except (KeyError, ValueError, TypeError) as exc:
             log.warning("event stream: undecodable entry skipped (%s)", exc)
             return
-        self.stats.received += 1
         if self.on_remote is not None:
             self.on_remote(event)
-        self.hub.deliver(
-            event, call_id=data.get("c") or None, agent_id=data.get("a") or None, mode=data.get("m") or None
-        )
+        self.hub.deliver(event, call_id=call_id or None, agent_id=agent_id or None, mode=mode or None)
 
 
 def _text(value: Any) -> str:

@@ -204,6 +204,11 @@ class CallSession:
         """The call goes on from an earlier connection (``resume_from`` or a known call id)."""
         return self.start.resume_from is not None or self._resume is not None
 
+    @property
+    def resume(self) -> ResumePoint | None:
+        """Where the earlier connection of a resumed call stopped (None: a new call)."""
+        return self._resume
+
     def resume_point(self) -> ResumePoint:
         """Where this call stands now: what a later connection resuming it needs."""
         roles: dict[str, RolePoint] = {}
@@ -386,6 +391,12 @@ class CallSession:
         if transcript.final:
             if transcript.text:
                 state.stats.finals += 1
+                state.last_final = RolePoint(
+                    last_id=transcript.utterance_id, last_start=transcript.start, floor=transcript.end
+                )
+            index = transcript.utterance_id.rpartition("-")[2]
+            if index.isdigit():  # the source's ids are role-N: the next connection goes on after N
+                state.count = max(state.count, int(index) + 1)
         else:
             state.stats.partials += 1
         self._text_end = max(self._text_end, transcript.end)

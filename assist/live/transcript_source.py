@@ -6,6 +6,12 @@ end, text) instead of audio.  Each line is split into words whose times are
 spread over [start, end]; a partial transcript is released when a word's end
 time is reached on the audio clock, and the final at the line's end plus the
 endpoint delay a recogniser would need — the same events the Vosk path makes.
+
+A resumed call (``resume``, a ``ResumePoint`` read from the shared store) goes on where
+the earlier connection stopped: utterance ids continue from each role's ``next_index``,
+a line whose final the store already holds (it ends by the role's ``floor``) is dropped
+as a replay, and the clock starts at ``start_at`` (the client's ``resume_from``), so
+re-sent lines are not held back for the audio time the earlier connection played.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from assist.live.resumption import REPLAY_TOLERANCE, ResumePoint
 from assist.protocol.events import Transcript, TranscriptLine, Word
 
 TranscriptSink = Callable[[Transcript], Awaitable[None]]
@@ -75,6 +82,8 @@ class TranscriptReplayer:
         splitter: WordSplitter = split_chars,
         endpoint_delay: float = ENDPOINT_DELAY,
         clock: Callable[[], float] = time.monotonic,
+        resume: ResumePoint | None = None,
+        start_at: float = 0.0,
     ) -> None:
         if speed < 0:
             raise ValueError("speed must be >= 0")
@@ -86,25 +95,33 @@ class TranscriptReplayer:
         self._clock = clock
         self._due: list[_Due] = []
         self._seq = itertools.count()
-        self._counters: dict[str, int] = {}
+        self._resume = resume
+        self._counters: dict[str, int] = (
+            {} if resume is None else {r: p.next_index for r, p in resume.roles.items()}
+        )
+        self._start_at = max(start_at, 0.0)
         self._wake = asyncio.Event()
         self._closed = False
         self._t0: float | None = None
         self.audio_end = 0.0
         self.released = 0
+        self.replayed = 0  # lines of a resumed call dropped: their finals are already stored
 
     def audio_time(self) -> float:
         """Current position of the replay on the call's audio clock."""
         if self._t0 is None:
-            return 0.0
+            return self._start_at
         if self._speed == 0:
             return float("inf")
-        return (self._clock() - self._t0) * self._speed
+        return self._start_at + (self._clock() - self._t0) * self._speed
 
-    def add(self, line: TranscriptLine) -> str:
-        """Schedule one line; returns its utterance id."""
+    def add(self, line: TranscriptLine) -> str | None:
+        """Schedule one line; returns its utterance id (None: a replay of a stored final, dropped)."""
         if self._closed:
             raise RuntimeError("replay already finished")
+        if self._resume is not None and line.end <= self._resume.role(line.role).floor + REPLAY_TOLERANCE:
+            self.replayed += 1
+            return None
         n = self._counters.get(line.role, 0)
         self._counters[line.role] = n + 1
         utt = f"{line.role}-{n}"

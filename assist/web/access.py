@@ -21,7 +21,7 @@ import dataclasses
 import ipaddress
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -63,6 +63,8 @@ class Access:
     policy: AuthPolicy
     host: str
     tokens_label: str
+    # cluster: token ids revoked on the floor (assist.web.shared_auth), beside the token file's own
+    revoked_elsewhere: Callable[[str | None], bool] = lambda token_id: False
 
     @classmethod
     def resolve(cls, config: ServerConfig, tokens: TokenStore | None, ticket_secret: bytes | None = None) -> Access:
@@ -114,17 +116,28 @@ class Access:
 
     def authenticate_upgrade(self, path: str, headers: Mapping[str, str]) -> Principal | AuthFailure:
         """A websocket upgrade: Origin, then a bearer token or a ticket (consumed)."""
-        return authenticate_request(path, headers, self.tokens, self.signer, self.policy)
+        return self._not_revoked(authenticate_request(path, headers, self.tokens, self.signer, self.policy))
+
+    def _not_revoked(self, result: Principal | AuthFailure) -> Principal | AuthFailure:
+        if isinstance(result, Principal) and self.revoked_elsewhere(result.token_id):
+            return AuthFailure(HTTPStatus.UNAUTHORIZED, "invalid or expired token")
+        return result
 
     def authenticate_supervisor(self, path: str, headers: Mapping[str, str]) -> Principal | AuthFailure:
         """``/api/*``, ``/metrics``, ``/stats``: a supervisor's bearer token or ticket (not consumed)."""
-        result = authenticate_request(path, headers, self.tokens, self.reader, self.policy)
+        result = self._not_revoked(authenticate_request(path, headers, self.tokens, self.reader, self.policy))
         if isinstance(result, Principal) and not (result.unrestricted or result.role is Role.SUPERVISOR):
             return AuthFailure(HTTPStatus.FORBIDDEN, "only supervisors may read this")
         return result
 
     def ticket(self, method: str, headers: Mapping[str, str]) -> tuple[HTTPStatus, dict[str, Any]]:
         """``POST /api/ticket``: a bearer token buys a short-lived ticket for a browser page."""
+        bearer = headers.get("Authorization", "")
+        if self.tokens is not None and bearer.startswith("Bearer "):
+            principal = self.tokens.authenticate(bearer[len("Bearer "):].strip())
+            if principal is not None and self.revoked_elsewhere(principal.token_id):
+                refused = {"code": "unauthorized", "message": "invalid or expired token"}
+                return HTTPStatus.UNAUTHORIZED, {"error": refused}
         return ticket_request(method, headers, self.tokens, self.signer, self.policy)
 
     # ------------------------------------------------------------ long connections
@@ -133,6 +146,8 @@ class Access:
         """Is the token behind ``principal`` still active (not revoked, not expired)?"""
         if principal.unrestricted or self.tokens is None:
             return True
+        if self.revoked_elsewhere(principal.token_id):
+            return False
         self.tokens.refresh()
         now = time.time()
         return any(r.id == principal.token_id and r.active(now) for r in self.tokens.records)

@@ -21,7 +21,8 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -39,6 +40,10 @@ from assist.live.metrics import Metrics
 from assist.live.pipeline import AssistPipeline
 from assist.live.resumption import ResumeBook
 from assist.live.session import CallRegistry, RoleStats, SessionConfig
+
+if TYPE_CHECKING:  # the cluster parts need the 'cluster' extra (redis)
+    from assist.live.floor import LiveFloor
+    from assist.web.shared_auth import SharedAuth
 from assist.protocol.errors import CLOSE_GOING_AWAY
 from assist.settings import ServerConfig
 from assist.training.report import report_for_call
@@ -110,11 +115,16 @@ class AssistServer:
         tokens: TokenStore | None = None,
         metrics: Metrics | None = None,
         ticket_secret: bytes | None = None,
+        floor: LiveFloor | None = None,
+        shared_auth: SharedAuth | None = None,
     ) -> None:
         self.config = config
         self.factory = factory
         self.pipeline = pipeline
         self.access = Access.resolve(config, tokens, ticket_secret)
+        self.shared_auth = shared_auth
+        if shared_auth is not None:  # cluster: revocations made on any node count here at once
+            self.access = dataclasses.replace(self.access, revoked_elsewhere=shared_auth.is_revoked)
         self.draining = False  # SIGTERM in a cluster: /readyz 503, no new calls, current calls go on
         self.metrics = metrics or Metrics()
         self.routes = routes or HttpRoutes(
@@ -144,7 +154,10 @@ class AssistServer:
             quotas=Quotas(config.max_calls_per_principal, config.max_subscriptions_per_principal),
             session_hooks=hooks,
             pipeline=pipeline,
+            floor=floor,
         )
+        if floor is not None:  # cluster: this node's live calls go into Redis with every beat
+            floor.states = lambda: [s.state() for s in self.registry.sessions()]
         self._server: Server | None = None
         self.hosts = HostPolicy.for_server(config.host, config.allowed_hosts)
         self.table = self._route_table()
@@ -344,6 +357,11 @@ class AssistServer:
             assert isinstance(connection, AssistConnection)
             connection.principal = result
             connection.by_ticket = "Authorization" not in request.headers and not result.unrestricted
+            if connection.by_ticket and self.shared_auth is not None:  # cluster: one socket per ticket on the floor
+                ticket = parse_qs(urlsplit(request.path).query).get("ticket", [""])[0]
+                if not await self.shared_auth.claim_ticket(ticket):
+                    failure = AuthFailure(HTTPStatus.UNAUTHORIZED, "invalid, used or expired ticket")
+                    return self._refuse(connection, failure, target.path)
         elif route.guard is Guard.SUPERVISOR:
             principal = self.access.authenticate_supervisor(request.path, request.headers)
             if isinstance(principal, AuthFailure):

@@ -83,7 +83,7 @@ class SubscriberConnection:
         subscriber = self.subscriber
         tasks = [asyncio.create_task(self._read_rest(subscriber), name=f"read {subscriber.name}")]
         try:
-            await self.ws.send(self._snapshot(sub).to_json())
+            await self.ws.send((await self._floor_snapshot(sub)).to_json())
             if self.ws.by_ticket:
                 tasks.append(asyncio.create_task(self._renew_tickets(subscriber), name=f"tickets {subscriber.name}"))
             while (event := await subscriber.get()) is not None:
@@ -173,6 +173,31 @@ class SubscriberConnection:
                 if self._visible(a.agent_id, a.call_id, a) and self._mode_ok(sub, self.ctx.call_of(a.call_id)[1], a)
             )
         return Subscribed(calls=tuple(s.state() for s in sessions), alerts=alerts, following=following)
+
+    async def _floor_snapshot(self, sub: Subscribe) -> Subscribed:
+        """The snapshot with the live calls of the cluster's other nodes (from Redis), not only this node's."""
+        snapshot = self._snapshot(sub)
+        floor = self.ctx.floor
+        if floor is None:
+            return snapshot
+        here = {c.call_id for c in snapshot.calls}
+        principal = self.principal
+        everything = principal.unrestricted or principal.role is Role.SUPERVISOR
+        remote = [
+            c for c in await floor.remote_calls()
+            if c.call_id not in here
+            and (sub.all or c.call_id == sub.call_id or c.agent_id == sub.agent_id)
+            and self._mode_ok(sub, c.mode)
+            and (everything or can_see(principal, c.agent_id, c.mode))
+        ]
+        if not remote:
+            return snapshot
+        calls = (*snapshot.calls, *sorted(remote, key=lambda c: c.started_at))
+        following = snapshot.following
+        if sub.agent_id is not None:
+            mine = [c for c in calls if c.agent_id == sub.agent_id]
+            following = max(mine, key=lambda c: c.started_at).call_id if mine else None
+        return Subscribed(calls=calls, alerts=snapshot.alerts, following=following)
 
     async def _renew_tickets(self, subscriber: Subscriber) -> None:
         """Send a fresh ticket now and every half ticket lifetime; close once the token is revoked."""

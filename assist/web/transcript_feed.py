@@ -16,11 +16,15 @@ class TranscriptFeed:
     """Lines replayed on the call's audio clock (``TranscriptReplayer``) into the session."""
 
     def __init__(self, session: CallSession) -> None:
-        self._replayer = TranscriptReplayer(session.call_id, session.push_transcript, speed=session.start.speed)
+        # a resumed call: ids continue and stored finals are not replayed (the point comes from the shared store)
+        self._replayer = TranscriptReplayer(
+            session.call_id, session.push_transcript, speed=session.start.speed,
+            resume=session.resume, start_at=session.start.resume_from or 0.0,
+        )
         self._task = asyncio.create_task(self._replayer.run(), name=f"transcript feed {session.call_id}")
 
     def add(self, line: TranscriptLine) -> None:
-        self._replayer.add(line)
+        self._replayer.add(line)  # a line whose final is already stored (a resumed call) is dropped
 
     def hurry(self) -> None:
         """The server is stopping: what is scheduled is released at once, even during ``finish(wait=True)``."""

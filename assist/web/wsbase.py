@@ -35,6 +35,7 @@ from assist.web.auth import Principal
 from assist.web.quotas import Quotas
 
 if TYPE_CHECKING:
+    from assist.live.floor import LiveFloor
     from assist.web.call import CallConnection
 
 log = logging.getLogger("assist.web.server")
@@ -85,6 +86,7 @@ class ServerContext:
     session_hooks: Sequence[SessionHook] = ()
     pipeline: AssistPipeline | None = None  # live assist, alerts and storage (None: transcripts only)
     owners: dict[str, CallConnection] = field(default_factory=dict)  # live call id -> its socket
+    floor: LiveFloor | None = None  # cluster: the other nodes' live calls (assist.live.floor)
 
     def call_of(self, call_id: str | None) -> tuple[str | None, CallMode | None]:
         """(agent id, mode) of a live or recently ended call; (None, None) if unknown."""

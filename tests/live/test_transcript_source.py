@@ -86,3 +86,37 @@ async def test_flush_releases_everything_pending() -> None:
     rep.add(TranscriptLine(role="caller", start=50.0, end=52.0, text="很 久 以后"))
     await rep.flush()
     assert got[-1].final and got[-1].text == "很 久 以后"
+
+
+async def test_resumed_replay_drops_stored_finals_continues_ids_and_starts_at_resume_from() -> None:
+    from assist.live.resumption import ResumePoint, RolePoint
+    from assist.protocol.enums import CallMode
+
+    clock = FakeClock()
+    got: list[Transcript] = []
+
+    async def sink(t: Transcript) -> None:
+        got.append(t)
+
+    # stored: agent-0 (0-1 s), caller-0 (1.5-3 s); the earlier connection stopped before the caller's next line
+    point = ResumePoint("a1", CallMode.LIVE, {
+        "agent": RolePoint(next_index=1, last_id="agent-0", last_start=0.0, floor=1.0),
+        "caller": RolePoint(next_index=1, last_id="caller-0", last_start=1.5, floor=3.0),
+    })
+    rep = TranscriptReplayer("c1", sink, speed=1, clock=clock, resume=point, start_at=1.5)
+    task = asyncio.create_task(rep.run())
+    await asyncio.sleep(0)
+    assert rep.add(TranscriptLine(role="caller", start=1.5, end=3.0, text="我 家 停水 了")) is None
+    assert rep.add(TranscriptLine(role="agent", start=3.5, end=4.0, text="好的")) == "agent-1"
+    assert rep.add(TranscriptLine(role="caller", start=4.5, end=5.0, text="谢谢")) == "caller-1"
+    assert rep.replayed == 1
+    await asyncio.sleep(0.01)
+    assert got == []  # the clock starts at 1.5 s: nothing is due yet
+    clock.now += 3.0  # 1.5 s + 3 s of clock: 4.5 s of call, the agent's line is final (4.0 + 0.3)
+    rep._wake.set()
+    await asyncio.sleep(0.01)
+    assert [(t.utterance_id, t.final) for t in got if t.final] == [("agent-1", True)]
+    rep.close()
+    rep.hurry()
+    await asyncio.wait_for(task, 2)
+    assert [t.utterance_id for t in got if t.final] == ["agent-1", "caller-1"]

@@ -24,22 +24,22 @@ from assist.protocol.enums import (
 )
 from assist.protocol.events import Start
 
-LABELS_JS = Path(__file__).resolve().parents[2] / "client" / "labels.js"
+LABELS_JS = Path(__file__).resolve().parents[2] / "assist" / "web" / "static" / "labels.js"
 
 
 def js_keys(name: str) -> set[str]:
-    """Keys of ``export const NAME = { key: "…", … };`` in client/labels.js."""
+    """Keys of ``export const NAME = { key: "…", … };`` in assist/web/static/labels.js."""
     source = LABELS_JS.read_text(encoding="utf-8")
     match = re.search(rf"export const {name} = \{{(.*?)\}};", source, re.S)
-    assert match, f"{name} not found in client/labels.js"
+    assert match, f"{name} not found in assist/web/static/labels.js"
     return set(re.findall(r"(\w+):\s*\"", match.group(1)))
 
 
 def js_strings(name: str) -> list[str]:
-    """Strings of ``export const NAME = [...]`` or ``new Set([...])`` in client/labels.js."""
+    """Strings of ``export const NAME = [...]`` or ``new Set([...])`` in assist/web/static/labels.js."""
     source = LABELS_JS.read_text(encoding="utf-8")
     match = re.search(rf"export const {name} = (?:new Set\()?(\[.*?\])", source, re.S)
-    assert match, f"{name} not found in client/labels.js"
+    assert match, f"{name} not found in assist/web/static/labels.js"
     strings: list[str] = json.loads(match.group(1))
     return strings
 
