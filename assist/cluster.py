@@ -64,7 +64,7 @@ class AlertSync:
         if isinstance(event, Alert):
             self.pipeline.alerts.add(event)
         elif isinstance(event, AlertAcknowledged):
-            self.pipeline.alerts.acknowledge(event.alert_id, event.by, event.at)
+            self.pipeline.alerts.acknowledge(event.alert_id, event.by, event.at, event.note)
 
 
 @dataclass

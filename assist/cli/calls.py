@@ -37,6 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing.add_argument("--search", metavar="TEXT", help="only calls whose utterances contain TEXT (every word)")
     listing.add_argument("--limit", type=int, default=50, help="at most this many calls (default 50, max 500)")
     listing.add_argument("--json", action="store_true", help="print the result as JSON")
+    listing.add_argument("--lang", choices=("zh", "en"), default="zh", help="table labels: zh (default) or en")
     listing.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=db_help)
 
     show = actions.add_parser("show", help="show one call: utterances, prompts and alerts in order")
@@ -101,7 +102,9 @@ async def _run(args: argparse.Namespace, path: Path) -> int:
             if args.json:
                 _dump(result, sys.stdout)
             else:
-                _print_list(result["calls"], sys.stdout)
+                from assist.cli.calls_table import Lang, print_list
+
+                print_list(result["calls"], sys.stdout, Lang(args.lang))
             return 0
         try:
             if args.action == "show":
@@ -143,21 +146,6 @@ def _duration(seconds: float | None) -> str:
         return "open"
     minutes, sec = divmod(round(seconds), 60)
     return f"{minutes}m{sec:02d}s"
-
-
-def _print_list(calls: list[dict[str, Any]], out: TextIO) -> None:
-    if not calls:
-        out.write("no calls\n")
-        return
-    out.write(f"{'started':19}  {'length':>7}  {'agent':12}  {'ended':11}  {'utt':>4}  {'alerts':>6}  call\n")
-    for c in calls:
-        alerts = f"{c['alerts']}" + (f"/{c['open_alerts']}!" if c["open_alerts"] else "")
-        out.write(
-            f"{_when(c['started_at']):19}  {_duration(c['duration']):>7}  {c['agent_id'][:12]:12}  "
-            f"{c['end_reason'] or '-':11}  {c['utterances']:>4}  {alerts:>6}  {c['call_id']}\n"
-        )
-        for m in c.get("matches", []):
-            out.write(f"    [{_clock(m['start'])}] {m['role']}: {m['text']}\n")
 
 
 def _print_call(data: dict[str, Any], out: TextIO) -> None:

@@ -5,7 +5,13 @@
 (``assist client`` enables them when stdout is a terminal and ``NO_COLOR`` is
 unset).  On a terminal the partial transcript of the utterance in progress is
 shown on a transient last line; without colour only finished lines are written,
-so the output can be piped or logged.  Text from the server is stripped of
+so the output can be piped or logged.
+
+A prompt is written once, under the line that caused it.  Without partials (replays,
+piped output) the prompts of an utterance wait for its final line; an update then
+replaces the waiting prompt and a withdrawn one is never written.  A later change
+to a prompt already written rewrites it in place when it is the last line on a
+colour terminal, and is otherwise written once more, marked 更新.  Text from the server is stripped of
 control characters before it reaches the terminal.
 """
 
@@ -75,6 +81,9 @@ class TerminalView:
         self.partials = color if partials is None else partials
         self._transient = False
         self._printed: dict[str, str] = {}  # prompt_id -> last line written
+        self._held: dict[str, dict[str, tuple[str, str]]] = {}  # utterance -> prompt_id -> (kind, line)
+        self._finals: set[str] = set()  # utterances whose final line is written
+        self._last_prompt: str | None = None  # prompt_id of the last line written, if a prompt
         self._critical_utterances: set[str] = set()
         self._category: tuple[str, str] | None = None
 
@@ -111,9 +120,18 @@ class TerminalView:
             self._line(role, f"[{clock(event.get('start'))}] {label}: {text}")
         else:
             self._clear_transient()
+        uid = str(event.get("utterance_id"))
+        self._finals.add(uid)
+        for pid, (kind, line) in self._held.pop(uid, {}).items():
+            self._emit(pid, kind, line)
 
     def _prompt(self, event: dict[str, Any]) -> None:
+        pid = str(event.get("prompt_id"))
+        uid = event.get("utterance_id")
+        held = self._held.get(str(uid)) if uid is not None else None
         if event.get("action") == "withdraw":
+            if held is not None:
+                held.pop(pid, None)
             return
         data = event.get("data")
         data = data if isinstance(data, dict) else {}
@@ -121,13 +139,25 @@ class TerminalView:
         line = self._render(kind, data)
         if line is None:
             return
-        pid = str(event.get("prompt_id"))
-        if self._printed.get(pid) == line:
+        if kind == "critical":
+            self._critical_utterances.add(str(uid))
+        elif not self.partials and uid is not None and str(uid) not in self._finals:
+            self._held.setdefault(str(uid), {})[pid] = (kind, line)  # written under its final line
+            return
+        self._emit(pid, kind, line)
+
+    def _emit(self, pid: str, kind: str, line: str) -> None:
+        before = self._printed.get(pid)
+        if before == line:
             return
         self._printed[pid] = line
-        if kind == "critical":
-            self._critical_utterances.add(str(event.get("utterance_id")))
+        if before is not None and self.color and self._last_prompt == pid:
+            self._clear_transient()
+            self.out.write("\x1b[1A\r\x1b[2K")  # the prompt is the last line: rewrite it in place
+        elif before is not None:
+            line = f"{line} (更新)"
         self._line(kind, line)
+        self._last_prompt = pid
 
     def _render(self, kind: str, data: dict[str, Any]) -> str | None:
         if kind == "banned":
@@ -163,6 +193,9 @@ class TerminalView:
         self._line("critical", f"  [危急告警] {clean(event.get('message'))}")
 
     def _ended(self, event: dict[str, Any]) -> None:
+        for uid in list(self._held):  # prompts of an utterance that never got its final line
+            for pid, (kind, line) in self._held.pop(uid).items():
+                self._emit(pid, kind, line)
         summary = event.get("summary")
         summary = summary if isinstance(summary, dict) else {}
         counts = summary.get("utterances")
@@ -191,6 +224,7 @@ class TerminalView:
         self._transient = True
 
     def _line(self, style: str, text: str) -> None:
+        self._last_prompt = None
         self._clear_transient()
         self.out.write(self._paint(style, text) + "\n")
         self.out.flush()

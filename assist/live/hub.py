@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assist.protocol.errors import ErrorCode, ProtocolError
-from assist.protocol.events import Event, Subscribe, Transcript
+from assist.protocol.events import Alert, AlertAcknowledged, Event, Subscribe, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +23,20 @@ def _is_partial(event: Event) -> bool:
     return isinstance(event, Transcript) and not event.final
 
 
+def _is_alert(event: Event) -> bool:
+    """Alerts and their acknowledgements are the last things a busy supervisor may lose."""
+    return isinstance(event, Alert | AlertAcknowledged)
+
+
 class EventQueue:
     """Bounded FIFO of events for one consumer; ``put`` never blocks.
 
     * A partial transcript replaces a still-queued partial of the same
       utterance (it is newer and says everything the old one said): ``coalesced``.
     * When full, the oldest queued partial is dropped to make room
-      (``dropped_partials``); if there is none, the oldest event is dropped
-      (``dropped_events``).  A partial that arrives when the queue is full of
-      non-partials is itself dropped.
+      (``dropped_partials``); if there is none, the oldest event that is not an
+      alert is dropped, and only then the oldest alert (``dropped_events``).  A
+      partial that arrives when the queue is full of non-partials is itself dropped.
     """
 
     def __init__(self, maxsize: int) -> None:
@@ -90,8 +95,12 @@ class EventQueue:
         if _is_partial(event):
             self.dropped_partials += 1
             return False
-        self._items.popleft()
         self.dropped_events += 1
+        for i, queued in enumerate(self._items):
+            if not _is_alert(queued):
+                del self._items[i]
+                return True
+        self._items.popleft()
         return True
 
     def get_nowait(self) -> Event | None:

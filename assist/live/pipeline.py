@@ -56,13 +56,13 @@ class AlertBook:
     def get(self, alert_id: str) -> Alert | None:
         return self._alerts.get(alert_id)
 
-    def acknowledge(self, alert_id: str, by: str, at: float) -> Alert | None:
+    def acknowledge(self, alert_id: str, by: str, at: float, note: str = "") -> Alert | None:
         """Mark an alert acknowledged; the first acknowledgement wins.  None if unknown."""
         alert = self._alerts.get(alert_id)
         if alert is None:
             return None
         if alert.acknowledged_by is None:
-            alert = dataclasses.replace(alert, acknowledged_by=by, acknowledged_at=at)
+            alert = dataclasses.replace(alert, acknowledged_by=by, acknowledged_at=at, ack_note=note)
             self._alerts[alert_id] = alert
         return alert
 
@@ -211,17 +211,22 @@ class AssistPipeline:
             log.error("store queue full: %s of call %s not stored", event.type, getattr(event, "call_id", "?"))
             return None
 
-    async def acknowledge(self, alert_id: str, by: str, hub: Hub) -> AlertAcknowledged | None:
-        """A supervisor acknowledged an alert: record it and tell every subscriber of that call."""
+    async def acknowledge(self, alert_id: str, by: str, hub: Hub, note: str = "") -> AlertAcknowledged | None:
+        """A supervisor acknowledged an alert (with a short note): record it and tell every
+        subscriber of that call."""
         at = self._clock()
-        alert = self.alerts.acknowledge(alert_id, by, at)
+        alert = self.alerts.acknowledge(alert_id, by, at, note)
         if alert is None:
             return None
         live = self._live.get(alert.call_id)
         if live is not None:
             live.acknowledge(alert_id, alert.acknowledged_by or by, alert.acknowledged_at or at)
         event = AlertAcknowledged(
-            alert_id=alert_id, call_id=alert.call_id, by=alert.acknowledged_by or by, at=alert.acknowledged_at or at
+            alert_id=alert_id,
+            call_id=alert.call_id,
+            by=alert.acknowledged_by or by,
+            at=alert.acknowledged_at or at,
+            note=alert.ack_note,
         )
         if self.store is not None:
             self._store(self.store, event)

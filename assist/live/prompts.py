@@ -14,13 +14,13 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol
 
+from assist.live.call_state import CallTopic
 from assist.nlp.analyzer import Analysis, CallContext
 from assist.protocol.enums import (
     AlertKind,
     CallMode,
-    Category,
     Emotion,
     PromptAction,
     PromptKind,
@@ -106,8 +106,7 @@ class LiveAssist:
         self._last_empathy_label: Emotion | None = None
         self.level = 0.0
         self.emotion_label = Emotion.CALM
-        self._intent_scores: dict[Category, float] = {}
-        self._department_scores: dict[str, float] = {}
+        self.topic = CallTopic()  # category and department decided for the call (call_state.py)
         self.referrals: list[str] = []
         self.warnings = 0
         self.critical = False
@@ -155,8 +154,8 @@ class LiveAssist:
             active=active,
             duration=self.audio_time,
             emotion=EmotionLevel(label=self.emotion_label, intensity=round(self.level, 2)),
-            intent=_best(self._intent_scores),
-            department=_best(self._department_scores),
+            intent=self.topic.category.current,
+            department=self.topic.department.current,
             referrals=tuple(self.referrals),
             warnings=self.warnings,
             critical=self.critical,
@@ -295,31 +294,11 @@ class LiveAssist:
                     pass  # keep the stronger running label
                 elif self.level < 0.3:
                     self.emotion_label = label
-            if r.intent:
-                _add_recent(self._intent_scores, r.intent, 1.0)
-            if r.department:
-                _add_recent(self._department_scores, r.department, 1.0)
+            self.topic.fold(r.intent, r.department, critical=r.critical, upset=self.level if self.emotion_label.negative
+                            else 0.0, negative_now=label.negative)
             if r.critical:
                 self.critical = True
         return self.state() != before
-
-
-# Weight of earlier evidence each time the caller says something new: a call that opens with a quick
-# question and then raises a dispute is about the dispute, but a category said twice outweighs one
-# said once just before.
-RECENCY = 0.6
-_K = TypeVar("_K", Category, str)
-
-
-def _add_recent(scores: dict[_K, float], key: _K, weight: float) -> None:
-    for k in scores:
-        scores[k] *= RECENCY
-    scores[key] = scores.get(key, 0.0) + weight
-
-
-def _best(scores: dict[_K, float]) -> _K | None:
-    return max(scores, key=lambda k: scores[k]) if scores else None
-
 
 
 def replay_events(assist: LiveAssist, transcripts: Iterable[Transcript]) -> list[Event]:

@@ -48,6 +48,7 @@ class UtteranceRecord:
     intent: str | None
     department: str | None
     critical: bool
+    numbers: tuple[str, ...] = ()  # the referral numbers of a critical utterance (12356, 110…)
 
 
 class CallContext:
@@ -82,6 +83,14 @@ class CallContext:
             if rec.department is not None:
                 return rec.department
         return None
+
+    @property
+    def crisis_numbers(self) -> tuple[str, ...] | None:
+        """The numbers of the call's critical utterances; None while no critical signal fired."""
+        critical = [r for r in self._records.values() if r.critical]
+        if not critical:
+            return None
+        return tuple(dict.fromkeys(n for r in critical for n in r.numbers))
 
     def __len__(self) -> int:
         return len(self._records)
@@ -221,7 +230,8 @@ class Analyzer:
         norm = self.normalizer(text)
         if role is Role.AGENT:
             department = context.department if context is not None else None
-            hits = self.banned.find(norm.text, department=department)
+            crisis = context.crisis_numbers if context is not None else None
+            hits = self.banned.find(norm.text, department=department, crisis=crisis)
             return Analysis(role=role, text=text, normalized=norm, banned=tuple(hits),
                             evidence={"banned": tuple(h.span for h in hits)})
         return self._caller(role, text, norm, context, utterance_id)
@@ -265,7 +275,9 @@ class Analyzer:
         )
         if context is not None:
             context.record(UtteranceRecord(emo.label, emo.intensity, tuple(s.id for s in emo.escalation),
-                                           cat.name, department, critical), utterance_id)
+                                           cat.name, department, critical,
+                                           _crisis_numbers(first, emergencies) if critical else ()),
+                           utterance_id)
         return Analysis(
             role=role, text=text, normalized=norm,
             intent=None if cat.name is None else Category(cat.name), department=department,
@@ -301,3 +313,8 @@ class Analyzer:
                     any(r.emotion == ANGER for r in history):
                 reasons.append("anger_rising")
         return reasons
+
+
+def _crisis_numbers(first: list[Referral], emergencies: list[Referral]) -> tuple[str, ...]:
+    """The numbers a critical utterance gives: those of its critical signals, then emergencies."""
+    return tuple(dict.fromkeys(r.number for r in (*first, *emergencies)))

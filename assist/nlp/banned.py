@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assist.nlp.data import load_toml
+from assist.nlp.data import DataError, load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
 from assist.protocol.events import Span
 
-UNKNOWN_DEPARTMENT = "××"
+UNKNOWN_DEPARTMENT = "相关"  # default of banned.toml's unknown_department: 此事由相关部门主办
+CRISIS_SUGGESTION = "请您先不要挂电话,我一直在这里,我马上为您转接{number}。"  # banned.toml crisis_suggestion
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +39,24 @@ class BannedHit:
 class BannedList:
     """Compiled banned-phrase rules; ``find`` reports each rule at most once per span."""
 
-    def __init__(self, rules: list[tuple[BannedRule, Entry[int]]], *, skip_quoted: bool = True) -> None:
+    def __init__(
+        self,
+        rules: list[tuple[BannedRule, Entry[int]]],
+        *,
+        skip_quoted: bool = True,
+        unknown_department: str = UNKNOWN_DEPARTMENT,
+        crisis_suggestion: str = CRISIS_SUGGESTION,
+    ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
+        self.unknown_department = unknown_department
+        self.crisis_suggestion = crisis_suggestion
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
 
     @classmethod
     def load(cls, path: Path) -> BannedList:
         doc = load_toml(path)
-        doc.check_keys({"define", "rule", "skip_quoted"})
+        doc.check_keys({"define", "rule", "skip_quoted", "unknown_department", "crisis_suggestion"})
         defines = doc.defines()
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
@@ -64,10 +74,23 @@ class BannedList:
             except (KeyError, IndexError, ValueError) as exc:
                 raise entry.error(f"'suggestion' may only use {{department}}: {exc}") from exc
             rules.append((rule, Entry(i, words, patterns, entry.texts("not_in"), entry.boolean("fuzzy", True))))
-        return cls(rules, skip_quoted=doc.boolean("skip_quoted", True))
+        unknown = doc.text("unknown_department", UNKNOWN_DEPARTMENT, required=False)
+        crisis = doc.text("crisis_suggestion", CRISIS_SUGGESTION, required=False)
+        try:
+            crisis.format(number="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise DataError(path, "crisis_suggestion", f"may only use {{number}}: {exc}") from exc
+        return cls(rules, skip_quoted=doc.boolean("skip_quoted", True), unknown_department=unknown,
+                   crisis_suggestion=crisis)
 
-    def find(self, text: str, *, department: str | None = None) -> list[BannedHit]:
-        """Banned phrases in the agent's (normalised) ``text``, in order of position."""
+    def find(
+        self, text: str, *, department: str | None = None, crisis: tuple[str, ...] | None = None
+    ) -> list[BannedHit]:
+        """Banned phrases in the agent's (normalised) ``text``, in order of position.
+
+        ``crisis``: the crisis numbers of the call when a critical signal fired (may be empty);
+        then every alternative is the crisis one (keep the caller on the line, transfer), not the
+        routine wording (这个问题我帮您查询确认后给您回复 does not fit a caller in danger)."""
         out: list[BannedHit] = []
         seen: set[tuple[int, int, int]] = set()
         quoted = _quoted(text) if self.skip_quoted else []
@@ -91,10 +114,16 @@ class BannedList:
                 rule=rule.id,
                 category=rule.category,
                 span=Span(hit.text, hit.start, hit.end),
-                suggestion=rule.suggestion.format(department=department or UNKNOWN_DEPARTMENT),
+                suggestion=self._suggestion(rule, department, crisis),
                 fuzzy=hit.fuzzy,
             ))
         return out
+
+
+    def _suggestion(self, rule: BannedRule, department: str | None, crisis: tuple[str, ...] | None) -> str:
+        if crisis is not None:
+            return self.crisis_suggestion.format(number="/".join(crisis) if crisis else "110")
+        return rule.suggestion.format(department=department or self.unknown_department)
 
 
 def _quoted(text: str) -> list[tuple[int, int]]:

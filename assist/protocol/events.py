@@ -255,6 +255,7 @@ class Alert(Event):
     created_at: float  # unix time
     acknowledged_by: str | None = None
     acknowledged_at: float | None = None
+    ack_note: str = ""  # the supervisor's short note with the acknowledgement ("" when none)
 
 
 # ---------------------------------------------------------------- subscriber socket (overlay, dashboard)
@@ -275,6 +276,7 @@ class Acknowledge(Event):
     type: ClassVar[str] = "ack"
     alert_id: str
     by: str = "supervisor"
+    note: str = ""  # optional short note (what the supervisor did), at most MAX_ACK_NOTE characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +286,7 @@ class AlertAcknowledged(Event):
     call_id: str
     by: str
     at: float
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +448,7 @@ def parse_start(obj: dict[str, Any]) -> Start:
     )
 
 
+MAX_ACK_NOTE = 200
 MAX_LINE_SECONDS = 24 * 3600.0
 MAX_LINE_CHARS = 2000
 
@@ -505,7 +509,11 @@ def parse_client_message(text: str | bytes) -> ClientMessage:
         by = obj.get("by", "supervisor")
         if not isinstance(by, str) or not by or len(by) > MAX_ID_LENGTH or not by.isprintable():
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "'by' must be a short name")
-        return Acknowledge(alert_id=_ident(obj, "alert_id", "ack"), by=by)
+        note = obj.get("note", "")
+        if not isinstance(note, str) or len(note) > MAX_ACK_NOTE:
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'note' must be text of at most {MAX_ACK_NOTE} characters")
+        note = "".join(c for c in " ".join(note.split()) if c.isprintable())  # one line, no control characters
+        return Acknowledge(alert_id=_ident(obj, "alert_id", "ack"), by=by, note=note)
     if not isinstance(kind, str):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "a message needs a string 'type'")
     raise ProtocolError(ErrorCode.BAD_MESSAGE, f"unknown message type {kind[:40]!r}")

@@ -43,6 +43,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         needs_trigram=True,
     ),
+    Migration(
+        3,
+        "a supervisor's short note with an alert's acknowledgement",
+        ("ALTER TABLE alerts ADD COLUMN ack_note TEXT NOT NULL DEFAULT ''",),
+    ),
 )
 
 LATEST: int = MIGRATIONS[-1].version

@@ -45,8 +45,8 @@ INSERT_ALERT: Final[str] = """INSERT INTO alerts (alert_id, call_id, agent_id, k
                        utterance_id, created_at, acknowledged_by, acknowledged_at)
    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
    ON CONFLICT (alert_id) DO NOTHING"""
-ACK_ALERT: Final[str] = """UPDATE alerts SET acknowledged_by = $1, acknowledged_at = $2
-   WHERE alert_id = $3 AND acknowledged_at IS NULL"""
+ACK_ALERT: Final[str] = """UPDATE alerts SET acknowledged_by = $1, acknowledged_at = $2, ack_note = $3
+   WHERE alert_id = $4 AND acknowledged_at IS NULL"""
 END_CALL: Final[str] = "UPDATE calls SET ended_at = $1, end_reason = $2, updated_at = $3 WHERE call_id = $4"
 # {greatest}: the dialect's function of the larger of two values
 INTERRUPT_OPEN_CALLS: Final[str] = """UPDATE calls SET end_reason = 'interrupted', updated_at = $1,

@@ -204,17 +204,19 @@ class SqlStore(ABC, Generic[C]):
         """Store an alert; an alert id already stored is left as it is."""
         await self._write(self._insert_op(INSERT_ALERT, self.rows.alert(alert), alert.call_id))
 
-    async def ack_alert(self, alert_id: str, by: str, at: float) -> dict[str, Any]:
-        """Acknowledge an alert; the first acknowledgement wins.  Returns the alert as stored
-        (``acknowledged_by``/``acknowledged_at`` of the first ack).  Raises ``NotFound``."""
-        result: dict[str, Any] = await self._write(self._ack_op(alert_id, by, at))
+    async def ack_alert(self, alert_id: str, by: str, at: float, note: str = "") -> dict[str, Any]:
+        """Acknowledge an alert, with the supervisor's short note; the first acknowledgement wins.
+        Returns the alert as stored (``acknowledged_by``/``acknowledged_at``/``ack_note`` of the
+        first ack).  Raises ``NotFound``."""
+        result: dict[str, Any] = await self._write(self._ack_op(alert_id, by, at, note))
         return result
 
-    def _ack_op(self, alert_id: str, by: str, at: float) -> Op[C]:
+    def _ack_op(self, alert_id: str, by: str, at: float, note: str = "") -> Op[C]:
         by_masked = self.redactor.mask_text(by)
+        note_masked = self.redactor.mask_text(note)
 
         async def op(conn: C) -> dict[str, Any]:
-            await self._execute(conn, ACK_ALERT, (by_masked, float(at), alert_id))
+            await self._execute(conn, ACK_ALERT, (by_masked, float(at), note_masked, alert_id))
             rows = await self._query(conn, "SELECT * FROM alerts WHERE alert_id = $1", (alert_id,))
             if not rows:
                 raise NotFound(f"no alert {alert_id!r}")
@@ -269,7 +271,7 @@ class SqlStore(ABC, Generic[C]):
         elif isinstance(event, Alert):
             op = self._insert_op(INSERT_ALERT, self.rows.alert(event), event.call_id)
         elif isinstance(event, AlertAcknowledged):
-            op = self._ack_op(event.alert_id, event.by, event.at)
+            op = self._ack_op(event.alert_id, event.by, event.at, event.note)
         elif isinstance(event, CallStarted):
             op = self._start_op(event.call_id, event.agent_id, event.started_at, event.mode, None)
         elif isinstance(event, CallEnded):

@@ -30,12 +30,14 @@ from assist.protocol.events import Alert, CallStarted, CallState, Event, Prompt,
 from assist.protocol.payloads import (
     BannedPayload,
     CategoryPayload,
+    CriticalPayload,
     EmotionPayload,
     KnowledgePayload,
     PromptData,
     ReferralPayload,
 )
 from assist.text import join_cjk
+from assist.training.crisis import CrisisCheck, CrisisRules, Said, judge
 from assist.training.rules import EmpathyStep, GreetingRule, Match, TrainingRules
 
 if TYPE_CHECKING:
@@ -142,6 +144,7 @@ class TrainingReport:
     critical: tuple[AlertNote, ...]
     alerts: tuple[AlertNote, ...]
     suggestions: tuple[str, ...] = field(default=())
+    crisis: CrisisCheck | None = None  # a call with a critical signal is judged by crisis criteria
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; the keys are the ones the dashboard's report view labels."""
@@ -161,6 +164,7 @@ class TrainingReport:
             "critical": [{"time": a.time, "message": a.message} for a in self.critical],
             "alerts": [_plain(a) for a in self.alerts],
             "suggestions": list(self.suggestions),
+            "crisis": _plain(self.crisis),
         }
 
 
@@ -408,13 +412,16 @@ def _alerts(call: _Call) -> tuple[AlertNote, ...]:
 
 
 def _suggestions(report: TrainingReport) -> tuple[str, ...]:
-    out = []
+    out: list[str] = []
+    crisis = report.crisis
+    if crisis is not None:  # judged by what a crisis needs, not by the routine closing or 办结时限
+        out.extend(f"危急来电缺少「{i.item}」;可以说:{i.expected}" for i in crisis.items if not i.done)
     for name, check in (("开头语", report.opening), ("结束语", report.closing)):
-        if not check.used:
+        if not check.used and not (crisis is not None and name == "结束语"):
             out.append(f"{name}不完整,缺少{'、'.join(check.missing)};标准说法:{check.expected}")
     for b in report.banned:
         out.append(f"{_clock(b.time)} 说了禁用语「{b.words}」,应改为:{b.suggestion}")
-    if report.empathy.emotion is not None:
+    if report.empathy.emotion is not None and crisis is None:
         e = report.empathy.emotion
         for s in report.empathy.steps:
             if not s.done:
@@ -461,8 +468,31 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
         knowledge=_knowledge(cards),
         critical=tuple(a for a in alerts if a.kind == AlertKind.CRITICAL or a.severity == Severity.CRITICAL),
         alerts=alerts,
+        crisis=_crisis(call, cards, agent),
     )
     return dataclasses.replace(report, suggestions=_suggestions(report))
+
+
+_CRISIS_RULES: list[CrisisRules] = []
+
+
+def _crisis(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) -> CrisisCheck | None:
+    """Crisis criteria from the first critical prompt on (None when no critical signal fired)."""
+    critical = sorted((c for c in cards if isinstance(c.data, CriticalPayload)), key=lambda c: c.time)
+    if not critical:
+        return None
+    if not _CRISIS_RULES:
+        _CRISIS_RULES.append(CrisisRules.load())
+    first = critical[0]
+    said = call.utterances.get(first.prompt.utterance_id)
+    since = said.start if said is not None else first.time
+    numbers: list[str] = []
+    for card in critical:
+        data = card.data
+        for n in data.referrals if isinstance(data, CriticalPayload) else ():
+            if n not in numbers:
+                numbers.append(n)
+    return judge(_CRISIS_RULES[0], since, numbers, [Said(u.text, u.norm, u.start, u.end) for u in agent])
 
 
 # ---------------------------------------------------------------- stored calls
@@ -552,6 +582,13 @@ def render_text(report: TrainingReport) -> str:
     if report.critical:
         lines.append("危急告警")
         lines.extend(f"  [{_clock(a.time)}] {a.message}" for a in report.critical)
+    if report.crisis is not None:
+        lines.append("危急处置(按危急来电标准评价,不看结束语和办结时限)")
+        for item in report.crisis.items:
+            if item.done:
+                lines.append(f"  {ok[True]} {item.item} [{_clock(item.time)}] {item.said}")
+            else:
+                lines.append(f"  {ok[False]} {item.item} — 可以说:{item.expected}")
     else:
         lines.append("危急告警:无")
     others = [a for a in report.alerts if a not in report.critical]

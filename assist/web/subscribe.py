@@ -234,7 +234,7 @@ class SubscriberConnection:
             return Error(ErrorCode.FORBIDDEN.value, "only supervisors acknowledge alerts")
         by = message.by if principal.unrestricted else principal.subject  # never a name the client makes up
         pipeline = self.ctx.pipeline
-        ack = await pipeline.acknowledge(message.alert_id, by, self.ctx.hub) if pipeline else None
+        ack = await pipeline.acknowledge(message.alert_id, by, self.ctx.hub, message.note) if pipeline else None
         if ack is None:
             return Error(ErrorCode.NOT_FOUND.value, f"no alert {message.alert_id!r} to acknowledge")
         return None

@@ -252,8 +252,8 @@ class FakeServer:
         if alert is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no alert {msg.alert_id!r}", fatal=False)
         at = time.time()
-        self._alerts[alert.alert_id] = replace(alert, acknowledged_by=msg.by, acknowledged_at=at)
-        done = AlertAcknowledged(alert.alert_id, alert.call_id, msg.by, at).to_json()
+        self._alerts[alert.alert_id] = replace(alert, acknowledged_by=msg.by, acknowledged_at=at, ack_note=msg.note)
+        done = AlertAcknowledged(alert.alert_id, alert.call_id, msg.by, at, msg.note).to_json()
         for ws, sub in list(self._subs.items()):
             if sub.all:
                 try:

@@ -233,22 +233,37 @@ def _past_calls(now: float) -> dict[str, dict[str, Any]]:
 
 
 def _reports() -> dict[str, dict[str, Any]]:
+    """The past call's report in the shape of ``TrainingReport.to_dict()`` (assist/training/report.py)."""
+    opening = {"used": True, "time": 0.0, "said": "您好!市长热线,请问有什么可以帮到您?", "missing": [],
+               "expected": "您好!市长热线,请问有什么可以帮到您?"}
+    closing = {"used": False, "time": 20.0, "said": "感谢您的来电,再见!", "missing": ["还有其他需要吗"],
+               "expected": "请问还有其他可以帮您的吗?感谢您的来电,再见!"}
+    steps = [
+        {"step": "情绪承接", "done": False, "time": None, "said": None,
+         "expected": "我非常理解您的心情,油烟确实影响生活。", "notes": []},
+        {"step": "责任表态", "done": True, "time": 16.0, "said": "非常抱歉,我马上把您反映的油烟问题记录下来",
+         "expected": "这个问题我们一定负责到底。", "notes": []},
+        {"step": "行动承诺", "done": True, "time": 16.0, "said": "转城管部门处理", "expected": "我马上为您转办。",
+         "notes": []},
+    ]
     return {
         PAST: {
-            "call_id": PAST,
-            "score": 0.68,
+            "call_id": PAST, "agent_id": "A01", "mode": "live", "duration": 23.5,
+            "utterances": {"agent": 4, "caller": 2},
             "category": {"intent": "投诉举报", "department": "城管"},
-            "greetings": {
-                "opening": True,
-                "closing": True,
-                "used": ["您好!市长热线,请问有什么可以帮到您?", "感谢您的来电,再见!"],
-            },
+            "emotion": {"label": "愤怒", "intensity": 0.68, "time": 12.0},
+            "greetings": {"opening": opening, "closing": closing},
             "banned": [
-                {"time": 8.5, "words": "喂", "suggestion": "您好,请讲。"},
-                {"time": 8.9, "words": "说完了没有", "suggestion": "请问您还有其他需要补充的吗?"},
+                {"time": 8.0, "words": "喂", "rule": "wei", "suggestion": "您好,请讲。"},
+                {"time": 8.5, "words": "说完了没有", "rule": "finished_yet",
+                 "suggestion": "请问您还有其他需要补充的吗?"},
             ],
-            "empathy": {"情绪承接": False, "责任表态": True, "行动承诺": True},
+            "empathy": {"emotion": {"label": "愤怒", "intensity": 0.68, "time": 12.0}, "steps": steps, "notes": []},
             "referrals": [],
-            "knowledge": [{"question": "餐饮油烟扰民找哪个部门?", "score": 0.77}],
+            "knowledge": [{"time": 4.0, "id": "kb-7", "question": "餐饮油烟扰民找哪个部门?", "answer": "城管",
+                           "score": 0.77}],
+            "critical": [],
+            "alerts": [],
+            "suggestions": ["来电人表达不满时,先承接情绪再说明办理。"],
         }
     }

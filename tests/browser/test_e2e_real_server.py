@@ -11,6 +11,8 @@ The overlay and supervisor screenshots (test-artifacts/) are the README's images
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,6 +160,8 @@ def test_live_call_on_overlay_and_supervisors(
     expect(overlay.locator(tid("warning-item"))).to_contain_text(suggestion)
 
     # the operator scrolls the transcript up: it stops following; "↓ 有新内容" brings it back
+    # (on a shorter screen, where the lines so far no longer fit)
+    overlay.set_viewport_size({"width": 360, "height": 640})
     transcript = overlay.locator(tid("transcript"))
     jump = overlay.locator(tid("jump-latest"))
     expect(jump).to_be_hidden()
@@ -248,3 +252,44 @@ def test_overlay_opened_after_the_call_shows_the_stored_call(real_server: RealSe
     # a stored banned phrase goes straight to the list (no flash for the past)
     expect(page.locator(tid("banned-warning"))).to_be_hidden()
     expect(page.locator(tid("warning-item"))).to_contain_text("社保局")
+    # the header says the call is over, whose it was, how long and in which mode
+    expect(page.locator(tid("call-state"))).to_have_text("已结束")
+    expect(page.locator(tid("call-agent"))).to_have_text(f"坐席 {AGENT}")
+    expect(page.locator(tid("call-mode"))).to_have_text("实时")
+    expect(page.locator(tid("call-duration"))).to_have_text(re.compile(r"^0:\d\d$"))
+    expect(page.locator(tid("call-info"))).to_have_attribute("data-state", "ended")
+
+
+def test_history_report_of_a_stored_call_reads_in_chinese(real_server: RealServer, new_page: NewPage) -> None:
+    call = "20250611-0008"
+    events = real_server.replay(call, AGENT, sample_lines("noise-complaint.jsonl"), speed=0).result(timeout=30)
+    assert events[-1]["type"] == "ended"
+    page = new_page(viewport=DESKTOP_SHOT)
+    page.goto(f"{real_server.base_url}/history?call={call}")
+    report = page.locator(tid("report"))
+    expect(report.locator(tid("finding")).first).to_be_visible()
+    kinds = report.locator(tid("finding")).evaluate_all("ns => ns.map(n => n.dataset.kind)")
+    order = ["critical", "banned", "empathy", "referral", "greeting"]
+    assert kinds == sorted(kinds, key=order.index) and "banned" in kinds
+    text = report.inner_text()
+    for raw in ("not_our_business", "severity", "kind", "agent/caller", "undefined", "null", "××", "{dept}"):
+        assert raw not in text, raw
+    expect(report.locator(f'{tid("finding")}[data-kind="banned"]').first.locator(tid("finding-better"))).not_to_be_empty()
+
+
+def test_history_report_of_a_crisis_call_uses_crisis_criteria(real_server: RealServer, new_page: NewPage) -> None:
+    call = "20250611-0009"
+    scenario = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "fire.jsonl"
+    lines = [json.loads(t) for t in scenario.read_text(encoding="utf-8").splitlines() if "119" not in t]
+    events = real_server.replay(call, AGENT, lines, speed=0).result(timeout=30)
+    assert events[-1]["type"] == "ended"
+    page = new_page(viewport=DESKTOP_SHOT)
+    page.goto(f"{real_server.base_url}/history?call={call}")
+    findings = page.locator(f'{tid("report")} {tid("finding")}')
+    expect(findings.first).to_have_attribute("data-kind", "critical")
+    expect(page.locator(tid("report"))).to_contain_text("危急来电缺少「转接处置」")
+    expect(findings.filter(has_text="转接处置").locator(tid("finding-better"))).to_contain_text("119")
+    text = page.locator(tid("report")).inner_text()
+    assert "结束语" not in text and "行动承诺" not in text  # not judged by the routine closing or 办结时限
+    for raw in ("××", "{number}", "undefined", "null"):
+        assert raw not in text, raw

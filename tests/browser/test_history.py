@@ -35,13 +35,24 @@ def test_search_and_open_a_call_with_its_report(
     expect(detail.locator(tid("transcript-line"))).to_have_count(6)
     expect(detail.locator(f'{tid("transcript-line")}[data-role="caller"]').first).to_contain_text("油烟")
     expect(detail.locator(tid("detail-alerts"))).to_contain_text("已确认 · 李组长")
-    banned = detail.locator(f'{tid("report-section")}[data-key="banned"]')
+    # findings by importance: banned phrases, then the missing empathy step, then the closing
+    findings = detail.locator(tid("finding"))
+    kinds = findings.evaluate_all("ns => ns.map(n => n.dataset.kind)")
+    assert kinds == ["banned", "banned", "empathy", "greeting"]
+    banned = findings.nth(1)
     expect(banned).to_contain_text("说完了没有")
-    expect(banned).to_contain_text("请问您还有其他需要补充的吗?")
-    expect(banned).to_contain_text("0:08")
-    expect(detail.locator(f'{tid("report-section")}[data-key="greetings"]')).to_contain_text("感谢您的来电")
-    expect(detail.locator(f'{tid("report-section")}[data-key="empathy"]')).to_contain_text("情绪承接")
-    expect(detail.locator(tid("report"))).to_contain_text("68%")
+    expect(banned.locator(tid("finding-better"))).to_contain_text("请问您还有其他需要补充的吗?")
+    expect(findings.nth(2)).to_contain_text("未做到「情绪承接」")
+    expect(findings.nth(3).locator(tid("finding-better"))).to_contain_text("感谢您的来电")
+    expect(detail.locator(tid("report-summary"))).to_contain_text("愤怒 68%")
+    expect(detail.locator(f'{tid("report-section")}[data-key="strengths"]')).to_contain_text("责任表态")
+    report_text = detail.locator(tid("report")).inner_text()
+    for english in ("kind", "severity", "not_our_business", "finished_yet", "agent", "caller", "null", "undefined"):
+        assert english not in report_text
+    # each finding links to its moment in the transcript
+    banned.locator(tid("report-moment")).click()
+    shown = detail.locator('[data-moment-shown="true"]')
+    expect(shown).to_contain_text("说完了没有")
     expect(page).to_have_url(f"{fake_server.base_url}/history?search=%E6%B2%B9%E7%83%9F&call={PAST}")
     screenshot(page, "history")
 

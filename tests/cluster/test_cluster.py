@@ -114,13 +114,16 @@ async def test_supervisor_through_haproxy_sees_every_node_and_acks_cross_nodes(c
     assert {a["call_id"] for a in alerts} == set(calls)  # alerts of calls on all three nodes
     # an acknowledgement made on node3 of an alert from a call on node1 reaches the first supervisor
     target = next(a for a in alerts if calls[a["call_id"]] is cluster.members[0])
-    await other_sup.send(json.dumps({"type": "ack", "alert_id": target["alert_id"], "by": "班长王"}))
+    ack = {"type": "ack", "alert_id": target["alert_id"], "by": "班长王", "note": "已介入通话"}
+    await other_sup.send(json.dumps(ack))
     acks = await collect(sup, lambda s: any(e["type"] == "alert_ack" for e in s[-1:]))
     assert acks[-1]["alert_id"] == target["alert_id"] and acks[-1]["by"] == "班长王"
+    assert acks[-1]["note"] == "已介入通话"  # the note crosses nodes with the acknowledgement
     store = await PostgresStore.open(cluster.postgres.url, readonly=True)
     try:
         stored = await store.list_alerts(call_id=target["call_id"], limit=100)
-        assert [a["acknowledged_by"] for a in stored if a["alert_id"] == target["alert_id"]] == ["班长王"]
+        assert [(a["acknowledged_by"], a["ack_note"]) for a in stored if a["alert_id"] == target["alert_id"]] == [
+            ("班长王", "已介入通话")]
         for cid, ids in expected.items():
             assert sorted(u["utterance_id"] for u in await store.utterances(cid)) == sorted(ids)
     finally:

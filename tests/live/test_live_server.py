@@ -104,15 +104,17 @@ async def test_supervisor_sees_alert_and_acknowledgement_reaches_other_superviso
     kinds = {a["kind"] for a in alerts}
     assert {"banned", "escalation"} <= kinds
     banned = next(a for a in alerts if a["kind"] == "banned")
-    await sup1.send(json.dumps({"type": "ack", "alert_id": banned["alert_id"], "by": "班长李"}))
+    ack = {"type": "ack", "alert_id": banned["alert_id"], "by": "班长李", "note": "已提醒坐席\n注意用语"}
+    await sup1.send(json.dumps(ack))
     got = [e for e in await collect_until(sup2, "alert_ack") if e["type"] == "alert_ack"]
     assert got[-1]["alert_id"] == banned["alert_id"] and got[-1]["by"] == "班长李"
+    assert got[-1]["note"] == "已提醒坐席 注意用语"  # one line: the newline is folded to a space
     # a dashboard that connects later sees the alert already acknowledged
     late = await connect(live_server.url + "/ws/subscribe")
     await late.send(json.dumps({"type": "subscribe", "all": True}))
     snap = await recv_json(late)
     acked = [a for a in snap["alerts"] if a["alert_id"] == banned["alert_id"]]
-    assert acked and acked[0]["acknowledged_by"] == "班长李"
+    assert acked and acked[0]["acknowledged_by"] == "班长李" and acked[0]["ack_note"] == "已提醒坐席 注意用语"
     # an unknown alert gives a clear error, and the socket keeps working
     await sup1.send(json.dumps({"type": "ack", "alert_id": "nope"}))
     err = [e for e in await collect_until(sup1, "error") if e["type"] == "error"]

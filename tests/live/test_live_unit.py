@@ -129,17 +129,20 @@ def test_acknowledge_marks_alert() -> None:
     assert la.acknowledge("nope", "x", 1.0) is None
 
 
-def test_call_category_follows_what_the_caller_raises_later() -> None:
+def test_call_category_changes_only_on_clear_evidence() -> None:
     la = LiveAssist("c1", "a1", ScriptedAnalyzer({
         "公积金": {"intent": Category.CONSULTATION, "department": "住建"},
         "欠款": {"intent": Category.HELP, "department": "司法"},
     }))
     la.on_transcript(t("caller", "caller-0", "公积金 怎么 提取", final=True))
     assert (la.state().intent, la.state().department) == ("咨询", "住建")
+    # one new mention is a hint (its category card), not yet the call's category: no flip-flop
     la.on_transcript(t("caller", "caller-1", "还有 欠款 的 事", final=True))
+    assert (la.state().intent, la.state().department) == ("咨询", "住建")
+    # the caller comes back to it: clear evidence, the call is about the debt now
+    la.on_transcript(t("caller", "caller-2", "欠款 怎么办", final=True))
     assert (la.state().intent, la.state().department) == ("求助", "司法")
     # one later aside does not outweigh the matter the caller keeps coming back to
-    la.on_transcript(t("caller", "caller-2", "欠款 怎么办", final=True))
     la.on_transcript(t("caller", "caller-3", "欠款 真的 要 不 回来", final=True))
     la.on_transcript(t("caller", "caller-4", "公积金 呢", final=True))
     assert la.state().intent == "求助"

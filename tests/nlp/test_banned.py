@@ -105,10 +105,33 @@ def test_suggestion_names_the_callers_department() -> None:
     analyzer.analyze("caller", "我们小区物业乱收费", ctx)
     result = analyzer.analyze("agent", "这不归我们管", ctx)
     assert result.banned[0].suggestion == "此事由住建部门主办,我立即为您转办并跟踪进度。"
-    assert analyzer.analyze("agent", "这不归我们管").banned[0].suggestion.startswith("此事由××部门")
+    # no department known yet: a word the operator can say, never a placeholder
+    assert analyzer.analyze("agent", "这不归我们管").banned[0].suggestion.startswith("此事由相关部门主办")
+
+
+def test_no_suggestion_or_example_carries_a_placeholder() -> None:
+    banned = BannedList.load(DEFAULT_DATA_DIR / "banned.toml")
+    for rule in banned.rules:
+        said = rule.suggestion.format(department=banned.unknown_department)
+        assert not any(p in said for p in ("××", "XX", "{", "}")), rule.id
+    training = (DEFAULT_DATA_DIR / "training.toml").read_text(encoding="utf-8")
+    examples = [line for line in training.splitlines() if line.startswith("example")]
+    assert examples and not any("××" in line for line in examples)
 
 
 def test_offsets_are_reported(banned: BannedList) -> None:
     text = normalize("好的,我不知道").text
     hit = banned.find(text)[0]
     assert text[hit.span.start:hit.span.end] == hit.span.text == "我不知道"
+
+
+def test_in_a_crisis_the_alternative_keeps_the_caller_on_the_line() -> None:
+    analyzer = Analyzer.load(use_kb=False)
+    ctx = CallContext()
+    analyzer.analyze("caller", "我老人在楼梯上摔倒了起不来头上流血", ctx)
+    hit = analyzer.analyze("agent", "我不知道", ctx).banned[0]
+    assert "不要挂电话" in hit.suggestion and "120" in hit.suggestion
+    assert "查询确认后给您回复" not in hit.suggestion  # the routine wording does not fit a caller in danger
+    calm = CallContext()
+    analyzer.analyze("caller", "我想问一下公积金怎么提取", calm)
+    assert analyzer.analyze("agent", "我不知道", calm).banned[0].suggestion == "这个问题我帮您查询确认后给您回复。"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
 from assist.live.hub import EventQueue, Hub, matcher_for
 from assist.protocol.errors import ErrorCode, ProtocolError
-from assist.protocol.events import CallStarted, Error, Event, Subscribe, Transcript
+from assist.protocol.events import Alert, CallStarted, Error, Event, Subscribe, Transcript
 
 
 def partial(utt: str, text: str, call: str = "c") -> Transcript:
@@ -48,6 +49,22 @@ def test_full_queue_drops_partials_before_anything_else() -> None:
     q.put(final("u5", "w"))  # only finals queued: the oldest goes
     assert q.dropped_events == 1
     assert drain(q) == [final("u2", "y"), final("u3", "z"), final("u5", "w")]
+
+
+def test_full_queue_keeps_alerts_over_transcripts() -> None:
+    alert = Alert("al-1", "c1", "a", "critical", "critical", "危机信号", 1.0, "u0", 1000.0)
+    q = EventQueue(3)
+    q.put(alert)
+    q.put(final("u1", "x"))
+    q.put(final("u2", "y"))
+    q.put(final("u3", "z"))  # the oldest event that is not an alert goes, not the older alert
+    assert q.dropped_events == 1
+    assert drain(q) == [alert, final("u2", "y"), final("u3", "z")]
+    full_of_alerts = EventQueue(1)
+    full_of_alerts.put(alert)
+    later = dataclasses.replace(alert, alert_id="al-2")
+    full_of_alerts.put(later)  # only alerts queued: the oldest alert goes
+    assert drain(full_of_alerts) == [later] and full_of_alerts.dropped_events == 1
 
 
 async def test_get_waits_and_close_ends_the_stream() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from assist.cli import calls as calls_cli
 from assist.cli import main as assist_main
+from assist.cli.calls_table import width
 from assist.protocol.enums import Category
 from assist.protocol.events import Alert, Prompt, Span
 from assist.protocol.payloads import CategoryPayload
@@ -59,6 +60,12 @@ async def _fill(path: Path) -> None:
         )
 
 
+async def _training(path: Path) -> None:
+    async with await Store.open(path) as store:
+        await store.start_call("train-1", "trainer", NOW - 60, mode="training")
+        await store.end_call("train-1", NOW - 30, "completed")
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "history.sqlite3"
@@ -77,10 +84,24 @@ def calls(*argv: str) -> int:
 def test_list_newest_first(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert calls("--db", str(db), "list") == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["started", "length", "agent", "ended", "utt", "alerts", "call"]
+    assert out[0].split() == ["开始时间", "时长", "坐席", "结束方式", "模式", "话语", "告警", "通话编号"]
     assert [line.split()[-1] for line in out[1:]] == ["new-1", "old-1"]
-    assert "2m05s" in out[2] and "completed" in out[2]
-    assert "open" in out[1] and "1/1!" in out[1]  # one alert, not acknowledged
+    assert "2:05" in out[2] and "正常结束" in out[2] and "实时" in out[2]
+    assert "进行中" in out[1] and "1 待确认 / 共 1" in out[1]  # one alert, not acknowledged
+    assert all("!" not in line and "completed" not in line for line in out)
+    # the columns line up by display width: every call id starts in the same terminal column
+    starts = [width(line[: line.rindex(line.split()[-1])]) for line in out]
+    assert len(set(starts)) == 1
+
+
+def test_list_in_english_and_training_calls_marked(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    asyncio.run(_training(db))
+    assert calls("--db", str(db), "list", "--lang", "en") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["started", "length", "agent", "ended", "mode", "utterances", "alerts", "call"]
+    assert "1 open of 1" in out[2] and "training" in out[1]
+    assert calls("--db", str(db), "list") == 0
+    assert "培训" in capsys.readouterr().out.splitlines()[1]
 
 
 def test_list_filters_and_search(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,9 +112,9 @@ def test_list_filters_and_search(db: Path, capsys: pytest.CaptureFixture[str]) -
     assert calls("--db", str(db), "list", "--search", "噪音") == 0
     out = capsys.readouterr().out
     assert "new-1" in out and "old-1" not in out
-    assert "[00:05.0] caller: 楼下噪音太大了" in out
+    assert "[00:05.0] 来电人: 楼下噪音太大了" in out
     assert calls("--db", str(db), "list", "--search", "不存在的词") == 0
-    assert capsys.readouterr().out == "no calls\n"
+    assert capsys.readouterr().out == "没有通话\n"
 
 
 def test_list_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -159,6 +159,7 @@ async def test_migration_from_version_1_indexes_existing_text(tmp_path: Path) ->
         conn.execute("DROP TABLE IF EXISTS utterances_fts")
         for trigger in ("ins", "del", "upd"):
             conn.execute(f"DROP TRIGGER IF EXISTS utterances_fts_{trigger}")
+        conn.execute("ALTER TABLE alerts DROP COLUMN ack_note")  # added by migration 3
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     with pytest.raises(SchemaError, match="start the server once"):
         await Store.open(path, readonly=True)
@@ -229,9 +230,10 @@ async def test_prompt_updates_and_withdraw_keep_one_row(store: Store) -> None:
 async def test_alert_ack_first_wins_and_unknown_alert(store: Store) -> None:
     await store.start_call("c1", "a1", time.time())
     await store.add_alert(alert("al-1"))
-    first = await store.ack_alert("al-1", "supervisor-wang", 2000.0)
-    second = await store.ack_alert("al-1", "supervisor-li", 2001.0)
+    first = await store.ack_alert("al-1", "supervisor-wang", 2000.0, "已回拨 13812345678")
+    second = await store.ack_alert("al-1", "supervisor-li", 2001.0, "later")
     assert (first["acknowledged_by"], first["acknowledged_at"]) == ("supervisor-wang", 2000.0)
+    assert first["ack_note"].startswith("已回拨") and "13812345678" not in first["ack_note"]  # masked
     assert second == first
     assert await store.list_alerts(unacknowledged=True) == []
     with pytest.raises(NotFound):

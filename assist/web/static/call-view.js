@@ -3,11 +3,11 @@
 // call panel. The page decides which events belong to the call and passes them to apply().
 
 import { displayText, el, fmtClock, fmtPercent, nearBottom, setChildren, setTicking } from "./dom.js";
-import { EMPATHY_STEPS, MODE_LABEL, ROLE_LABEL, emotionLevel } from "./labels.js";
+import { CRISIS_STEPS, EMPATHY_STEPS, END_REASON_LABEL, MODE_LABEL, ROLE_LABEL, emotionLevel } from "./labels.js";
+import { empathyBody, knowledgeBody, setEmpathyStep } from "./card-views.js";
 
 /** Newest cards kept per kind (older ones drop off). */
 export const CARD_LIMITS = { referral: 3, knowledge: 3, empathy: 2 };
-const CARD_ORDER = { referral: 0, empathy: 1, knowledge: 2 };
 /** How long the banned-phrase warning stays at the top before moving to the list (ms). */
 export const FLASH_MS = 8000;
 const MAX_LINES = 2000;
@@ -52,7 +52,7 @@ export class CallView {
   _build() {
     this.callIdEl = el("span", { className: "call-id", testid: "call-id" });
     this.agent = el("span", { className: "call-agent", testid: "call-agent" });
-    this.mode = el("span", { className: "badge badge-mode", hidden: true, text: MODE_LABEL.training });
+    this.mode = el("span", { className: "badge badge-mode", testid: "call-mode", hidden: true, text: MODE_LABEL.training });
     this.state = el("span", { className: "call-state", testid: "call-state" });
     this.duration = el("span", { className: "call-duration", testid: "call-duration" });
     this.callbar = el(
@@ -81,10 +81,17 @@ export class CallView {
       el("span", { className: "meter-bar", attrs: { "aria-hidden": "true" } }, this.meterFill),
       this.meterValue,
     );
+    this.warningsChip = el("button", {
+      className: "warnings-chip",
+      testid: "warnings-toggle",
+      attrs: { type: "button", "aria-expanded": "false", title: "本通话的禁用语提醒" },
+      on: { click: () => this._toggleWarnings() },
+    });
     this.statusRow = el(
       "section",
       { className: "status-row" },
       el("div", { className: "category", title: "诉求分类 / 承办部门" }, this.category, this.department),
+      this.warningsChip,
       this.meter,
     );
     this.cards = el("section", { className: "cards", testid: "cards", attrs: { "aria-label": "提示卡片" } });
@@ -94,15 +101,37 @@ export class CallView {
     this.cards.addEventListener("scroll", markMore);
     if (typeof ResizeObserver === "function") new ResizeObserver(markMore).observe(this.cards);
     this._markMore = markMore;
-    this.cardsEmpty = el("p", { className: "empty", text: "暂无提示。来电人说话后,这里会出现话术、转介号码和知识库答案。" });
+    const KIND_SLOT = { referral: "转介号码", empathy: "共情话术", knowledge: "知识库答案" };
+    this.kindSlots = {};
+    for (const [kind, name] of Object.entries(KIND_SLOT)) {
+      const slot = el("div", { className: `kind-slot kind-slot-${kind}`, testid: "kind-slot", dataset: { kind, count: "0" } },
+        el("p", { className: "slot-empty", text: `${name}会出现在这里` }),
+        el("div", { className: "kind-cards" }),
+        el("button", { className: "kind-more linkish", attrs: { type: "button" }, hidden: true,
+          on: { click: () => { slot.toggleAttribute("data-open"); this._renderCards(); } } }));
+      this.kindSlots[kind] = slot;
+      this.cards.append(slot);
+    }
     this.warningsCount = el("span", { className: "count" });
     this.warningsList = el("ol", { className: "warnings-items" });
     this.warnings = el(
       "section",
       { className: "warnings", testid: "warnings-list", hidden: true },
-      el("h2", {}, "本通话禁用语提醒 ", this.warningsCount),
+      el("h2", {}, "本通话禁用语提醒 ", this.warningsCount,
+        el("button", { className: "flash-close", text: "收起", on: { click: () => this._toggleWarnings(false) } })),
       this.warningsList,
     );
+    // In a crisis the routine cards fold away behind one line; a tap shows them again.
+    this.routineToggle = el("button", {
+      className: "routine-toggle",
+      testid: "routine-toggle",
+      attrs: { type: "button" },
+      on: { click: () => this.slot.toggleAttribute("data-show-routine") },
+    });
+    // One fixed slot for the crisis banner and the cards: the banner, the banned-phrase warning
+    // and the warnings list appear over it or inside it, so nothing else on the page moves.
+    this.slot = el("section", { className: "card-slot", testid: "card-slot" },
+      this.criticalZone, this.routineToggle, this.cards, this.flash, this.warnings);
     this.transcript = el("div", { className: "transcript", testid: "transcript", attrs: { tabindex: "0" } });
     this.jump = el("button", {
       className: "jump",
@@ -131,11 +160,8 @@ export class CallView {
     setChildren(
       this.root,
       this.callbar,
-      this.criticalZone,
-      this.flash,
       this.statusRow,
-      this.cards,
-      this.warnings,
+      this.slot,
       el(
         "section",
         { className: "transcript-wrap" },
@@ -171,6 +197,13 @@ export class CallView {
     this.transcript.replaceChildren();
     this.warningsList.replaceChildren();
     this.warnings.hidden = true;
+    delete this.slot.dataset.crisis;
+    this.slot.removeAttribute("data-show-routine");
+    for (const slot of Object.values(this.kindSlots)) {
+      slot.querySelector(".kind-cards").replaceChildren();
+      slot.removeAttribute("data-open");
+    }
+    this._updateWarningCount();
     this.jump.hidden = true;
     this.follow = true;
     this.lastScrollTop = 0;
@@ -232,6 +265,21 @@ export class CallView {
     }
   }
 
+  /**
+   * The header of a stored call: its agent and mode, and for an ended call 已结束 with how it
+   * ended and its duration (a call that ended before the page opened has no live call_state).
+   */
+  applyStoredCall(call) {
+    if (call.agent_id) this.agent.textContent = `坐席 ${call.agent_id}`;
+    if (call.ended_at === null || call.ended_at === undefined) return;
+    this.mode.textContent = MODE_LABEL[call.mode] || MODE_LABEL.live;
+    this.mode.hidden = false;
+    if (typeof call.duration === "number") setTicking(this.duration, call.duration, false);
+    const reason = END_REASON_LABEL[call.end_reason];
+    this.state.textContent = reason && call.end_reason !== "completed" ? `已结束 · ${reason}` : "已结束";
+    this.callbar.dataset.state = "ended";
+  }
+
   applyEnded(ev) {
     const duration = ev.summary && typeof ev.summary.duration === "number" ? ev.summary.duration : null;
     if (duration !== null) setTicking(this.duration, duration, false);
@@ -265,6 +313,7 @@ export class CallView {
     }
     if (stick) this._scrollToEnd();
     else this.jump.hidden = false;
+    if (line.final && line.role === "agent") this._advanceEmpathy();
   }
 
   _newLine(t) {
@@ -282,7 +331,7 @@ export class CallView {
       el("div", { className: "line-head" }, who, time),
       text,
     );
-    return { id: str(t.utterance_id), node, textEl: text, time, start: Number(t.start) || 0, text: "", final: false };
+    return { id: str(t.utterance_id), node, textEl: text, time, start: Number(t.start) || 0, text: "", final: false, role };
   }
 
   _insertLine(line) {
@@ -447,10 +496,11 @@ export class CallView {
   }
 
   _refreshCategory() {
-    // the newest of: the latest category prompt still shown, the last call_state category
+    // the call's category (decided by the server for the whole call, with hysteresis) once there
+    // is one; before that, the newest hint of a category prompt
     const rec = this._latest("category");
     const fallback = this.callCategory || {};
-    if (rec && (rec.seq > this.categorySeq || !this.callCategory)) {
+    if (rec && !fallback.intent) {
       const d = rec.prompt.data;
       this._setCategory(d.intent || fallback.intent, d.department || fallback.department);
     } else {
@@ -461,8 +511,23 @@ export class CallView {
   // ------------------------------------------------------------ critical banner
 
   _renderCritical() {
+    // at most one banner: the newest critical prompt, with every number the others gave
     const recs = [...this.prompts.values()].filter((r) => r.prompt.kind === "critical").sort((a, b) => b.seq - a.seq);
-    setChildren(this.criticalZone, recs.map((r) => this._criticalBanner(r.prompt)));
+    if (!recs.length) {
+      this.criticalZone.replaceChildren();
+      delete this.slot.dataset.crisis;
+      return;
+    }
+    const numbers = [];
+    for (const r of recs) {
+      const refs = (r.prompt.data || {}).referrals;
+      for (const n of Array.isArray(refs) ? refs : []) if (n && !numbers.includes(String(n))) numbers.push(String(n));
+    }
+    const top = recs[0].prompt;
+    const merged = numbers.length ? { ...top, data: { ...(top.data || {}), referrals: numbers } } : top;
+    setChildren(this.criticalZone, this._criticalBanner(merged));
+    this.slot.dataset.crisis = "true";
+    this._renderCards();
   }
 
   _criticalBanner(p) {
@@ -477,6 +542,11 @@ export class CallView {
         ? el("div", { className: "critical-action" }, "建议转接",
           el("span", { className: "critical-number", testid: "critical-number", text: number }))
         : null,
+      el("ol", { className: "crisis-steps", testid: "crisis-steps" },
+        CRISIS_STEPS.map((step) => {
+          const text = step.replace("{number}", number || "110");
+          return el("li", {}, el("label", {}, el("input", { attrs: { type: "checkbox" } }), ` ${text}`));
+        })),
     );
   }
 
@@ -550,55 +620,87 @@ export class CallView {
 
   _updateWarningCount() {
     const n = this.warningItems.size;
-    this.warnings.hidden = n === 0;
+    this.warningsChip.textContent = `禁用语 ${n}`;
+    this.warningsChip.dataset.count = String(n);
     this.warningsCount.textContent = `(${n})`;
+    if (n === 0) this._toggleWarnings(false);
+  }
+
+  /** The warnings list opens over the cards (never pushing them) and closes again. */
+  _toggleWarnings(open = this.warnings.hidden) {
+    const show = open && this.warningItems.size > 0;
+    this.warnings.hidden = !show;
+    this.warningsChip.setAttribute("aria-expanded", String(show));
+  }
+
+  /** The empathy step that fits now: one further for each line the operator finished since the card. */
+  _advanceEmpathy() {
+    for (const [id, cached] of this.cardEls) {
+      const rec = this.prompts.get(id);
+      if (!rec || rec.prompt.kind !== "empathy") continue;
+      setEmpathyStep(cached.node, this._agentLinesSince(rec.prompt.audio_time));
+    }
+  }
+
+  _agentLinesSince(t) {
+    let n = 0;
+    for (const line of this.lines.values()) if (line.final && line.role === "agent" && line.start >= Number(t || 0)) n += 1;
+    return n;
   }
 
   // ------------------------------------------------------------ cards
 
   _renderCards() {
-    // newest utterance first; within one utterance: referral, empathy, knowledge
-    const group = (r) => this.utteranceSeq.get(str(r.prompt.utterance_id)) ?? r.seq;
+    // one fixed slot per kind (referral, empathy, knowledge): the newest card of a kind is shown
+    // in its slot, older ones fold behind "另有 n 条"; a slot never changes size, so a new card
+    // moves nothing else on the screen
     const recs = [...this.prompts.values()]
       .filter((r) => Object.hasOwn(CARD_LIMITS, r.prompt.kind))
-      .sort((a, b) => group(b) - group(a) || CARD_ORDER[a.prompt.kind] - CARD_ORDER[b.prompt.kind] || b.seq - a.seq);
+      .sort((a, b) => b.seq - a.seq);
     const keys = new Set();
-    const perKind = {};
-    const shown = [];
+    const byKind = { referral: [], empathy: [], knowledge: [] };
     for (const rec of recs) {
       const kind = rec.prompt.kind;
       const key = cardKey(rec.prompt);
-      if (keys.has(key)) continue;
-      if ((perKind[kind] || 0) >= CARD_LIMITS[kind]) continue;
+      if (keys.has(key) || byKind[kind].length >= CARD_LIMITS[kind]) continue;
       keys.add(key);
-      perKind[kind] = (perKind[kind] || 0) + 1;
-      shown.push(rec);
+      byKind[kind].push(rec);
     }
-    const keep = new Set(shown.map((r) => r.prompt.prompt_id));
+    const keep = new Set(Object.values(byKind).flat().map((r) => r.prompt.prompt_id));
     for (const [id, cached] of this.cardEls) {
       if (!keep.has(id)) {
         cached.node.remove();
         this.cardEls.delete(id);
       }
     }
-    let prev = null;
-    for (const rec of shown) {
-      const id = rec.prompt.prompt_id;
-      let cached = this.cardEls.get(id);
-      if (!cached || cached.version !== rec.version) {
-        const node = this._card(rec.prompt);
-        if (cached) cached.node.replaceWith(node);
-        cached = { node, version: rec.version };
-        this.cardEls.set(id, cached);
-      }
-      const want = prev ? prev.nextSibling : this.cards.firstChild;
-      if (want !== cached.node) this.cards.insertBefore(cached.node, want);
-      prev = cached.node;
+    let total = 0;
+    for (const [kind, shown] of Object.entries(byKind)) {
+      const slot = this.kindSlots[kind];
+      total += shown.length;
+      const nodes = shown.map((rec, i) => {
+        const id = rec.prompt.prompt_id;
+        let cached = this.cardEls.get(id);
+        if (!cached || cached.version !== rec.version) {
+          const node = this._card(rec.prompt);
+          if (cached) cached.node.replaceWith(node);
+          cached = { node, version: rec.version };
+          this.cardEls.set(id, cached);
+        }
+        cached.node.classList.toggle("older", i > 0);
+        return cached.node;
+      });
+      const body = slot.querySelector(".kind-cards");
+      nodes.forEach((node, i) => {
+        if (body.children[i] !== node) body.insertBefore(node, body.children[i] || null);
+      });
+      slot.dataset.count = String(shown.length);
+      const more = slot.querySelector(".kind-more");
+      more.hidden = shown.length < 2;
+      more.textContent = slot.hasAttribute("data-open") ? "收起" : `另有 ${shown.length - 1} 条`;
     }
-    if (shown.length === 0) this.cards.replaceChildren(this.cardsEmpty);
-    else this.cardsEmpty.remove();
-    this.cards.classList.toggle("has-cards", shown.length > 0);
-    this._markMore();
+    this.cards.classList.toggle("has-cards", total > 0);
+    this.routineToggle.textContent = `其他提示 ${total} 条(危急处置中已收起,点击查看)`;
+    this.routineToggle.hidden = !this.slot.dataset.crisis || total === 0;
   }
 
   _card(p) {
@@ -617,17 +719,12 @@ export class CallView {
       );
     }
     if (p.kind === "knowledge") {
-      const meta = [
-        d.source ? `来源:${d.source}` : "",
-        d.updated ? `更新:${d.updated}` : "",
-      ].filter(Boolean).join(" · ");
+      const said = this.lines.get(str(p.utterance_id));
       return el(
         "article",
         props,
         head("知识库", el("span", { className: "card-score", title: "匹配度", text: `匹配 ${fmtPercent(d.score)}` })),
-        el("h3", { className: "kb-question", text: str(d.question) }),
-        el("p", { className: "kb-answer", testid: "kb-answer", text: str(d.answer) }),
-        meta ? el("footer", { className: "card-meta", text: meta }) : null,
+        knowledgeBody(d, said ? said.text : ""),
       );
     }
     // empathy
@@ -636,8 +733,7 @@ export class CallView {
       "article",
       props,
       head("共情话术", d.label ? el("span", { className: "card-note", text: `来电人${d.label}` }) : null),
-      el("ol", { className: "steps" }, steps.map((s) =>
-        el("li", {}, el("span", { className: "step-name", text: s.name }), el("span", { className: "step-text", text: s.text })))),
+      empathyBody(steps, this._agentLinesSince(p.audio_time)),
     );
   }
 
@@ -645,6 +741,7 @@ export class CallView {
 
   /** Merge a stored call (GET /api/calls/ID) without duplicating what is already shown. */
   applyHistory(detail) {
+    if (detail && detail.call) this.applyStoredCall(detail.call);
     for (const u of (detail && detail.utterances) || []) {
       const uid = u.utterance_id;
       if (!uid || this.lines.has(String(uid))) continue;

@@ -99,13 +99,25 @@ function transcriptLines(utterances) {
       const role = ROLE_LABEL[u.role] ? u.role : "mixed";
       return el(
         "div",
-        { className: `line role-${role}`, testid: "transcript-line", dataset: { role } },
+        { className: `line role-${role}`, testid: "transcript-line", dataset: { role, start: Number(u.start) || 0 } },
         el("div", { className: "line-head" }, el("span", { className: "who", text: ROLE_LABEL[role] }),
           el("span", { className: "time", text: fmtClock(u.start) })),
         el("span", { className: "text", text: displayText(u.text) }),
       );
     }),
   );
+}
+
+/** Show the transcript line spoken at `seconds` (the last line that started by then). */
+function showMoment(seconds) {
+  const lines = [...detailBody.querySelectorAll('[data-testid="detail-utterances"] [data-testid="transcript-line"]')];
+  let target = lines[0];
+  for (const line of lines) if (Number(line.dataset.start) <= seconds + 0.3) target = line;
+  if (!target) return;
+  for (const line of lines) line.classList.remove("moment-shown");
+  target.classList.add("moment-shown");
+  target.dataset.momentShown = "true";
+  target.scrollIntoView({ block: "center", behavior: "smooth" });
 }
 
 function alertList(alerts) {
@@ -156,7 +168,7 @@ async function openDetail(callId) {
     ["模式", MODE_LABEL[call.mode] || call.mode],
   ].filter(([, v]) => v);
   const reportNode = report.status === "fulfilled"
-    ? renderReport(report.value)
+    ? renderReport(report.value, { onMoment: showMoment })
     : el("p", { className: "empty", testid: "report", text: report.reason.status === 404 ? "这通电话没有培训报告。" : `报告加载失败:${report.reason.message}` });
   setChildren(
     detailBody,

@@ -44,3 +44,28 @@ export function emotionLevel(label, intensity) {
   if (x >= 0.4) return "medium";
   return "low";
 }
+
+/** Short reasons of critical alerts, matched in the alert's message (the server's full reason). */
+const CRITICAL_TAGS = [
+  [/轻生|自伤|自杀|不想活/, "轻生/自伤"],
+  [/家暴|家庭暴力/, "家庭暴力"],
+  [/暴力|伤害威胁|人身安全/, "人身安全"],
+  [/火|燃气|被困|落水/, "火情/险情"],
+  [/急症|重伤|摔倒|跌倒|急救/, "急症/受伤"],
+  [/走失/, "有人走失"],
+];
+
+/** "轻生/自伤", "火情/险情"… for a critical alert's message; "" when no tag fits. */
+export function criticalTag(message) {
+  const text = String(message || "");
+  for (const [pattern, tag] of CRITICAL_TAGS) if (pattern.test(text)) return tag;
+  return "";
+}
+
+/** The crisis checklist on the overlay's critical banner (ticks are the operator's own, on this page). */
+export const CRISIS_STEPS = [
+  "稳住来电人:请对方不要挂断,告诉对方您一直在",
+  "问清所在位置和回拨电话",
+  "三方转接 {number},说明情况",
+  "对方接通、交接完成后再离开",
+];

@@ -1,98 +1,144 @@
-// Renders a training report (GET /api/calls/ID/report) of any shape as readable sections:
-// known keys get Chinese labels and formats (audio times as m:ss, unix times as dates,
-// scores as percentages, booleans as 是/否); lists of objects become tables.
+// Renders a training report (GET /api/calls/ID/report, assist/training/report.py) as a Chinese
+// document: a one-line summary, then the findings ordered by importance (crisis handling,
+// banned phrases, missing empathy steps, referral numbers not given, standard opening and
+// closing), each with its moment in the call (a link to that line of the transcript) and the
+// wording to use instead; then what the operator did well and the suggestions.
 
-import { el, fmtClock, fmtDateTime, fmtPercent } from "./dom.js";
+import { el, fmtClock, fmtPercent } from "./dom.js";
 
-export const REPORT_LABELS = {
-  call_id: "通话", agent_id: "坐席", mode: "模式", category: "诉求分类", intent: "分类", department: "承办部门",
-  greetings: "规范用语", greeting: "规范用语", opening: "开头语", closing: "结束语", used: "已使用", missing: "未使用",
-  banned: "禁用语", banned_phrases: "禁用语", empathy: "共情三步", empathy_steps: "共情三步", steps: "步骤",
-  referrals: "转介", knowledge: "知识库", score: "得分", total: "总分", time: "时间", audio_time: "时间",
-  start: "开始", end: "结束", words: "原话", text: "内容", phrase: "原话", span: "原话", suggestion: "建议说法",
-  rule: "规则", number: "号码", name: "名称", reason: "原因", question: "问题", answer: "答案", label: "类别",
-  emotion: "情绪", emotions: "情绪", intensity: "强度", summary: "小结", utterances: "话语数", duration: "时长",
-  count: "次数", given: "已告知", said: "已说出", id: "编号", source: "来源", updated: "更新", role: "角色",
-  started_at: "开始时间", ended_at: "结束时间", created_at: "时间", suggestions: "改进建议", notes: "备注",
-  critical: "危急", alerts: "告警", warnings: "提醒", step: "步骤", done: "已完成", expected: "应说",
-};
+/** Importance of a finding kind: lower comes first. */
+const IMPORTANCE = { critical: 0, banned: 1, empathy: 2, referral: 3, greeting: 4 };
+const KIND_LABEL = { critical: "危急处置", banned: "服务禁语", empathy: "共情三步", referral: "转介号码", greeting: "规范用语" };
 
-/** Top-level keys shown first, in this order; the rest follow as they come. */
-const ORDER = ["category", "intent", "department", "score", "total", "greetings", "banned", "banned_phrases",
-  "empathy", "empathy_steps", "referrals", "knowledge"];
+const text = (v) => (typeof v === "string" ? v : "");
+const num = (v) => (typeof v === "number" && isFinite(v) ? v : null);
+const list = (v) => (Array.isArray(v) ? v : []);
 
-const ROLE = { agent: "坐席", caller: "来电人", mixed: "通话" };
-
-export function label(key) {
-  return REPORT_LABELS[key] || key;
+/** A moment of the call: a button that shows the transcript line at that time. */
+function moment(time, onMoment) {
+  if (num(time) === null) return el("span", { className: "moment muted", text: "—" });
+  return el("button", {
+    className: "moment linkish",
+    testid: "report-moment",
+    dataset: { time: String(time) },
+    attrs: { type: "button", title: "在转写中查看这一刻" },
+    text: fmtClock(time),
+    on: { click: () => onMoment(time) },
+  });
 }
 
-/** One scalar value as text, formatted by what its key says it is. */
-export function formatScalar(key, value) {
-  if (value === null || value === undefined || value === "") return "—";
-  if (typeof value === "boolean") return value ? "✓ 是" : "✗ 否";
-  if (typeof value === "number") {
-    if (/_at$/.test(key) && value > 1e8) return fmtDateTime(value);
-    if (/(^|_)(time|start|end|duration)$/.test(key)) return fmtClock(value);
-    if ((key === "score" || key === "intensity" || key === "conf") && value >= 0 && value <= 1) return fmtPercent(value);
-    return String(Math.round(value * 1000) / 1000);
-  }
-  if (key === "role" && ROLE[value]) return ROLE[value];
-  return String(value);
-}
-
-function scalarNode(key, value) {
-  const text = formatScalar(key, value);
-  const cls = typeof value === "boolean" ? (value ? "yes" : "no") : null;
-  return el("span", { className: cls, text });
-}
-
-function isScalar(v) {
-  return v === null || ["string", "number", "boolean"].includes(typeof v);
-}
-
-/** Any JSON value as a node. */
-export function renderValue(key, value, depth = 0) {
-  if (isScalar(value) || value === undefined) return scalarNode(key, value);
-  if (Array.isArray(value)) {
-    if (value.length === 0) return el("span", { className: "muted", text: "无" });
-    if (value.every(isScalar)) return el("ul", { className: "chips" }, value.map((v) => el("li", {}, formatScalar(key, v))));
-    if (value.every((v) => v && typeof v === "object" && !Array.isArray(v))) {
-      const cols = [];
-      for (const row of value) for (const k of Object.keys(row)) if (!cols.includes(k)) cols.push(k);
-      return el(
-        "table",
-        { className: "report-table" },
-        el("thead", {}, el("tr", {}, cols.map((c) => el("th", { text: label(c) })))),
-        el("tbody", {}, value.map((row) => el("tr", {}, cols.map((c) => el("td", {}, renderValue(c, row[c], depth + 1)))))),
-      );
+/** Problems found in the report, each {kind, time, title, said, better}. */
+export function findings(report) {
+  const out = [];
+  const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
+  if (crisis) {
+    // a crisis call is judged by crisis criteria, not by the routine closing or 办结时限
+    for (const item of list(crisis.items)) {
+      if (item.done) continue;
+      out.push({ kind: "critical", time: num(crisis.time), title: `危急来电缺少「${text(item.item)}」`, said: "",
+        better: text(item.expected) });
     }
-    return el("ol", {}, value.map((v) => el("li", {}, renderValue(key, v, depth + 1))));
+  } else {
+    for (const c of list(report.critical)) {
+      out.push({ kind: "critical", time: num(c.time), title: text(c.message) || "来电涉及危急情况", said: "", better: "" });
+    }
   }
-  const entries = Object.entries(value);
-  if (entries.length === 0) return el("span", { className: "muted", text: "无" });
-  return el("dl", { className: "kv" }, entries.map(([k, v]) => [el("dt", { text: label(k) }), el("dd", {}, renderValue(k, v, depth + 1))]));
+  for (const b of list(report.banned)) {
+    out.push({ kind: "banned", time: num(b.time), title: "说了服务禁语", said: text(b.words), better: text(b.suggestion) });
+  }
+  const empathy = report.empathy || {};
+  if (empathy.emotion && !crisis) {
+    for (const s of list(empathy.steps)) {
+      if (s.done) continue;
+      out.push({ kind: "empathy", time: num(s.time) ?? num(empathy.emotion.time), title: `未做到「${text(s.step)}」`,
+        said: text(s.said), better: text(s.expected), notes: list(s.notes).map(text) });
+    }
+  }
+  for (const r of list(report.referrals)) {
+    if (r.given) continue;
+    out.push({ kind: "referral", time: num(r.time), title: `未告知来电人 ${text(r.number)} ${text(r.name)}`,
+      said: "", better: text(r.reason) ? `${text(r.reason)},可拨打 ${text(r.number)}(${text(r.name)})。` : "" });
+  }
+  const greetings = report.greetings || {};
+  for (const [key, name] of [["opening", "开头语"], ["closing", "结束语"]]) {
+    const g = greetings[key];
+    if (!g || g.used || (crisis && key === "closing")) continue;
+    const missing = list(g.missing).map(text).filter(Boolean);
+    out.push({ kind: "greeting", time: num(g.time), title: `${name}不完整${missing.length ? `(缺:${missing.join("、")})` : ""}`,
+      said: text(g.said), better: text(g.expected) });
+  }
+  return out.sort((a, b) => IMPORTANCE[a.kind] - IMPORTANCE[b.kind] || (a.time ?? 1e9) - (b.time ?? 1e9));
 }
 
-/** A whole report: one section per top-level key. */
-export function renderReport(report) {
-  if (!report || typeof report !== "object" || Array.isArray(report)) {
-    return el("div", { className: "report", testid: "report" }, renderValue("report", report));
+/** What the operator did well, each {time, text}. */
+function strengths(report) {
+  const out = [];
+  const greetings = report.greetings || {};
+  if (greetings.opening && greetings.opening.used) out.push({ time: num(greetings.opening.time), text: `开头语规范:${text(greetings.opening.said)}` });
+  for (const s of list((report.empathy || {}).steps)) {
+    if (s.done) out.push({ time: num(s.time), text: `${text(s.step)}:${text(s.said)}` });
   }
-  const keys = Object.keys(report);
-  const ordered = [...ORDER.filter((k) => keys.includes(k)), ...keys.filter((k) => !ORDER.includes(k))];
-  const scalars = ordered.filter((k) => isScalar(report[k]));
-  const complex = ordered.filter((k) => !isScalar(report[k]));
-  return el(
-    "div",
-    { className: "report", testid: "report" },
-    scalars.length
-      ? el("section", { className: "report-section", dataset: { key: "overview" } },
-        el("h4", { text: "概要" }),
-        el("dl", { className: "kv" }, scalars.map((k) => [el("dt", { text: label(k) }), el("dd", {}, scalarNode(k, report[k]))])))
+  for (const r of list(report.referrals)) {
+    if (r.given) out.push({ time: num(r.time), text: `已告知 ${text(r.number)} ${text(r.name)}` });
+  }
+  const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
+  for (const item of crisis ? list(crisis.items) : []) {
+    if (item.done) out.push({ time: num(item.time), text: `危急处置 · ${text(item.item)}:${text(item.said)}` });
+  }
+  if (greetings.closing && greetings.closing.used) out.push({ time: num(greetings.closing.time), text: `结束语规范:${text(greetings.closing.said)}` });
+  return out.sort((a, b) => (a.time ?? 1e9) - (b.time ?? 1e9));
+}
+
+function summaryLine(report) {
+  const parts = [];
+  const cat = report.category;
+  if (cat && cat.intent) parts.push(`诉求分类 ${cat.intent}${cat.department ? ` · 承办 ${cat.department}` : ""}`);
+  const emo = report.emotion;
+  if (emo && emo.label) parts.push(`来电人情绪最高 ${emo.label} ${fmtPercent(emo.intensity)}${num(emo.time) !== null ? `(${fmtClock(emo.time)})` : ""}`);
+  if (num(report.duration) !== null) parts.push(`时长 ${fmtClock(report.duration)}`);
+  const u = report.utterances || {};
+  if (num(u.agent) !== null || num(u.caller) !== null) parts.push(`坐席 ${u.agent || 0} 句 · 来电人 ${u.caller || 0} 句`);
+  return parts.join(" · ");
+}
+
+function findingNode(f, onMoment) {
+  return el("li", { className: `finding finding-${f.kind}`, testid: "finding", dataset: { kind: f.kind } },
+    el("div", { className: "finding-head" },
+      moment(f.time, onMoment),
+      el("span", { className: `badge finding-kind kind-${f.kind}`, text: KIND_LABEL[f.kind] }),
+      el("strong", { text: f.title })),
+    f.said ? el("p", { className: "finding-said" }, el("span", { className: "muted", text: "原话:" }), `“${f.said}”`) : null,
+    f.better ? el("p", { className: "finding-better", testid: "finding-better" }, el("span", { className: "muted", text: "建议说法:" }), f.better) : null,
+    list(f.notes).length ? el("p", { className: "finding-note muted", text: f.notes.join(";") }) : null);
+}
+
+/** A whole report as a Chinese document; `onMoment(seconds)` shows that moment of the transcript. */
+export function renderReport(report, { onMoment = () => {} } = {}) {
+  if (!report || typeof report !== "object" || Array.isArray(report)) {
+    return el("p", { className: "empty", testid: "report", text: "报告内容无法识别。" });
+  }
+  const found = findings(report);
+  const good = strengths(report);
+  const knowledge = list(report.knowledge);
+  const suggestions = list(report.suggestions).map(text).filter(Boolean);
+  return el("div", { className: "report", testid: "report" },
+    el("p", { className: "report-summary", testid: "report-summary", text: summaryLine(report) }),
+    el("section", { className: "report-section", testid: "report-section", dataset: { key: "findings" } },
+      el("h4", { text: found.length ? `需要改进(${found.length} 处,按重要程度排列)` : "需要改进" }),
+      found.length ? el("ol", { className: "findings" }, found.map((f) => findingNode(f, onMoment)))
+        : el("p", { className: "muted", text: "没有发现问题。" })),
+    good.length
+      ? el("section", { className: "report-section", testid: "report-section", dataset: { key: "strengths" } },
+        el("h4", { text: "做得好的" }),
+        el("ul", { className: "strengths" }, good.map((g) => el("li", {}, moment(g.time, onMoment), " ", g.text))))
       : null,
-    complex.map((k) =>
-      el("section", { className: "report-section", testid: "report-section", dataset: { key: k } },
-        el("h4", { text: label(k) }), renderValue(k, report[k]))),
-  );
+    knowledge.length
+      ? el("section", { className: "report-section", testid: "report-section", dataset: { key: "knowledge" } },
+        el("h4", { text: "知识库提示" }),
+        el("ul", { className: "strengths" }, knowledge.map((k) => el("li", {}, moment(num(k.time), onMoment), " ", text(k.question)))))
+      : null,
+    suggestions.length
+      ? el("section", { className: "report-section", testid: "report-section", dataset: { key: "suggestions" } },
+        el("h4", { text: "改进建议" }), el("ol", {}, suggestions.map((s) => el("li", { text: s }))))
+      : null);
 }

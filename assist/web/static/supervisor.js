@@ -1,26 +1,21 @@
 // Supervisor dashboard: every live call, the alert feed with acknowledgement, and a call panel
 // that follows one call's transcript and prompts (filtered from the `all` stream).
 
+import { AlertQueue } from "./alert-queue.js";
 import { AssistSocket, getJson, pageParams, statusRenderer } from "./assist-ws.js";
 import { CallView } from "./call-view.js";
-import { el, fmtPercent, fmtTime, setChildren, setTicking, startTicker } from "./dom.js";
-import { ALERT_KIND_LABEL, MODE_LABEL, SEVERITY_LABEL, emotionLevel } from "./labels.js";
+import { el, fmtPercent, setChildren, setTicking, startTicker } from "./dom.js";
+import { MODE_LABEL, emotionLevel } from "./labels.js";
 
 const NAME_KEY = "assist.supervisor.name";
 const ENDED_ROW_MS = 60000; // ended calls stay greyed in the table this long
-const MAX_ALERTS = 300;
 const MAX_BUFFERED_LINES = 600; // per call, for opening the call panel later
-const ACK_TIMEOUT_MS = 6000;
 const STAT_LABELS = { dropped: "丢弃事件", dropped_events: "丢弃事件", dropped_partials: "丢弃部分转写", subscribers: "订阅者", published: "已发布", calls: "通话" };
 
 const $ = (sel) => document.querySelector(sel);
 const tbody = $('[data-testid="calls-table"] tbody');
 const callsEmpty = $('[data-testid="calls-empty"]');
 const callsCount = $('[data-testid="calls-count"]');
-const feed = $('[data-testid="alert-feed"]');
-const alertsEmpty = $('[data-testid="alerts-empty"]');
-const alertsOpen = $('[data-testid="alerts-open"]');
-const onlyOpen = $('[data-testid="only-open"]');
 const detailPanel = $('[data-testid="call-detail"]');
 const nameInput = $('[data-testid="supervisor-name"]');
 const statsEl = $('[data-testid="stats"]');
@@ -28,11 +23,36 @@ const notice = $('[data-testid="notice"]');
 
 /** call_id → {state, row, cells, lines: Map, prompts: Map, endedAt} */
 const calls = new Map();
-/** alert_id → {alert, node, pending} */
-const alerts = new Map();
 const detail = new CallView($(".detail-view"));
 let selected = null;
 let sock = null;
+const queue = new AlertQueue(
+  {
+    feed: $('[data-testid="alert-feed"]'),
+    pinned: $('[data-testid="critical-pinned"]'),
+    empty: $('[data-testid="alerts-empty"]'),
+    open: $('[data-testid="alerts-open"]'),
+    shown: $('[data-testid="alerts-shown"]'),
+    severity: $('[data-testid="filter-severity"]'),
+    kind: $('[data-testid="filter-kind"]'),
+    agent: $('[data-testid="filter-agent"]'),
+    onlyOpen: $('[data-testid="only-open"]'),
+    sound: $('[data-testid="alert-sound"]'),
+    desktop: $('[data-testid="alert-desktop"]'),
+  },
+  {
+    onSelectCall: (callId) => select(callId),
+    sendAck: (message) => Boolean(sock && sock.send(message)),
+    showNotice: (text) => showNotice(text),
+    supervisorName: () => supervisorName(),
+    onCallCounts: (callId, counts) => {
+      const rec = calls.get(callId);
+      if (!rec) return;
+      rec.alertCounts = counts;
+      renderRow(rec);
+    },
+  },
+);
 
 // ------------------------------------------------------------------ supervisor name
 
@@ -79,6 +99,7 @@ function callRecord(callId, agentId) {
     category: el("td", { testid: "call-category" }),
     emotion: el("td", { testid: "call-emotion" }),
     warnings: el("td", { className: "num", testid: "call-warnings" }),
+    alerts: el("td", { testid: "call-alerts" }),
     status: el("td", { testid: "call-status" }),
   };
   const row = el(
@@ -105,6 +126,7 @@ function callRecord(callId, agentId) {
     cells,
     lines: new Map(),
     prompts: new Map(),
+    alertCounts: queue.countsFor(callId),
     endedAt: null,
     removeTimer: null,
   };
@@ -134,9 +156,21 @@ function renderRow(rec) {
   );
   c.warnings.textContent = String(s.warnings || 0);
   c.warnings.classList.toggle("has-warnings", (s.warnings || 0) > 0);
+  const counts = rec.alertCounts;
+  setChildren(
+    c.alerts,
+    counts.total
+      ? [el("span", { className: counts.open ? "alert-open" : "muted", testid: "call-alerts-open", dataset: { open: counts.open },
+        text: counts.open ? `${counts.open} 待确认` : "已全部确认" }),
+      el("span", { className: "muted", text: ` / 共 ${counts.total}` })]
+      : el("span", { className: "muted", text: "—" }),
+  );
   setChildren(
     c.status,
-    s.critical ? el("span", { className: "badge badge-critical", testid: "critical-marker", text: "危急" }) : null,
+    s.critical
+      ? el("span", { className: "badge badge-critical", testid: "critical-marker", title: counts.reason || "危机信号" },
+        counts.reason ? `危急 · ${counts.reason}` : "危急")
+      : null,
     s.mode === "training" ? el("span", { className: "badge badge-mode", text: MODE_LABEL.training }) : null,
     s.active === false ? el("span", { className: "muted", text: "已结束" }) : null,
   );
@@ -169,12 +203,22 @@ function sortRows() {
   callsEmpty.hidden = recs.length > 0;
 }
 
+let sortFrame = 0;
+/** Reorder the table once per animation frame, however many call states arrived. */
+function scheduleSort() {
+  if (sortFrame) return;
+  sortFrame = window.requestAnimationFrame(() => {
+    sortFrame = 0;
+    sortRows();
+  });
+}
+
 function applyCallState(cs) {
   const rec = callRecord(cs.call_id, cs.agent_id);
   rec.state = { ...rec.state, ...cs };
   if (cs.active === false) markEnded(rec);
   renderRow(rec);
-  sortRows();
+  scheduleSort();
 }
 
 function markEnded(rec, summary) {
@@ -196,7 +240,7 @@ function buffer(ev) {
   const rec = callRecord(ev.call_id, ev.agent_id);
   if (isNew) {
     renderRow(rec);
-    sortRows();
+    scheduleSort();
   }
   if (ev.type === "transcript") {
     const old = rec.lines.get(ev.utterance_id);
@@ -240,115 +284,6 @@ function closeDetail() {
   for (const r of calls.values()) r.row.classList.remove("selected");
 }
 
-// ------------------------------------------------------------------ alerts
-
-function applyAlert(a) {
-  let rec = alerts.get(a.alert_id);
-  if (!rec) {
-    rec = { alert: a, node: null, pending: null };
-    alerts.set(a.alert_id, rec);
-  } else {
-    rec.alert = { ...rec.alert, ...a };
-  }
-  renderAlert(rec);
-  placeAlert(rec);
-  trimAlerts();
-  updateAlertCounts();
-}
-
-function placeAlert(rec) {
-  // newest first by created_at
-  const t = rec.alert.created_at || 0;
-  let before = null;
-  for (const node of feed.children) {
-    const other = alerts.get(node.dataset.alertId);
-    if (other && other !== rec && (other.alert.created_at || 0) < t) {
-      before = node;
-      break;
-    }
-  }
-  if (rec.node.parentNode !== feed || rec.node.nextSibling !== before) feed.insertBefore(rec.node, before);
-}
-
-function trimAlerts() {
-  while (alerts.size > MAX_ALERTS) {
-    const last = feed.lastElementChild;
-    if (!last) break;
-    alerts.delete(last.dataset.alertId);
-    last.remove();
-  }
-}
-
-function renderAlert(rec) {
-  const a = rec.alert;
-  const acked = Boolean(a.acknowledged_by);
-  const foot = acked
-    ? el("span", { className: "acked", testid: "alert-ack-info" },
-      `✓ 已确认 · ${a.acknowledged_by}${a.acknowledged_at ? ` · ${fmtTime(a.acknowledged_at)}` : ""}`)
-    : el("button", {
-      className: "btn primary",
-      testid: "alert-ack",
-      attrs: { type: "button", disabled: rec.pending !== null },
-      text: rec.pending !== null ? "确认中…" : "确认",
-      on: { click: () => acknowledge(rec) },
-    });
-  const node = el(
-    "li",
-    {
-      className: `alert sev-${a.severity || "info"}`,
-      testid: "alert",
-      dataset: { alertId: a.alert_id, kind: a.kind, severity: a.severity, acknowledged: String(acked) },
-    },
-    el("div", { className: "alert-head" },
-      el("span", { className: `badge kind kind-${a.kind}`, text: ALERT_KIND_LABEL[a.kind] || SEVERITY_LABEL[a.severity] || a.kind }),
-      el("span", { className: "alert-time", text: fmtTime(a.created_at) }),
-      el("button", {
-        className: "linkish",
-        attrs: { type: "button", title: "查看这通电话" },
-        text: `${a.call_id}${a.agent_id ? ` · 坐席 ${a.agent_id}` : ""}`,
-        on: { click: () => select(a.call_id) },
-      })),
-    el("p", { className: "alert-msg", testid: "alert-message", text: a.message || "" }),
-    el("div", { className: "alert-foot" }, foot),
-  );
-  node.hidden = onlyOpen.checked && acked;
-  if (rec.node) rec.node.replaceWith(node);
-  rec.node = node;
-}
-
-function acknowledge(rec) {
-  const ok = sock && sock.send({ type: "ack", alert_id: rec.alert.alert_id, by: supervisorName() });
-  if (!ok) {
-    showNotice("未连接服务器,暂时无法确认告警。");
-    return;
-  }
-  clearTimeout(rec.pending);
-  rec.pending = setTimeout(() => {
-    rec.pending = null;
-    renderAlert(rec);
-    showNotice("确认没有得到服务器回应,请重试。");
-  }, ACK_TIMEOUT_MS);
-  renderAlert(rec);
-}
-
-function applyAck(ev) {
-  const rec = alerts.get(ev.alert_id);
-  if (!rec) return;
-  clearTimeout(rec.pending);
-  rec.pending = null;
-  rec.alert = { ...rec.alert, acknowledged_by: ev.by, acknowledged_at: ev.at };
-  renderAlert(rec);
-  updateAlertCounts();
-}
-
-function updateAlertCounts() {
-  const open = [...alerts.values()].filter((r) => !r.alert.acknowledged_by).length;
-  alertsOpen.textContent = `(${open} 未确认)`;
-  alertsOpen.dataset.open = String(open);
-  alertsEmpty.hidden = alerts.size > 0;
-  document.title = open ? `(${open}) 值班长监控台` : "值班长监控台";
-}
-
 // ------------------------------------------------------------------ stats (drop counters)
 
 function applyStats(ev) {
@@ -379,7 +314,7 @@ function onEvent(ev) {
         }
       }
       sortRows();
-      for (const a of ev.alerts || []) applyAlert(a);
+      for (const a of ev.alerts || []) queue.apply(a, { fresh: false });
       return;
     }
     case "call_state":
@@ -403,10 +338,10 @@ function onEvent(ev) {
       if (typeof ev.call_id === "string") buffer(ev);
       break;
     case "alert":
-      applyAlert(ev);
+      queue.apply(ev);
       return;
     case "alert_ack":
-      applyAck(ev);
+      queue.applyAck(ev);
       return;
     case "stats":
       applyStats(ev);
@@ -422,15 +357,12 @@ function onEvent(ev) {
 
 function main() {
   initName();
-  onlyOpen.addEventListener("change", () => {
-    for (const rec of alerts.values()) rec.node.hidden = onlyOpen.checked && Boolean(rec.alert.acknowledged_by);
-  });
   $('[data-testid="detail-close"]').addEventListener("click", closeDetail);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && selected !== null) closeDetail();
   });
   sortRows();
-  updateAlertCounts();
+  queue.render();
   startTicker(document);
   const render = statusRenderer($('[data-testid="connection-status"]'));
   sock = new AssistSocket({

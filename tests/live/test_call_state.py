@@ -1,0 +1,43 @@
+"""Call-level category and department with hysteresis (assist/live/call_state.py)."""
+
+from __future__ import annotations
+
+from assist.live.call_state import CallTopic, Sticky
+from assist.protocol.enums import Category
+
+
+def test_a_passing_remark_does_not_flip_the_call() -> None:
+    topic = CallTopic()
+    for intent in (Category.COMPLAINT, Category.COMPLAINT, Category.CONSULTATION, Category.COMPLAINT,
+                   Category.GENERAL):
+        topic.fold(intent, None, critical=False, upset=0.0, negative_now=False)
+        assert topic.category.current == Category.COMPLAINT
+
+
+def test_a_crisis_pins_the_call_to_help() -> None:
+    topic = CallTopic()
+    topic.fold(Category.GENERAL, "公安", critical=False, upset=0.0, negative_now=False)
+    topic.fold(Category.HELP, "公安", critical=True, upset=0.8, negative_now=True)
+    for _ in range(3):
+        topic.fold(Category.GENERAL, None, critical=False, upset=0.8, negative_now=True)
+    assert topic.category.current == Category.HELP
+
+
+def test_praise_from_an_upset_caller_is_sarcasm() -> None:
+    topic = CallTopic()
+    topic.fold(Category.COMPLAINT, "交通", critical=False, upset=0.5, negative_now=True)
+    for _ in range(3):
+        topic.fold(Category.PRAISE, None, critical=False, upset=0.5, negative_now=False)
+    assert topic.category.current == Category.COMPLAINT
+    calm = CallTopic()
+    calm.fold(Category.PRAISE, None, critical=False, upset=0.0, negative_now=False)
+    assert calm.category.current == Category.PRAISE
+
+
+def test_departments_switch_with_the_same_margin() -> None:
+    dept: Sticky[str] = Sticky()
+    dept.add("住建")
+    dept.add("人社")
+    assert dept.current == "住建"
+    dept.add("人社")
+    assert dept.current == "人社"
