@@ -16,6 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "assist.server_cli",      # assist serve
     "assist.audio.models_cli",  # assist models list|download|install|verify
     "assist.nlp.cli",         # assist analyze
+    "assist.nlp.train",       # assist train
     "assist.calls_cli",       # assist calls list|show|export
     "assist.replay_cli",      # assist replay
     "assist.client_cli",      # assist client

@@ -10,10 +10,11 @@ utterances so escalation across utterances is detected.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assist.events import Span
 from assist.nlp.banned import BannedHit, BannedList
@@ -25,6 +26,9 @@ from assist.nlp.kb import KbHit, KnowledgeBase
 from assist.nlp.normalize import Normalized, Normalizer
 from assist.nlp.referral import Referral, ReferralTable
 from assist.nlp.tokenize import Tokenizer
+
+if TYPE_CHECKING:
+    from assist.nlp.refine import LearnedEngine
 
 CALLER_ROLES: tuple[str, ...] = ("caller", "mixed")
 ROLES: tuple[str, ...] = ("agent", "caller", "mixed")
@@ -66,10 +70,17 @@ class CallContext:
         """Records in call order, without utterance ``exclude``."""
         return [r for uid, r in self._records.items() if uid != exclude]
 
+    def new_id(self) -> str:
+        """A fresh utterance id for an utterance that came without one."""
+        self._auto += 1
+        return f"#{self._auto}"
+
+    def get(self, utterance_id: str) -> UtteranceRecord | None:
+        return self._records.get(utterance_id)
+
     def record(self, record: UtteranceRecord, utterance_id: str | None = None) -> None:
         if utterance_id is None:
-            self._auto += 1
-            utterance_id = f"#{self._auto}"
+            utterance_id = self.new_id()
         self._records[utterance_id] = record
         while len(self._records) > self.max_utterances:
             self._records.popitem(last=False)
@@ -153,6 +164,7 @@ class Analyzer:
         empathy: EmpathyScripts,
         kb: KnowledgeBase | None,
         kb_limit: int = 3,
+        learned: LearnedEngine | None = None,
     ) -> None:
         self.normalizer = normalizer
         self.emotion = emotion
@@ -162,6 +174,7 @@ class Analyzer:
         self.empathy = empathy
         self.kb = kb
         self.kb_limit = kb_limit
+        self.learned = learned  # the learned path of analyze_final (None: rules only)
 
     @classmethod
     def load(
@@ -171,6 +184,8 @@ class Analyzer:
         *,
         use_kb: bool = True,
         tokenizer: Tokenizer | None = None,
+        nlp_model: Path | None = None,
+        learned: bool = False,
     ) -> Analyzer:
         """Load and validate all data files of ``data_dir`` (default: the shipped ones).
 
@@ -178,7 +193,9 @@ class Analyzer:
         ``data_dir``, else the shipped one.  ``tokenizer``: an already built
         ``Tokenizer`` to share with the knowledge base (building one takes ~1 s).
         Raises ``DataError`` (or the knowledge base's ``KbError``) naming the file
-        and entry on invalid data.
+        and entry on invalid data.  ``nlp_model`` (a directory written by ``assist
+        train``), or ``learned=True`` for the shipped model, enables ``analyze_final``'s
+        learned path (assist.nlp.refine; ``ModelError`` when the directory is invalid).
         """
         base = data_dir if data_dir is not None else DEFAULT_DATA_DIR
         fallback = DEFAULT_DATA_DIR
@@ -203,6 +220,7 @@ class Analyzer:
             banned=BannedList.load(pick("banned.toml")),
             empathy=EmpathyScripts.load(pick("empathy.toml")),
             kb=kb,
+            learned=_learned(nlp_model) if nlp_model is not None or learned else None,
         )
 
     def analyze(
@@ -223,6 +241,70 @@ class Analyzer:
             return Analysis(role=role, text=text, normalized=norm, banned=tuple(hits),
                             evidence={"banned": tuple(h.span for h in hits)})
         return self._caller(role, text, norm, context, utterance_id)
+
+    def analyze_final(
+        self,
+        role: str,
+        text: str,
+        context: CallContext | None = None,
+        *,
+        utterance_id: str | None = None,
+    ) -> Analysis:
+        """``analyze`` plus the learned path (encoder, learned heads, crisis nets) when loaded.
+
+        Blocking (~20 ms with the encoder): call it from a worker thread on finals, never on
+        the event loop; partials use ``analyze``."""
+        if context is not None and utterance_id is None:
+            utterance_id = context.new_id()
+        analysis = self.analyze(role, text, context, utterance_id=utterance_id)
+        if self.learned is None or role == "agent":
+            return analysis
+        return self.refine(analysis, context, utterance_id=utterance_id)
+
+    def refine(self, a: Analysis, context: CallContext | None = None, *, utterance_id: str | None = None) -> Analysis:
+        """The caller analysis ``a`` with the learned model's decisions (unchanged without one)."""
+        from assist.nlp.features import RuleView
+        from assist.nlp.refine import DESPAIR, merge_fields
+        from assist.nlp.traindata import Head
+
+        if self.learned is None or a.role == "agent" or not a.normalized.text:
+            return a
+        result = self.learned.predict(a.normalized.text, RuleView.of(a))
+        if result is None:
+            return a
+        rule_emotion = a.emotion.label if a.emotion is not None else None
+        fields = merge_fields(result, intent=a.intent, department=a.department, emotion=rule_emotion)
+        label = fields["emotion"] or rule_emotion
+        emotion = a.emotion
+        if label is not None and label != rule_emotion:
+            p = result.heads[Head.EMOTION].probability if Head.EMOTION in result.heads else 0.5
+            emotion = Emotion(label, round(max(0.3, min(1.0, p)), 3))
+        crit = result.critical
+        critical = a.critical or (crit is not None and crit.critical)
+        reason = a.critical_reason
+        if critical and not a.critical and crit is not None:
+            reason = f"可能有生命安全风险(模型判断: {crit.source})"
+        referrals = a.referrals
+        if label == DESPAIR and all(r.number != "12356" for r in referrals):
+            extra = self.referrals.get("12356", reason="情绪绝望,可能有自伤风险")
+            referrals = (extra, *referrals) if extra is not None else referrals
+        first_ref = (referrals[0].number, referrals[0].name) if referrals else None
+        empathy = self.empathy.scripts(
+            emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
+            intent=fields["intent"], department=fields["department"], critical=critical, referral=first_ref)
+        scores = dict(a.scores)
+        learned: dict[str, float] = {h.value: round(p.probability, 4) for h, p in result.heads.items()}
+        if crit is not None:
+            learned.update(critical=round(crit.probability, 4), crisis_similarity=round(crit.similarity, 4))
+        scores["learned"] = learned
+        if context is not None and utterance_id is not None:
+            old = context.get(utterance_id)
+            signs = old.escalation_signs if old is not None else ()
+            context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, signs,
+                                           fields["intent"], fields["department"], critical), utterance_id)
+        return dataclasses.replace(a, intent=fields["intent"], department=fields["department"], emotion=emotion,
+                                   referrals=referrals, empathy=tuple(empathy), critical=critical,
+                                   critical_reason=reason, scores=scores)
 
     # ------------------------------------------------------------ caller side
 
@@ -299,3 +381,9 @@ class Analyzer:
                     any(r.emotion == ANGER for r in history):
                 reasons.append("anger_rising")
         return reasons
+
+
+def _learned(directory: Path | None) -> LearnedEngine:
+    from assist.nlp.refine import LearnedEngine
+
+    return LearnedEngine.load(directory)
