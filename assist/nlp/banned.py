@@ -18,6 +18,7 @@ class BannedRule:
     id: str
     category: str
     suggestion: str
+    secondary: bool = False  # reported only where no earlier rule already covers the phrase
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +52,9 @@ class BannedList:
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
         for i, entry in enumerate(doc.tables("rule")):
-            entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy"})
-            rule = BannedRule(entry.text("id"), entry.text("category"), entry.text("suggestion"))
+            entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy", "secondary"})
+            rule = BannedRule(entry.text("id"), entry.text("category"), entry.text("suggestion"),
+                              entry.boolean("secondary", False))
             if rule.id in seen:
                 raise entry.error(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
@@ -94,7 +96,20 @@ class BannedList:
                 suggestion=rule.suggestion.format(department=department or UNKNOWN_DEPARTMENT),
                 fuzzy=hit.fuzzy,
             ))
-        return out
+        return self._one_rule_per_phrase(out)
+
+    def _one_rule_per_phrase(self, hits: list[BannedHit]) -> list[BannedHit]:
+        """A ``secondary`` rule's hit is dropped where an earlier-listed rule covers the same phrase."""
+        if len(hits) < 2:
+            return hits
+        order = {r.id: i for i, r in enumerate(self.rules)}
+        secondary = {r.id for r in self.rules if r.secondary}
+        kept: list[BannedHit] = []
+        for h in sorted(hits, key=lambda h: order[h.rule]):
+            if h.rule not in secondary or all(
+                    k.rule == h.rule or h.span.end <= k.span.start or k.span.end <= h.span.start for k in kept):
+                kept.append(h)
+        return sorted(kept, key=lambda h: (h.span.start, order[h.rule]))
 
 
 def _quoted(text: str) -> list[tuple[int, int]]:
