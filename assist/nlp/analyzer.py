@@ -28,6 +28,7 @@ from assist.nlp.referral import Referral, ReferralTable
 from assist.nlp.tokenize import Tokenizer
 
 if TYPE_CHECKING:
+    from assist.nlp.kbhybrid import HybridKb
     from assist.nlp.refine import LearnedEngine
 
 CALLER_ROLES: tuple[str, ...] = ("caller", "mixed")
@@ -175,6 +176,13 @@ class Analyzer:
         self.kb = kb
         self.kb_limit = kb_limit
         self.learned = learned  # the learned path of analyze_final (None: rules only)
+        self.hybrid: HybridKb | None = None  # fused BM25 + dense knowledge search (with an encoder)
+        if learned is not None and kb is not None:
+            embedder = learned.embedder()
+            if embedder is not None:
+                from assist.nlp.kbhybrid import HybridKb
+
+                self.hybrid = HybridKb(kb, embedder, normalizer=normalizer)
 
     @classmethod
     def load(
@@ -292,6 +300,10 @@ class Analyzer:
         empathy = self.empathy.scripts(
             emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
             intent=fields["intent"], department=fields["department"], critical=critical, referral=first_ref)
+        knowledge = a.knowledge
+        if self.hybrid is not None:
+            knowledge = tuple(self.hybrid.search(a.normalized.text, self.learned.vector(a.normalized.text),
+                                                 limit=self.kb_limit))
         scores = dict(a.scores)
         learned: dict[str, float] = {h.value: round(p.probability, 4) for h, p in result.heads.items()}
         if crit is not None:
@@ -303,7 +315,7 @@ class Analyzer:
             context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, signs,
                                            fields["intent"], fields["department"], critical), utterance_id)
         return dataclasses.replace(a, intent=fields["intent"], department=fields["department"], emotion=emotion,
-                                   referrals=referrals, empathy=tuple(empathy), critical=critical,
+                                   referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
                                    critical_reason=reason, scores=scores)
 
     # ------------------------------------------------------------ caller side

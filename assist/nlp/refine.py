@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from assist.nlp.embed import CachedEmbedder, load_embedder
-from assist.nlp.features import RuleView, clean
+from assist.nlp.features import FloatArray, RuleView, clean
 from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel, LearnedResult
 from assist.nlp.traindata import Head
 
@@ -53,6 +53,15 @@ class LearnedEngine:
     def available(self) -> bool:
         """False when the model needs an encoder that cannot load (rules-only)."""
         return not self.model.needs_encoder or self.embedder() is not None
+
+    def vector(self, normalized: str) -> FloatArray | None:
+        """The utterance's query vector (cached per text), or None without an encoder."""
+        emb = self.embedder()
+        if emb is None:
+            return None
+        cleaned = clean(normalized)
+        vec: FloatArray = emb.embed_queries([cleaned or normalized])[0]
+        return vec
 
     def predict(self, normalized: str, rules: RuleView) -> LearnedResult | None:
         cleaned = clean(normalized)
