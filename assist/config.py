@@ -160,6 +160,7 @@ _SPECS: tuple[_Spec, ...] = tuple(
         ("keep_originals", "ASSIST_KEEP_ORIGINALS", _bool()),
         ("db_synchronous", "ASSIST_DB_SYNCHRONOUS", _choice(("NORMAL", "FULL"))),
         ("kb_path", "ASSIST_KB", _path()),
+        ("nlp_model", "ASSIST_NLP_MODEL", _path()),
         ("analysis", "ASSIST_ANALYSIS", _bool()),
         ("static_dir", "ASSIST_STATIC_DIR", _path()),
         ("log_level", "ASSIST_LOG_LEVEL", _choice(LOG_LEVELS)),
@@ -208,6 +209,7 @@ class ServerConfig:
     keep_originals: bool = False  # also store unmasked utterances (personal numbers); off by default
     db_synchronous: str = "NORMAL"  # NORMAL: survives a crash; FULL: also a power cut (slower commits)
     kb_path: Path | None = None  # knowledge base (JSONL/CSV); None: the shipped sample
+    nlp_model: Path | None = None  # learned model directory of `assist train`; None: the shipped model
     analysis: bool = True  # live assist: prompts, call state and alerts
     static_dir: Path | None = None  # overlay/dashboard files; None: client/ of the checkout
     log_level: str = "INFO"

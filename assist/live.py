@@ -105,7 +105,17 @@ class LiveAssist:
 
     # ------------------------------------------------------------ public
 
-    def on_transcript(self, t: Transcript) -> list[Event]:
+    def learned_for_final(self, t: Transcript) -> Any:
+        """Blocking learned path for a final (run it in a worker thread), or None.
+
+        Pass the result to ``on_transcript(t, refinement=...)`` on the event loop."""
+        learn = getattr(self._analyzer, "learned_refinement", None)
+        if learn is None or not t.final or t.role == "agent":
+            return None
+        text = t.text.replace(" ", "") if _is_cjk_spaced(t.text) else t.text
+        return learn("caller", text) if text.strip() else None
+
+    def on_transcript(self, t: Transcript, refinement: Any = None) -> list[Event]:
         """Analyse one transcript event; return the prompt, alert and state events it causes."""
         self.audio_time = max(self.audio_time, t.end)
         text = t.text.replace(" ", "") if _is_cjk_spaced(t.text) else t.text
@@ -113,7 +123,7 @@ class LiveAssist:
         if not text.strip():
             result: dict[str, Any] = {}
         else:
-            result = self._analyze(t.role, text, t.utterance_id)
+            result = self._analyze(t.role, text, t.utterance_id, refinement)
         wanted = self._cards_for(t, text, result)
         out: list[Event] = []
         for key, (kind, data, span) in wanted.items():
@@ -163,13 +173,20 @@ class LiveAssist:
 
     # ------------------------------------------------------------ internals
 
-    def _analyze(self, role: str, text: str, utterance_id: str) -> dict[str, Any]:
+    def _analyze(self, role: str, text: str, utterance_id: str, refinement: Any = None) -> dict[str, Any]:
         """Analyse with the call's context; a growing partial replaces its own record in it."""
         ctx = self._context
+        refine = getattr(self._analyzer, "refine", None) if refinement is not None else None
         if role != "mixed":
-            return self._analyzer.analyze(role, text, ctx, utterance_id=utterance_id).to_dict()
+            analysis = self._analyzer.analyze(role, text, ctx, utterance_id=utterance_id)
+            if refine is not None and role == "caller":
+                analysis = refine(analysis, ctx, utterance_id=utterance_id, refinement=refinement)
+            return analysis.to_dict()
         # One mixed channel carries both voices: caller prompts plus banned-phrase checks.
-        result = self._analyzer.analyze("caller", text, ctx, utterance_id=utterance_id).to_dict()
+        caller = self._analyzer.analyze("caller", text, ctx, utterance_id=utterance_id)
+        if refine is not None:
+            caller = refine(caller, ctx, utterance_id=utterance_id, refinement=refinement)
+        result = caller.to_dict()
         result["banned"] = self._analyzer.analyze("agent", text).to_dict().get("banned") or []
         return result
 

@@ -77,7 +77,11 @@ class _Listener:
         self.alerts = alerts
 
     async def on_transcript(self, session: CallSession, transcript: Transcript) -> Sequence[Event]:
-        events = self.live.on_transcript(transcript)
+        refinement = None
+        # the learned path (encoder ~20 ms) on caller finals only, off the event loop
+        if transcript.final and transcript.role != "agent":
+            refinement = await asyncio.to_thread(self.live.learned_for_final, transcript)
+        events = self.live.on_transcript(transcript, refinement)
         for ev in events:
             if isinstance(ev, Alert):
                 self.alerts.add(ev)

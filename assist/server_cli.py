@@ -42,6 +42,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--db", metavar="PATH", help="SQLite database (default $ASSIST_DB, else var/assist.sqlite3)")
     parser.add_argument("--no-store", action="store_true", help="keep nothing on disk")
     parser.add_argument("--kb", metavar="FILE", help="knowledge base JSONL/CSV (default: the shipped sample)")
+    parser.add_argument("--nlp-model", metavar="DIR",
+                        help="learned analysis model of `assist train` "
+                             "(default $ASSIST_NLP_MODEL, else the shipped one)")
     parser.add_argument("--static-dir", metavar="DIR", help="overlay/dashboard files (default: client/)")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     parser.add_argument("--json-logs", action="store_true", help="log one JSON object per line")
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         "db_path": args.db,
         "store": "off" if args.no_store else None,
         "kb_path": args.kb,
+        "nlp_model": args.nlp_model,
         "static_dir": args.static_dir,
         "log_level": args.log_level,
         "json_logs": "on" if args.json_logs else None,
@@ -165,8 +169,10 @@ def _load_analysis(config: ServerConfig) -> Any:
     if not config.analysis:
         return None
     from assist.nlp.analyzer import Analyzer
+    from assist.nlp.learned import DEFAULT_MODEL_DIR, MODEL_FILE
 
-    return Analyzer.load(kb_path=config.kb_path)
+    shipped = (DEFAULT_MODEL_DIR / MODEL_FILE).is_file()
+    return Analyzer.load(kb_path=config.kb_path, nlp_model=config.nlp_model, learned=shipped)
 
 
 async def open_pipeline(config: ServerConfig, analyzer: Any) -> Any:

@@ -10,7 +10,6 @@ utterances so escalation across utterances is detected.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from assist.nlp.tokenize import Tokenizer
 
 if TYPE_CHECKING:
     from assist.nlp.kbhybrid import HybridKb
-    from assist.nlp.refine import LearnedEngine
+    from assist.nlp.refine import LearnedEngine, Refinement
 
 CALLER_ROLES: tuple[str, ...] = ("caller", "mixed")
 ROLES: tuple[str, ...] = ("agent", "caller", "mixed")
@@ -269,54 +268,27 @@ class Analyzer:
             return analysis
         return self.refine(analysis, context, utterance_id=utterance_id)
 
-    def refine(self, a: Analysis, context: CallContext | None = None, *, utterance_id: str | None = None) -> Analysis:
-        """The caller analysis ``a`` with the learned model's decisions (unchanged without one)."""
-        from assist.nlp.features import RuleView
-        from assist.nlp.refine import DESPAIR, merge_fields
-        from assist.nlp.traindata import Head
+    def learned_refinement(self, role: str, text: str) -> Refinement | None:
+        """The learned decisions for one utterance, without the call context.
 
+        Thread-safe and blocking (~20 ms): the server runs it in a worker thread on finals,
+        then applies it on the event loop with ``refine(..., refinement=...)``."""
+        if self.learned is None or role == "agent":
+            return None
+        from assist.nlp.refine import compute
+
+        return compute(self, self.analyze(role, text))
+
+    def refine(self, a: Analysis, context: CallContext | None = None, *, utterance_id: str | None = None,
+               refinement: Refinement | None = None) -> Analysis:
+        """The caller analysis ``a`` with the learned model's decisions (unchanged without one)."""
         if self.learned is None or a.role == "agent" or not a.normalized.text:
             return a
-        result = self.learned.predict(a.normalized.text, RuleView.of(a))
-        if result is None:
-            return a
-        rule_emotion = a.emotion.label if a.emotion is not None else None
-        fields = merge_fields(result, intent=a.intent, department=a.department, emotion=rule_emotion)
-        label = fields["emotion"] or rule_emotion
-        emotion = a.emotion
-        if label is not None and label != rule_emotion:
-            p = result.heads[Head.EMOTION].probability if Head.EMOTION in result.heads else 0.5
-            emotion = Emotion(label, round(max(0.3, min(1.0, p)), 3))
-        crit = result.critical
-        critical = a.critical or (crit is not None and crit.critical)
-        reason = a.critical_reason
-        if critical and not a.critical and crit is not None:
-            reason = f"可能有生命安全风险(模型判断: {crit.source})"
-        referrals = a.referrals
-        if label == DESPAIR and all(r.number != "12356" for r in referrals):
-            extra = self.referrals.get("12356", reason="情绪绝望,可能有自伤风险")
-            referrals = (extra, *referrals) if extra is not None else referrals
-        first_ref = (referrals[0].number, referrals[0].name) if referrals else None
-        empathy = self.empathy.scripts(
-            emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
-            intent=fields["intent"], department=fields["department"], critical=critical, referral=first_ref)
-        knowledge = a.knowledge
-        if self.hybrid is not None:
-            knowledge = tuple(self.hybrid.search(a.normalized.text, self.learned.vector(a.normalized.text),
-                                                 limit=self.kb_limit))
-        scores = dict(a.scores)
-        learned: dict[str, float] = {h.value: round(p.probability, 4) for h, p in result.heads.items()}
-        if crit is not None:
-            learned.update(critical=round(crit.probability, 4), crisis_similarity=round(crit.similarity, 4))
-        scores["learned"] = learned
-        if context is not None and utterance_id is not None:
-            old = context.get(utterance_id)
-            signs = old.escalation_signs if old is not None else ()
-            context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, signs,
-                                           fields["intent"], fields["department"], critical), utterance_id)
-        return dataclasses.replace(a, intent=fields["intent"], department=fields["department"], emotion=emotion,
-                                   referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
-                                   critical_reason=reason, scores=scores)
+        from assist.nlp.refine import apply, compute
+
+        if refinement is None:
+            refinement = compute(self, a)
+        return apply(self, a, refinement, context, utterance_id)
 
     # ------------------------------------------------------------ caller side
 

