@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,15 +41,17 @@ class BannedHit:
 class BannedList:
     """Compiled banned-phrase rules; ``find`` reports each rule at most once per span."""
 
-    def __init__(self, rules: list[tuple[BannedRule, Entry[int]]], *, skip_quoted: bool = True) -> None:
+    def __init__(self, rules: list[tuple[BannedRule, Entry[int]]], *, skip_quoted: bool = True,
+                 reported: Sequence[re.Pattern[str]] = ()) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
+        self.reported = tuple(reported)
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
 
     @classmethod
     def load(cls, path: Path) -> BannedList:
         doc = load_toml(path)
-        doc.check_keys({"define", "rule", "skip_quoted"})
+        doc.check_keys({"define", "rule", "skip_quoted", "reported"})
         defines = doc.defines()
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
@@ -66,13 +70,15 @@ class BannedList:
             except (KeyError, IndexError, ValueError) as exc:
                 raise entry.error(f"'suggestion' may only use {{department}}: {exc}") from exc
             rules.append((rule, Entry(i, words, patterns, entry.texts("not_in"), entry.boolean("fuzzy", True))))
-        return cls(rules, skip_quoted=doc.boolean("skip_quoted", True))
+        reported = doc.regex_list("reported", defines)
+        return cls(rules, skip_quoted=doc.boolean("skip_quoted", True), reported=reported)
 
     def find(self, text: str, *, department: str | None = None) -> list[BannedHit]:
         """Banned phrases in the agent's (normalised) ``text``, in order of position."""
         out: list[BannedHit] = []
         seen: set[tuple[int, int, int]] = set()
         quoted = _quoted(text) if self.skip_quoted else []
+        quoted += [m.span() for p in self.reported for m in p.finditer(text)]
         for hit in self._matcher.find(text, longest_only=False):
             if any(s <= hit.start and hit.end <= e for s, e in quoted):
                 continue  # reported speech: 您是说工作人员回了您一句"哦"

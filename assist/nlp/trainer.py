@@ -187,12 +187,14 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
     sims = np.zeros(n)
     for train_idx, val_idx in folds:
         space = NgramSpace.fit([prep.cleaned[i] for i in train_idx], min_df=cfg.min_df, max_features=cfg.max_features)
+        x_train = design(space, feats, prep, [int(i) for i in train_idx], cfg)  # built once, sliced per head
+        x_val = design(space, feats, prep, [int(i) for i in val_idx], cfg)
         for h in heads:
-            tr = [int(i) for i in train_idx if i in rows[h]]
-            va = [int(i) for i in val_idx if i in rows[h]]
-            if va and len({prep.examples[i].label(h) for i in tr}) == len(labels[h]):
-                model = _fit(design(space, feats, prep, tr, cfg), [prep.examples[i].label(h) or "" for i in tr], cfg)
-                oof[h][va] = _scores(model, design(space, feats, prep, va, cfg))
+            tr = [j for j, i in enumerate(train_idx) if i in rows[h]]
+            va = [j for j, i in enumerate(val_idx) if i in rows[h]]
+            if va and len({prep.examples[int(train_idx[j])].label(h) for j in tr}) == len(labels[h]):
+                model = _fit(x_train[tr], [prep.examples[int(train_idx[j])].label(h) or "" for j in tr], cfg)
+                oof[h][[int(val_idx[j]) for j in va]] = _scores(model, x_val[va])
             tick()
         if Head.CRITICAL in heads and prep.vectors is not None:
             crit_tr = [int(i) for i in train_idx if i in rows[Head.CRITICAL]]
