@@ -37,9 +37,9 @@ THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 class TrainConfig:
     folds: int = 5
     seed: int = 0
-    c: float = 4.0  # inverse L2 strength of the logistic regressions
-    emb_weight: float = 1.0
-    rule_weight: float = 1.0
+    c_grid: tuple[float, ...] = (16.0, 64.0)  # inverse L2 strengths tried; the best on validation folds is kept
+    emb_weight: float = 2.0
+    rule_weight: float = 0.5
     max_features: int = 12000
     min_df: int = 2
     recall_target: float = 0.98
@@ -66,6 +66,7 @@ class HeadResult:
     combined_pred: list[str | None]
     policy: Policy
     temperature: float
+    c: float
     weights: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     bias: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
 
@@ -78,6 +79,7 @@ class CriticalResult:
     model_threshold: float
     similarity_threshold: float
     temperature: float
+    c: float
     weights: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     bias: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
 
@@ -102,8 +104,8 @@ def design(space: NgramSpace, feats: RuleFeatures, prep: Prepared, rows: Sequenc
     return sparse.hstack(blocks, format="csr", dtype=np.float32)
 
 
-def _fit(x: sparse.csr_matrix, y: Sequence[str], cfg: TrainConfig) -> LogisticRegression:
-    model = LogisticRegression(C=cfg.c, max_iter=3000, class_weight="balanced")
+def _fit(x: sparse.csr_matrix, y: Sequence[str], c: float) -> LogisticRegression:
+    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
     model.fit(x, list(y))
     return model
 
@@ -121,6 +123,11 @@ def _softmax(s: npt.NDArray[np.float64], t: float) -> npt.NDArray[np.float64]:
     z -= z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def _log_loss(scores: npt.NDArray[np.float64], truth_idx: npt.NDArray[np.int64]) -> float:
+    p = _softmax(scores, fit_temperature(scores, truth_idx))
+    return -float(np.mean(np.log(np.clip(p[np.arange(len(truth_idx)), truth_idx], 1e-9, 1.0))))
 
 
 def fit_temperature(scores: npt.NDArray[np.float64], truth_idx: npt.NDArray[np.int64]) -> float:
@@ -183,7 +190,7 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
     folds = list(KFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(np.arange(n)))
     rows = {h: set(_head_rows(prep, h)) for h in heads}
     labels = {h: tuple(sorted({prep.examples[i].label(h) or "" for i in rows[h]})) for h in heads}
-    oof = {h: np.zeros((n, 1 if h is Head.CRITICAL else len(labels[h]))) for h in heads}
+    oof = {(h, c): np.zeros((n, 1 if h is Head.CRITICAL else len(labels[h]))) for h in heads for c in cfg.c_grid}
     sims = np.zeros(n)
     for train_idx, val_idx in folds:
         space = NgramSpace.fit([prep.cleaned[i] for i in train_idx], min_df=cfg.min_df, max_features=cfg.max_features)
@@ -193,8 +200,9 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
             tr = [j for j, i in enumerate(train_idx) if i in rows[h]]
             va = [j for j, i in enumerate(val_idx) if i in rows[h]]
             if va and len({prep.examples[int(train_idx[j])].label(h) for j in tr}) == len(labels[h]):
-                model = _fit(x_train[tr], [prep.examples[int(train_idx[j])].label(h) or "" for j in tr], cfg)
-                oof[h][[int(val_idx[j]) for j in va]] = _scores(model, x_val[va])
+                for c in cfg.c_grid:
+                    model = _fit(x_train[tr], [prep.examples[int(train_idx[j])].label(h) or "" for j in tr], c)
+                    oof[h, c][[int(val_idx[j]) for j in va]] = _scores(model, x_val[va])
             tick()
         if Head.CRITICAL in heads and prep.vectors is not None:
             crit_tr = [int(i) for i in train_idx if i in rows[Head.CRITICAL]]
@@ -209,27 +217,29 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
         truth = [prep.examples[i].label(h) or "" for i in idx]
         if h is Head.CRITICAL:
             t_idx = np.array([1 if x == "true" else 0 for x in truth], dtype=np.int64)
-            temp = fit_temperature(oof[h][idx], t_idx)
-            probs = _softmax(oof[h][idx], temp)[:, 1].tolist()
+            c = min(cfg.c_grid, key=lambda c: _log_loss(oof[h, c][idx], t_idx))
+            temp = fit_temperature(oof[h, c][idx], t_idx)
+            probs = _softmax(oof[h, c][idx], temp)[:, 1].tolist()
             rule_crit = [prep.rules[i].critical for i in idx]
             y = [x == "true" for x in truth]
             mt, st = choose_critical(y, rule_crit, probs, sims[idx].tolist(), cfg.recall_target)
             pred = [decide_critical(rule_crit[j], probs[j], float(sims[idx[j]]),
                                     {"model_threshold": mt, "similarity_threshold": st}).critical
                     for j in range(len(idx))]
-            crit = CriticalResult(y, rule_crit, pred, mt, st, temp)
+            crit = CriticalResult(y, rule_crit, pred, mt, st, temp, c)
             continue
         labs = labels[h]
         t_idx = np.array([labs.index(x) for x in truth], dtype=np.int64)
-        temp = fit_temperature(oof[h][idx], t_idx)
-        probs = _softmax(oof[h][idx], temp)
+        c = max(cfg.c_grid, key=lambda c: (float(np.mean(oof[h, c][idx].argmax(axis=1) == t_idx)), -c))
+        temp = fit_temperature(oof[h, c][idx], t_idx)
+        probs = _softmax(oof[h, c][idx], temp)
         rule_labels = [_rule_label(prep.rules[i], h) for i in idx]
         policy = choose_policy(probs, labs, truth, rule_labels)
         top = probs.argmax(axis=1)
         model_pred = [labs[int(k)] for k in top]
         combined = [decide(policy, labs[int(top[j])], float(probs[j, top[j]]), rule_labels[j]).label
                     for j in range(len(idx))]
-        results[h] = HeadResult(h, labs, truth, rule_labels, model_pred, combined, policy, temp)
+        results[h] = HeadResult(h, labs, truth, rule_labels, model_pred, combined, policy, temp, c)
     return results, crit
 
 
@@ -243,7 +253,7 @@ def fit_final(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads: dict
     space = NgramSpace.fit(prep.cleaned, min_df=cfg.min_df, max_features=cfg.max_features)
     for h, res in heads.items():
         idx = _head_rows(prep, h)
-        model = _fit(design(space, feats, prep, idx, cfg), [prep.examples[i].label(h) or "" for i in idx], cfg)
+        model = _fit(design(space, feats, prep, idx, cfg), [prep.examples[i].label(h) or "" for i in idx], res.c)
         if tuple(str(c) for c in model.classes_) != res.labels:
             raise RuntimeError(f"{h}: label order changed between validation and the final fit")
         res.weights = np.asarray(model.coef_, dtype=np.float32).T.copy()
@@ -251,7 +261,7 @@ def fit_final(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads: dict
     if crit is not None:
         idx = _head_rows(prep, Head.CRITICAL)
         model = _fit(design(space, feats, prep, idx, cfg), [prep.examples[i].label(Head.CRITICAL) or "" for i in idx],
-                     cfg)
+                     crit.c)
         if [str(c) for c in model.classes_] != ["false", "true"]:
             raise RuntimeError("critical: both true and false examples are needed")
         crit.weights = np.asarray(model.coef_, dtype=np.float32).T.copy()

@@ -122,13 +122,13 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
     heads: dict[str, Any] = {}
     for h, r in results.items():
         arrays[f"W_{h.value}"], arrays[f"b_{h.value}"] = r.weights, r.bias
-        heads[h.value] = {"labels": list(r.labels), "temperature": r.temperature,
+        heads[h.value] = {"labels": list(r.labels), "temperature": r.temperature, "c": r.c,
                           "policy": {"use": r.policy.use, "threshold": r.policy.threshold,
                                      "fallback": r.policy.fallback}}
     critical: dict[str, float] = {}
     if crit is not None:
         arrays["W_critical"], arrays["b_critical"] = crit.weights, crit.bias
-        heads["critical"] = {"labels": ["false", "true"], "temperature": crit.temperature}
+        heads["critical"] = {"labels": ["false", "true"], "temperature": crit.temperature, "c": crit.c}
         critical = {"model_threshold": crit.model_threshold, "similarity_threshold": crit.similarity_threshold,
                     "k": float(cfg.k)}
         if prep.vectors is not None:
@@ -147,7 +147,7 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         "emb_weight": cfg.emb_weight, "rule_weight": cfg.rule_weight,
         "rule_features": {"categories": list(CATEGORIES), "emotions": list(EMOTIONS),
                           "departments": [n.split("=", 1)[1] for n in feats.names if n.startswith("department=")]},
-        "train": {"folds": cfg.folds, "seed": cfg.seed, "c": cfg.c, "max_features": cfg.max_features,
+        "train": {"folds": cfg.folds, "seed": cfg.seed, "c_grid": list(cfg.c_grid), "max_features": cfg.max_features,
                   "min_df": cfg.min_df, "recall_target": cfg.recall_target},
         "heads": heads, "critical": critical, "figures": report,
     }
