@@ -209,7 +209,7 @@ def decide(policy: Policy, model_label: str, probability: float, rule_label: str
 
 def decide_critical(rules: bool, probability: float, similarity: float, rule: dict[str, float]) -> CriticalPrediction:
     source = ""
-    if rules:
+    if rules and rule.get("use_rules", 1.0) >= 0.5:
         source = "rules"
     elif probability >= rule.get("model_threshold", 2.0):
         source = "model"

@@ -142,8 +142,9 @@ def apply(analyzer: Analyzer, a: Analysis, refinement: Refinement, context: Call
         p = result.heads[Head.EMOTION].probability if Head.EMOTION in result.heads else 0.5
         emotion = Emotion(label, round(max(0.3, min(1.0, p)), 3))
     crit = result.critical
-    critical = a.critical or (crit is not None and crit.critical)
-    reason = a.critical_reason
+    # the OR of the nets (rules included unless validation chose otherwise: learned.decide_critical)
+    critical = crit.critical if crit is not None else a.critical
+    reason = a.critical_reason if critical else None
     if critical and not a.critical and crit is not None:
         reason = f"可能有生命安全风险(模型判断: {crit.source})"
     referrals = a.referrals

@@ -80,6 +80,7 @@ class CriticalResult:
     similarity_threshold: float
     temperature: float
     c: float
+    use_rules: float
     weights: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     bias: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
 
@@ -156,27 +157,34 @@ def choose_policy(probs: npt.NDArray[np.float64], labels: Sequence[str], truth: 
 
 
 def choose_critical(truth: Sequence[bool], rules: Sequence[bool], probs: Sequence[float], sims: Sequence[float],
-                    target: float) -> tuple[float, float]:
-    """(model threshold, similarity threshold): best precision with recall >= target, else best recall."""
+                    target: float) -> tuple[float, float, float]:
+    """(model threshold, similarity threshold, use_rules): the OR of the nets with the best precision
+    among those reaching ``target`` recall, else the best recall.  The rules' own flag always stays in
+    the OR (``use_rules`` 1): dropping it gained about one point of precision on validation folds,
+    too little to give up a safety net for callers at risk."""
     p = np.array(probs)
     s = np.array(sims)
     y = np.array(truth, dtype=bool)
     r = np.array(rules, dtype=bool)
-    p_grid = sorted({2.0, *np.quantile(p, np.linspace(0.5, 1.0, 26)).round(4).tolist()})
-    s_grid = sorted({9.0, *np.quantile(s, np.linspace(0.5, 1.0, 26)).round(4).tolist()}) if s.any() else [9.0]
-    best: tuple[float, float, float, float] | None = None  # (meets, precision/recall, ...) key
-    choice = (2.0, 9.0)
+    p_grid = sorted({2.0, *np.quantile(p, np.linspace(0.4, 1.0, 61)).round(4).tolist()})
+    s_grid = sorted({9.0, *np.quantile(s, np.linspace(0.4, 1.0, 61)).round(4).tolist()}) if s.any() else [9.0]
+    best: tuple[float, ...] | None = None
+    choice = (2.0, 9.0, 1.0)
     positives = max(1, int(y.sum()))
-    for tp_ in p_grid:
-        for ts in s_grid:
-            pred = r | (p >= tp_) | (s >= ts)
-            tp = int((pred & y).sum())
-            recall = tp / positives
-            precision = tp / max(1, int(pred.sum()))
-            meets = recall >= target
-            key = (1.0, precision, recall, tp_ + ts) if meets else (0.0, recall, precision, tp_ + ts)
-            if best is None or key > best:
-                best, choice = key, (float(tp_), float(ts))
+    for use_rules in (1.0,):
+        base = r if use_rules else np.zeros_like(r)
+        for tp_ in p_grid:
+            by_model = base | (p >= tp_)
+            for ts in s_grid:
+                pred = by_model | (s >= ts)
+                tp = int((pred & y).sum())
+                recall = tp / positives
+                precision = tp / max(1, int(pred.sum()))
+                meets = recall >= target
+                key = (1.0, precision, recall, use_rules, tp_ + ts) if meets else \
+                    (0.0, recall, precision, use_rules, tp_ + ts)
+                if best is None or key > best:
+                    best, choice = key, (float(tp_), float(ts), use_rules)
     return choice
 
 
@@ -222,11 +230,11 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
             probs = _softmax(oof[h, c][idx], temp)[:, 1].tolist()
             rule_crit = [prep.rules[i].critical for i in idx]
             y = [x == "true" for x in truth]
-            mt, st = choose_critical(y, rule_crit, probs, sims[idx].tolist(), cfg.recall_target)
+            mt, st, ur = choose_critical(y, rule_crit, probs, sims[idx].tolist(), cfg.recall_target)
             pred = [decide_critical(rule_crit[j], probs[j], float(sims[idx[j]]),
-                                    {"model_threshold": mt, "similarity_threshold": st}).critical
+                                    {"model_threshold": mt, "similarity_threshold": st, "use_rules": ur}).critical
                     for j in range(len(idx))]
-            crit = CriticalResult(y, rule_crit, pred, mt, st, temp, c)
+            crit = CriticalResult(y, rule_crit, pred, mt, st, temp, c, ur)
             continue
         labs = labels[h]
         t_idx = np.array([labs.index(x) for x in truth], dtype=np.int64)

@@ -130,7 +130,7 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         arrays["W_critical"], arrays["b_critical"] = crit.weights, crit.bias
         heads["critical"] = {"labels": ["false", "true"], "temperature": crit.temperature, "c": crit.c}
         critical = {"model_threshold": crit.model_threshold, "similarity_threshold": crit.similarity_threshold,
-                    "k": float(cfg.k)}
+                    "use_rules": crit.use_rules, "k": float(cfg.k)}
         if prep.vectors is not None:
             pos = [i for i, e in enumerate(prep.examples) if e.critical is True]
             neg = [i for i, e in enumerate(prep.examples) if e.critical is False]
