@@ -39,6 +39,7 @@ BM25_WEIGHT = 0.15
 K1 = 1.2
 B = 0.75
 THRESHOLD = 0.5
+CALIBRATION_ENTRIES = 300  # entries whose paraphrases calibrate the confidence (evenly sampled beyond that)
 _PREFIXES = ("请问", "我想问一下", "你好我想咨询一下", "那个就是想问问")
 _SUFFIXES = ("", "要带什么材料", "在哪里办", "怎么弄")
 _CLAUSE = re.compile(r"[,，。;；:：!！?？]")
@@ -85,7 +86,7 @@ class Bm25:
             p = self.post.get(g)
             if p is None:
                 continue
-            np.add.at(out, p[0], p[1])
+            out[p[0]] += p[1]  # a posting list holds each document once
             best += self.idf[g] * (K1 + 1)
         return out, best
 
@@ -186,7 +187,9 @@ class HybridKb:
         return fused, [float(cos[top]), float(cos[top]) - second, float(rel[top])]
 
     def _calibrate(self, offtopic: Sequence[str]) -> Calibration:
-        queries = [(p, True) for e in self.kb.entries for p in paraphrases(e)]
+        entries = self.kb.entries
+        step = max(1, math.ceil(len(entries) / CALIBRATION_ENTRIES))  # a large knowledge base: a sample suffices
+        queries = [(p, True) for e in entries[::step] for p in paraphrases(e)]
         queries += [(clean(self.normalizer(t).text), False) for t in offtopic]
         vecs = self._vectors([q for q, _ in queries], self.cache)
         xs: list[list[float]] = []
