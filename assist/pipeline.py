@@ -75,13 +75,17 @@ class _Listener:
     def __init__(self, live: LiveAssist, alerts: AlertBook) -> None:
         self.live = live
         self.alerts = alerts
+        # one call's transcripts are analysed in arrival order, also while a final's learned
+        # path runs in a worker thread (the call context must see them in order)
+        self._order = asyncio.Lock()
 
     async def on_transcript(self, session: CallSession, transcript: Transcript) -> Sequence[Event]:
-        refinement = None
-        # the learned path (encoder ~20 ms) on caller finals only, off the event loop
-        if transcript.final and transcript.role != "agent":
-            refinement = await asyncio.to_thread(self.live.learned_for_final, transcript)
-        events = self.live.on_transcript(transcript, refinement)
+        async with self._order:
+            refinement = None
+            # the learned path (encoder ~20 ms) on caller finals only, off the event loop
+            if transcript.final and transcript.role != "agent":
+                refinement = await asyncio.to_thread(self.live.learned_for_final, transcript)
+            events = self.live.on_transcript(transcript, refinement)
         for ev in events:
             if isinstance(ev, Alert):
                 self.alerts.add(ev)
