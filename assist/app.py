@@ -11,6 +11,7 @@ import logging
 
 from assist.live.pipeline import AssistPipeline
 from assist.nlp.analyzer import Analyzer, CallContext
+from assist.nlp.learned import DEFAULT_MODEL_DIR, MODEL_FILE
 from assist.settings import ServerConfig
 from assist.store.base import CallStore
 from assist.store.db import Store
@@ -38,7 +39,8 @@ def load_analyzer(config: ServerConfig) -> Analyzer | None:
     """The analysis engine (or None when disabled); loaded before the event loop starts."""
     if not config.analysis:
         return None
-    return Analyzer.load(kb_path=config.kb_path)
+    shipped = (DEFAULT_MODEL_DIR / MODEL_FILE).is_file()
+    return Analyzer.load(kb_path=config.kb_path, nlp_model=config.nlp_model, learned=shipped)
 
 
 async def open_pipeline(config: ServerConfig, analyzer: Analyzer | None) -> AssistPipeline:

@@ -260,6 +260,9 @@ class ServerConfig:
         "ASSIST_DB_SYNCHRONOUS"))
     kb_path: Path | None = field(default=None, metadata=_s(
         PATH, "knowledge base JSONL/CSV", "ASSIST_KB", "--kb", metavar="FILE", default_text="the shipped sample"))
+    nlp_model: Path | None = field(default=None, metadata=_s(
+        PATH, "learned analysis model directory of `assist train`", "ASSIST_NLP_MODEL", "--nlp-model", metavar="DIR",
+        default_text="the shipped model (assist/nlp/data/model)"))
     analysis: bool = field(default=True, metadata=_s(
         BOOL, "live assist: prompts, call state and alerts", "ASSIST_ANALYSIS"))
     static_dir: Path | None = field(default=None, metadata=_s(

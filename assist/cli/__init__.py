@@ -14,12 +14,13 @@ from collections.abc import Sequence
 
 COMMANDS: tuple[str, ...] = (
     "assist.cli.serve",      # assist serve
-    "assist.cli.models",  # assist models list|download|install|verify
-    "assist.cli.analyze",         # assist analyze
-    "assist.cli.calls",       # assist calls list|show|export
-    "assist.cli.replay",      # assist replay
-    "assist.cli.client",      # assist client
-    "assist.cli.tokens",        # assist tokens
+    "assist.cli.models",     # assist models list|download|install|verify
+    "assist.cli.analyze",    # assist analyze
+    "assist.cli.train",      # assist train
+    "assist.cli.calls",      # assist calls list|show|export
+    "assist.cli.replay",     # assist replay
+    "assist.cli.client",     # assist client
+    "assist.cli.tokens",     # assist tokens
 )
 
 

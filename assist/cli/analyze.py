@@ -42,6 +42,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--kb", metavar="FILE", type=Path, help="knowledge base (.jsonl or .csv) to use")
     parser.add_argument("--data", metavar="DIR", type=Path, help="directory of data files (default: built-in)")
     parser.add_argument("--no-kb", action="store_true", help="do not search the knowledge base")
+    parser.add_argument("--nlp-model", metavar="DIR", type=Path,
+                        help="learned model directory from 'assist train' (default: the shipped model)")
+    parser.add_argument("--rules-only", action="store_true", help="rules only: no encoder, no learned model")
     parser.add_argument("--compact", action="store_true", help="leave out the extra keys (evidence, normalized…)")
     parser.set_defaults(func=run)
 
@@ -101,7 +104,7 @@ def run_jsonl(analyzer: Analyzer, lines: TextIO, out: TextIO, err: TextIO, *, co
             err.write(f"assist analyze: {message}\n")
             continue
         context = contexts.setdefault(call_id, CallContext())
-        analysis = analyzer.analyze(role, text, context, utterance_id=utterance_id)
+        analysis = analyzer.analyze_final(role, text, context, utterance_id=utterance_id)
         _emit(_result(analysis.to_dict(), compact), out)
         out.flush()
     return errors
@@ -111,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from assist.nlp.analyzer import Analyzer
     from assist.nlp.data import DataError
     from assist.nlp.kb import KbError
+    from assist.nlp.learned import ModelError
 
     if args.jsonl is None and args.text is None:
         print("assist analyze: give TEXT (with --role) or --jsonl FILE", file=sys.stderr)
@@ -119,12 +123,14 @@ def run(args: argparse.Namespace) -> int:
         print("assist analyze: give either TEXT or --jsonl FILE, not both", file=sys.stderr)
         return 2
     try:
-        analyzer = Analyzer.load(args.data, args.kb, use_kb=not args.no_kb)
-    except (DataError, KbError, OSError) as exc:
+        model = None if args.rules_only else args.nlp_model
+        analyzer = Analyzer.load(args.data, args.kb, use_kb=not args.no_kb, nlp_model=model,
+                                 learned=not args.rules_only and _shipped_model_exists())
+    except (DataError, KbError, ModelError, OSError) as exc:
         print(f"assist analyze: {exc}", file=sys.stderr)
         return 2
     if args.text is not None:
-        _emit(_result(analyzer.analyze(Role(args.role), args.text).to_dict(), args.compact), sys.stdout)
+        _emit(_result(analyzer.analyze_final(Role(args.role), args.text).to_dict(), args.compact), sys.stdout)
         return 0
     if args.jsonl == "-":
         return 1 if run_jsonl(analyzer, sys.stdin, sys.stdout, sys.stderr, compact=args.compact) else 0
@@ -136,3 +142,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     return 1 if errors else 0
 
+
+def _shipped_model_exists() -> bool:
+    from assist.nlp.learned import DEFAULT_MODEL_DIR, MODEL_FILE
+
+    return (DEFAULT_MODEL_DIR / MODEL_FILE).is_file()

@@ -101,8 +101,9 @@ class _Listener:
         return True
 
     def _analyse(self, t: Transcript) -> list[Event]:
+        """In the analysis thread: the learned path (sentence encoder) on caller finals, then the rules."""
         with self._lock:
-            return self.live.on_transcript(t)
+            return self.live.on_transcript(t, self.live.learned_for_final(t))
 
     async def on_transcript(self, session: CallSession, transcript: Transcript) -> Sequence[Event]:
         if not self._due(transcript):

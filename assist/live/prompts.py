@@ -14,10 +14,11 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from assist.live.call_state import CallTopic
 from assist.nlp.analyzer import Analysis, CallContext
+from assist.nlp.refine import Refinement
 from assist.protocol.enums import (
     AlertKind,
     CallMode,
@@ -52,6 +53,22 @@ class TextAnalyzer(Protocol):
 
     def analyze(
         self, role: Role, text: str, context: CallContext | None = None, *, utterance_id: str | None = None
+    ) -> Analysis: ...
+
+
+@runtime_checkable
+class LearnedAnalyzer(TextAnalyzer, Protocol):
+    """An analysis engine with learned models beside its rules (``assist train``)."""
+
+    def learned_refinement(self, role: Role, text: str) -> Refinement | None: ...
+
+    def refine(
+        self,
+        a: Analysis,
+        context: CallContext | None = None,
+        *,
+        utterance_id: str | None = None,
+        refinement: Refinement | None = None,
     ) -> Analysis: ...
 
 
@@ -117,12 +134,21 @@ class LiveAssist:
 
     # ------------------------------------------------------------ public
 
-    def on_transcript(self, t: Transcript) -> list[Event]:
+    def learned_for_final(self, t: Transcript) -> Refinement | None:
+        """The learned path for a caller final (blocking, ~20 ms: run it off the event loop), or None.
+
+        Pass the result to ``on_transcript(t, refinement)``."""
+        if not isinstance(self._analyzer, LearnedAnalyzer) or not t.final or Role(t.role).is_agent:
+            return None
+        text = join_cjk(t.text)
+        return self._analyzer.learned_refinement(Role.CALLER, text) if text.strip() else None
+
+    def on_transcript(self, t: Transcript, refinement: Refinement | None = None) -> list[Event]:
         """Analyse one transcript event; return the prompt, alert and state events it causes."""
         self.audio_time = max(self.audio_time, t.end)
         text = join_cjk(t.text)
         utt = self._utterances.setdefault(t.utterance_id, _Utterance(role=t.role))
-        result = self._analyze(t.role, text, t.utterance_id) if text.strip() else None
+        result = self._analyze(t.role, text, t.utterance_id, refinement) if text.strip() else None
         wanted = self._cards_for(t, text, result) if result is not None else {}
         out: list[Event] = []
         for key, (data, span) in wanted.items():
@@ -172,14 +198,18 @@ class LiveAssist:
 
     # ------------------------------------------------------------ internals
 
-    def _analyze(self, role: Role, text: str, utterance_id: str) -> Analysis:
-        """Analyse with the call's context; a growing partial replaces its own record in it."""
+    def _analyze(self, role: Role, text: str, utterance_id: str, refinement: Refinement | None) -> Analysis:
+        """Analyse with the call's context; a growing partial replaces its own record in it.
+        A caller final's ``refinement`` (the learned path) is applied on top of the rules."""
         ctx = self._context
-        if role != Role.MIXED:
+        if role == Role.AGENT:
             return self._analyzer.analyze(role, text, ctx, utterance_id=utterance_id)
-        # One mixed channel carries both voices: caller prompts plus banned-phrase checks.
         result = self._analyzer.analyze(Role.CALLER, text, ctx, utterance_id=utterance_id)
-        return dataclasses.replace(result, banned=self._analyzer.analyze(Role.AGENT, text).banned)
+        if refinement is not None and isinstance(self._analyzer, LearnedAnalyzer):
+            result = self._analyzer.refine(result, ctx, utterance_id=utterance_id, refinement=refinement)
+        if role == Role.MIXED:  # one mixed channel carries both voices: caller prompts plus banned phrases
+            result = dataclasses.replace(result, banned=self._analyzer.analyze(Role.AGENT, text).banned)
+        return result
 
     def _prompt(self, pid: str, t: Transcript, action: PromptAction, span: Span | None, data: PromptData) -> Prompt:
         return Prompt(

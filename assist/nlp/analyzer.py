@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assist.nlp.banned import BannedHit, BannedList
 from assist.nlp.data import DEFAULT_DATA_DIR
@@ -27,6 +27,9 @@ from assist.nlp.tokenize import Tokenizer
 from assist.protocol.enums import Category, Emotion, Role
 from assist.protocol.events import Span
 
+if TYPE_CHECKING:
+    from assist.nlp.kbhybrid import HybridKb
+    from assist.nlp.refine import LearnedEngine, Refinement
 KB_FILES: tuple[str, ...] = ("kb.jsonl", "kb.csv")
 
 
@@ -68,10 +71,17 @@ class CallContext:
         """Records in call order, without utterance ``exclude``."""
         return [r for uid, r in self._records.items() if uid != exclude]
 
+    def new_id(self) -> str:
+        """A fresh utterance id for an utterance that came without one."""
+        self._auto += 1
+        return f"#{self._auto}"
+
+    def get(self, utterance_id: str) -> UtteranceRecord | None:
+        return self._records.get(utterance_id)
+
     def record(self, record: UtteranceRecord, utterance_id: str | None = None) -> None:
         if utterance_id is None:
-            self._auto += 1
-            utterance_id = f"#{self._auto}"
+            utterance_id = self.new_id()
         self._records[utterance_id] = record
         while len(self._records) > self.max_utterances:
             self._records.popitem(last=False)
@@ -163,6 +173,7 @@ class Analyzer:
         empathy: EmpathyScripts,
         kb: KnowledgeBase | None,
         kb_limit: int = 3,
+        learned: LearnedEngine | None = None,
     ) -> None:
         self.normalizer = normalizer
         self.emotion = emotion
@@ -172,6 +183,14 @@ class Analyzer:
         self.empathy = empathy
         self.kb = kb
         self.kb_limit = kb_limit
+        self.learned = learned  # the learned path of analyze_final (None: rules only)
+        self.hybrid: HybridKb | None = None  # fused BM25 + dense knowledge search (with an encoder)
+        if learned is not None and kb is not None:
+            embedder = learned.embedder()
+            if embedder is not None:
+                from assist.nlp.kbhybrid import HybridKb
+
+                self.hybrid = HybridKb(kb, embedder, normalizer=normalizer)
 
     @classmethod
     def load(
@@ -181,6 +200,8 @@ class Analyzer:
         *,
         use_kb: bool = True,
         tokenizer: Tokenizer | None = None,
+        nlp_model: Path | None = None,
+        learned: bool = False,
     ) -> Analyzer:
         """Load and validate all data files of ``data_dir`` (default: the shipped ones).
 
@@ -188,7 +209,9 @@ class Analyzer:
         ``data_dir``, else the shipped one.  ``tokenizer``: an already built
         ``Tokenizer`` to share with the knowledge base (building one takes ~1 s).
         Raises ``DataError`` (or the knowledge base's ``KbError``) naming the file
-        and entry on invalid data.
+        and entry on invalid data.  ``nlp_model`` (a directory written by ``assist
+        train``), or ``learned=True`` for the shipped model, enables ``analyze_final``'s
+        learned path (assist.nlp.refine; ``ModelError`` when the directory is invalid).
         """
         base = data_dir if data_dir is not None else DEFAULT_DATA_DIR
         fallback = DEFAULT_DATA_DIR
@@ -213,6 +236,7 @@ class Analyzer:
             banned=BannedList.load(pick("banned.toml")),
             empathy=EmpathyScripts.load(pick("empathy.toml")),
             kb=kb,
+            learned=_learned(nlp_model) if nlp_model is not None or learned else None,
         )
 
     def analyze(
@@ -235,6 +259,47 @@ class Analyzer:
             return Analysis(role=role, text=text, normalized=norm, banned=tuple(hits),
                             evidence={"banned": tuple(h.span for h in hits)})
         return self._caller(role, text, norm, context, utterance_id)
+
+    def analyze_final(
+        self,
+        role: Role,
+        text: str,
+        context: CallContext | None = None,
+        *,
+        utterance_id: str | None = None,
+    ) -> Analysis:
+        """``analyze`` plus the learned path (encoder, learned heads, crisis nets) when loaded.
+
+        Blocking (~20 ms with the encoder): call it from a worker thread on finals, never on
+        the event loop; partials use ``analyze``."""
+        if context is not None and utterance_id is None:
+            utterance_id = context.new_id()
+        analysis = self.analyze(role, text, context, utterance_id=utterance_id)
+        if self.learned is None or role == "agent":
+            return analysis
+        return self.refine(analysis, context, utterance_id=utterance_id)
+
+    def learned_refinement(self, role: Role, text: str) -> Refinement | None:
+        """The learned decisions for one utterance, without the call context.
+
+        Thread-safe and blocking (~20 ms): the server runs it in a worker thread on finals,
+        then applies it on the event loop with ``refine(..., refinement=...)``."""
+        if self.learned is None or role == "agent":
+            return None
+        from assist.nlp.refine import compute
+
+        return compute(self, self.analyze(role, text))
+
+    def refine(self, a: Analysis, context: CallContext | None = None, *, utterance_id: str | None = None,
+               refinement: Refinement | None = None) -> Analysis:
+        """The caller analysis ``a`` with the learned model's decisions (unchanged without one)."""
+        if self.learned is None or a.role == "agent" or not a.normalized.text:
+            return a
+        from assist.nlp.refine import apply, compute
+
+        if refinement is None:
+            refinement = compute(self, a)
+        return apply(self, a, refinement, context, utterance_id)
 
     # ------------------------------------------------------------ caller side
 
@@ -318,3 +383,9 @@ class Analyzer:
 def _crisis_numbers(first: list[Referral], emergencies: list[Referral]) -> tuple[str, ...]:
     """The numbers a critical utterance gives: those of its critical signals, then emergencies."""
     return tuple(dict.fromkeys(r.number for r in (*first, *emergencies)))
+
+
+def _learned(directory: Path | None) -> LearnedEngine:
+    from assist.nlp.refine import LearnedEngine
+
+    return LearnedEngine.load(directory)

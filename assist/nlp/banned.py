@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ class BannedRule:
     id: str
     category: str
     suggestion: str
+    secondary: bool = False  # reported only where no earlier rule already covers the phrase
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +47,13 @@ class BannedList:
         rules: list[tuple[BannedRule, Entry[int]]],
         *,
         skip_quoted: bool = True,
+        reported: Sequence[re.Pattern[str]] = (),
         unknown_department: str = UNKNOWN_DEPARTMENT,
         crisis_suggestion: str = CRISIS_SUGGESTION,
     ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
+        self.reported = tuple(reported)
         self.unknown_department = unknown_department
         self.crisis_suggestion = crisis_suggestion
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
@@ -56,13 +61,14 @@ class BannedList:
     @classmethod
     def load(cls, path: Path) -> BannedList:
         doc = load_toml(path)
-        doc.check_keys({"define", "rule", "skip_quoted", "unknown_department", "crisis_suggestion"})
+        doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion"})
         defines = doc.defines()
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
         for i, entry in enumerate(doc.tables("rule")):
-            entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy"})
-            rule = BannedRule(entry.text("id"), entry.text("category"), entry.text("suggestion"))
+            entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy", "secondary"})
+            rule = BannedRule(entry.text("id"), entry.text("category"), entry.text("suggestion"),
+                              entry.boolean("secondary", False))
             if rule.id in seen:
                 raise entry.error(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
@@ -80,8 +86,9 @@ class BannedList:
             crisis.format(number="")
         except (KeyError, IndexError, ValueError) as exc:
             raise DataError(path, "crisis_suggestion", f"may only use {{number}}: {exc}") from exc
-        return cls(rules, skip_quoted=doc.boolean("skip_quoted", True), unknown_department=unknown,
-                   crisis_suggestion=crisis)
+        reported = doc.regex_list("reported", defines)
+        return cls(rules, skip_quoted=doc.boolean("skip_quoted", True), reported=reported,
+                   unknown_department=unknown, crisis_suggestion=crisis)
 
     def find(
         self, text: str, *, department: str | None = None, crisis: tuple[str, ...] | None = None
@@ -94,6 +101,7 @@ class BannedList:
         out: list[BannedHit] = []
         seen: set[tuple[int, int, int]] = set()
         quoted = _quoted(text) if self.skip_quoted else []
+        quoted += [m.span() for p in self.reported for m in p.finditer(text)]
         for hit in self._matcher.find(text, longest_only=False):
             if any(s <= hit.start and hit.end <= e for s, e in quoted):
                 continue  # reported speech: 您是说工作人员回了您一句"哦"
@@ -117,7 +125,20 @@ class BannedList:
                 suggestion=self._suggestion(rule, department, crisis),
                 fuzzy=hit.fuzzy,
             ))
-        return out
+        return self._one_rule_per_phrase(out)
+
+    def _one_rule_per_phrase(self, hits: list[BannedHit]) -> list[BannedHit]:
+        """A ``secondary`` rule's hit is dropped where an earlier-listed rule covers the same phrase."""
+        if len(hits) < 2:
+            return hits
+        order = {r.id: i for i, r in enumerate(self.rules)}
+        secondary = {r.id for r in self.rules if r.secondary}
+        kept: list[BannedHit] = []
+        for h in sorted(hits, key=lambda h: order[h.rule]):
+            if h.rule not in secondary or all(
+                    k.rule == h.rule or h.span.end <= k.span.start or k.span.end <= h.span.start for k in kept):
+                kept.append(h)
+        return sorted(kept, key=lambda h: (h.span.start, order[h.rule]))
 
 
     def _suggestion(self, rule: BannedRule, department: str | None, crisis: tuple[str, ...] | None) -> str:

@@ -28,7 +28,7 @@ ServerMaker = Callable[..., AbstractAsyncContextManager[AssistServer]]
 
 @pytest.fixture(scope="session")
 def analyzer() -> Analyzer:
-    return Analyzer.load()
+    return Analyzer.load(learned=True)  # as `assist serve` loads it: rules + the shipped learned model
 
 
 @pytest.fixture(scope="session")

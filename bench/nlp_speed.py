@@ -1,0 +1,131 @@
+"""Speed and memory of the analysis engine: rules on partials, the learned path on finals, hybrid search at scale.
+
+    python -m bench.nlp_speed                    # all sections
+    python -m bench.nlp_speed --kb-entries 10000 # knowledge-base size for the hybrid search section
+
+- rules on partials: ``Analyzer.analyze`` on every growing prefix of the training utterances
+  (one prefix every 2 characters, as a recognizer's partials grow), plus 2,000-character texts;
+- learned path on finals: ``Analyzer.analyze_final`` on distinct utterances (no cache hits),
+  the encoder limited to 2 threads;
+- added resident memory of the encoder + learned model + hybrid index (RSS before/after);
+- hybrid knowledge search: a knowledge base of N entries (the shipped entries × place names),
+  top-3 with the utterance vector already computed (the classifier encoded it) and with encoding.
+Figures go to docs/performance.md and docs/nlp-evaluation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import time
+from pathlib import Path
+
+from assist.protocol.enums import Role
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN = ROOT / "assist" / "nlp" / "data" / "train" / "caller.jsonl"
+PLACES = ("东城", "西城", "南岗", "北湖", "高新", "开发区", "新区", "老城", "滨江", "河西", "城关", "经开", "临港",
+          "江北", "江南", "山前", "山后", "湖滨", "桥东", "桥西")
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="speed and memory of the analysis engine")
+    p.add_argument("--utterances", type=int, default=300, help="utterances for the learned-path timing")
+    p.add_argument("--kb-entries", type=int, default=10000)
+    args = p.parse_args(argv)
+
+    from assist.nlp.analyzer import Analyzer
+
+    texts = [json.loads(x)["text"] for x in TRAIN.read_text(encoding="utf-8").splitlines() if x.strip()]
+    rules = Analyzer.load()
+    prefixes = [t[:n] for t in texts[:400] for n in range(2, len(t) + 1, 2)]
+    for t in prefixes[:200]:
+        rules.analyze(Role.CALLER, t)
+    times = []
+    for t in prefixes:
+        t0 = time.perf_counter()
+        rules.analyze(Role.CALLER, t)
+        times.append((time.perf_counter() - t0) * 1000)
+    long_text = "".join(texts)[:2000]
+    long_times = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        rules.analyze(Role.CALLER, long_text)
+        long_times.append((time.perf_counter() - t0) * 1000)
+    print(f"rules on {len(prefixes)} partials: median {statistics.median(times):.2f} ms, "
+          f"p99 {_pct(times, 0.99):.2f} ms; 2,000-character text: median {statistics.median(long_times):.1f} ms")
+
+    from assist.nlp.kbhybrid import HybridKb
+    from assist.nlp.refine import LearnedEngine
+
+    base_rss = _rss_mb()
+    t0 = time.perf_counter()
+    learned = rules  # the same analyzer with the learned path attached: what the server adds
+    learned.learned = LearnedEngine.load()
+    encoder = learned.learned.embedder()
+    assert encoder is not None and learned.kb is not None
+    learned.hybrid = HybridKb(learned.kb, encoder, normalizer=learned.normalizer)
+    load_s = time.perf_counter() - t0
+    learned.analyze_final(Role.CALLER, "热身")
+    rss = _rss_mb() - base_rss
+    finals = texts[-args.utterances:]
+    ftimes = []
+    for t in finals:
+        t0 = time.perf_counter()
+        learned.analyze_final(Role.CALLER, t)
+        ftimes.append((time.perf_counter() - t0) * 1000)
+    print(f"learned path on {len(finals)} finals (encoder, heads, crisis nets, hybrid search; 2 threads): "
+          f"median {statistics.median(ftimes):.1f} ms, p95 {_pct(ftimes, 0.95):.1f} ms, "
+          f"p99 {_pct(ftimes, 0.99):.1f} ms")
+    print(f"added resident memory (encoder + learned model + hybrid index): {rss:.0f} MB; load {load_s:.1f} s")
+
+    from assist.nlp.embed import load_embedder
+    from assist.nlp.kb import KnowledgeBase
+
+    assert learned.kb is not None
+    emb = load_embedder()
+    assert emb is not None
+    entries = []
+    for i in range(args.kb_entries):
+        e = learned.kb.entries[i % len(learned.kb.entries)]
+        place = PLACES[(i // len(learned.kb.entries)) % len(PLACES)]
+        entries.append(dataclasses.replace(e, id=f"{e.id}-{i}", question=f"{place}{i // 400}区{e.question}"))
+    big = KnowledgeBase(entries, learned.kb.tokenizer)
+    t0 = time.perf_counter()
+    hybrid = HybridKb(big, emb, normalizer=learned.normalizer)
+    build_s = time.perf_counter() - t0
+    queries = ["公积金要怎么取出来", "医保卡丢了怎么补办", "孩子上学要办什么手续", "今天中午吃什么", "电动车在哪里上牌"]
+    vectors = emb.embed_queries(queries)
+    stimes = []
+    for _ in range(40):
+        for q, v in zip(queries, vectors, strict=True):
+            t0 = time.perf_counter()
+            hybrid.search(q, v, limit=3)
+            stimes.append((time.perf_counter() - t0) * 1000)
+    etimes = []
+    for i, q in enumerate(queries * 4):
+        t0 = time.perf_counter()
+        hybrid.search(f"{q}{i}", None, limit=3)
+        etimes.append((time.perf_counter() - t0) * 1000)
+    print(f"hybrid search, {len(entries)} entries (import {build_s:.0f} s, cached afterwards): top-3 median "
+          f"{statistics.median(stimes):.1f} ms, p95 {_pct(stimes, 0.95):.1f} ms with the utterance vector; "
+          f"with encoding median {statistics.median(etimes):.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

