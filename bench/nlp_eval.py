@@ -190,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="use the holdout caller/agent sets (generalisation check: never tune rules on them)",
     )
     parser.add_argument("--typed-only", action="store_true", help="skip the recognizer-style condition")
+    parser.add_argument("--rules-only", action="store_true",
+                        help="the rules alone (partials); default: rules + the shipped learned model, as on finals")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--errors", action="store_true", help="list every misclassified item")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target fails")
@@ -204,11 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     caller = load_caller_cases(HOLDOUT_CALLER if args.holdout else args.caller)
     agent = load_agent_cases(HOLDOUT_AGENT if args.holdout else args.agent)
     kb = load_kb_cases(args.paraphrases) if args.paraphrases.exists() else None
-    analyzer = Analyzer.load(data_dir=args.data_dir, kb_path=args.kb)
+    analyzer = Analyzer.load(data_dir=args.data_dir, kb_path=args.kb, learned=not args.rules_only)
     renderers: dict[str, Callable[[str], str]] = {TYPED: lambda s: s}
     if not args.typed_only:
         renderers[ASR] = default_styler()
-    report = evaluate(analyzer, caller, agent, kb, renderers)
+    report = evaluate(analyzer, caller, agent, kb, renderers, learned=not args.rules_only)
     targets = check_targets(report)
     if args.json:
         payload = {"report": _jsonable(report), "targets": _jsonable(targets)}
