@@ -29,7 +29,7 @@ from assist.audio.pcm import FrameAssembler, decode_mulaw, encode_mulaw
 from assist.audio.recognizer import Hypothesis, VoskModelFactory
 from assist.audio.resample import StreamResampler
 from assist.audio.vad import GateConfig
-from tests.audio.helpers import noise
+from tests.support.signals import noise
 
 pytestmark = pytest.mark.engine
 

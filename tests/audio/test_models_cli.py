@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from assist.cli import main
-from tests.audio.conftest import FileServer
-from tests.audio.helpers import make_model_dir, make_model_zip
+from tests.support.model_files import FileServer, make_model_dir, make_model_zip
 
 NAME = "vosk-model-test-0.1"
 

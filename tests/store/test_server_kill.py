@@ -22,7 +22,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from tests.server.server_helpers import free_port
+from tests.support.scripted_server import free_port
 
 LINES = [
     {"role": "caller", "start": 0.2 + 0.8 * i, "end": 0.7 + 0.8 * i, "text": f"第 {i} 句 我 家 楼下 停水 了"}
