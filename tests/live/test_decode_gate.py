@@ -84,13 +84,15 @@ async def test_live_calls_are_not_starved_by_a_training_flood_on_a_real_pool() -
 
     Queued first-come-first-served, a live job would wait behind the replays'
     backlog (up to 8 jobs, 80 ms, per slot); through the gate it waits at most
-    for the other live call's 2 ms job.
+    for the other live call's 2 ms job.  The bounds are in training jobs as long
+    as they took in this run, so a busy machine slows both sides alike.
     """
     gate = DecodeGate(2, 0.5)
     pool = ThreadPoolExecutor(max_workers=gate.slots)
     loop = asyncio.get_running_loop()
     peak_training = 0
     live_waits: list[float] = []
+    training_jobs: list[float] = []
 
     def decode(seconds: float) -> None:
         time.sleep(seconds)
@@ -100,7 +102,9 @@ async def test_live_calls_are_not_starved_by_a_training_flood_on_a_real_pool() -
         for _ in range(jobs):
             async with gate.slot(live=False):
                 peak_training = max(peak_training, gate.training_in_use)
+                began = time.monotonic()
                 await loop.run_in_executor(pool, decode, 0.010)
+                training_jobs.append(time.monotonic() - began)
 
     async def live_call(jobs: int) -> None:
         for _ in range(jobs):
@@ -118,7 +122,8 @@ async def test_live_calls_are_not_starved_by_a_training_flood_on_a_real_pool() -
         pool.shutdown()
     assert peak_training == 1
     assert gate.granted_training == 160 and gate.granted_live == 60
-    assert sorted(live_waits)[len(live_waits) // 2] < 0.005
-    assert max(live_waits) < 0.08
-    # the replays were not starved either: 160 jobs of 10 ms on one slot take about 1.6 s
-    assert elapsed < 10
+    job = sorted(training_jobs)[len(training_jobs) // 2]  # one training job, as long as it took here
+    assert sorted(live_waits)[len(live_waits) // 2] < job / 2  # most live jobs do not wait at all
+    assert max(live_waits) < 8 * job  # never behind the replays' backlog
+    # the replays were not starved either: 160 jobs on one slot, one after the other
+    assert elapsed < 4 * 160 * job

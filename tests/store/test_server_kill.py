@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 
 from tests.support.scripted_server import free_port
@@ -67,6 +68,7 @@ async def stream_until(url: str, call_id: str, finals_wanted: int) -> list[dict[
     return finals
 
 
+@pytest.mark.slow
 def test_sigkill_mid_call_loses_no_received_final(tmp_path: Path) -> None:
     db = tmp_path / "assist.sqlite3"
     port = free_port()

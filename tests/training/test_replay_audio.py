@@ -54,6 +54,7 @@ async def replay_wav(server: AssistServer, audio: WavAudio, roles: tuple[str, ..
     return result.events, progress
 
 
+@pytest.mark.slow
 async def test_two_replays_of_a_recording_are_identical(make_server: ServerMaker, korean_factory: VoskModelFactory,
                                                         stereo_wav: Path, rules: TrainingRules) -> None:
     audio = read_wav(stereo_wav)
@@ -77,6 +78,7 @@ async def test_two_replays_of_a_recording_are_identical(make_server: ServerMaker
     assert r1["greetings"]["opening"]["missing"] == ["问候", "报热线名", "询问诉求"]  # Korean is no 12345 greeting
 
 
+@pytest.mark.slow
 async def test_mono_recordings_at_44k_and_8k_mulaw(make_server: ServerMaker, korean_factory: VoskModelFactory,
                                                    korean_speech: Speak, tmp_path: Path) -> None:
     pad = np.zeros(4410, np.int16)
@@ -94,6 +96,7 @@ async def test_mono_recordings_at_44k_and_8k_mulaw(make_server: ServerMaker, kor
             assert said[-1][3] <= audio.duration + 0.05
 
 
+@pytest.mark.slow
 def test_cli_local_recording(stereo_wav: Path, korean_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["replay", str(stereo_wav), "--local", "--model", str(korean_model_dir), "--speed", "max", "--json"])
     out, err = capsys.readouterr()
@@ -111,6 +114,7 @@ def test_cli_local_without_a_model(stereo_wav: Path, tmp_path: Path, capsys: pyt
     assert code == 2 and "not a usable Vosk model" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 async def test_cli_over_url_paced_at_twice_real_time(make_server: ServerMaker, korean_factory: VoskModelFactory,
                                                      stereo_wav: Path, capsys: pytest.CaptureFixture[str]) -> None:
     duration = read_wav(stereo_wav).duration

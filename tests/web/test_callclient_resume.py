@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from assist.audio.recognizer import ScriptedRecognizer
 from assist.headset.callclient import Backoff, CallClient
@@ -82,6 +83,7 @@ class CuttableProxy:
             self.server.close()
 
 
+@pytest.mark.slow
 async def test_capture_client_resumes_through_a_network_cut(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "calls.sqlite3")
     factory = ResumeAwareFactory()

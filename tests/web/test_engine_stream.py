@@ -25,7 +25,7 @@ from assist.web.server import AssistServer
 from bench.callclient import CallResult, stream_call
 from bench.speech import KOREAN_SENTENCES
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 Speak = Callable[[str, int], npt.NDArray[np.int16]]
 

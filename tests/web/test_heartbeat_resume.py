@@ -19,6 +19,7 @@ from assist.protocol.events import CallEnded, Event, Transcript
 from assist.settings import ServerConfig
 from assist.store.db import Store
 from assist.store.privacy import Redactor
+from assist.web.call import PROBE_TIMEOUT
 from assist.web.server import AssistServer
 from bench.callclient import CallResult, collect
 from tests.support.resume_script import EXPECTED, WORDS, heard_from
@@ -72,7 +73,7 @@ async def test_silent_peer_is_closed_and_its_call_ends_interrupted(make_server: 
     closed_after = time.monotonic() - went_silent
     ended = got[-1]
     assert isinstance(ended, CallEnded) and ended.summary.reason == "interrupted"
-    assert closed_after <= server.config.silent_peer_seconds + 1.0
+    assert closed_after < 3 * server.config.silent_peer_seconds  # the heartbeat closed it, not a timeout
     assert [f.text for f in finals(got)] == ["hello there"]  # what it said before going silent is kept
     peer.close()
 
@@ -151,7 +152,8 @@ async def test_resume_replaces_a_socket_that_went_silent(make_server: MakeServer
         await asyncio.wait_for(reader, 10)
     ended = first_end[-1]
     assert isinstance(ended, CallEnded) and ended.summary.reason == "interrupted"
-    assert replaced_after < 5  # the probe waits 2 s, not the 30 s heartbeat
+    # the probe waited for its ping's answer, and replaced the socket long before the heartbeat would have
+    assert PROBE_TIMEOUT <= replaced_after < server.config.silent_peer_seconds / 4
     assert result.ready is not None and result.ready["resumed"] is True
     assert [(e["utterance_id"], e["text"]) for e in result.transcripts(final=True)] == [
         ("mixed-1", "how are you"), ("mixed-2", "bye now")

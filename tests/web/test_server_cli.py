@@ -41,6 +41,7 @@ def test_bad_setting_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
 
 
 @pytest.mark.engine
+@pytest.mark.slow
 def test_serve_runs_until_sigterm(korean_model_dir: Path) -> None:
     port = free_port()
     env = {**os.environ, "ASSIST_LOG_LEVEL": "INFO"}

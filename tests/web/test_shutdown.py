@@ -27,6 +27,8 @@ LINES = [  # released on the audio clock at real time: only the first is due bef
     {"type": "line", "role": "caller", "start": 1.0, "end": 30.0, "text": "我 家 停水 了"},
     {"type": "line", "role": "agent", "start": 31.0, "end": 40.0, "text": "好的 我 帮 您 登记"},
 ]
+# shorter than the default 8 s: the bound below then leaves a busy machine 6 s for the exit itself
+GRACE = 4.0
 TRANSCRIPT = {"channels": 2, "roles": ["agent", "caller"], "source": "transcript", "speed": 1}
 
 
@@ -54,7 +56,8 @@ async def test_sigterm_flushes_calls_stores_them_interrupted_and_exits_within_10
     with log_file.open("w") as stderr:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "assist", "serve", "--no-model", "--port", str(port), "--db", str(db),
-            "--tokens", str(tmp_path / "no-tokens.toml"), "--json-logs", stderr=stderr, env=env,
+            "--tokens", str(tmp_path / "no-tokens.toml"), "--json-logs", "--shutdown-grace", str(GRACE),
+            stderr=stderr, env=env,
         )
     try:
         await wait_until_up(proc, port, log_file)
@@ -76,7 +79,8 @@ async def test_sigterm_flushes_calls_stores_them_interrupted_and_exits_within_10
         signalled = time.monotonic()
         code = await asyncio.wait_for(proc.wait(), 15)
         took = time.monotonic() - signalled
-        assert code == 0 and took < 10, took
+        # the stuck client holds the stop for the grace at most; the rest is the process's own exit
+        assert code == 0 and took < GRACE + 6, took
         await asyncio.wait_for(reader, 5)
         stuck.close()
     finally:

@@ -87,6 +87,7 @@ def open_page(page: Page, url: str) -> Page:
     return page
 
 
+@pytest.mark.slow
 def test_live_call_on_overlay_and_supervisors(
     real_server: RealServer, new_page: NewPage, screenshot: Screenshot
 ) -> None:

@@ -171,6 +171,7 @@ async def test_one_token_cannot_hoard_call_or_subscriber_slots(
     assert again.ended is not None
 
 
+@pytest.mark.slow
 async def test_idle_calls_and_calls_past_max_call_seconds_are_ended(
     agent_server: tuple[AssistServer, dict[str, str]],
 ) -> None:

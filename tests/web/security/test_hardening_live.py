@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 
 from assist.audio.recognizer import ScriptedFactory
@@ -65,6 +66,7 @@ async def test_partials_reaching_screens_are_masked() -> None:
             assert "1234" not in plain and "19900307" not in plain, partial  # never the hidden digits
 
 
+@pytest.mark.slow
 async def test_a_flood_of_long_lines_leaves_another_call_and_healthz_responsive() -> None:
     analyzer = Analyzer.load()
     pipeline = AssistPipeline(analyzer=analyzer, redactor=Redactor(), context_factory=CallContext)
@@ -121,6 +123,7 @@ async def test_a_flood_of_long_lines_leaves_another_call_and_healthz_responsive(
         assert p95 < 1.0 and health < 1.0, (lags, health)
 
 
+@pytest.mark.slow
 async def test_finals_survive_a_database_locked_longer_than_the_busy_timeout(tmp_path: Path) -> None:
     path = tmp_path / "calls.sqlite3"
     store = await Store.open(path)

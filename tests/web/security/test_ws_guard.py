@@ -94,4 +94,4 @@ async def test_silent_peer_is_closed_within_the_heartbeat_budget() -> None:
         writer.close()
     assert closed_after, "the silent peer was never closed"
     budget = interval + timeout + close_timeout
-    assert closed_after[0] <= budget + 0.5
+    assert closed_after[0] < 3 * budget  # closed by the keepalive, not by the test's 5 s wait
