@@ -280,7 +280,7 @@ def test_history_report_of_a_stored_call_reads_in_chinese(real_server: RealServe
 
 def test_history_report_of_a_crisis_call_uses_crisis_criteria(real_server: RealServer, new_page: NewPage) -> None:
     call = "20250611-0009"
-    scenario = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "fire.jsonl"
+    scenario = Path(__file__).resolve().parents[2] / "data" / "scenarios" / "fire.jsonl"
     lines = [json.loads(t) for t in scenario.read_text(encoding="utf-8").splitlines() if "119" not in t]
     events = real_server.replay(call, AGENT, lines, speed=0).result(timeout=30)
     assert events[-1]["type"] == "ended"

@@ -26,7 +26,7 @@ from tests.support.real_server import RealServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "data" / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[3] / "tests" / "data" / "scenarios"
 VIEWPORT = ViewportSize(width=360, height=800)
 SPEED = 2.0
 MAX_CLS = 0.1
