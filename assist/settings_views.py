@@ -6,7 +6,7 @@
 * ``flag_values`` reads them back as the ``flags`` mapping of ``ServerConfig.load``.
 * ``markdown_table`` renders the settings table; ``python -m assist.settings_views --write`` puts it
   between the ``<!-- settings:… -->`` markers of docs/server.md and docs/security.md, and
-  tests/server/test_settings_docs.py fails when a doc differs from the definition.
+  tests/settings/test_settings_docs.py fails when a doc differs from the definition.
 """
 
 from __future__ import annotations

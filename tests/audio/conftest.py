@@ -5,22 +5,11 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.audio.helpers import make_model_dir
-
-
-@dataclass
-class FileServer:
-    """Serves ``routes`` (path → bytes) on 127.0.0.1; ``truncate`` paths announce more bytes than sent."""
-
-    base_url: str
-    routes: dict[str, bytes] = field(default_factory=dict)
-    truncate: set[str] = field(default_factory=set)
-    requests: list[str] = field(default_factory=list)
+from tests.support.model_files import FileServer, make_model_dir
 
 
 @pytest.fixture

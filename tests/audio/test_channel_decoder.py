@@ -11,7 +11,7 @@ from assist.audio.channel import ChannelDecoder
 from assist.audio.recognizer import Hypothesis, ScriptedRecognizer
 from assist.audio.resample import StreamResampler
 from assist.audio.vad import GateConfig
-from tests.audio.helpers import noise, tone
+from tests.support.signals import noise, tone
 
 MODEL_RATE = 16000
 

@@ -12,7 +12,7 @@ from assist.audio.channel import ChannelDecoder
 from assist.audio.recognizer import Hypothesis, VoskModelFactory
 from assist.audio.vad import GateConfig
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 
 def decode(factory: VoskModelFactory, audio: npt.NDArray[np.int16], rate: int, cuts: list[int]) -> list[Hypothesis]:

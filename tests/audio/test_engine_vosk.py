@@ -29,7 +29,7 @@ from assist.audio.pcm import FrameAssembler, decode_mulaw, encode_mulaw
 from assist.audio.recognizer import Hypothesis, VoskModelFactory
 from assist.audio.resample import StreamResampler
 from assist.audio.vad import GateConfig
-from tests.audio.helpers import noise
+from tests.support.signals import noise
 
 pytestmark = pytest.mark.engine
 
@@ -97,6 +97,7 @@ def test_partials_come_before_the_final_and_word_times_are_sane(
     assert all(a != b for a, b in itertools.pairwise(partial_texts))
 
 
+@pytest.mark.slow
 def test_8khz_mulaw_matches_16khz_pcm_of_the_same_audio(
     korean_factory: VoskModelFactory, korean_speech: Speak, sequential: dict[str, list[Hypothesis]]
 ) -> None:
@@ -133,6 +134,7 @@ def test_8khz_mulaw_matches_16khz_pcm_of_the_same_audio(
     assert speech_span(phone_hyps) == pytest.approx((start + 0.5, end + 0.5), abs=0.3)
 
 
+@pytest.mark.slow
 def test_gating_decodes_much_less_audio_and_clips_nothing(
     korean_factory: VoskModelFactory, korean_speech: Speak
 ) -> None:
@@ -157,6 +159,7 @@ def test_gating_decodes_much_less_audio_and_clips_nothing(
     assert text_overlap(gated, ungated) >= 0.4
 
 
+@pytest.mark.slow
 def test_two_recognizers_in_two_threads_match_sequential_decoding(
     korean_factory: VoskModelFactory, korean_speech: Speak, sequential: dict[str, list[Hypothesis]]
 ) -> None:

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from assist.cli import main
-from tests.audio.conftest import FileServer
-from tests.audio.helpers import make_model_dir, make_model_zip
+from tests.support.model_files import FileServer, make_model_dir, make_model_zip
 
 NAME = "vosk-model-test-0.1"
 
@@ -120,6 +119,7 @@ def test_verify_load_rejects_a_model_vosk_cannot_load(
     assert "could not load" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.engine
 def test_verify_load_accepts_the_korean_model(korean_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("verify", str(korean_model_dir), "--load") == 0

@@ -28,8 +28,7 @@ from assist.audio.models import (
     parse_catalogue,
     resolve_model_dir,
 )
-from tests.audio.conftest import FileServer
-from tests.audio.helpers import make_model_dir, make_model_zip
+from tests.support.model_files import FileServer, make_model_dir, make_model_zip
 
 NAME = "vosk-model-test-0.1"
 

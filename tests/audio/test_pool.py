@@ -154,6 +154,7 @@ def _words(hyps: list[Hypothesis]) -> set[str]:
     return {w for h in hyps for w in h.text.split()}
 
 
+@pytest.mark.slow
 @pytest.mark.engine
 @pytest.mark.parametrize("first_call_ends", [True, False], ids=["ended", "cut-mid-utterance"])
 def test_nothing_of_one_call_reaches_the_next_through_a_pooled_recognizer(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assist.audio.resample import StreamResampler
-from tests.audio.helpers import tone
+from tests.support.signals import tone
 
 RATES = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]
 

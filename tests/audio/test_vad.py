@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assist.audio.vad import GateConfig, GateOutput, VoiceGate, block_level_dbfs
-from tests.audio.helpers import noise, tone
+from tests.support.signals import noise, tone
 
 RATE = 16000
 BLOCK = RATE * 20 // 1000

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,23 +14,12 @@ from assist.settings import ServerConfig
 from assist.store.db import Store
 from assist.store.privacy import Redactor
 from assist.web.server import AssistServer
-
-SAMPLES = Path(__file__).resolve().parents[2] / "assist" / "training" / "samples"
+from tests.support.live_server import LiveServer
 
 
 @pytest.fixture(scope="session")
 def analyzer() -> Analyzer:
     return Analyzer.load()
-
-
-@dataclass
-class LiveServer:
-    server: AssistServer
-    store: Store
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
 
 @pytest.fixture
@@ -45,7 +31,3 @@ async def live_server(analyzer: Analyzer, tmp_path: Path) -> AsyncIterator[LiveS
     yield LiveServer(server, store)
     await server.stop(grace=5)
     await store.close()
-
-
-def sample_lines(name: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines() if line.strip()]

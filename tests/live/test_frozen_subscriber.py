@@ -41,7 +41,8 @@ from bench.transcript_calls import (
     run_call,
     transcript_key,
 )
-from tests.live.conftest import LiveServer, sample_lines
+from tests.support.live_server import LiveServer
+from tests.support.samples import sample_lines
 
 pytestmark = pytest.mark.slow
 

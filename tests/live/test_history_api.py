@@ -7,8 +7,8 @@ import json
 import urllib.request
 from typing import Any
 
-from tests.live.conftest import LiveServer, sample_lines
-from tests.live.test_live_server import replay
+from tests.support.live_server import LiveServer, replay
+from tests.support.samples import sample_lines
 
 
 def get(url: str) -> tuple[int, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.live.conftest import LiveServer, sample_lines
+from tests.support.live_server import LiveServer, replay
+from tests.support.samples import sample_lines
 
 
 async def recv_json(ws: ClientConnection, wait: float = 5.0) -> dict[str, Any]:
@@ -23,22 +24,6 @@ async def subscribe(url: str, **what: Any) -> ClientConnection:
     first = await recv_json(ws)
     assert first["type"] == "subscribed"
     return ws
-
-
-async def replay(url: str, call_id: str, lines: list[dict[str, Any]], agent: str = "a1") -> list[dict[str, Any]]:
-    """Stream a transcript call at full speed; return every event the call socket got."""
-    events: list[dict[str, Any]] = []
-    async with connect(url + "/ws/call") as ws:
-        await ws.send(json.dumps({"type": "start", "call_id": call_id, "agent_id": agent, "sample_rate": 16000,
-                                  "channels": 2, "roles": ["agent", "caller"], "source": "transcript", "speed": 0}))
-        for line in lines:
-            await ws.send(json.dumps({"type": "line", **line}))
-        await ws.send(json.dumps({"type": "end"}))
-        while True:
-            ev = await recv_json(ws, 10)
-            events.append(ev)
-            if ev["type"] == "ended":
-                return events
 
 
 async def collect_until(ws: ClientConnection, stop: str, wait: float = 10.0) -> list[dict[str, Any]]:

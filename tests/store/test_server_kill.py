@@ -20,9 +20,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 
-from tests.server.server_helpers import free_port
+from tests.support.scripted_server import free_port
 
 LINES = [
     {"role": "caller", "start": 0.2 + 0.8 * i, "end": 0.7 + 0.8 * i, "text": f"第 {i} 句 我 家 楼下 停水 了"}
@@ -67,6 +68,7 @@ async def stream_until(url: str, call_id: str, finals_wanted: int) -> list[dict[
     return finals
 
 
+@pytest.mark.slow
 def test_sigkill_mid_call_loses_no_received_final(tmp_path: Path) -> None:
     db = tmp_path / "assist.sqlite3"
     port = free_port()

@@ -1,0 +1,69 @@
+"""The call history page against the fake server's /api/calls, in headless Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import ViewportSize, expect
+
+from tests.support.fake_page_server import FakeServer
+from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot
+from tests.support.scenario import PAST
+
+pytestmark = pytest.mark.browser
+
+
+def tid(name: str) -> str:
+    return f'[data-testid="{name}"]'
+
+
+def test_search_and_open_a_call_with_its_report(
+    new_page: NewPage, fake_server: FakeServer, screenshot: Screenshot
+) -> None:
+    page = new_page(viewport=ViewportSize(width=1280, height=900))
+    page.goto(f"{fake_server.base_url}/history")
+    rows = page.locator(tid("result-row"))
+    expect(rows).to_have_count(3)
+
+    page.locator(tid("search-text")).fill("油烟")
+    page.locator(tid("search-text")).press("Enter")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-call-id", PAST)
+    assert any("search=%E6%B2%B9%E7%83%9F" in p for p in fake_server.http_paths)
+
+    rows.first.click()
+    detail = page.locator(tid("call-detail"))
+    expect(detail.locator(tid("transcript-line"))).to_have_count(6)
+    expect(detail.locator(f'{tid("transcript-line")}[data-role="caller"]').first).to_contain_text("油烟")
+    expect(detail.locator(tid("detail-alerts"))).to_contain_text("已确认 · 李组长")
+    # findings by importance: banned phrases, then the missing empathy step, then the closing
+    findings = detail.locator(tid("finding"))
+    kinds = findings.evaluate_all("ns => ns.map(n => n.dataset.kind)")
+    assert kinds == ["banned", "banned", "empathy", "greeting"]
+    banned = findings.nth(1)
+    expect(banned).to_contain_text("说完了没有")
+    expect(banned.locator(tid("finding-better"))).to_contain_text("请问您还有其他需要补充的吗?")
+    expect(findings.nth(2)).to_contain_text("未做到「情绪承接」")
+    expect(findings.nth(3).locator(tid("finding-better"))).to_contain_text("感谢您的来电")
+    expect(detail.locator(tid("report-summary"))).to_contain_text("愤怒 68%")
+    expect(detail.locator(f'{tid("report-section")}[data-key="strengths"]')).to_contain_text("责任表态")
+    report_text = detail.locator(tid("report")).inner_text()
+    for english in ("kind", "severity", "not_our_business", "finished_yet", "agent", "caller", "null", "undefined"):
+        assert english not in report_text
+    # each finding links to its moment in the transcript
+    banned.locator(tid("report-moment")).click()
+    shown = detail.locator('[data-moment-shown="true"]')
+    expect(shown).to_contain_text("说完了没有")
+    expect(page).to_have_url(f"{fake_server.base_url}/history?search=%E6%B2%B9%E7%83%9F&call={PAST}")
+    screenshot(page, "history")
+
+
+def test_agent_filter_and_a_call_without_report(new_page: NewPage, fake_server: FakeServer) -> None:
+    page = new_page(viewport=DESKTOP_VIEWPORT)
+    page.goto(f"{fake_server.base_url}/history?agent=T09")
+    rows = page.locator(tid("result-row"))
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("培训")
+    rows.first.click()
+    detail = page.locator(tid("call-detail"))
+    expect(detail.locator(tid("report"))).to_have_text("这通电话没有培训报告。")
+    expect(detail.locator(tid("transcript-line"))).to_contain_text("居住证")

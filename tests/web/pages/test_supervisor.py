@@ -1,0 +1,181 @@
+"""The supervisor dashboard against the fake server, in headless Chromium."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from assist.protocol.events import Alert, CallEnded, CallSummary, Transcript
+from tests.support.fake_page_server import FakeServer
+from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot
+from tests.support.scenario import BANNED_PHRASE, CALL
+
+pytestmark = pytest.mark.browser
+
+
+def tid(name: str) -> str:
+    return f'[data-testid="{name}"]'
+
+
+def open_supervisor(new_page: NewPage, server: FakeServer, name: str) -> Page:
+    page = new_page(viewport=DESKTOP_VIEWPORT)
+    page.goto(f"{server.base_url}/supervisor?name={name}")
+    expect(page.locator(tid("connection-status"))).to_have_attribute("data-state", "open")
+    return page
+
+
+def test_alert_acknowledged_by_one_supervisor_shows_for_the_other(
+    new_page: NewPage, fake_server: FakeServer, screenshot: Screenshot
+) -> None:
+    first = open_supervisor(new_page, fake_server, "王组长")
+    second = open_supervisor(new_page, fake_server, "李组长")
+
+    banned = first.locator(f'{tid("alert")}[data-alert-id="al-1"]')
+    expect(banned).to_contain_text(BANNED_PHRASE)
+    expect(banned).to_have_attribute("data-kind", "banned")
+    expect(first.locator(f'{tid("alert")}[data-kind="critical"]')).to_contain_text("12356")
+    expect(first.locator(f'{tid("alert")}[data-kind="escalation"]')).to_have_count(1)
+    # open alerts by severity, then the one waiting longest first
+    order = first.locator(tid("alert")).evaluate_all("ns => ns.map(n => n.dataset.alertId)")
+    assert order == ["al-2", "al-3", "al-1"]
+    pinned = first.locator(tid("pinned-critical"))
+    expect(pinned).to_have_count(1)
+    expect(pinned.locator(tid("pinned-reason"))).to_have_text("轻生/自伤")
+    expect(pinned.locator(tid("pinned-agent"))).to_have_text("坐席 A01")
+
+    rows = first.locator(tid("call-row"))
+    expect(rows).to_have_count(3)
+    row = first.locator(f'{tid("call-row")}[data-call-id="{CALL}"]')
+    expect(row.locator(tid("critical-marker"))).to_have_text("危急 · 轻生/自伤")
+    expect(row.locator(tid("call-alerts-open"))).to_have_attribute("data-open", "2")
+    expect(row.locator(tid("call-category"))).to_contain_text("求助")
+    expect(row.locator(tid("emotion-chip"))).to_have_attribute("data-level", "high")
+    expect(row.locator(tid("call-warnings"))).to_have_text("1")
+    expect(first.locator(tid("alerts-open"))).to_have_attribute("data-open", "3")
+
+    second.locator(f'{tid("alert")}[data-alert-id="al-1"] {tid("alert-message")}').click()  # opens its note field
+    second.locator(f'{tid("alert")}[data-alert-id="al-1"] {tid("alert-note")}').fill("已提醒坐席")
+    second.locator(f'{tid("alert")}[data-alert-id="al-1"] {tid("alert-ack")}').click()
+    for page in (first, second):
+        done = page.locator(f'{tid("alert")}[data-alert-id="al-1"]')
+        expect(done).to_have_attribute("data-acknowledged", "true")
+        expect(done.locator(tid("alert-ack-info"))).to_contain_text("已确认 · 李组长")
+        expect(done.locator(tid("alert-ack-note"))).to_contain_text("已提醒坐席")
+    expect(first.locator(tid("alerts-open"))).to_have_attribute("data-open", "2")
+    expect(row.locator(tid("call-alerts-open"))).to_have_attribute("data-open", "1")
+    # handled alerts go below the open ones
+    expect(first.locator(tid("alert")).last).to_have_attribute("data-alert-id", "al-1")
+    assert fake_server.messages("ack") == [{"type": "ack", "alert_id": "al-1", "by": "李组长", "note": "已提醒坐席"}]
+    assert fake_server.alert("al-1").acknowledged_by == "李组长"
+    screenshot(first, "supervisor")
+
+
+def test_clicking_a_call_follows_its_transcript_and_prompts(
+    new_page: NewPage, fake_server: FakeServer, screenshot: Screenshot
+) -> None:
+    page = open_supervisor(new_page, fake_server, "王组长")
+    expect(page.locator(f'{tid("alert")}[data-alert-id="al-3"]')).to_be_visible()  # script played
+    page.locator(f'{tid("call-row")}[data-call-id="{CALL}"]').click()
+    panel = page.locator(tid("call-detail"))
+    expect(panel).to_be_visible()
+    expect(panel.locator(tid("call-id"))).to_have_text(CALL)
+    expect(panel.locator(tid("transcript-line"))).to_have_count(4)
+    expect(panel.locator(f'{tid("card")}[data-kind="referral"]')).to_contain_text("12348")
+    expect(panel.locator(tid("warning-item"))).to_contain_text(BANNED_PHRASE)
+
+    fake_server.push(Transcript(CALL, "agent", "u-a3", True, "您先别着急,我一直在听。", 20.0, 22.0))
+    fake_server.push(Transcript("call-002", "agent", "u2-a9", True, "别的通话", 320.0, 321.0))
+    expect(panel.locator('[data-utterance-id="u-a3"]')).to_contain_text("我一直在听")
+    expect(panel.locator(tid("transcript-line"))).to_have_count(5)
+    screenshot(page, "call-panel")
+
+    page.locator(tid("detail-close")).click()
+    expect(panel).to_be_hidden()
+
+
+def test_ended_calls_stats_and_unknown_events(new_page: NewPage, fake_server: FakeServer) -> None:
+    page = open_supervisor(new_page, fake_server, "王组长")
+    row = page.locator(f'{tid("call-row")}[data-call-id="call-002"]')
+    expect(row).to_be_visible()
+    fake_server.push(CallEnded("call-002", "A02", CallSummary(312.0, {"agent": 3, "caller": 4}, "completed")))
+    expect(row.locator(tid("call-status"))).to_contain_text("已结束")
+    expect(row.locator(tid("call-duration"))).to_have_text("5:12")
+    expect(page.locator(tid("calls-count"))).to_have_text("(2)")
+
+    fake_server.push_raw({"type": "stats", "dropped": 3, "subscribers": 2})
+    fake_server.push_raw({"type": "something_new", "call_id": CALL, "value": 1})
+    stats = page.locator(tid("stats"))
+    expect(stats).to_contain_text("丢弃事件 3")
+    expect(stats).to_contain_text("订阅者 2")
+
+
+# Records desktop notifications and beeps instead of making them (headless Chromium has neither).
+FAKE_NOTIFY = """() => {
+  window.__notes = [];
+  window.__beeps = 0;
+  class FakeNotification {
+    static permission = "granted";
+    static requestPermission() { return Promise.resolve("granted"); }
+    constructor(title, opts) { window.__notes.push({ title, body: opts.body, tag: opts.tag }); }
+  }
+  window.Notification = FakeNotification;
+  class FakeAudio {
+    constructor() { this.currentTime = 0; this.destination = {}; }
+    createGain() { return { gain: {}, connect() {} }; }
+    createOscillator() { return { frequency: {}, connect() {}, start() { window.__beeps += 1; }, stop() {} }; }
+  }
+  window.AudioContext = FakeAudio;
+}"""
+
+
+def test_filters_keyboard_and_critical_notification(
+    new_page: NewPage, fake_server: FakeServer, screenshot: Screenshot
+) -> None:
+    page = new_page(viewport=DESKTOP_VIEWPORT)
+    page.add_init_script(f"({FAKE_NOTIFY})()")
+    page.goto(f"{fake_server.base_url}/supervisor?name=王组长")
+    expect(page.locator(tid("connection-status"))).to_have_attribute("data-state", "open")
+    expect(page.locator(tid("alert"))).to_have_count(3)
+    page.locator(tid("alert-sound")).check()
+    page.locator(tid("alert-desktop")).check()
+
+    # filters: by severity, kind and agent; the count of what is shown
+    page.locator(tid("filter-severity")).select_option("warning")
+    expect(page.locator(f'{tid("alert")}:visible')).to_have_count(2)
+    expect(page.locator(tid("alerts-shown"))).to_have_text("筛选后显示 2 / 3 条")
+    page.locator(tid("filter-severity")).select_option("")
+    page.locator(tid("filter-kind")).select_option("escalation")
+    expect(page.locator(f'{tid("alert")}:visible')).to_have_count(1)
+    page.locator(tid("filter-kind")).select_option("")
+    page.locator(tid("filter-agent")).select_option("A03")
+    expect(page.locator(f'{tid("alert")}:visible')).to_have_attribute("data-alert-id", "al-3")
+    page.locator(tid("filter-agent")).select_option("")
+
+    # keyboard: focus the queue, move down, write a note, acknowledge with Enter
+    page.locator(f'{tid("alert")}[data-alert-id="al-2"]').focus()
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.dataset.alertId") == "al-3"
+    page.keyboard.press("n")
+    page.keyboard.type("已介入通话")
+    page.keyboard.press("Enter")
+    expect(page.locator(f'{tid("alert")}[data-alert-id="al-3"] {tid("alert-ack-note")}')).to_contain_text("已介入通话")
+    page.locator(tid("only-open")).check()
+    expect(page.locator(f'{tid("alert")}:visible')).to_have_count(2)
+
+    # a new critical alert: pinned with its reason, one sound, one desktop notification
+    fake_server.push(Alert("al-9", "call-002", "A02", "critical", "critical",
+                           "危机信号:火情、燃气泄漏、被困或落水等紧急险情(119)", 330.0, "u2-c1", time.time()))
+    expect(page.locator(tid("pinned-critical"))).to_have_count(2)
+    fire = page.locator(f'{tid("pinned-critical")}[data-alert-id="al-9"]')
+    expect(fire.locator(tid("pinned-reason"))).to_have_text("火情/险情")
+    notes = page.evaluate("window.__notes")
+    assert [n["tag"] for n in notes] == ["al-9"] and "坐席 A02" in notes[0]["title"]
+    assert page.evaluate("window.__beeps") >= 2  # two tones for the alert (plus the test tone when enabled)
+    page.locator(f'{tid("alert")}:visible').last.focus()
+    page.keyboard.press("Home")
+    assert page.evaluate("document.activeElement.dataset.alertId") == "al-2"
+    page.keyboard.press("Enter")
+    expect(page.locator(tid("call-detail"))).to_be_visible()
+    screenshot(page, "queue")
