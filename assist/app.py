@@ -47,14 +47,16 @@ async def open_pipeline(config: ServerConfig, analyzer: Analyzer | None) -> Assi
     """The store (opened and migrated; calls left open by a crash marked interrupted) and the pipeline.
 
     ``database_url`` (``sqlite:///…`` or ``postgresql://…``) names the store instead of ``--db``.
-    A shared PostgreSQL store is not swept for open calls at start: other nodes are streaming them.
+    A PostgreSQL store shared by a cluster is not swept for open calls at start: other nodes are
+    streaming them (the floor marks a dead node's calls interrupted, assist.live.floor).
     """
     store: CallStore | None = None
     log = logging.getLogger("assist.web.server")
-    if config.store and config.database_url:
+    if config.store and config.database_url and not config.demo:  # the demo's calls never reach a real store
         url = config.database_url
         store = await open_store(url, keep_originals=config.keep_originals, synchronous=config.db_synchronous)
-        shared = backend_of(url) is Backend.POSTGRESQL
+        # a cluster's floor sweeps the calls of dead nodes; a single node sweeps its own at start
+        shared = config.clustered and backend_of(url) is Backend.POSTGRESQL
         interrupted = [] if shared else await store.mark_open_calls_interrupted()
         log.info("database %s%s", redacted_url(url),
                  f" ({len(interrupted)} call(s) left open marked interrupted)" if interrupted else "")

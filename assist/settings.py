@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -393,8 +394,9 @@ class ServerConfig:
 
     @property
     def node_name(self) -> str:
-        """This node's name in the event stream: ``node_id`` or host-port."""
-        return self.node_id or f"{self.host}-{self.port}"
+        """This node's name in the event stream: ``node_id`` or machine-port (unique across machines,
+        which a bound address such as 0.0.0.0 is not)."""
+        return self.node_id or f"{socket.gethostname()}-{self.port}"
 
     @property
     def tls(self) -> bool:

@@ -115,6 +115,8 @@ async def _serve(
         await server.start()
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", config.host, config.port, exc)
+        if node is not None:
+            await node.stop()
         if pipeline.store is not None:
             await pipeline.store.close()
         return 1

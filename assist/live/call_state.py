@@ -1,15 +1,32 @@
-"""Call-level decisions with hysteresis: the call's category and handling department.
+"""Call-level decisions with hysteresis: the call's category, handling department, emotion and
+knowledge answer — one source of truth that every card, script and alternative reads.
 
-Each caller utterance gives a hint (its own category and department); the call's value changes
-only on clear evidence.  Earlier evidence fades each time the caller says something new
-(``RECENCY``), so a call that opens with a quick question and then raises a dispute becomes the
-dispute — but only once the new value outweighs the current one by ``SWITCH_MARGIN`` (one passing
-remark does not flip the call, two do).  A crisis (a critical signal) makes the call 求助 and
-keeps it there.  Praise said while the caller is upset (你们效率真高啊, 真是太负责了) is sarcasm,
-not 表扬: it adds no weight to 表扬.
+Each caller utterance gives a hint (its own category, department, emotion, knowledge answer); the
+call's value changes only on clear evidence.  Earlier evidence fades each time the caller says
+something new (``RECENCY``), so a call that opens with a quick question and then raises a dispute
+becomes the dispute — but only once the new value outweighs the current one by ``SWITCH_MARGIN``
+(one passing remark does not flip the call, two do).  A crisis (a critical signal) makes the call
+求助 and keeps it there.  Praise said while the caller is upset (你们效率真高啊, 真是太负责了) is
+sarcasm, not 表扬: it adds no weight to 表扬.
 
-``LiveAssist`` (assist/live/prompts.py) folds every final caller utterance in and reads the
-call's category and department from here for ``call_state``; the overlay shows those.
+Department: a hint weighs what the analysis scored it (楼下 0.5, 楼梯 1, 拖欠工资 2); the call has
+a department only once one reaches ``DEPARTMENT_FLOOR`` (one vague word such as 楼下 or 小区 does
+not make a fire call 住建's).  The unit the operator names as handling the matter (去社保局问,
+归住建管) is the call's department at once (``name``): the operator knows the dispatch rules.  A
+crisis call's department is the one its crisis number is for (119 → 应急管理).
+
+Emotion (``CallMood``): a running level that decays as the caller calms down; its label is a
+``Sticky`` over the negative emotions weighted by intensity, so 愤怒 does not flip to 焦虑 on one
+utterance; below ``CALM_BELOW`` the call is calm again (and the next negative emotion counts
+afresh).
+
+Knowledge (``CallKnowledge``): the answer shown for the call is replaced only by one that is
+clearly better — its score at least ``KB_MARGIN`` times the current answer's faded score — or by
+one for the call's department when the current answer is not (the call moved to a new matter);
+never by an answer for another department than the call's.
+
+``LiveAssist`` (assist/live/prompts.py) folds every final caller utterance in BEFORE it builds the
+utterance's cards, so the cards and the ``call_state`` sent with them say the same.
 """
 
 from __future__ import annotations
@@ -17,30 +34,42 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from assist.protocol.enums import Category
+from assist.protocol.enums import Category, Emotion
 
 RECENCY = 0.6  # weight kept by earlier evidence each time the caller says something new
 SWITCH_MARGIN = 2.0  # a new value must outweigh the call's current one this many times
 UPSET = 0.4  # the call's running negative-emotion level above which praise reads as sarcasm
+DEPARTMENT_FLOOR = 1.0  # evidence a department needs before it is the call's
+OPERATOR_WEIGHT = 4.0  # evidence of a unit the operator named as handling the matter
+LEVEL_DECAY = 0.85  # per caller utterance decay of the running emotion level
+CALM_BELOW = 0.3  # running level under which the call's emotion is the caller's current one again
+KB_MARGIN = 1.5  # a new knowledge answer must score this many times the current one's faded score
 
-K = TypeVar("K", Category, str)
+K = TypeVar("K", Category, str, Emotion)
 
 
 @dataclass
 class Sticky(Generic[K]):
-    """One call-level value with fading evidence and a switching margin."""
+    """One call-level value with fading evidence, a switching margin and an evidence floor."""
 
     scores: dict[K, float] = field(default_factory=dict)
     current: K | None = None
     pinned: bool = False
+    floor: float = 0.0
 
-    def add(self, key: K, weight: float = 1.0) -> None:
+    def fade(self) -> None:
         for k in self.scores:
             self.scores[k] *= RECENCY
+
+    def add(self, key: K, weight: float = 1.0, *, fade: bool = True) -> None:
+        if fade:
+            self.fade()
         self.scores[key] = self.scores.get(key, 0.0) + weight
         if self.pinned:
             return
         best = max(self.scores, key=lambda k: self.scores[k])
+        if self.scores[best] < self.floor:
+            return
         if self.current is None or (
             best != self.current and self.scores[best] >= SWITCH_MARGIN * self.scores.get(self.current, 0.0)
         ):
@@ -51,13 +80,17 @@ class Sticky(Generic[K]):
         self.current = key
         self.pinned = True
 
+    def clear(self) -> None:
+        self.scores.clear()
+        self.current = None
+
 
 @dataclass
 class CallTopic:
     """The call's category and department, decided for the whole call."""
 
     category: Sticky[Category] = field(default_factory=Sticky)
-    department: Sticky[str] = field(default_factory=Sticky)
+    department: Sticky[str] = field(default_factory=lambda: Sticky(floor=DEPARTMENT_FLOOR))
 
     def fold(
         self,
@@ -67,14 +100,96 @@ class CallTopic:
         critical: bool,
         upset: float,
         negative_now: bool,
+        department_weight: float = 1.0,
+        crisis_department: str | None = None,
     ) -> None:
-        """One final caller utterance: its category and department hints, whether it raised a
-        critical signal, the call's running negative-emotion level and its own emotion."""
+        """One final caller utterance: its category and department hints (the department weighing
+        ``department_weight``), whether it raised a critical signal (and the department its crisis
+        number is for), the call's running negative-emotion level and its own emotion."""
         if intent is not None:
             sarcasm = intent == Category.PRAISE and (negative_now or upset >= UPSET)
             if not sarcasm:
                 self.category.add(intent)
         if department:
-            self.department.add(department)
+            self.department.add(department, department_weight)
         if critical and not self.category.pinned:
             self.category.pin(Category.HELP)
+            if crisis_department is not None:
+                self.department.pin(crisis_department)
+
+    def name(self, department: str) -> None:
+        """The operator named ``department``'s unit as handling the matter: it is the call's now."""
+        if self.department.pinned:
+            return
+        self.department.add(department, OPERATOR_WEIGHT, fade=False)
+        self.department.current = department
+
+
+@dataclass
+class CallMood:
+    """The caller's emotion over the call: a decaying level and a label with hysteresis."""
+
+    level: float = 0.0
+    label: Emotion = Emotion.CALM
+    negative: Sticky[Emotion] = field(default_factory=Sticky)
+
+    def fold(self, label: Emotion, intensity: float) -> None:
+        decayed = self.level * LEVEL_DECAY
+        if label.negative:
+            self.negative.add(label, intensity)
+            self.level = max(intensity, decayed)
+            self.label = self.negative.current or label
+            return
+        self.level = decayed
+        if self.level < CALM_BELOW:
+            self.label = label
+            self.negative.clear()
+
+    @property
+    def upset(self) -> float:
+        """The running level when the call's emotion is negative, else 0."""
+        return self.level if self.label.negative else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A knowledge answer as call state knows it."""
+
+    id: str
+    score: float
+    department: str | None
+
+
+@dataclass
+class CallKnowledge:
+    """The knowledge answer shown for the call; replaced only by a clearly better one."""
+
+    current: Answer | None = None
+    weight: float = 0.0  # the current answer's score, faded for each caller utterance not finding it
+
+    def better(self, candidate: Answer, call_department: str | None) -> bool:
+        """Whether ``candidate`` should replace the call's answer (True also when it is the same)."""
+        cur = self.current
+        if cur is None or candidate.id == cur.id:
+            return True
+        if call_department is not None and candidate.department not in (None, call_department):
+            return False  # an answer for another department than the call's does not replace its answer
+        if candidate.score >= KB_MARGIN * self.weight:
+            return True
+        moved = call_department is not None and cur.department != call_department
+        return moved and candidate.department == call_department
+
+    def fold(self, found: tuple[str, ...]) -> None:
+        """A final caller utterance found the answers ``found`` (ids): the current one fades unless among them."""
+        if self.current is not None and self.current.id not in found:
+            self.weight *= RECENCY
+
+    def adopt(self, answer: Answer) -> None:
+        if self.current is None or answer.id != self.current.id:
+            self.current, self.weight = answer, answer.score
+        else:
+            self.weight = max(self.weight, answer.score)
+
+    def drop(self, answer_id: str) -> None:
+        if self.current is not None and self.current.id == answer_id:
+            self.current, self.weight = None, 0.0

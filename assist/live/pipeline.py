@@ -101,9 +101,12 @@ class _Listener:
         return True
 
     def _analyse(self, t: Transcript) -> list[Event]:
-        """In the analysis thread: the learned path (sentence encoder) on caller finals, then the rules."""
+        """In the analysis thread: the learned path (sentence encoder) on caller finals, then the rules.
+        The learned path needs no call state, so the lock (which the loop's state reads take) is held
+        only for the rules."""
+        refinement = self.live.learned_for_final(t)
         with self._lock:
-            return self.live.on_transcript(t, self.live.learned_for_final(t))
+            return self.live.on_transcript(t, refinement)
 
     async def on_transcript(self, session: CallSession, transcript: Transcript) -> Sequence[Event]:
         if not self._due(transcript):

@@ -6,6 +6,13 @@ and a prompt whose evidence a revised partial no longer contains is
 ``withdraw``-n.  Nothing is repeated as a partial grows.  Across utterances a
 referral number or knowledge answer already shown in this call is not shown
 again, and an empathy script is offered when the caller's emotion changes.
+
+Category, department, emotion, crisis and knowledge are decided for the call
+(``call_state.py``); a final caller utterance is folded in before its cards are
+built, so every card, the empathy script, the banned-phrase alternative and the
+``call_state`` sent with them agree.  The unit the operator names as handling
+the matter (去社保局问, 归住建管; ``handling_unit.py``) is the call's department.
+Referral and knowledge cards from passing words retire (``card_life.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +23,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from assist.live.call_state import CallTopic
+from assist.live.call_context import CallDepartmentView
+from assist.live.call_state import Answer, CallKnowledge, CallMood, CallTopic
+from assist.live.card_life import KB_STRONG, CallCards, LiveCard
+from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
 from assist.nlp.analyzer import Analysis, CallContext
+from assist.nlp.empathy import EmpathyScripts
 from assist.nlp.refine import Refinement
 from assist.protocol.enums import (
     AlertKind,
@@ -44,8 +55,6 @@ from assist.text import join_cjk
 
 # Caller emotion intensity from which an anger escalation alert is raised.
 ESCALATION_LEVEL = 0.75
-# Per-utterance decay of the running emotion level (so it falls as the caller calms down).
-LEVEL_DECAY = 0.85
 
 
 class TextAnalyzer(Protocol):
@@ -70,6 +79,14 @@ class LearnedAnalyzer(TextAnalyzer, Protocol):
         utterance_id: str | None = None,
         refinement: Refinement | None = None,
     ) -> Analysis: ...
+
+
+@runtime_checkable
+class ScriptedEngine(Protocol):
+    """An analysis engine that also exposes its empathy scripts (``Analyzer`` does): live assist
+    fills them from the call's state instead of the utterance's."""
+
+    empathy: EmpathyScripts
 
 
 @dataclass
@@ -109,22 +126,29 @@ class LiveAssist:
         mode: CallMode = CallMode.LIVE,
         context_factory: Callable[[], CallContext] | None = None,
         clock: Callable[[], float] = time.time,
+        units: HandlingUnits | None = None,
     ) -> None:
         self.call_id = call_id
         self.agent_id = agent_id
         self.mode = mode
         self._analyzer = analyzer
+        self._scripts = analyzer.empathy if isinstance(analyzer, ScriptedEngine) else None
+        self._units = units if units is not None else shipped_units()
         self._clock = clock
         self._context = context_factory() if context_factory else None
         self.started_at = clock()
         self._utterances: dict[str, _Utterance] = {}
         self._shown_referrals: set[str] = set()
-        self._shown_knowledge: set[str] = set()
+        self._referral_names: dict[str, str] = {}
         self._last_empathy_label: Emotion | None = None
-        self.level = 0.0
-        self.emotion_label = Emotion.CALM
+        self._empathy_card: LiveCard | None = None  # the empathy card on screen, kept in step with the call
+        self.mood = CallMood()  # the caller's emotion over the call (call_state.py)
         self.topic = CallTopic()  # category and department decided for the call (call_state.py)
+        self.knowledge = CallKnowledge()  # the call's knowledge answer (call_state.py)
+        self.cards = CallCards()  # referral and knowledge cards that outlive their utterance
         self.referrals: list[str] = []
+        self.crisis_numbers: list[str] = []
+        self._emotional_crisis = False
         self.warnings = 0
         self.critical = False
         self._escalated = False
@@ -132,13 +156,21 @@ class LiveAssist:
         self.audio_time = 0.0
         self.alerts: list[Alert] = []
 
+    @property
+    def level(self) -> float:
+        return self.mood.level
+
+    @property
+    def emotion_label(self) -> Emotion:
+        return self.mood.label
+
     # ------------------------------------------------------------ public
 
     def learned_for_final(self, t: Transcript) -> Refinement | None:
         """The learned path for a caller final (blocking, ~20 ms: run it off the event loop), or None.
 
         Pass the result to ``on_transcript(t, refinement)``."""
-        if not isinstance(self._analyzer, LearnedAnalyzer) or not t.final or Role(t.role).is_agent:
+        if not isinstance(self._analyzer, LearnedAnalyzer) or not t.final or Role(t.role) is Role.AGENT:
             return None
         text = join_cjk(t.text)
         return self._analyzer.learned_refinement(Role.CALLER, text) if text.strip() else None
@@ -147,8 +179,13 @@ class LiveAssist:
         """Analyse one transcript event; return the prompt, alert and state events it causes."""
         self.audio_time = max(self.audio_time, t.end)
         text = join_cjk(t.text)
+        role = Role(t.role)
         utt = self._utterances.setdefault(t.utterance_id, _Utterance(role=t.role))
-        result = self._analyze(t.role, text, t.utterance_id, refinement) if text.strip() else None
+        before = self.state() if t.final else None
+        named = self._units.named(text) if role.is_agent and text.strip() else None
+        result = self._analyze(role, text, t.utterance_id, named, refinement) if text.strip() else None
+        if t.final:
+            self._fold_call(role, result, named)
         wanted = self._cards_for(t, text, result) if result is not None else {}
         out: list[Event] = []
         for key, (data, span) in wanted.items():
@@ -164,10 +201,14 @@ class LiveAssist:
             card = utt.cards.pop(key)
             out.append(self._prompt(card.prompt_id, t, PromptAction.WITHDRAW, None, card.data))
         out.extend(self._alerts(t, utt, result, wanted))
-        changed = False
+        if (PromptKind.CRITICAL, "0") in wanted:
+            numbers = set(self.crisis_numbers) | set(self._numbers(wanted[(PromptKind.CRITICAL, "0")][0]))
+            out.extend(self._retire(self.cards.crisis(numbers), t))
         if t.final:
-            changed = self._fold_final(t, utt, result)
+            out.extend(self._settle(t, utt, result))
             self._utterances.pop(t.utterance_id, None)
+            out.extend(self._restate_empathy(t))
+        changed = before is not None and self.state() != before
         if out or changed:
             out.append(self.state())
         return out
@@ -179,7 +220,7 @@ class LiveAssist:
             started_at=self.started_at,
             active=active,
             duration=self.audio_time,
-            emotion=EmotionLevel(label=self.emotion_label, intensity=round(self.level, 2)),
+            emotion=EmotionLevel(label=self.mood.label, intensity=round(self.mood.level, 2)),
             intent=self.topic.category.current,
             department=self.topic.department.current,
             referrals=tuple(self.referrals),
@@ -198,18 +239,24 @@ class LiveAssist:
 
     # ------------------------------------------------------------ internals
 
-    def _analyze(self, role: Role, text: str, utterance_id: str, refinement: Refinement | None) -> Analysis:
-        """Analyse with the call's context; a growing partial replaces its own record in it.
-        A caller final's ``refinement`` (the learned path) is applied on top of the rules."""
+    def _analyze(
+        self, role: Role, text: str, utterance_id: str, named: NamedUnit | None, refinement: Refinement | None
+    ) -> Analysis:
+        """Analyse with the call's context; a growing partial replaces its own record in it.  A caller
+        final's ``refinement`` (the learned path) is applied on top of the rules.  The operator's words
+        are checked against the call's department (or the unit they name)."""
         ctx = self._context
+        department = named.department if named is not None else self.topic.department.current
+        agent_ctx = CallDepartmentView(ctx, department) if ctx is not None or department is not None else None
         if role == Role.AGENT:
-            return self._analyzer.analyze(role, text, ctx, utterance_id=utterance_id)
+            return self._analyzer.analyze(role, text, agent_ctx, utterance_id=utterance_id)
         result = self._analyzer.analyze(Role.CALLER, text, ctx, utterance_id=utterance_id)
         if refinement is not None and isinstance(self._analyzer, LearnedAnalyzer):
             result = self._analyzer.refine(result, ctx, utterance_id=utterance_id, refinement=refinement)
-        if role == Role.MIXED:  # one mixed channel carries both voices: caller prompts plus banned phrases
-            result = dataclasses.replace(result, banned=self._analyzer.analyze(Role.AGENT, text).banned)
-        return result
+        if role == Role.CALLER:
+            return result
+        # One mixed channel carries both voices: caller prompts plus banned-phrase checks.
+        return dataclasses.replace(result, banned=self._analyzer.analyze(Role.AGENT, text, agent_ctx).banned)
 
     def _prompt(self, pid: str, t: Transcript, action: PromptAction, span: Span | None, data: PromptData) -> Prompt:
         return Prompt(
@@ -224,6 +271,10 @@ class LiveAssist:
             data=data,
         )
 
+    @staticmethod
+    def _numbers(data: PromptData) -> tuple[str, ...]:
+        return data.referrals if isinstance(data, CriticalPayload) else ()
+
     def _cards_for(self, t: Transcript, text: str, r: Analysis) -> _Wanted:
         cards: _Wanted = {}
         role = Role(t.role)
@@ -235,28 +286,77 @@ class LiveAssist:
                 )
         if not role.is_caller:
             return cards
+        crisis = set(self.crisis_numbers)
         if r.critical:
-            data: PromptData = CriticalPayload(reason=r.critical_reason, referrals=tuple(x.number for x in r.referrals))
+            numbers = tuple(x.number for x in r.referrals)
+            data: PromptData = CriticalPayload(reason=r.critical_reason, referrals=numbers)
             cards[(PromptKind.CRITICAL, "0")] = (data, None)
-        label = r.emotion.label if r.emotion is not None else None
+            crisis.update(numbers)
         if r.emotion is not None and r.emotion.label.negative:
             data = EmotionPayload(label=r.emotion.label, intensity=round(float(r.emotion.intensity), 1))
             cards[(PromptKind.EMOTION, "0")] = (data, None)
         if r.intent:
-            cards[(PromptKind.CATEGORY, "0")] = (CategoryPayload(intent=r.intent, department=r.department), None)
+            hint = CategoryPayload(intent=r.intent, department=self.topic.department.current)
+            cards[(PromptKind.CATEGORY, "0")] = (hint, None)
         for ref in r.referrals:
-            if ref.number in self._shown_referrals:
-                continue
+            if ref.number in self._shown_referrals or (crisis and ref.number not in crisis):
+                continue  # shown already, or a routine referral while a crisis holds the screen
             data = ReferralPayload(number=ref.number, name=ref.name, reason=ref.reason, script=ref.script)
             cards[(PromptKind.REFERRAL, ref.number)] = (data, _found(text, ref.span.text if ref.span else ""))
-        if r.knowledge and r.knowledge[0].id not in self._shown_knowledge:
+        if r.knowledge and not crisis:
             top = r.knowledge[0]
-            data = KnowledgePayload(id=top.id, question=top.question, answer=top.answer, score=round(top.score, 3),
-                                    source=top.source, updated=top.updated)
-            cards[(PromptKind.KNOWLEDGE, "0")] = (data, None)
-        if r.empathy and label is not None and label != self._last_empathy_label:
-            cards[(PromptKind.EMPATHY, "0")] = (EmpathyPayload(label=label, steps=r.empathy), None)
+            current = self.knowledge.current
+            fresh = current is None or top.id != current.id
+            if fresh and self.knowledge.better(Answer(top.id, top.score, top.department),
+                                               self.topic.department.current):
+                data = KnowledgePayload(id=top.id, question=top.question, answer=top.answer,
+                                        score=round(top.score, 3), source=top.source, updated=top.updated)
+                cards[(PromptKind.KNOWLEDGE, "0")] = (data, None)
+        empathy = self._empathy(r)
+        if empathy is not None:
+            cards[(PromptKind.EMPATHY, "0")] = (empathy, None)
         return cards
+
+    def _empathy(self, r: Analysis) -> EmpathyPayload | None:
+        """The empathy script from the call's state: its emotion (the one the meter shows), category,
+        department and crisis; offered again only when the call's emotion changes."""
+        label = self.mood.label
+        if label == self._last_empathy_label or (self._last_empathy_label is not None and not label.negative):
+            return None  # offered again only when the caller's emotion turns to another negative one
+        if self._scripts is None:
+            steps = r.empathy
+        else:
+            first = r.referrals[0] if r.referrals else None
+            referral = (first.number, first.name) if first else None
+            steps = self._steps(label, self.mood.level, referral)
+        return EmpathyPayload(label=label, steps=steps) if steps else None
+
+    def _steps(self, label: Emotion, intensity: float, referral: tuple[str, str] | None) -> tuple[str, ...]:
+        if self._scripts is None:
+            return ()
+        if referral is None and self.crisis_numbers:
+            number = self.crisis_numbers[0]
+            referral = (number, self._referral_names.get(number, ""))
+        return tuple(self._scripts.scripts(
+            emotion=label, intensity=intensity, intent=self.topic.category.current,
+            department=self.topic.department.current, critical=self._emotional_crisis, referral=referral,
+        ))
+
+    def _restate_empathy(self, t: Transcript) -> list[Event]:
+        """The call's department or category moved (the operator named the handling unit…): the
+        empathy card on screen says what the call's state says now."""
+        card = self._empathy_card
+        if card is None or not isinstance(card.data, EmpathyPayload):
+            return []
+        old = card.data
+        steps = self._steps(old.label, max(self.mood.level, self._scripts.min_intensity if self._scripts else 0.0),
+                            None)
+        if not steps or steps == old.steps:
+            return []
+        card.data = EmpathyPayload(label=old.label, steps=steps)
+        return [Prompt(prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
+                       kind=PromptKind.EMPATHY, action=PromptAction.UPDATE, audio_time=t.end, span=None,
+                       data=card.data)]
 
     def _alerts(self, t: Transcript, utt: _Utterance, r: Analysis | None, wanted: _Wanted) -> list[Event]:
         out: list[Event] = []
@@ -298,37 +398,83 @@ class LiveAssist:
         self.alerts.append(alert)
         return alert
 
-    def _fold_final(self, t: Transcript, utt: _Utterance, r: Analysis | None) -> bool:
-        """Update the running call state from a final utterance; True if it changed."""
-        before = self.state()
+    def _fold_call(self, role: Role, r: Analysis | None, named: NamedUnit | None) -> None:
+        """A final utterance moves the call's state: the caller's hints, the operator's named unit."""
+        if named is not None:
+            self.topic.name(named.department)
+        if r is None or not role.is_caller:
+            return
+        label = r.emotion.label if r.emotion is not None else Emotion.CALM
+        intensity = r.emotion.intensity if r.emotion is not None else 0.0
+        self.mood.fold(label, intensity)
+        crisis_department = None
+        if r.critical:
+            self.critical = True
+            self._emotional_crisis = self._emotional_crisis or not any(x.critical for x in r.referrals)
+            for ref in r.referrals:
+                if ref.number not in self.crisis_numbers:
+                    self.crisis_numbers.append(ref.number)
+            crisis_department = next((d for d in map(self._units.department_of_referral, self.crisis_numbers)
+                                      if d is not None), None)
+        for ref in r.referrals:
+            self._referral_names.setdefault(ref.number, ref.name)
+        weight = r.scores.get("department", {}).get(r.department, 0.0) if r.department else 0.0
+        self.topic.fold(r.intent, r.department, critical=r.critical, upset=self.mood.upset,
+                        negative_now=label.negative, department_weight=weight or 1.0,
+                        crisis_department=crisis_department)
+        self.knowledge.fold(tuple(k.id for k in r.knowledge))
+
+    def _settle(self, t: Transcript, utt: _Utterance, r: Analysis | None) -> list[Event]:
+        """The utterance ended: its cards join the call's; cards the call no longer supports retire."""
+        out: list[Event] = []
         for (kind, key), card in utt.cards.items():
             if kind == PromptKind.REFERRAL:
                 self._shown_referrals.add(key)
                 if key not in self.referrals:
                     self.referrals.append(key)
+                self.cards.keep(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, key, card.data,
+                                         self._units.department_of_referral(key)))
             elif isinstance(card.data, KnowledgePayload):
-                self._shown_knowledge.add(card.data.id)
+                out.extend(self._retire([c for c in self.cards.of_kind(PromptKind.KNOWLEDGE)
+                                         if self.cards.drop(c.prompt_id) is not None], t))
+                answer = Answer(card.data.id, card.data.score, self._kb_department(r, card.data.id))
+                self.knowledge.adopt(answer)
+                self.cards.keep(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, answer.id, card.data,
+                                         answer.department, passing=answer.score < KB_STRONG))
             elif isinstance(card.data, EmpathyPayload):
                 self._last_empathy_label = card.data.label
+                self._empathy_card = LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, key, card.data,
+                                              None, passing=False)
             elif kind == PromptKind.BANNED:
                 self.warnings += 1
         if r is not None and Role(t.role).is_caller:
-            label = r.emotion.label if r.emotion is not None else Emotion.CALM
-            intensity = r.emotion.intensity if r.emotion is not None else 0.0
-            decayed = self.level * LEVEL_DECAY
-            if label.negative and intensity >= decayed:
-                self.level, self.emotion_label = intensity, label
-            else:
-                self.level = decayed
-                if label.negative:
-                    pass  # keep the stronger running label
-                elif self.level < 0.3:
-                    self.emotion_label = label
-            self.topic.fold(r.intent, r.department, critical=r.critical, upset=self.level if self.emotion_label.negative
-                            else 0.0, negative_now=label.negative)
-            if r.critical:
-                self.critical = True
-        return self.state() != before
+            numbers = {x.number for x in r.referrals}
+            answers = {k.id for k in r.knowledge}
+            mine = {c.prompt_id for c in utt.cards.values()}
+            retired = [c for c in self.cards.fold(numbers, answers, self.topic.department.current)
+                       if c.prompt_id not in mine]
+            out.extend(self._retire(retired, t))
+        return out
+
+    @staticmethod
+    def _kb_department(r: Analysis | None, answer_id: str) -> str | None:
+        if r is None:
+            return None
+        return next((k.department for k in r.knowledge if k.id == answer_id), None)
+
+    def _retire(self, cards: list[LiveCard], t: Transcript) -> list[Event]:
+        """Withdraw cards of earlier utterances (at the audio time of ``t``)."""
+        out: list[Event] = []
+        for card in cards:
+            if card.kind == PromptKind.REFERRAL:
+                self._shown_referrals.discard(card.key)  # it may come back if the caller raises it again
+            elif card.kind == PromptKind.KNOWLEDGE:
+                self.knowledge.drop(card.key)
+            out.append(Prompt(
+                prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
+                kind=card.kind, action=PromptAction.WITHDRAW, audio_time=t.end, span=None, data=card.data,
+            ))
+        return out
 
 
 def replay_events(assist: LiveAssist, transcripts: Iterable[Transcript]) -> list[Event]:

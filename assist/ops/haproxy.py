@@ -64,7 +64,11 @@ backend calls
 backend any
     balance roundrobin
     option httpchk
+    http-check connect
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
+    http-check expect status 200
+    http-check connect
+    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
 {servers}
 {stats}"""

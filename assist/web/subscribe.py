@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from assist.live.hub import Envelope, Matcher, Subscriber, matcher_for
 from assist.live.session import CallSession
+from assist.protocol.enums import CallMode
 from assist.protocol.errors import CLOSE_GOING_AWAY, CLOSE_POLICY, ErrorCode, ProtocolError
 from assist.protocol.events import (
     Acknowledge,
@@ -37,6 +38,11 @@ from assist.web.wsbase import AssistConnection, ServerContext, close_quietly, pe
 
 log = logging.getLogger("assist.web.server")
 TRAINING = "training"
+
+
+def _mode(value: str | None) -> CallMode | None:
+    """A call mode carried as text by an event envelope (None when absent or unknown)."""
+    return CallMode(value) if value in tuple(CallMode) else None
 
 
 class SubscriberConnection:
@@ -115,13 +121,17 @@ class SubscriberConnection:
             what = "every call" if sub.all else "this call" if sub.call_id is not None else "this agent's calls"
             raise ProtocolError(ErrorCode.FORBIDDEN, f"a {principal.role.value} token may not watch {what}")
 
-    def _visible(self, agent_id: str | None, call_id: str | None, event: Event | None = None) -> bool:
+    def _visible(
+        self, agent_id: str | None, call_id: str | None, event: Event | None = None, mode: str | None = None
+    ) -> bool:
+        """``mode``: the call's mode as the event carries it (a call on another node is unknown here)."""
         principal = self.principal
         if principal.unrestricted or principal.role is Role.SUPERVISOR:
             return True
         if principal.role is Role.AGENT and isinstance(event, Alert | AlertAcknowledged):
             return False  # alerts are for supervisors
-        return can_see(principal, agent_id, self.ctx.call_of(call_id)[1])
+        known = self.ctx.call_of(call_id)[1]
+        return can_see(principal, agent_id, known if known is not None else _mode(mode))
 
     def _mode_ok(self, sub: Subscribe, mode: str | None, event: Event | None = None) -> bool:
         """Training replays reach a view only by call id, a trainer, or (without alerts) the ``all`` view."""
@@ -139,7 +149,7 @@ class SubscriberConnection:
         def matches(env: Envelope) -> bool:
             if not (base(env) and self._mode_ok(sub, env.mode, env.event)):
                 return False
-            return everything or self._visible(env.agent_id, env.call_id, env.event)
+            return everything or self._visible(env.agent_id, env.call_id, env.event, env.mode)
 
         return matches
 

@@ -185,7 +185,6 @@ export class CallView {
     this.warningItems = new Map(); // prompt_id → li
     this.seq = 0;
     this.backSeq = -1e9;
-    this.emotionSeq = -Infinity;
     this.categorySeq = -Infinity;
     this.callEmotion = null;
     this.callCategory = null;
@@ -255,7 +254,6 @@ export class CallView {
     if (cs.critical) this.callbar.dataset.critical = "true";
     if (cs.emotion) {
       this.callEmotion = cs.emotion;
-      this.emotionSeq = ++this.seq;
       this._setEmotion(cs.emotion.label, cs.emotion.intensity);
     }
     if (cs.intent || cs.department) {
@@ -477,16 +475,16 @@ export class CallView {
   }
 
   _refreshEmotion() {
-    // the newest of: the latest emotion prompt still shown, the last call_state emotion
-    const rec = this._latest("emotion");
-    if (rec && (rec.seq > this.emotionSeq || !this.callEmotion)) {
-      const d = rec.prompt.data;
-      this._setEmotion(d.label, d.intensity);
-    } else if (this.callEmotion) {
+    // one source of truth: the call's emotion, decided by the server with hysteresis (call_state)
+    // — the same one the empathy card names; an utterance's emotion prompt only marks its words,
+    // and stands in on the meter only until the first call_state with an emotion arrives
+    if (this.callEmotion) {
       this._setEmotion(this.callEmotion.label, this.callEmotion.intensity);
-    } else {
-      this._setEmotion(null, 0);
+      return;
     }
+    const rec = this._latest("emotion");
+    if (rec) this._setEmotion(rec.prompt.data.label, rec.prompt.data.intensity);
+    else this._setEmotion(null, 0);
   }
 
   _setCategory(intent, department) {

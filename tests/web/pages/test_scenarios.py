@@ -7,20 +7,27 @@ metric defines), every category it displayed, the most critical banners shown at
 template placeholder (××, {dept}, undefined, null, NaN) that reached the screen.  During the call
 the test checks what the operator sees at the moments that matter (the crisis number once the
 caller says it, the banned-phrase warning while the operator is still on the line…).
+
+After the call, the placeholder scan covers every other view of it too: the supervisor page, the
+history page with the call's training report open, the report as JSON (``/api/calls/ID/report``,
+every string in it) and the terminal report (``render_text``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from assist.nlp.analyzer import Analyzer
+from assist.training.report import build_report, render_text, stored_events
 from tests.support.pages import NewPage, Screenshot
 from tests.support.real_server import RealServer
 
@@ -30,7 +37,7 @@ SCENARIOS = Path(__file__).resolve().parents[3] / "tests" / "data" / "scenarios"
 VIEWPORT = ViewportSize(width=360, height=800)
 SPEED = 2.0
 MAX_CLS = 0.1
-PLACEHOLDERS = ("××", "{dept}", "undefined", "null", "NaN")
+PLACEHOLDERS = ("××", "{dept}", "{department}", "undefined", "null", "NaN", "[object Object]")
 
 RECORD = """() => {
   const PLACEHOLDERS = __PLACEHOLDERS__;
@@ -161,6 +168,46 @@ SCRIPTS = [
 ]
 
 
+def placeholders_in(text: str) -> list[str]:
+    return [p for p in PLACEHOLDERS if p in text]
+
+
+def strings_of(value: Any) -> Iterator[str]:
+    """Every string (and NaN, as text) in a JSON document: its null values are JSON, not text."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, float) and math.isnan(value):
+        yield "NaN"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from strings_of(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings_of(v)
+
+
+def scan_other_views(server: RealServer, new_page: NewPage, call: str) -> dict[str, list[str]]:
+    """Placeholders on the supervisor page, the history page with the report, and in both reports."""
+    found: dict[str, list[str]] = {}
+    sup = new_page(viewport=ViewportSize(width=1280, height=800))
+    sup.goto(f"{server.base_url}/supervisor?name=scan")
+    expect(sup.locator(tid("connection-status"))).to_have_attribute("data-state", "open")
+    sup.wait_for_timeout(300)
+    found["supervisor"] = placeholders_in(sup.locator("body").inner_text())
+    history = new_page(viewport=ViewportSize(width=1280, height=900))
+    history.goto(f"{server.base_url}/history?call={call}")
+    expect(history.locator(tid("report-summary"))).to_be_visible(timeout=10_000)
+    found["history"] = placeholders_in(history.locator("body").inner_text())
+    with urlopen(f"{server.base_url}/api/calls/{call}/report", timeout=10) as resp:
+        report = json.loads(resp.read())
+    found["report.json"] = sorted({p for text in strings_of(report) for p in placeholders_in(text)})
+    assert server.store is not None
+    stored = server.run(server.store.get_call(call))
+    found["report.txt"] = placeholders_in(render_text(build_report(stored_events(stored))))
+    return {view: hits for view, hits in found.items() if hits}
+
+
 def lines_of(name: str) -> list[dict[str, Any]]:
     text = (SCENARIOS / f"{name}.jsonl").read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -205,4 +252,5 @@ def test_scenario_call_on_the_overlay(
         assert len(shown) - 1 <= 1, f"the displayed category changed {len(shown) - 1} times: {shown}"
     if scenario.topic:  # the call ends on its topic (a crisis is 求助; sarcasm is not praise)
         expect(page.locator(tid("category-badge"))).to_have_text(scenario.topic)
+    assert scan_other_views(server, new_page, call) == {}, "a template placeholder reached a page or report"
     print(f"{scenario.name}: CLS {cls:.4f}, categories shown {shown}")

@@ -1,0 +1,127 @@
+"""One picture per call with the real analysis engine: the department the operator names, the
+call's emotion on the meter and the empathy card alike, the knowledge answer kept until a clearly
+better one, stale cards from passing words withdrawn, and a fire call's handling department."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from assist.live.call_state import Answer, CallKnowledge, CallMood
+from assist.live.handling_unit import shipped_units
+from assist.live.prompts import LiveAssist
+from assist.nlp.analyzer import Analyzer, CallContext
+from assist.protocol.enums import Emotion, PromptAction, PromptKind
+from assist.protocol.events import CallState, Event, Prompt, Transcript
+from assist.protocol.payloads import BannedPayload, EmpathyPayload, ReferralPayload
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+
+
+def run(analyzer: Analyzer, lines: list[tuple[str, str]]) -> tuple[LiveAssist, list[list[Event]]]:
+    live = LiveAssist("c1", "a1", analyzer, context_factory=CallContext)
+    batches: list[list[Event]] = []
+    for i, (role, text) in enumerate(lines):
+        half = Transcript("c1", role, f"u{i}", False, text[: max(1, len(text) // 2)], i * 4.0, i * 4.0 + 1.5)
+        batches.append(live.on_transcript(half))
+        batches.append(live.on_transcript(Transcript("c1", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0)))
+    return live, batches
+
+
+def scenario(name: str) -> list[tuple[str, str]]:
+    rows = [json.loads(x) for x in (SCENARIOS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    return [(r["role"], r["text"].replace(" ", "")) for r in rows]
+
+
+def prompts(batches: list[list[Event]], kind: PromptKind) -> list[Prompt]:
+    return [e for b in batches for e in b if isinstance(e, Prompt) and e.kind == kind]
+
+
+def test_operator_named_unit_is_the_call_department(analyzer: Analyzer) -> None:
+    # the caller's words point at 住建 (工地, 楼房); the operator says the matter is 社保局's
+    live, batches = run(analyzer, [
+        ("caller", "我在工地上班楼房的活干完了"),
+        ("agent", "你自己去社保局问吧"),
+    ])
+    banned = [p.data for p in prompts(batches, PromptKind.BANNED) if isinstance(p.data, BannedPayload)]
+    assert banned and all("人社" in b.suggestion for b in banned), banned
+    assert live.state().department == "人社"
+    # 这个归住建管: the operator moves the call to 住建 and the next empathy step names it
+    live2, batches2 = run(analyzer, [
+        ("caller", "我要投诉拖欠工资的事情气死我了"),
+        ("agent", "这个归住建管"),
+        ("caller", "你们到底管不管我非常失望"),
+    ])
+    assert live2.state().department == "住建"
+    steps = [p.data for p in prompts(batches2[3:], PromptKind.EMPATHY) if isinstance(p.data, EmpathyPayload)]
+    assert steps and any("住建" in s for s in steps[-1].steps), steps
+
+
+def test_units_table_reads_handling_units_only() -> None:
+    units = shipped_units()
+    assert units.named("你自己去社保局问吧") is not None
+    named = units.named("这个归住建管")
+    assert named is not None and named.department == "住建"
+    assert units.named("我上次去过社保局") is None  # mentioned, not named as handling the matter
+    assert units.department_of_referral("119") == "应急管理"
+
+
+def test_meter_and_empathy_show_the_same_emotion(analyzer: Analyzer) -> None:
+    for name in ("wage-arrears", "sarcastic-complainer", "suicide", "multi-issue", "consumer-dispute"):
+        _, batches = run(analyzer, scenario(name))
+        for batch in batches:
+            states = [e for e in batch if isinstance(e, CallState)]
+            for p in batch:
+                if isinstance(p, Prompt) and isinstance(p.data, EmpathyPayload) and p.action != PromptAction.WITHDRAW:
+                    assert states, f"{name}: an empathy card without the call state beside it"
+                    assert p.data.label == states[-1].emotion.label, (name, p.data.label, states[-1].emotion)
+
+
+def test_call_mood_has_hysteresis() -> None:
+    mood = CallMood()
+    mood.fold(Emotion.ANGER, 0.8)
+    mood.fold(Emotion.ANXIETY, 0.6)  # one anxious utterance does not relabel an angry call
+    assert mood.label == Emotion.ANGER
+    mood.fold(Emotion.ANXIETY, 0.7)
+    assert mood.label == Emotion.ANXIETY
+    for _ in range(6):
+        mood.fold(Emotion.CALM, 0.0)
+    assert mood.label == Emotion.CALM and mood.level < 0.3
+
+
+def test_knowledge_changes_only_for_a_clearly_better_answer() -> None:
+    kb = CallKnowledge()
+    kb.adopt(Answer("a", 0.6, "住建"))
+    assert not kb.better(Answer("b", 0.7, "住建"), "住建")
+    assert kb.better(Answer("b", 0.95, "住建"), "住建")
+    assert not kb.better(Answer("c", 0.99, "市场监管"), "住建")  # another department than the call's
+    kb.fold(())
+    kb.fold(())
+    assert kb.better(Answer("b", 0.7, "住建"), "住建")  # the current answer faded
+
+
+def test_passing_word_referral_retires(analyzer: Analyzer) -> None:
+    _, batches = run(analyzer, scenario("suicide"))
+    cards = [(p.action, p.data.number) for p in prompts(batches, PromptKind.REFERRAL)
+             if isinstance(p.data, ReferralPayload)]
+    withdrawn = {n for action, n in cards if action == PromptAction.WITHDRAW}
+    assert {"110", "12348"} <= withdrawn  # 网贷 → 110/12348 gave way to the crisis card
+    assert (PromptAction.SHOW, "12356") in cards
+    assert "12356" not in withdrawn
+    # without a crisis: a referral from a passing word retires after two caller utterances
+    _, quiet = run(analyzer, [
+        ("caller", "我想问一下公积金怎么提取顺便说我欠了网贷"),
+        ("caller", "公积金提取要什么材料"),
+        ("caller", "公积金提取要多久能到账"),
+    ])
+    gone = [p for p in prompts(quiet, PromptKind.REFERRAL) if p.action == PromptAction.WITHDRAW]
+    assert any(p.utterance_id == "u0" for p in gone), prompts(quiet, PromptKind.REFERRAL)
+    kept = [p for p in prompts(quiet, PromptKind.KNOWLEDGE) if p.action == PromptAction.WITHDRAW]
+    assert kept == []  # the strong knowledge answer stays
+
+
+def test_fire_call_is_handled_by_emergency_management(analyzer: Analyzer) -> None:
+    live, _ = run(analyzer, scenario("fire"))
+    assert live.state().department == "应急管理"  # not 住建 from the vague 楼下
+    dv, _ = run(analyzer, scenario("domestic-violence"))
+    assert dv.state().department != "住建"  # 幸福小区 is an address, not the handling unit
