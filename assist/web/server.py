@@ -38,8 +38,10 @@ from assist.live.hub import Hub
 from assist.live.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from assist.live.metrics import Metrics
 from assist.live.pipeline import AssistPipeline
+from assist.live.registry import CallRegistry
 from assist.live.resumption import ResumeBook
-from assist.live.session import CallRegistry, RoleStats, SessionConfig
+from assist.live.roles import RoleStats
+from assist.live.session import SessionConfig
 
 if TYPE_CHECKING:  # the cluster parts need the 'cluster' extra (redis)
     from assist.live.floor import LiveFloor
