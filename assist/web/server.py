@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the cluster parts need the 'cluster' extra (redis)
     from assist.web.shared_auth import SharedAuth
 from assist.protocol.errors import CLOSE_GOING_AWAY
 from assist.settings import ServerConfig
-from assist.training.report import report_for_call
+from assist.training.stored_report import report_for_call
 from assist.web.access import Access, is_loopback
 from assist.web.auth import TokenStore
 from assist.web.call import CallConnection
