@@ -11,7 +11,6 @@ browser ticket for a bearer token), the pages and ``/api/*`` of
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -33,6 +32,7 @@ from assist.live.pipeline import AssistPipeline
 from assist.live.registry import CallRegistry
 from assist.live.resumption import ResumeBook
 from assist.live.session import SessionConfig
+from assist.live.tasks import cancel_and_wait
 
 if TYPE_CHECKING:  # the cluster parts need the 'cluster' extra (redis)
     from assist.live.floor import LiveFloor
@@ -211,11 +211,8 @@ class AssistServer(HttpFront):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         server.close(close_connections=False)
-        if self._pool_task is not None:
-            self._pool_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pool_task
-            self._pool_task = None
+        await cancel_and_wait(self._pool_task)
+        self._pool_task = None
         for conn in tuple(self._connections):
             conn.shutdown()
         if self._connections:
