@@ -18,332 +18,209 @@ Runtime paths (database, token file, models) default to the data directory
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeGuard
-from urllib.parse import urlsplit
+from typing import Any
 
 from assist import paths
 from assist.live.decode_gate import TRAINING_SHARE
 from assist.protocol.pace import LIVE_MAX_SPEED, LIVE_REFUSE_SPEED
+from assist.settings_kinds import (
+    AUTH_MODES,
+    BOOL,
+    CLUSTER,
+    DB_SYNC_MODES,
+    HOST,
+    HOSTS,
+    KIB,
+    LOG_LEVELS,
+    MIB,
+    NODE,
+    ORIGINS,
+    PATH,
+    SECURITY,
+    SETTING_KEY,
+    SPEED,
+    URL,
+    Setting,
+    choice,
+    floats,
+    ints,
+    meta,
+    parse_raw,
+)
+from assist.settings_kinds import ConfigError as ConfigError  # part of the settings' interface
 from assist.web.limits import CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, SHUTDOWN_GRACE, keepalive_kwargs
-
-KIB = 1024
-MIB = 1024 * KIB
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-AUTH_MODES = ("auto", "on", "off")
-DB_SYNC_MODES = ("NORMAL", "FULL")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 # Re-exported: the runtime paths belong with the settings (app and the CLIs take them from here).
 default_token_file = paths.default_token_file
-
-
-class ConfigError(ValueError):
-    """An invalid configuration value; the message names its source and the accepted values."""
-
-
-class Group(StrEnum):
-    """Where a setting is listed: the ``assist serve --help`` section and the docs table."""
-
-    SERVER = "server"
-    SECURITY = "security (docs/security.md)"
-    CLUSTER = "cluster (docs/deployment.md)"
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """How a raw string becomes a value, and which values are accepted."""
-
-    accepted: str  # in error messages: "an integer from 0 to 65535"
-    short: str  # in the docs table: "0–65535"
-    parse: Callable[[str], object]  # raises ValueError for a malformed string
-    check: Callable[[object], bool]
-    choices: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """Everything about one setting besides its name, type and default."""
-
-    kind: Kind
-    help: str
-    env: str | None = None  # None: not read from the environment
-    flag: str | None = None  # None: no command-line flag
-    switch: str | None = None  # the flag takes no value and stands for this raw value ("off" for --no-gate)
-    metavar: str | None = None
-    default_text: str | None = None  # how the default reads when the value itself says little (None paths)
-    group: Group = Group.SERVER
-
-
-def _number(value: object) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _int(lo: int, hi: int, short: str | None = None) -> Kind:
-    return Kind(f"an integer from {lo} to {hi}", short or f"{lo}–{hi}", lambda raw: int(raw.strip()),
-                lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi)
-
-
-def _float(lo: float, hi: float) -> Kind:
-    return Kind(f"a number from {lo:g} to {hi:g}", f"{lo:g}–{hi:g}", lambda raw: float(raw.strip()),
-                lambda v: _number(v) and lo <= v <= hi)
-
-
-def _parse_bool(raw: str) -> bool:
-    word = raw.strip().lower()
-    if word in _TRUE:
-        return True
-    if word in _FALSE:
-        return False
-    raise ValueError(raw)
-
-
-BOOL = Kind("one of " + "/".join(_TRUE + _FALSE), "on/off (1/0, true/false, yes/no)", _parse_bool,
-            lambda v: isinstance(v, bool))
-PATH = Kind("a path (empty for none)", "path", lambda raw: Path(raw).expanduser() if raw.strip() else None,
-            lambda v: v is None or isinstance(v, Path))
-HOST = Kind("a host name or IP address", "host or IP", lambda raw: raw.strip(),
-            lambda v: isinstance(v, str) and 0 < len(v) <= 253 and v.isprintable() and " " not in v)
-SPEED = Kind("0 (no limit) or a number from 1 to 100 (times real time)", "0 or 1–100",
-             lambda raw: float(raw.strip()), lambda v: _number(v) and (v == 0 or 1 <= v <= 100))
-
-
-def _choice(options: tuple[str, ...], *, upper: bool) -> Kind:
-    def parse(raw: str) -> str:
-        return raw.strip().upper() if upper else raw.strip().lower()
-
-    return Kind("one of " + ", ".join(options), "/".join(options), parse, lambda v: v in options, options)
-
-
-def origin_valid(origin: str) -> bool:
-    """``*``, ``null`` or ``scheme://host[:port]`` with scheme http or https and nothing after."""
-    if origin in ("*", "null"):
-        return True
-    try:
-        parts = urlsplit(origin)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and parts.path in ("", "/")
-        and not (parts.query or parts.fragment or parts.username)
-    )
-
-
-def _parse_origins(raw: str) -> tuple[str, ...]:
-    return tuple(o.strip().rstrip("/") if o.strip() not in ("*", "null") else o.strip()
-                 for o in raw.split(",") if o.strip())
-
-
-ORIGINS = Kind("comma-separated origins such as https://ops.example.gov.cn (or * or null)", "comma-separated origins",
-               _parse_origins,
-               lambda v: isinstance(v, tuple) and all(isinstance(o, str) and origin_valid(o) for o in v))
-
-def _parse_hosts(raw: str) -> tuple[str, ...]:
-    return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
-
-
-HOSTS = Kind("comma-separated host names the server answers to, such as assist.ops.example.gov.cn (or *)",
-             "comma-separated host names", _parse_hosts,
-             lambda v: isinstance(v, tuple) and all(
-                 isinstance(h, str) and 0 < len(h) <= 253 and h.isprintable() and " " not in h and "/" not in h
-                 for h in v))
-URL = Kind("a URL (empty for none)", "URL", lambda raw: raw.strip(),
-           lambda v: isinstance(v, str) and len(v) <= 2048 and v.isprintable() and " " not in v)
-NODE = Kind("letters, digits and -_.: (at most 64)", "name", lambda raw: raw.strip(),
-            lambda v: isinstance(v, str) and len(v) <= 64 and all(c.isalnum() or c in "-_.:" for c in v))
-
-_KEY = "setting"
-SECURITY = Group.SECURITY
-CLUSTER = Group.CLUSTER
-
-
-def _s(
-    kind: Kind,
-    help: str,
-    env: str | None = None,
-    flag: str | None = None,
-    *,
-    switch: str | None = None,
-    metavar: str | None = None,
-    default_text: str | None = None,
-    group: Group = Group.SERVER,
-) -> dict[str, Setting]:
-    """The field metadata of one setting."""
-    return {_KEY: Setting(kind, help, env, flag, switch, metavar, default_text, group)}
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     """Everything ``assist serve`` can be told.  Sizes in bytes, times in seconds."""
 
-    host: str = field(default="127.0.0.1", metadata=_s(HOST, "interface to listen on", "ASSIST_HOST", "--host",
-                                                                 metavar="HOST"))
-    port: int = field(default=8765, metadata=_s(_int(0, 65535), "TCP port; 0 = any free port", "ASSIST_PORT", "--port",
-                                                         metavar="PORT"))
-    model_dir: Path | None = field(default=None, metadata=_s(
+    host: str = field(default="127.0.0.1", metadata=meta(HOST, "interface to listen on", "ASSIST_HOST", "--host",
+                                                         metavar="HOST"))
+    port: int = field(default=8765, metadata=meta(ints(0, 65535), "TCP port; 0 = any free port", "ASSIST_PORT",
+                                                  "--port", metavar="PORT"))
+    model_dir: Path | None = field(default=None, metadata=meta(
         PATH, "Vosk model directory", None, "--model", metavar="DIR",
         default_text="$ASSIST_MODEL (a directory or an installed model's name), else the newest installed model"))
-    speech_model: bool = field(default=True, metadata=_s(
+    speech_model: bool = field(default=True, metadata=meta(
         BOOL, "run without a speech model: only transcript-source calls (training replays, --demo)",
         None, "--no-model", switch="off", default_text="a model is loaded"))
-    demo: bool = field(default=False, metadata=_s(
+    demo: bool = field(default=False, metadata=meta(
         BOOL, "replay the sample calls in a loop (training mode, no authentication, database var/demo.sqlite3); "
         "pages show 演示", None, "--demo", switch="on"))
-    demo_speed: float = field(default=1.0, metadata=_s(
-        _float(0.5, 100.0), "pace of the demo calls, times real time", "ASSIST_DEMO_SPEED"))
-    data_dir: Path | None = field(default=None, metadata=_s(
+    demo_speed: float = field(default=1.0, metadata=meta(
+        floats(0.5, 100.0), "pace of the demo calls, times real time", "ASSIST_DEMO_SPEED"))
+    data_dir: Path | None = field(default=None, metadata=meta(
         PATH, "where var/ (database, tokens) and models/ live", paths.DATA_DIR_ENV, "--data-dir", metavar="DIR",
         default_text="the working directory"))
-    models_dir: Path | None = field(default=None, metadata=_s(
+    models_dir: Path | None = field(default=None, metadata=meta(
         PATH, "installed models (`assist models`)", paths.MODELS_DIR_ENV, "--models-dir", metavar="DIR",
         default_text="models/ in the data directory"))
-    max_frame_bytes: int = field(default=256 * KIB, metadata=_s(
-        _int(1 * KIB, 16 * MIB, "1024–16 MiB"), "largest message on /ws/call", "ASSIST_MAX_FRAME_BYTES"))
-    max_calls: int = field(default=64, metadata=_s(
-        _int(1, 10_000), "simultaneous calls; one more gets too_many_calls / 1013", "ASSIST_MAX_CALLS", "--max-calls"))
-    max_subscribers: int = field(default=256, metadata=_s(
-        _int(1, 100_000), "simultaneous /ws/subscribe sockets", "ASSIST_MAX_SUBSCRIBERS"))
-    audio_queue_chunks: int = field(default=50, metadata=_s(
-        _int(1, 10_000), "audio messages queued per channel before that call's socket is paused",
+    max_frame_bytes: int = field(default=256 * KIB, metadata=meta(
+        ints(1 * KIB, 16 * MIB, "1024–16 MiB"), "largest message on /ws/call", "ASSIST_MAX_FRAME_BYTES"))
+    max_calls: int = field(default=64, metadata=meta(
+        ints(1, 10_000), "simultaneous calls; one more gets too_many_calls / 1013", "ASSIST_MAX_CALLS", "--max-calls"))
+    max_subscribers: int = field(default=256, metadata=meta(
+        ints(1, 100_000), "simultaneous /ws/subscribe sockets", "ASSIST_MAX_SUBSCRIBERS"))
+    audio_queue_chunks: int = field(default=50, metadata=meta(
+        ints(1, 10_000), "audio messages queued per channel before that call's socket is paused",
         "ASSIST_AUDIO_QUEUE_CHUNKS"))
-    subscriber_queue_size: int = field(default=256, metadata=_s(
-        _int(1, 100_000), "events queued per subscriber before dropping", "ASSIST_SUBSCRIBER_QUEUE_SIZE"))
-    send_queue_size: int = field(default=256, metadata=_s(
-        _int(1, 100_000), "events queued for a call socket before partials are dropped", "ASSIST_SEND_QUEUE_SIZE"))
-    decode_threads: int = field(default=0, metadata=_s(
-        _int(0, 256), "decoding threads shared by all calls; 0 = one per CPU core", "ASSIST_DECODE_THREADS",
+    subscriber_queue_size: int = field(default=256, metadata=meta(
+        ints(1, 100_000), "events queued per subscriber before dropping", "ASSIST_SUBSCRIBER_QUEUE_SIZE"))
+    send_queue_size: int = field(default=256, metadata=meta(
+        ints(1, 100_000), "events queued for a call socket before partials are dropped", "ASSIST_SEND_QUEUE_SIZE"))
+    decode_threads: int = field(default=0, metadata=meta(
+        ints(0, 256), "decoding threads shared by all calls; 0 = one per CPU core", "ASSIST_DECODE_THREADS",
         "--decode-threads"))
-    max_coalesce_seconds: float = field(default=1.0, metadata=_s(
-        _float(0.02, 10.0), "audio that has piled up is decoded in one go, at most this much",
+    max_coalesce_seconds: float = field(default=1.0, metadata=meta(
+        floats(0.02, 10.0), "audio that has piled up is decoded in one go, at most this much",
         "ASSIST_MAX_COALESCE_SECONDS"))
-    max_call_seconds: float = field(default=4 * 3600.0, metadata=_s(
-        _float(1.0, 24 * 3600.0), "longest call (call_too_long)", "ASSIST_MAX_CALL_SECONDS"))
-    start_timeout_seconds: float = field(default=10.0, metadata=_s(
-        _float(0.1, 3600.0), "a new socket must send start/subscribe within this", "ASSIST_START_TIMEOUT_SECONDS"))
-    gate: bool = field(default=True, metadata=_s(
+    max_call_seconds: float = field(default=4 * 3600.0, metadata=meta(
+        floats(1.0, 24 * 3600.0), "longest call (call_too_long)", "ASSIST_MAX_CALL_SECONDS"))
+    start_timeout_seconds: float = field(default=10.0, metadata=meta(
+        floats(0.1, 3600.0), "a new socket must send start/subscribe within this", "ASSIST_START_TIMEOUT_SECONDS"))
+    gate: bool = field(default=True, metadata=meta(
         BOOL, "voice gate: skip decoding silence; --no-gate decodes silence too", "ASSIST_GATE", "--no-gate",
         switch="off"))
-    gate_snr_db: float = field(default=12.0, metadata=_s(
-        _float(4.0, 40.0), "speech must be this far above the noise floor", "ASSIST_GATE_SNR_DB"))
-    gate_min_level_dbfs: float = field(default=-50.0, metadata=_s(
-        _float(-100.0, 0.0), "... and above this absolute level", "ASSIST_GATE_MIN_LEVEL_DBFS"))
-    gate_hangover_ms: int = field(default=500, metadata=_s(
-        _int(0, 60_000), "quiet time before a speech segment is closed and finalised", "ASSIST_GATE_HANGOVER_MS"))
-    pool_warm: int = field(default=2, metadata=_s(
-        _int(0, 256), "warm recognizers built at start-up and kept for reuse across calls (assist.audio.pool)",
+    gate_snr_db: float = field(default=12.0, metadata=meta(
+        floats(4.0, 40.0), "speech must be this far above the noise floor", "ASSIST_GATE_SNR_DB"))
+    gate_min_level_dbfs: float = field(default=-50.0, metadata=meta(
+        floats(-100.0, 0.0), "... and above this absolute level", "ASSIST_GATE_MIN_LEVEL_DBFS"))
+    gate_hangover_ms: int = field(default=500, metadata=meta(
+        ints(0, 60_000), "quiet time before a speech segment is closed and finalised", "ASSIST_GATE_HANGOVER_MS"))
+    pool_warm: int = field(default=2, metadata=meta(
+        ints(0, 256), "warm recognizers built at start-up and kept for reuse across calls (assist.audio.pool)",
         "ASSIST_POOL_WARM"))
-    pool_max: int = field(default=16, metadata=_s(
-        _int(0, 1024), "idle warm recognizers kept at most (about 65-120 MB each, docs/performance.md)",
+    pool_max: int = field(default=16, metadata=meta(
+        ints(0, 1024), "idle warm recognizers kept at most (about 65-120 MB each, docs/performance.md)",
         "ASSIST_POOL_MAX"))
-    pool_idle_seconds: float = field(default=300.0, metadata=_s(
-        _float(1.0, 86_400.0), "recognizers beyond pool_warm are dropped after this long idle",
+    pool_idle_seconds: float = field(default=300.0, metadata=meta(
+        floats(1.0, 86_400.0), "recognizers beyond pool_warm are dropped after this long idle",
         "ASSIST_POOL_IDLE_SECONDS"))
-    db_path: Path | None = field(default=None, metadata=_s(
+    db_path: Path | None = field(default=None, metadata=meta(
         PATH, "SQLite store of calls, utterances, prompts and alerts", paths.DB_ENV, "--db", metavar="PATH",
         default_text="var/assist.sqlite3 in the data directory"))
-    store: bool = field(default=True, metadata=_s(
+    store: bool = field(default=True, metadata=meta(
         BOOL, "keep calls, utterances, prompts and alerts; --no-store keeps nothing on disk", "ASSIST_STORE",
         "--no-store", switch="off"))
-    keep_originals: bool = field(default=False, metadata=_s(
+    keep_originals: bool = field(default=False, metadata=meta(
         BOOL, "also store unmasked utterances (personal numbers)", "ASSIST_KEEP_ORIGINALS"))
-    db_synchronous: str = field(default="NORMAL", metadata=_s(
-        _choice(DB_SYNC_MODES, upper=True), "NORMAL survives a crash; FULL also a power cut (slower commits)",
+    db_synchronous: str = field(default="NORMAL", metadata=meta(
+        choice(DB_SYNC_MODES, upper=True), "NORMAL survives a crash; FULL also a power cut (slower commits)",
         "ASSIST_DB_SYNCHRONOUS"))
-    kb_path: Path | None = field(default=None, metadata=_s(
+    kb_path: Path | None = field(default=None, metadata=meta(
         PATH, "knowledge base JSONL/CSV", "ASSIST_KB", "--kb", metavar="FILE", default_text="the shipped sample"))
-    nlp_model: Path | None = field(default=None, metadata=_s(
+    nlp_model: Path | None = field(default=None, metadata=meta(
         PATH, "learned analysis model directory of `assist train`", "ASSIST_NLP_MODEL", "--nlp-model", metavar="DIR",
         default_text="the shipped model (assist/nlp/data/model)"))
-    analysis: bool = field(default=True, metadata=_s(
+    analysis: bool = field(default=True, metadata=meta(
         BOOL, "live assist: prompts, call state and alerts", "ASSIST_ANALYSIS"))
-    static_dir: Path | None = field(default=None, metadata=_s(
+    static_dir: Path | None = field(default=None, metadata=meta(
         PATH, "overlay, dashboard and history pages", "ASSIST_STATIC_DIR", "--static-dir", metavar="DIR",
         default_text="the pages shipped in the package (assist/web/static)"))
-    log_level: str = field(default="INFO", metadata=_s(
-        _choice(LOG_LEVELS, upper=True), "log level", "ASSIST_LOG_LEVEL", "--log-level"))
-    json_logs: bool = field(default=False, metadata=_s(
+    log_level: str = field(default="INFO", metadata=meta(
+        choice(LOG_LEVELS, upper=True), "log level", "ASSIST_LOG_LEVEL", "--log-level"))
+    json_logs: bool = field(default=False, metadata=meta(
         BOOL, "log one JSON object per line (personal numbers and credentials masked)", "ASSIST_JSON_LOGS",
         "--json-logs", switch="on"))
-    tokens_path: Path | None = field(default=None, metadata=_s(
+    tokens_path: Path | None = field(default=None, metadata=meta(
         PATH, "token file of `assist tokens`", paths.TOKENS_ENV, "--tokens", metavar="FILE",
         default_text="var/tokens.toml in the data directory", group=SECURITY))
-    auth: str = field(default="auto", metadata=_s(
-        _choice(AUTH_MODES, upper=False), "require tokens: auto = when the token file holds any (decided at start); "
+    auth: str = field(default="auto", metadata=meta(
+        choice(AUTH_MODES, upper=False), "require tokens: auto = when the token file holds any (decided at start); "
         "on = always (an empty file refuses everyone); off = never", "ASSIST_AUTH", "--auth", group=SECURITY))
-    insecure_no_auth: bool = field(default=False, metadata=_s(  # command line only: never from the environment
+    insecure_no_auth: bool = field(default=False, metadata=meta(  # command line only: never from the environment
         BOOL, "allow a server without authentication on a non-loopback address (command line only)",
         None, "--insecure-no-auth", switch="on", group=SECURITY))
-    allowed_origins: tuple[str, ...] = field(default=(), metadata=_s(
+    allowed_origins: tuple[str, ...] = field(default=(), metadata=meta(
         ORIGINS, "browser page origins besides the server's own, e.g. https://ops.example.gov.cn",
         "ASSIST_ALLOWED_ORIGINS", "--allowed-origins", metavar="LIST", group=SECURITY))
-    ticket_ttl: float = field(default=60.0, metadata=_s(
-        _float(5.0, 3600.0), "seconds a browser ticket lives", "ASSIST_TICKET_TTL", group=SECURITY))
-    cert_path: Path | None = field(default=None, metadata=_s(
+    ticket_ttl: float = field(default=60.0, metadata=meta(
+        floats(5.0, 3600.0), "seconds a browser ticket lives", "ASSIST_TICKET_TTL", group=SECURITY))
+    cert_path: Path | None = field(default=None, metadata=meta(
         PATH, "TLS certificate (PEM): serve wss:// and https://", "ASSIST_TLS_CERT", "--cert", metavar="PEM",
         group=SECURITY))
-    key_path: Path | None = field(default=None, metadata=_s(
+    key_path: Path | None = field(default=None, metadata=meta(
         PATH, "TLS private key (PEM)", "ASSIST_TLS_KEY", "--key", metavar="PEM",
         default_text="in the certificate file", group=SECURITY))
-    live_max_speed: float = field(default=LIVE_MAX_SPEED, metadata=_s(
+    live_max_speed: float = field(default=LIVE_MAX_SPEED, metadata=meta(
         SPEED, "live audio above this × real time is throttled (0: no limit)", "ASSIST_LIVE_MAX_SPEED",
         "--live-max-speed", metavar="X", group=SECURITY))
-    live_refuse_speed: float = field(default=LIVE_REFUSE_SPEED, metadata=_s(
+    live_refuse_speed: float = field(default=LIVE_REFUSE_SPEED, metadata=meta(
         SPEED, "... and refused (rate_limited) when sustained above this (0: never)", "ASSIST_LIVE_REFUSE_SPEED",
         "--live-refuse-speed", metavar="X", group=SECURITY))
-    training_share: float = field(default=TRAINING_SHARE, metadata=_s(
-        _float(0.05, 1.0), "share of decode threads training replays may hold", "ASSIST_TRAINING_SHARE",
+    training_share: float = field(default=TRAINING_SHARE, metadata=meta(
+        floats(0.05, 1.0), "share of decode threads training replays may hold", "ASSIST_TRAINING_SHARE",
         group=SECURITY))
-    heartbeat_interval: float = field(default=HEARTBEAT_INTERVAL, metadata=_s(
-        _float(0.1, 300.0), "websocket ping every ... seconds", "ASSIST_HEARTBEAT_INTERVAL", "--heartbeat-interval",
+    heartbeat_interval: float = field(default=HEARTBEAT_INTERVAL, metadata=meta(
+        floats(0.1, 300.0), "websocket ping every ... seconds", "ASSIST_HEARTBEAT_INTERVAL", "--heartbeat-interval",
         metavar="S", group=SECURITY))
-    heartbeat_timeout: float = field(default=HEARTBEAT_TIMEOUT, metadata=_s(
-        _float(0.1, 300.0), "close a peer without a pong after ... seconds (a silent peer is gone within 35 s)",
+    heartbeat_timeout: float = field(default=HEARTBEAT_TIMEOUT, metadata=meta(
+        floats(0.1, 300.0), "close a peer without a pong after ... seconds (a silent peer is gone within 35 s)",
         "ASSIST_HEARTBEAT_TIMEOUT", "--heartbeat-timeout", metavar="S", group=SECURITY))
-    shutdown_grace: float = field(default=SHUTDOWN_GRACE, metadata=_s(
-        _float(0.5, 60.0), "SIGTERM: seconds calls get to send their last finals (keep ≤ 8 to exit within 10 s)",
+    shutdown_grace: float = field(default=SHUTDOWN_GRACE, metadata=meta(
+        floats(0.5, 60.0), "SIGTERM: seconds calls get to send their last finals (keep ≤ 8 to exit within 10 s)",
         "ASSIST_SHUTDOWN_GRACE", "--shutdown-grace", metavar="S", group=SECURITY))
-    allowed_hosts: tuple[str, ...] = field(default=(), metadata=_s(
+    allowed_hosts: tuple[str, ...] = field(default=(), metadata=meta(
         HOSTS, "Host names besides the bound address, localhost, 127.0.0.1 and [::1] (DNS rebinding)",
         "ASSIST_ALLOWED_HOSTS", "--allowed-hosts", metavar="LIST", group=SECURITY))
-    max_calls_per_principal: int = field(default=4, metadata=_s(
-        _int(1, 10_000), "concurrent calls one token (agent, trainer) may hold", "ASSIST_MAX_CALLS_PER_PRINCIPAL",
+    max_calls_per_principal: int = field(default=4, metadata=meta(
+        ints(1, 10_000), "concurrent calls one token (agent, trainer) may hold", "ASSIST_MAX_CALLS_PER_PRINCIPAL",
         group=SECURITY))
-    max_subscriptions_per_principal: int = field(default=8, metadata=_s(
-        _int(1, 100_000), "concurrent /ws/subscribe sockets one token may hold",
+    max_subscriptions_per_principal: int = field(default=8, metadata=meta(
+        ints(1, 100_000), "concurrent /ws/subscribe sockets one token may hold",
         "ASSIST_MAX_SUBSCRIPTIONS_PER_PRINCIPAL", group=SECURITY))
-    idle_timeout: float = field(default=60.0, metadata=_s(
-        _float(1.0, 24 * 3600.0), "a call that sends nothing this long ends with idle_timeout", "ASSIST_IDLE_TIMEOUT",
+    idle_timeout: float = field(default=60.0, metadata=meta(
+        floats(1.0, 24 * 3600.0), "a call that sends nothing this long ends with idle_timeout", "ASSIST_IDLE_TIMEOUT",
         group=SECURITY))
-    max_line_chars: int = field(default=400, metadata=_s(
-        _int(16, 100_000), "longest transcript line accepted (longer: line_too_long, not fatal)",
+    max_line_chars: int = field(default=400, metadata=meta(
+        ints(16, 100_000), "longest transcript line accepted (longer: line_too_long, not fatal)",
         "ASSIST_MAX_LINE_CHARS", group=SECURITY))
-    database_url: str = field(default="", metadata=_s(
+    database_url: str = field(default="", metadata=meta(
         URL, "sqlite:///PATH or postgresql://…; shared by the nodes of a cluster", "ASSIST_DATABASE_URL",
         "--database-url", metavar="URL", default_text="the SQLite file of --db", group=CLUSTER))
-    redis_url: str = field(default="", metadata=_s(
+    redis_url: str = field(default="", metadata=meta(
         URL, "redis://host:port/db: events and shared state across nodes", "ASSIST_REDIS_URL", "--redis-url",
         metavar="URL", default_text="none (one node)", group=CLUSTER))
-    node_id: str = field(default="", metadata=_s(
+    node_id: str = field(default="", metadata=meta(
         NODE, "this node's name in the event stream", "ASSIST_NODE_ID", "--node-id", metavar="NAME",
         default_text="host-port", group=CLUSTER))
-    drain_seconds: float = field(default=30.0, metadata=_s(
-        _float(0.0, 3600.0), "SIGTERM in a cluster: not ready at once, current calls get this long to finish",
+    drain_seconds: float = field(default=30.0, metadata=meta(
+        floats(0.0, 3600.0), "SIGTERM in a cluster: not ready at once, current calls get this long to finish",
         "ASSIST_DRAIN_SECONDS", "--drain-seconds", metavar="S", group=CLUSTER))
-    node_timeout: float = field(default=5.0, metadata=_s(
-        _float(2.0, 600.0), "cluster: a node that has not beaten in Redis for this long is dead; a survivor "
+    node_timeout: float = field(default=5.0, metadata=meta(
+        floats(2.0, 600.0), "cluster: a node that has not beaten in Redis for this long is dead; a survivor "
         "marks its open calls interrupted", "ASSIST_NODE_TIMEOUT", "--node-timeout", metavar="S", group=CLUSTER))
-    stream_maxlen: int = field(default=100_000, metadata=_s(
-        _int(1000, 10_000_000), "events kept in the Redis stream (approximate trim)", "ASSIST_STREAM_MAXLEN",
+    stream_maxlen: int = field(default=100_000, metadata=meta(
+        ints(1000, 10_000_000), "events kept in the Redis stream (approximate trim)", "ASSIST_STREAM_MAXLEN",
         group=CLUSTER))
 
     def __post_init__(self) -> None:
@@ -440,37 +317,24 @@ class ServerConfig:
         values: dict[str, Any] = {}  # raw strings parsed and checked one by one; __post_init__ checks again
         for name, spec in SETTINGS.items():
             if spec.env is not None and spec.env in env:
-                values[name] = _parse(spec, env[spec.env], spec.env)
+                values[name] = parse_raw(spec, env[spec.env], spec.env)
         for name, raw in (flags or {}).items():
             if raw is None:
                 continue
             if name not in SETTINGS:
                 raise ConfigError(f"unknown setting {name!r}")
             spec = SETTINGS[name]
-            values[name] = _parse(spec, raw, spec.flag or "--" + name.replace("_", "-"))
+            values[name] = parse_raw(spec, raw, spec.flag or "--" + name.replace("_", "-"))
         return cls(**values)
 
     def replace(self, **changes: Any) -> ServerConfig:
         return dataclasses.replace(self, **changes)
 
 
-def _parse(spec: Setting, raw: str, source: str) -> object:
-    try:
-        value = spec.kind.parse(raw)
-    except ValueError:
-        value = _INVALID
-    if value is _INVALID or not spec.kind.check(value):
-        raise ConfigError(f"{source}={raw!r} is invalid: expected {spec.kind.accepted}")
-    return value
-
-
-_INVALID = object()
-
-
 def _settings() -> dict[str, Setting]:
     found: dict[str, Setting] = {}
     for f in dataclasses.fields(ServerConfig):
-        spec = f.metadata.get(_KEY)
+        spec = f.metadata.get(SETTING_KEY)
         if not isinstance(spec, Setting):
             raise TypeError(f"ServerConfig.{f.name} has no Setting metadata")
         found[f.name] = spec

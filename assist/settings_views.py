@@ -16,7 +16,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from assist.settings import SETTINGS, Group, Setting, default_text
+from assist.settings import SETTINGS, default_text
+from assist.settings_kinds import Group, Setting
 
 DOCS: dict[str, tuple[Group, ...]] = {  # file under docs/ → the groups of its table
     "server.md": (Group.SERVER, Group.SECURITY, Group.CLUSTER),

@@ -95,14 +95,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from assist.audio.models import (
-        CatalogueEntry,
-        ModelError,
-        check_model_dir,
-        download_model,
-        load_catalogue,
-        valid_model_name,
-    )
+    from assist.audio.model_install import download_model
+    from assist.audio.models import CatalogueEntry, ModelError, check_model_dir, load_catalogue, valid_model_name
 
     catalogue = load_catalogue()
     entry = catalogue.get(args.name)
@@ -141,7 +135,8 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    from assist.audio.models import ModelError, install_archive, install_directory, load_catalogue
+    from assist.audio.model_install import install_archive, install_directory
+    from assist.audio.models import ModelError, load_catalogue
 
     source: Path = args.source
     base = _models_dir(args)

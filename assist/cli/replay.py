@@ -269,7 +269,8 @@ def _finish(args: argparse.Namespace, result: ReplayResult, rules: TrainingRules
     import json
 
     from assist.protocol.decode import decode_events
-    from assist.training.report import build_report, render_text
+    from assist.training.report import build_report
+    from assist.training.report_text import render_text
 
     received = any(e.get("type") in ("transcript", "prompt") for e in result.events)
     if result.error is not None and not received:

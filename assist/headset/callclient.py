@@ -23,8 +23,6 @@ import contextlib
 import dataclasses
 import enum
 import json
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from assist.headset.capture import CaptureSource
 from assist.headset.history import AudioHistory, TranscriptLedger, floor_to_ms
+from assist.headset.pacing import Backoff, Pacer
 from assist.protocol.errors import ErrorCode
 from assist.protocol.events import End, Start
 from assist.protocol.pace import BURST_SECONDS, LIVE_MAX_SPEED
@@ -73,58 +72,6 @@ class ClientResult:
 
 class CallFailed(Exception):
     """A fatal error that reconnecting cannot cure (bad request, refused credentials)."""
-
-
-class Backoff:
-    """Delays between reconnection attempts: ``initial`` doubling up to ``maximum``, ± ``jitter``."""
-
-    def __init__(
-        self,
-        initial: float = 0.5,
-        maximum: float = 10.0,
-        *,
-        factor: float = 2.0,
-        jitter: float = 0.1,
-        rng: random.Random | None = None,
-    ) -> None:
-        if not 0 < initial <= maximum or factor < 1 or not 0 <= jitter < 1:
-            raise ValueError("need 0 < initial <= maximum, factor >= 1 and 0 <= jitter < 1")
-        self.initial, self.maximum, self.factor, self.jitter = initial, maximum, factor, jitter
-        self._rng = rng or random.Random()
-        self._next = initial
-
-    def reset(self) -> None:
-        self._next = self.initial
-
-    def next(self) -> float:
-        delay = self._next
-        self._next = min(self.maximum, self._next * self.factor)
-        return delay * (1 + self.jitter * (2 * self._rng.random() - 1))
-
-
-class Pacer:
-    """Token bucket over audio seconds: a re-sent backlog goes at most ``max_speed`` × real time.
-
-    The server throttles live audio above 2× real time and refuses it when
-    sustained above 4× (assist/limits.py); pacing the catch-up keeps well clear.
-    """
-
-    def __init__(self, max_speed: float | None, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_speed = max_speed
-        self.burst = burst
-        self._clock = clock
-        self._allowance = burst
-        self._last = clock()
-
-    def take(self, seconds: float) -> float:
-        """Account ``seconds`` of audio about to be sent; the delay to wait first."""
-        if self.max_speed is None:
-            return 0.0
-        now = self._clock()
-        self._allowance = min(self.burst, self._allowance + (now - self._last) * self.max_speed)
-        self._last = now
-        self._allowance -= seconds
-        return max(0.0, -self._allowance / self.max_speed)
 
 
 class _Outcome(enum.Enum):

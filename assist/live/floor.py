@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from assist.live.tasks import cancel_and_wait
 from assist.protocol.decode import decode as decode_typed
 from assist.protocol.enums import EndReason
 from assist.protocol.events import CallEnded, CallState, CallSummary
@@ -92,10 +93,7 @@ class LiveFloor:
 
     async def stop(self) -> None:
         """Leave the floor: this node's calls have ended or moved (drain) and it is no longer alive."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._client is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._beat(self._client)  # the calls still open (a stop without drain) stay to be swept

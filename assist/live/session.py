@@ -6,10 +6,7 @@
 of audio and decodes in the executor, and the turning of recognizer
 hypotheses into ``Transcript`` events with utterance ids.
 
-Events leave the session through *sinks* (plain callables that must not
-block: the call socket's outbox, the hub, later the store) and through
-*listeners* (the analysis engine), which see every transcript in order and
-may answer with more events (prompts, call state) that go to the same sinks.
+Events leave the session through sinks and listeners (``assist.live.delivery``).
 
 Two sources drive a session (``Start.source``): ``"audio"`` through
 ``feed_audio`` (decoded by the recognizers), or ``"transcript"``, already
@@ -20,26 +17,26 @@ events through ``push_transcript``.  Both reach the same sinks and listeners.
 from __future__ import annotations
 
 import asyncio
-import bisect
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from assist.audio.channel import ChannelDecoder
 from assist.audio.pcm import FrameAssembler
 from assist.audio.pool import RecognizerPool
 from assist.audio.recognizer import Hypothesis, RecognizerFactory
 from assist.audio.vad import GateConfig
-from assist.live.lockstep import decode_in_step, finish_in_step, step_samples
-from assist.live.resumption import REPLAY_TOLERANCE, TAKEOVER_TOLERANCE, ResumePoint, RolePoint
+from assist.live.decode_worker import DecodeContext, decode_role
+from assist.live.delivery import EventDelivery, EventSink, TranscriptListener
+from assist.live.latency import ArrivalClock
+from assist.live.lockstep import decode_roles_in_step
+from assist.live.resumption import ResumePoint
+from assist.live.roles import Int16Array, RoleState, RoleStats
 from assist.protocol.enums import Emotion, EndReason, Role
 from assist.protocol.errors import ErrorCode, ProtocolError
 from assist.protocol.events import (
@@ -49,11 +46,9 @@ from assist.protocol.events import (
     CallSummary,
     EmotionLevel,
     Event,
-    Prompt,
     Ready,
     Start,
     Transcript,
-    Word,
 )
 
 if TYPE_CHECKING:
@@ -62,68 +57,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EventSink = Callable[[Event], None]
-"""Receives every event of a session.  Must return quickly and never block (queue it)."""
-
-Int16Array = npt.NDArray[np.int16]
-MAX_ARRIVALS = 4000  # audio arrival times kept for the latency histogram (~400 s of 100 ms messages)
-
-
-class TranscriptListener(Protocol):
-    """Hook for the analysis pipeline (and anything else that reacts to speech).
-
-    ``on_transcript`` is awaited for every transcript event, in order per role,
-    from the role's worker task: a slow listener delays that role's decoding,
-    so heavy work belongs in a thread (``asyncio.to_thread``).  The events it
-    returns (prompts, call state, alerts) are sent to every sink.
-    ``on_end`` is awaited once, after the last transcript of the call.
-    """
-
-    async def on_transcript(self, session: CallSession, transcript: Transcript) -> Sequence[Event]: ...
-
-    async def on_end(self, session: CallSession, summary: CallSummary) -> Sequence[Event]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
     audio_queue_chunks: int = 50
     max_coalesce_seconds: float = 1.0
     max_call_seconds: float = 4 * 3600.0
     gate: GateConfig | None = None
-
-
-@dataclass(slots=True)
-class RoleStats:
-    """Per-role counters; the decoder figures are copied from ``ChannelDecoder.stats``."""
-
-    audio_in_s: float = 0.0
-    audio_decoded_s: float = 0.0
-    decode_cpu_s: float = 0.0
-    segments: int = 0
-    partials: int = 0
-    finals: int = 0
-    decode_calls: int = 0
-    replayed: int = 0  # resumed call: re-decoded transcripts dropped as already delivered
-
-    @property
-    def rtf(self) -> float:
-        """Real-time factor: decoding CPU seconds per second of audio."""
-        return self.decode_cpu_s / self.audio_in_s if self.audio_in_s else 0.0
-
-
-@dataclass(slots=True)
-class _RoleState:
-    role: Role
-    decoder: ChannelDecoder | None  # None for a transcript-source call
-    queue: asyncio.Queue[Int16Array | None]
-    stats: RoleStats = field(default_factory=RoleStats)
-    count: int = 0
-    open_id: str | None = None
-    last_partial: str | None = None
-    task: asyncio.Task[None] | None = None
-    resume: RolePoint | None = None  # until the first transcript past the resume point
-    last_final: RolePoint = field(default_factory=RolePoint)  # for the next resume
-    observed_end: float = -1.0  # latest transcript end whose latency was measured
 
 
 class CallSession:
@@ -151,28 +90,32 @@ class CallSession:
         self.config = config or SessionConfig()
         self.started_at = clock()
         self._executor = executor
-        self._gate = gate
         self._metrics = metrics
         self._resume = resume
-        self._arrival_ends: list[float] = []  # call-audio time at the end of each message received ...
-        self._arrival_times: list[float] = []  # ... and when it arrived (monotonic)
+        self._arrivals = ArrivalClock()
         self._end_emitted = False
         self._assembler = FrameAssembler(start.encoding, start.channels)
         self._offset = start.resume_from or 0.0
-        self._sinks: list[EventSink] = []
-        self._listeners: list[TranscriptListener] = []
+        self._out = EventDelivery(start.call_id, metrics)
         self._state_provider: Callable[[CallSession], CallState] | None = None
-        self._transcript_filter: Callable[[Transcript], Transcript] | None = None
-        self._final_committer: Callable[[Transcript], Awaitable[None]] | None = None
         self._opened = False  # CallStarted was emitted (the recognizers could be created)
-        self._roles: list[_RoleState] = []
+        self._roles: list[RoleState] = []
         self._frames = 0
         self._text_end = 0.0  # transcript source: end of the latest transcript
         self._audio_bytes = 0
-        self._failure: BaseException | None = None
         self._summary: CallSummary | None = None
         self._finishing: asyncio.Task[CallSummary] | None = None
-        self._max_coalesce = max(1, int(self.config.max_coalesce_seconds * start.sample_rate))
+        self._decoding = DecodeContext(
+            call_id=start.call_id,
+            sample_rate=start.sample_rate,
+            live=start.mode == "live",
+            executor=executor,
+            max_coalesce=max(1, int(self.config.max_coalesce_seconds * start.sample_rate)),
+            push=self.push_hypotheses,
+            call_end=lambda: self._offset + self.duration,
+            gate=gate,
+            metrics=metrics,
+        )
 
     # ------------------------------------------------------------ identity and state
 
@@ -212,17 +155,7 @@ class CallSession:
 
     def resume_point(self) -> ResumePoint:
         """Where this call stands now: what a later connection resuming it needs."""
-        roles: dict[str, RolePoint] = {}
-        for state in self._roles:
-            earlier = self._resume.role(state.role) if self._resume is not None else RolePoint()
-            point = state.last_final.merge(earlier)
-            roles[state.role] = RolePoint(
-                next_index=max(state.count, earlier.next_index),
-                last_id=point.last_id,
-                last_start=point.last_start,
-                floor=point.floor,
-            )
-        return ResumePoint(self.agent_id, self.start.mode, roles)
+        return ResumePoint(self.agent_id, self.start.mode, {s.role: s.point(self._resume) for s in self._roles})
 
     @property
     def duration(self) -> float:
@@ -238,7 +171,7 @@ class CallSession:
     def role_stats(self) -> dict[str, RoleStats]:
         """Per-role counters, with the decoders' current figures."""
         for state in self._roles:
-            self._copy_stats(state)
+            state.copy_stats()
         return {r.role: r.stats for r in self._roles}
 
     def set_state_provider(self, provider: Callable[[CallSession], CallState]) -> None:
@@ -264,33 +197,28 @@ class CallSession:
     # ------------------------------------------------------------ wiring
 
     def add_sink(self, sink: EventSink) -> None:
-        self._sinks.append(sink)
+        self._out.sinks.append(sink)
 
     def remove_sink(self, sink: EventSink) -> None:
-        if sink in self._sinks:
-            self._sinks.remove(sink)
+        self._out.remove_sink(sink)
 
     def set_final_committer(self, fn: Callable[[Transcript], Awaitable[None]]) -> None:
         """Awaited with every final transcript (as recognised, before masking) before anyone sees it.
 
         The store commits the utterance here, so a final that reached a client is already on disk.
         """
-        self._final_committer = fn
+        self._out.final_committer = fn
 
     def set_transcript_filter(self, fn: Callable[[Transcript], Transcript]) -> None:
         """Transform every transcript before any sink or listener sees it (personal-data masking)."""
-        self._transcript_filter = fn
+        self._out.transcript_filter = fn
 
     def add_listener(self, listener: TranscriptListener) -> None:
-        self._listeners.append(listener)
+        self._out.listeners.append(listener)
 
     def emit(self, event: Event) -> None:
         """Send ``event`` to every sink; a failing sink is logged and does not stop the others."""
-        for sink in tuple(self._sinks):
-            try:
-                sink(event)
-            except Exception:
-                log.exception("call %s: event sink %r failed", self.call_id, sink)
+        self._out.emit(event)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -300,7 +228,7 @@ class CallSession:
         for role in self.roles:
             decoder = await loop.run_in_executor(self._executor, self._make_decoder) if self.is_audio else None
             queue: asyncio.Queue[Int16Array | None] = asyncio.Queue(self.config.audio_queue_chunks)
-            state = _RoleState(role, decoder, queue)
+            state = RoleState(role, decoder, queue)
             if self._resume is not None:
                 point = self._resume.role(role)
                 state.count = point.next_index
@@ -308,13 +236,13 @@ class CallSession:
             self._roles.append(state)
         decoding = [s for s in self._roles if s.decoder is not None]
         if not self.live and len(decoding) > 1:  # a training replay: one order of results (assist.live.lockstep)
-            task = asyncio.create_task(self._work_in_step(decoding), name=f"decode {self.call_id}")
+            task = asyncio.create_task(decode_roles_in_step(self._decoding, decoding), name=f"decode {self.call_id}")
             for state in decoding:
                 state.task = task
         for state in decoding:
             if state.task is None and state.decoder is not None:
                 name = f"decode {self.call_id}/{state.role}"
-                state.task = asyncio.create_task(self._work(state, state.decoder), name=name)
+                state.task = asyncio.create_task(decode_role(self._decoding, state, state.decoder), name=name)
         self._opened = True
         self.emit(CallStarted(self.call_id, self.agent_id, self.started_at, self.start.mode))
         return Ready(
@@ -334,7 +262,7 @@ class CallSession:
         Raises ``ProtocolError`` when the call is over its maximum length or
         decoding has failed (``internal``).
         """
-        if self._failure is not None:
+        if self._decoding.failure is not None:
             raise ProtocolError(ErrorCode.INTERNAL, "decoding failed; the call cannot go on")
         if not self.active or not self._roles:
             raise RuntimeError("feed_audio needs an open, unfinished session")
@@ -361,13 +289,8 @@ class CallSession:
             await state.queue.put(channel)
 
     def _arrived(self, audio_end: float) -> None:
-        if self._metrics is None:
-            return
-        if len(self._arrival_ends) >= MAX_ARRIVALS:
-            del self._arrival_ends[: MAX_ARRIVALS // 2]
-            del self._arrival_times[: MAX_ARRIVALS // 2]
-        self._arrival_ends.append(audio_end)
-        self._arrival_times.append(time.monotonic())
+        if self._metrics is not None:
+            self._arrivals.arrived(audio_end)
 
     def _observe_latency(self, event: Transcript) -> None:
         """Transcript latency: from the audio that completed its newest word arriving to now."""
@@ -377,15 +300,15 @@ class CallSession:
         if event.end <= state.observed_end:
             return  # no new word: a final confirming what a partial showed
         state.observed_end = event.end
-        i = bisect.bisect_left(self._arrival_ends, event.end - 1e-6)
-        if i < len(self._arrival_times):
-            self._metrics.transcript_latency(time.monotonic() - self._arrival_times[i])
+        waited = self._arrivals.since(event.end)
+        if waited is not None:
+            self._metrics.transcript_latency(waited)
 
     async def push_hypotheses(self, role: str, hypotheses: Sequence[Hypothesis]) -> None:
         """Turn recognizer results of ``role`` into transcript events with utterance ids."""
         state = self._role(role)
         for hyp in hypotheses:
-            event = self._transcript(state, hyp)
+            event = state.transcript(hyp, self.call_id, self._offset)
             if event is not None:
                 await self._deliver(event)
 
@@ -393,43 +316,12 @@ class CallSession:
         """Deliver a ready-made transcript event (transcript source: ids and times are the source's)."""
         if transcript.call_id != self.call_id:
             raise ValueError(f"transcript of call {transcript.call_id!r} pushed to call {self.call_id!r}")
-        state = self._role(transcript.role)
-        if transcript.final:
-            if transcript.text:
-                state.stats.finals += 1
-                state.last_final = RolePoint(
-                    last_id=transcript.utterance_id, last_start=transcript.start, floor=transcript.end
-                )
-            index = transcript.utterance_id.rpartition("-")[2]
-            if index.isdigit():  # the source's ids are role-N: the next connection goes on after N
-                state.count = max(state.count, int(index) + 1)
-        else:
-            state.stats.partials += 1
+        self._role(transcript.role).count_pushed(transcript)
         self._text_end = max(self._text_end, transcript.end)
         await self._deliver(transcript)
 
     async def _deliver(self, event: Transcript) -> None:
-        """To every sink, then to every listener, whose answers go to the sinks too."""
-        if event.final and event.text and self._final_committer is not None:
-            try:
-                await self._final_committer(event)
-            except Exception:
-                log.exception("call %s: committing final %s failed", self.call_id, event.utterance_id)
-        if self._transcript_filter is not None:
-            event = self._transcript_filter(event)
-        self._observe_latency(event)
-        self.emit(event)
-        queued = time.monotonic()
-        for listener in tuple(self._listeners):
-            try:
-                extra = await listener.on_transcript(self, event)
-            except Exception:
-                log.exception("call %s: transcript listener %r failed", self.call_id, listener)
-                continue
-            for ev in extra:
-                if self._metrics is not None and isinstance(ev, Prompt):
-                    self._metrics.prompt_latency(time.monotonic() - queued)
-                self.emit(ev)
+        await self._out.deliver(self, event, self._observe_latency)
 
     async def finish(self, reason: str) -> CallSummary:
         """Flush every role, emit the last finals and ``call_ended``; returns the summary.
@@ -449,7 +341,7 @@ class CallSession:
         tasks = [s.task for s in self._roles if s.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._failure is not None and reason == "completed":
+        if self._decoding.failure is not None and reason == "completed":
             reason = "error"
         if self._assembler.pending_bytes:
             log.info("call %s: %d trailing byte(s) of an incomplete frame ignored",
@@ -460,12 +352,7 @@ class CallSession:
         self._summary = summary
         if not self._opened:  # never started: nothing to close for subscribers, listeners or the store
             return summary
-        for listener in tuple(self._listeners):
-            try:
-                for ev in await listener.on_end(self, summary):
-                    self.emit(ev)
-            except Exception:
-                log.exception("call %s: listener %r failed at the end of the call", self.call_id, listener)
+        await self._out.end(self, summary)
         self._summary = summary
         self._end_emitted = True
         self.emit(CallEnded(self.call_id, self.agent_id, summary))
@@ -488,17 +375,14 @@ class CallSession:
         for that: they are dropped here.
         """
         for state in self._roles:
-            self._copy_stats(state)
+            state.copy_stats()
             # a pooled recognizer goes back for the next call, unless its worker may still use it or failed
             if isinstance(self.factory, RecognizerPool) and state.decoder is not None:
-                done = state.task is not None and state.task.done() and self._failure is None
+                done = state.task is not None and state.task.done() and self._decoding.failure is None
                 (self.factory.release if done else self.factory.discard)(state.decoder.recognizer)
             state.decoder = None
-        self._sinks.clear()
-        self._listeners.clear()
+        self._out.clear()
         self._state_provider = None
-        self._transcript_filter = None
-        self._final_committer = None
 
     def abandon(self, reason: str) -> CallSummary | None:
         """Out of time (server shutdown): end the call now for subscribers and the store.
@@ -516,238 +400,8 @@ class CallSession:
 
     # ------------------------------------------------------------ workers
 
-    def _role(self, role: str) -> _RoleState:
+    def _role(self, role: str) -> RoleState:
         for state in self._roles:
             if state.role == role:
                 return state
         raise ValueError(f"call {self.call_id} has no role {role!r}")
-
-    async def _work(self, state: _RoleState, decoder: ChannelDecoder) -> None:
-        """Decode this role's queued audio, coalescing what piled up, until the end marker."""
-        loop = asyncio.get_running_loop()
-        done = False
-        while not done:
-            chunk = await state.queue.get()
-            if chunk is None:
-                break
-            parts = [chunk]
-            size = len(chunk)
-            while size < self._max_coalesce and not state.queue.empty():
-                more = state.queue.get_nowait()
-                if more is None:
-                    done = True
-                    break
-                parts.append(more)
-                size += len(more)
-            if self._failure is not None:
-                continue  # drain without decoding so the reader is never stuck
-            audio = parts[0] if len(parts) == 1 else np.concatenate(parts)
-            try:
-                async with self._slot():
-                    began = time.perf_counter()
-                    hyps = await loop.run_in_executor(self._executor, decoder.feed, audio)
-                    took = time.perf_counter() - began
-            except Exception as exc:
-                self._fail(state, exc)
-                continue
-            if self._metrics is not None:
-                self._metrics.decoded(len(audio) / self.start.sample_rate, took)
-            state.stats.decode_calls += 1
-            await self.push_hypotheses(state.role, hyps)
-        if self._failure is None:
-            try:
-                async with self._slot():
-                    hyps = await loop.run_in_executor(self._executor, decoder.finish)
-            except Exception as exc:
-                self._fail(state, exc)
-            else:
-                await self.push_hypotheses(state.role, hyps)
-        if state.open_id is not None:  # partials shown but no words left: close the utterance, empty
-            end = self._offset + self.duration
-            await self.push_hypotheses(state.role, [Hypothesis(True, "", end, end)])
-        self._copy_stats(state)
-
-    async def _work_in_step(self, states: list[_RoleState]) -> None:
-        """``_work`` for every role of a training replay at once: the same audio, decoded on one grid of
-        call time, results delivered in one order (``assist.live.lockstep``)."""
-        loop = asyncio.get_running_loop()
-        decoders = [s.decoder for s in states if s.decoder is not None]
-        step = step_samples(self.start.sample_rate)
-        decoded = 0  # call samples decoded so far (every role the same)
-        done = False
-        while not done:
-            parts: list[list[Int16Array]] = [[] for _ in states]
-            for index, state in enumerate(states):  # feed_audio queues each message for every role, in order
-                chunk = await state.queue.get()
-                if chunk is None:
-                    done = True
-                else:
-                    parts[index].append(chunk)
-            size = len(parts[0][0]) if parts[0] else 0
-            while not done and size < self._max_coalesce and all(not s.queue.empty() for s in states):
-                more = [s.queue.get_nowait() for s in states]
-                got = [m for m in more if m is not None]
-                if len(got) < len(more):
-                    done = True
-                    break
-                for index, m in enumerate(got):
-                    parts[index].append(m)
-                size += len(got[0])
-            if self._failure is not None or not parts[0]:
-                continue  # drain without decoding so the reader is never stuck
-            chunks = [p[0] if len(p) == 1 else np.concatenate(p) for p in parts]
-            try:
-                async with self._slot():
-                    began = time.perf_counter()
-                    results = await loop.run_in_executor(
-                        self._executor, decode_in_step, decoders, chunks, decoded, step)
-                    took = time.perf_counter() - began
-            except Exception as exc:
-                self._fail(states[0], exc)
-                continue
-            decoded += len(chunks[0])
-            for state in states:
-                if self._metrics is not None:
-                    self._metrics.decoded(len(chunks[0]) / self.start.sample_rate, took / len(states))
-                state.stats.decode_calls += 1
-            for index, hyps in results:
-                await self.push_hypotheses(states[index].role, hyps)
-        if self._failure is None:
-            try:
-                async with self._slot():
-                    results = await loop.run_in_executor(self._executor, finish_in_step, decoders)
-            except Exception as exc:
-                self._fail(states[0], exc)
-            else:
-                for index, hyps in results:
-                    await self.push_hypotheses(states[index].role, hyps)
-        for state in states:
-            if state.open_id is not None:  # partials shown but no words left: close the utterance, empty
-                end = self._offset + self.duration
-                await self.push_hypotheses(state.role, [Hypothesis(True, "", end, end)])
-            self._copy_stats(state)
-
-    def _slot(self) -> AbstractAsyncContextManager[None]:
-        """A decode slot: live calls go first, training replays get a share (``DecodeGate``)."""
-        if self._gate is None:
-            return contextlib.nullcontext()
-        return self._gate.slot(live=self.live)
-
-    def _fail(self, state: _RoleState, exc: BaseException) -> None:
-        log.error("call %s: decoding %s failed: %r", self.call_id, state.role, exc, exc_info=exc)
-        self._failure = exc
-
-    def _copy_stats(self, state: _RoleState) -> None:
-        if state.decoder is None:
-            return
-        stats = state.decoder.stats
-        state.stats.audio_decoded_s = stats.audio_decoded_s
-        state.stats.decode_cpu_s = stats.decode_cpu_s
-        state.stats.segments = stats.segments
-
-    def _replayed(self, state: _RoleState, hyp: Hypothesis) -> bool:
-        """Resumed call: is ``hyp`` speech the earlier connection already finalised?
-
-        Until the first transcript that ends past the role's last stored final:
-        those ending by then are replays (dropped); the first one past it that
-        starts where the last final started takes over its id (the final the
-        old session cut short, now complete).
-        """
-        point = state.resume
-        if point is None or state.open_id is not None:
-            return False
-        if hyp.end + self._offset <= point.floor + REPLAY_TOLERANCE:
-            state.stats.replayed += 1
-            if hyp.final:
-                state.last_partial = None
-            return True
-        state.resume = None
-        if point.last_id is not None and hyp.start + self._offset <= point.last_start + TAKEOVER_TOLERANCE:
-            state.open_id = point.last_id
-        return False
-
-    def _transcript(self, state: _RoleState, hyp: Hypothesis) -> Transcript | None:
-        """Assign the utterance id; drop empty and repeated partials (and replays of a resumed call)."""
-        text = hyp.text.strip()
-        if (text or state.open_id is not None) and self._replayed(state, hyp):
-            return None
-        if not hyp.final:
-            if not text or text == state.last_partial:
-                return None
-            state.last_partial = text
-            final = False
-            words: tuple[Word, ...] = ()
-        else:
-            if not text and state.open_id is None:
-                return None
-            final = True
-            words = tuple(
-                Word(w.word, w.start + self._offset, w.end + self._offset, w.conf) for w in hyp.words
-            )
-        if state.open_id is None:
-            state.open_id = f"{state.role}-{state.count}"
-            state.count += 1
-        event = Transcript(
-            call_id=self.call_id,
-            role=state.role,
-            utterance_id=state.open_id,
-            final=final,
-            text=text,
-            start=hyp.start + self._offset,
-            end=hyp.end + self._offset,
-            words=words,
-        )
-        if final:
-            state.open_id = None
-            state.last_partial = None
-            if text:
-                state.stats.finals += 1
-                state.last_final = RolePoint(
-                    last_id=event.utterance_id, last_start=event.start, floor=event.end
-                )
-        else:
-            state.stats.partials += 1
-        return event
-
-
-class CallRegistry:
-    """The live sessions of one server, by call id (no globals: the server owns one)."""
-
-    def __init__(self, max_calls: int) -> None:
-        self.max_calls = max_calls
-        self._sessions: dict[str, CallSession] = {}
-
-    def __len__(self) -> int:
-        return len(self._sessions)
-
-    def __contains__(self, call_id: object) -> bool:
-        return call_id in self._sessions
-
-    def register(self, session: CallSession) -> None:
-        """Claim the call id; raises ``call_in_progress`` or ``too_many_calls``."""
-        if session.call_id in self._sessions:
-            raise ProtocolError(
-                ErrorCode.CALL_IN_PROGRESS,
-                f"call {session.call_id!r} is already being streamed on another connection",
-            )
-        if len(self._sessions) >= self.max_calls:
-            raise ProtocolError(
-                ErrorCode.TOO_MANY_CALLS,
-                f"the server is handling its maximum of {self.max_calls} calls; try again later",
-            )
-        self._sessions[session.call_id] = session
-
-    def unregister(self, session: CallSession) -> None:
-        if self._sessions.get(session.call_id) is session:
-            del self._sessions[session.call_id]
-
-    def get(self, call_id: str) -> CallSession | None:
-        return self._sessions.get(call_id)
-
-    def for_agent(self, agent_id: str) -> CallSession | None:
-        """The agent's most recent live call."""
-        found = [s for s in self._sessions.values() if s.agent_id == agent_id]
-        return max(found, key=lambda s: s.started_at) if found else None
-
-    def sessions(self) -> list[CallSession]:
-        return list(self._sessions.values())

@@ -128,30 +128,25 @@ class TranscriptReplayer:
         words = timed_words(line, self._splitter)
         self.audio_end = max(self.audio_end, line.end)
         for i in range(1, len(words) + 1):
-            shown = words[:i]
-            event = Transcript(
-                call_id=self.call_id,
-                role=line.role,
-                utterance_id=utt,
-                final=False,
-                text=" ".join(w.word for w in shown),
-                start=line.start,
-                end=shown[-1].end,
-            )
-            heapq.heappush(self._due, _Due(shown[-1].end, next(self._seq), event))
-        final = Transcript(
-            call_id=self.call_id,
-            role=line.role,
-            utterance_id=utt,
-            final=True,
-            text=" ".join(w.word for w in words),
-            start=line.start,
-            end=line.end,
-            words=words,
-        )
+            partial = self._transcript(line, utt, words[:i], final=False)
+            heapq.heappush(self._due, _Due(partial.end, next(self._seq), partial))
+        final = self._transcript(line, utt, words, final=True)
         heapq.heappush(self._due, _Due(line.end + self._endpoint_delay, next(self._seq), final))
         self._wake.set()
         return utt
+
+    def _transcript(self, line: TranscriptLine, utt: str, words: tuple[Word, ...], *, final: bool) -> Transcript:
+        """``line`` showing ``words``: a partial ends at its last word; the final at the line's end, with its words."""
+        return Transcript(
+            call_id=self.call_id,
+            role=line.role,
+            utterance_id=utt,
+            final=final,
+            text=" ".join(w.word for w in words),
+            start=line.start,
+            end=line.end if final else words[-1].end,
+            words=words if final else (),
+        )
 
     def hurry(self) -> None:
         """Release everything scheduled now, as fast as possible (the call is ending early or the server stops)."""

@@ -9,7 +9,6 @@ estimate of the probability that the entry answers the question; see
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from assist.nlp.jsonl import JsonLineError, json_lines
 from assist.nlp.kbindex import DocTerms, FloatArray, Index, QueryTerms, RankerConfig
 from assist.nlp.synonyms import Thesaurus
 from assist.nlp.tokenize import Tokenizer, data_path
@@ -143,17 +143,13 @@ def read_entries(path: Path) -> list[KbEntry]:
 
 
 def _jsonl_records(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise KbError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise KbError(f"{where}: expected a JSON object, got {type(record).__name__}")
-        yield where, record
+    try:
+        for where, record in json_lines(text, str(path)):
+            if not isinstance(record, dict):
+                raise KbError(f"{where}: expected a JSON object, got {type(record).__name__}")
+            yield where, record
+    except JsonLineError as exc:
+        raise KbError(f"{exc.where}: invalid JSON ({exc.error.msg} at column {exc.error.colno})") from None
 
 
 def _csv_records(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
+
+from assist.nlp.jsonl import JsonLineError, json_lines
 
 CATEGORIES: tuple[str, ...] = ("建议", "一般诉求", "求助", "投诉举报", "咨询", "表扬")
 EMOTIONS: tuple[str, ...] = ("平静", "焦虑", "失望", "愤怒", "绝望", "满意")
@@ -108,17 +109,13 @@ def read_examples(path: Path, *, only_critical: bool = False) -> list[Example]:
             where = f"{path.name}:{reader.line_num}"
             out.append(_example({k: v for k, v in row.items() if k is not None}, where))
     else:
-        for number, line in enumerate(content.splitlines(), 1):
-            if not line.strip():
-                continue
-            where = f"{path.name}:{number}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TrainDataError(f"{where}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(obj, dict):
-                raise TrainDataError(f"{where}: a line must be a JSON object with 'text'")
-            out.append(_example(obj, where))
+        try:
+            for where, obj in json_lines(content, path.name):
+                if not isinstance(obj, dict):
+                    raise TrainDataError(f"{where}: a line must be a JSON object with 'text'")
+                out.append(_example(obj, where))
+        except JsonLineError as exc:
+            raise TrainDataError(f"{exc.where}: not valid JSON ({exc.error.msg})") from exc.error
     if only_critical:  # a bank of crisis examples: unlabelled rows count as critical
         out = [e if e.critical is not None else replace(e, critical=True) for e in out]
     return out

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 from assist.audio.wavread import Int16Array, WavAudio
 from assist.headset.callclient import CallClient, CallFailed, ClientStatus
 from assist.headset.history import AudioHistory
+from assist.protocol.client_messages import parse_line
 from assist.protocol.enums import CallMode, Role, Source
 from assist.protocol.errors import ProtocolError
-from assist.protocol.events import End, Start, TranscriptLine, parse_line
+from assist.protocol.events import End, Start, TranscriptLine
 
 if TYPE_CHECKING:
     from assist.audio.recognizer import RecognizerFactory

@@ -11,20 +11,19 @@ caller's peak emotion and the alerts.  It is pure and deterministic: the same
 events give the same report, with no wall-clock field in it.
 
 Prompts count in their last state: a card withdrawn (its evidence revised away)
-does not count.  ``report_for_call(store, call_id)`` builds the same report from
-a stored call, for the dashboard's ``GET /api/calls/ID/report``.  The cue
+does not count.  The report's shape is ``assist.training.report_shape``;
+``assist.training.stored_report.report_for_call(store, call_id)`` builds the same report from
+a stored call, for the dashboard's ``GET /api/calls/ID/report``; ``assist.training.report_text``
+renders it for people.  The cue
 phrases are data: ``assist/nlp/data/training.toml`` (``assist.training.rules``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-from assist.protocol.decode import DecodeError, decode
 from assist.protocol.enums import AlertKind, CallMode, Category, Emotion, PromptAction, Role, Severity
 from assist.protocol.events import Alert, CallStarted, CallState, Event, Prompt, Ready, Transcript
 from assist.protocol.payloads import (
@@ -38,147 +37,24 @@ from assist.protocol.payloads import (
 )
 from assist.text import join_cjk
 from assist.training.crisis import CrisisCheck, CrisisRules, Said, judge
+from assist.training.report_shape import (
+    AlertNote,
+    BannedUse,
+    CallCategory,
+    EmotionMark,
+    EmpathyCheck,
+    GreetingCheck,
+    KnowledgeOffer,
+    ReferralOffer,
+    StepCheck,
+    TrainingReport,
+)
+from assist.training.report_text import clock as _clock
 from assist.training.rules import EmpathyStep, GreetingRule, Match, TrainingRules
-
-if TYPE_CHECKING:
-    from assist.store.base import CallStore as Store  # either backend (assist.store.open)
-
-log = logging.getLogger(__name__)
 
 
 def _t(value: float | None) -> float | None:
     return None if value is None else round(float(value), 2)
-
-
-# ---------------------------------------------------------------- report shape
-
-
-@dataclass(frozen=True, slots=True)
-class BannedUse:
-    time: float
-    words: str  # what the operator said
-    rule: str
-    suggestion: str  # the compliant wording
-
-
-@dataclass(frozen=True, slots=True)
-class GreetingCheck:
-    used: bool  # every part was said
-    time: float | None  # start of the first utterance with a part of it
-    said: str | None  # those utterances
-    missing: tuple[str, ...]  # names of the parts not said
-    expected: str  # the standard wording
-
-
-@dataclass(frozen=True, slots=True)
-class StepCheck:
-    step: str  # 情绪承接 / 责任表态 / 行动承诺
-    done: bool
-    time: float | None
-    said: str | None
-    expected: str
-    notes: tuple[str, ...] = ()  # why a cue did not count (no time given, hedged)
-
-
-@dataclass(frozen=True, slots=True)
-class EmotionMark:
-    label: Emotion
-    intensity: float
-    time: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class EmpathyCheck:
-    emotion: EmotionMark | None  # when the caller first showed emotion (None: never)
-    steps: tuple[StepCheck, ...]
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ReferralOffer:
-    time: float
-    number: str
-    name: str
-    reason: str
-    given: bool  # the operator said the number afterwards
-
-
-@dataclass(frozen=True, slots=True)
-class KnowledgeOffer:
-    time: float
-    id: str
-    question: str
-    answer: str
-    score: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class CallCategory:
-    intent: Category
-    department: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertNote:
-    time: float
-    kind: AlertKind
-    severity: Severity
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingReport:
-    call_id: str | None
-    agent_id: str | None
-    mode: CallMode | None
-    duration: float  # audio time of the end of the last utterance
-    utterances: dict[Role, int]  # final utterances with text, per role
-    category: CallCategory | None
-    emotion: EmotionMark | None  # the caller's peak negative emotion
-    opening: GreetingCheck
-    closing: GreetingCheck
-    banned: tuple[BannedUse, ...]
-    empathy: EmpathyCheck
-    referrals: tuple[ReferralOffer, ...]
-    knowledge: tuple[KnowledgeOffer, ...]
-    critical: tuple[AlertNote, ...]
-    alerts: tuple[AlertNote, ...]
-    suggestions: tuple[str, ...] = field(default=())
-    crisis: CrisisCheck | None = None  # a call with a critical signal is judged by crisis criteria
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; the keys are the ones the dashboard's report view labels."""
-        return {
-            "call_id": self.call_id,
-            "agent_id": self.agent_id,
-            "mode": self.mode,
-            "duration": self.duration,
-            "utterances": dict(self.utterances),
-            "category": _plain(self.category),
-            "emotion": _plain(self.emotion),
-            "greetings": {"opening": _plain(self.opening), "closing": _plain(self.closing)},
-            "banned": [_plain(b) for b in self.banned],
-            "empathy": _plain(self.empathy),
-            "referrals": [_plain(r) for r in self.referrals],
-            "knowledge": [_plain(k) for k in self.knowledge],
-            "critical": [{"time": a.time, "message": a.message} for a in self.critical],
-            "alerts": [_plain(a) for a in self.alerts],
-            "suggestions": list(self.suggestions),
-            "crisis": _plain(self.crisis),
-        }
-
-
-def _plain(value: object) -> object:
-    """A report value in its JSON form (dataclasses as objects, tuples as lists)."""
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    raise TypeError(f"{type(value).__name__} is not part of a report")
 
 
 # ---------------------------------------------------------------- the call as read from events
@@ -433,13 +309,6 @@ def _suggestions(report: TrainingReport) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    minutes, secs = divmod(int(max(0.0, seconds)), 60)
-    return f"{minutes:02d}:{secs:02d}"
-
-
 def build_report(events: Iterable[Event], rules: TrainingRules | None = None) -> TrainingReport:
     """The training report of one call from its event stream (see the module docstring)."""
     rules = rules or TrainingRules.load()
@@ -493,111 +362,3 @@ def _crisis(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) ->
             if n not in numbers:
                 numbers.append(n)
     return judge(_CRISIS_RULES[0], since, numbers, [Said(u.text, u.norm, u.start, u.end) for u in agent])
-
-
-# ---------------------------------------------------------------- stored calls
-
-
-def stored_events(stored: Mapping[str, Any]) -> list[Event]:
-    """A stored call (``Store.get_call``, JSON-ready rows) as the typed events ``build_report`` reads.
-
-    This is the edge where stored JSON becomes typed: a stored prompt or alert that does not
-    decode (written by a program with another contract) is left out and logged."""
-    call = stored["call"]
-    call_id = str(call["call_id"])
-    events: list[Event] = [decode(CallStarted, call)]
-    for u in stored["utterances"]:
-        events.append(decode(Transcript, {**u, "call_id": call_id, "final": True}))
-    for p in stored["prompts"]:
-        # a withdrawn row keeps its last shown content, with the row's last action
-        raw = {**p["event"], "action": p["action"]}
-        try:
-            events.append(decode(Prompt, raw))
-        except DecodeError as exc:
-            log.warning("call %s: stored prompt %s left out of the report: %s", call_id, p.get("prompt_id"), exc)
-    for a in stored["alerts"]:
-        try:
-            events.append(decode(Alert, a))
-        except DecodeError as exc:
-            log.warning("call %s: stored alert %s left out of the report: %s", call_id, a.get("alert_id"), exc)
-    return events
-
-
-async def report_for_call(store: Store, call_id: str) -> dict[str, Any]:
-    """The training report of a stored call, JSON-ready (``GET /api/calls/ID/report``).
-
-    Raises ``assist.store.db.NotFound`` for an unknown call (HTTP 404)."""
-    stored = await store.get_call(call_id)
-    return build_report(stored_events(stored)).to_dict()
-
-
-# ---------------------------------------------------------------- for people
-
-
-def render_text(report: TrainingReport) -> str:
-    """The report as readable Chinese text for a trainer's terminal."""
-    ok = {True: "✓", False: "✗"}
-    lines = [f"══════ 培训报告 {report.call_id or ''} ══════".rstrip()]
-    roles = {Role.AGENT: "坐席", Role.CALLER: "来电人", Role.MIXED: "通话"}
-    counts = " · ".join(f"{roles.get(r, r)} {n} 句" for r, n in report.utterances.items())
-    lines.append(f"通话时长 {_clock(report.duration)}" + (f" · {counts}" if counts else ""))
-    if report.category is not None:
-        dept = f" · 承办部门:{report.category.department}" if report.category.department else ""
-        lines.append(f"诉求分类:{report.category.intent}{dept}")
-    else:
-        lines.append("诉求分类:未识别")
-    if report.emotion is not None:
-        e = report.emotion
-        lines.append(f"来电人情绪峰值:{e.label} {e.intensity:.1f}({_clock(e.time)})")
-    else:
-        lines.append("来电人情绪:平稳")
-    lines.append("规范用语")
-    for name, check in (("开头语", report.opening), ("结束语", report.closing)):
-        if check.used:
-            lines.append(f"  {ok[True]} {name} [{_clock(check.time)}] {check.said}")
-        else:
-            said = f" [{_clock(check.time)}] {check.said}" if check.said else ""
-            lines.append(f"  {ok[False]} {name}{said} — 缺少{'、'.join(check.missing)};应说:{check.expected}")
-    lines.append(f"禁用语({len(report.banned)} 次)" if report.banned else "禁用语:无")
-    for b in report.banned:
-        lines.append(f"  [{_clock(b.time)}] 「{b.words}」 → 应说:{b.suggestion}")
-    emp = report.empathy
-    if emp.emotion is None:
-        lines.append("共情三步:来电人情绪平稳,不需要")
-    else:
-        lines.append(f"共情三步(来电人 {_clock(emp.emotion.time)} 表现出{emp.emotion.label}之后)")
-        for s in emp.steps:
-            if s.done:
-                lines.append(f"  {ok[True]} {s.step} [{_clock(s.time)}] {s.said}")
-            else:
-                why = f"{';'.join(s.notes)};" if s.notes else ""
-                lines.append(f"  {ok[False]} {s.step} — {why}可以说:{s.expected}")
-    lines.append("转介建议" if report.referrals else "转介建议:无")
-    for r in report.referrals:
-        told = "已告知来电人" if r.given else "未告知来电人"
-        lines.append(f"  [{_clock(r.time)}] {r.number} {r.name}({told})")
-    lines.append("知识库答案" if report.knowledge else "知识库答案:无")
-    for k in report.knowledge:
-        lines.append(f"  [{_clock(k.time)}] {k.question}")
-    if report.critical:
-        lines.append("危急告警")
-        lines.extend(f"  [{_clock(a.time)}] {a.message}" for a in report.critical)
-    if report.crisis is not None:
-        lines.append("危急处置(按危急来电标准评价,不看结束语和办结时限)")
-        for item in report.crisis.items:
-            if item.done:
-                lines.append(f"  {ok[True]} {item.item} [{_clock(item.time)}] {item.said}")
-            else:
-                lines.append(f"  {ok[False]} {item.item} — 可以说:{item.expected}")
-    else:
-        lines.append("危急告警:无")
-    others = [a for a in report.alerts if a not in report.critical]
-    if others:
-        lines.append("班长告警")
-        lines.extend(f"  [{_clock(a.time)}] {a.message}" for a in others)
-    if report.suggestions:
-        lines.append("改进建议")
-        lines.extend(f"  {i}. {s}" for i, s in enumerate(report.suggestions, 1))
-    else:
-        lines.append("改进建议:无,做得好!")
-    return "\n".join(lines)

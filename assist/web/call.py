@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from assist.live.hub import EventQueue
 from assist.live.resumption import CLOSED_REASONS, ResumePoint, point_from_store
 from assist.live.session import CallSession
+from assist.protocol.client_messages import parse_client_message
 from assist.protocol.errors import CLOSE_GOING_AWAY, CLOSE_NORMAL, ErrorCode, ProtocolError
 from assist.protocol.events import (
     CallEnded,
@@ -29,7 +30,6 @@ from assist.protocol.events import (
     Event,
     Start,
     TranscriptLine,
-    parse_client_message,
 )
 from assist.web.auth import Role, can_stream, can_train
 from assist.web.limits import AudioRateLimiter

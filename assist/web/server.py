@@ -4,30 +4,22 @@ Paths: ``/ws/call`` (call audio, docs/protocol.md), ``/ws/subscribe`` (overlays
 and dashboards), ``/healthz`` (200 "ok", open), ``/metrics`` (Prometheus text)
 and ``/stats`` (JSON counters, no call content), ``POST /api/ticket`` (a
 browser ticket for a bearer token), the pages and ``/api/*`` of
-``assist.web.routes``.  Every request is checked in ``_process_request`` in one
-order (``assist.web.router``): single credential headers, an allowed Host, one
-canonical path, a route, its method, then its guard.  Websocket upgrades are
-authenticated before the upgrade (docs/security.md); ``/metrics``, ``/stats``
-and ``/api/*`` need a supervisor.
+``assist.web.routes``.  Requests are checked and routed by ``assist.web.front``
+(the server's base class); the server's figures are ``assist.web.figures``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
+from websockets.http11 import Response
 
 from assist.audio.memory import MemoryReleaser
 from assist.audio.pool import PoolConfig, pool_for
@@ -35,41 +27,34 @@ from assist.audio.recognizer import RecognizerFactory
 from assist.audio.vad import GateConfig
 from assist.live.decode_gate import DecodeGate
 from assist.live.hub import Hub
-from assist.live.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from assist.live.metrics import Metrics
 from assist.live.pipeline import AssistPipeline
+from assist.live.registry import CallRegistry
 from assist.live.resumption import ResumeBook
-from assist.live.session import CallRegistry, RoleStats, SessionConfig
+from assist.live.session import SessionConfig
+from assist.live.tasks import cancel_and_wait
 
 if TYPE_CHECKING:  # the cluster parts need the 'cluster' extra (redis)
     from assist.live.floor import LiveFloor
     from assist.web.shared_auth import SharedAuth
 from assist.protocol.errors import CLOSE_GOING_AWAY
 from assist.settings import ServerConfig
-from assist.training.report import report_for_call
+from assist.training.stored_report import report_for_call
 from assist.web.access import Access, is_loopback
-from assist.web.auth import AuthFailure, TokenStore
+from assist.web.auth import TokenStore
 from assist.web.call import CallConnection
+from assist.web.figures import ServerFigures
+from assist.web.front import CALL_PATH, HttpFront
 from assist.web.heartbeat import keep_alive
 from assist.web.hosts import HostPolicy
-from assist.web.http import SECURITY_HEADERS, error_response, json_response, text_response
-from assist.web.paths import BadTarget, Target, canonical_target
+from assist.web.paths import Target, canonical_target
 from assist.web.quotas import Quotas
-from assist.web.router import Guard, RouteTable
-from assist.web.routes import PAGES, HttpRoutes
+from assist.web.routes import HttpRoutes
 from assist.web.subscribe import SubscriberConnection
-from assist.web.wsbase import AssistConnection, ServerContext, SessionHook
+from assist.web.wsbase import AssistConnection, ServerContext, SessionHook, close_quietly
 
 log = logging.getLogger("assist.web.server")
 
-CALL_PATH = "/ws/call"
-SUBSCRIBE_PATH = "/ws/subscribe"
-HEALTH_PATH = "/healthz"
-READY_PATH = "/readyz"  # 503 while draining: the load balancer sends no new calls
-STATS_PATH = "/stats"
-METRICS_PATH = "/metrics"
-TICKET_PATH = "/api/ticket"
-SINGLE_HEADERS = ("Host", "Authorization", "Origin")  # more than one of these: 400
 FORCE_CLOSE_SECONDS = 1.0  # after the grace period: time left for sockets to close before they are cut
 
 
@@ -89,7 +74,7 @@ def session_config(config: ServerConfig) -> SessionConfig:
     )
 
 
-class AssistServer:
+class AssistServer(HttpFront):
     """Streaming transcription server.  ``await start()``, then ``await stop()``.
 
     ``factory`` holds the one loaded model all calls share.  ``session_hooks``
@@ -162,14 +147,8 @@ class AssistServer:
         self.hosts = HostPolicy.for_server(config.host, config.allowed_hosts)
         self.table = self._route_table()
         self._memory = MemoryReleaser()
-        self._pool_warm_cpu = 0.0
         self._connections: dict[CallConnection | SubscriberConnection, asyncio.Future[None]] = {}
-        self._started_at = 0.0
-        self._totals: dict[str, float] = {
-            "calls": 0, "audio_s": 0.0, "decode_cpu_s": 0.0, "decoded_s": 0.0, "call_events_dropped": 0
-        }
-        self._reasons: dict[str, int] = {}
-        self._drops_reported: dict[str, int] = {}
+        self.figures = ServerFigures(factory.name, self.metrics, self.hub, self.registry, self.pool, pipeline)
         self.metrics.track(
             channels=lambda: float(sum(len(s.roles) for s in self.registry.sessions() if s.is_audio)),
             subscribers=lambda: float(len(self.hub)),
@@ -204,7 +183,7 @@ class AssistServer:
         own = self.hosts.own_origins(self.port, self.config.tls)
         self.access = self.access.with_origins(own)
         self._ctx = dataclasses.replace(self._ctx, access=self.access)
-        self._started_at = time.time()
+        self.figures.started_at = time.time()
         if self.pool is not None:
             self._pool_task = asyncio.create_task(self._keep_pool(), name="recognizer pool")
         log.info("listening on %s (model %s, %d decode threads, auth %s, heartbeat %g s + %g s)",
@@ -232,11 +211,8 @@ class AssistServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         server.close(close_connections=False)
-        if self._pool_task is not None:
-            self._pool_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pool_task
-            self._pool_task = None
+        await cancel_and_wait(self._pool_task)
+        self._pool_task = None
         for conn in tuple(self._connections):
             conn.shutdown()
         if self._connections:
@@ -248,7 +224,8 @@ class AssistServer:
         end = max(deadline, loop.time()) + FORCE_CLOSE_SECONDS
         sockets = tuple(server.connections)
         if sockets:
-            closing = [asyncio.ensure_future(_close_quietly(ws)) for ws in sockets]
+            closing = [asyncio.ensure_future(close_quietly(ws, CLOSE_GOING_AWAY, "server shutting down"))
+                       for ws in sockets]
             await asyncio.wait(closing, timeout=max(0.1, end - loop.time() - FORCE_CLOSE_SECONDS / 2))
             for ws, task in zip(sockets, closing, strict=True):
                 if not task.done():
@@ -291,7 +268,7 @@ class AssistServer:
         loop = asyncio.get_running_loop()
         try:
             cpu = await loop.run_in_executor(self._executor, pool.warm_up)
-            self._pool_warm_cpu = cpu
+            self.figures.pool_warm_cpu = cpu
             log.info("recognizer pool: %d warm recognizer(s) ready (%.1f s CPU)", pool.stats().idle, cpu)
         except Exception:
             log.exception("recognizer pool warm-up failed; calls build their recognizers")
@@ -314,130 +291,6 @@ class AssistServer:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         return f"{'wss' if self.config.tls else 'ws'}://{host}:{self.port}"
 
-    # ------------------------------------------------------------ routing
-
-    def _route_table(self) -> RouteTable:
-        table = RouteTable()
-        table.add(HEALTH_PATH, Guard.OPEN, self._health)
-        table.add(READY_PATH, Guard.OPEN, self._ready)
-        table.add(CALL_PATH, Guard.UPGRADE, _handshake)
-        table.add(SUBSCRIBE_PATH, Guard.UPGRADE, _handshake)
-        table.add(TICKET_PATH, Guard.OPEN, self._ticket, methods=("POST",))
-        table.add(METRICS_PATH, Guard.SUPERVISOR, self._metrics)
-        table.add(STATS_PATH, Guard.SUPERVISOR, self._stats)
-        for page in PAGES:
-            table.add(page, Guard.OPEN, self._page)
-        table.add("/static/", Guard.OPEN, self._static)
-        table.add("/api/calls", Guard.SUPERVISOR, self._api)
-        table.add("/api/calls/", Guard.SUPERVISOR, self._api)
-        return table
-
-    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Every request, in one order: headers, Host, canonical path, route, method, guard, handler."""
-        for name in SINGLE_HEADERS:
-            if len(request.headers.get_all(name)) > 1:
-                return self._bad(connection, 400, "bad_request", f"more than one {name} header")
-        if not self.hosts.allows(request.headers.get("Host")):
-            return self._bad(connection, 421, "misdirected_request", "this server does not answer to that Host")
-        target = canonical_target(request.path)
-        if isinstance(target, BadTarget):
-            return self._bad(connection, 400, "bad_path", target.reason)
-        route = self.table.match(target.path)
-        if route is None:
-            return error_response(404, "not_found", "no such path")
-        method = request.method
-        if method not in route.methods:
-            return error_response(405, "method_not_allowed", f"use {' or '.join(sorted(route.methods))}")
-        if target.path == CALL_PATH and self.draining:
-            return error_response(503, "draining", "this node is shutting down; retry")
-        if route.guard is Guard.UPGRADE:
-            result = self.access.authenticate_upgrade(request.path, request.headers)
-            if isinstance(result, AuthFailure):
-                return self._refuse(connection, result, target.path)
-            assert isinstance(connection, AssistConnection)
-            connection.principal = result
-            connection.by_ticket = "Authorization" not in request.headers and not result.unrestricted
-            if connection.by_ticket and self.shared_auth is not None:  # cluster: one socket per ticket on the floor
-                ticket = parse_qs(urlsplit(request.path).query).get("ticket", [""])[0]
-                if not await self.shared_auth.claim_ticket(ticket):
-                    failure = AuthFailure(HTTPStatus.UNAUTHORIZED, "invalid, used or expired ticket")
-                    return self._refuse(connection, failure, target.path)
-        elif route.guard is Guard.SUPERVISOR:
-            principal = self.access.authenticate_supervisor(request.path, request.headers)
-            if isinstance(principal, AuthFailure):
-                return self._refuse(connection, principal, target.path)
-        return await route.handler(request, target)
-
-    def _bad(self, connection: ServerConnection, status: int, code: str, message: str) -> Response:
-        log.info("refused a request from %s: %d %s", _peer(connection), status, message, extra={"status": status})
-        return error_response(status, code, message)
-
-    async def _health(self, request: Request, target: Target) -> Response:
-        return text_response(200, "ok\n")
-
-    async def _ready(self, request: Request, target: Target) -> Response:
-        """Readiness for the load balancer: 503 while this node drains, so it sends no new calls."""
-        return text_response(503, "draining\n") if self.draining else text_response(200, "ready\n")
-
-    async def _ticket(self, request: Request, target: Target) -> Response:
-        status, body = self.access.ticket(request.method, request.headers)
-        if status >= 400:
-            self.metrics.auth_failed(status)
-            log.info("ticket refused (%d)", status, extra={"status": int(status)})
-        return json_response(status, body)
-
-    async def _metrics(self, request: Request, target: Target) -> Response:
-        return self._metrics_response()
-
-    async def _stats(self, request: Request, target: Target) -> Response:
-        return json_response(200, self.stats())
-
-    async def _page(self, request: Request, target: Target) -> Response:
-        return self.routes.page(target.path)
-
-    async def _static(self, request: Request, target: Target) -> Response:
-        return self.routes.static(target.path)
-
-    async def _api(self, request: Request, target: Target) -> Response:
-        return await self.routes.api(target.path, target.query)
-
-    def _refuse(self, connection: ServerConnection, failure: AuthFailure, path: str) -> Response:
-        """Refuse a request before any upgrade: 401 (no or bad credentials) or 403 (origin, role)."""
-        status = int(failure.status)
-        self.metrics.auth_failed(status)
-        log.info("refused %s from %s: %d %s", path, _peer(connection), status, failure.reason,
-                 extra={"status": status})
-        code = {401: "unauthorized", 403: "forbidden"}.get(status, "bad_request")
-        response = error_response(status, code, failure.reason)
-        if failure.status == HTTPStatus.UNAUTHORIZED:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="assist"'
-        return response
-
-    def _metrics_response(self) -> Response:
-        self._sync_drops()
-        body = self.metrics.render()
-        headers = Headers([
-            ("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body))), ("Cache-Control", "no-store"),
-            *SECURITY_HEADERS,
-        ])
-        return Response(200, "OK", headers, body)
-
-    def _sync_drops(self) -> None:
-        """Copy the queues' drop counters (monotonic totals) into the metrics as increments."""
-        call_drops = self._totals["call_events_dropped"] + sum(
-            c.dropped_events for c in self._connections if isinstance(c, CallConnection)
-        )
-        totals = {
-            "subscriber": self.hub.stats.dropped,
-            "call_socket": int(call_drops),
-            "store": self.pipeline.store_failures if self.pipeline is not None else 0,
-        }
-        for queue, total in totals.items():
-            delta = total - self._drops_reported.get(queue, 0)
-            if delta > 0:
-                self.metrics.queue_dropped(queue, delta)
-                self._drops_reported[queue] = total
-
     async def _handle(self, ws: ServerConnection) -> None:
         assert isinstance(ws, AssistConnection)
         target = canonical_target(ws.request.path if ws.request else "")
@@ -456,71 +309,15 @@ class AssistServer:
             del self._connections[conn]
             done.set_result(None)
             if isinstance(conn, CallConnection) and conn.session is not None:
-                self._account(conn)
+                self.figures.account(conn)
                 conn.session.close()  # drop the recognizers now, then hand their pages back to the OS
                 conn.session = None
                 if self._memory.available:
                     await asyncio.to_thread(self._memory.release)
 
-    def _account(self, conn: CallConnection) -> None:
-        session = conn.session
-        assert session is not None
-        summary = session.summary
-        reason = summary.reason if summary else "unknown"
-        self._reasons[reason] = self._reasons.get(reason, 0) + 1
-        self._totals["calls"] += 1
-        self._totals["call_events_dropped"] += conn.dropped_events
-        for st in session.role_stats().values():
-            self._totals["audio_s"] += st.audio_in_s
-            self._totals["decode_cpu_s"] += st.decode_cpu_s
-            self._totals["decoded_s"] += st.audio_decoded_s
-
-    # ------------------------------------------------------------ figures
-
     def stats(self) -> dict[str, Any]:
         """Counters for monitoring and benchmarks (no call content)."""
-        live: list[RoleStats] = [st for s in self.registry.sessions() for st in s.role_stats().values()]
-        audio = self._totals["audio_s"] + sum(st.audio_in_s for st in live)
-        cpu = self._totals["decode_cpu_s"] + sum(st.decode_cpu_s for st in live)
-        decoded = self._totals["decoded_s"] + sum(st.audio_decoded_s for st in live)
-        hub = self.hub.stats
-        return {
-            "model": self.factory.name,
-            "auth": self.access.enabled,
-            "uptime_s": round(time.time() - self._started_at, 1) if self._started_at else 0.0,
-            "calls_active": len(self.registry),
-            "calls_finished": int(self._totals["calls"]),
-            "calls_by_reason": dict(self._reasons),
-            "subscribers": hub.subscribers,
-            "events_published": hub.published,
-            "subscriber_events_dropped": hub.dropped,
-            "call_events_dropped": int(self._totals["call_events_dropped"]),
-            "channel_audio_s": round(audio, 3),
-            "channel_audio_decoded_s": round(decoded, 3),
-            "decode_cpu_s": round(cpu, 3),
-            "rtf": round(cpu / audio, 4) if audio else 0.0,
-            **self._pool_stats(),
-        }
+        return self.figures.stats(self.access.enabled)
 
-    def _pool_stats(self) -> dict[str, Any]:
-        if self.pool is None:
-            return {}
-        pool = self.pool.stats()
-        return {"pool_idle": pool.idle, "pool_in_use": pool.in_use, "pool_created": pool.created,
-                "pool_reused": pool.reused, "pool_dropped": pool.dropped,
-                "pool_warm_cpu_s": round(self._pool_warm_cpu, 3)}
-
-
-def _peer(connection: ServerConnection) -> str:
-    addr = connection.remote_address
-    return f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) and len(addr) >= 2 else str(addr)
-
-
-async def _close_quietly(ws: ServerConnection) -> None:
-    with contextlib.suppress(ConnectionClosed):
-        await ws.close(CLOSE_GOING_AWAY, "server shutting down")
-
-
-async def _handshake(request: Request, target: Target) -> None:
-    """A websocket path: authenticated by its guard, the handshake goes on."""
-    return None
+    def _metrics_response(self) -> Response:
+        return self.figures.metrics_response(self._connections)

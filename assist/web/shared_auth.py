@@ -24,6 +24,8 @@ from typing import Any, Final
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from assist.live.tasks import cancel_and_wait
+
 log = logging.getLogger("assist.web.server")
 
 REVOKED: Final[str] = "assist:revoked"
@@ -63,10 +65,7 @@ class SharedAuth:
             await asyncio.wait_for(self._listening.wait(), 2.0)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._client is not None:
             await self._client.aclose()
 

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from assist.live.hub import Envelope, Matcher, Subscriber, matcher_for
 from assist.live.session import CallSession
+from assist.protocol.client_messages import parse_client_message
 from assist.protocol.enums import CallMode
 from assist.protocol.errors import CLOSE_GOING_AWAY, CLOSE_POLICY, ErrorCode, ProtocolError
 from assist.protocol.events import (
@@ -30,7 +31,6 @@ from assist.protocol.events import (
     Subscribe,
     Subscribed,
     Ticket,
-    parse_client_message,
 )
 from assist.web.auth import Role, can_acknowledge, can_see, can_subscribe
 from assist.web.quotas import Slot, release_nothing

@@ -24,8 +24,9 @@ from assist.live.decode_gate import DecodeGate
 from assist.live.hub import EventQueue, Hub
 from assist.live.metrics import Metrics
 from assist.live.pipeline import AssistPipeline
+from assist.live.registry import CallRegistry
 from assist.live.resumption import ResumeBook
-from assist.live.session import CallRegistry, CallSession, SessionConfig
+from assist.live.session import CallSession, SessionConfig
 from assist.protocol.enums import CallMode
 from assist.protocol.errors import ErrorCode, ProtocolError
 from assist.protocol.events import Error, Event

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from assist.audio.model_install import download_model, install_archive, install_directory
 from assist.audio.models import (
     CatalogueEntry,
     ChecksumMismatch,
@@ -19,9 +20,6 @@ from assist.audio.models import (
     ModelNotFound,
     UnsafeArchive,
     check_model_dir,
-    download_model,
-    install_archive,
-    install_directory,
     installed_models,
     load_catalogue,
     model_sample_rate,

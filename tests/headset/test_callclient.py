@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assist.headset.callclient import Backoff, CallClient, ClientResult, ClientStatus
+from assist.headset.callclient import CallClient, ClientResult, ClientStatus
+from assist.headset.pacing import Backoff
 from assist.headset.view import TerminalView
 from assist.protocol.errors import ErrorCode
 from assist.protocol.events import Start

@@ -7,7 +7,8 @@ import io
 from typing import Any
 
 from assist.audio.recognizer import ScriptedFactory
-from assist.headset.callclient import Backoff, CallClient
+from assist.headset.callclient import CallClient
+from assist.headset.pacing import Backoff
 from assist.headset.view import TerminalView
 from assist.protocol.events import Start
 from assist.settings import ServerConfig

@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from assist.headset.callclient import Backoff, Pacer
 from assist.headset.history import AudioHistory, TranscriptLedger, floor_to_ms, ms_step
+from assist.headset.pacing import Backoff, Pacer
 from assist.text import join_cjk
 from tests.support.capture_fakes import ramp_signal
 

@@ -12,7 +12,8 @@ import pytest
 
 from assist.audio.recognizer import Hypothesis, ScriptedFactory, ScriptedRecognizer
 from assist.audio.vad import GateConfig
-from assist.live.session import CallRegistry, CallSession, SessionConfig
+from assist.live.registry import CallRegistry
+from assist.live.session import CallSession, SessionConfig
 from assist.protocol.enums import Category
 from assist.protocol.errors import ErrorCode, ProtocolError
 from assist.protocol.events import (

@@ -31,8 +31,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from assist.protocol.client_messages import parse_client_message
 from assist.protocol.errors import CLOSE_CODES, ErrorCode, ProtocolError
-from assist.protocol.events import End, Start, parse_client_message
+from assist.protocol.events import End, Start
 
 ENDPOINT = 0.3  # seconds of audio after an utterance's end before its final is sent
 

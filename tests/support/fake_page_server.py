@@ -31,6 +31,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from assist.protocol.client_messages import parse_client_message
 from assist.protocol.errors import ErrorCode, ProtocolError
 from assist.protocol.events import (
     Acknowledge,
@@ -40,7 +41,6 @@ from assist.protocol.events import (
     Event,
     Subscribe,
     Subscribed,
-    parse_client_message,
 )
 from tests.support.scenario import Scenario
 

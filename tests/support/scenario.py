@@ -233,7 +233,7 @@ def _past_calls(now: float) -> dict[str, dict[str, Any]]:
 
 
 def _reports() -> dict[str, dict[str, Any]]:
-    """The past call's report in the shape of ``TrainingReport.to_dict()`` (assist/training/report.py)."""
+    """The past call's report in the shape of ``TrainingReport.to_dict()`` (assist/training/report_shape.py)."""
     opening = {"used": True, "time": 0.0, "said": "您好!市长热线,请问有什么可以帮到您?", "missing": [],
                "expected": "您好!市长热线,请问有什么可以帮到您?"}
     closing = {"used": False, "time": 20.0, "said": "感谢您的来电,再见!", "missing": ["还有其他需要吗"],

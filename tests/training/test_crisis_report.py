@@ -8,7 +8,8 @@ from pathlib import Path
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.protocol.events import Event, Transcript
-from assist.training.report import build_report, render_text
+from assist.training.report import build_report
+from assist.training.report_text import render_text
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "data" / "scenarios"
 

@@ -13,8 +13,9 @@ import pytest
 from assist.cli import main
 from assist.protocol.decode import decode_events
 from assist.training.replay import ReplayError, fresh_call_id, parse_transcript, replay_transcript, transcript_roles
-from assist.training.report import build_report, report_for_call
+from assist.training.report import build_report
 from assist.training.rules import TrainingRules
+from assist.training.stored_report import report_for_call
 from assist.web.server import AssistServer
 from tests.support.samples import LEGAL, NOISE
 from tests.support.training import call_url, canonical, finals, store_of, stored_call, without_call_id

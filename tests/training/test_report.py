@@ -14,8 +14,10 @@ from assist.protocol.events import Alert, CallStarted, Event, Prompt, Transcript
 from assist.store.db import Store
 from assist.store.privacy import Redactor
 from assist.training.replay import parse_transcript
-from assist.training.report import build_report, render_text, report_for_call, stored_events
+from assist.training.report import build_report
+from assist.training.report_text import render_text
 from assist.training.rules import TrainingRules
+from assist.training.stored_report import report_for_call, stored_events
 from tests.support.samples import LEGAL, NOISE
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from assist.audio.recognizer import ScriptedRecognizer
-from assist.headset.callclient import Backoff, CallClient
+from assist.headset.callclient import CallClient
+from assist.headset.pacing import Backoff
 from assist.live.pipeline import AssistPipeline
 from assist.protocol.events import Start
 from assist.settings import ServerConfig

@@ -27,7 +27,9 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from assist.nlp.analyzer import Analyzer
-from assist.training.report import build_report, render_text, stored_events
+from assist.training.report import build_report
+from assist.training.report_text import render_text
+from assist.training.stored_report import stored_events
 from tests.support.pages import NewPage, Screenshot
 from tests.support.real_server import RealServer
 

@@ -23,17 +23,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assist.audio.pcm import BYTES_PER_SAMPLE, FrameAssembler, encode_alaw, encode_mulaw
+from assist.protocol.client_messages import ClientMessage, parse_client_message
 from assist.protocol.enums import Encoding, Role
 from assist.protocol.errors import ErrorCode, ProtocolError
 from assist.protocol.events import (
     MAX_ID_LENGTH,
     Acknowledge,
-    ClientMessage,
     End,
     Start,
     Subscribe,
     TranscriptLine,
-    parse_client_message,
 )
 
 ENCODINGS = tuple(Encoding)

@@ -1,0 +1,138 @@
+"""The shape of a training report (``assist.training.report``): typed, and its one JSON form (``to_dict``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from assist.protocol.enums import AlertKind, CallMode, Category, Emotion, Role, Severity
+from assist.training.crisis import CrisisCheck
+
+
+@dataclass(frozen=True, slots=True)
+class BannedUse:
+    time: float
+    words: str  # what the operator said
+    rule: str
+    suggestion: str  # the compliant wording
+
+
+@dataclass(frozen=True, slots=True)
+class GreetingCheck:
+    used: bool  # every part was said
+    time: float | None  # start of the first utterance with a part of it
+    said: str | None  # those utterances
+    missing: tuple[str, ...]  # names of the parts not said
+    expected: str  # the standard wording
+
+
+@dataclass(frozen=True, slots=True)
+class StepCheck:
+    step: str  # 情绪承接 / 责任表态 / 行动承诺
+    done: bool
+    time: float | None
+    said: str | None
+    expected: str
+    notes: tuple[str, ...] = ()  # why a cue did not count (no time given, hedged)
+
+
+@dataclass(frozen=True, slots=True)
+class EmotionMark:
+    label: Emotion
+    intensity: float
+    time: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EmpathyCheck:
+    emotion: EmotionMark | None  # when the caller first showed emotion (None: never)
+    steps: tuple[StepCheck, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralOffer:
+    time: float
+    number: str
+    name: str
+    reason: str
+    given: bool  # the operator said the number afterwards
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeOffer:
+    time: float
+    id: str
+    question: str
+    answer: str
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallCategory:
+    intent: Category
+    department: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertNote:
+    time: float
+    kind: AlertKind
+    severity: Severity
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingReport:
+    call_id: str | None
+    agent_id: str | None
+    mode: CallMode | None
+    duration: float  # audio time of the end of the last utterance
+    utterances: dict[Role, int]  # final utterances with text, per role
+    category: CallCategory | None
+    emotion: EmotionMark | None  # the caller's peak negative emotion
+    opening: GreetingCheck
+    closing: GreetingCheck
+    banned: tuple[BannedUse, ...]
+    empathy: EmpathyCheck
+    referrals: tuple[ReferralOffer, ...]
+    knowledge: tuple[KnowledgeOffer, ...]
+    critical: tuple[AlertNote, ...]
+    alerts: tuple[AlertNote, ...]
+    suggestions: tuple[str, ...] = field(default=())
+    crisis: CrisisCheck | None = None  # a call with a critical signal is judged by crisis criteria
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; the keys are the ones the dashboard's report view labels."""
+        return {
+            "call_id": self.call_id,
+            "agent_id": self.agent_id,
+            "mode": self.mode,
+            "duration": self.duration,
+            "utterances": dict(self.utterances),
+            "category": _plain(self.category),
+            "emotion": _plain(self.emotion),
+            "greetings": {"opening": _plain(self.opening), "closing": _plain(self.closing)},
+            "banned": [_plain(b) for b in self.banned],
+            "empathy": _plain(self.empathy),
+            "referrals": [_plain(r) for r in self.referrals],
+            "knowledge": [_plain(k) for k in self.knowledge],
+            "critical": [{"time": a.time, "message": a.message} for a in self.critical],
+            "alerts": [_plain(a) for a in self.alerts],
+            "suggestions": list(self.suggestions),
+            "crisis": _plain(self.crisis),
+        }
+
+
+def _plain(value: object) -> object:
+    """A report value in its JSON form (dataclasses as objects, tuples as lists)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    raise TypeError(f"{type(value).__name__} is not part of a report")

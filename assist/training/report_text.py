@@ -1,0 +1,86 @@
+"""The training report as readable Chinese text for a trainer's terminal (``assist replay --report``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from assist.protocol.enums import Role
+
+if TYPE_CHECKING:
+    from assist.training.report_shape import TrainingReport
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    minutes, secs = divmod(int(max(0.0, seconds)), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def render_text(report: TrainingReport) -> str:
+    """The report as readable Chinese text for a trainer's terminal."""
+    ok = {True: "✓", False: "✗"}
+    lines = [f"══════ 培训报告 {report.call_id or ''} ══════".rstrip()]
+    roles = {Role.AGENT: "坐席", Role.CALLER: "来电人", Role.MIXED: "通话"}
+    counts = " · ".join(f"{roles.get(r, r)} {n} 句" for r, n in report.utterances.items())
+    lines.append(f"通话时长 {clock(report.duration)}" + (f" · {counts}" if counts else ""))
+    if report.category is not None:
+        dept = f" · 承办部门:{report.category.department}" if report.category.department else ""
+        lines.append(f"诉求分类:{report.category.intent}{dept}")
+    else:
+        lines.append("诉求分类:未识别")
+    if report.emotion is not None:
+        e = report.emotion
+        lines.append(f"来电人情绪峰值:{e.label} {e.intensity:.1f}({clock(e.time)})")
+    else:
+        lines.append("来电人情绪:平稳")
+    lines.append("规范用语")
+    for name, check in (("开头语", report.opening), ("结束语", report.closing)):
+        if check.used:
+            lines.append(f"  {ok[True]} {name} [{clock(check.time)}] {check.said}")
+        else:
+            said = f" [{clock(check.time)}] {check.said}" if check.said else ""
+            lines.append(f"  {ok[False]} {name}{said} — 缺少{'、'.join(check.missing)};应说:{check.expected}")
+    lines.append(f"禁用语({len(report.banned)} 次)" if report.banned else "禁用语:无")
+    for b in report.banned:
+        lines.append(f"  [{clock(b.time)}] 「{b.words}」 → 应说:{b.suggestion}")
+    emp = report.empathy
+    if emp.emotion is None:
+        lines.append("共情三步:来电人情绪平稳,不需要")
+    else:
+        lines.append(f"共情三步(来电人 {clock(emp.emotion.time)} 表现出{emp.emotion.label}之后)")
+        for s in emp.steps:
+            if s.done:
+                lines.append(f"  {ok[True]} {s.step} [{clock(s.time)}] {s.said}")
+            else:
+                why = f"{';'.join(s.notes)};" if s.notes else ""
+                lines.append(f"  {ok[False]} {s.step} — {why}可以说:{s.expected}")
+    lines.append("转介建议" if report.referrals else "转介建议:无")
+    for r in report.referrals:
+        told = "已告知来电人" if r.given else "未告知来电人"
+        lines.append(f"  [{clock(r.time)}] {r.number} {r.name}({told})")
+    lines.append("知识库答案" if report.knowledge else "知识库答案:无")
+    for k in report.knowledge:
+        lines.append(f"  [{clock(k.time)}] {k.question}")
+    if report.critical:
+        lines.append("危急告警")
+        lines.extend(f"  [{clock(a.time)}] {a.message}" for a in report.critical)
+    if report.crisis is not None:
+        lines.append("危急处置(按危急来电标准评价,不看结束语和办结时限)")
+        for item in report.crisis.items:
+            if item.done:
+                lines.append(f"  {ok[True]} {item.item} [{clock(item.time)}] {item.said}")
+            else:
+                lines.append(f"  {ok[False]} {item.item} — 可以说:{item.expected}")
+    else:
+        lines.append("危急告警:无")
+    others = [a for a in report.alerts if a not in report.critical]
+    if others:
+        lines.append("班长告警")
+        lines.extend(f"  [{clock(a.time)}] {a.message}" for a in others)
+    if report.suggestions:
+        lines.append("改进建议")
+        lines.extend(f"  {i}. {s}" for i, s in enumerate(report.suggestions, 1))
+    else:
+        lines.append("改进建议:无,做得好!")
+    return "\n".join(lines)
