@@ -189,9 +189,12 @@ def test_loaders_reject_bad_rows_with_file_and_line(tmp_path: Path) -> None:
     good = {"id": "c1", "text": "停水了", "intent": "一般诉求", "emotion": "平静", "department": "水务",
             "referrals": [], "critical": False}
     assert load_caller_cases(_write(tmp_path, [good]))[0].department == "水务"
+    # numbers written as JSON integers (the blind sets) and a "category" label read as in the older sets
+    blind = {k: v for k, v in good.items() if k != "intent"} | {"category": "一般诉求", "referrals": [110]}
+    assert load_caller_cases(_write(tmp_path, [blind]))[0].referrals == ("110",)
     for bad, message in [
         ({**good, "intent": "闲聊"}, "unknown intent"),
-        ({**good, "referrals": [110]}, "referrals"),
+        ({**good, "referrals": ["急救"]}, "referrals"),
         ({k: v for k, v in good.items() if k != "critical"}, "missing field 'critical'"),
         ("{not json", "invalid JSON"),
     ]:
