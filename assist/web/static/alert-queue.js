@@ -78,7 +78,13 @@ export class AlertQueue {
       rec = { alert: a, node: null, pending: null, dirty: true };
       this.records.set(a.alert_id, rec);
     } else {
-      rec.alert = { ...rec.alert, ...a };
+      const prev = rec.alert;
+      rec.alert = { ...prev, ...a };
+      if (prev.acknowledged_by) {  // the first acknowledgement wins: a later copy of the alert never undoes it
+        rec.alert.acknowledged_by = prev.acknowledged_by;
+        rec.alert.acknowledged_at = prev.acknowledged_at;
+        rec.alert.ack_note = prev.ack_note || a.ack_note || "";
+      }
       rec.dirty = true;
     }
     if (a.agent_id && !this.agents.has(a.agent_id)) {
