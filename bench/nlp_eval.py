@@ -127,6 +127,10 @@ def format_report(report: Report, targets: Sequence[Target], show_errors: bool) 
         f"({_frac(c.caller.critical_found, c.caller.critical_labelled)})")
     row("critical precision (info)", lambda c: f"{_pct(c.caller.critical_precision)} "
         f"({_frac(c.caller.critical_found, c.caller.critical_flagged)})")
+    row("  crisis card alone: recall", lambda c: f"{_pct(c.caller.card_recall)} "
+        f"({_frac(c.caller.card_found, c.caller.critical_labelled)})")
+    row("  crisis card alone: precision", lambda c: f"{_pct(c.caller.card_precision)} "
+        f"({_frac(c.caller.card_found, c.caller.card_flagged)})")
     row("banned hits on caller (must be 0)", lambda c: str(c.caller.caller_banned))
     row("banned precision (utterance)", lambda c: f"{_pct(c.agent.precision)} "
         f"({_frac(c.agent.tp, c.agent.tp + c.agent.fp)})")

@@ -266,7 +266,9 @@ class CallerReport:
     referral_suggested_labelled: int  # suggested numbers that were labelled
     critical_found: int
     critical_labelled: int
-    critical_flagged: int
+    critical_flagged: int  # crisis card or safety question
+    card_found: int  # critical callers given the crisis card itself
+    card_flagged: int
     caller_banned: int  # caller utterances with banned-phrase hits (must be 0: banned is agent-only)
 
     @property
@@ -288,6 +290,14 @@ class CallerReport:
     @property
     def critical_precision(self) -> float | None:
         return ratio(self.critical_found, self.critical_flagged)
+
+    @property
+    def card_recall(self) -> float | None:
+        return ratio(self.card_found, self.critical_labelled)
+
+    @property
+    def card_precision(self) -> float | None:
+        return ratio(self.card_found, self.card_flagged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,7 +451,7 @@ def _run_caller(
     intents: list[tuple[str, str | None]] = []
     emotions: list[tuple[str, str | None]] = []
     dep_ok = dep_n = ref_found = ref_lab = items_ok = items = sugg = sugg_ok = 0
-    crit_found = crit_lab = crit_flag = banned = 0
+    crit_found = crit_lab = crit_flag = card_found = card_flag = banned = 0
     for case in cases:
         text = render(case.text)
         out = run("caller", text)
@@ -473,11 +483,14 @@ def _run_caller(
             err("referrals", " ".join(case.referrals), " ".join(sorted(numbers)) or NONE_LABEL)
         sugg += len(numbers)
         sugg_ok += len(numbers & set(case.referrals))
-        flagged = bool(out.get("critical"))
+        card = bool(out.get("critical"))
+        flagged = card or bool(out.get("safety_check"))  # both tiers put the caller's safety in front of the operator
         crit_flag += flagged
+        card_flag += card
         if case.critical:
             crit_lab += 1
             crit_found += flagged
+            card_found += card
         if flagged != case.critical:
             err("critical", str(case.critical), str(flagged))
         if _hit_spans(out):
@@ -497,6 +510,8 @@ def _run_caller(
         critical_found=crit_found,
         critical_labelled=crit_lab,
         critical_flagged=crit_flag,
+        card_found=card_found,
+        card_flagged=card_flag,
         caller_banned=banned,
     )
     return report, errors

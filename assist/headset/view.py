@@ -141,6 +141,8 @@ class TerminalView:
             return
         if kind == "critical":
             self._critical_utterances.add(str(uid))
+        elif kind == "safety":
+            pass  # a question to ask now, like the crisis card: not held for the final line
         elif not self.partials and uid is not None and str(uid) not in self._finals:
             self._held.setdefault(str(uid), {})[pid] = (kind, line)  # written under its final line
             return
@@ -179,6 +181,11 @@ class TerminalView:
             numbers = numbers if isinstance(numbers, list) else []
             refer = f" 转介 {'/'.join(clean(n, 20) for n in numbers)}" if numbers else ""
             return f"  [危急] {clean(data.get('reason')) or '来电人有危险信号'}{refer}"
+        if kind == "safety":
+            numbers = data.get("referrals")
+            numbers = numbers if isinstance(numbers, list) else []
+            refer = f"(如确认有危险,转接 {'/'.join(clean(n, 20) for n in numbers)})" if numbers else ""
+            return f"  [安全确认] 请问:{clean(data.get('question'))}{refer}"
         if kind == "category":
             key = (clean(data.get("intent"), 10), clean(data.get("department"), 20))
             if key == self._category or not key[0]:

@@ -49,6 +49,7 @@ from assist.protocol.payloads import (
     KnowledgePayload,
     PromptData,
     ReferralPayload,
+    SafetyPayload,
     payload_kind,
 )
 from assist.text import join_cjk
@@ -287,11 +288,17 @@ class LiveAssist:
         if not role.is_caller:
             return cards
         crisis = set(self.crisis_numbers)
+        asked: set[str] = set()  # numbers only the safety question's card gives (not found in the words)
         if r.critical:
             numbers = tuple(x.number for x in r.referrals)
             data: PromptData = CriticalPayload(reason=r.critical_reason, referrals=numbers)
             cards[(PromptKind.CRITICAL, "0")] = (data, None)
             crisis.update(numbers)
+        elif r.safety_question is not None:  # a weaker sign: ask, no crisis mode, no supervisor alert
+            safety = SafetyPayload(question=r.safety_question, reason=r.critical_reason,
+                                   referrals=tuple(x.number for x in r.referrals))
+            cards[(PromptKind.SAFETY, "0")] = (safety, None)
+            asked = {x.number for x in r.referrals if x.span is None}
         if r.emotion is not None and r.emotion.label.negative:
             data = EmotionPayload(label=r.emotion.label, intensity=round(float(r.emotion.intensity), 1))
             cards[(PromptKind.EMOTION, "0")] = (data, None)
@@ -299,8 +306,8 @@ class LiveAssist:
             hint = CategoryPayload(intent=r.intent, department=self.topic.department.current)
             cards[(PromptKind.CATEGORY, "0")] = (hint, None)
         for ref in r.referrals:
-            if ref.number in self._shown_referrals or (crisis and ref.number not in crisis):
-                continue  # shown already, or a routine referral while a crisis holds the screen
+            if ref.number in self._shown_referrals or (crisis and ref.number not in crisis) or ref.number in asked:
+                continue  # shown already, a routine referral while a crisis holds the screen, or on the safety card
             data = ReferralPayload(number=ref.number, name=ref.name, reason=ref.reason, script=ref.script)
             cards[(PromptKind.REFERRAL, ref.number)] = (data, _found(text, ref.span.text if ref.span else ""))
         if r.knowledge and not crisis:

@@ -120,8 +120,9 @@ class Analysis:
     banned: tuple[BannedHit, ...] = ()
     knowledge: tuple[KbHit, ...] = ()
     empathy: tuple[str, ...] = ()
-    critical: bool = False
+    critical: bool = False  # a crisis: the crisis card and crisis mode
     critical_reason: str | None = None
+    safety_question: str | None = None  # a weaker learned signal: ask this, no crisis mode (None: no signal)
     escalation: bool = False
     escalation_reasons: tuple[str, ...] = ()
     evidence: dict[str, tuple[Span, ...]] = field(default_factory=dict)
@@ -152,6 +153,7 @@ class Analysis:
             "normalized": self.normalized.text,
             "critical": self.critical,
             "critical_reason": self.critical_reason,
+            "safety_check": self.safety_question,
             "escalation": self.escalation,
             "escalation_reasons": list(self.escalation_reasons),
             "evidence": {k: spans(v) for k, v in self.evidence.items() if v},

@@ -61,6 +61,7 @@ class CriticalPrediction:
     probability: float
     similarity: float  # crisis-bank margin (0 without an encoder)
     source: str  # "rules", "model", "similarity" or "" when not critical
+    confident: bool = False  # True: the crisis card; False with ``critical``: only a safety question
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +181,8 @@ class LearnedModel:
         row = self.space.row(cleaned)
         dense = self.dense(vector, rules)
         heads: dict[Head, HeadPrediction] = {}
-        rule_labels = {Head.CATEGORY: rules.category, Head.DEPARTMENT: rules.department, Head.EMOTION: rules.emotion}
+        rule_labels = {Head.CATEGORY: rules.category, Head.DEPARTMENT: rules.department, Head.EMOTION: rules.emotion,
+                       Head.KIND: None}
         for head, policy in self.policies.items():
             layer = self.layers[head]
             probs = layer.probabilities(row.indices, row.values, dense)
@@ -208,6 +210,9 @@ def decide(policy: Policy, model_label: str, probability: float, rule_label: str
 
 
 def decide_critical(rules: bool, probability: float, similarity: float, rule: dict[str, float]) -> CriticalPrediction:
+    """Two tiers: the rules, or a net above its confident threshold, raise the crisis card; a net above
+    only its recall threshold (chosen for ``recall_target``) asks for a safety question.  A model
+    without confident thresholds (trained before the tiers) treats every flag as confident."""
     source = ""
     if rules and rule.get("use_rules", 1.0) >= 0.5:
         source = "rules"
@@ -215,4 +220,7 @@ def decide_critical(rules: bool, probability: float, similarity: float, rule: di
         source = "model"
     elif similarity >= rule.get("similarity_threshold", 9.0):
         source = "similarity"
-    return CriticalPrediction(bool(source), probability, similarity, source)
+    confident = source == "rules" or (bool(source) and (
+        "confident_threshold" not in rule
+        or probability >= rule["confident_threshold"] or similarity >= rule.get("confident_similarity", 9.0)))
+    return CriticalPrediction(bool(source), probability, similarity, source, confident)

@@ -103,16 +103,20 @@ def _sentence_end(text: str, end: int) -> int:
 class ReferralTable:
     """Compiled referral triggers; ``find`` lists the referrals an utterance calls for."""
 
-    def __init__(self, rows: list[tuple[ReferralInfo, list[Entry[_Key]]]], timing: Timing | None = None) -> None:
+    def __init__(self, rows: list[tuple[ReferralInfo, list[Entry[_Key]]]], timing: Timing | None = None,
+                 crisis_kinds: dict[str, tuple[str, ...]] | None = None,
+                 safety_questions: dict[str, str] | None = None) -> None:
         self.rows: dict[str, ReferralInfo] = {info.number: info for info, _ in rows}
         self.timing = timing or Timing()
+        self.crisis_kinds: dict[str, tuple[str, ...]] = crisis_kinds or {}
+        self.safety_questions: dict[str, str] = safety_questions or {}
         self._order = {info.number: i for i, (info, _) in enumerate(rows)}
         self._matcher: PhraseMatcher[_Key] = PhraseMatcher([e for _, entries in rows for e in entries])
 
     @classmethod
     def load(cls, path: Path) -> ReferralTable:
         doc = load_toml(path)
-        doc.check_keys({"referral", "define", "timing"})
+        doc.check_keys({"referral", "define", "timing", "crisis_kinds", "safety_questions"})
         defines = doc.defines()
         tim = doc.table("timing", required=False)
         tim.check_keys({"past", "present", "resolved", "after", "window"})
@@ -144,7 +148,26 @@ class ReferralTable:
                 entries.append(Entry(_Key(number, True), critical_words, critical_patterns, not_in,
                                      entry.boolean("fuzzy")))
             rows.append((info, entries))
-        return cls(rows, timing)
+        kinds = doc.table("crisis_kinds", required=False)
+        crisis_kinds = {kind: kinds.texts(kind) for kind in kinds.raw}
+        for kind, numbers in crisis_kinds.items():
+            unknown = [n for n in numbers if n not in seen]
+            if unknown or not numbers:
+                raise kinds.error(f"crisis kind {kind!r} must list numbers of the table, got {list(numbers)}")
+        questions = doc.table("safety_questions", required=False)
+        safety_questions = {kind: questions.text(kind) for kind in questions.raw}
+        if questions.raw and "default" not in safety_questions:
+            raise questions.error("needs a 'default' question")
+        return cls(rows, timing, crisis_kinds, safety_questions)
+
+    def safety_question(self, kind: str | None) -> str:
+        """What the operator asks on a weak crisis signal of ``kind``."""
+        return self.safety_questions.get(kind or "", self.safety_questions.get("default", "您现在安全吗?"))
+
+    def for_crisis(self, kind: str | None, reason: str) -> list[Referral]:
+        """The emergency referrals of a danger of ``kind`` (``[crisis_kinds]``), in the table's order of
+        urgency; [] for an unknown or missing kind."""
+        return [r for n in self.crisis_kinds.get(kind or "", ()) if (r := self.get(n, reason=reason)) is not None]
 
     def get(self, number: str, *, reason: str | None = None, span: Span | None = None,
             critical: bool = False) -> Referral | None:

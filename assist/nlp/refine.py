@@ -29,6 +29,7 @@ from assist.protocol.enums import Category, Emotion
 if TYPE_CHECKING:
     from assist.nlp.analyzer import Analysis, Analyzer, CallContext
     from assist.nlp.kb import KbHit
+    from assist.nlp.referral import Referral
 
 log = logging.getLogger(__name__)
 
@@ -143,15 +144,22 @@ def apply(analyzer: Analyzer, a: Analysis, refinement: Refinement, context: Call
         p = result.heads[Head.EMOTION].probability if Head.EMOTION in result.heads else 0.5
         emotion = EmotionReading(Emotion(label), round(max(0.3, min(1.0, p)), 3))
     crit = result.critical
-    # the OR of the nets (rules included unless validation chose otherwise: learned.decide_critical)
-    critical = crit.critical if crit is not None else a.critical
+    # the OR of the nets (rules included unless validation chose otherwise: learned.decide_critical);
+    # a net's flag below its confident threshold asks a safety question instead of raising the crisis card
+    flagged = crit.critical if crit is not None else a.critical
+    confident = a.critical or crit is None or crit.confident
+    critical = flagged and confident
+    safety_check = flagged and not confident
     reason = a.critical_reason if critical else None
-    if critical and not a.critical and crit is not None:
-        reason = f"可能有生命安全风险(模型判断: {crit.source})"
+    if flagged and not a.critical and crit is not None:
+        kind = _kind(result)
+        reason = f"可能有{kind or '生命安全'}风险(模型判断)"
     referrals = a.referrals
     if label == DESPAIR and all(r.number != "12356" for r in referrals):
         extra = analyzer.referrals.get("12356", reason="情绪绝望,可能有自伤风险")
         referrals = (extra, *referrals) if extra is not None else referrals
+    if flagged:
+        referrals = _crisis_referrals(analyzer, result, referrals, reason)
     first_ref = (referrals[0].number, referrals[0].name) if referrals else None
     empathy = analyzer.empathy.scripts(
         emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
@@ -168,6 +176,24 @@ def apply(analyzer: Analyzer, a: Analysis, refinement: Refinement, context: Call
         context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, signs,
                                        fields["intent"], fields["department"], critical), utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
+    question = analyzer.referrals.safety_question(_kind(result)) if safety_check else None
     return dataclasses.replace(a, intent=intent, department=fields["department"], emotion=emotion,
                                referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
-                               critical_reason=reason, scores=scores)
+                               critical_reason=reason, scores=scores, safety_question=question)
+
+
+def _crisis_referrals(analyzer: Analyzer, result: LearnedResult, referrals: tuple[Referral, ...],
+                      reason: str | None) -> tuple[Referral, ...]:
+    """``referrals`` with the emergency numbers of the danger's kind (the ``critical_kind`` head,
+    ``[crisis_kinds]`` of referrals.toml) put first, those the rules found kept."""
+    kind = _kind(result)
+    if kind is None:
+        return referrals
+    have = {r.number for r in referrals}
+    extra = [r for r in analyzer.referrals.for_crisis(kind, reason or f"危险类型:{kind}") if r.number not in have]
+    return (*extra, *referrals)
+
+
+def _kind(result: LearnedResult) -> str | None:
+    pred = result.heads.get(Head.KIND)
+    return pred.label if pred is not None else None

@@ -2,7 +2,9 @@
 
 Columns (CSV header or JSON keys): ``text`` (required) and any of ``category`` (the six
 12345 request types; ``intent`` is accepted as its old name), ``department`` (any label
-set: a centre's own unit names), ``emotion`` (the six emotions), ``critical`` (true/false).
+set: a centre's own unit names), ``emotion`` (the six emotions), ``critical`` (true/false) and
+``critical_kind`` (what kind of danger a critical example is: 自伤自杀, 医疗急症, 火灾 … any label set;
+it decides the emergency numbers, ``data/referrals.toml`` ``[crisis_kinds]``).
 An empty or null label means "not labelled" for that head.  Other keys (id, note,
 referrals, style ...) are ignored.
 """
@@ -32,9 +34,10 @@ class Head(StrEnum):
     DEPARTMENT = "department"
     EMOTION = "emotion"
     CRITICAL = "critical"
+    KIND = "critical_kind"  # learned on critical examples only
 
 
-LABEL_HEADS: tuple[Head, ...] = (Head.CATEGORY, Head.DEPARTMENT, Head.EMOTION)
+LABEL_HEADS: tuple[Head, ...] = (Head.CATEGORY, Head.DEPARTMENT, Head.EMOTION, Head.KIND)
 
 
 class TrainDataError(ValueError):
@@ -49,6 +52,7 @@ class Example:
     department: str | None = None
     emotion: str | None = None
     critical: bool | None = None
+    critical_kind: str | None = None
 
     def label(self, head: Head) -> str | None:
         if head is Head.CRITICAL:
@@ -90,7 +94,11 @@ def _example(record: dict[str, object], where: str) -> Example:
     if emotion is not None and emotion not in EMOTIONS:
         raise TrainDataError(f"{where}: unknown emotion {emotion!r} (one of {', '.join(EMOTIONS)})")
     department = _text_field(record.get("department"), where, "department")
-    return Example(where, text, category, department, emotion, _critical(record.get("critical"), where))
+    critical = _critical(record.get("critical"), where)
+    kind = _text_field(record.get("critical_kind"), where, "critical_kind")
+    if kind is not None and critical is False:
+        raise TrainDataError(f"{where}: critical_kind {kind!r} on an example that is not critical")
+    return Example(where, text, category, department, emotion, critical, kind)
 
 
 def read_examples(path: Path, *, only_critical: bool = False) -> list[Example]:

@@ -43,6 +43,7 @@ class TrainConfig:
     max_features: int = 12000
     min_df: int = 2
     recall_target: float = 0.98
+    confident_precision: float = 0.9  # the crisis card (not just a safety question) needs this precision
     k: int = 3
 
 
@@ -81,6 +82,9 @@ class CriticalResult:
     temperature: float
     c: float
     use_rules: float
+    confident_threshold: float = 2.0
+    confident_similarity: float = 9.0
+    confident_pred: list[bool] = field(default_factory=list)
     weights: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     bias: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
 
@@ -188,6 +192,33 @@ def choose_critical(truth: Sequence[bool], rules: Sequence[bool], probs: Sequenc
     return choice
 
 
+def choose_confident(truth: Sequence[bool], rules: Sequence[bool], probs: Sequence[float], sims: Sequence[float],
+                     floor: tuple[float, float], precision_target: float) -> tuple[float, float]:
+    """(model threshold, similarity threshold) of the crisis card: the second tier above ``floor`` (the
+    thresholds of the safety question).  Among the pairs whose flags (rules included) reach
+    ``precision_target`` on validation, the one with the best recall; without one, nothing but the rules."""
+    p = np.array(probs)
+    s = np.array(sims)
+    y = np.array(truth, dtype=bool)
+    r = np.array(rules, dtype=bool)
+    p_grid = sorted({2.0, *[v for v in np.quantile(p, np.linspace(0.5, 1.0, 51)).round(4).tolist() if v >= floor[0]]})
+    s_grid = sorted({9.0, *[v for v in np.quantile(s, np.linspace(0.5, 1.0, 51)).round(4).tolist()
+                           if v >= floor[1]]}) if s.any() else [9.0]
+    best: tuple[float, ...] | None = None
+    choice = (2.0, 9.0)
+    for tp_ in p_grid:
+        for ts in s_grid:
+            pred = r | (p >= tp_) | (s >= ts)
+            tp = int((pred & y).sum())
+            precision = tp / max(1, int(pred.sum()))
+            if precision < precision_target:
+                continue
+            key = (float(tp), -tp_ - ts)
+            if best is None or key > best:
+                best, choice = key, (float(tp_), float(ts))
+    return choice
+
+
 def _head_rows(prep: Prepared, head: Head) -> list[int]:
     return [i for i, e in enumerate(prep.examples) if e.label(head) is not None]
 
@@ -231,10 +262,12 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
             rule_crit = [prep.rules[i].critical for i in idx]
             y = [x == "true" for x in truth]
             mt, st, ur = choose_critical(y, rule_crit, probs, sims[idx].tolist(), cfg.recall_target)
-            pred = [decide_critical(rule_crit[j], probs[j], float(sims[idx[j]]),
-                                    {"model_threshold": mt, "similarity_threshold": st, "use_rules": ur}).critical
-                    for j in range(len(idx))]
-            crit = CriticalResult(y, rule_crit, pred, mt, st, temp, c, ur)
+            mc, sc = choose_confident(y, rule_crit, probs, sims[idx].tolist(), (mt, st), cfg.confident_precision)
+            rule = {"model_threshold": mt, "similarity_threshold": st, "use_rules": ur,
+                    "confident_threshold": mc, "confident_similarity": sc}
+            decided = [decide_critical(rule_crit[j], probs[j], float(sims[idx[j]]), rule) for j in range(len(idx))]
+            crit = CriticalResult(y, rule_crit, [d.critical for d in decided], mt, st, temp, c, ur, mc, sc,
+                                  [d.confident for d in decided])
             continue
         labs = labels[h]
         t_idx = np.array([labs.index(x) for x in truth], dtype=np.int64)

@@ -75,7 +75,7 @@ def train(args: argparse.Namespace) -> int:
     examples, notes = check_counts(examples, minimum=args.min_examples, drop_rare=args.drop_rare)
     for note in notes:
         print(f"assist train: {note}", file=sys.stderr)
-    heads = [h for h in (Head.CATEGORY, Head.DEPARTMENT, Head.EMOTION, Head.CRITICAL)
+    heads = [h for h in (Head.CATEGORY, Head.DEPARTMENT, Head.EMOTION, Head.KIND, Head.CRITICAL)
              if len({e.label(h) for e in examples if e.label(h) is not None}) >= 2]
     if not heads:
         raise TrainDataError(f"{args.data[0]}: no head has two or more labels to learn")
@@ -111,7 +111,11 @@ def _report(results: dict[Head, HeadResult], crit: CriticalResult | None) -> dic
               f"   cross-validated recall {comb.recall:.1%}, precision {comb.precision:.1%} "
               f"(rules alone: recall {rules_only.recall:.1%}, precision {rules_only.precision:.1%}); "
               f"model threshold {crit.model_threshold:.3f}, similarity threshold {crit.similarity_threshold:.3f}")
-        out["critical"] = {"combined": comb.to_dict(), "rules": rules_only.to_dict()}
+        card = binary(crit.truth, crit.confident_pred)
+        print(f"   crisis card alone (rules, or a net above its confident threshold "
+              f"{crit.confident_threshold:.3f} / {crit.confident_similarity:.3f}): recall {card.recall:.1%}, "
+              f"precision {card.precision:.1%}; the other flags ask a safety question")
+        out["critical"] = {"combined": comb.to_dict(), "rules": rules_only.to_dict(), "crisis_card": card.to_dict()}
     return out
 
 
@@ -131,7 +135,8 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         arrays["W_critical"], arrays["b_critical"] = crit.weights, crit.bias
         heads["critical"] = {"labels": ["false", "true"], "temperature": crit.temperature, "c": crit.c}
         critical = {"model_threshold": crit.model_threshold, "similarity_threshold": crit.similarity_threshold,
-                    "use_rules": crit.use_rules, "k": float(cfg.k)}
+                    "use_rules": crit.use_rules, "k": float(cfg.k), "confident_threshold": crit.confident_threshold,
+                    "confident_similarity": crit.confident_similarity}
         if prep.vectors is not None:
             pos = [i for i, e in enumerate(prep.examples) if e.critical is True]
             neg = [i for i, e in enumerate(prep.examples) if e.critical is False]
@@ -149,7 +154,8 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         "rule_features": {"categories": list(CATEGORIES), "emotions": list(EMOTIONS),
                           "departments": [n.split("=", 1)[1] for n in feats.names if n.startswith("department=")]},
         "train": {"folds": cfg.folds, "seed": cfg.seed, "c_grid": list(cfg.c_grid), "max_features": cfg.max_features,
-                  "min_df": cfg.min_df, "recall_target": cfg.recall_target},
+                  "min_df": cfg.min_df, "recall_target": cfg.recall_target,
+                  "confident_precision": cfg.confident_precision},
         "heads": heads, "critical": critical, "figures": report,
     }
     if prep.vectors is None:

@@ -70,6 +70,7 @@ class PromptKind(StrEnum):
     EMPATHY = "empathy"
     BANNED = "banned"
     CRITICAL = "critical"
+    SAFETY = "safety"
 
 
 class PromptAction(StrEnum):

@@ -78,6 +78,15 @@ class CriticalPayload:
     referrals: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class SafetyPayload:
+    """A weaker sign of risk (not a crisis): the question to ask, and the numbers if it is confirmed."""
+
+    question: str
+    reason: str | None
+    referrals: tuple[str, ...]
+
+
 PromptData: TypeAlias = (
     EmotionPayload
     | CategoryPayload
@@ -86,6 +95,7 @@ PromptData: TypeAlias = (
     | EmpathyPayload
     | BannedPayload
     | CriticalPayload
+    | SafetyPayload
 )
 
 PAYLOADS: Final[dict[PromptKind, type[PromptData]]] = {
@@ -96,6 +106,7 @@ PAYLOADS: Final[dict[PromptKind, type[PromptData]]] = {
     PromptKind.EMPATHY: EmpathyPayload,
     PromptKind.BANNED: BannedPayload,
     PromptKind.CRITICAL: CriticalPayload,
+    PromptKind.SAFETY: SafetyPayload,
 }
 
 _KIND_OF: Final[dict[type[PromptData], PromptKind]] = {cls: kind for kind, cls in PAYLOADS.items()}

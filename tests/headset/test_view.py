@@ -49,3 +49,11 @@ def test_prompts_of_an_utterance_without_final_are_written_at_the_end() -> None:
     view.on_event(prompt("p1", "agent-9", "show", "请您慢慢讲"))
     view.on_event({"type": "ended", "call_id": "c1", "summary": {"duration": 5.0, "utterances": {"agent": 1}}})
     assert out.getvalue().splitlines()[0] == "  [禁用语] 「不归我们管」 → 请改说:请您慢慢讲"
+
+
+def test_a_safety_question_is_written_with_its_conditional_numbers() -> None:
+    out = io.StringIO()
+    view = TerminalView(out, color=False)
+    view.on_event({"type": "prompt", "prompt_id": "s1", "utterance_id": "caller-0", "kind": "safety",
+                   "action": "show", "data": {"question": "您现在安全吗?", "reason": None, "referrals": ["110", "12356"]}})
+    assert out.getvalue() == "  [安全确认] 请问:您现在安全吗?(如确认有危险,转接 110/12356)\n"

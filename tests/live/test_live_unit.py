@@ -12,7 +12,7 @@ from assist.nlp.normalize import Normalized
 from assist.nlp.referral import Referral
 from assist.protocol.enums import Category, Emotion, Role
 from assist.protocol.events import Alert, CallState, Prompt, Span, Transcript
-from assist.protocol.payloads import BannedPayload, CriticalPayload, ReferralPayload
+from assist.protocol.payloads import BannedPayload, CriticalPayload, ReferralPayload, SafetyPayload
 
 
 class ScriptedAnalyzer:
@@ -98,6 +98,27 @@ def test_critical_alert_raised_on_first_partial() -> None:
     # not raised again as the partial grows
     more = la.on_transcript(t("caller", "caller-0", "我 真的 不想活 了 真的"))
     assert not [e for e in more if isinstance(e, Alert)]
+
+
+def test_a_weak_sign_of_risk_asks_a_safety_question_without_crisis_mode() -> None:
+    question = "冒昧问一句:您现在安全吗?"
+    weak = {"safety_question": question, "critical_reason": "可能有生命安全风险(模型判断: model)",
+            "referrals": (Referral("110", "公安报警电话", "危险类型", ""), Referral("12356", "心理援助热线", "", "")),
+            "knowledge": ()}
+    analyzer = ScriptedAnalyzer({"算了": weak})
+    la = LiveAssist("c1", "a1", analyzer)
+    events = la.on_transcript(t("caller", "caller-0", "算了 就这样吧", final=True))
+    [card] = prompts(events, "safety")
+    assert card.data == SafetyPayload(question, "可能有生命安全风险(模型判断: model)", ("110", "12356"))
+    assert prompts(events, "critical") == []
+    assert prompts(events, "referral") == []  # the numbers are on the safety card, conditional on the answer
+    assert not [e for e in events if isinstance(e, Alert)]  # no supervisor alert for a question
+    assert not la.state().critical and not la.critical
+    # the caller's answer confirms the danger: the crisis card follows, with crisis mode
+    crit = {"critical": True, "critical_reason": "轻生", "referrals": (Referral("110", "公安报警电话", "", ""),)}
+    analyzer.rules["在桥上"] = crit
+    confirmed = la.on_transcript(t("caller", "caller-1", "我 现在 在桥上", final=True))
+    assert prompts(confirmed, "critical") and la.state().critical
 
 
 def test_anger_escalation_alert_once_and_level_decays() -> None:

@@ -407,6 +407,9 @@ export class CallView {
         this.callbar.dataset.critical = "true";
         this._renderCritical();
         break;
+      case "safety":
+        this._renderCritical();
+        break;
       default:
         this._renderCards();
     }
@@ -426,7 +429,7 @@ export class CallView {
       if (li) li.remove();
       this.warningItems.delete(id);
       this._updateWarningCount();
-    } else if (p.kind === "critical") this._renderCritical();
+    } else if (p.kind === "critical" || p.kind === "safety") this._renderCritical();
     else this._renderCards();
   }
 
@@ -512,7 +515,10 @@ export class CallView {
     // at most one banner: the newest critical prompt, with every number the others gave
     const recs = [...this.prompts.values()].filter((r) => r.prompt.kind === "critical").sort((a, b) => b.seq - a.seq);
     if (!recs.length) {
-      this.criticalZone.replaceChildren();
+      // no crisis: the newest safety question (a weaker sign of risk) takes the zone, without crisis mode
+      const safety = this._latest("safety");
+      if (safety) setChildren(this.criticalZone, this._safetyBanner(safety.prompt));
+      else this.criticalZone.replaceChildren();
       delete this.slot.dataset.crisis;
       return;
     }
@@ -545,6 +551,22 @@ export class CallView {
           const text = step.replace("{number}", number || "110");
           return el("li", {}, el("label", {}, el("input", { attrs: { type: "checkbox" } }), ` ${text}`));
         })),
+    );
+  }
+
+  _safetyBanner(p) {
+    const d = p.data || {};
+    const numbers = Array.isArray(d.referrals) ? d.referrals.join(" / ") : "";
+    return el(
+      "div",
+      { className: "safety", testid: "safety-banner", dataset: { promptId: p.prompt_id } },
+      el("div", { className: "safety-head" }, el("strong", { text: "安全确认" }),
+        el("span", { testid: "safety-question", text: str(d.question) })),
+      d.reason ? el("div", { className: "safety-reason", text: str(d.reason) }) : null,
+      numbers
+        ? el("div", { className: "safety-action" }, "如确认有危险,转接 ",
+          el("span", { className: "safety-number", testid: "safety-number", text: numbers }))
+        : null,
     );
   }
 

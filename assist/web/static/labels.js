@@ -10,6 +10,7 @@ export const PROMPT_KIND_LABEL = {
   empathy: "共情话术",
   banned: "禁用语",
   critical: "危急",
+  safety: "安全确认",
 };
 
 export const ALERT_KIND_LABEL = { banned: "禁用语", escalation: "情绪升级", critical: "危急" };

@@ -6,7 +6,13 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from assist.protocol.events import CallStarted, Prompt, Span, Transcript
-from assist.protocol.payloads import BannedPayload, CriticalPayload, KnowledgePayload, ReferralPayload
+from assist.protocol.payloads import (
+    BannedPayload,
+    CriticalPayload,
+    KnowledgePayload,
+    ReferralPayload,
+    SafetyPayload,
+)
 from tests.support.fake_page_server import FakeServer
 from tests.support.pages import NewPage, Screenshot
 from tests.support.scenario import AGENT, BANNED_PHRASE, BANNED_SUGGESTION, CALL, LEGAL_NUMBER
@@ -148,6 +154,26 @@ def test_following_an_agent_switches_to_the_next_call(page: Page, fake_server: F
     expect(page.locator(tid("transcript-line"))).to_contain_text("公积金")
     expect(page.locator(tid("card"))).to_have_count(0)
     expect(page.locator(tid("critical-banner"))).to_have_count(0)
+
+
+def test_a_safety_question_holds_the_zone_without_crisis_mode_until_a_crisis(page: Page, fake_server: FakeServer) -> None:
+    open_overlay(page, fake_server, f"?agent={AGENT}")
+    fake_server.push(CallStarted("call-s", AGENT, 1_700_000_000.0))
+    fake_server.push(Transcript("call-s", "caller", "s-1", True, "算了,说了也没用,就这样吧。", 0.5, 2.5))
+    fake_server.push(Prompt("call-s:s-1:safety:0", "call-s", "caller", "s-1", "safety", "show", 2.5, None,
+                            SafetyPayload("冒昧问一句:您现在安全吗?", None, ("110", "12356"))))
+    safety = page.locator(tid("safety-banner"))
+    expect(safety).to_have_count(1)
+    expect(safety.locator(tid("safety-question"))).to_have_text("冒昧问一句:您现在安全吗?")
+    expect(safety.locator(tid("safety-number"))).to_have_text("110 / 12356")
+    expect(page.locator(tid("critical-banner"))).to_have_count(0)
+    expect(page.locator(tid("cards"))).to_be_visible()  # no crisis mode: the routine cards stay open
+    # the answer confirms the danger: the crisis banner replaces the question
+    fake_server.push(Prompt("call-s:s-2:critical:0", "call-s", "caller", "s-2", "critical", "show", 4.0, None,
+                            CriticalPayload("来电人可能正在实施轻生行为", ("110", "12356"))))
+    expect(page.locator(tid("critical-banner"))).to_have_count(1)
+    expect(safety).to_have_count(0)
+    expect(page.locator(tid("cards"))).to_be_hidden()
 
 
 def test_text_is_escaped_and_ticket_is_passed_on(page: Page, fake_server: FakeServer) -> None:

@@ -26,6 +26,7 @@ from assist.protocol.payloads import (
     KnowledgePayload,
     PromptData,
     ReferralPayload,
+    SafetyPayload,
 )
 from tests.support.fake_page_server import FakeServer
 
@@ -41,6 +42,7 @@ SAMPLES: dict[PromptKind, PromptData] = {
     PromptKind.EMPATHY: EmpathyPayload(Emotion.ANGER, ("我理解您的心情。", "这件事我来负责。", "今天就为您转办。")),
     PromptKind.BANNED: BannedPayload("push_away", "你自己去问吧", "我来帮您联系相关部门。"),
     PromptKind.CRITICAL: CriticalPayload("来电人流露轻生念头", ("12356", "110")),
+    PromptKind.SAFETY: SafetyPayload("您现在安全吗?身边有人吗?", "可能有自伤自杀风险(模型判断)", ("110", "12356")),
 }
 # Fields the overlay reads but does not print: card keys and the rule id behind a warning.
 NOT_SHOWN = {(PromptKind.KNOWLEDGE, "id"), (PromptKind.BANNED, "rule")}

@@ -1,0 +1,77 @@
+"""Two tiers of crisis signal (crisis card / safety question) and the emergency numbers of a danger's kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assist.nlp.data import DataError
+from assist.nlp.learned import decide_critical
+from assist.nlp.referral import ReferralTable
+from assist.nlp.trainer import choose_confident
+from assist.nlp.traindata import Head, TrainDataError, read_examples
+
+RULE = {"model_threshold": 0.15, "similarity_threshold": 0.05, "use_rules": 1.0,
+        "confident_threshold": 0.6, "confident_similarity": 0.2}
+TABLE = Path(__file__).resolve().parents[2] / "assist" / "nlp" / "data" / "referrals.toml"
+
+
+@pytest.mark.parametrize(("rules", "p", "sim", "flagged", "confident", "source"), [
+    (True, 0.0, 0.0, True, True, "rules"),          # a rule always raises the crisis card
+    (False, 0.7, 0.0, True, True, "model"),         # a confident net too
+    (False, 0.3, 0.0, True, False, "model"),        # above the recall threshold only: a safety question
+    (False, 0.1, 0.1, True, False, "similarity"),   # near the crisis bank, not near enough for the card
+    (False, 0.1, 0.25, True, True, "similarity"),
+    (False, 0.1, 0.0, False, False, ""),
+])
+def test_two_tiers(rules: bool, p: float, sim: float, flagged: bool, confident: bool, source: str) -> None:
+    d = decide_critical(rules, p, sim, RULE)
+    assert (d.critical, d.confident, d.source) == (flagged, confident, source)
+
+
+def test_a_model_trained_before_the_tiers_keeps_one_tier() -> None:
+    old = {k: v for k, v in RULE.items() if not k.startswith("confident")}
+    d = decide_critical(False, 0.3, 0.0, old)
+    assert d.critical and d.confident
+
+
+def test_the_confident_tier_is_chosen_for_precision_on_validation() -> None:
+    truth = [True] * 10 + [False] * 10
+    rules = [True, True] + [False] * 18
+    probs = [0.9, 0.9, 0.9, 0.8, 0.7, 0.6, 0.3, 0.3, 0.2, 0.2] + [0.65, 0.3, 0.3, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1]
+    sims = [0.0] * 20
+    mc, sc = choose_confident(truth, rules, probs, sims, (0.2, 0.5), 0.85)
+    flagged = [r or p >= mc for r, p in zip(rules, probs, strict=True)]
+    tp = sum(f and t for f, t in zip(flagged, truth, strict=True))
+    assert tp / sum(flagged) >= 0.85 and mc >= 0.2
+    assert tp == 6  # at 0.6, 6 of the 7 flagged are right (0.857); at 0.3, 8 of 11 (0.73) is too few
+    # no pair reaches the precision: nothing but the rules raises the card
+    assert choose_confident(truth, [False] * 20, [0.5] * 20, sims, (0.2, 0.5), 0.99) == (2.0, 9.0)
+
+
+def test_emergency_numbers_and_questions_by_kind() -> None:
+    table = ReferralTable.load(TABLE)
+    assert [r.number for r in table.for_crisis("自伤自杀", "x")] == ["110", "12356"]
+    assert [r.number for r in table.for_crisis("燃气泄漏", "x")] == ["119"]
+    assert table.for_crisis(None, "x") == [] and table.for_crisis("未知", "x") == []
+    assert "120" in table.safety_question("医疗急症")
+    assert table.safety_question(None) == table.safety_question("未知") == table.safety_questions["default"]
+
+
+def test_a_crisis_kind_with_an_unknown_number_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "referrals.toml"
+    bad.write_text(TABLE.read_text(encoding="utf-8").replace('"火灾" = ["119"]', '"火灾" = ["999"]'),
+                   encoding="utf-8")
+    with pytest.raises(DataError, match="火灾"):
+        ReferralTable.load(bad)
+
+
+def test_the_kind_is_read_as_a_head_and_checked(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"text": "我在楼顶上", "critical": true, "critical_kind": "自伤自杀"}\n', encoding="utf-8")
+    [e] = read_examples(data)
+    assert e.label(Head.KIND) == "自伤自杀"
+    data.write_text('{"text": "路灯坏了", "critical": false, "critical_kind": "火灾"}\n', encoding="utf-8")
+    with pytest.raises(TrainDataError, match="d.jsonl:1: critical_kind"):
+        read_examples(data)
