@@ -168,13 +168,13 @@ class LiveAssist:
     # ------------------------------------------------------------ public
 
     def learned_for_final(self, t: Transcript) -> Refinement | None:
-        """The learned path for a caller final (blocking, ~20 ms: run it off the event loop), or None.
-
-        Pass the result to ``on_transcript(t, refinement)``."""
-        if not isinstance(self._analyzer, LearnedAnalyzer) or not t.final or Role(t.role) is Role.AGENT:
+        """The learned path for a final (blocking, ~20 ms: run it off the event loop), or None: the caller's
+        heads, or on the operator's channel the banned-phrase head.  Pass it to ``on_transcript(t, refinement)``."""
+        if not isinstance(self._analyzer, LearnedAnalyzer) or not t.final:
             return None
         text = join_cjk(t.text)
-        return self._analyzer.learned_refinement(Role.CALLER, text) if text.strip() else None
+        role = Role.AGENT if Role(t.role) is Role.AGENT else Role.CALLER
+        return self._analyzer.learned_refinement(role, text) if text.strip() else None
 
     def on_transcript(self, t: Transcript, refinement: Refinement | None = None) -> list[Event]:
         """Analyse one transcript event; return the prompt, alert and state events it causes."""
@@ -250,7 +250,10 @@ class LiveAssist:
         department = named.department if named is not None else self.topic.department.current
         agent_ctx = CallDepartmentView(ctx, department) if ctx is not None or department is not None else None
         if role == Role.AGENT:
-            return self._analyzer.analyze(role, text, agent_ctx, utterance_id=utterance_id)
+            said = self._analyzer.analyze(role, text, agent_ctx, utterance_id=utterance_id)
+            if refinement is not None and isinstance(self._analyzer, LearnedAnalyzer):
+                said = self._analyzer.refine(said, agent_ctx, utterance_id=utterance_id, refinement=refinement)
+            return said
         result = self._analyzer.analyze(Role.CALLER, text, ctx, utterance_id=utterance_id)
         if refinement is not None and isinstance(self._analyzer, LearnedAnalyzer):
             result = self._analyzer.refine(result, ctx, utterance_id=utterance_id, refinement=refinement)

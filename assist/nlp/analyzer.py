@@ -277,7 +277,7 @@ class Analyzer:
         if context is not None and utterance_id is None:
             utterance_id = context.new_id()
         analysis = self.analyze(role, text, context, utterance_id=utterance_id)
-        if self.learned is None or role == "agent":
+        if self.learned is None:
             return analysis
         return self.refine(analysis, context, utterance_id=utterance_id)
 
@@ -286,7 +286,7 @@ class Analyzer:
 
         Thread-safe and blocking (~20 ms): the server runs it in a worker thread on finals,
         then applies it on the event loop with ``refine(..., refinement=...)``."""
-        if self.learned is None or role == "agent":
+        if self.learned is None:
             return None
         from assist.nlp.refine import compute
 
@@ -294,8 +294,9 @@ class Analyzer:
 
     def refine(self, a: Analysis, context: CallContext | None = None, *, utterance_id: str | None = None,
                refinement: Refinement | None = None) -> Analysis:
-        """The caller analysis ``a`` with the learned model's decisions (unchanged without one)."""
-        if self.learned is None or a.role == "agent" or not a.normalized.text:
+        """``a`` with the learned model's decisions (unchanged without one): the caller's heads, or for
+        the operator a banned-phrase warning the rules did not give."""
+        if self.learned is None or not a.normalized.text:
             return a
         from assist.nlp.refine import apply, compute
 

@@ -50,18 +50,21 @@ class BannedList:
         reported: Sequence[re.Pattern[str]] = (),
         unknown_department: str = UNKNOWN_DEPARTMENT,
         crisis_suggestion: str = CRISIS_SUGGESTION,
+        learned: dict[str, str] | None = None,
     ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
         self.reported = tuple(reported)
         self.unknown_department = unknown_department
         self.crisis_suggestion = crisis_suggestion
+        self.learned = learned or {}
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
 
     @classmethod
     def load(cls, path: Path) -> BannedList:
         doc = load_toml(path)
-        doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion"})
+        doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
+                        "learned"})
         defines = doc.defines()
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
@@ -87,8 +90,32 @@ class BannedList:
         except (KeyError, IndexError, ValueError) as exc:
             raise DataError(path, "crisis_suggestion", f"may only use {{number}}: {exc}") from exc
         reported = doc.regex_list("reported", defines)
+        table = doc.table("learned", required=False)
+        learned = {kind: table.text(kind) for kind in table.raw}
+        for kind, wording in learned.items():
+            try:
+                wording.format(department="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise table.error(f"{kind!r} may only use {{department}}: {exc}") from exc
         return cls(rules, skip_quoted=doc.boolean("skip_quoted", True), reported=reported,
-                   unknown_department=unknown, crisis_suggestion=crisis)
+                   unknown_department=unknown, crisis_suggestion=crisis, learned=learned)
+
+    def learned_hit(self, text: str, kind: str | None, *, department: str | None = None,
+                    crisis: tuple[str, ...] | None = None) -> BannedHit | None:
+        """The warning for an operator utterance the learned model reads as banned wording of ``kind``:
+        the whole utterance (the model does not locate the phrase), unless all of it is reported speech."""
+        quoted = _quoted(text) if self.skip_quoted else []
+        quoted += [m.span() for p in self.reported for m in p.finditer(text)]
+        if not text.strip() or any(s == 0 and e >= len(text.rstrip(".!?")) for s, e in quoted):
+            return None
+        fallback = self.learned.get("default", "我非常理解您的心情,我立即为您转办并跟踪进度。")
+        wording = self.learned.get(kind or "", fallback)
+        if crisis is not None:
+            suggestion = self.crisis_suggestion.format(number="/".join(crisis) if crisis else "110")
+        else:
+            suggestion = wording.format(department=department or self.unknown_department)
+        return BannedHit(rule="learned", category=kind or "禁用语", span=Span(text, 0, len(text)),
+                         suggestion=suggestion)
 
     def find(
         self, text: str, *, department: str | None = None, crisis: tuple[str, ...] | None = None

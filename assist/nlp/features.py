@@ -8,7 +8,7 @@ code builds the features at training time (``assist.cli.train``) and at analysis
   recognizer output (words separated by spaces, no punctuation) give the same features;
 - ``NgramSpace``: character 1..3-grams, sublinear TF × smoothed IDF, L2-normalised;
 - ``RuleFeatures``: one-hot of what the rules found (category, emotion, department,
-  critical, referral numbers), so the models learn when to trust them.
+  critical, referral numbers, a banned phrase), so the models learn when to trust them.
 """
 
 from __future__ import annotations
@@ -104,20 +104,23 @@ class RuleView:
     department: str | None
     critical: bool
     referrals: tuple[str, ...]
+    banned: bool = False  # an operator utterance in which the rules found a banned phrase
 
     @classmethod
     def of(cls, a: Analysis) -> RuleView:
         return cls(a.intent, a.emotion.label if a.emotion is not None else None, a.department, a.critical,
-                   tuple(r.number for r in a.referrals))
+                   tuple(r.number for r in a.referrals), bool(a.banned))
 
 
 class RuleFeatures:
     """One-hot layout of a ``RuleView``: one slot per known value, plus critical and referrals."""
 
-    def __init__(self, categories: Iterable[str], emotions: Iterable[str], departments: Iterable[str]) -> None:
+    def __init__(self, categories: Iterable[str], emotions: Iterable[str], departments: Iterable[str],
+                 *, banned: bool = True) -> None:
         names = [f"category={c}" for c in categories] + [f"emotion={e}" for e in emotions]
         names += [f"department={d}" for d in departments] + ["critical"]
         names += [f"referral={n}" for n in REFERRAL_NUMBERS]
+        names += ["banned"] if banned else []  # models trained before the operator heads have no such slot
         self.names = tuple(names)
         self._slot = {n: i for i, n in enumerate(self.names)}
 
@@ -130,6 +133,8 @@ class RuleFeatures:
         keys += [f"referral={n}" for n in view.referrals]
         if view.critical:
             keys.append("critical")
+        if view.banned:
+            keys.append("banned")
         for k in keys:
             j = self._slot.get(k)
             if j is not None:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assist.nlp.features import FloatArray, NgramSpace, RuleFeatures, RuleView
-from assist.nlp.traindata import Head
+from assist.nlp.features import FloatArray, NgramSpace, RuleFeatures, RuleView, SparseRow
+from assist.nlp.traindata import AGENT_HEADS, CALLER_HEADS, Head
 
 FORMAT = 1
 MODEL_FILE = "model.json"
@@ -65,9 +65,20 @@ class CriticalPrediction:
 
 
 @dataclass(frozen=True, slots=True)
+class BannedPrediction:
+    """An operator utterance: does it hold a banned phrase (rules, or the model above its threshold)?"""
+
+    violation: bool
+    probability: float
+    source: str  # "rules", "model" or ""
+    kind: str | None  # the class the model reads (情绪命令, 推诿 …), None when it abstains
+
+
+@dataclass(frozen=True, slots=True)
 class LearnedResult:
     heads: dict[Head, HeadPrediction]
     critical: CriticalPrediction | None
+    banned: BannedPrediction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +130,8 @@ class LearnedModel:
         self.directory = directory
         feats = meta["rule_features"]
         assert isinstance(feats, dict)
-        self.rule_features = RuleFeatures(feats["categories"], feats["emotions"], feats["departments"])
+        self.rule_features = RuleFeatures(feats["categories"], feats["emotions"], feats["departments"],
+                                          banned=bool(feats.get("banned", False)))
         self.encoder = str(meta["encoder"])
         self.dim = int(str(meta["dim"]))
         self.emb_weight = float(str(meta["emb_weight"]))
@@ -128,6 +140,9 @@ class LearnedModel:
         self.critical_rule: dict[str, float] = {}
         if isinstance(crit, dict):
             self.critical_rule = {str(k): float(v) for k, v in crit.items()}
+        banned = meta.get("banned")
+        has_threshold = isinstance(banned, dict) and "threshold" in banned
+        self.banned_threshold = float(banned["threshold"]) if has_threshold else 2.0  # type: ignore[index]
 
     @property
     def version(self) -> str:
@@ -177,17 +192,24 @@ class LearnedModel:
         parts.append(self.rule_features.vector(rules) * self.rule_weight)
         return np.concatenate(parts).astype(np.float32)
 
-    def predict(self, cleaned: str, vector: FloatArray | None, rules: RuleView) -> LearnedResult:
+    def predict(self, cleaned: str, vector: FloatArray | None, rules: RuleView, *,
+                agent: bool = False) -> LearnedResult:
+        """The caller's heads (category, department, emotion, crisis kind, critical) or, with ``agent``,
+        the operator's (banned phrase and its class)."""
         row = self.space.row(cleaned)
         dense = self.dense(vector, rules)
         heads: dict[Head, HeadPrediction] = {}
-        rule_labels = {Head.CATEGORY: rules.category, Head.DEPARTMENT: rules.department, Head.EMOTION: rules.emotion,
-                       Head.KIND: None}
+        rule_labels = {Head.CATEGORY: rules.category, Head.DEPARTMENT: rules.department, Head.EMOTION: rules.emotion}
+        wanted = AGENT_HEADS if agent else CALLER_HEADS
         for head, policy in self.policies.items():
+            if head not in wanted:
+                continue
             layer = self.layers[head]
             probs = layer.probabilities(row.indices, row.values, dense)
             best = int(np.argmax(probs))
-            heads[head] = decide(policy, layer.labels[best], float(probs[best]), rule_labels[head])
+            heads[head] = decide(policy, layer.labels[best], float(probs[best]), rule_labels.get(head))
+        if agent:
+            return LearnedResult(heads, None, self._banned(row, dense, rules, heads))
         critical = None
         if Head.CRITICAL in self.layers:
             layer = self.layers[Head.CRITICAL]
@@ -197,6 +219,16 @@ class LearnedModel:
                 sim = knn_margin(vector, self.crisis_bank, self.calm_bank, int(self.critical_rule.get("k", 3)))
             critical = decide_critical(rules.critical, p, sim, self.critical_rule)
         return LearnedResult(heads, critical)
+
+    def _banned(self, row: SparseRow, dense: FloatArray, rules: RuleView,
+                heads: dict[Head, HeadPrediction]) -> BannedPrediction | None:
+        layer = self.layers.get(Head.VIOLATION)
+        if layer is None:
+            return None
+        p = float(layer.probabilities(row.indices, row.values, dense)[layer.labels.index("true")])
+        source = "rules" if rules.banned else "model" if p >= self.banned_threshold else ""
+        kind = heads.get(Head.BANNED_KIND)
+        return BannedPrediction(bool(source), p, source, kind.model_label if kind is not None else None)
 
 
 def decide(policy: Policy, model_label: str, probability: float, rule_label: str | None) -> HeadPrediction:

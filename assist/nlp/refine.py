@@ -73,7 +73,7 @@ class LearnedEngine:
         vec: FloatArray = emb.embed_queries([cleaned or normalized])[0]
         return vec
 
-    def predict(self, normalized: str, rules: RuleView) -> LearnedResult | None:
+    def predict(self, normalized: str, rules: RuleView, *, agent: bool = False) -> LearnedResult | None:
         cleaned = clean(normalized)
         vector = None
         if self.model.needs_encoder:
@@ -88,7 +88,7 @@ class LearnedEngine:
                 raise ValueError(f"{self.model.directory}: trained with {self.model.dim}-dim vectors, "
                                  f"encoder {emb.name} gives {emb.dim}")
             vector = emb.embed_queries([cleaned or normalized])[0]
-        return self.model.predict(cleaned, vector, rules)
+        return self.model.predict(cleaned, vector, rules, agent=agent)
 
 
 def merge_fields(result: LearnedResult, *, intent: str | None, department: str | None,
@@ -120,8 +120,10 @@ class Refinement:
 def compute(analyzer: Analyzer, a: Analysis) -> Refinement:
     """Blocking: encoder, learned heads, crisis nets and hybrid knowledge search for ``a``."""
     engine = analyzer.learned
-    if engine is None or a.role == "agent" or not a.normalized.text:
+    if engine is None or not a.normalized.text:
         return Refinement(None, None)
+    if a.role == "agent":  # the operator's heads: banned wording the rules do not describe
+        return Refinement(engine.predict(a.normalized.text, RuleView.of(a), agent=True), None)
     result = engine.predict(a.normalized.text, RuleView.of(a))
     knowledge = None
     if analyzer.hybrid is not None and result is not None:
@@ -136,6 +138,8 @@ def apply(analyzer: Analyzer, a: Analysis, refinement: Refinement, context: Call
     result = refinement.result
     if result is None:
         return a
+    if a.role == "agent":
+        return _agent(analyzer, a, result, context)
     rule_emotion = a.emotion.label if a.emotion is not None else None
     fields = merge_fields(result, intent=a.intent, department=a.department, emotion=rule_emotion)
     label = fields["emotion"] or rule_emotion
@@ -192,6 +196,20 @@ def _crisis_referrals(analyzer: Analyzer, result: LearnedResult, referrals: tupl
     have = {r.number for r in referrals}
     extra = [r for r in analyzer.referrals.for_crisis(kind, reason or f"危险类型:{kind}") if r.number not in have]
     return (*extra, *referrals)
+
+
+def _agent(analyzer: Analyzer, a: Analysis, result: LearnedResult, context: CallContext | None) -> Analysis:
+    """An operator final: a banned-phrase warning the rules did not give when the model reads one."""
+    banned = result.banned
+    if banned is None or banned.source != "model" or a.banned:
+        return a
+    hit = analyzer.banned.learned_hit(a.normalized.text, banned.kind,
+                                      department=context.department if context is not None else None,
+                                      crisis=context.crisis_numbers if context is not None else None)
+    if hit is None:
+        return a
+    scores = {**a.scores, "learned": {"violation": round(banned.probability, 4)}}
+    return dataclasses.replace(a, banned=(hit,), evidence={**a.evidence, "banned": (hit.span,)}, scores=scores)
 
 
 def _kind(result: LearnedResult) -> str | None:

@@ -4,7 +4,9 @@ Columns (CSV header or JSON keys): ``text`` (required) and any of ``category`` (
 12345 request types; ``intent`` is accepted as its old name), ``department`` (any label
 set: a centre's own unit names), ``emotion`` (the six emotions), ``critical`` (true/false) and
 ``critical_kind`` (what kind of danger a critical example is: 自伤自杀, 医疗急症, 火灾 … any label set;
-it decides the emergency numbers, ``data/referrals.toml`` ``[crisis_kinds]``).
+it decides the emergency numbers, ``data/referrals.toml`` ``[crisis_kinds]``).  Operator utterances
+carry ``violation`` (true/false: a banned service phrase) and ``kind`` (its class, any label set):
+they train the operator's heads only, and are analysed by the rules as the operator's words.
 An empty or null label means "not labelled" for that head.  Other keys (id, note,
 referrals, style ...) are ignored.
 """
@@ -35,9 +37,14 @@ class Head(StrEnum):
     EMOTION = "emotion"
     CRITICAL = "critical"
     KIND = "critical_kind"  # learned on critical examples only
+    VIOLATION = "violation"  # operator utterances: a banned service phrase or not
+    BANNED_KIND = "banned_kind"  # its class, learned on violations only
 
 
-LABEL_HEADS: tuple[Head, ...] = (Head.CATEGORY, Head.DEPARTMENT, Head.EMOTION, Head.KIND)
+LABEL_HEADS: tuple[Head, ...] = (Head.CATEGORY, Head.DEPARTMENT, Head.EMOTION, Head.KIND, Head.VIOLATION,
+                                 Head.BANNED_KIND)
+CALLER_HEADS: tuple[Head, ...] = (Head.CATEGORY, Head.DEPARTMENT, Head.EMOTION, Head.KIND, Head.CRITICAL)
+AGENT_HEADS: tuple[Head, ...] = (Head.VIOLATION, Head.BANNED_KIND)
 
 
 class TrainDataError(ValueError):
@@ -53,10 +60,18 @@ class Example:
     emotion: str | None = None
     critical: bool | None = None
     critical_kind: str | None = None
+    violation: bool | None = None  # set on operator utterances only
+    banned_kind: str | None = None
+
+    @property
+    def agent(self) -> bool:
+        return self.violation is not None
 
     def label(self, head: Head) -> str | None:
         if head is Head.CRITICAL:
             return None if self.critical is None else ("true" if self.critical else "false")
+        if head is Head.VIOLATION:
+            return None if self.violation is None else ("true" if self.violation else "false")
         value: str | None = getattr(self, head.value)
         return value
 
@@ -70,7 +85,7 @@ def _text_field(value: object, where: str, key: str) -> str | None:
     return s or None
 
 
-def _critical(value: object, where: str) -> bool | None:
+def _flag(value: object, where: str, key: str = "critical") -> bool | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -80,13 +95,19 @@ def _critical(value: object, where: str) -> bool | None:
         return True
     if s in _FALSE:
         return False
-    raise TrainDataError(f"{where}: field 'critical' must be true or false, got {value!r}")
+    raise TrainDataError(f"{where}: field '{key}' must be true or false, got {value!r}")
 
 
 def _example(record: dict[str, object], where: str) -> Example:
     text = _text_field(record.get("text"), where, "text")
     if text is None:
         raise TrainDataError(f"{where}: empty text")
+    violation = _flag(record.get("violation"), where, "violation")
+    if violation is not None:  # an operator utterance
+        kind = _text_field(record.get("kind"), where, "kind")
+        if kind is not None and not violation:
+            raise TrainDataError(f"{where}: kind {kind!r} on an utterance that is not a violation")
+        return Example(where, text, violation=violation, banned_kind=kind)
     category = _text_field(record.get("category", record.get("intent")), where, "category")
     if category is not None and category not in CATEGORIES:
         raise TrainDataError(f"{where}: unknown category {category!r} (one of {', '.join(CATEGORIES)})")
@@ -94,7 +115,7 @@ def _example(record: dict[str, object], where: str) -> Example:
     if emotion is not None and emotion not in EMOTIONS:
         raise TrainDataError(f"{where}: unknown emotion {emotion!r} (one of {', '.join(EMOTIONS)})")
     department = _text_field(record.get("department"), where, "department")
-    critical = _critical(record.get("critical"), where)
+    critical = _flag(record.get("critical"), where)
     kind = _text_field(record.get("critical_kind"), where, "critical_kind")
     if kind is not None and critical is False:
         raise TrainDataError(f"{where}: critical_kind {kind!r} on an example that is not critical")

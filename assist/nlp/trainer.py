@@ -44,6 +44,7 @@ class TrainConfig:
     min_df: int = 2
     recall_target: float = 0.98
     confident_precision: float = 0.9  # the crisis card (not just a safety question) needs this precision
+    banned_precision: float = 0.95  # banned-phrase warnings (rules or model) need this precision
     k: int = 3
 
 
@@ -68,6 +69,7 @@ class HeadResult:
     policy: Policy
     temperature: float
     c: float
+    probabilities: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))  # calibrated, out of fold
     weights: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     bias: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
 
@@ -280,12 +282,29 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
         model_pred = [labs[int(k)] for k in top]
         combined = [decide(policy, labs[int(top[j])], float(probs[j, top[j]]), rule_labels[j]).label
                     for j in range(len(idx))]
-        results[h] = HeadResult(h, labs, truth, rule_labels, model_pred, combined, policy, temp, c)
+        results[h] = HeadResult(h, labs, truth, rule_labels, model_pred, combined, policy, temp, c, probs)
     return results, crit
 
 
 def _rule_label(view: RuleView, head: Head) -> str | None:
+    if head is Head.VIOLATION:
+        return "true" if view.banned else "false"
     return {Head.CATEGORY: view.category, Head.DEPARTMENT: view.department, Head.EMOTION: view.emotion}.get(head)
+
+
+def choose_violation(res: HeadResult, precision_target: float) -> tuple[float, list[bool]]:
+    """The model probability from which an operator utterance is a violation even when no rule fires:
+    the lowest threshold whose flags (rules OR model) keep ``precision_target`` on validation folds
+    (2.0: the rules alone), and the flags it gives."""
+    y = np.array([t == "true" for t in res.truth])
+    rules = np.array([r == "true" for r in res.rules_pred])
+    p = res.probabilities[:, res.labels.index("true")]
+    choice, flags = 2.0, rules
+    for t in sorted(set(np.quantile(p, np.linspace(0.3, 1.0, 71)).round(4).tolist()), reverse=True):
+        pred = rules | (p >= t)
+        if int((pred & y).sum()) / max(1, int(pred.sum())) >= precision_target:
+            choice, flags = float(t), pred
+    return choice, flags.tolist()
 
 
 def fit_final(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads: dict[Head, HeadResult],

@@ -15,6 +15,8 @@ import numpy.typing as npt
 from assist.nlp.features import RuleFeatures, RuleView, clean
 from assist.nlp.learned import CARD_FILE, FORMAT, MODEL_FILE, VOCAB_FILE, WEIGHTS_FILE
 from assist.nlp.traindata import (
+    AGENT_HEADS,
+    CALLER_HEADS,
     CATEGORIES,
     EMOTIONS,
     Example,
@@ -29,6 +31,7 @@ from assist.nlp.trainer import (
     HeadResult,
     Prepared,
     TrainConfig,
+    choose_violation,
     cross_validate,
     fit_final,
     weights_digest,
@@ -47,7 +50,7 @@ def prepare(examples: list[Example], encoder: str, threads: int, progress: bool)
     rules: list[RuleView] = []
     cleaned: list[str] = []
     for e in tqdm(examples, desc="rules", disable=not progress, file=sys.stderr):
-        a = analyzer.analyze(Role.CALLER, e.text)
+        a = analyzer.analyze(Role.AGENT if e.agent else Role.CALLER, e.text)
         rules.append(RuleView.of(a))
         cleaned.append(clean(a.normalized.text))
     vectors = None
@@ -75,7 +78,7 @@ def train(args: argparse.Namespace) -> int:
     examples, notes = check_counts(examples, minimum=args.min_examples, drop_rare=args.drop_rare)
     for note in notes:
         print(f"assist train: {note}", file=sys.stderr)
-    heads = [h for h in (Head.CATEGORY, Head.DEPARTMENT, Head.EMOTION, Head.KIND, Head.CRITICAL)
+    heads = [h for h in (*CALLER_HEADS, *AGENT_HEADS)
              if len({e.label(h) for e in examples if e.label(h) is not None}) >= 2]
     if not heads:
         raise TrainDataError(f"{args.data[0]}: no head has two or more labels to learn")
@@ -88,8 +91,19 @@ def train(args: argparse.Namespace) -> int:
     with tqdm(total=cfg.folds * len(heads), desc="cross-validation", disable=args.quiet, file=sys.stderr) as bar:
         results, crit = cross_validate(prep, feats, cfg, heads, bar.update)
     report = _report(results, crit)
+    banned: dict[str, float] = {}
+    if Head.VIOLATION in results:
+        res = results[Head.VIOLATION]
+        threshold, flags = choose_violation(res, cfg.banned_precision)
+        both = binary([t == "true" for t in res.truth], flags)
+        rules_only = binary([t == "true" for t in res.truth], [r == "true" for r in res.rules_pred])
+        print(f"== banned phrases (operator): rules, or the model from probability {threshold:.3f}: cross-validated "
+              f"recall {both.recall:.1%}, precision {both.precision:.1%} (rules alone: recall "
+              f"{rules_only.recall:.1%}, precision {rules_only.precision:.1%})")
+        report["banned"] = {"combined": both.to_dict(), "rules": rules_only.to_dict()}
+        banned = {"threshold": threshold}
     space = fit_final(prep, feats, cfg, results, crit)
-    meta = _write(args, prep, cfg, feats, space, results, crit, report)
+    meta = _write(args, prep, cfg, feats, space, results, crit, report, banned)
     print(f"model {meta['version']} written to {args.out}")
     if args.json:
         print(json.dumps({"version": meta["version"], "figures": report}, ensure_ascii=False))
@@ -120,7 +134,8 @@ def _report(results: dict[Head, HeadResult], crit: CriticalResult | None) -> dic
 
 
 def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: RuleFeatures, space: Any,
-           results: dict[Head, HeadResult], crit: CriticalResult | None, report: dict[str, Any]) -> dict[str, Any]:
+           results: dict[Head, HeadResult], crit: CriticalResult | None, report: dict[str, Any],
+           banned: dict[str, float]) -> dict[str, Any]:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, npt.NDArray[np.generic]] = {"idf": space.idf}
@@ -151,12 +166,12 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         "examples": len(prep.examples), "encoder": args.encoder if prep.vectors is not None else "none",
         "dim": 0 if prep.vectors is None else int(prep.vectors.shape[1]),
         "emb_weight": cfg.emb_weight, "rule_weight": cfg.rule_weight,
-        "rule_features": {"categories": list(CATEGORIES), "emotions": list(EMOTIONS),
+        "rule_features": {"categories": list(CATEGORIES), "emotions": list(EMOTIONS), "banned": True,
                           "departments": [n.split("=", 1)[1] for n in feats.names if n.startswith("department=")]},
         "train": {"folds": cfg.folds, "seed": cfg.seed, "c_grid": list(cfg.c_grid), "max_features": cfg.max_features,
                   "min_df": cfg.min_df, "recall_target": cfg.recall_target,
-                  "confident_precision": cfg.confident_precision},
-        "heads": heads, "critical": critical, "figures": report,
+                  "confident_precision": cfg.confident_precision, "banned_precision": cfg.banned_precision},
+        "heads": heads, "critical": critical, "banned": banned, "figures": report,
     }
     if prep.vectors is None:
         meta["encoder"] = "none"

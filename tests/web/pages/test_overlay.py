@@ -156,7 +156,7 @@ def test_following_an_agent_switches_to_the_next_call(page: Page, fake_server: F
     expect(page.locator(tid("critical-banner"))).to_have_count(0)
 
 
-def test_a_safety_question_holds_the_zone_without_crisis_mode_until_a_crisis(page: Page, fake_server: FakeServer) -> None:
+def test_a_safety_question_holds_the_zone_without_crisis_mode(page: Page, fake_server: FakeServer) -> None:
     open_overlay(page, fake_server, f"?agent={AGENT}")
     fake_server.push(CallStarted("call-s", AGENT, 1_700_000_000.0))
     fake_server.push(Transcript("call-s", "caller", "s-1", True, "算了,说了也没用,就这样吧。", 0.5, 2.5))

@@ -1,0 +1,79 @@
+"""The operator's learned heads: banned wording no rule describes, warned at the final with its class's wording."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assist.cli.train import main
+from assist.nlp.analyzer import Analyzer
+from assist.nlp.banned import BannedList
+from assist.nlp.learned import LearnedModel
+from assist.nlp.traindata import Head, TrainDataError, read_examples
+
+DATA = Path(__file__).resolve().parents[2] / "assist" / "nlp" / "data"
+
+
+@pytest.fixture(scope="module")
+def banned() -> BannedList:
+    return BannedList.load(DATA / "banned.toml")
+
+
+def test_a_learned_hit_gives_its_class_wording(banned: BannedList) -> None:
+    hit = banned.learned_hit("这事你得自己去街道问", "推诿", department="民政")
+    assert hit is not None and hit.rule == "learned" and hit.category == "推诿"
+    assert hit.span.text == "这事你得自己去街道问" and "民政" in hit.suggestion
+    unknown = banned.learned_hit("随便吧", "没有的类别")
+    assert unknown is not None and unknown.suggestion == banned.learned["default"]
+    crisis = banned.learned_hit("你冷静点行不行", "情绪命令", crisis=("12356",))
+    assert crisis is not None and "12356" in crisis.suggestion  # a caller in danger: keep them on the line
+    # all of it is the caller's words repeated back: not the operator's own
+    assert banned.learned_hit('"你找错地方了"', "推诿") is None
+
+
+def test_operator_rows_are_read_as_the_operators_heads(tmp_path: Path) -> None:
+    f = tmp_path / "ops.jsonl"
+    f.write_text('{"text": "你嚷嚷也没用", "violation": true, "kind": "情绪命令"}\n'
+                 '{"text": "我马上帮您查", "violation": false, "kind": null}\n', encoding="utf-8")
+    yes, no = read_examples(f)
+    assert yes.agent and yes.label(Head.VIOLATION) == "true" and yes.label(Head.BANNED_KIND) == "情绪命令"
+    assert no.label(Head.VIOLATION) == "false" and no.label(Head.CATEGORY) is None
+    f.write_text('{"text": "我马上帮您查", "violation": false, "kind": "推诿"}\n', encoding="utf-8")
+    with pytest.raises(TrainDataError, match=r"ops\.jsonl:1: kind"):
+        read_examples(f)
+
+
+def test_train_learns_the_operator_heads_with_a_precision_threshold(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [json.loads(x) for x in (DATA / "train" / "operator.jsonl").read_text(encoding="utf-8").splitlines()]
+    callers = [json.loads(x) for x in (DATA / "train" / "caller.jsonl").read_text(encoding="utf-8").splitlines()]
+    data = tmp_path / "mixed.jsonl"
+    lines = [json.dumps({"text": r["text"], "violation": r["violation"], "kind": r["kind"]}, ensure_ascii=False)
+             for r in rows[:400]]
+    lines += [json.dumps({"text": r["text"], "category": r["category"]}, ensure_ascii=False)
+              for r in callers[:200] if r.get("category")]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "model"
+    assert main(["--data", str(data), "--out", str(out), "--encoder", "none", "--folds", "3", "--quiet",
+                 "--drop-rare"]) == 0
+    printed = capsys.readouterr().out
+    assert "== banned phrases (operator)" in printed and "== violation" in printed
+    meta = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert set(meta["heads"]) >= {"violation", "banned_kind", "category"}
+    figures = meta["figures"]["banned"]
+    assert figures["combined"]["precision"] >= 0.95 or meta["banned"]["threshold"] == 2.0
+    assert figures["combined"]["recall"] >= figures["rules"]["recall"]  # the model only adds warnings
+    model = LearnedModel.load(out)
+    assert model.banned_threshold == meta["banned"]["threshold"]
+
+
+def test_the_shipped_model_warns_on_wording_no_rule_describes() -> None:
+    analyzer = Analyzer.load(learned=True)
+    said = "您这要求也太多了吧,别人都没您这么多事"
+    assert analyzer.analyze("agent", said).banned == ()  # the rules miss it
+    final = analyzer.analyze_final("agent", said)
+    assert [h.rule for h in final.banned] == ["learned"] and final.banned[0].suggestion
+    fine = analyzer.analyze_final("agent", "您先别着急,我马上帮您查一下办理进度")
+    assert fine.banned == ()
