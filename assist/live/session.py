@@ -96,7 +96,7 @@ class CallSession:
         self._end_emitted = False
         self._assembler = FrameAssembler(start.encoding, start.channels)
         self._offset = start.resume_from or 0.0
-        self._out = EventDelivery(start.call_id, metrics)
+        self._out: EventDelivery[CallSession] = EventDelivery(start.call_id, metrics)
         self._state_provider: Callable[[CallSession], CallState] | None = None
         self._opened = False  # CallStarted was emitted (the recognizers could be created)
         self._roles: list[RoleState] = []
@@ -213,7 +213,7 @@ class CallSession:
         """Transform every transcript before any sink or listener sees it (personal-data masking)."""
         self._out.transcript_filter = fn
 
-    def add_listener(self, listener: TranscriptListener) -> None:
+    def add_listener(self, listener: TranscriptListener[CallSession]) -> None:
         self._out.listeners.append(listener)
 
     def emit(self, event: Event) -> None:

@@ -17,9 +17,9 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from assist.nlp.analyzer import EmotionReading, UtteranceRecord
+from assist.nlp.analysis import EmotionReading, UtteranceRecord
 from assist.nlp.embed import CachedEmbedder, load_embedder
 from assist.nlp.features import FloatArray, RuleView, clean
 from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel, LearnedResult
@@ -27,8 +27,11 @@ from assist.nlp.traindata import Head
 from assist.protocol.enums import Category, Emotion
 
 if TYPE_CHECKING:
-    from assist.nlp.analyzer import Analysis, Analyzer, CallContext
+    from assist.nlp.analysis import Analysis, CallContext
+    from assist.nlp.empathy import EmpathyScripts
     from assist.nlp.kb import KbHit
+    from assist.nlp.kbhybrid import HybridKb
+    from assist.nlp.referral import ReferralTable
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +119,27 @@ class Refinement:
     knowledge: tuple[KbHit, ...] | None  # hybrid knowledge search (None: keep the rules' hits)
 
 
-def compute(analyzer: Analyzer, a: Analysis) -> Refinement:
+class RulesEngine(Protocol):
+    """What the learned path reads of the analyzer it refines (``assist.nlp.analyzer.Analyzer``), named here so
+    that this module, which the analyzer builds on, does not import it."""
+
+    @property
+    def learned(self) -> LearnedEngine | None: ...
+
+    @property
+    def hybrid(self) -> HybridKb | None: ...
+
+    @property
+    def kb_limit(self) -> int: ...
+
+    @property
+    def referrals(self) -> ReferralTable: ...
+
+    @property
+    def empathy(self) -> EmpathyScripts: ...
+
+
+def compute(analyzer: RulesEngine, a: Analysis) -> Refinement:
     """Blocking: encoder, learned heads, crisis nets and hybrid knowledge search for ``a``."""
     engine = analyzer.learned
     if engine is None or a.role == "agent" or not a.normalized.text:
@@ -129,7 +152,7 @@ def compute(analyzer: Analyzer, a: Analysis) -> Refinement:
     return Refinement(result, knowledge)
 
 
-def apply(analyzer: Analyzer, a: Analysis, refinement: Refinement, context: CallContext | None,
+def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: CallContext | None,
           utterance_id: str | None) -> Analysis:
     """``a`` with the refinement's decisions; records the utterance in ``context`` again.  Cheap."""
     result = refinement.result
