@@ -4,7 +4,6 @@ and without a way to download one explains how to install one offline and starts
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import tomllib
 import urllib.request
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server_process import StderrLines
+from tests.support.server_process import StderrLines, reaped, terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,8 +41,8 @@ def test_serve_without_a_model_or_a_download_starts_the_demo(tmp_path: Path) -> 
                no_proxy="", NO_PROXY="")
     proc = subprocess.Popen([str(ROOT / "scripts" / "serve"), "--port", "0"], env=env, stderr=subprocess.PIPE,
                             text=True)
-    stderr = StderrLines(proc)
-    try:
+    with reaped(proc):
+        stderr = StderrLines(proc)
         port = stderr.listening_port("scripts/serve", timeout=120)
         text = "".join(stderr.seen)
         paragraph = text[: text.index("DEMO MODE") + 200]
@@ -52,11 +51,6 @@ def test_serve_without_a_model_or_a_download_starts_the_demo(tmp_path: Path) -> 
         assert "sha256 " in paragraph and "Connection refused" in paragraph
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/supervisor", timeout=10) as response:
             assert "演示" in response.read().decode()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert terminate(proc) == 0
     assert (tmp_path / "var" / "demo.sqlite3").is_file()  # the demo keeps its calls apart
     assert not list((tmp_path / "models").glob("vosk-*"))  # nothing half-downloaded is left as a model

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import site
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server_process import StderrLines
+from tests.support.server_process import StderrLines, reaped, terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,8 +74,8 @@ def test_the_installed_wheel_serves_the_pages_and_writes_only_where_it_runs(tmp_
     run_dir.mkdir()
     proc = subprocess.Popen([str(venv / "bin" / "assist"), "serve", "--no-model", "--port", "0"],
                             cwd=run_dir, env=env, stderr=subprocess.PIPE, text=True)
-    stderr = StderrLines(proc)
-    try:
+    with reaped(proc):
+        stderr = StderrLines(proc)
         port = stderr.listening_port("the installed server", timeout=60)
         base = f"http://127.0.0.1:{port}"
         for path, kind, marker in (("/", "text/html", "坐席助手"), ("/supervisor", "text/html", "<html"),
@@ -85,11 +84,6 @@ def test_the_installed_wheel_serves_the_pages_and_writes_only_where_it_runs(tmp_
                 assert response.status == 200
                 assert response.headers["Content-Type"].startswith(kind)
                 assert marker in response.read().decode()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert terminate(proc) == 0
     assert _tree(venv) == before, "nothing is written inside the venv (beside site-packages)"
     assert (run_dir / "var" / "assist.sqlite3").is_file()  # the data directory: where it runs

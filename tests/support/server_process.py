@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import queue
 import re
+import signal
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -35,3 +38,20 @@ class StderrLines:
             found = LISTENING.search(line)
             if found:
                 return int(found.group(1))
+
+
+def terminate(proc: subprocess.Popen[str], timeout: float = 20.0) -> int:
+    """SIGTERM, as a service manager stops the server; its exit code (within ``timeout`` seconds)."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout)
+
+
+@contextmanager
+def reaped(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """``proc``, killed on the way out if it is still running (a failed test leaves no server behind)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

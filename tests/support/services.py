@@ -12,11 +12,32 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
 from assist.ops.localcluster import LocalCluster
 from assist.ops.services import Postgres, missing_binaries, pg_bin
+
+
+class Service(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Service)
+
+
+@contextmanager
+def started(service: S, root: Path) -> Iterator[S]:
+    """``service`` started, then stopped and its directory ``root`` removed, whatever happens."""
+    try:
+        service.start()
+        yield service
+    finally:
+        service.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager
@@ -27,13 +48,8 @@ def temporary_postgres() -> Iterator[Postgres]:
     pytest.importorskip("asyncpg", reason="asyncpg missing: pip install -e '.[test]'")
     # not under pytest's tmp dir: that is private to root, and PostgreSQL runs as another user
     root = Path(tempfile.mkdtemp(prefix="assist-pg-"))
-    server = Postgres(root)
-    try:
-        server.start()
+    with started(Postgres(root), root) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def skip_without_cluster_services() -> None:
@@ -51,10 +67,5 @@ def running_cluster(
 ) -> Iterator[LocalCluster]:
     """Three ``assist serve --no-model`` nodes behind HAProxy with PostgreSQL and Redis, under ``root``
     (removed afterwards)."""
-    c = LocalCluster(root, nodes=3, drain_seconds=drain_seconds, extra_args=extra_args)
-    try:
-        c.start()
+    with started(LocalCluster(root, nodes=3, drain_seconds=drain_seconds, extra_args=extra_args), root) as c:
         yield c
-    finally:
-        c.stop()
-        shutil.rmtree(root, ignore_errors=True)

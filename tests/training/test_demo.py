@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from assist.cli import main
 from assist.training.demo import DEMO_AGENT, run_demo, sample_calls
 from assist.web.routes import DEMO_BADGE
 from assist.web.server import AssistServer
@@ -28,17 +27,6 @@ def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:
         body: bytes = response.read()
     return body.decode()
-
-
-def test_serve_without_a_model_names_no_model_and_demo(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.delenv("ASSIST_MODEL", raising=False)
-    monkeypatch.setenv("ASSIST_MODELS_DIR", str(tmp_path / "no-models"))
-    assert main(["serve", "--port", "0"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: no Vosk model is installed") and "assist models" in err
-    assert "`assist serve --no-model`" in err and "`assist serve --no-model --demo`" in err
 
 
 def test_samples_are_package_data() -> None:
