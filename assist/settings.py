@@ -53,10 +53,15 @@ from assist.settings_kinds import (
     parse_raw,
 )
 from assist.settings_kinds import ConfigError as ConfigError  # part of the settings' interface
-from assist.web.limits import CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, SHUTDOWN_GRACE, keepalive_kwargs
 
 # Re-exported: the runtime paths belong with the settings (app and the CLIs take them from here).
 default_token_file = paths.default_token_file
+
+# Defaults of the transport's heartbeats and stop (assist.web.heartbeat, assist.web.limits, assist.web.server).
+HEARTBEAT_INTERVAL = 15.0  # websocket ping every 15 s...
+HEARTBEAT_TIMEOUT = 15.0   # ...closed when no pong within 15 s...
+CLOSE_TIMEOUT = 5.0        # ...and the closing handshake abandoned after 5 s: a silent peer is gone < 40 s
+SHUTDOWN_GRACE = 8.0       # SIGTERM: calls get this long to flush, the process exits within 10 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,11 +258,6 @@ class ServerConfig:
     def close_timeout(self) -> float:
         """Seconds to wait for a closing handshake: at most 5 s, never longer than the heartbeat timeout."""
         return min(CLOSE_TIMEOUT, self.heartbeat_timeout)
-
-    @property
-    def keepalive(self) -> dict[str, Any]:
-        """Heartbeat keyword arguments for ``websockets.serve``."""
-        return keepalive_kwargs(self.heartbeat_interval, self.heartbeat_timeout, self.close_timeout)
 
     @property
     def silent_peer_seconds(self) -> float:

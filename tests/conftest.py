@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,8 @@ import numpy.typing as npt
 import pytest
 
 from assist.audio.recognizer import VoskModelFactory
-from assist.ops.services import Postgres, pg_bin
+from assist.ops.services import Postgres
+from tests.support.services import temporary_postgres
 
 
 def _korean_model_dir() -> Path | None:
@@ -81,18 +81,8 @@ def cert_pair(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Postgres]:
     """A PostgreSQL server in a temporary data directory, run as the ``postgres`` user, on a free port."""
-    if pg_bin() is None:
-        pytest.skip("PostgreSQL missing: apt-get install postgresql")
-    pytest.importorskip("asyncpg", reason="asyncpg missing: pip install -e '.[test]'")
-    # not under pytest's tmp dir: that is private to root, and PostgreSQL runs as another user
-    root = Path(tempfile.mkdtemp(prefix="assist-pg-"))
-    server = Postgres(root)
-    try:
-        server.start()
+    with temporary_postgres() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -12,21 +12,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from assist.protocol.events import CallSummary, Event, Prompt, Transcript
 
 if TYPE_CHECKING:
     from assist.live.metrics import Metrics
-    from assist.live.session import CallSession
 
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[Event], None]
 """Receives every event of a session.  Must return quickly and never block (queue it)."""
 
+# The session the listeners are told about (``assist.live.session.CallSession``); a parameter, so that
+# this module, which the session is built on, does not import it.
+S = TypeVar("S")
+S_contra = TypeVar("S_contra", contravariant=True)
 
-class TranscriptListener(Protocol):
+
+class TranscriptListener(Protocol[S_contra]):
     """Hook for the analysis pipeline (and anything else that reacts to speech).
 
     ``on_transcript`` is awaited for every transcript event, in order per role,
@@ -36,18 +40,18 @@ class TranscriptListener(Protocol):
     ``on_end`` is awaited once, after the last transcript of the call.
     """
 
-    async def on_transcript(self, session: CallSession, transcript: Transcript) -> Sequence[Event]: ...
+    async def on_transcript(self, session: S_contra, transcript: Transcript) -> Sequence[Event]: ...
 
-    async def on_end(self, session: CallSession, summary: CallSummary) -> Sequence[Event]: ...
+    async def on_end(self, session: S_contra, summary: CallSummary) -> Sequence[Event]: ...
 
 
-class EventDelivery:
-    """The sinks, listeners and hooks of one call."""
+class EventDelivery(Generic[S]):
+    """The sinks, listeners and hooks of one call (of session type ``S``)."""
 
     def __init__(self, call_id: str, metrics: Metrics | None) -> None:
         self.call_id = call_id
         self.sinks: list[EventSink] = []
-        self.listeners: list[TranscriptListener] = []
+        self.listeners: list[TranscriptListener[S]] = []
         self.transcript_filter: Callable[[Transcript], Transcript] | None = None
         self.final_committer: Callable[[Transcript], Awaitable[None]] | None = None
         self._metrics = metrics
@@ -71,7 +75,7 @@ class EventDelivery:
             except Exception:
                 log.exception("call %s: event sink %r failed", self.call_id, sink)
 
-    async def deliver(self, session: CallSession, event: Transcript,
+    async def deliver(self, session: S, event: Transcript,
                       observe: Callable[[Transcript], None]) -> None:
         """Commit a final, filter, ``observe`` (latency), then to every sink, then to every listener,
         whose answers go to the sinks too."""
@@ -96,7 +100,7 @@ class EventDelivery:
                     self._metrics.prompt_latency(time.monotonic() - queued)
                 self.emit(ev)
 
-    async def end(self, session: CallSession, summary: CallSummary) -> None:
+    async def end(self, session: S, summary: CallSummary) -> None:
         """Let every listener answer the end of the call; its answers go to the sinks."""
         for listener in tuple(self.listeners):
             try:

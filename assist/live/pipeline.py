@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from assist.live.prompts import LiveAssist, TextAnalyzer
+from assist.live.engine import TextAnalyzer
+from assist.live.prompts import LiveAssist
 from assist.protocol.events import Alert, AlertAcknowledged, CallState, CallSummary, Event, Transcript
 from assist.store.privacy import Redactor
 

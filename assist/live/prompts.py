@@ -8,11 +8,12 @@ referral number or knowledge answer already shown in this call is not shown
 again, and an empathy script is offered when the caller's emotion changes.
 
 Category, department, emotion, crisis and knowledge are decided for the call
-(``call_state.py``); a final caller utterance is folded in before its cards are
-built, so every card, the empathy script, the banned-phrase alternative and the
+(``call_level.py``, with hysteresis in ``call_state.py``); a final caller utterance
+is folded in before its cards are built, so every card, the empathy script, the banned-phrase alternative and the
 ``call_state`` sent with them agree.  The unit the operator names as handling
 the matter (去社保局问, 归住建管; ``handling_unit.py``) is the call's department.
-Referral and knowledge cards from passing words retire (``card_life.py``).
+Referral and knowledge cards from passing words retire (``card_life.py``).  The
+supervisor alerts the cards call for are ``alerts.py``'s.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
 
+from assist.live.alerts import CallAlerts
 from assist.live.call_context import CallDepartmentView
-from assist.live.call_state import Answer, CallKnowledge, CallMood, CallTopic
+from assist.live.call_level import CallLevel
+from assist.live.call_state import Answer
 from assist.live.card_life import KB_STRONG, CallCards, LiveCard
+from assist.live.engine import LearnedAnalyzer, ScriptedEngine, TextAnalyzer
 from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
 from assist.nlp.analyzer import Analysis, CallContext
-from assist.nlp.empathy import EmpathyScripts
 from assist.nlp.refine import Refinement
 from assist.protocol.enums import (
     AlertKind,
@@ -37,7 +39,6 @@ from assist.protocol.enums import (
     PromptAction,
     PromptKind,
     Role,
-    Severity,
 )
 from assist.protocol.events import Alert, CallState, EmotionLevel, Event, Prompt, Span, Transcript
 from assist.protocol.payloads import (
@@ -53,41 +54,6 @@ from assist.protocol.payloads import (
     payload_kind,
 )
 from assist.text import join_cjk
-
-# Caller emotion intensity from which an anger escalation alert is raised.
-ESCALATION_LEVEL = 0.75
-
-
-class TextAnalyzer(Protocol):
-    """What live assist needs of the analysis engine (``assist.nlp.analyzer.Analyzer``)."""
-
-    def analyze(
-        self, role: Role, text: str, context: CallContext | None = None, *, utterance_id: str | None = None
-    ) -> Analysis: ...
-
-
-@runtime_checkable
-class LearnedAnalyzer(TextAnalyzer, Protocol):
-    """An analysis engine with learned models beside its rules (``assist train``)."""
-
-    def learned_refinement(self, role: Role, text: str) -> Refinement | None: ...
-
-    def refine(
-        self,
-        a: Analysis,
-        context: CallContext | None = None,
-        *,
-        utterance_id: str | None = None,
-        refinement: Refinement | None = None,
-    ) -> Analysis: ...
-
-
-@runtime_checkable
-class ScriptedEngine(Protocol):
-    """An analysis engine that also exposes its empathy scripts (``Analyzer`` does): live assist
-    fills them from the call's state instead of the utterance's."""
-
-    empathy: EmpathyScripts
 
 
 @dataclass
@@ -140,30 +106,22 @@ class LiveAssist:
         self.started_at = clock()
         self._utterances: dict[str, _Utterance] = {}
         self._shown_referrals: set[str] = set()
-        self._referral_names: dict[str, str] = {}
         self._last_empathy_label: Emotion | None = None
         self._empathy_card: LiveCard | None = None  # the empathy card on screen, kept in step with the call
-        self.mood = CallMood()  # the caller's emotion over the call (call_state.py)
-        self.topic = CallTopic()  # category and department decided for the call (call_state.py)
-        self.knowledge = CallKnowledge()  # the call's knowledge answer (call_state.py)
+        self.call = CallLevel(self._units)  # emotion, category, department, knowledge and crisis of the call
         self.cards = CallCards()  # referral and knowledge cards that outlive their utterance
         self.referrals: list[str] = []
-        self.crisis_numbers: list[str] = []
-        self._emotional_crisis = False
         self.warnings = 0
-        self.critical = False
-        self._escalated = False
-        self._alert_seq = 0
         self.audio_time = 0.0
-        self.alerts: list[Alert] = []
+        self._alerts = CallAlerts(call_id, agent_id, clock)
 
     @property
     def level(self) -> float:
-        return self.mood.level
+        return self.call.mood.level
 
     @property
     def emotion_label(self) -> Emotion:
-        return self.mood.label
+        return self.call.mood.label
 
     # ------------------------------------------------------------ public
 
@@ -186,7 +144,7 @@ class LiveAssist:
         named = self._units.named(text) if role.is_agent and text.strip() else None
         result = self._analyze(role, text, t.utterance_id, named, refinement) if text.strip() else None
         if t.final:
-            self._fold_call(role, result, named)
+            self.call.fold(role, result, named)
         wanted = self._cards_for(t, text, result) if result is not None else {}
         out: list[Event] = []
         for key, (data, span) in wanted.items():
@@ -201,9 +159,12 @@ class LiveAssist:
         for key in [k for k in utt.cards if k not in wanted]:
             card = utt.cards.pop(key)
             out.append(self._prompt(card.prompt_id, t, PromptAction.WITHDRAW, None, card.data))
-        out.extend(self._alerts(t, utt, result, wanted))
+        alerts = self._alerts.raise_for(t, utt.alerted, result, wanted)
+        if any(a.kind is AlertKind.CRITICAL for a in alerts):
+            self.call.critical = True
+        out.extend(alerts)
         if (PromptKind.CRITICAL, "0") in wanted:
-            numbers = set(self.crisis_numbers) | set(self._numbers(wanted[(PromptKind.CRITICAL, "0")][0]))
+            numbers = set(self.call.crisis_numbers) | set(self._numbers(wanted[(PromptKind.CRITICAL, "0")][0]))
             out.extend(self._retire(self.cards.crisis(numbers), t))
         if t.final:
             out.extend(self._settle(t, utt, result))
@@ -221,9 +182,9 @@ class LiveAssist:
             started_at=self.started_at,
             active=active,
             duration=self.audio_time,
-            emotion=EmotionLevel(label=self.mood.label, intensity=round(self.mood.level, 2)),
-            intent=self.topic.category.current,
-            department=self.topic.department.current,
+            emotion=EmotionLevel(label=self.call.mood.label, intensity=round(self.call.mood.level, 2)),
+            intent=self.call.topic.category.current,
+            department=self.call.topic.department.current,
             referrals=tuple(self.referrals),
             warnings=self.warnings,
             critical=self.critical,
@@ -231,12 +192,15 @@ class LiveAssist:
         )
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert | None:
-        for i, alert in enumerate(self.alerts):
-            if alert.alert_id == alert_id:
-                acked = dataclasses.replace(alert, acknowledged_by=by, acknowledged_at=at)
-                self.alerts[i] = acked
-                return acked
-        return None
+        return self._alerts.acknowledge(alert_id, by, at)
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return self._alerts.alerts
+
+    @property
+    def critical(self) -> bool:
+        return self.call.critical
 
     # ------------------------------------------------------------ internals
 
@@ -247,7 +211,7 @@ class LiveAssist:
         final's ``refinement`` (the learned path) is applied on top of the rules.  The operator's words
         are checked against the call's department (or the unit they name)."""
         ctx = self._context
-        department = named.department if named is not None else self.topic.department.current
+        department = named.department if named is not None else self.call.topic.department.current
         agent_ctx = CallDepartmentView(ctx, department) if ctx is not None or department is not None else None
         if role == Role.AGENT:
             said = self._analyzer.analyze(role, text, agent_ctx, utterance_id=utterance_id)
@@ -290,7 +254,7 @@ class LiveAssist:
                 )
         if not role.is_caller:
             return cards
-        crisis = set(self.crisis_numbers)
+        crisis = set(self.call.crisis_numbers)
         asked: set[str] = set()  # numbers only the safety question's card gives (not found in the words)
         if r.critical:
             numbers = tuple(x.number for x in r.referrals)
@@ -306,7 +270,7 @@ class LiveAssist:
             data = EmotionPayload(label=r.emotion.label, intensity=round(float(r.emotion.intensity), 1))
             cards[(PromptKind.EMOTION, "0")] = (data, None)
         if r.intent:
-            hint = CategoryPayload(intent=r.intent, department=self.topic.department.current)
+            hint = CategoryPayload(intent=r.intent, department=self.call.topic.department.current)
             cards[(PromptKind.CATEGORY, "0")] = (hint, None)
         for ref in r.referrals:
             if ref.number in self._shown_referrals or (crisis and ref.number not in crisis) or ref.number in asked:
@@ -315,10 +279,10 @@ class LiveAssist:
             cards[(PromptKind.REFERRAL, ref.number)] = (data, _found(text, ref.span.text if ref.span else ""))
         if r.knowledge and not crisis:
             top = r.knowledge[0]
-            current = self.knowledge.current
+            current = self.call.knowledge.current
             fresh = current is None or top.id != current.id
-            if fresh and self.knowledge.better(Answer(top.id, top.score, top.department),
-                                               self.topic.department.current):
+            if fresh and self.call.knowledge.better(Answer(top.id, top.score, top.department),
+                                               self.call.topic.department.current):
                 data = KnowledgePayload(id=top.id, question=top.question, answer=top.answer,
                                         score=round(top.score, 3), source=top.source, updated=top.updated)
                 cards[(PromptKind.KNOWLEDGE, "0")] = (data, None)
@@ -330,7 +294,7 @@ class LiveAssist:
     def _empathy(self, r: Analysis) -> EmpathyPayload | None:
         """The empathy script from the call's state: its emotion (the one the meter shows), category,
         department and crisis; offered again only when the call's emotion changes."""
-        label = self.mood.label
+        label = self.call.mood.label
         if label == self._last_empathy_label or (self._last_empathy_label is not None and not label.negative):
             return None  # offered again only when the caller's emotion turns to another negative one
         if self._scripts is None:
@@ -338,19 +302,8 @@ class LiveAssist:
         else:
             first = r.referrals[0] if r.referrals else None
             referral = (first.number, first.name) if first else None
-            steps = self._steps(label, self.mood.level, referral)
+            steps = self.call.empathy_steps(self._scripts, label, self.call.mood.level, referral)
         return EmpathyPayload(label=label, steps=steps) if steps else None
-
-    def _steps(self, label: Emotion, intensity: float, referral: tuple[str, str] | None) -> tuple[str, ...]:
-        if self._scripts is None:
-            return ()
-        if referral is None and self.crisis_numbers:
-            number = self.crisis_numbers[0]
-            referral = (number, self._referral_names.get(number, ""))
-        return tuple(self._scripts.scripts(
-            emotion=label, intensity=intensity, intent=self.topic.category.current,
-            department=self.topic.department.current, critical=self._emotional_crisis, referral=referral,
-        ))
 
     def _restate_empathy(self, t: Transcript) -> list[Event]:
         """The call's department or category moved (the operator named the handling unit…): the
@@ -359,80 +312,14 @@ class LiveAssist:
         if card is None or not isinstance(card.data, EmpathyPayload):
             return []
         old = card.data
-        steps = self._steps(old.label, max(self.mood.level, self._scripts.min_intensity if self._scripts else 0.0),
-                            None)
+        intensity = max(self.call.mood.level, self._scripts.min_intensity if self._scripts else 0.0)
+        steps = self.call.empathy_steps(self._scripts, old.label, intensity, None)
         if not steps or steps == old.steps:
             return []
         card.data = EmpathyPayload(label=old.label, steps=steps)
         return [Prompt(prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
                        kind=PromptKind.EMPATHY, action=PromptAction.UPDATE, audio_time=t.end, span=None,
                        data=card.data)]
-
-    def _alerts(self, t: Transcript, utt: _Utterance, r: Analysis | None, wanted: _Wanted) -> list[Event]:
-        out: list[Event] = []
-        for (kind, key), (data, _) in wanted.items():
-            tag = f"{kind}:{key}"
-            if tag in utt.alerted:
-                continue
-            if isinstance(data, CriticalPayload):
-                msg = f"危机信号:{data.reason or '来电人表达轻生或暴力倾向'}"
-                out.append(self._new_alert(AlertKind.CRITICAL, Severity.CRITICAL, msg, t))
-                utt.alerted.add(tag)
-                self.critical = True
-            elif isinstance(data, BannedPayload) and t.final:
-                msg = f"服务禁语「{data.said}」,应改为:{data.suggestion}"
-                out.append(self._new_alert(AlertKind.BANNED, Severity.WARNING, msg, t))
-                utt.alerted.add(tag)
-        if r is not None and t.final and Role(t.role).is_caller and not self._escalated:
-            label = r.emotion.label if r.emotion is not None else None
-            intensity = r.emotion.intensity if r.emotion is not None else 0.0
-            if (label == Emotion.ANGER and intensity >= ESCALATION_LEVEL) or r.escalation:
-                self._escalated = True
-                msg = f"来电人情绪升级({label or Emotion.ANGER} {intensity:.1f}),建议班长关注或介入"
-                out.append(self._new_alert(AlertKind.ESCALATION, Severity.WARNING, msg, t))
-        return out
-
-    def _new_alert(self, kind: AlertKind, severity: Severity, message: str, t: Transcript) -> Alert:
-        self._alert_seq += 1
-        alert = Alert(
-            alert_id=f"{self.call_id}:a{self._alert_seq}",
-            call_id=self.call_id,
-            agent_id=self.agent_id,
-            kind=kind,
-            severity=severity,
-            message=message,
-            audio_time=t.end,
-            utterance_id=t.utterance_id,
-            created_at=self._clock(),
-        )
-        self.alerts.append(alert)
-        return alert
-
-    def _fold_call(self, role: Role, r: Analysis | None, named: NamedUnit | None) -> None:
-        """A final utterance moves the call's state: the caller's hints, the operator's named unit."""
-        if named is not None:
-            self.topic.name(named.department)
-        if r is None or not role.is_caller:
-            return
-        label = r.emotion.label if r.emotion is not None else Emotion.CALM
-        intensity = r.emotion.intensity if r.emotion is not None else 0.0
-        self.mood.fold(label, intensity)
-        crisis_department = None
-        if r.critical:
-            self.critical = True
-            self._emotional_crisis = self._emotional_crisis or not any(x.critical for x in r.referrals)
-            for ref in r.referrals:
-                if ref.number not in self.crisis_numbers:
-                    self.crisis_numbers.append(ref.number)
-            crisis_department = next((d for d in map(self._units.department_of_referral, self.crisis_numbers)
-                                      if d is not None), None)
-        for ref in r.referrals:
-            self._referral_names.setdefault(ref.number, ref.name)
-        weight = r.scores.get("department", {}).get(r.department, 0.0) if r.department else 0.0
-        self.topic.fold(r.intent, r.department, critical=r.critical, upset=self.mood.upset,
-                        negative_now=label.negative, department_weight=weight or 1.0,
-                        crisis_department=crisis_department)
-        self.knowledge.fold(tuple(k.id for k in r.knowledge))
 
     def _settle(self, t: Transcript, utt: _Utterance, r: Analysis | None) -> list[Event]:
         """The utterance ended: its cards join the call's; cards the call no longer supports retire."""
@@ -448,7 +335,7 @@ class LiveAssist:
                 out.extend(self._retire([c for c in self.cards.of_kind(PromptKind.KNOWLEDGE)
                                          if self.cards.drop(c.prompt_id) is not None], t))
                 answer = Answer(card.data.id, card.data.score, self._kb_department(r, card.data.id))
-                self.knowledge.adopt(answer)
+                self.call.knowledge.adopt(answer)
                 self.cards.keep(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, answer.id, card.data,
                                          answer.department, passing=answer.score < KB_STRONG))
             elif isinstance(card.data, EmpathyPayload):
@@ -461,7 +348,7 @@ class LiveAssist:
             numbers = {x.number for x in r.referrals}
             answers = {k.id for k in r.knowledge}
             mine = {c.prompt_id for c in utt.cards.values()}
-            retired = [c for c in self.cards.fold(numbers, answers, self.topic.department.current)
+            retired = [c for c in self.cards.fold(numbers, answers, self.call.topic.department.current)
                        if c.prompt_id not in mine]
             out.extend(self._retire(retired, t))
         return out
@@ -479,7 +366,7 @@ class LiveAssist:
             if card.kind == PromptKind.REFERRAL:
                 self._shown_referrals.discard(card.key)  # it may come back if the caller raises it again
             elif card.kind == PromptKind.KNOWLEDGE:
-                self.knowledge.drop(card.key)
+                self.call.knowledge.drop(card.key)
             out.append(Prompt(
                 prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
                 kind=card.kind, action=PromptAction.WITHDRAW, audio_time=t.end, span=None, data=card.data,

@@ -1,6 +1,6 @@
 """One call's pipeline, free of any transport.
 
-``CallSession`` owns: the ``FrameAssembler`` (bytes → int16 frames), one
+``CallSession`` owns: the ``AudioIntake`` (bytes → int16 frames, ``intake.py``), one
 ``ChannelDecoder`` per role (all sharing one loaded model through the
 ``RecognizerFactory``), one worker task per role that consumes a bounded queue
 of audio and decodes in the executor, and the turning of recognizer
@@ -27,13 +27,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assist.audio.channel import ChannelDecoder
-from assist.audio.pcm import FrameAssembler
 from assist.audio.pool import RecognizerPool
 from assist.audio.recognizer import Hypothesis, RecognizerFactory
 from assist.audio.vad import GateConfig
 from assist.live.decode_worker import DecodeContext, decode_role
 from assist.live.delivery import EventDelivery, EventSink, TranscriptListener
-from assist.live.latency import ArrivalClock
+from assist.live.intake import AudioIntake
 from assist.live.lockstep import decode_roles_in_step
 from assist.live.resumption import ResumePoint
 from assist.live.roles import Int16Array, RoleState, RoleStats
@@ -92,17 +91,14 @@ class CallSession:
         self._executor = executor
         self._metrics = metrics
         self._resume = resume
-        self._arrivals = ArrivalClock()
         self._end_emitted = False
-        self._assembler = FrameAssembler(start.encoding, start.channels)
+        self._intake = AudioIntake(start, metrics)
         self._offset = start.resume_from or 0.0
-        self._out = EventDelivery(start.call_id, metrics)
+        self._out: EventDelivery[CallSession] = EventDelivery(start.call_id, metrics)
         self._state_provider: Callable[[CallSession], CallState] | None = None
         self._opened = False  # CallStarted was emitted (the recognizers could be created)
         self._roles: list[RoleState] = []
-        self._frames = 0
         self._text_end = 0.0  # transcript source: end of the latest transcript
-        self._audio_bytes = 0
         self._summary: CallSummary | None = None
         self._finishing: asyncio.Task[CallSummary] | None = None
         self._decoding = DecodeContext(
@@ -162,7 +158,7 @@ class CallSession:
         """Seconds of call audio received (after ``resume_from``); transcript source: up to the latest text."""
         if not self.is_audio:
             return max(self._text_end - self._offset, 0.0)
-        return self._frames / self.start.sample_rate
+        return self._intake.seconds
 
     @property
     def summary(self) -> CallSummary | None:
@@ -213,7 +209,7 @@ class CallSession:
         """Transform every transcript before any sink or listener sees it (personal-data masking)."""
         self._out.transcript_filter = fn
 
-    def add_listener(self, listener: TranscriptListener) -> None:
+    def add_listener(self, listener: TranscriptListener[CallSession]) -> None:
         self._out.listeners.append(listener)
 
     def emit(self, event: Event) -> None:
@@ -269,12 +265,9 @@ class CallSession:
         if not self.is_audio:
             message = "this call's source is 'transcript': send 'line' messages, not audio"
             raise ProtocolError(ErrorCode.BAD_MESSAGE, message, fatal=False)
-        self._audio_bytes += len(data)
-        frames = self._assembler.push(data)
+        frames = self._intake.take(data, self._offset)
         if not len(frames):
             return
-        self._frames += len(frames)
-        self._arrived(self._offset + self.duration)
         if self.duration > self.config.max_call_seconds:
             raise ProtocolError(
                 ErrorCode.CALL_TOO_LONG,
@@ -288,21 +281,9 @@ class CallSession:
                 self._metrics.audio_received(state.role, seconds)
             await state.queue.put(channel)
 
-    def _arrived(self, audio_end: float) -> None:
-        if self._metrics is not None:
-            self._arrivals.arrived(audio_end)
-
     def _observe_latency(self, event: Transcript) -> None:
-        """Transcript latency: from the audio that completed its newest word arriving to now."""
-        if self._metrics is None or not self.is_audio or not event.text:
-            return
-        state = self._role(event.role)
-        if event.end <= state.observed_end:
-            return  # no new word: a final confirming what a partial showed
-        state.observed_end = event.end
-        waited = self._arrivals.since(event.end)
-        if waited is not None:
-            self._metrics.transcript_latency(waited)
+        if self._intake.measuring and self.is_audio and event.text:
+            self._intake.observe_latency(self._role(event.role), event)
 
     async def push_hypotheses(self, role: str, hypotheses: Sequence[Hypothesis]) -> None:
         """Turn recognizer results of ``role`` into transcript events with utterance ids."""
@@ -343,9 +324,9 @@ class CallSession:
             await asyncio.gather(*tasks, return_exceptions=True)
         if self._decoding.failure is not None and reason == "completed":
             reason = "error"
-        if self._assembler.pending_bytes:
+        if self._intake.pending_bytes:
             log.info("call %s: %d trailing byte(s) of an incomplete frame ignored",
-                     self.call_id, self._assembler.pending_bytes)
+                     self.call_id, self._intake.pending_bytes)
         summary = self._summarise(reason)
         if self._end_emitted:  # abandon() already closed the call for subscribers and the store
             return self._summary or summary
@@ -363,7 +344,7 @@ class CallSession:
             duration=self.duration,
             utterances={s.role: s.stats.finals for s in self._roles},
             reason=EndReason(reason),
-            audio_bytes=self._audio_bytes,
+            audio_bytes=self._intake.audio_bytes,
         )
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from assist.nlp.analyzer import Analysis
+    from assist.nlp.analysis import Analysis
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]

@@ -17,9 +17,9 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from assist.nlp.analyzer import EmotionReading, UtteranceRecord
+from assist.nlp.analysis import EmotionReading, UtteranceRecord
 from assist.nlp.embed import CachedEmbedder, load_embedder
 from assist.nlp.features import FloatArray, RuleView, clean
 from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel, LearnedResult
@@ -27,9 +27,12 @@ from assist.nlp.traindata import Head
 from assist.protocol.enums import Category, Emotion
 
 if TYPE_CHECKING:
-    from assist.nlp.analyzer import Analysis, Analyzer, CallContext
+    from assist.nlp.analysis import Analysis, CallContext
+    from assist.nlp.banned import BannedList
+    from assist.nlp.empathy import EmpathyScripts
     from assist.nlp.kb import KbHit
-    from assist.nlp.referral import Referral
+    from assist.nlp.kbhybrid import HybridKb
+    from assist.nlp.referral import Referral, ReferralTable
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +120,30 @@ class Refinement:
     knowledge: tuple[KbHit, ...] | None  # hybrid knowledge search (None: keep the rules' hits)
 
 
-def compute(analyzer: Analyzer, a: Analysis) -> Refinement:
+class RulesEngine(Protocol):
+    """What the learned path reads of the analyzer it refines (``assist.nlp.analyzer.Analyzer``), named here so
+    that this module, which the analyzer builds on, does not import it."""
+
+    @property
+    def learned(self) -> LearnedEngine | None: ...
+
+    @property
+    def hybrid(self) -> HybridKb | None: ...
+
+    @property
+    def kb_limit(self) -> int: ...
+
+    @property
+    def referrals(self) -> ReferralTable: ...
+
+    @property
+    def empathy(self) -> EmpathyScripts: ...
+
+    @property
+    def banned(self) -> BannedList: ...
+
+
+def compute(analyzer: RulesEngine, a: Analysis) -> Refinement:
     """Blocking: encoder, learned heads, crisis nets and hybrid knowledge search for ``a``."""
     engine = analyzer.learned
     if engine is None or not a.normalized.text:
@@ -132,7 +158,7 @@ def compute(analyzer: Analyzer, a: Analysis) -> Refinement:
     return Refinement(result, knowledge)
 
 
-def apply(analyzer: Analyzer, a: Analysis, refinement: Refinement, context: CallContext | None,
+def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: CallContext | None,
           utterance_id: str | None) -> Analysis:
     """``a`` with the refinement's decisions; records the utterance in ``context`` again.  Cheap."""
     result = refinement.result
@@ -186,7 +212,7 @@ def apply(analyzer: Analyzer, a: Analysis, refinement: Refinement, context: Call
                                critical_reason=reason, scores=scores, safety_question=question)
 
 
-def _crisis_referrals(analyzer: Analyzer, result: LearnedResult, referrals: tuple[Referral, ...],
+def _crisis_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: tuple[Referral, ...],
                       reason: str | None) -> tuple[Referral, ...]:
     """``referrals`` with the emergency numbers of the danger's kind (the ``critical_kind`` head,
     ``[crisis_kinds]`` of referrals.toml) put first, those the rules found kept."""
@@ -198,7 +224,7 @@ def _crisis_referrals(analyzer: Analyzer, result: LearnedResult, referrals: tupl
     return (*extra, *referrals)
 
 
-def _agent(analyzer: Analyzer, a: Analysis, result: LearnedResult, context: CallContext | None) -> Analysis:
+def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: CallContext | None) -> Analysis:
     """An operator final: a banned-phrase warning the rules did not give when the model reads one."""
     banned = result.banned
     if banned is None or banned.source != "model" or a.banned:

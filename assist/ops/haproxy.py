@@ -13,6 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# What both backends check on every node; health checks name an allowed Host (the nodes refuse unknown
+# Hosts with 421: DNS rebinding).
+HEALTH_CHECKS = """    option httpchk
+    http-check connect
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
+    http-check expect status 200
+    http-check connect
+    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost
+    http-check expect status 200"""
 
 def haproxy_config(port: int, nodes: Sequence[tuple[str, int]], *, stats_port: int = 0, check_ms: int = 500) -> str:
     """``nodes``: (name, port) of each ``assist serve`` on 127.0.0.1."""
@@ -51,24 +60,11 @@ frontend assist
 
 backend calls
     balance leastconn
-    # health checks name an allowed Host (the nodes refuse unknown Hosts with 421: DNS rebinding)
-    option httpchk
-    http-check connect
-    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
-    http-check expect status 200
-    http-check connect
-    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost
-    http-check expect status 200
+{HEALTH_CHECKS}
 {servers}
 
 backend any
     balance roundrobin
-    option httpchk
-    http-check connect
-    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
-    http-check expect status 200
-    http-check connect
-    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost
-    http-check expect status 200
+{HEALTH_CHECKS}
 {servers}
 {stats}"""

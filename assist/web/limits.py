@@ -1,6 +1,6 @@
 """Transport limits: websocket heartbeats and the live audio pace.
 
-* defaults (docs/security.md) and ``keepalive_kwargs``: websocket heartbeats.
+* ``keepalive_kwargs``: websocket heartbeats (defaults in ``assist.settings``, docs/security.md).
 * ``AudioRateLimiter``: live audio faster than ``max_speed`` × real time is
   throttled (the caller awaits the returned delay); sustained faster than
   ``refuse_speed`` is refused with ``rate_limited`` (defaults: ``assist.protocol.pace``).
@@ -16,15 +16,9 @@ from typing import Any
 
 from assist.protocol.errors import ErrorCode, ProtocolError
 from assist.protocol.pace import BURST_SECONDS, LIVE_MAX_SPEED, LIVE_REFUSE_SPEED
+from assist.settings import CLOSE_TIMEOUT, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT
 
 Clock = Callable[[], float]
-
-
-# Defaults of the limits this module enforces (the server's config may override them).
-HEARTBEAT_INTERVAL = 15.0  # websocket ping every 15 s...
-HEARTBEAT_TIMEOUT = 15.0   # ...closed when no pong within 15 s...
-CLOSE_TIMEOUT = 5.0        # ...and the closing handshake abandoned after 5 s: a silent peer is gone < 40 s
-SHUTDOWN_GRACE = 8.0       # SIGTERM: calls get this long to flush, the process exits within 10 s
 
 
 def keepalive_kwargs(

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -37,7 +37,6 @@ from assist.web.quotas import Quotas
 
 if TYPE_CHECKING:
     from assist.live.floor import LiveFloor
-    from assist.web.call import CallConnection
 
 log = logging.getLogger("assist.web.server")
 
@@ -45,6 +44,18 @@ SessionHook = Callable[[CallSession], None]
 """Called for every new session before it opens: attach listeners (analysis) and sinks (store)."""
 
 DRAIN_TIMEOUT = 5.0  # seconds to flush a socket's queued events before closing it
+
+
+class CallOwner(Protocol):
+    """The socket streaming a live call (``assist.web.call.CallConnection``), as seen by a newer socket
+    that claims the same call id: is it still there, and can it be made to let go."""
+
+    @property
+    def session(self) -> CallSession | None: ...
+
+    async def alive(self) -> bool: ...
+
+    async def interrupt(self) -> bool: ...
 
 
 class AssistConnection(ServerConnection):
@@ -95,7 +106,7 @@ class ServerContext:
     quotas: Quotas
     session_hooks: Sequence[SessionHook] = ()
     pipeline: AssistPipeline | None = None  # live assist, alerts and storage (None: transcripts only)
-    owners: dict[str, CallConnection] = field(default_factory=dict)  # live call id -> its socket
+    owners: dict[str, CallOwner] = field(default_factory=dict)  # live call id -> its socket
     floor: LiveFloor | None = None  # cluster: the other nodes' live calls (assist.live.floor)
 
     def call_of(self, call_id: str | None) -> tuple[str | None, CallMode | None]:

@@ -8,45 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from assist.ops.localcluster import LocalCluster
-from assist.ops.services import missing_binaries
 from assist.store.postgres import PostgresStore
+from tests.support.samples import NOISE, sample_lines
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
-
-SAMPLE = Path(__file__).resolve().parents[2] / "assist" / "training" / "samples" / "noise-complaint.jsonl"
-
-
-def lines() -> list[dict[str, Any]]:
-    return [json.loads(x) for x in SAMPLE.read_text(encoding="utf-8").splitlines() if x.strip()]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    missing = missing_binaries()
-    if missing:
-        pytest.skip(f"cluster tests need the Debian packages: apt-get install {' '.join(missing)}")
-    pytest.importorskip("asyncpg")
-    pytest.importorskip("redis")
-    root = Path(tempfile.mkdtemp(prefix="assist-cluster-"))
-    c = LocalCluster(root, nodes=3, drain_seconds=30.0)
-    try:
-        c.start()
-        yield c
-    finally:
-        c.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
 
 async def recv_json(ws: ClientConnection, wait: float = 10.0) -> dict[str, Any]:
     msg: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), wait))
@@ -67,7 +39,7 @@ async def stream_call(url: str, call_id: str, agent: str, speed: float = 0) -> l
         await ws.send(json.dumps({"type": "start", "call_id": call_id, "agent_id": agent, "sample_rate": 16000,
                                   "channels": 2, "roles": ["agent", "caller"], "source": "transcript",
                                   "speed": speed}))
-        for line in lines():
+        for line in sample_lines(NOISE.name):
             await ws.send(json.dumps({"type": "line", **line}))
         await ws.send(json.dumps({"type": "end"}))
         while True:
@@ -153,7 +125,7 @@ async def test_redis_outage_calls_go_on_and_pages_get_the_gap(cluster: LocalClus
     ]
     store = await PostgresStore.open(cluster.postgres.url, readonly=True)
     try:
-        assert len(await store.utterances(call_id)) == len(lines())
+        assert len(await store.utterances(call_id)) == len(sample_lines(NOISE.name))
     finally:
         await store.close()
     await sup.close()

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,35 +19,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from assist.ops.localcluster import LocalCluster
-from assist.ops.services import missing_binaries
 from assist.store.postgres import PostgresStore
 from assist.store.privacy import Redactor
+from tests.support.samples import NOISE, sample_lines
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
-
-SAMPLE = Path(__file__).resolve().parents[2] / "assist" / "training" / "samples" / "noise-complaint.jsonl"
-
-
-def lines() -> list[dict[str, Any]]:
-    return [json.loads(x) for x in SAMPLE.read_text(encoding="utf-8").splitlines() if x.strip()]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    missing = missing_binaries()
-    if missing:
-        pytest.skip(f"cluster tests need the Debian packages: apt-get install {' '.join(missing)}")
-    pytest.importorskip("asyncpg")
-    pytest.importorskip("redis")
-    root = Path(tempfile.mkdtemp(prefix="assist-failover-"))
-    c = LocalCluster(root, nodes=3, drain_seconds=30.0)
-    try:
-        c.start()
-        yield c
-    finally:
-        c.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
 
 @dataclass
 class ResumingCall:
@@ -70,7 +42,7 @@ class ResumingCall:
         return [x for x in sent if (x["role"], round(x["end"], 3)) not in seen]
 
     async def run(self, first_url: str, resume_url: str, deadline: float = 90.0) -> None:
-        todo = lines()
+        todo = sample_lines(NOISE.name)
         resume_from: float | None = None
         url = first_url
         async with asyncio.timeout(deadline):
@@ -110,7 +82,7 @@ class ResumingCall:
 def expected_ids() -> list[tuple[str, str, float]]:
     counts: dict[str, int] = {}
     out = []
-    for x in lines():
+    for x in sample_lines(NOISE.name):
         n = counts.get(x["role"], 0)
         counts[x["role"]] = n + 1
         out.append((f"{x['role']}-{n}", x["role"], float(x["start"])))
@@ -132,7 +104,7 @@ def assert_every_final_once(utterances: list[dict[str, Any]]) -> None:
     assert got == expected_ids()
     texts = [u["text"].replace(" ", "") for u in sorted(utterances, key=lambda u: float(u["start"]))]
     masked = Redactor()  # the store keeps masked text only
-    assert texts == [masked.mask_text(x["text"]).replace(" ", "") for x in lines()]
+    assert texts == [masked.mask_text(x["text"]).replace(" ", "") for x in sample_lines(NOISE.name)]
 
 
 async def test_kill_9_during_two_calls_they_resume_on_other_nodes(cluster: LocalCluster) -> None:
@@ -174,14 +146,14 @@ async def test_postgres_restarted_while_calls_stream_no_final_lost(cluster: Loca
         assert call.connections == 1  # the calls never noticed
         assert call.events[-1]["summary"]["reason"] == "completed"
         finals = [e for e in call.events if e["type"] == "transcript" and e["final"]]
-        assert len(finals) == len(lines())
+        assert len(finals) == len(sample_lines(NOISE.name))
     async with asyncio.timeout(15):  # writes queued during the outage commit once it is back
         while True:
             try:
                 done = [await stored(cluster, c.call_id) for c in calls]
             except OSError:
                 done = []
-            if done and all(len(u) == len(lines()) and r == "completed" for u, r in done):
+            if done and all(len(u) == len(sample_lines(NOISE.name)) and r == "completed" for u, r in done):
                 break
             await asyncio.sleep(0.3)
     for utterances, _ in done:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import tempfile
 import time
 import urllib.request
@@ -23,8 +22,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from assist.ops.localcluster import LocalCluster, Node
-from assist.ops.services import missing_binaries
 from assist.web.auth import Role, TokenStore
+from tests.support.services import running_cluster, skip_without_cluster_services
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
@@ -42,11 +41,7 @@ class Tokens:
 
 @pytest.fixture(scope="module")
 def floor() -> Iterator[tuple[LocalCluster, Tokens]]:
-    missing = missing_binaries()
-    if missing:
-        pytest.skip(f"cluster tests need the Debian packages: apt-get install {' '.join(missing)}")
-    pytest.importorskip("asyncpg")
-    pytest.importorskip("redis")
+    skip_without_cluster_services()
     root = Path(tempfile.mkdtemp(prefix="assist-floor-"))
     path = root / "tokens.toml"
     store = TokenStore(path=path)
@@ -54,14 +49,9 @@ def floor() -> Iterator[tuple[LocalCluster, Tokens]]:
     supervisor, _ = store.issue(Role.SUPERVISOR, "班长王", None)
     spare, spare_record = store.issue(Role.SUPERVISOR, "班长李", None)
     store.save()
-    c = LocalCluster(root, nodes=3, drain_seconds=5.0,
-                     extra_args=("--auth", "on", "--tokens", str(path), "--node-timeout", str(NODE_TIMEOUT)))
-    try:
-        c.start()
+    extra_args = ("--auth", "on", "--tokens", str(path), "--node-timeout", str(NODE_TIMEOUT))
+    with running_cluster(root, drain_seconds=5.0, extra_args=extra_args) as c:
         yield c, Tokens(agent, supervisor, spare, spare_record.id)
-    finally:
-        c.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def bearer(token: str) -> dict[str, str]:

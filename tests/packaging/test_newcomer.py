@@ -4,19 +4,16 @@ and without a way to download one explains how to install one offline and starts
 from __future__ import annotations
 
 import os
-import queue
-import re
-import signal
 import subprocess
-import threading
 import tomllib
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.support.server_process import StderrLines, reaped, terminate
+
 ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"listening on ws://127\.0\.0\.1:(\d+)")
 
 
 def test_license_is_an_spdx_string_for_a_setuptools_that_accepts_it() -> None:
@@ -44,31 +41,16 @@ def test_serve_without_a_model_or_a_download_starts_the_demo(tmp_path: Path) -> 
                no_proxy="", NO_PROXY="")
     proc = subprocess.Popen([str(ROOT / "scripts" / "serve"), "--port", "0"], env=env, stderr=subprocess.PIPE,
                             text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr or ()], daemon=True).start()
-    seen: list[str] = []
-    try:
-        port = None
-        while port is None:
-            try:
-                line = lines.get(timeout=120)
-            except queue.Empty:
-                pytest.fail("scripts/serve did not start: " + "".join(seen))
-            seen.append(line)
-            found = LISTENING.search(line)
-            port = int(found.group(1)) if found else None
-        text = "".join(seen)
+    with reaped(proc):
+        stderr = StderrLines(proc)
+        port = stderr.listening_port("scripts/serve", timeout=120)
+        text = "".join(stderr.seen)
         paragraph = text[: text.index("DEMO MODE") + 200]
         assert "No Chinese speech model is installed" in paragraph
         assert "assist models install vosk-model-small-cn-0.22.zip" in paragraph
         assert "sha256 " in paragraph and "Connection refused" in paragraph
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/supervisor", timeout=10) as response:
             assert "演示" in response.read().decode()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert terminate(proc) == 0
     assert (tmp_path / "var" / "demo.sqlite3").is_file()  # the demo keeps its calls apart
     assert not list((tmp_path / "models").glob("vosk-*"))  # nothing half-downloaded is left as a model

@@ -11,21 +11,18 @@ besides the build backend.
 from __future__ import annotations
 
 import os
-import queue
-import re
 import shutil
-import signal
 import site
 import subprocess
 import sys
-import threading
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.support.server_process import StderrLines, reaped, terminate
+
 ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"listening on ws://127\.0\.0\.1:(\d+)")
 
 
 def _tree(path: Path) -> set[str]:
@@ -77,19 +74,9 @@ def test_the_installed_wheel_serves_the_pages_and_writes_only_where_it_runs(tmp_
     run_dir.mkdir()
     proc = subprocess.Popen([str(venv / "bin" / "assist"), "serve", "--no-model", "--port", "0"],
                             cwd=run_dir, env=env, stderr=subprocess.PIPE, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr or ()], daemon=True).start()
-    try:
-        port = None
-        seen: list[str] = []
-        while port is None:
-            try:
-                line = lines.get(timeout=60)
-            except queue.Empty:
-                pytest.fail("the installed server did not start: " + "".join(seen))
-            seen.append(line)
-            found = LISTENING.search(line)
-            port = int(found.group(1)) if found else None
+    with reaped(proc):
+        stderr = StderrLines(proc)
+        port = stderr.listening_port("the installed server", timeout=60)
         base = f"http://127.0.0.1:{port}"
         for path, kind, marker in (("/", "text/html", "坐席助手"), ("/supervisor", "text/html", "<html"),
                                    ("/static/overlay.js", "text/javascript", "import")):
@@ -97,11 +84,6 @@ def test_the_installed_wheel_serves_the_pages_and_writes_only_where_it_runs(tmp_
                 assert response.status == 200
                 assert response.headers["Content-Type"].startswith(kind)
                 assert marker in response.read().decode()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert terminate(proc) == 0
     assert _tree(venv) == before, "nothing is written inside the venv (beside site-packages)"
     assert (run_dir / "var" / "assist.sqlite3").is_file()  # the data directory: where it runs

@@ -101,7 +101,7 @@ def test_security_settings() -> None:
     assert config.allowed_origins == ("https://ops.example.gov.cn", "http://10.0.0.5:8080")
     assert config.tls and config.key_path is None and config.tokens_path == Path("/etc/assist/tokens.toml")
     assert config.live_max_speed == 0  # no pace limit (benchmarks)
-    assert config.keepalive == {"ping_interval": 5.0, "ping_timeout": 10.0, "close_timeout": 5.0}
+    assert (config.heartbeat_interval, config.heartbeat_timeout, config.close_timeout) == (5.0, 10.0, 5.0)
     defaults = ServerConfig()
     assert (defaults.auth, defaults.live_max_speed, defaults.live_refuse_speed) == ("auto", 2.0, 4.0)
     assert defaults.silent_peer_seconds == 35.0 <= 40  # a silent peer is gone within 40 s

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,27 +10,19 @@ from typing import Any
 
 import pytest
 
-from assist.ops.services import Postgres, pg_bin
+from assist.ops.services import Postgres
 from assist.protocol.events import Transcript
 from assist.store.db import Store
 from assist.store.open import open_store
 from assist.store.postgres import PostgresStore
+from tests.support.services import temporary_postgres
 
 
 @pytest.fixture
 def own_postgres() -> Iterator[Postgres]:
     """A PostgreSQL server this test may stop and start (not the session's shared one)."""
-    if pg_bin() is None:
-        pytest.skip("PostgreSQL missing: apt-get install postgresql")
-    pytest.importorskip("asyncpg")
-    root = Path(tempfile.mkdtemp(prefix="assist-pg-"))
-    server = Postgres(root)
-    try:
-        server.start()
+    with temporary_postgres() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def final(call_id: str, i: int) -> Transcript:

@@ -7,11 +7,9 @@ import asyncio
 import json
 import os
 import queue
-import re
 import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,29 +17,16 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from assist.cli import main
 from assist.training.demo import DEMO_AGENT, run_demo, sample_calls
 from assist.web.routes import DEMO_BADGE
 from assist.web.server import AssistServer
-
-LISTENING = re.compile(r"listening on ws://127\.0\.0\.1:(\d+)")
+from tests.support.server_process import StderrLines
 
 
 def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:
         body: bytes = response.read()
     return body.decode()
-
-
-def test_serve_without_a_model_names_no_model_and_demo(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.delenv("ASSIST_MODEL", raising=False)
-    monkeypatch.setenv("ASSIST_MODELS_DIR", str(tmp_path / "no-models"))
-    assert main(["serve", "--port", "0"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: no Vosk model is installed") and "assist models" in err
-    assert "`assist serve --no-model`" in err and "`assist serve --no-model --demo`" in err
 
 
 def test_samples_are_package_data() -> None:
@@ -72,26 +57,10 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str], qu
         env.pop(name, None)
     proc = subprocess.Popen([sys.executable, "-m", "assist", "serve", "--no-model", "--demo", "--port", "0"],
                             cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    log: list[str] = []
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
+    stderr = StderrLines(proc)
     try:
-        while True:
-            try:
-                line = lines.get(timeout=60)
-            except queue.Empty:
-                pytest.fail("the demo server did not start: " + "".join(log))
-            log.append(line)
-            found = LISTENING.search(line)
-            if found:
-                break
-        yield int(found.group(1)), proc, lines
+        port = stderr.listening_port("the demo server", timeout=60)
+        yield port, proc, stderr.lines
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -16,7 +16,7 @@ from assist.cli import main
 from tests.support.scripted_server import free_port
 
 
-def test_no_model_exits_2_naming_the_install_command(
+def test_no_model_exits_2_naming_the_install_command_no_model_and_demo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("ASSIST_MODEL", raising=False)
@@ -25,6 +25,7 @@ def test_no_model_exits_2_naming_the_install_command(
     err = capsys.readouterr().err
     assert err.startswith("error: no Vosk model is installed")
     assert "assist models download" in err
+    assert "`assist serve --no-model`" in err and "`assist serve --no-model --demo`" in err
 
 
 def test_model_flag_that_is_not_a_model_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
+from assist.nlp.analyzer import Analyzer
 from tests.support.fake_page_server import FakeServer
 from tests.support.pages import (
     ARTIFACTS,
@@ -25,6 +26,7 @@ from tests.support.pages import (
     NewPage,
     Screenshot,
 )
+from tests.support.real_server import RealServer
 from tests.support.scenario import hotline_scenario
 
 
@@ -90,5 +92,22 @@ def screenshot(request: pytest.FixtureRequest) -> Screenshot:
 def fake_server() -> Iterator[FakeServer]:
     """The fake assist server playing the scripted shift (see scenario.py)."""
     server = FakeServer(CLIENT_DIR, hotline_scenario(time.time())).start()
+    yield server
+    server.close()
+
+
+# ---------------------------------------------------------------- the real server (end-to-end tests)
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    """The real analysis engine, loaded once per module."""
+    return Analyzer.load()
+
+
+@pytest.fixture
+def real_server(analyzer: Analyzer, tmp_path: Path) -> Iterator[RealServer]:
+    """The real assist server with the full pipeline (tests/support/real_server.py), stopped afterwards."""
+    server = RealServer(tmp_path / "calls.sqlite3", analyzer).start()
     yield server
     server.close()

@@ -14,14 +14,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from assist.nlp.analyzer import Analyzer
 from tests.support.pages import NewPage, Screenshot
 from tests.support.real_server import RealServer
 from tests.support.samples import sample_lines
@@ -69,18 +67,6 @@ def last_prompt(events: list[dict[str, Any]], call_id: str, kind: str) -> dict[s
     found = [e for e in events if e["type"] == "prompt" and e["call_id"] == call_id and e["kind"] == kind
              and e["action"] != "withdraw"]
     return found[-1] if found else None
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    return Analyzer.load()
-
-
-@pytest.fixture
-def real_server(analyzer: Analyzer, tmp_path: Path) -> Iterator[RealServer]:
-    server = RealServer(tmp_path / "calls.sqlite3", analyzer).start()
-    yield server
-    server.close()
 
 
 def open_page(page: Page, url: str) -> Page:

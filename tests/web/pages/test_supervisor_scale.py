@@ -14,14 +14,11 @@ what the server published.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from assist.nlp.analyzer import Analyzer
 from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot
 from tests.support.real_server import RealServer
 
@@ -88,18 +85,6 @@ def lines(offset: float) -> list[dict[str, Any]]:
 
 def tid(name: str) -> str:
     return f'[data-testid="{name}"]'
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    return Analyzer.load()
-
-
-@pytest.fixture
-def real_server(analyzer: Analyzer, tmp_path: Path) -> Iterator[RealServer]:
-    server = RealServer(tmp_path / "calls.sqlite3", analyzer).start()
-    yield server
-    server.close()
 
 
 @pytest.mark.slow

@@ -1,0 +1,82 @@
+"""The supervisor alerts of one call: a crisis, a banned phrase said (once its utterance is final) and one
+anger escalation per call; each numbered in the call and acknowledged by a supervisor."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+from assist.nlp.analyzer import Analysis
+from assist.protocol.enums import AlertKind, Emotion, PromptKind, Role, Severity
+from assist.protocol.events import Alert, Span, Transcript
+from assist.protocol.payloads import BannedPayload, CriticalPayload, PromptData
+
+# Caller emotion intensity from which an anger escalation alert is raised.
+ESCALATION_LEVEL = 0.75
+
+
+class CallAlerts:
+    """The alerts raised in one call, in order."""
+
+    def __init__(self, call_id: str, agent_id: str, clock: Callable[[], float]) -> None:
+        self.call_id = call_id
+        self.agent_id = agent_id
+        self._clock = clock
+        self._seq = 0
+        self._escalated = False
+        self.alerts: list[Alert] = []
+
+    def raise_for(
+        self,
+        t: Transcript,
+        alerted: set[str],
+        r: Analysis | None,
+        wanted: Mapping[tuple[PromptKind, str], tuple[PromptData, Span | None]],
+    ) -> list[Alert]:
+        """The alerts the cards ``wanted`` for ``t`` call for, each once per utterance (``alerted`` holds
+        the cards of the utterance already alerted on), and the call's escalation."""
+        out: list[Alert] = []
+        for (kind, key), (data, _) in wanted.items():
+            tag = f"{kind}:{key}"
+            if tag in alerted:
+                continue
+            if isinstance(data, CriticalPayload):
+                msg = f"危机信号:{data.reason or '来电人表达轻生或暴力倾向'}"
+                out.append(self._new(AlertKind.CRITICAL, Severity.CRITICAL, msg, t))
+                alerted.add(tag)
+            elif isinstance(data, BannedPayload) and t.final:
+                msg = f"服务禁语「{data.said}」,应改为:{data.suggestion}"
+                out.append(self._new(AlertKind.BANNED, Severity.WARNING, msg, t))
+                alerted.add(tag)
+        if r is not None and t.final and Role(t.role).is_caller and not self._escalated:
+            label = r.emotion.label if r.emotion is not None else None
+            intensity = r.emotion.intensity if r.emotion is not None else 0.0
+            if (label == Emotion.ANGER and intensity >= ESCALATION_LEVEL) or r.escalation:
+                self._escalated = True
+                msg = f"来电人情绪升级({label or Emotion.ANGER} {intensity:.1f}),建议班长关注或介入"
+                out.append(self._new(AlertKind.ESCALATION, Severity.WARNING, msg, t))
+        return out
+
+    def acknowledge(self, alert_id: str, by: str, at: float) -> Alert | None:
+        for i, alert in enumerate(self.alerts):
+            if alert.alert_id == alert_id:
+                acked = dataclasses.replace(alert, acknowledged_by=by, acknowledged_at=at)
+                self.alerts[i] = acked
+                return acked
+        return None
+
+    def _new(self, kind: AlertKind, severity: Severity, message: str, t: Transcript) -> Alert:
+        self._seq += 1
+        alert = Alert(
+            alert_id=f"{self.call_id}:a{self._seq}",
+            call_id=self.call_id,
+            agent_id=self.agent_id,
+            kind=kind,
+            severity=severity,
+            message=message,
+            audio_time=t.end,
+            utterance_id=t.utterance_id,
+            created_at=self._clock(),
+        )
+        self.alerts.append(alert)
+        return alert

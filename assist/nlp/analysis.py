@@ -1,0 +1,145 @@
+"""What the analysis of one utterance gives (``Analysis``) and what a call remembers of its caller's earlier
+utterances (``CallContext``): the types the analyzer facade (``analyzer.py``) and the learned path
+(``refine.py``, ``features.py``) share, in a module of their own so that neither imports the other for them.
+``assist.nlp.analyzer`` re-exports them (docs/analysis.md).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from assist.nlp.banned import BannedHit
+from assist.nlp.kb import KbHit
+from assist.nlp.normalize import Normalized
+from assist.nlp.referral import Referral
+from assist.protocol.enums import Category, Emotion, Role
+from assist.protocol.events import Span
+
+
+@dataclass(frozen=True, slots=True)
+class EmotionReading:
+    """The caller's emotion in one utterance: its label and intensity (0-1)."""
+
+    label: Emotion
+    intensity: float
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceRecord:
+    """What a ``CallContext`` remembers of one caller utterance."""
+
+    emotion: str
+    intensity: float
+    escalation_signs: tuple[str, ...]
+    intent: str | None
+    department: str | None
+    critical: bool
+    numbers: tuple[str, ...] = ()  # the referral numbers of a critical utterance (12356, 110…)
+
+
+class CallContext:
+    """Earlier caller utterances of one call (bounded).  Not shared between calls.
+
+    ``Analyzer.analyze(..., context=ctx, utterance_id=uid)`` reads the history and
+    then records the new analysis under ``uid``: re-analysing the same utterance
+    (a growing partial, then its final) replaces its record instead of adding one.
+    """
+
+    def __init__(self, max_utterances: int = 200) -> None:
+        self.max_utterances = max_utterances
+        self._records: OrderedDict[str, UtteranceRecord] = OrderedDict()
+        self._auto = 0
+
+    def history(self, exclude: str | None = None) -> list[UtteranceRecord]:
+        """Records in call order, without utterance ``exclude``."""
+        return [r for uid, r in self._records.items() if uid != exclude]
+
+    def new_id(self) -> str:
+        """A fresh utterance id for an utterance that came without one."""
+        self._auto += 1
+        return f"#{self._auto}"
+
+    def get(self, utterance_id: str) -> UtteranceRecord | None:
+        return self._records.get(utterance_id)
+
+    def record(self, record: UtteranceRecord, utterance_id: str | None = None) -> None:
+        if utterance_id is None:
+            utterance_id = self.new_id()
+        self._records[utterance_id] = record
+        while len(self._records) > self.max_utterances:
+            self._records.popitem(last=False)
+
+    @property
+    def department(self) -> str | None:
+        """The most recent department recognised in the caller's words."""
+        for rec in reversed(self._records.values()):
+            if rec.department is not None:
+                return rec.department
+        return None
+
+    @property
+    def crisis_numbers(self) -> tuple[str, ...] | None:
+        """The numbers of the call's critical utterances; None while no critical signal fired."""
+        critical = [r for r in self._records.values() if r.critical]
+        if not critical:
+            return None
+        return tuple(dict.fromkeys(n for r in critical for n in r.numbers))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Result of one utterance; ``to_dict`` is the documented JSON."""
+
+    role: Role
+    text: str
+    normalized: Normalized
+    intent: Category | None = None
+    department: str | None = None
+    emotion: EmotionReading | None = None
+    referrals: tuple[Referral, ...] = ()
+    banned: tuple[BannedHit, ...] = ()
+    knowledge: tuple[KbHit, ...] = ()
+    empathy: tuple[str, ...] = ()
+    critical: bool = False  # a crisis: the crisis card and crisis mode
+    critical_reason: str | None = None
+    safety_question: str | None = None  # a weaker learned signal: ask this, no crisis mode (None: no signal)
+    escalation: bool = False
+    escalation_reasons: tuple[str, ...] = ()
+    evidence: dict[str, tuple[Span, ...]] = field(default_factory=dict)
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def source_span(self, span: Span) -> tuple[int, int]:
+        """Offsets of ``span`` (normalised text) in the original ``text``."""
+        return self.normalized.source_span(span.start, span.end)
+
+    def to_dict(self) -> dict[str, Any]:
+        def spans(items: tuple[Span, ...]) -> list[dict[str, Any]]:
+            return [{"text": s.text, "start": s.start, "end": s.end} for s in items]
+
+        return {
+            "intent": self.intent,
+            "department": self.department,
+            "emotion": None if self.emotion is None else {
+                "label": self.emotion.label, "intensity": round(self.emotion.intensity, 3)},
+            "referrals": [r.to_dict() for r in self.referrals],
+            "banned": [b.to_dict() for b in self.banned],
+            "knowledge": [
+                {"id": k.id, "question": k.question, "answer": k.answer, "score": round(k.score, 3),
+                 "department": k.department, "source": k.source, "updated": k.updated}
+                for k in self.knowledge
+            ],
+            "empathy": list(self.empathy),
+            "role": self.role,
+            "normalized": self.normalized.text,
+            "critical": self.critical,
+            "critical_reason": self.critical_reason,
+            "safety_check": self.safety_question,
+            "escalation": self.escalation,
+            "escalation_reasons": list(self.escalation_reasons),
+            "evidence": {k: spans(v) for k, v in self.evidence.items() if v},
+        }
