@@ -3,15 +3,24 @@
 - **BM25** over character 1-2-grams of each entry (question and keywords twice, answer
   once), on the cleaned text (no spaces or punctuation: recognizer output matches typed).
 - **Dense**: the cosine between the caller's utterance and the entry's question (+ its
-  keywords), both encoded as e5 queries (a symmetric task).  Entry vectors are computed
-  at import and cached on disk by content hash (``vectors-<sha256>.npy``).
-- **Fusion**: ranking score = cosine + ``BM25_WEIGHT`` × BM25 relative to the best
+  keywords), both encoded as e5 queries, plus the cosine with the entry's answer encoded
+  as an e5 passage (callers describe their situation in the answer's words, not the
+  question's).  Both are summed into one vector per entry, so a search is one matrix
+  product.  Entry vectors are computed at import and cached on disk by content hash
+  (``vectors-<sha256>.npy``).
+- **Fusion**: ranking score = dense + ``BM25_WEIGHT`` × BM25 relative to the best
   possible BM25 of the query.
-- **Calibration per knowledge base**: a small logistic regression on [best cosine,
-  margin to the second, relative BM25] fitted at import on the knowledge base's own
-  questions turned into caller-style paraphrases (positives) and on off-topic caller
-  utterances (``data/kb_offtopic.txt``, negatives).  So a knowledge base with only
-  question and answer fields gets confident answers, and off-topic questions get nothing.
+- **Confidence calibrated per knowledge base, per entry** (``Gate``): at import, the
+  knowledge base's own questions are turned into caller-style paraphrases, and every
+  entry's dense score is computed for the paraphrases of *other* entries and for
+  off-topic caller utterances (``data/kb_offtopic.txt``): that is the entry's null
+  distribution, what it meets when it is not the answer.  A query is answered by entry j
+  when its dense score beats the 97th percentile of the other entries' paraphrases and
+  the 90th of the off-topic utterances on j (probability 0.5 there).
+  No positive examples are needed: generated paraphrases copy the question's words and
+  are far easier than real spoken ones, so a gate fitted on them as positives demanded
+  lexical overlap that real callers do not give, and abstained.  Entries with close
+  neighbours (身份证 / 社保卡 丢了) get a higher bar than isolated ones.
 """
 
 from __future__ import annotations
@@ -39,6 +48,11 @@ BM25_WEIGHT = 0.15
 K1 = 1.2
 B = 0.75
 THRESHOLD = 0.5
+ANSWER_WEIGHT = 1.0  # the answer (encoded as a passage) counts as much as the question in the dense score
+NULL_QUANTILE = 0.97  # an entry answers when its score beats 97% of other entries' paraphrases
+SCALE_FACTOR = 0.5  # the gate's logistic slope: half the typical spread of an entry's null scores
+OFFTOPIC_QUANTILE = 0.9  # ... and 90% of the off-topic utterances
+NULL_CHUNK = 2000  # entries per block when computing the null distributions
 CALIBRATION_ENTRIES = 300  # entries whose paraphrases calibrate the confidence (evenly sampled beyond that)
 _PREFIXES = ("请问", "我想问一下", "你好我想咨询一下", "那个就是想问问")
 _SUFFIXES = ("", "要带什么材料", "在哪里办", "怎么弄")
@@ -92,28 +106,39 @@ class Bm25:
 
 
 @dataclass(frozen=True, slots=True)
-class Calibration:
-    weights: tuple[float, float, float]
-    bias: float
+class Gate:
+    """Per-entry confidence: a query's dense score against the entry's own null distribution.
 
-    def probability(self, x: Sequence[float]) -> float:
-        z = self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True))
+    ``null[j]`` is the ``NULL_QUANTILE`` quantile of the dense scores that entry j gets from
+    calibration queries that are *not* about it (other entries' generated paraphrases and
+    off-topic utterances); ``scale`` is the spread of those scores.  A query whose dense score
+    on entry j exceeds ``null[j]`` is more like a question about j than what j usually meets:
+    probability ``sigmoid((score - null[j]) / scale)``, 0.5 exactly at the null quantile.
+    """
+
+    null: FloatArray
+    scale: float
+
+    def probability(self, entry: int, dense: float) -> float:
+        z = (dense - float(self.null[entry])) / self.scale
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-def fit_logistic(x: FloatArray, y: npt.NDArray[np.int64], l2: float = 1e-2) -> Calibration:
-    """Logistic regression by Newton's method (3 features: converges in a few steps)."""
-    xb = np.hstack([x, np.ones((x.shape[0], 1))])
-    w = np.zeros(xb.shape[1])
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -30, 30)))
-        grad = xb.T @ (p - y) + l2 * w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb + l2 * np.eye(xb.shape[1])
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if float(np.abs(step).max()) < 1e-8:
-            break
-    return Calibration((float(w[0]), float(w[1]), float(w[2])), float(w[3]))
+def entry_nulls(scores: FloatArray, owner: npt.NDArray[np.int64], quantile: float = 0.95) -> FloatArray:
+    """Per column j: the ``quantile`` of ``scores[:, j]`` over the rows whose owner is not j.
+
+    ``scores``: calibration queries x entries; ``owner``: the entry each query was generated
+    from (-1: off-topic).  Exact: a query's own entry is left out of that entry's null."""
+    masked = scores.copy()
+    rows = np.flatnonzero(owner >= 0)
+    masked[rows, owner[rows]] = -np.inf
+    own_count = np.bincount(owner[rows], minlength=scores.shape[1])
+    valid = scores.shape[0] - own_count  # queries not about entry j
+    # the k-th largest valid value, k = ceil((1 - quantile) * valid); -inf rows sort last
+    k = np.maximum(1, np.ceil((1.0 - quantile) * valid).astype(np.int64))
+    ordered = -np.sort(-masked, axis=0)
+    out: FloatArray = ordered[np.minimum(k, scores.shape[0]) - 1, np.arange(scores.shape[1])].astype(np.float64)
+    return out
 
 
 def paraphrases(entry: KbEntry) -> list[str]:
@@ -139,7 +164,7 @@ def paraphrases(entry: KbEntry) -> list[str]:
 
 
 class HybridKb:
-    """Fused BM25 + dense search over a ``KnowledgeBase``, calibrated on its own questions."""
+    """Fused BM25 + dense search over a ``KnowledgeBase``, its gate calibrated on its own questions."""
 
     def __init__(self, kb: KnowledgeBase, embedder: Embedder, *, normalizer: Normalizer | None = None,
                  cache: Path | None = None, offtopic: Sequence[str] | None = None) -> None:
@@ -151,20 +176,27 @@ class HybridKb:
                 for e in entries]
         self.bm25 = Bm25(docs)
         heads = [clean(self.normalizer(f"{e.question} {' '.join(e.keywords)}").text) for e in entries]
+        answers = [clean(self.normalizer(e.answer).text) for e in entries]
         self.cache = cache if cache is not None else cache_dir()
-        self.vectors = self._vectors(heads, self.cache)
-        self.calibration = self._calibrate(offtopic if offtopic is not None else _offtopic())
+        # dense score = cos(query, question) + cos(query, answer as a passage): one matrix product
+        self.vectors = (self._vectors(heads, self.cache)
+                        + ANSWER_WEIGHT * self._vectors(answers, self.cache, passages=True)).astype(np.float32)
+        self.gate = self._calibrate(offtopic if offtopic is not None else _offtopic())
 
-    def _vectors(self, texts: list[str], directory: Path) -> npt.NDArray[np.float32]:
-        """Query vectors of ``texts``, from the on-disk cache when the same texts were encoded before."""
-        digest = hashlib.sha256("\n".join([self.embedder.name, *texts]).encode()).hexdigest()
+    def _vectors(self, texts: list[str], directory: Path, *, passages: bool = False) -> npt.NDArray[np.float32]:
+        """Vectors of ``texts`` (e5 queries, or passages), from the on-disk cache when encoded before."""
+        kind = ["passage"] if passages else []
+        digest = hashlib.sha256("\n".join([self.embedder.name, *kind, *texts]).encode()).hexdigest()
         path = directory / f"vectors-{digest}.npy"
         if path.is_file():
             cached = np.load(path)
             if cached.shape == (len(texts), self.embedder.dim):
                 loaded: npt.NDArray[np.float32] = cached.astype(np.float32)
                 return loaded
-        vecs = self.embedder.embed_queries(texts) if texts else np.zeros((0, self.embedder.dim), np.float32)
+        if not texts:
+            vecs = np.zeros((0, self.embedder.dim), np.float32)
+        else:
+            vecs = self.embedder.embed_passages(texts) if passages else self.embedder.embed_queries(texts)
         try:
             directory.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npy")
@@ -174,51 +206,61 @@ class HybridKb:
             pass  # a read-only home: vectors are recomputed next time
         return vecs
 
-    def _features(self, query: str, vector: npt.NDArray[np.float32]) -> tuple[FloatArray, list[float]]:
-        cos = self.vectors @ vector if len(self.vectors) else np.zeros(0)
+    def _scores(self, query: str, vector: npt.NDArray[np.float32]) -> tuple[FloatArray, FloatArray]:
+        """(fused ranking score, dense score) of every entry."""
+        dense = (self.vectors @ vector).astype(np.float64) if len(self.vectors) else np.zeros(0)
         bm, best = self.bm25.scores(query)
         rel = bm / best if best > 0 else bm
-        fused = cos.astype(np.float64) + BM25_WEIGHT * rel
-        if fused.size == 0:
-            return fused, [0.0, 0.0, 0.0]
-        order = np.argsort(-fused, kind="stable")
-        top = int(order[0])
-        second = float(cos[int(order[1])]) if fused.size > 1 else 0.0
-        return fused, [float(cos[top]), float(cos[top]) - second, float(rel[top])]
+        return dense + BM25_WEIGHT * rel, dense
 
-    def _calibrate(self, offtopic: Sequence[str]) -> Calibration:
+    def _calibrate(self, offtopic: Sequence[str]) -> Gate:
+        """Null distribution of every entry's dense score, from queries that are not about it."""
         entries = self.kb.entries
         step = max(1, math.ceil(len(entries) / CALIBRATION_ENTRIES))  # a large knowledge base: a sample suffices
-        queries = [(p, True) for e in entries[::step] for p in paraphrases(e)]
-        queries += [(clean(self.normalizer(t).text), False) for t in offtopic]
-        vecs = self._vectors([q for q, _ in queries], self.cache)
-        xs: list[list[float]] = []
-        ys: list[int] = []
-        for (q, positive), v in zip(queries, vecs, strict=True):
-            xs.append(self._features(q, v)[1])
-            ys.append(1 if positive else 0)
-        return fit_logistic(np.array(xs), np.array(ys, dtype=np.int64))
+        texts: list[str] = []
+        owners: list[int] = []
+        for j in range(0, len(entries), step):
+            for p in paraphrases(entries[j]):
+                texts.append(clean(self.normalizer(p).text))
+                owners.append(j)
+        for t in offtopic:
+            texts.append(clean(self.normalizer(t).text))
+            owners.append(-1)
+        vecs = self._vectors(texts, self.cache)
+        owner = np.array(owners, dtype=np.int64)
+        null = np.zeros(len(entries), dtype=np.float64)
+        spread: list[float] = []
+        for lo in range(0, len(entries), NULL_CHUNK):  # bounded memory for a large knowledge base
+            hi = min(len(entries), lo + NULL_CHUNK)
+            scores = (vecs @ self.vectors[lo:hi].T).astype(np.float64)
+            local = np.where((owner >= lo) & (owner < hi), owner - lo, -1)
+            para = owner >= 0
+            null[lo:hi] = entry_nulls(scores[para], local[para], NULL_QUANTILE)
+            if not para.all():  # off-topic utterances: a bar of their own (they are few)
+                off = entry_nulls(scores[~para], local[~para], OFFTOPIC_QUANTILE)
+                null[lo:hi] = np.maximum(null[lo:hi], off)
+            spread.append(float(scores.std(axis=0).mean()) * (hi - lo))
+        scale = max(1e-3, sum(spread) / max(1, len(entries)) * SCALE_FACTOR)
+        return Gate(null, scale)
 
     def search(self, normalized: str, vector: npt.NDArray[np.float32] | None = None, limit: int = 3,
                threshold: float = THRESHOLD) -> list[KbHit]:
-        """Best entries with a calibrated probability >= ``threshold``; [] for off-topic text."""
+        """Best entries whose gate probability is >= ``threshold``, best first; [] for off-topic text."""
         query = clean(normalized)
         if not query or not self.kb.entries or limit <= 0:
             return []
         if vector is None:
             vector = self.embedder.embed_queries([query])[0]
-        fused, top_features = self._features(query, vector)
-        p_top = self.calibration.probability(top_features)
-        if p_top < threshold:
-            return []
+        fused, dense = self._scores(query, vector)
         order = np.argsort(-fused, kind="stable")[:limit]
-        best = float(fused[order[0]])
         hits: list[KbHit] = []
-        for rank, i in enumerate(order):
-            # lower ranks: the top probability scaled by how close their fused score is
-            score = p_top if rank == 0 else p_top * max(0.0, 1.0 - 4.0 * (best - float(fused[i])))
+        ceiling = 1.0
+        for i in order:
+            # each entry judged against its own null; never more confident than a better-ranked hit
+            score = min(ceiling, self.gate.probability(int(i), float(dense[i])))
             if score < threshold:
                 break
+            ceiling = score
             e = self.kb.entries[int(i)]
             hits.append(KbHit(e.id, e.question, e.answer, round(score, 4), e.department, e.source, e.updated))
         return hits

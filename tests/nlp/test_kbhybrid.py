@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from assist.nlp.embed import CachedEmbedder, Vectors, load_embedder
-from assist.nlp.kb import DEFAULT_KB, KnowledgeBase
-from assist.nlp.kbhybrid import Bm25, HybridKb, fit_logistic, paraphrases
+from assist.nlp.kb import DEFAULT_KB, KbEntry, KnowledgeBase
+from assist.nlp.kbhybrid import Bm25, HybridKb, entry_nulls, paraphrases
 from assist.nlp.normalize import Normalizer
 from assist.nlp.tokenize import Tokenizer
 
@@ -76,7 +76,7 @@ def test_vectors_are_cached_on_disk_by_content_hash(plain_kb: KnowledgeBase, tmp
     enc = Counting()
     HybridKb(plain_kb, enc, cache=tmp_path)
     first = enc.encoded
-    assert first > len(plain_kb) and len(list(tmp_path.glob("vectors-*.npy"))) == 2  # entries + calibration
+    assert first > len(plain_kb) and len(list(tmp_path.glob("vectors-*.npy"))) == 3  # questions, answers, calibration
     HybridKb(plain_kb, enc, cache=tmp_path)
     assert enc.encoded == first  # nothing encoded again
     changed = KnowledgeBase([dataclasses.replace(plain_kb.entries[0], question="新的问题怎么办理?"),
@@ -91,10 +91,63 @@ def test_bm25_prefers_the_matching_document() -> None:
     assert int(np.argmax(scores)) == 2 and 0 < scores[2] <= best
 
 
-def test_calibration_and_paraphrases() -> None:
-    x = np.array([[0.9, 0.1, 0.8], [0.95, 0.2, 0.9], [0.7, 0.0, 0.1], [0.72, 0.01, 0.2]])
-    cal = fit_logistic(x, np.array([1, 1, 0, 0], dtype=np.int64))
-    assert cal.probability([0.93, 0.15, 0.85]) > 0.5 > cal.probability([0.71, 0.0, 0.15])
+def test_entry_nulls_leave_out_the_entrys_own_queries() -> None:
+    scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.2, 0.6]])
+    owner = np.array([0, 0, 1, -1], dtype=np.int64)
+    # entry 0: only rows 2 and 3 are not about it; entry 1: rows 0, 1 and 3
+    assert entry_nulls(scores, owner, 1.0).tolist() == [0.3, 0.6]
+    assert entry_nulls(scores, owner, 0.5).tolist() == [0.3, 0.2]
+
+
+def test_paraphrases() -> None:
     entry = KnowledgeBase.load(DEFAULT_KB, Tokenizer()).entries[0]
     variants = paraphrases(entry)
     assert len(variants) >= 5 and len(set(variants)) == len(variants)
+
+
+# A plain question/answer knowledge base, no keywords, unlike the shipped one: the gate is
+# calibrated on its own questions only.  The questions below share few words with the entries.
+_PLAIN_QA = [
+    ("rent", "租房的职工怎么提取住房公积金交房租?",
+     "在本市无自有住房且租房居住的职工,可通过公积金网站、手机APP或柜台申请租房提取,需身份证和租房合同,每年可申请一次。"),
+    ("marriage", "结婚登记需要带什么?",
+     "双方本人带身份证、户口本和三张两寸合影照片,到一方户籍所在地婚姻登记处办理,可在网上预约。"),
+    ("unemployment", "失业保险金怎么申领?",
+     "非本人意愿中断就业、缴纳失业保险满一年并办理了失业登记的人员,可在人社APP或窗口申领,按月发放。"),
+    ("pension-auth", "退休人员养老金资格认证怎么做?",
+     "领取养老金的退休人员每年做一次资格认证,可用社保APP刷脸认证,行动不便的可申请工作人员上门认证。"),
+    ("dog", "养狗怎么办理登记?",
+     "养犬人带身份证、犬只免疫证明和照片到派出所或养犬登记点办理犬证,未登记养犬会被罚款。"),
+    ("gas", "新房子怎么开通天然气?",
+     "带房产证、身份证到燃气公司营业厅申请开户,交费后燃气公司派人上门安装燃气表、检查管道并通气点火。"),
+    ("idcard", "身份证丢了怎么补办?",
+     "先挂失,再带户口本到户籍所在地或居住地派出所补办,急用可同时申请临时身份证,一般二十天内制证。"),
+    ("labor", "劳动仲裁怎么申请?",
+     "与单位发生工资、补偿金等劳动争议,可在一年内向用人单位所在地劳动人事争议仲裁委员会提交申请书和证据,不收费。"),
+]
+
+
+@pytest.fixture(scope="module")
+def small_plain(e5: CachedEmbedder, tmp_path_factory: pytest.TempPathFactory) -> HybridKb:
+    entries = [KbEntry(i, q, a, "综合", (), "测试", "2026-12-01") for i, q, a in _PLAIN_QA]
+    return HybridKb(KnowledgeBase(entries, Tokenizer()), e5, cache=tmp_path_factory.mktemp("smallkb"))
+
+
+@pytest.mark.parametrize(("text", "entry"), [
+    ("我一直租房子住 单位帮我存的那笔买房的钱能取出来付房租吗", "rent"),
+    ("我们俩打算领证了去民政那边要带啥东西", "marriage"),
+    ("厂子倒闭了我被辞退了 听说失业了每个月能领钱 要去哪里弄", "unemployment"),
+    ("我妈瘫在床上出不了门 每年要证明本人还在才能领退休钱 咋整", "pension-auth"),
+    ("钱包被偷了里面的二代证也没了 重新办一个要带什么", "idcard"),
+    ("公司不给我补偿金 听说可以申请裁决 要准备什么材料", "labor"),
+])
+def test_plain_small_knowledge_base_answers_spoken_paraphrases(small_plain: HybridKb, text: str, entry: str) -> None:
+    hits = small_plain.search(Normalizer()(text).text)
+    assert hits and hits[0].id == entry, hits
+    assert 0.5 <= hits[0].score <= 1.0
+
+
+@pytest.mark.parametrize("text", ["今天中午吃什么好呢", "你好能听到吗", "我家猫不吃东西了", "帮我叫个出租车",
+                                  "推荐一个好看的电视剧"])
+def test_plain_small_knowledge_base_refuses_off_topic(small_plain: HybridKb, text: str) -> None:
+    assert small_plain.search(Normalizer()(text).text) == []
