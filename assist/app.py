@@ -2,12 +2,16 @@
 
 * ``load_tokens`` and ``check_security``: credentials and TLS, checked before the model loads;
 * ``load_analyzer``: the Chinese analysis engine (or ``None`` when analysis is off);
-* ``open_pipeline``: the store (opened, migrated, crashed calls marked interrupted) and the per-call pipeline.
+* ``open_pipeline``: the store (opened, migrated, crashed calls marked interrupted) and the per-call pipeline;
+* ``local_server``: an in-process server built that way, for a local training replay.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from assist.live.pipeline import AssistPipeline
 from assist.nlp.analyzer import Analyzer, CallContext
@@ -20,6 +24,10 @@ from assist.store.privacy import Redactor
 from assist.web.access import Access
 from assist.web.auth import TokenStore
 from assist.web.tls import server_context
+
+if TYPE_CHECKING:
+    from assist.audio.recognizer import RecognizerFactory
+    from assist.web.server import AssistServer
 
 
 def load_tokens(config: ServerConfig) -> TokenStore:
@@ -72,3 +80,21 @@ async def open_pipeline(config: ServerConfig, analyzer: Analyzer | None) -> Assi
         store=store,
         context_factory=CallContext,
     )
+
+
+@contextlib.asynccontextmanager
+async def local_server(
+    config: ServerConfig, factory: RecognizerFactory, analyzer: Analyzer | None
+) -> AsyncIterator[AssistServer]:
+    """A server on ``config`` built the way ``assist serve`` builds it (``open_pipeline``), started and stopped."""
+    from assist.web.server import AssistServer
+
+    pipeline = await open_pipeline(config, analyzer)
+    server = AssistServer(config, factory, pipeline=pipeline)
+    try:
+        await server.start()
+        yield server
+    finally:
+        await server.stop(grace=5)
+        if pipeline.store is not None:
+            await pipeline.store.close()

@@ -219,9 +219,10 @@ async def _stream(args: argparse.Namespace, url: str | None, local: LocalParts |
     import logging
     import tempfile
 
+    from assist.app import local_server
     from assist.headset.callclient import ClientStatus
     from assist.headset.view import TerminalView
-    from assist.training.replay import local_config, local_server
+    from assist.training.replay import local_config
 
     color = out.isatty() and "NO_COLOR" not in os.environ
     bar = _Bar(source.audio.duration if source.audio is not None else max(ln.end for ln in lines or ()))

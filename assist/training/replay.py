@@ -5,8 +5,8 @@
   as the server reads it (``speed`` 0), resumed if the connection drops.
 * ``replay_transcript`` sends timed lines as a transcript-source call
   (``source: "transcript"``); the server releases them word by word at ``speed``.
-* ``local_server`` runs an in-process server built like ``assist serve`` (same
-  analysis engine, pipeline and store code) on 127.0.0.1, port 0.
+* ``local_config`` is the configuration of the in-process server a local replay runs
+  (``assist.app.local_server``, built like ``assist serve``) on 127.0.0.1, port 0.
 
 Both replays hand every server event to ``on_event`` and return them all, so
 ``assist.training.report.build_report`` can turn them into the training report.
@@ -15,7 +15,6 @@ Both replays hand every server event to ``on_event`` and return them all, so
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import time
@@ -33,10 +32,7 @@ from assist.protocol.errors import ProtocolError
 from assist.protocol.events import End, Start, TranscriptLine
 
 if TYPE_CHECKING:
-    from assist.audio.recognizer import RecognizerFactory
-    from assist.nlp.analyzer import Analyzer
     from assist.settings import ServerConfig
-    from assist.web.server import AssistServer
 
 EventHandler = Callable[[dict[str, Any]], None]
 ProgressHandler = Callable[[float], None]  # audio seconds sent (audio) or released (transcript) so far
@@ -336,25 +332,6 @@ def _event(message: str) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------- an in-process server
-
-
-@contextlib.asynccontextmanager
-async def local_server(
-    config: ServerConfig, factory: RecognizerFactory, analyzer: Analyzer | None
-) -> AsyncIterator[AssistServer]:
-    """A server on ``config`` built the way ``assist serve`` builds it (``open_pipeline``), started and stopped."""
-    from assist.app import open_pipeline
-    from assist.web.server import AssistServer
-
-    pipeline = await open_pipeline(config, analyzer)
-    server = AssistServer(config, factory, pipeline=pipeline)
-    try:
-        await server.start()
-        yield server
-    finally:
-        await server.stop(grace=5)
-        if pipeline.store is not None:
-            await pipeline.store.close()
 
 
 def local_config(base: ServerConfig, db_path: Path | None) -> ServerConfig:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from assist.app import local_server
 from assist.audio.recognizer import NoModelFactory, RecognizerFactory
 from assist.nlp.analyzer import Analyzer
 from assist.settings import ServerConfig
-from assist.training.replay import local_config, local_server
+from assist.training.replay import local_config
 from assist.training.rules import TrainingRules
 from assist.web.server import AssistServer
 from tests.support.training import ServerMaker
