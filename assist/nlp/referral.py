@@ -105,18 +105,20 @@ class ReferralTable:
 
     def __init__(self, rows: list[tuple[ReferralInfo, list[Entry[_Key]]]], timing: Timing | None = None,
                  crisis_kinds: dict[str, tuple[str, ...]] | None = None,
-                 safety_questions: dict[str, str] | None = None) -> None:
+                 safety_questions: dict[str, str] | None = None,
+                 department_numbers: dict[str, str] | None = None) -> None:
         self.rows: dict[str, ReferralInfo] = {info.number: info for info, _ in rows}
         self.timing = timing or Timing()
         self.crisis_kinds: dict[str, tuple[str, ...]] = crisis_kinds or {}
         self.safety_questions: dict[str, str] = safety_questions or {}
+        self.department_numbers: dict[str, str] = department_numbers or {}
         self._order = {info.number: i for i, (info, _) in enumerate(rows)}
         self._matcher: PhraseMatcher[_Key] = PhraseMatcher([e for _, entries in rows for e in entries])
 
     @classmethod
     def load(cls, path: Path) -> ReferralTable:
         doc = load_toml(path)
-        doc.check_keys({"referral", "define", "timing", "crisis_kinds", "safety_questions"})
+        doc.check_keys({"referral", "define", "timing", "crisis_kinds", "safety_questions", "department_numbers"})
         defines = doc.defines()
         tim = doc.table("timing", required=False)
         tim.check_keys({"past", "present", "resolved", "after", "window"})
@@ -158,7 +160,17 @@ class ReferralTable:
         safety_questions = {kind: questions.text(kind) for kind in questions.raw}
         if questions.raw and "default" not in safety_questions:
             raise questions.error("needs a 'default' question")
-        return cls(rows, timing, crisis_kinds, safety_questions)
+        matters = doc.table("department_numbers", required=False)
+        department_numbers = {key: matters.text(key) for key in matters.raw}
+        for key, number in department_numbers.items():
+            if key.count("/") != 1 or number not in seen:
+                raise matters.error(f"{key!r} must be 'department/category' with a number of the table, got {number!r}")
+        return cls(rows, timing, crisis_kinds, safety_questions, department_numbers)
+
+    def for_matter(self, department: str | None, category: str | None) -> Referral | None:
+        """The hotline of a matter placed by department and category (``[department_numbers]``), or None."""
+        number = self.department_numbers.get(f"{department}/{category}")
+        return self.get(number) if number is not None else None
 
     def safety_question(self, kind: str | None) -> str:
         """What the operator asks on a weak crisis signal of ``kind``."""

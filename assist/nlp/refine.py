@@ -190,6 +190,9 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         referrals = (extra, *referrals) if extra is not None else referrals
     if flagged:
         referrals = _crisis_referrals(analyzer, result, referrals, reason)
+    matter = analyzer.referrals.for_matter(fields["department"], fields["intent"])
+    if matter is not None and all(r.number != matter.number for r in referrals):
+        referrals = (*referrals, matter)
     first_ref = (referrals[0].number, referrals[0].name) if referrals else None
     empathy = analyzer.empathy.scripts(
         emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,

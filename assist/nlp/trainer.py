@@ -231,7 +231,8 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
     folds = list(KFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(np.arange(n)))
     rows = {h: set(_head_rows(prep, h)) for h in heads}
     labels = {h: tuple(sorted({prep.examples[i].label(h) or "" for i in rows[h]})) for h in heads}
-    oof = {(h, c): np.zeros((n, 1 if h is Head.CRITICAL else len(labels[h]))) for h in heads for c in cfg.c_grid}
+    # a head with two labels (critical, violation) has one decision score per example, as scikit-learn gives it
+    oof = {(h, c): np.zeros((n, 1 if len(labels[h]) == 2 else len(labels[h]))) for h in heads for c in cfg.c_grid}
     sims = np.zeros(n)
     for train_idx, val_idx in folds:
         space = NgramSpace.fit([prep.cleaned[i] for i in train_idx], min_df=cfg.min_df, max_features=cfg.max_features)
@@ -273,7 +274,7 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
             continue
         labs = labels[h]
         t_idx = np.array([labs.index(x) for x in truth], dtype=np.int64)
-        c = max(cfg.c_grid, key=lambda c: (float(np.mean(oof[h, c][idx].argmax(axis=1) == t_idx)), -c))
+        c = max(cfg.c_grid, key=lambda c: (float(np.mean(_softmax(oof[h, c][idx], 1.0).argmax(axis=1) == t_idx)), -c))
         temp = fit_temperature(oof[h, c][idx], t_idx)
         probs = _softmax(oof[h, c][idx], temp)
         rule_labels = [_rule_label(prep.rules[i], h) for i in idx]

@@ -75,3 +75,18 @@ def test_the_kind_is_read_as_a_head_and_checked(tmp_path: Path) -> None:
     data.write_text('{"text": "路灯坏了", "critical": false, "critical_kind": "火灾"}\n', encoding="utf-8")
     with pytest.raises(TrainDataError, match=r"d\.jsonl:1: critical_kind"):
         read_examples(data)
+
+
+def test_the_hotline_of_a_matter_placed_by_the_model() -> None:
+    table = ReferralTable.load(TABLE)
+    got = table.for_matter("市场监管", "投诉举报")
+    assert got is not None and got.number == "12315"
+    assert table.for_matter("市场监管", "咨询") is None and table.for_matter(None, None) is None
+
+
+def test_a_matter_with_an_unknown_number_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "referrals.toml"
+    bad.write_text(TABLE.read_text(encoding="utf-8").replace('"人社/咨询" = "12333"', '"人社/咨询" = "99999"'),
+                   encoding="utf-8")
+    with pytest.raises(DataError, match="人社/咨询"):
+        ReferralTable.load(bad)

@@ -89,3 +89,23 @@ def test_a_directory_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     (tmp_path / "vocab.txt").write_text("", encoding="utf-8")
     with pytest.raises(ModelError):
         LearnedModel.load(tmp_path)
+
+
+def test_a_head_with_two_labels_is_learned(tmp_path: Path) -> None:
+    """scikit-learn gives one decision score for two classes: a two-unit centre's department head must still
+    learn (it once scored every example as the first label)."""
+    taken: dict[str, int] = defaultdict(int)
+    lines = []
+    for raw in TRAIN.read_text(encoding="utf-8").splitlines():
+        r = json.loads(raw)
+        dep = r.get("department")
+        if dep not in ("城管", "公安") or taken[dep] >= 40:
+            continue
+        taken[dep] += 1
+        lines.append(json.dumps({"text": r["text"], "department": dep}, ensure_ascii=False))
+    data = tmp_path / "two.jsonl"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "model"
+    assert main(["--data", str(data), "--out", str(out), "--encoder", "none", "--folds", "3", "--quiet"]) == 0
+    meta = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert meta["figures"]["department"]["model"]["accuracy"] > 0.75
