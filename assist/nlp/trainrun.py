@@ -191,12 +191,12 @@ def _card(meta: dict[str, Any]) -> str:
              f"- training: {meta['train']}", "", "## Label sets", ""]
     for name, info in meta["heads"].items():
         pol = info.get("policy")
-        how = f"policy {pol['use']}, threshold {pol['threshold']}, below it {pol['fallback']}" if pol else ""
-        lines.append(f"- **{name}** ({how}, temperature {info['temperature']:.3f}): {' '.join(info['labels'])}")
+        how = f"policy {pol['use']}, threshold {pol['threshold']}, below it {pol['fallback']}, " if pol else ""
+        lines.append(f"- **{name}** ({how}temperature {info['temperature']:.3f}): {' '.join(info['labels'])}")
     lines += ["", "## Cross-validated figures", "", "| head | accuracy | macro-F1 | model alone | rules alone |",
               "|---|---|---|---|---|"]
     for name, fig in meta["figures"].items():
-        if name == "critical":
+        if name in ("critical", "banned"):
             continue
         c, m, r = fig["combined"], fig["model"], fig["rules"]
         lines.append(f"| {name} | {c['accuracy']:.1%} | {c['macro_f1']:.1%} | {m['accuracy']:.1%} "
@@ -207,6 +207,16 @@ def _card(meta: dict[str, Any]) -> str:
                   f"on {c['positives']} critical of {c['n']} "
                   f"(rules alone: recall {r['recall']:.1%}, precision {r['precision']:.1%}); "
                   f"thresholds {meta['critical']}."]
+        card = meta["figures"]["critical"].get("crisis_card")
+        if card is not None:
+            lines += ["", f"Crisis card alone (rules, or a net above its confident threshold): recall "
+                      f"{card['recall']:.1%}, precision {card['precision']:.1%}; "
+                      "the other flags ask a safety question."]
+    if "banned" in meta["figures"]:
+        c, r = meta["figures"]["banned"]["combined"], meta["figures"]["banned"]["rules"]
+        lines += ["", f"Banned phrases (operator): recall {c['recall']:.1%}, precision {c['precision']:.1%} "
+                  f"with the rules (rules alone: recall {r['recall']:.1%}, precision {r['precision']:.1%}); "
+                  f"model threshold {meta['banned'].get('threshold')}."]
     lines += ["", "Figures are k-fold cross-validated on the training data: expect lower figures on wording "
               "unlike it (docs/nlp-evaluation.md).", ""]
     return "\n".join(lines)

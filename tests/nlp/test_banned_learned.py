@@ -52,8 +52,12 @@ def test_train_learns_the_operator_heads_with_a_precision_threshold(tmp_path: Pa
     data = tmp_path / "mixed.jsonl"
     lines = [json.dumps({"text": r["text"], "violation": r["violation"], "kind": r["kind"]}, ensure_ascii=False)
              for r in rows[:400]]
-    lines += [json.dumps({"text": r["text"], "category": r["category"]}, ensure_ascii=False)
-              for r in callers[:200] if r.get("category")]
+    per: dict[str, int] = {}
+    for r in callers:
+        cat = r.get("category")
+        if cat and per.get(cat, 0) < 30:
+            per[cat] = per.get(cat, 0) + 1
+            lines.append(json.dumps({"text": r["text"], "category": cat}, ensure_ascii=False))
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "model"
     assert main(["--data", str(data), "--out", str(out), "--encoder", "none", "--folds", "3", "--quiet",
