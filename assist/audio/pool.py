@@ -107,6 +107,7 @@ class PoolStats:
     refreshed: int = 0  # replaced, on a quiet floor, by a freshly built and warmed one
     grown: int = 0  # idle recognizers that served calls since they were built (what a refresh replaces)
     maintaining: bool = False  # trim / refresh / memory release running now
+    warm_hits: int = 0  # calls handed an idle (warm) recognizer instead of one built for them
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +161,7 @@ class RecognizerPool:
         self._lock = threading.Lock()
         self._idle: list[_Pooled] = []  # most recently released last
         self._in_use: dict[int, _Pooled] = {}  # handed out, by id() (the entry keeps the object, so the id)
-        self._created = self._reused = self._dropped = self._retired = self._refreshed = 0
+        self._created = self._reused = self._dropped = self._retired = self._refreshed = self._warm_hits = 0
         self._last_active = clock()  # last time a recognizer was handed out or taken back
         self._maintaining = False
         self._closed = threading.Event()
@@ -181,6 +182,7 @@ class RecognizerPool:
             entry = self._idle.pop() if self._idle else None
             if entry is not None:
                 self._in_use[id(entry.recognizer)] = entry
+                self._warm_hits += 1
                 if entry.calls:
                     self._reused += 1
                 needs_reset, entry.dirty = entry.dirty, False
@@ -342,7 +344,7 @@ class RecognizerPool:
         with self._lock:
             return PoolStats(len(self._idle), len(self._in_use), self._created, self._reused, self._dropped,
                              self._retired, self._refreshed, sum(1 for e in self._idle if e.calls),
-                             self._maintaining)
+                             self._maintaining, self._warm_hits)
 
 
 def pool_for(

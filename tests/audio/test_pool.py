@@ -161,7 +161,7 @@ def test_a_recognizer_is_retired_after_max_calls() -> None:
     assert pool.stats().idle == 1
     assert _serve(pool) == [first]  # its third call: retired instead of kept
     stats = pool.stats()
-    assert (stats.idle, stats.in_use, stats.retired, stats.dropped, stats.reused) == (0, 0, 1, 0, 2)
+    assert (stats.idle, stats.in_use, stats.retired, stats.dropped, stats.reused, stats.warm_hits) == (0, 0, 1, 0, 2, 3)
     assert pool.create() is not first and len(factory.made) == 2
 
 
@@ -376,7 +376,7 @@ def test_a_refreshed_recognizer_decodes_a_call_as_a_fresh_one(
     del grown
     assert _finals(_decode(ChannelDecoder(refreshed, RATE, gate=GateConfig()), call)) == fresh
     pool.release(refreshed)
-    assert pool.stats().reused == 0  # the refreshed one had served no call before this one
+    assert pool.stats().reused == 0 and pool.stats().warm_hits == 2  # the refreshed one had served no call
 
 
 @pytest.mark.slow
