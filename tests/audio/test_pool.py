@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -26,10 +27,12 @@ class FakeRecognizer:
     def __init__(self, serial: int) -> None:
         self.serial = serial
         self.fed = 0
+        self.heard = 0  # samples fed over its life (reset does not clear it)
         self.resets = 0
 
     def accept(self, pcm: bytes) -> list[Hypothesis]:
         self.fed += len(pcm) // 2
+        self.heard += len(pcm) // 2
         return []
 
     def flush(self) -> list[Hypothesis]:
@@ -166,14 +169,18 @@ def test_a_recognizer_is_retired_after_max_calls() -> None:
 
 
 def test_a_quiet_floor_gets_freshly_warmed_recognizers_and_its_memory_back() -> None:
-    released: list[int] = []
+    released: list[tuple[int, bool]] = []  # at each malloc_trim: refreshed so far, grown ones already freed
     factory, clock = FakeFactory(), Clock()
     audio = b"\x01\x00" * 4800
     pool = RecognizerPool(factory, PoolConfig(warm=2, max_idle=8, idle_seconds=60), warm_audio=audio, clock=clock,
-                          release_memory=lambda: released.append(pool.stats().refreshed))
+                          release_memory=lambda: released.append(
+                              (pool.stats().refreshed, all(ref() is None for ref in gone))))
     pool.warm_up()
     grown = _serve(pool, 2)
     assert {id(r) for r in grown} == {id(r) for r in factory.made[:2]}  # the warm ones served
+    gone = [weakref.ref(r) for r in grown]
+    del grown
+    factory.made.clear()  # the test's own references: only the pool holds them now
     assert pool.stats().grown == 2
     clock.now += 59
     assert pool.maintain() == Maintenance(0, 0, 0) and not released  # not quiet for long enough
@@ -181,9 +188,10 @@ def test_a_quiet_floor_gets_freshly_warmed_recognizers_and_its_memory_back() -> 
     assert pool.maintain() == Maintenance(trimmed=0, refreshed=2, added=0)
     stats = pool.stats()
     assert (stats.idle, stats.grown, stats.refreshed, stats.created, stats.maintaining) == (2, 0, 2, 4, False)
-    assert released == [2]  # malloc_trim once, after both were replaced
-    fresh = factory.made[2:]
-    assert all(r.fed == 0 and r.resets == 1 for r in fresh)  # fed the warm-up speech, then reset
+    assert released == [(2, True)]  # malloc_trim once, after both were replaced and freed
+    fresh = factory.made
+    assert len(fresh) == 2
+    assert all(r.heard == 4800 and r.fed == 0 and r.resets == 1 for r in fresh)  # warm-up speech, then reset
     handed = {id(pool.create()), id(pool.create())}
     assert handed == {id(r) for r in fresh}  # the grown ones are gone from the pool
     clock.now += 1000
