@@ -130,6 +130,12 @@ class ServerConfig:
     pool_idle_seconds: float = field(default=300.0, metadata=meta(
         floats(1.0, 86_400.0), "recognizers beyond pool_warm are dropped after this long idle",
         "ASSIST_POOL_IDLE_SECONDS"))
+    pool_max_calls: int = field(default=50, metadata=meta(
+        ints(1, 1_000_000), "a pooled recognizer that has served this many calls is retired, not kept "
+        "(its caches grow with every call)", "ASSIST_POOL_MAX_CALLS"))
+    pool_refresh: bool = field(default=True, metadata=meta(
+        BOOL, "after pool_idle_seconds without calls, kept recognizers that served calls are replaced by "
+        "freshly warmed ones (memory back to its post-warm-up level)", "ASSIST_POOL_REFRESH"))
     db_path: Path | None = field(default=None, metadata=meta(
         PATH, "SQLite store of calls, utterances, prompts and alerts", paths.DB_ENV, "--db", metavar="PATH",
         default_text="var/assist.sqlite3 in the data directory"))

@@ -21,7 +21,13 @@ line noise: each channel is more than half silence).
 
 Memory: server RSS after start-up and pool warm-up plus one short call ("post
 warm-up"), its peak during each run, and after each run once the pool has
-trimmed its idle recognizers (``ASSIST_POOL_IDLE_SECONDS``, 5 s here).
+settled: no call holds a recognizer, the idle ones beyond ``--warm`` are
+trimmed, those that served calls are replaced by freshly warmed ones (the
+pool's refresh, ``ASSIST_POOL_IDLE_SECONDS`` of quiet, 5 s here) and the
+upkeep, whose last step is ``malloc_trim``, has finished: the bench polls the
+server's ``/stats`` for that before it reads "RSS after", and prints the pool's
+counters per run.  ``--no-refresh`` (``ASSIST_POOL_REFRESH=0``) and
+``--max-calls`` (``ASSIST_POOL_MAX_CALLS``) set the pool's memory budget.
 """
 
 from __future__ import annotations
@@ -142,6 +148,35 @@ def cpu_figures(model: Path, seconds: float) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolDelta:
+    """What the server's pool did during one run and its settling (from ``/stats``)."""
+
+    created: int
+    warm_hits: int
+    reused: int
+    dropped: int
+    retired: int
+    refreshed: int
+    idle: int  # after settling
+    settle_s: float  # from the last call's end until the pool had settled
+    settled: bool
+
+    @classmethod
+    def between(cls, before: dict[str, Any], after: dict[str, Any], settle_s: float, settled: bool) -> PoolDelta:
+        def d(key: str) -> int:
+            return int(after.get(key, 0)) - int(before.get(key, 0))
+
+        return cls(d("pool_created"), d("pool_warm_hits"), d("pool_reused"), d("pool_dropped"), d("pool_retired"),
+                   d("pool_refreshed"), int(after.get("pool_idle", 0)), settle_s, settled)
+
+    def line(self) -> str:
+        state = f"settled in {self.settle_s:.1f} s" if self.settled else f"NOT settled after {self.settle_s:.0f} s"
+        return (f"    pool: created {self.created}, calls given a warm one {self.warm_hits} (of which reused "
+                f"{self.reused}), trimmed/dropped {self.dropped}, "
+                f"retired {self.retired}, refreshed {self.refreshed}, idle {self.idle}; {state}")
+
+
+@dataclass(frozen=True, slots=True)
 class LoadRun:
     streams: int
     words: int
@@ -152,6 +187,7 @@ class LoadRun:
     rss_peak: float
     rss_after: float
     errors: int
+    pool: PoolDelta
 
 
 def _start(call_id: str, channels: int) -> dict[str, Any]:
@@ -160,18 +196,31 @@ def _start(call_id: str, channels: int) -> dict[str, Any]:
             "channels": channels, "roles": roles}
 
 
-async def _settle(server: ServerProcess, limit_s: float = 120.0) -> None:
-    """Wait until the pool has trimmed back to its warm recognizers (or ``limit_s``)."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        stats = server.stats()
-        if stats.get("pool_in_use", 0) == 0 and stats.get("pool_idle", 0) <= int(os.environ["ASSIST_POOL_WARM"]):
-            await asyncio.sleep(1.0)  # the trim's malloc_trim follows it
-            return
+def _settled(stats: dict[str, Any], warm: int, refresh: bool) -> bool:
+    """The pool is back to its quiet state: no call holds a recognizer, at most ``warm`` idle, none grown
+    (when it refreshes), and no upkeep (trim, refresh, malloc_trim) running."""
+    return (stats.get("pool_in_use", 0) == 0 and stats.get("pool_idle", 0) <= warm
+            and (not refresh or stats.get("pool_grown", 0) == 0) and not stats.get("pool_maintaining", False))
+
+
+async def _settle(server: ServerProcess, warm: int, refresh: bool, limit_s: float = 600.0) -> tuple[float, bool]:
+    """Wait until the pool has settled (``_settled``, seen twice 0.5 s apart) or ``limit_s``; returns
+    (seconds waited, settled)."""
+    began = time.monotonic()
+    seen = False
+    while time.monotonic() - began < limit_s:
+        if _settled(server.stats(), warm, refresh):
+            if seen:
+                return time.monotonic() - began, True
+            seen = True
+        else:
+            seen = False
         await asyncio.sleep(0.5)
+    return time.monotonic() - began, False
 
 
-async def load_run(server: ServerProcess, n: int, seconds: float, *, stereo: bool, tag: str) -> LoadRun:
+async def load_run(server: ServerProcess, n: int, seconds: float, *, stereo: bool, tag: str, warm: int,
+                   refresh: bool) -> LoadRun:
     channels = 2 if stereo else 1
     audio = [(half_silence_call(i, seconds) if stereo else mono_stream(i, seconds)).astype("<i2").tobytes()
              for i in range(n)]
@@ -195,14 +244,18 @@ async def load_run(server: ServerProcess, n: int, seconds: float, *, stereo: boo
     decoded = after["channel_audio_decoded_s"] - before["channel_audio_decoded_s"]
     per_decoded = (after["decode_cpu_s"] - before["decode_cpu_s"]) / decoded if decoded else float("nan")
     errors = sum(len(r.errors) + (r.ended is None) for r in results)
-    await _settle(server)
+    settle_s, settled = await _settle(server, warm, refresh)
+    rss_after = server.rss_mb()
+    pool = PoolDelta.between(before, server.stats(), settle_s, settled)
     return LoadRun(n, len(lat), percentile(lat, 50), percentile(lat, 95), 100 * (cpu1 - cpu0) / wall,
-                   per_decoded, peak[0], server.rss_mb(), errors)
+                   per_decoded, peak[0], rss_after, errors, pool)
 
 
-async def load_figures(model: Path, counts: list[int], seconds: float, *, stereo: bool, warm: int) -> None:
+async def load_figures(model: Path, counts: list[int], seconds: float, *, stereo: bool, warm: int,
+                       refresh: bool = True, max_calls: int = 50) -> None:
     os.environ.update({"ASSIST_POOL_WARM": str(warm), "ASSIST_POOL_IDLE_SECONDS": str(IDLE_S),
-                       "ASSIST_POOL_MAX": str(max(16, 2 * max(counts)))})
+                       "ASSIST_POOL_MAX": str(max(16, 2 * max(counts))), "ASSIST_POOL_REFRESH": str(int(refresh)),
+                       "ASSIST_POOL_MAX_CALLS": str(max_calls)})
     server = ServerProcess(model, max_calls=max(64, 2 * max(counts)))
     try:
         for _ in range(600):  # the pool warms up in the background: up to 300 s
@@ -212,22 +265,29 @@ async def load_figures(model: Path, counts: list[int], seconds: float, *, stereo
         warm_cpu = server.stats().get("pool_warm_cpu_s", 0.0)
         short = mono_stream(0, 4.0).astype("<i2").tobytes()
         await stream_call(server.url, _start("warm-up", 1), short, chunk=3200)
-        await _settle(server)
+        settle_s, settled = await _settle(server, warm, refresh)
         base = server.rss_mb()
         kind = "stereo calls" if stereo else "mono streams"
         print(f"\nserver ready in {server.ready_s:.1f} s; pool of {warm} warmed in {warm_cpu:.1f} s CPU; "
               f"RSS post warm-up {base:.0f} MB")
-        print(f"N {kind} of {seconds:.0f} s (half silence), real time, 100 ms chunks; pool idle timeout {IDLE_S:g} s")
+        if not settled:
+            print(f"warning: the pool had not settled {settle_s:.0f} s after the short call")
+        print(f"N {kind} of {seconds:.0f} s (half silence), real time, 100 ms chunks; pool idle timeout {IDLE_S:g} s, "
+              f"refresh {'on' if refresh else 'off'}, max calls per recognizer {max_calls}")
         print(f"{'N':>3} {'words':>6} {'p50 ms':>7} {'p95 ms':>7} {'CPU %':>6} {'CPU/decoded s':>13} "
               f"{'RSS peak':>9} {'RSS after':>9} {'after/base':>10} {'errors':>6}")
         for n in counts:
-            run = await load_run(server, n, seconds, stereo=stereo, tag=f"{'c' if stereo else 's'}{n}")
+            run = await load_run(server, n, seconds, stereo=stereo, tag=f"{'c' if stereo else 's'}{n}", warm=warm,
+                                 refresh=refresh)
             print(f"{n:>3} {run.words:>6} {run.p50:>7.0f} {run.p95:>7.0f} {run.cpu_percent:>6.0f} "
                   f"{run.decode_cpu_per_decoded_s:>13.3f} {run.rss_peak:>9.0f} {run.rss_after:>9.0f} "
-                  f"{run.rss_after / base:>10.2f} {run.errors:>6}", flush=True)
+                  f"{run.rss_after / base:>10.2f} {run.errors:>6}")
+            print(run.pool.line(), flush=True)
         stats = server.stats()
-        print(f"pool: created {stats['pool_created']}, reused {stats['pool_reused']}, "
-              f"dropped {stats['pool_dropped']}, idle {stats['pool_idle']}")
+        print(f"pool in total: created {stats['pool_created']}, calls given a warm one {stats['pool_warm_hits']}, "
+              f"reused {stats['pool_reused']}, "
+              f"dropped {stats['pool_dropped']}, retired {stats['pool_retired']}, "
+              f"refreshed {stats['pool_refreshed']}, idle {stats['pool_idle']}")
     finally:
         server.stop()
 
@@ -244,6 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stereo", action="store_true", help="run --calls as stereo dialogues")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warm", type=int, default=2, help="recognizers the server warms at start-up")
+    parser.add_argument("--no-refresh", action="store_true",
+                        help="keep grown recognizers on a quiet floor (ASSIST_POOL_REFRESH=0)")
+    parser.add_argument("--max-calls", type=int, default=50,
+                        help="calls a pooled recognizer serves before it is retired (ASSIST_POOL_MAX_CALLS)")
     args = parser.parse_args(argv)
     from assist.audio.models import ModelError, resolve_model_dir
 
@@ -255,9 +319,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cpu:
         cpu_figures(model, min(args.seconds, 60.0))
     if args.streams:
-        asyncio.run(load_figures(model, args.streams, args.seconds, stereo=False, warm=args.warm))
+        asyncio.run(load_figures(model, args.streams, args.seconds, stereo=False, warm=args.warm,
+                                 refresh=not args.no_refresh, max_calls=args.max_calls))
     if args.calls:
-        asyncio.run(load_figures(model, args.calls, args.seconds, stereo=True, warm=args.warm))
+        asyncio.run(load_figures(model, args.calls, args.seconds, stereo=True, warm=args.warm,
+                                 refresh=not args.no_refresh, max_calls=args.max_calls))
     return 0
 
 

@@ -113,5 +113,7 @@ class ServerFigures:
             return {}
         pool = self.pool.stats()
         return {"pool_idle": pool.idle, "pool_in_use": pool.in_use, "pool_created": pool.created,
-                "pool_reused": pool.reused, "pool_dropped": pool.dropped,
+                "pool_reused": pool.reused, "pool_dropped": pool.dropped, "pool_retired": pool.retired,
+                "pool_refreshed": pool.refreshed, "pool_grown": pool.grown, "pool_maintaining": pool.maintaining,
+                "pool_warm_hits": pool.warm_hits,
                 "pool_warm_cpu_s": round(self.pool_warm_cpu, 3)}

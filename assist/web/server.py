@@ -123,7 +123,10 @@ class AssistServer(HttpFront):
         self._own_executor = executor is None
         self._executor = executor or ThreadPoolExecutor(config.threads, thread_name_prefix="decode")
         # warm recognizers reused across calls (issue 14); None for factories that cannot reset theirs
-        self.pool = pool_for(factory, PoolConfig(config.pool_warm, config.pool_max, config.pool_idle_seconds))
+        self._memory = MemoryReleaser()
+        self.pool = pool_for(factory, PoolConfig(config.pool_warm, config.pool_max, config.pool_idle_seconds,
+                                                 config.pool_max_calls, config.pool_refresh),
+                             release_memory=self._memory.release)
         self._pool_task: asyncio.Task[None] | None = None
         self._ctx = ServerContext(
             config=config,
@@ -146,7 +149,6 @@ class AssistServer(HttpFront):
         self._server: Server | None = None
         self.hosts = HostPolicy.for_server(config.host, config.allowed_hosts)
         self.table = self._route_table()
-        self._memory = MemoryReleaser()
         self._connections: dict[CallConnection | SubscriberConnection, asyncio.Future[None]] = {}
         self.figures = ServerFigures(factory.name, self.metrics, self.hub, self.registry, self.pool, pipeline)
         self.metrics.track(
@@ -211,6 +213,8 @@ class AssistServer(HttpFront):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         server.close(close_connections=False)
+        if self.pool is not None:
+            self.pool.close()  # a warm-up or refresh under way stops within 100 ms of audio
         await cancel_and_wait(self._pool_task)
         self._pool_task = None
         for conn in tuple(self._connections):
@@ -262,7 +266,8 @@ class AssistServer(HttpFront):
 
     async def _keep_pool(self) -> None:
         """Warm the pool's first recognizers (in a decode thread, while calls are already taken), then
-        trim it now and then: recognizers idle too long go, and their memory back to the OS."""
+        maintain it now and then: recognizers idle too long go, grown ones are replaced by fresh ones on a
+        quiet floor, and their memory goes back to the OS (``RecognizerPool.maintain``, in a thread)."""
         pool = self.pool
         assert pool is not None
         loop = asyncio.get_running_loop()
@@ -275,8 +280,10 @@ class AssistServer(HttpFront):
         period = min(max(pool.config.idle_seconds / 4, 0.5), 30.0)
         while True:
             await asyncio.sleep(period)
-            if await asyncio.to_thread(pool.trim) and self._memory.available:
-                await asyncio.to_thread(self._memory.release)
+            try:
+                await asyncio.to_thread(pool.maintain)
+            except Exception:
+                log.exception("recognizer pool upkeep failed")
 
     @property
     def port(self) -> int:
