@@ -135,3 +135,21 @@ def test_in_a_crisis_the_alternative_keeps_the_caller_on_the_line() -> None:
     calm = CallContext()
     analyzer.analyze("caller", "我想问一下公积金怎么提取", calm)
     assert analyzer.analyze("agent", "我不知道", calm).banned[0].suggestion == "这个问题我帮您查询确认后给您回复。"
+
+
+@pytest.mark.parametrize("text", [
+    "我不能向您打包票结果一定怎样,但处理过程我会全程跟进。",       # a promise declined is the compliant form
+    "我没法保证具体哪天修好,但我会每天帮您催办。",
+    "您说维修师傅当时拍胸脯说明天肯定修好,结果一直没来,是这样吧?",  # the caller's words repeated back
+    "这个问题我暂时答不上来,我记下来请业务部门专人给您回电。",      # an honest limit with what happens next
+    "这件事我做不了主,但我可以马上把您的诉求交给有权限的部门。",
+    "估计您也等急了,我这边马上给您登记。",                          # empathy, not a hedged promise
+    "大概位置您能描述一下吗,附近有没有超市或者学校?",              # asking for an approximate place
+])
+def test_negated_reported_and_honest_wording_is_not_banned(banned: BannedList, text: str) -> None:
+    assert banned.find(normalize(text).text) == []
+
+
+@pytest.mark.parametrize("text", ["我跟您打包票,明天肯定修好。", "我做不了主,你找别人吧。", "估计下周就能修好吧。"])
+def test_the_same_words_as_a_promise_or_a_brush_off_still_are(banned: BannedList, text: str) -> None:
+    assert banned.find(normalize(text).text)
