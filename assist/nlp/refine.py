@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DESPAIR = "绝望"
+# a weak signal asks the question of its kind of danger only when the kind head (conditional on a danger)
+# is this sure; otherwise the general one (冒昧问一句:您现在安全吗?): an angry caller is not asked about
+# self-harm on a guess
+KIND_QUESTION = 0.9
 
 
 class LearnedEngine:
@@ -182,7 +186,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     safety_check = flagged and not confident
     reason = a.critical_reason if critical else None
     if flagged and not a.critical and crit is not None:
-        kind = _kind(result)
+        kind = _kind(result, 0.0 if confident else KIND_QUESTION)
         reason = f"可能有{kind or '生命安全'}风险(模型判断)"
     referrals = a.referrals
     if label == DESPAIR and all(r.number != "12356" for r in referrals):
@@ -209,7 +213,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, signs,
                                        fields["intent"], fields["department"], critical), utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
-    question = analyzer.referrals.safety_question(_kind(result)) if safety_check else None
+    question = analyzer.referrals.safety_question(_kind(result, KIND_QUESTION)) if safety_check else None
     return dataclasses.replace(a, intent=intent, department=fields["department"], emotion=emotion,
                                referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
                                critical_reason=reason, scores=scores, safety_question=question)
@@ -241,6 +245,7 @@ def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: C
     return dataclasses.replace(a, banned=(hit,), evidence={**a.evidence, "banned": (hit.span,)}, scores=scores)
 
 
-def _kind(result: LearnedResult) -> str | None:
+def _kind(result: LearnedResult, confidence: float = 0.0) -> str | None:
+    """The kind of danger the model reads, when its probability reaches ``confidence``."""
     pred = result.heads.get(Head.KIND)
-    return pred.label if pred is not None else None
+    return pred.label if pred is not None and pred.probability >= confidence else None

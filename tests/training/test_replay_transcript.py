@@ -55,10 +55,13 @@ async def test_the_stored_report_matches_the_replayed_one(server: AssistServer, 
     assert stored["call"]["mode"] == "training"
     assert await report_for_call(store, "replay-legal") == streamed
     assert streamed["referrals"][0]["number"] == "12348"
-    # The knowledge answer (gjj-withdraw) is shown at 00:03 but folded away when the learned critical net
-    # raises a crisis on the angry debt dispute at 00:11 (probability 0.35, a false alarm: see the note in
-    # docs/nlp-evaluation.md), and the report lists only answers still shown at the end of the call.
-    assert streamed["knowledge"] == [] or streamed["knowledge"][0]["id"] == "gjj-withdraw"
+    prompts = [e for e in events if e["type"] == "prompt" and e["action"] in ("show", "update")]
+    # the first question's answer is offered at 00:03 ...
+    assert any(p["kind"] == "knowledge" and p["data"]["id"] == "gjj-withdraw" for p in prompts)
+    # ... and the angry debt dispute at 00:11 raises no crisis card (crisis mode would fold the cards away):
+    # the learned net's weak signal on it (probability ~0.2) only asks a safety question
+    assert not [p for p in prompts if p["kind"] == "critical"]
+    assert not [a for a in events if a["type"] == "alert" and a["severity"] == "critical"]
 
 
 async def test_replaying_one_role_lets_a_trainee_answer(server: AssistServer, rules: TrainingRules) -> None:
