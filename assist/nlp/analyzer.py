@@ -115,14 +115,8 @@ class Analyzer:
             learned=_learned(nlp_model) if nlp_model is not None or learned else None,
         )
 
-    def analyze(
-        self,
-        role: Role,
-        text: str,
-        context: CallContext | None = None,
-        *,
-        utterance_id: str | None = None,
-    ) -> Analysis:
+    def analyze(self, role: Role, text: str, context: CallContext | None = None, *,
+                utterance_id: str | None = None) -> Analysis:
         """Analyse one utterance of ``role`` (caller, agent or mixed; its wire string is accepted too)."""
         if role not in tuple(Role):
             raise ValueError(f"role must be one of {', '.join(Role)}, got {role!r}")
@@ -136,14 +130,8 @@ class Analyzer:
                             evidence={"banned": tuple(h.span for h in hits)})
         return self._caller(role, text, norm, context, utterance_id)
 
-    def analyze_final(
-        self,
-        role: Role,
-        text: str,
-        context: CallContext | None = None,
-        *,
-        utterance_id: str | None = None,
-    ) -> Analysis:
+    def analyze_final(self, role: Role, text: str, context: CallContext | None = None, *,
+                      utterance_id: str | None = None) -> Analysis:
         """``analyze`` plus the learned path (encoder, learned heads, crisis nets) when loaded.
 
         Blocking (~20 ms with the encoder): call it from a worker thread on finals, never on
