@@ -1,12 +1,16 @@
 """Cluster benchmark: cross-node event latency at N calls, and per-call CPU in a cluster vs one node.
 
     .venv/bin/python -m bench.cluster_bench --calls 20 --speed 2
+    .venv/bin/python -m bench.cluster_bench --audio --calls 3 --seconds 35 --rounds 3
 
 Starts a local cluster (PostgreSQL, Redis, HAProxy, three ``--no-model`` nodes; assist.ops.localcluster),
 streams N transcript-source calls (assist/training/samples/noise-complaint.jsonl) to node1, with one
 supervisor on node1 and one on node2.  Added latency of an event = its arrival at node2's
 supervisor minus its arrival at node1's (same machine clock).  Then the same N calls on a
 single node (SQLite, no Redis).  CPU = the node process's user+system time over the run.
+
+``--audio``: real stereo audio calls decoded by the speech model instead, on a cluster node and on a
+single node, in alternating rounds after the same pool warm-up (``bench.cluster_audio``).
 """
 
 from __future__ import annotations
@@ -125,9 +129,21 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--calls", type=int, default=None, help="simultaneous calls (20; 3 with --audio)")
     parser.add_argument("--speed", type=float, default=2.0, help="replay speed of each call (1 = real time)")
+    parser.add_argument("--audio", action="store_true", help="real audio calls through the speech model")
+    parser.add_argument("--model", type=Path, help="speech model (--audio; default $ASSIST_MODEL or installed)")
+    parser.add_argument("--seconds", type=float, default=35.0, help="length of each audio call (--audio)")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per set-up (--audio)")
     args = parser.parse_args()
+    if args.audio:
+        from assist.audio.models import resolve_model_dir
+        from bench.cluster_audio import run_audio
+
+        model = resolve_model_dir(args.model, os.environ)
+        print(json.dumps(run_audio(model, args.calls or 3, args.seconds, args.rounds), indent=2))
+        return 0
+    args.calls = args.calls or 20
     root = Path(tempfile.mkdtemp(prefix="assist-bench-"))
     c = LocalCluster(root, nodes=3)
     try:
