@@ -199,6 +199,8 @@ def summary(rows: list[Round], calls: int, seconds: float) -> dict[str, Any]:
         "ratio_of_medians": round(statistics.median(r.cpu_s for r in cl) / statistics.median(r.cpu_s for r in si), 3),
         "non_decode_cpu_s_per_call_cluster_median": round(rest_cl, 3),
         "non_decode_cpu_s_per_call_single_median": round(rest_si, 3),
+        # the same audio decodes to the same work on both; what the cluster adds is outside decoding
+        "ratio_same_decode": round(1 + (rest_cl - rest_si) * calls / statistics.median(r.cpu_s for r in si), 3),
         "errors": sum(r.errors for r in rows),
         "load1": [round(r.load1, 2) for r in rows],
     }
