@@ -33,17 +33,40 @@ MAX_SAMPLE_RATE = 48000
 MAX_ID_LENGTH = 128
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}  # a dataclass's field names; None: not a dataclass
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+        _FIELD_NAMES[cls] = names
+        return names
+
+
 def _clean(value: Any) -> Any:
-    """Recursively convert dataclasses/tuples into JSON-ready values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _clean(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """Recursively convert dataclasses/tuples into JSON-ready values (field names cached per class)."""
+    if value is None or isinstance(value, (str, int)):  # StrEnum values are str, bool is int
+        return value
+    if isinstance(value, float):
+        return round(value, 3)
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, float):
-        return round(value, 3)
+    names = _field_names(type(value))  # a dataclass instance (a dataclass itself is a ``type``)
+    if names is not None:
+        return {name: _clean(getattr(value, name)) for name in names}
     return value
+
+
+# The wire text of recently encoded events: an event goes to its call's socket, to each page that
+# watches and (in a cluster) to the event stream, and each would encode it again.  Events are frozen,
+# so the text of the same object never changes; the entry keeps the object alive, so its id is not
+# reused while cached.  Bounded: cleared when full.
+_RECENT_JSON: dict[int, tuple[Event, str]] = {}
+_RECENT_MAX = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +81,14 @@ class Event:
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        hit = _RECENT_JSON.get(id(self))
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        if len(_RECENT_JSON) >= _RECENT_MAX:
+            _RECENT_JSON.clear()
+        _RECENT_JSON[id(self)] = (self, text)
+        return text
 
 
 # ---------------------------------------------------------------- client -> server, call socket

@@ -1,7 +1,8 @@
 """Group commit to PostgreSQL that rides out the database being briefly unavailable.
 
 Writes are small async functions (*ops*) run on one pooled connection.  The writer
-task takes everything queued (up to ``MAX_BATCH``), runs it in one transaction and
+task takes everything queued (up to ``MAX_BATCH``), runs it in one transaction (a lone op runs
+without BEGIN/COMMIT: its statements are idempotent upserts, and that saves two round trips) and
 wakes the callers once committed.  If one op fails (an unknown call) the batch is
 redone one op per transaction, so only that caller sees the error.
 
@@ -90,27 +91,30 @@ class PgGroupWriter(BatchWriter[asyncpg.Connection]):
 
     async def _commit_batch(self, batch: list[_Item]) -> None:
         async with self._pool.acquire() as conn:
+            if len(batch) == 1:  # a lone op needs no BEGIN/COMMIT round trips (ops are idempotent)
+                await self._commit_one(conn, batch[0], transaction=False)
+                return
             try:
                 async with conn.transaction():
                     results = [await op(conn) for op, _ in batch]
             except UNAVAILABLE:
                 raise
-            except Exception as exc:
-                if len(batch) == 1:
-                    fail(batch[0][1], exc)
-                    return
+            except Exception:
                 for item in batch:  # redo one by one: only the bad op's caller gets the error
                     await self._commit_one(conn, item)
                 return
         settle(batch, results)
 
     @staticmethod
-    async def _commit_one(conn: asyncpg.Connection, item: _Item) -> None:
+    async def _commit_one(conn: asyncpg.Connection, item: _Item, *, transaction: bool = True) -> None:
         op, fut = item
         if fut.done():
             return
         try:
-            async with conn.transaction():
+            if transaction:
+                async with conn.transaction():
+                    result = await op(conn)
+            else:
                 result = await op(conn)
         except UNAVAILABLE:
             raise
