@@ -59,11 +59,14 @@ def test_emergency_numbers_and_questions_by_kind() -> None:
     assert table.safety_question(None) == table.safety_question("未知") == table.safety_questions["default"]
 
 
-def test_a_crisis_kind_with_an_unknown_number_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("line", "wrong", "named"), [
+    ('"火灾" = ["119"]', '"火灾" = ["999"]', "火灾"),                   # a crisis kind's number
+    ('"人社/咨询" = "12333"', '"人社/咨询" = "99999"', "人社/咨询"),     # a matter's hotline
+])
+def test_a_number_not_in_the_table_is_refused(tmp_path: Path, line: str, wrong: str, named: str) -> None:
     bad = tmp_path / "referrals.toml"
-    bad.write_text(TABLE.read_text(encoding="utf-8").replace('"火灾" = ["119"]', '"火灾" = ["999"]'),
-                   encoding="utf-8")
-    with pytest.raises(DataError, match="火灾"):
+    bad.write_text(TABLE.read_text(encoding="utf-8").replace(line, wrong), encoding="utf-8")
+    with pytest.raises(DataError, match=named):
         ReferralTable.load(bad)
 
 
@@ -83,10 +86,3 @@ def test_the_hotline_of_a_matter_placed_by_the_model() -> None:
     assert got is not None and got.number == "12315"
     assert table.for_matter("市场监管", "咨询") is None and table.for_matter(None, None) is None
 
-
-def test_a_matter_with_an_unknown_number_is_refused(tmp_path: Path) -> None:
-    bad = tmp_path / "referrals.toml"
-    bad.write_text(TABLE.read_text(encoding="utf-8").replace('"人社/咨询" = "12333"', '"人社/咨询" = "99999"'),
-                   encoding="utf-8")
-    with pytest.raises(DataError, match="人社/咨询"):
-        ReferralTable.load(bad)
