@@ -29,7 +29,7 @@ class LiveCard:
     prompt_id: str
     utterance_id: str
     role: Role
-    kind: PromptKind  # REFERRAL or KNOWLEDGE
+    kind: PromptKind  # REFERRAL, KNOWLEDGE or SAFETY (the standing safety question)
     key: str  # the referral number or the knowledge answer's id
     data: PromptData
     department: str | None

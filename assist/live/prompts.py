@@ -261,11 +261,11 @@ class LiveAssist:
             data: PromptData = CriticalPayload(reason=r.critical_reason, referrals=numbers)
             cards[(PromptKind.CRITICAL, "0")] = (data, None)
             crisis.update(numbers)
-        elif r.safety_question is not None:  # a weaker sign: ask, no crisis mode, no supervisor alert
+        elif r.safety_question is not None and not crisis:  # a weaker sign: ask, no crisis mode, no alert
+            asked = {x.number for x in r.referrals if x.span is None}  # the kind's numbers, not said in the words
             safety = SafetyPayload(question=r.safety_question, reason=r.critical_reason,
-                                   referrals=tuple(x.number for x in r.referrals))
+                                   referrals=tuple(x.number for x in r.referrals if x.number in asked))
             cards[(PromptKind.SAFETY, "0")] = (safety, None)
-            asked = {x.number for x in r.referrals if x.span is None}
         if r.emotion is not None and r.emotion.label.negative:
             data = EmotionPayload(label=r.emotion.label, intensity=round(float(r.emotion.intensity), 1))
             cards[(PromptKind.EMOTION, "0")] = (data, None)
@@ -344,6 +344,12 @@ class LiveAssist:
                                               None, passing=False)
             elif kind == PromptKind.BANNED:
                 self.warnings += 1
+            elif kind == PromptKind.SAFETY:  # the newest question stands until the caller's next final
+                out.extend(self._retire(self._standing_safety(), t))
+                self.cards.keep(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, "safety", card.data,
+                                         None))
+        if r is not None and Role(t.role).is_caller and (PromptKind.SAFETY, "0") not in utt.cards:
+            out.extend(self._retire(self._standing_safety(), t))  # answered, or the caller moved on
         if r is not None and Role(t.role).is_caller:
             numbers = {x.number for x in r.referrals}
             answers = {k.id for k in r.knowledge}
@@ -358,6 +364,9 @@ class LiveAssist:
         if r is None:
             return None
         return next((k.department for k in r.knowledge if k.id == answer_id), None)
+
+    def _standing_safety(self) -> list[LiveCard]:
+        return [c for c in self.cards.of_kind(PromptKind.SAFETY) if self.cards.drop(c.prompt_id) is not None]
 
     def _retire(self, cards: list[LiveCard], t: Transcript) -> list[Event]:
         """Withdraw cards of earlier utterances (at the audio time of ``t``)."""

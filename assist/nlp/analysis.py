@@ -138,7 +138,7 @@ class Analysis:
             "normalized": self.normalized.text,
             "critical": self.critical,
             "critical_reason": self.critical_reason,
-            "safety_check": self.safety_question,
+            "safety_question": self.safety_question,
             "escalation": self.escalation,
             "escalation_reasons": list(self.escalation_reasons),
             "evidence": {k: spans(v) for k, v in self.evidence.items() if v},

@@ -153,6 +153,8 @@ def compute(analyzer: RulesEngine, a: Analysis) -> Refinement:
     if engine is None or not a.normalized.text:
         return Refinement(None, None)
     if a.role == "agent":  # the operator's heads: banned wording the rules do not describe
+        if Head.VIOLATION not in engine.model.layers:
+            return Refinement(None, None)  # a model without them: no encoder pass for nothing
         return Refinement(engine.predict(a.normalized.text, RuleView.of(a), agent=True), None)
     result = engine.predict(a.normalized.text, RuleView.of(a))
     knowledge = None
@@ -192,9 +194,11 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if label == DESPAIR and all(r.number != "12356" for r in referrals):
         extra = analyzer.referrals.get("12356", reason="情绪绝望,可能有自伤风险")
         referrals = (extra, *referrals) if extra is not None else referrals
-    if flagged:
-        referrals = _crisis_referrals(analyzer, result, referrals, reason)
-    matter = analyzer.referrals.for_matter(fields["department"], fields["intent"])
+    kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
+    added: tuple[str, ...] = ()
+    if kind is not None:
+        referrals, added = _crisis_referrals(analyzer, kind, referrals, reason)
+    matter = analyzer.referrals.for_matter(fields["department"], fields["intent"]) if not flagged else None
     if matter is not None and all(r.number != matter.number for r in referrals):
         referrals = (*referrals, matter)
     first_ref = (referrals[0].number, referrals[0].name) if referrals else None
@@ -210,25 +214,27 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if context is not None and utterance_id is not None:
         old = context.get(utterance_id)
         signs = old.escalation_signs if old is not None else ()
+        # the crisis numbers the rules recorded stay, with the kind's added (the operator's crisis wording names them)
+        numbers = tuple(dict.fromkeys((*(old.numbers if old is not None else ()), *added))) if critical else ()
         context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, signs,
-                                       fields["intent"], fields["department"], critical), utterance_id)
+                                       fields["intent"], fields["department"], critical, numbers), utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
-    question = analyzer.referrals.safety_question(_kind(result, KIND_QUESTION)) if safety_check else None
+    question = analyzer.referrals.safety_question(kind) if safety_check else None
     return dataclasses.replace(a, intent=intent, department=fields["department"], emotion=emotion,
                                referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
                                critical_reason=reason, scores=scores, safety_question=question)
 
 
-def _crisis_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: tuple[Referral, ...],
-                      reason: str | None) -> tuple[Referral, ...]:
-    """``referrals`` with the emergency numbers of the danger's kind (the ``critical_kind`` head,
-    ``[crisis_kinds]`` of referrals.toml) put first, those the rules found kept."""
-    kind = _kind(result)
-    if kind is None:
-        return referrals
+def _crisis_referrals(analyzer: RulesEngine, kind: str, referrals: tuple[Referral, ...],
+                      reason: str | None) -> tuple[tuple[Referral, ...], tuple[str, ...]]:
+    """``referrals`` with the emergency numbers of the danger's ``kind`` (``[crisis_kinds]`` of
+    referrals.toml) after the emergencies the rules found in the words and before the rest, and the
+    numbers added.  The rules' own emergency numbers keep the lead: they were said."""
     have = {r.number for r in referrals}
-    extra = [r for r in analyzer.referrals.for_crisis(kind, reason or f"危险类型:{kind}") if r.number not in have]
-    return (*extra, *referrals)
+    extra = tuple(r for r in analyzer.referrals.for_crisis(kind, reason or f"危险类型:{kind}") if r.number not in have)
+    urgent = tuple(r for r in referrals if r.urgent or r.critical)
+    rest = tuple(r for r in referrals if not (r.urgent or r.critical))
+    return (*urgent, *extra, *rest), tuple(r.number for r in extra)
 
 
 def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: CallContext | None) -> Analysis:

@@ -119,6 +119,20 @@ def test_a_weak_sign_of_risk_asks_a_safety_question_without_crisis_mode() -> Non
     analyzer.rules["在桥上"] = crit
     confirmed = la.on_transcript(t("caller", "caller-1", "我 现在 在桥上", final=True))
     assert prompts(confirmed, "critical") and la.state().critical
+    # the crisis card takes over: the question is withdrawn, and no new one is raised during the crisis
+    [gone] = prompts(confirmed, "safety")
+    assert gone.action == "withdraw" and gone.prompt_id == card.prompt_id
+    assert prompts(la.on_transcript(t("caller", "caller-2", "算了 不说了", final=True)), "safety") == []
+
+
+def test_the_safety_question_is_withdrawn_when_the_caller_answers_calmly() -> None:
+    weak = {"safety_question": "您现在安全吗?", "critical_reason": "可能有生命安全风险(模型判断)"}
+    la = LiveAssist("c1", "a1", ScriptedAnalyzer({"堵得慌": weak}))
+    [card] = prompts(la.on_transcript(t("caller", "caller-0", "我 心里 堵得慌", final=True)), "safety")
+    # a partial of the answer changes nothing; its final withdraws the question
+    assert prompts(la.on_transcript(t("caller", "caller-1", "没有 没有")), "safety") == []
+    [gone] = prompts(la.on_transcript(t("caller", "caller-1", "没有 没有 我 挺好 的", final=True)), "safety")
+    assert gone.action == "withdraw" and gone.prompt_id == card.prompt_id
 
 
 def test_anger_escalation_alert_once_and_level_decays() -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from assist.nlp.analyzer import Analyzer, CallContext
-from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel
-from assist.nlp.refine import LearnedEngine
-from assist.nlp.traindata import data_hash
+from assist.nlp.learned import DEFAULT_MODEL_DIR, CriticalPrediction, HeadPrediction, LearnedModel, LearnedResult
+from assist.nlp.refine import LearnedEngine, Refinement
+from assist.nlp.refine import apply as refine_apply
+from assist.nlp.traindata import Head, data_hash
 
 TRAIN = DEFAULT_MODEL_DIR.parent / "train"
 
@@ -80,3 +81,34 @@ def test_without_its_encoder_the_engine_runs_rules_only(caplog: pytest.LogCaptur
     assert final == base.analyze("caller", text).to_dict()
     assert not crippled.learned or not crippled.learned.available
     assert sum("RULES-ONLY" in r.getMessage() or "rules-only" in r.getMessage() for r in caplog.records) >= 1
+
+
+def _result(*, p: float, confident: bool, kind: str, kind_p: float) -> LearnedResult:
+    heads = {Head.KIND: HeadPrediction(kind, kind_p, kind, "model")}
+    return LearnedResult(heads, CriticalPrediction(True, p, 0.0, "model", confident))
+
+
+def test_the_tiers_as_applied(analyzer: Analyzer) -> None:
+    calm = analyzer.analyze("caller", "我心里有点堵得慌")
+    assert not calm.critical
+    weak = refine_apply(analyzer, calm, Refinement(_result(p=0.3, confident=False, kind="自伤自杀", kind_p=0.7), None),
+                        None, None)
+    assert not weak.critical and weak.safety_question == analyzer.referrals.safety_questions["default"]
+    assert not {"110", "12356"} & {r.number for r in weak.referrals}  # an unclear kind gives no numbers
+    sure = refine_apply(analyzer, calm, Refinement(_result(p=0.3, confident=False, kind="火灾", kind_p=0.95), None),
+                        None, None)
+    assert "明火" in (sure.safety_question or "") and [r.number for r in sure.referrals][:1] == ["119"]
+    card = refine_apply(analyzer, calm, Refinement(_result(p=0.9, confident=True, kind="火灾", kind_p=0.5), None),
+                        None, None)
+    assert card.critical and card.safety_question is None and card.referrals[0].number == "119"
+
+
+def test_a_rule_crisis_stays_a_crisis_and_keeps_its_numbers(analyzer: Analyzer) -> None:
+    ctx = CallContext()
+    fire = analyzer.analyze("caller", "我家厨房着火了,浓烟很大", ctx, utterance_id="u1")
+    assert fire.critical and ctx.crisis_numbers == ("119",)
+    weak = Refinement(_result(p=0.2, confident=False, kind="自伤自杀", kind_p=0.6), None)
+    refined = analyzer.refine(fire, ctx, utterance_id="u1", refinement=weak)
+    assert refined.critical and refined.safety_question is None
+    assert refined.referrals[0].number == "119"  # the number said in the words keeps the lead
+    assert ctx.crisis_numbers is not None and ctx.crisis_numbers[0] == "119"  # the operator's crisis wording names it
