@@ -242,8 +242,9 @@ def decide(policy: Policy, model_label: str, probability: float, rule_label: str
 
 
 def decide_critical(rules: bool, probability: float, similarity: float, rule: dict[str, float]) -> CriticalPrediction:
-    """Two tiers: the rules, or a net above its confident threshold, raise the crisis card; a net above
-    only its recall threshold (chosen for ``recall_target``) asks for a safety question.  A model
+    """Two tiers: the rules, or the model's probability above its confident threshold, raise the crisis
+    card; a net above only its recall threshold (chosen for ``recall_target``), or the crisis-bank
+    similarity alone, asks for a safety question.  A model
     without confident thresholds (trained before the tiers) treats every flag as confident."""
     source = ""
     if rules and rule.get("use_rules", 1.0) >= 0.5:
@@ -252,7 +253,7 @@ def decide_critical(rules: bool, probability: float, similarity: float, rule: di
         source = "model"
     elif similarity >= rule.get("similarity_threshold", 9.0):
         source = "similarity"
+    # the crisis-bank similarity is a net for recall: alone it asks the safety question, never the crisis card
     confident = source == "rules" or (bool(source) and (
-        "confident_threshold" not in rule
-        or probability >= rule["confident_threshold"] or similarity >= rule.get("confident_similarity", 9.0)))
+        "confident_threshold" not in rule or probability >= rule["confident_threshold"]))
     return CriticalPrediction(bool(source), probability, similarity, source, confident)

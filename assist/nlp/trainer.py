@@ -85,7 +85,6 @@ class CriticalResult:
     c: float
     use_rules: float
     confident_threshold: float = 2.0
-    confident_similarity: float = 9.0
     confident_pred: list[bool] = field(default_factory=list)
     weights: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     bias: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
@@ -194,30 +193,26 @@ def choose_critical(truth: Sequence[bool], rules: Sequence[bool], probs: Sequenc
     return choice
 
 
-def choose_confident(truth: Sequence[bool], rules: Sequence[bool], probs: Sequence[float], sims: Sequence[float],
-                     floor: tuple[float, float], precision_target: float) -> tuple[float, float]:
-    """(model threshold, similarity threshold) of the crisis card: the second tier above ``floor`` (the
-    thresholds of the safety question).  Among the pairs whose flags (rules included) reach
-    ``precision_target`` on validation, the one with the best recall; without one, nothing but the rules."""
+def choose_confident(truth: Sequence[bool], rules: Sequence[bool], probs: Sequence[float],
+                     floor: float, precision_target: float) -> float:
+    """The model probability from which a flag raises the crisis card (the second tier, above ``floor``,
+    the threshold of the safety question): among the thresholds whose flags (rules included) reach
+    ``precision_target`` on validation, the one with the best recall; without one, 2.0 (the rules alone).
+    The crisis-bank similarity stays a net for recall: alone it never raises the card."""
     p = np.array(probs)
-    s = np.array(sims)
     y = np.array(truth, dtype=bool)
     r = np.array(rules, dtype=bool)
-    p_grid = sorted({2.0, *[v for v in np.quantile(p, np.linspace(0.5, 1.0, 51)).round(4).tolist() if v >= floor[0]]})
-    s_grid = sorted({9.0, *[v for v in np.quantile(s, np.linspace(0.5, 1.0, 51)).round(4).tolist()
-                           if v >= floor[1]]}) if s.any() else [9.0]
-    best: tuple[float, ...] | None = None
-    choice = (2.0, 9.0)
-    for tp_ in p_grid:
-        for ts in s_grid:
-            pred = r | (p >= tp_) | (s >= ts)
-            tp = int((pred & y).sum())
-            precision = tp / max(1, int(pred.sum()))
-            if precision < precision_target:
-                continue
-            key = (float(tp), -tp_ - ts)
-            if best is None or key > best:
-                best, choice = key, (float(tp_), float(ts))
+    grid = sorted({2.0, *[v for v in np.quantile(p, np.linspace(0.5, 1.0, 51)).round(4).tolist() if v >= floor]})
+    best: tuple[float, float] | None = None
+    choice = 2.0
+    for t in grid:
+        pred = r | (p >= t)
+        tp = int((pred & y).sum())
+        if tp / max(1, int(pred.sum())) < precision_target:
+            continue
+        key = (float(tp), -t)
+        if best is None or key > best:
+            best, choice = key, float(t)
     return choice
 
 
@@ -265,11 +260,10 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
             rule_crit = [prep.rules[i].critical for i in idx]
             y = [x == "true" for x in truth]
             mt, st, ur = choose_critical(y, rule_crit, probs, sims[idx].tolist(), cfg.recall_target)
-            mc, sc = choose_confident(y, rule_crit, probs, sims[idx].tolist(), (mt, st), cfg.confident_precision)
-            rule = {"model_threshold": mt, "similarity_threshold": st, "use_rules": ur,
-                    "confident_threshold": mc, "confident_similarity": sc}
+            mc = choose_confident(y, rule_crit, probs, mt, cfg.confident_precision)
+            rule = {"model_threshold": mt, "similarity_threshold": st, "use_rules": ur, "confident_threshold": mc}
             decided = [decide_critical(rule_crit[j], probs[j], float(sims[idx[j]]), rule) for j in range(len(idx))]
-            crit = CriticalResult(y, rule_crit, [d.critical for d in decided], mt, st, temp, c, ur, mc, sc,
+            crit = CriticalResult(y, rule_crit, [d.critical for d in decided], mt, st, temp, c, ur, mc,
                                   [d.confident for d in decided])
             continue
         labs = labels[h]

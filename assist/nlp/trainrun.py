@@ -126,8 +126,8 @@ def _report(results: dict[Head, HeadResult], crit: CriticalResult | None) -> dic
               f"(rules alone: recall {rules_only.recall:.1%}, precision {rules_only.precision:.1%}); "
               f"model threshold {crit.model_threshold:.3f}, similarity threshold {crit.similarity_threshold:.3f}")
         card = binary(crit.truth, crit.confident_pred)
-        print(f"   crisis card alone (rules, or a net above its confident threshold "
-              f"{crit.confident_threshold:.3f} / {crit.confident_similarity:.3f}): recall {card.recall:.1%}, "
+        print(f"   crisis card alone (rules, or the model above its confident threshold "
+              f"{crit.confident_threshold:.3f}): recall {card.recall:.1%}, "
               f"precision {card.precision:.1%}; the other flags ask a safety question")
         out["critical"] = {"combined": comb.to_dict(), "rules": rules_only.to_dict(), "crisis_card": card.to_dict()}
     return out
@@ -150,8 +150,7 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         arrays["W_critical"], arrays["b_critical"] = crit.weights, crit.bias
         heads["critical"] = {"labels": ["false", "true"], "temperature": crit.temperature, "c": crit.c}
         critical = {"model_threshold": crit.model_threshold, "similarity_threshold": crit.similarity_threshold,
-                    "use_rules": crit.use_rules, "k": float(cfg.k), "confident_threshold": crit.confident_threshold,
-                    "confident_similarity": crit.confident_similarity}
+                    "use_rules": crit.use_rules, "k": float(cfg.k), "confident_threshold": crit.confident_threshold}
         if prep.vectors is not None:
             pos = [i for i, e in enumerate(prep.examples) if e.critical is True]
             neg = [i for i, e in enumerate(prep.examples) if e.critical is False]
@@ -209,7 +208,7 @@ def _card(meta: dict[str, Any]) -> str:
                   f"thresholds {meta['critical']}."]
         card = meta["figures"]["critical"].get("crisis_card")
         if card is not None:
-            lines += ["", f"Crisis card alone (rules, or a net above its confident threshold): recall "
+            lines += ["", f"Crisis card alone (rules, or the model above its confident threshold): recall "
                       f"{card['recall']:.1%}, precision {card['precision']:.1%}; "
                       "the other flags ask a safety question."]
     if "banned" in meta["figures"]:

@@ -12,8 +12,7 @@ from assist.nlp.referral import ReferralTable
 from assist.nlp.traindata import Head, TrainDataError, read_examples
 from assist.nlp.trainer import choose_confident
 
-RULE = {"model_threshold": 0.15, "similarity_threshold": 0.05, "use_rules": 1.0,
-        "confident_threshold": 0.6, "confident_similarity": 0.2}
+RULE = {"model_threshold": 0.15, "similarity_threshold": 0.05, "use_rules": 1.0, "confident_threshold": 0.6}
 TABLE = Path(__file__).resolve().parents[2] / "assist" / "nlp" / "data" / "referrals.toml"
 
 
@@ -21,8 +20,8 @@ TABLE = Path(__file__).resolve().parents[2] / "assist" / "nlp" / "data" / "refer
     (True, 0.0, 0.0, True, True, "rules"),          # a rule always raises the crisis card
     (False, 0.7, 0.0, True, True, "model"),         # a confident net too
     (False, 0.3, 0.0, True, False, "model"),        # above the recall threshold only: a safety question
-    (False, 0.1, 0.1, True, False, "similarity"),   # near the crisis bank, not near enough for the card
-    (False, 0.1, 0.25, True, True, "similarity"),
+    (False, 0.1, 0.1, True, False, "similarity"),   # near the crisis bank: a safety question ...
+    (False, 0.1, 0.9, True, False, "similarity"),   # ... however near: the similarity net alone never raises the card
     (False, 0.1, 0.0, False, False, ""),
 ])
 def test_two_tiers(rules: bool, p: float, sim: float, flagged: bool, confident: bool, source: str) -> None:
@@ -40,14 +39,13 @@ def test_the_confident_tier_is_chosen_for_precision_on_validation() -> None:
     truth = [True] * 10 + [False] * 10
     rules = [True, True] + [False] * 18
     probs = [0.9, 0.9, 0.9, 0.8, 0.7, 0.6, 0.3, 0.3, 0.2, 0.2, 0.65, 0.3, 0.3, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1]
-    sims = [0.0] * 20
-    mc, _ = choose_confident(truth, rules, probs, sims, (0.2, 0.5), 0.85)
+    mc = choose_confident(truth, rules, probs, 0.2, 0.85)
     flagged = [r or p >= mc for r, p in zip(rules, probs, strict=True)]
     tp = sum(f and t for f, t in zip(flagged, truth, strict=True))
     assert tp / sum(flagged) >= 0.85 and mc >= 0.2
     assert tp == 6  # at 0.6, 6 of the 7 flagged are right (0.857); at 0.3, 8 of 11 (0.73) is too few
-    # no pair reaches the precision: nothing but the rules raises the card
-    assert choose_confident(truth, [False] * 20, [0.5] * 20, sims, (0.2, 0.5), 0.99) == (2.0, 9.0)
+    # no threshold reaches the precision: nothing but the rules raises the card
+    assert choose_confident(truth, [False] * 20, [0.5] * 20, 0.2, 0.99) == 2.0
 
 
 def test_emergency_numbers_and_questions_by_kind() -> None:
