@@ -484,7 +484,7 @@ def _run_caller(
         sugg += len(numbers)
         sugg_ok += len(numbers & set(case.referrals))
         card = bool(out.get("critical"))
-        flagged = card or bool(out.get("safety_question"))  # both tiers put the caller's safety in front of the operator
+        flagged = card or bool(out.get("safety_question"))  # both tiers put the caller in front of the operator
         crit_flag += flagged
         card_flag += card
         if case.critical:
