@@ -151,9 +151,15 @@ export class AlertQueue {
       rec.dirty = false;
       const node = this._row(rec);
       const hadFocus = rec.node !== null && rec.node.contains(document.activeElement);
+      // a note being typed survives the row being redrawn (a later copy of the alert, the waiting time)
+      const typing = rec.node && rec.node.querySelector('[data-testid="alert-note"]');
+      const kept = node.querySelector('[data-testid="alert-note"]');
+      if (typing && kept) kept.value = typing.value;
+      const inNote = typing !== null && typing !== undefined && typing === document.activeElement;
       if (rec.node) rec.node.replaceWith(node);
       rec.node = node;
-      if (hadFocus) node.focus({ preventScroll: true }); // keyboard users stay where they were
+      if (inNote && kept) kept.focus({ preventScroll: true });
+      else if (hadFocus) node.focus({ preventScroll: true }); // keyboard users stay where they were
     }
     if (this._agentsChanged) this._renderAgents();
     this.ordered = [...this.records.values()].sort((x, y) => compareAlerts(x.alert, y.alert));

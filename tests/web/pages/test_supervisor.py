@@ -179,3 +179,15 @@ def test_filters_keyboard_and_critical_notification(
     page.keyboard.press("Enter")
     expect(page.locator(tid("call-detail"))).to_be_visible()
     screenshot(page, "queue")
+
+
+def test_a_note_being_typed_survives_a_new_copy_of_its_alert(new_page: NewPage, fake_server: FakeServer) -> None:
+    page = open_supervisor(new_page, fake_server, "王组长")
+    row = page.locator(f'{tid("alert")}[data-alert-id="al-1"]')
+    row.locator(tid("alert-message")).click()  # opens its note field
+    row.locator(tid("alert-note")).fill("已提醒坐席")
+    # the same alert arrives again (another node's copy, a reconnect): its row is redrawn
+    fake_server.push(Alert("al-1", CALL, "A01", "banned", "warning", "坐席 A01 使用禁用语(更新)", 13.5, "u-a2",
+                           time.time()))
+    expect(row.locator(tid("alert-message"))).to_contain_text("更新")
+    expect(row.locator(tid("alert-note"))).to_have_value("已提醒坐席")  # (it was lost: the ack then had no note)
