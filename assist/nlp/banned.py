@@ -104,18 +104,12 @@ class BannedList:
                     crisis: tuple[str, ...] | None = None) -> BannedHit | None:
         """The warning for an operator utterance the learned model reads as banned wording of ``kind``:
         the whole utterance (the model does not locate the phrase), unless all of it is reported speech."""
-        quoted = _quoted(text) if self.skip_quoted else []
-        quoted += [m.span() for p in self.reported for m in p.finditer(text)]
-        if not text.strip() or any(s == 0 and e >= len(text.rstrip(".!?")) for s, e in quoted):
+        if not text.strip() or any(s == 0 and e >= len(text.rstrip(".!?")) for s, e in self._reported(text)):
             return None
         fallback = self.learned.get("default", "我非常理解您的心情,我立即为您转办并跟踪进度。")
         wording = self.learned.get(kind or "", fallback)
-        if crisis is not None:
-            suggestion = self.crisis_suggestion.format(number="/".join(crisis) if crisis else "110")
-        else:
-            suggestion = wording.format(department=department or self.unknown_department)
         return BannedHit(rule="learned", category=kind or "禁用语", span=Span(text, 0, len(text)),
-                         suggestion=suggestion)
+                         suggestion=self._suggestion(wording, department, crisis))
 
     def find(
         self, text: str, *, department: str | None = None, crisis: tuple[str, ...] | None = None
@@ -127,8 +121,7 @@ class BannedList:
         routine wording (这个问题我帮您查询确认后给您回复 does not fit a caller in danger)."""
         out: list[BannedHit] = []
         seen: set[tuple[int, int, int]] = set()
-        quoted = _quoted(text) if self.skip_quoted else []
-        quoted += [m.span() for p in self.reported for m in p.finditer(text)]
+        quoted = self._reported(text)
         for hit in self._matcher.find(text, longest_only=False):
             if any(s <= hit.start and hit.end <= e for s, e in quoted):
                 continue  # reported speech: 您是说工作人员回了您一句"哦"
@@ -149,7 +142,7 @@ class BannedList:
                 rule=rule.id,
                 category=rule.category,
                 span=Span(hit.text, hit.start, hit.end),
-                suggestion=self._suggestion(rule, department, crisis),
+                suggestion=self._suggestion(rule.suggestion, department, crisis),
                 fuzzy=hit.fuzzy,
             ))
         return self._one_rule_per_phrase(out)
@@ -168,10 +161,15 @@ class BannedList:
         return sorted(kept, key=lambda h: (h.span.start, order[h.rule]))
 
 
-    def _suggestion(self, rule: BannedRule, department: str | None, crisis: tuple[str, ...] | None) -> str:
+    def _reported(self, text: str) -> list[tuple[int, int]]:
+        """Ranges of reported speech in ``text``: quoted, or the operator repeating the caller's words."""
+        quoted = _quoted(text) if self.skip_quoted else []
+        return quoted + [m.span() for p in self.reported for m in p.finditer(text)]
+
+    def _suggestion(self, wording: str, department: str | None, crisis: tuple[str, ...] | None) -> str:
         if crisis is not None:
             return self.crisis_suggestion.format(number="/".join(crisis) if crisis else "110")
-        return rule.suggestion.format(department=department or self.unknown_department)
+        return wording.format(department=department or self.unknown_department)
 
 
 def _quoted(text: str) -> list[tuple[int, int]]:

@@ -186,15 +186,14 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     confident = a.critical or crit is None or crit.confident
     critical = flagged and confident
     safety_check = flagged and not confident
+    kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
     reason = a.critical_reason if critical else None
     if flagged and not a.critical and crit is not None:
-        kind = _kind(result, 0.0 if confident else KIND_QUESTION)
         reason = f"可能有{kind or '生命安全'}风险(模型判断)"
     referrals = a.referrals
     if label == DESPAIR and all(r.number != "12356" for r in referrals):
         extra = analyzer.referrals.get("12356", reason="情绪绝望,可能有自伤风险")
         referrals = (extra, *referrals) if extra is not None else referrals
-    kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
     added: tuple[str, ...] = ()
     if kind is not None:
         referrals, added = _crisis_referrals(analyzer, kind, referrals, reason)

@@ -196,24 +196,24 @@ def choose_critical(truth: Sequence[bool], rules: Sequence[bool], probs: Sequenc
 def choose_confident(truth: Sequence[bool], rules: Sequence[bool], probs: Sequence[float],
                      floor: float, precision_target: float) -> float:
     """The model probability from which a flag raises the crisis card (the second tier, above ``floor``,
-    the threshold of the safety question): among the thresholds whose flags (rules included) reach
-    ``precision_target`` on validation, the one with the best recall; without one, 2.0 (the rules alone).
+    the threshold of the safety question), 2.0 for the rules alone (``precise_threshold``).
     The crisis-bank similarity stays a net for recall: alone it never raises the card."""
     p = np.array(probs)
+    grid = [v for v in np.quantile(p, np.linspace(0.5, 1.0, 51)).round(4).tolist() if v >= floor]
+    return precise_threshold(truth, rules, p, grid, precision_target)
+
+
+def precise_threshold(truth: Sequence[bool], rules: Sequence[bool], probs: npt.NDArray[np.float64],
+                      grid: Sequence[float], precision_target: float) -> float:
+    """The lowest threshold of ``grid`` (so the best recall) whose flags, rules OR ``probs`` above it, keep
+    ``precision_target`` on validation; 2.0 (nothing but the rules) when none does."""
     y = np.array(truth, dtype=bool)
     r = np.array(rules, dtype=bool)
-    grid = sorted({2.0, *[v for v in np.quantile(p, np.linspace(0.5, 1.0, 51)).round(4).tolist() if v >= floor]})
-    best: tuple[float, float] | None = None
-    choice = 2.0
-    for t in grid:
-        pred = r | (p >= t)
-        tp = int((pred & y).sum())
-        if tp / max(1, int(pred.sum())) < precision_target:
-            continue
-        key = (float(tp), -t)
-        if best is None or key > best:
-            best, choice = key, float(t)
-    return choice
+    for t in sorted(set(grid)):
+        pred = r | (probs >= t)
+        if int((pred & y).sum()) / max(1, int(pred.sum())) >= precision_target:
+            return float(t)
+    return 2.0
 
 
 def _head_rows(prep: Prepared, head: Head) -> list[int]:
@@ -288,18 +288,13 @@ def _rule_label(view: RuleView, head: Head) -> str | None:
 
 
 def choose_violation(res: HeadResult, precision_target: float) -> tuple[float, list[bool]]:
-    """The model probability from which an operator utterance is a violation even when no rule fires:
-    the lowest threshold whose flags (rules OR model) keep ``precision_target`` on validation folds
-    (2.0: the rules alone), and the flags it gives."""
-    y = np.array([t == "true" for t in res.truth])
+    """The model probability from which an operator utterance is a violation even when no rule fires
+    (``precise_threshold``: 2.0 is the rules alone), and the flags it gives on validation folds."""
     rules = np.array([r == "true" for r in res.rules_pred])
     p = res.probabilities[:, res.labels.index("true")]
-    choice, flags = 2.0, rules
-    for t in sorted(set(np.quantile(p, np.linspace(0.3, 1.0, 71)).round(4).tolist()), reverse=True):
-        pred = rules | (p >= t)
-        if int((pred & y).sum()) / max(1, int(pred.sum())) >= precision_target:
-            choice, flags = float(t), pred
-    return choice, flags.tolist()
+    grid = np.quantile(p, np.linspace(0.3, 1.0, 71)).round(4).tolist()
+    threshold = precise_threshold([t == "true" for t in res.truth], rules.tolist(), p, grid, precision_target)
+    return threshold, (rules | (p >= threshold)).tolist()
 
 
 def fit_final(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads: dict[Head, HeadResult],
