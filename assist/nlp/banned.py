@@ -51,6 +51,7 @@ class BannedList:
         unknown_department: str = UNKNOWN_DEPARTMENT,
         crisis_suggestion: str = CRISIS_SUGGESTION,
         learned: dict[str, str] | None = None,
+        compliant: Sequence[re.Pattern[str]] = (),
     ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
@@ -58,13 +59,14 @@ class BannedList:
         self.unknown_department = unknown_department
         self.crisis_suggestion = crisis_suggestion
         self.learned = learned or {}
+        self.compliant = tuple(compliant)  # standard commitments the learned model must not flag
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
 
     @classmethod
     def load(cls, path: Path) -> BannedList:
         doc = load_toml(path)
         doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
-                        "learned"})
+                        "learned", "compliant"})
         defines = doc.defines()
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
@@ -98,13 +100,17 @@ class BannedList:
             except (KeyError, IndexError, ValueError) as exc:
                 raise table.error(f"{kind!r} may only use {{department}}: {exc}") from exc
         return cls(rules, skip_quoted=doc.boolean("skip_quoted", True), reported=reported,
-                   unknown_department=unknown, crisis_suggestion=crisis, learned=learned)
+                   unknown_department=unknown, crisis_suggestion=crisis, learned=learned,
+                   compliant=doc.regex_list("compliant", defines))
 
     def learned_hit(self, text: str, kind: str | None, *, department: str | None = None,
                     crisis: tuple[str, ...] | None = None) -> BannedHit | None:
         """The warning for an operator utterance the learned model reads as banned wording of ``kind``:
-        the whole utterance (the model does not locate the phrase), unless all of it is reported speech."""
+        the whole utterance (the model does not locate the phrase), unless all of it is reported speech
+        or it states one of the centre's standard commitments (``compliant``: a concrete time limit)."""
         if not text.strip() or any(s == 0 and e >= len(text.rstrip(".!?")) for s, e in self._reported(text)):
+            return None
+        if any(p.search(text) for p in self.compliant):
             return None
         fallback = self.learned.get("default", "我非常理解您的心情,我立即为您转办并跟踪进度。")
         wording = self.learned.get(kind or "", fallback)

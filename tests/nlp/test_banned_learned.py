@@ -33,6 +33,20 @@ def test_a_learned_hit_gives_its_class_wording(banned: BannedList) -> None:
     assert banned.learned_hit('"你找错地方了"', "推诿") is None
 
 
+def test_a_standard_time_commitment_gets_no_learned_warning(banned: BannedList) -> None:
+    # the empathy card's own 行动承诺 wording; the model had read it as 模糊承诺 (new-user trial)
+    for said in ("我们会在3个工作日内向您反馈进展", "承办单位会在规定时限内给您答复", "两个小时内给您回电"):
+        assert banned.learned_hit(said, "模糊承诺") is None, said
+    assert banned.learned_hit("我们会尽量帮您弄", "模糊承诺") is not None  # no time limit: the model's call
+
+
+def test_the_shipped_model_leaves_a_time_commitment_alone() -> None:
+    analyzer = Analyzer.load(learned=True)
+    for said in ("我们会在3个工作日内向您反馈进展", "我们会在三个工作日内向您反馈进展"):
+        assert analyzer.analyze_final("agent", said).banned == (), said
+    assert analyzer.analyze_final("agent", "我们大概三天内给您回复吧").banned  # hedged: the rules warn
+
+
 def test_operator_rows_are_read_as_the_operators_heads(tmp_path: Path) -> None:
     f = tmp_path / "ops.jsonl"
     f.write_text('{"text": "你嚷嚷也没用", "violation": true, "kind": "情绪命令"}\n'
