@@ -136,6 +136,10 @@ class ServerConfig:
     pool_refresh: bool = field(default=True, metadata=meta(
         BOOL, "after pool_idle_seconds without calls, kept recognizers that served calls are replaced by "
         "freshly warmed ones (memory back to its post-warm-up level)", "ASSIST_POOL_REFRESH"))
+    pool_warmup_audio: Path | None = field(default=None, metadata=meta(
+        PATH, "speech the pool decodes through each new recognizer before it serves: a 16-bit mono WAV in "
+        "the model's language (assist.audio.pool)", "ASSIST_POOL_WARMUP_AUDIO", "--pool-warmup-audio",
+        metavar="WAV", default_text="warmup.wav in the model directory, else the shipped Mandarin speech"))
     db_path: Path | None = field(default=None, metadata=meta(
         PATH, "SQLite store of calls, utterances, prompts and alerts", paths.DB_ENV, "--db", metavar="PATH",
         default_text="var/assist.sqlite3 in the data directory"))

@@ -5,10 +5,17 @@
     python -m bench.pool_bench --model DIR --calls 4,6 --seconds 180 --stereo
 
 ``--cpu`` (in-process, no server): decode CPU per decoded second of one call
-through ``ChannelDecoder`` (voice gate on) for a new recognizer, a pooled one
-warmed only with the shipped warm-up speech, a pooled one that served another
-call before (reset in between), and the same recognizer on the same audio
-again (the fully warmed reference).
+through ``ChannelDecoder`` (voice gate on) for a new recognizer, pooled ones
+warmed only at start-up (with the shipped Mandarin speech, and with Korean
+warm-up speech), a pooled one that served another call before (reset in
+between), and the same recognizer on the same audio again (the fully warmed
+reference).
+
+Warm-up speech: ``--warmup-seconds S`` (default 60) of Korean sentences that
+the calls never say (``bench.speech.KOREAN_WARMUP_SENTENCES``), written to a
+WAV and given to the server as ``ASSIST_POOL_WARMUP_AUDIO``, as a centre gives
+its model speech in the model's language; ``--warmup-seconds 0`` keeps the
+shipped Mandarin speech (the wrong language for the Korean test model).
 
 ``--streams``: the server (``assist serve``, subprocess, pool on) takes N mono
 streams at once, in real time in 100 ms chunks.  Each stream is espeak-ng
@@ -36,6 +43,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from bench.callclient import stream_call
-from bench.speech import KOREAN_SENTENCES, Int16Array, dialogue, synthesize
+from bench.speech import KOREAN_SENTENCES, Int16Array, dialogue, synthesize, warmup_wav
 from bench.stream_bench import ServerProcess, _sample_rss, latencies, percentile
 
 RATE = 16000
@@ -102,9 +110,9 @@ def half_silence_call(index: int, seconds: float) -> Int16Array:
 # ---------------------------------------------------------------- decode CPU, in process
 
 
-def cpu_figures(model: Path, seconds: float) -> None:
+def cpu_figures(model: Path, seconds: float, warmup: Path | None) -> None:
     from assist.audio.channel import ChannelDecoder
-    from assist.audio.pool import PoolConfig, load_warmup_audio, pool_for
+    from assist.audio.pool import WARMUP_WAV, PoolConfig, RecognizerPool, load_warmup_audio, pool_for
     from assist.audio.recognizer import StreamRecognizer, VoskModelFactory
     from assist.audio.vad import GateConfig
 
@@ -122,11 +130,17 @@ def cpu_figures(model: Path, seconds: float) -> None:
 
     rows: list[tuple[str, float, float]] = []
     rows.append(("new recognizer (as before the pool)", *per_decoded_s(factory.create(), audio)))
-    pool = pool_for(factory, PoolConfig(warm=1, max_idle=1))
+    if warmup is not None:
+        korean = RecognizerPool(factory, PoolConfig(warm=1, max_idle=1), warm_audio=load_warmup_audio(RATE, warmup))
+        warm_cpu = korean.warm_up()
+        fresh = korean.create()
+        rows.append((f"pooled, start-up Korean warm-up ({warm_cpu:.1f} s CPU)", *per_decoded_s(fresh, audio)))
+        korean.close()
+    pool = pool_for(factory, PoolConfig(warm=1, max_idle=1), warmup=WARMUP_WAV)
     assert pool is not None
     warm_cpu = pool.warm_up()
     first = pool.create()
-    rows.append((f"pooled, warmed at start-up only ({warm_cpu:.1f} s CPU)", *per_decoded_s(first, audio)))
+    rows.append((f"pooled, start-up Mandarin warm-up ({warm_cpu:.1f} s CPU)", *per_decoded_s(first, audio)))
     pool.release(first)
     second = pool.create()
     per_decoded_s(second, other)
@@ -137,8 +151,9 @@ def cpu_figures(model: Path, seconds: float) -> None:
     again = pool.create()
     rows.append(("pooled, same audio again (fully warmed)", *per_decoded_s(again, audio)))
     reference = rows[-1][2]
+    korean_s = f"Korean {len(load_warmup_audio(RATE, warmup)) / 2 / RATE:.1f} s, " if warmup else ""
     print(f"\ndecode CPU of one {seconds:.0f} s half-silence mono call (voice gate on), {factory.name}; "
-          f"warm-up audio {len(load_warmup_audio(RATE)) / 2 / RATE:.1f} s")
+          f"warm-up audio {korean_s}Mandarin {len(load_warmup_audio(RATE)) / 2 / RATE:.1f} s")
     print(f"{'recognizer':52} {'CPU s':>6} {'CPU per decoded s':>18} {'x warmed':>9}")
     for label, cpu, rate in rows:
         print(f"{label:52} {cpu:6.2f} {rate:18.3f} {rate / reference:9.2f}")
@@ -252,7 +267,10 @@ async def load_run(server: ServerProcess, n: int, seconds: float, *, stereo: boo
 
 
 async def load_figures(model: Path, counts: list[int], seconds: float, *, stereo: bool, warm: int,
-                       refresh: bool = True, max_calls: int = 50) -> None:
+                       refresh: bool = True, max_calls: int = 50, warmup: Path | None = None) -> None:
+    os.environ.pop("ASSIST_POOL_WARMUP_AUDIO", None)
+    if warmup is not None:
+        os.environ["ASSIST_POOL_WARMUP_AUDIO"] = str(warmup)
     os.environ.update({"ASSIST_POOL_WARM": str(warm), "ASSIST_POOL_IDLE_SECONDS": str(IDLE_S),
                        "ASSIST_POOL_MAX": str(max(16, 2 * max(counts))), "ASSIST_POOL_REFRESH": str(int(refresh)),
                        "ASSIST_POOL_MAX_CALLS": str(max_calls)})
@@ -273,7 +291,8 @@ async def load_figures(model: Path, counts: list[int], seconds: float, *, stereo
         if not settled:
             print(f"warning: the pool had not settled {settle_s:.0f} s after the short call")
         print(f"N {kind} of {seconds:.0f} s (half silence), real time, 100 ms chunks; pool idle timeout {IDLE_S:g} s, "
-              f"refresh {'on' if refresh else 'off'}, max calls per recognizer {max_calls}")
+              f"refresh {'on' if refresh else 'off'}, max calls per recognizer {max_calls}; "
+              f"warm-up speech {'Korean' if warmup else 'shipped Mandarin'}")
         print(f"{'N':>3} {'words':>6} {'p50 ms':>7} {'p95 ms':>7} {'CPU %':>6} {'CPU/decoded s':>13} "
               f"{'RSS peak':>9} {'RSS after':>9} {'after/base':>10} {'errors':>6}")
         for n in counts:
@@ -308,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep grown recognizers on a quiet floor (ASSIST_POOL_REFRESH=0)")
     parser.add_argument("--max-calls", type=int, default=50,
                         help="calls a pooled recognizer serves before it is retired (ASSIST_POOL_MAX_CALLS)")
+    parser.add_argument("--warmup-seconds", type=float, default=60.0,
+                        help="Korean warm-up speech for the pool (ASSIST_POOL_WARMUP_AUDIO); 0: the shipped Mandarin")
     args = parser.parse_args(argv)
     from assist.audio.models import ModelError, resolve_model_dir
 
@@ -316,14 +337,16 @@ def main(argv: list[str] | None = None) -> int:
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.cpu:
-        cpu_figures(model, min(args.seconds, 60.0))
-    if args.streams:
-        asyncio.run(load_figures(model, args.streams, args.seconds, stereo=False, warm=args.warm,
-                                 refresh=not args.no_refresh, max_calls=args.max_calls))
-    if args.calls:
-        asyncio.run(load_figures(model, args.calls, args.seconds, stereo=True, warm=args.warm,
-                                 refresh=not args.no_refresh, max_calls=args.max_calls))
+    with tempfile.TemporaryDirectory(prefix="pool-bench-") as tmp:
+        warmup = warmup_wav(Path(tmp) / "warmup.wav", args.warmup_seconds) if args.warmup_seconds > 0 else None
+        if args.cpu:
+            cpu_figures(model, min(args.seconds, 60.0), warmup)
+        if args.streams:
+            asyncio.run(load_figures(model, args.streams, args.seconds, stereo=False, warm=args.warm,
+                                     refresh=not args.no_refresh, max_calls=args.max_calls, warmup=warmup))
+        if args.calls:
+            asyncio.run(load_figures(model, args.calls, args.seconds, stereo=True, warm=args.warm,
+                                     refresh=not args.no_refresh, max_calls=args.max_calls, warmup=warmup))
     return 0
 
 

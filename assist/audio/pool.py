@@ -64,6 +64,7 @@ from assist.audio.resample import StreamResampler
 log = logging.getLogger(__name__)
 
 WARMUP_WAV = Path(__file__).with_name("data") / "warmup_8k.wav"
+MODEL_WARMUP_NAME = "warmup.wav"  # warm-up speech a model directory may carry, in the model's language
 _BLOCK_S = 0.1  # warm-up audio is fed in 100 ms blocks, as calls are
 
 
@@ -128,12 +129,18 @@ class _Pooled:
 
 
 def load_warmup_audio(sample_rate: int, path: Path = WARMUP_WAV) -> bytes:
-    """The warm-up speech as s16le mono at ``sample_rate`` (resampled from the file's rate)."""
-    with wave.open(str(path), "rb") as w:
-        if w.getnchannels() != 1 or w.getsampwidth() != 2:
-            raise ValueError(f"{path}: warm-up audio must be 16-bit mono")
-        rate = w.getframerate()
-        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
+    """The warm-up speech as s16le mono at ``sample_rate`` (resampled from the file's rate).
+    ``ValueError`` naming ``path`` when it is missing, not a WAV file, not 16-bit mono, or empty."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            if w.getnchannels() != 1 or w.getsampwidth() != 2:
+                raise ValueError(f"{path}: warm-up audio must be 16-bit mono")
+            rate = w.getframerate()
+            samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
+    except (OSError, EOFError, wave.Error) as exc:
+        raise ValueError(f"{path}: not usable as warm-up audio ({exc})") from exc
+    if samples.size < rate // 2:
+        raise ValueError(f"{path}: warm-up audio is shorter than half a second")
     resampler = StreamResampler(rate, sample_rate)
     out = np.concatenate([resampler.process(samples), resampler.flush()])
     return out.astype("<i2").tobytes()
@@ -347,10 +354,21 @@ class RecognizerPool:
                              self._maintaining, self._warm_hits)
 
 
+def warmup_path(model_dir: Path, configured: Path | None = None) -> Path:
+    """The warm-up speech for a model: ``configured`` (``ASSIST_POOL_WARMUP_AUDIO``), else
+    ``warmup.wav`` in the model directory, else the shipped Mandarin speech."""
+    if configured is not None:
+        return configured
+    beside = model_dir / MODEL_WARMUP_NAME
+    return beside if beside.is_file() else WARMUP_WAV
+
+
 def pool_for(
-    factory: object, config: PoolConfig, release_memory: Callable[[], None] | None = None
+    factory: object, config: PoolConfig, release_memory: Callable[[], None] | None = None,
+    warmup: Path | None = None,
 ) -> RecognizerPool | None:
-    """A pool over ``factory`` when its recognizers can be reset (Vosk), with the shipped warm-up speech.
+    """A pool over ``factory`` when its recognizers can be reset (Vosk), warmed with the model's speech
+    (``warmup_path``); raises ``ValueError`` naming the file when it is not usable warm-up speech.
 
     Other factories (scripted test doubles, ``--no-model``) are used as they are: None.
     """
@@ -358,5 +376,5 @@ def pool_for(
 
     if not isinstance(factory, VoskModelFactory):
         return None
-    return RecognizerPool(factory, config, warm_audio=load_warmup_audio(factory.sample_rate),
-                          release_memory=release_memory)
+    audio = load_warmup_audio(factory.sample_rate, warmup_path(factory.model_dir, warmup))
+    return RecognizerPool(factory, config, warm_audio=audio, release_memory=release_memory)

@@ -80,6 +80,13 @@ def run(args: argparse.Namespace) -> int:
         except ModelError as exc:
             print(f"error: {exc}\n{NO_MODEL_HINT}", file=sys.stderr)
             return EXIT_CONFIG
+        from assist.audio.pool import load_warmup_audio, warmup_path
+
+        try:  # checked here, so that a bad file is a clear error before anything listens
+            load_warmup_audio(factory.sample_rate, warmup_path(model_dir, config.pool_warmup_audio))
+        except ValueError as exc:
+            print(f"error: {exc} (ASSIST_POOL_WARMUP_AUDIO, docs/performance.md)", file=sys.stderr)
+            return EXIT_CONFIG
         log.info("model %s (%d Hz) loaded from %s in %.1f s", factory.name, factory.sample_rate, model_dir,
                  time.perf_counter() - began)
     try:

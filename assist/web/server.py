@@ -126,7 +126,7 @@ class AssistServer(HttpFront):
         self._memory = MemoryReleaser()
         self.pool = pool_for(factory, PoolConfig(config.pool_warm, config.pool_max, config.pool_idle_seconds,
                                                  config.pool_max_calls, config.pool_refresh),
-                             release_memory=self._memory.release)
+                             release_memory=self._memory.release, warmup=config.pool_warmup_audio)
         self._pool_task: asyncio.Task[None] | None = None
         self._ctx = ServerContext(
             config=config,

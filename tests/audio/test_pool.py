@@ -5,15 +5,26 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import wave
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from assist.audio.channel import ChannelDecoder
-from assist.audio.pool import Maintenance, PoolConfig, RecognizerPool, load_warmup_audio, pool_for
+from assist.audio.pool import (
+    MODEL_WARMUP_NAME,
+    WARMUP_WAV,
+    Maintenance,
+    PoolConfig,
+    RecognizerPool,
+    load_warmup_audio,
+    pool_for,
+    warmup_path,
+)
 from assist.audio.recognizer import Hypothesis, ScriptedFactory, VoskModelFactory
 from assist.audio.vad import GateConfig
 
@@ -139,6 +150,39 @@ def test_the_shipped_warm_up_speech_loads_at_the_model_rate() -> None:
     samples = np.frombuffer(audio, dtype="<i2")
     assert 8.0 < samples.size / RATE < 12.0
     assert np.sqrt(np.mean(samples.astype(np.float64) ** 2)) > 300  # speech, not silence
+
+
+def _wav(path: Path, seconds: float, *, rate: int = 8000, channels: int = 1) -> Path:
+    tone = (np.sin(np.arange(round(seconds * rate)) / 3) * 3000).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.repeat(tone, channels).tobytes())
+    return path
+
+
+def test_warm_up_speech_is_the_configured_file_else_the_models_own_else_the_shipped(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    assert warmup_path(model) == WARMUP_WAV
+    own = _wav(model / MODEL_WARMUP_NAME, 2.0)
+    assert warmup_path(model) == own  # speech in the model's language, shipped beside it
+    configured = _wav(tmp_path / "centre.wav", 3.0)
+    assert warmup_path(model, configured) == configured
+    assert len(load_warmup_audio(RATE, configured)) == 2 * 3 * RATE  # resampled 8 kHz -> model rate
+
+
+def test_unusable_warm_up_speech_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"RIFF nonsense")
+    cases = [(tmp_path / "missing.wav", "not usable as warm-up audio"), (garbage, "not usable as warm-up audio"),
+             (_wav(tmp_path / "stereo.wav", 2.0, channels=2), "must be 16-bit mono"),
+             (_wav(tmp_path / "short.wav", 0.2), "shorter than half a second")]
+    for path, message in cases:
+        with pytest.raises(ValueError, match=message) as caught:
+            load_warmup_audio(RATE, path)
+        assert str(path) in str(caught.value)
 
 
 # ---------------------------------------------------------------- memory budget: retire and refresh

@@ -42,6 +42,18 @@ def test_bad_setting_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
 
 
 @pytest.mark.engine
+def test_unusable_warm_up_speech_exits_2_naming_the_file(
+    korean_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "warmup.wav"
+    bad.write_bytes(b"not a wav file")
+    monkeypatch.setenv("ASSIST_POOL_WARMUP_AUDIO", str(bad))
+    assert main(["serve", "--port", "0", "--model", str(korean_model_dir), "--no-store"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: not usable as warm-up audio" in err and "ASSIST_POOL_WARMUP_AUDIO" in err
+
+
+@pytest.mark.engine
 @pytest.mark.slow
 def test_serve_runs_until_sigterm(korean_model_dir: Path) -> None:
     port = free_port()
