@@ -11,7 +11,7 @@ warm-up speech), a pooled one that served another call before (reset in
 between), and the same recognizer on the same audio again (the fully warmed
 reference).
 
-Warm-up speech: ``--warmup-seconds S`` (default 60) of Korean sentences that
+Warm-up speech: ``--warmup-seconds S`` (default 30) of Korean sentences that
 the calls never say (``bench.speech.KOREAN_WARMUP_SENTENCES``), written to a
 WAV and given to the server as ``ASSIST_POOL_WARMUP_AUDIO``, as a centre gives
 its model speech in the model's language; ``--warmup-seconds 0`` keeps the
@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep grown recognizers on a quiet floor (ASSIST_POOL_REFRESH=0)")
     parser.add_argument("--max-calls", type=int, default=50,
                         help="calls a pooled recognizer serves before it is retired (ASSIST_POOL_MAX_CALLS)")
-    parser.add_argument("--warmup-seconds", type=float, default=60.0,
+    parser.add_argument("--warmup-seconds", type=float, default=30.0,
                         help="Korean warm-up speech for the pool (ASSIST_POOL_WARMUP_AUDIO); 0: the shipped Mandarin")
     args = parser.parse_args(argv)
     from assist.audio.models import ModelError, resolve_model_dir
