@@ -33,7 +33,7 @@ from assist.protocol.payloads import (
 MIN_CHARS = 4  # shorter utterances (嗯, 好的, 是的) are never taken for a reading
 PIECE = 0.2  # edits per character of the utterance when it is a piece of a suggested line
 WHOLE = 0.25  # edits per character of the longer when it is the whole line, more or less
-KEEP = 16  # the latest suggested wordings remembered per call
+KEEP = 32  # the latest suggested wordings remembered per call
 
 
 def letters(text: str) -> str:

@@ -15,14 +15,14 @@ from assist.protocol.decode import decode_events
 from assist.protocol.enums import PromptAction, PromptKind
 from assist.protocol.events import Event, Prompt, Transcript
 from assist.protocol.payloads import SafetyPayload
+from assist.training.replay import parse_transcript, replay_transcript
 from assist.training.report import build_report
 from assist.training.report_text import render_text
 from assist.training.rules import TrainingRules
 from assist.training.safety import SafetyOutcome, SafetyRules
 from assist.training.stored_report import report_for_call
 from assist.web.server import AssistServer
-from tests.support.training import store_of, stored_call
-from tests.training.test_replay_transcript import replay_file
+from tests.support.training import call_url, store_of, stored_call
 
 WEAK = "我 最近 压力 特别 大 睡 不 着"  # the learned net's weak sign: a safety card, not the crisis card
 OPENING = "您好 市长 热线 请问 有 什么 可以 帮 您"
@@ -135,16 +135,17 @@ def test_the_data_file_is_checked_when_loaded(tmp_path: Path) -> None:
         SafetyRules.load(bad)
 
 
-async def test_a_replayed_call_stores_the_same_safety_check(server: AssistServer, rules: TrainingRules,
-                                                            tmp_path: Path) -> None:
-    path = tmp_path / "weak-sign.jsonl"
+async def test_a_replayed_call_stores_the_same_safety_check(server: AssistServer, rules: TrainingRules) -> None:
     lines = [{"role": "agent", "start": 0.0, "end": 2.5, "text": OPENING},
              {"role": "caller", "start": 3.0, "end": 6.0, "text": WEAK},
              {"role": "agent", "start": 7.0, "end": 9.0, "text": "失眠 的话 多 注意 休息"},
              {"role": "caller", "start": 10.0, "end": 12.0, "text": "嗯 好 的"},
              {"role": "agent", "start": 13.0, "end": 15.0, "text": "感谢 您 的 来电 再见"}]
-    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
-    events = await replay_file(server, path, "replay-safety")
+    parsed = parse_transcript("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "weak-sign.jsonl")
+    result = await replay_transcript(call_url(server), parsed, ("agent", "caller"), call_id="replay-safety",
+                                     agent_id="T01", speed=0.0, on_event=lambda e: None)
+    assert result.ended and result.error is None
+    events = result.events
     streamed = build_report(decode_events(events), rules).to_dict()
     assert [q["outcome"] for q in streamed["safety"]] == ["missed"]
     await stored_call(store_of(server), "replay-safety")
