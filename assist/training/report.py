@@ -373,12 +373,10 @@ def _crisis(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) ->
     return judge(_CRISIS_RULES[0], since, numbers, [Said(u.text, u.norm, u.start, u.end) for u in agent])
 
 
-_SAFETY_RULES: list[SafetyRules] = []
-
-
 def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) -> tuple[SafetyCheck, ...]:
     """Whether the operator asked about the caller's safety after each safety card (withdrawn ones too:
-    a safety card retires on the caller's next calm final, after it was shown)."""
+    a safety card retires on the caller's next calm final, after it was shown).  The patterns are read for
+    each report, like training.toml, so an edit applies to the next one."""
     raised = []
     for p in call.prompts.values():
         utt = call.utterances.get(p.utterance_id)
@@ -387,9 +385,7 @@ def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) ->
                                  p.data.reason))
     if not raised:
         return ()
-    if not _SAFETY_RULES:
-        _SAFETY_RULES.append(SafetyRules.load())
     critical = [c for c in cards if isinstance(c.data, CriticalPayload)]
     turns = [Turn(u.utterance_id, u.text, u.norm, u.start, u.end) for u in agent]
-    return judge_safety(_SAFETY_RULES[0], raised, turns, [c.time for c in critical],
+    return judge_safety(SafetyRules.load(), raised, turns, [c.time for c in critical],
                         {c.prompt.utterance_id for c in critical})
