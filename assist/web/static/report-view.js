@@ -1,8 +1,8 @@
 // Renders a training report (GET /api/calls/ID/report, assist/training/report.py) as a Chinese
 // document: a one-line summary, then the findings ordered by importance (crisis handling,
 // safety questions not asked after a safety card, banned phrases, missing empathy steps,
-// referral numbers not given, standard opening and closing), each with its moment in the call (a link to that line of the transcript) and the
-// wording to use instead; then what the operator did well and the suggestions.
+// referral numbers not given, standard opening and closing), each with its moment in the call
+// (a link to that line of the transcript) and the wording to use instead; then what the operator did well and the suggestions.
 
 import { el, fmtClock, fmtPercent } from "./dom.js";
 
@@ -28,7 +28,7 @@ function moment(time, onMoment) {
   });
 }
 
-/** Problems found in the report, each {kind, time, title, said, better}. */
+/** Problems found in the report, each {kind, time, title, said, better} (and `heard`: the caller's words). */
 export function findings(report) {
   const out = [];
   const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
