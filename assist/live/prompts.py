@@ -13,7 +13,8 @@ is folded in before its cards are built, so every card, the empathy script, the 
 ``call_state`` sent with them agree.  The unit the operator names as handling
 the matter (去社保局问, 归住建管; ``handling_unit.py``) is the call's department.
 Referral and knowledge cards from passing words retire (``card_life.py``).  The
-supervisor alerts the cards call for are ``alerts.py``'s.
+supervisor alerts the cards call for are ``alerts.py``'s.  On a mono (mixed) channel, the operator
+reading a suggested wording aloud is the operator's words (``echo.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from assist.live.call_context import CallDepartmentView
 from assist.live.call_level import CallLevel
 from assist.live.call_state import Answer
 from assist.live.card_life import KB_STRONG, CallCards, LiveCard
+from assist.live.echo import SuggestedLines
 from assist.live.engine import LearnedAnalyzer, ScriptedEngine, TextAnalyzer
 from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
 from assist.nlp.analyzer import Analysis, CallContext
@@ -114,6 +116,7 @@ class LiveAssist:
         self.warnings = 0
         self.audio_time = 0.0
         self._alerts = CallAlerts(call_id, agent_id, clock)
+        self._suggested = SuggestedLines()  # wordings shown to the operator (read aloud: the operator's)
 
     @property
     def level(self) -> float:
@@ -131,23 +134,24 @@ class LiveAssist:
         if not isinstance(self._analyzer, LearnedAnalyzer) or not t.final:
             return None
         text = join_cjk(t.text)
-        role = Role.AGENT if Role(t.role) is Role.AGENT else Role.CALLER
+        role = Role.AGENT if self._suggested.voice(Role(t.role), text) is Role.AGENT else Role.CALLER
         return self._analyzer.learned_refinement(role, text) if text.strip() else None
 
     def on_transcript(self, t: Transcript, refinement: Refinement | None = None) -> list[Event]:
         """Analyse one transcript event; return the prompt, alert and state events it causes."""
         self.audio_time = max(self.audio_time, t.end)
         text = join_cjk(t.text)
-        role = Role(t.role)
+        role = self._suggested.voice(Role(t.role), text)  # on one mixed channel, a suggestion read out
         utt = self._utterances.setdefault(t.utterance_id, _Utterance(role=t.role))
         before = self.state() if t.final else None
         named = self._units.named(text) if role.is_agent and text.strip() else None
         result = self._analyze(role, text, t.utterance_id, named, refinement) if text.strip() else None
         if t.final:
             self.call.fold(role, result, named)
-        wanted = self._cards_for(t, text, result) if result is not None else {}
+        wanted = self._cards_for(t, role, text, result) if result is not None else {}
         out: list[Event] = []
         for key, (data, span) in wanted.items():
+            self._suggested.note(data)
             card = utt.cards.get(key)
             if card is None:
                 pid = f"{self.call_id}:{t.utterance_id}:{key[0]}:{key[1]}"
@@ -167,7 +171,7 @@ class LiveAssist:
             numbers = set(self.call.crisis_numbers) | set(self._numbers(wanted[(PromptKind.CRITICAL, "0")][0]))
             out.extend(self._retire(self.cards.crisis(numbers), t))
         if t.final:
-            out.extend(self._settle(t, utt, result))
+            out.extend(self._settle(t, role, utt, result))
             self._utterances.pop(t.utterance_id, None)
             out.extend(self._restate_empathy(t))
         changed = before is not None and self.state() != before
@@ -243,9 +247,8 @@ class LiveAssist:
     def _numbers(data: PromptData) -> tuple[str, ...]:
         return data.referrals if isinstance(data, CriticalPayload) else ()
 
-    def _cards_for(self, t: Transcript, text: str, r: Analysis) -> _Wanted:
+    def _cards_for(self, t: Transcript, role: Role, text: str, r: Analysis) -> _Wanted:
         cards: _Wanted = {}
-        role = Role(t.role)
         if role.is_agent:
             for i, hit in enumerate(r.banned):
                 cards[(PromptKind.BANNED, f"{hit.rule}-{i}")] = (
@@ -317,11 +320,12 @@ class LiveAssist:
         if not steps or steps == old.steps:
             return []
         card.data = EmpathyPayload(label=old.label, steps=steps)
+        self._suggested.note(card.data)
         return [Prompt(prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
                        kind=PromptKind.EMPATHY, action=PromptAction.UPDATE, audio_time=t.end, span=None,
                        data=card.data)]
 
-    def _settle(self, t: Transcript, utt: _Utterance, r: Analysis | None) -> list[Event]:
+    def _settle(self, t: Transcript, role: Role, utt: _Utterance, r: Analysis | None) -> list[Event]:
         """The utterance ended: its cards join the call's; cards the call no longer supports retire."""
         out: list[Event] = []
         for (kind, key), card in utt.cards.items():
@@ -348,9 +352,9 @@ class LiveAssist:
                 out.extend(self._retire(self._standing_safety(), t))
                 self.cards.keep(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, "safety", card.data,
                                          None))
-        if r is not None and Role(t.role).is_caller and (PromptKind.SAFETY, "0") not in utt.cards:
+        if r is not None and role.is_caller and (PromptKind.SAFETY, "0") not in utt.cards:
             out.extend(self._retire(self._standing_safety(), t))  # answered, or the caller moved on
-        if r is not None and Role(t.role).is_caller:
+        if r is not None and role.is_caller:
             numbers = {x.number for x in r.referrals}
             answers = {k.id for k in r.knowledge}
             mine = {c.prompt_id for c in utt.cards.values()}

@@ -7,11 +7,13 @@ returns a ``TrainingReport``: banned phrases used (time, words, what to say
 instead), the standard opening and closing greetings, the three empathy steps
 in the operator's words after the caller showed emotion, the referrals and
 knowledge answers the assistant offered, the category and department, the
-caller's peak emotion and the alerts.  It is pure and deterministic: the same
+caller's peak emotion, the alerts, and whether the operator asked about the caller's
+safety after a safety card (``assist.training.safety``).  It is pure and deterministic: the same
 events give the same report, with no wall-clock field in it.
 
 Prompts count in their last state: a card withdrawn (its evidence revised away)
-does not count.  The report's shape is ``assist.training.report_shape``;
+does not count (but a safety card, which retires on the caller's next calm final, is
+checked whenever it was shown).  The report's shape is ``assist.training.report_shape``;
 ``assist.training.stored_report.report_for_call(store, call_id)`` builds the same report from
 a stored call, for the dashboard's ``GET /api/calls/ID/report``; ``assist.training.report_text``
 renders it for people.  The cue
@@ -34,6 +36,7 @@ from assist.protocol.payloads import (
     KnowledgePayload,
     PromptData,
     ReferralPayload,
+    SafetyPayload,
 )
 from assist.text import join_cjk
 from assist.training.crisis import CrisisCheck, CrisisRules, Said, judge
@@ -51,6 +54,8 @@ from assist.training.report_shape import (
 )
 from assist.training.report_text import clock as _clock
 from assist.training.rules import EmpathyStep, GreetingRule, Match, TrainingRules
+from assist.training.safety import Raised, SafetyCheck, SafetyOutcome, SafetyRules, Turn
+from assist.training.safety import judge as judge_safety
 
 
 def _t(value: float | None) -> float | None:
@@ -303,6 +308,9 @@ def _suggestions(report: TrainingReport) -> tuple[str, ...]:
             if not s.done:
                 why = f":{';'.join(s.notes)}" if s.notes else ""
                 out.append(f"来电人{e.label}后缺少「{s.step}」{why};可以说:{s.expected}")
+    for q in report.safety:
+        if q.outcome is SafetyOutcome.MISSED:
+            out.append(f"{_clock(q.time)} 助手提示安全确认,坐席没有询问来电人的安全;可以问:{q.question}")
     for r in report.referrals:
         if not r.given:
             out.append(f"助手建议转介 {r.number} {r.name},坐席没有告知来电人")
@@ -338,6 +346,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
         critical=tuple(a for a in alerts if a.kind == AlertKind.CRITICAL or a.severity == Severity.CRITICAL),
         alerts=alerts,
         crisis=_crisis(call, cards, agent),
+        safety=_safety(call, cards, agent),
     )
     return dataclasses.replace(report, suggestions=_suggestions(report))
 
@@ -362,3 +371,21 @@ def _crisis(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) ->
             if n not in numbers:
                 numbers.append(n)
     return judge(_CRISIS_RULES[0], since, numbers, [Said(u.text, u.norm, u.start, u.end) for u in agent])
+
+
+def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) -> tuple[SafetyCheck, ...]:
+    """Whether the operator asked about the caller's safety after each safety card (withdrawn ones too:
+    a safety card retires on the caller's next calm final, after it was shown).  The patterns are read for
+    each report, like training.toml, so an edit applies to the next one."""
+    raised = []
+    for p in call.prompts.values():
+        utt = call.utterances.get(p.utterance_id)
+        if isinstance(p.data, SafetyPayload) and utt is not None:
+            raised.append(Raised(utt.utterance_id, utt.text, utt.norm, utt.start, utt.end, p.data.question,
+                                 p.data.reason))
+    if not raised:
+        return ()
+    critical = [c for c in cards if isinstance(c.data, CriticalPayload)]
+    turns = [Turn(u.utterance_id, u.text, u.norm, u.start, u.end) for u in agent]
+    return judge_safety(SafetyRules.load(), raised, turns, [c.time for c in critical],
+                        {c.prompt.utterance_id for c in critical})

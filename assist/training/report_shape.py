@@ -8,6 +8,7 @@ from typing import Any
 
 from assist.protocol.enums import AlertKind, CallMode, Category, Emotion, Role, Severity
 from assist.training.crisis import CrisisCheck
+from assist.training.safety import SafetyCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class TrainingReport:
     alerts: tuple[AlertNote, ...]
     suggestions: tuple[str, ...] = field(default=())
     crisis: CrisisCheck | None = None  # a call with a critical signal is judged by crisis criteria
+    safety: tuple[SafetyCheck, ...] = ()  # each safety card: did the operator ask about the caller's safety
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; the keys are the ones the dashboard's report view labels."""
@@ -122,6 +124,7 @@ class TrainingReport:
             "alerts": [_plain(a) for a in self.alerts],
             "suggestions": list(self.suggestions),
             "crisis": _plain(self.crisis),
+            "safety": [_plain(q) for q in self.safety],
         }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from assist.protocol.enums import Role
+from assist.training.safety import SafetyOutcome
 
 if TYPE_CHECKING:
     from assist.training.report_shape import TrainingReport
@@ -74,6 +75,16 @@ def render_text(report: TrainingReport) -> str:
                 lines.append(f"  {ok[False]} {item.item} — 可以说:{item.expected}")
     else:
         lines.append("危急告警:无")
+    if report.safety:
+        lines.append("安全确认(助手提示后,坐席是否询问来电人的安全)")
+    for q in report.safety:
+        heard = f"[{clock(q.time)}] 来电人:{q.caller}"
+        if q.outcome is SafetyOutcome.ASKED:
+            lines.append(f"  {ok[True]} {heard} → 坐席 [{clock(q.asked_time)}] {q.said}")
+        elif q.outcome is SafetyOutcome.CRISIS:
+            lines.append(f"  · {heard} → 来电人随后说出危急情况,按危急处置评价")
+        else:
+            lines.append(f"  {ok[False]} {heard} → 坐席没有询问;可以问:{q.question}")
     others = [a for a in report.alerts if a not in report.critical]
     if others:
         lines.append("班长告警")

@@ -186,7 +186,8 @@ def test_report_is_deterministic_and_json_ready(analyzer: Analyzer, rules: Train
     data = first.to_dict()
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
     assert set(data) == {"call_id", "agent_id", "mode", "duration", "utterances", "category", "emotion", "greetings",
-                         "banned", "empathy", "referrals", "knowledge", "critical", "alerts", "suggestions", "crisis"}
+                         "banned", "empathy", "referrals", "knowledge", "critical", "alerts", "suggestions", "crisis",
+                         "safety"}
     assert set(data["banned"][0]) == {"time", "words", "rule", "suggestion"}
     assert not any("created_at" in json.dumps(v) for v in data.values())
     text = render_text(first)

@@ -1,14 +1,15 @@
 // Renders a training report (GET /api/calls/ID/report, assist/training/report.py) as a Chinese
 // document: a one-line summary, then the findings ordered by importance (crisis handling,
-// banned phrases, missing empathy steps, referral numbers not given, standard opening and
-// closing), each with its moment in the call (a link to that line of the transcript) and the
-// wording to use instead; then what the operator did well and the suggestions.
+// safety questions not asked after a safety card, banned phrases, missing empathy steps,
+// referral numbers not given, standard opening and closing), each with its moment in the call
+// (a link to that line of the transcript) and the wording to use instead; then what the operator did well and the suggestions.
 
 import { el, fmtClock, fmtPercent } from "./dom.js";
 
 /** Importance of a finding kind: lower comes first. */
-const IMPORTANCE = { critical: 0, banned: 1, empathy: 2, referral: 3, greeting: 4 };
-const KIND_LABEL = { critical: "危急处置", banned: "服务禁语", empathy: "共情三步", referral: "转介号码", greeting: "规范用语" };
+const IMPORTANCE = { critical: 0, safety: 1, banned: 2, empathy: 3, referral: 4, greeting: 5 };
+const KIND_LABEL = { critical: "危急处置", safety: "安全确认", banned: "服务禁语", empathy: "共情三步", referral: "转介号码",
+  greeting: "规范用语" };
 
 const text = (v) => (typeof v === "string" ? v : "");
 const num = (v) => (typeof v === "number" && isFinite(v) ? v : null);
@@ -27,7 +28,7 @@ function moment(time, onMoment) {
   });
 }
 
-/** Problems found in the report, each {kind, time, title, said, better}. */
+/** Problems found in the report, each {kind, time, title, said, better} (and `heard`: the caller's words). */
 export function findings(report) {
   const out = [];
   const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
@@ -42,6 +43,12 @@ export function findings(report) {
     for (const c of list(report.critical)) {
       out.push({ kind: "critical", time: num(c.time), title: text(c.message) || "来电涉及危急情况", said: "", better: "" });
     }
+  }
+  for (const q of list(report.safety)) {
+    // a safety card came up (a weaker sign of risk) and the operator did not ask about the caller's safety
+    if (q.outcome !== "missed") continue;
+    out.push({ kind: "safety", time: num(q.time), title: "助手提示安全确认后,未询问来电人的安全", said: "",
+      heard: text(q.caller), better: text(q.question) });
   }
   for (const b of list(report.banned)) {
     out.push({ kind: "banned", time: num(b.time), title: "说了服务禁语", said: text(b.words), better: text(b.suggestion) });
@@ -78,6 +85,9 @@ function strengths(report) {
   for (const s of list((report.empathy || {}).steps)) {
     if (s.done) out.push({ time: num(s.time), text: `${text(s.step)}:${text(s.said)}` });
   }
+  for (const q of list(report.safety)) {
+    if (q.outcome === "asked") out.push({ time: num(q.asked_time), text: `安全确认:${text(q.said)}` });
+  }
   for (const r of list(report.referrals)) {
     if (r.given) out.push({ time: num(r.time), text: `已告知 ${text(r.number)} ${text(r.name)}` });
   }
@@ -107,6 +117,7 @@ function findingNode(f, onMoment) {
       moment(f.time, onMoment),
       el("span", { className: `badge finding-kind kind-${f.kind}`, text: KIND_LABEL[f.kind] }),
       el("strong", { text: f.title })),
+    f.heard ? el("p", { className: "finding-said" }, el("span", { className: "muted", text: "来电人:" }), `“${f.heard}”`) : null,
     f.said ? el("p", { className: "finding-said" }, el("span", { className: "muted", text: "原话:" }), `“${f.said}”`) : null,
     f.better ? el("p", { className: "finding-better", testid: "finding-better" }, el("span", { className: "muted", text: "建议说法:" }), f.better) : null,
     list(f.notes).length ? el("p", { className: "finding-note muted", text: f.notes.join(";") }) : null);

@@ -67,3 +67,37 @@ def test_agent_filter_and_a_call_without_report(new_page: NewPage, fake_server: 
     detail = page.locator(tid("call-detail"))
     expect(detail.locator(tid("report"))).to_have_text("这通电话没有培训报告。")
     expect(detail.locator(tid("transcript-line"))).to_contain_text("居住证")
+
+
+def test_a_safety_question_not_asked_is_a_finding_and_one_asked_is_credited(
+    new_page: NewPage, fake_server: FakeServer
+) -> None:
+    report = dict(fake_server.scenario.reports[PAST])  # TrainingReport.to_dict()'s "safety" (assist/training/safety.py)
+    report["safety"] = [
+        {"time": 4.0, "caller": "我家楼下的餐馆油烟太大,窗户都没法开。",
+         "question": "冒昧问一句:您现在安全吗?身边有人吗?", "reason": "可能有生命安全风险(模型判断)",
+         "outcome": "missed", "asked_time": None, "said": None},
+        {"time": 12.0, "caller": "你这是什么态度?", "question": "冒昧问一句:您现在安全吗?身边有人吗?", "reason": None,
+         "outcome": "asked", "asked_time": 16.0, "said": "您现在身边有人陪着吗?"},
+        {"time": 13.0, "caller": "你这是什么态度?", "question": "您现在安全吗?", "reason": None,
+         "outcome": "crisis", "asked_time": None, "said": None},
+    ]
+    fake_server.scenario.reports[PAST] = report
+    page = new_page(viewport=DESKTOP_VIEWPORT)
+    page.goto(f"{fake_server.base_url}/history?call={PAST}")
+    detail = page.locator(tid("call-detail"))
+    findings = detail.locator(tid("finding"))
+    # the missed question comes right after crisis handling, before the banned phrases
+    assert findings.evaluate_all("ns => ns.map(n => n.dataset.kind)") == [
+        "safety", "banned", "banned", "empathy", "greeting"]
+    missed = findings.first
+    expect(missed).to_contain_text("安全确认")
+    expect(missed).to_contain_text("未询问来电人的安全")
+    expect(missed).to_contain_text("油烟太大")  # the caller's words that raised the card
+    expect(missed.locator(tid("finding-better"))).to_have_text("建议说法:冒昧问一句:您现在安全吗?身边有人吗?")
+    expect(missed.locator(tid("report-moment"))).to_have_text("0:04")
+    strengths = detail.locator(f'{tid("report-section")}[data-key="strengths"]')
+    expect(strengths).to_contain_text("安全确认:您现在身边有人陪着吗?")
+    report_text = detail.locator(tid("report")).inner_text()
+    for english in ("missed", "asked", "crisis", "null", "undefined"):
+        assert english not in report_text
