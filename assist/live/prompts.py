@@ -108,7 +108,8 @@ class LiveAssist:
         self._shown_referrals: set[str] = set()
         self._last_empathy_label: Emotion | None = None
         self._empathy_card: LiveCard | None = None  # the empathy card on screen, kept in step with the call
-        self.call = CallLevel(self._units)  # emotion, category, department, knowledge and crisis of the call
+        table = self._scripts.referrals if self._scripts is not None else None
+        self.call = CallLevel(self._units, table)  # emotion, category, department, knowledge and crisis of the call
         self.cards = CallCards()  # referral and knowledge cards that outlive their utterance
         self.referrals: list[str] = []
         self.warnings = 0
@@ -256,33 +257,38 @@ class LiveAssist:
             return cards
         crisis = set(self.call.crisis_numbers)
         asked: set[str] = set()  # numbers only the safety question's card gives (not found in the words)
-        if r.critical:
-            numbers = tuple(x.number for x in r.referrals)
+        if r.critical:  # emergency numbers only (not 12333 from 社保), in the order the call shows them
+            numbers = self.call.ordered(x.number for x in r.referrals if self.call.is_emergency(x))
             data: PromptData = CriticalPayload(reason=r.critical_reason, referrals=numbers)
             cards[(PromptKind.CRITICAL, "0")] = (data, None)
             crisis.update(numbers)
         elif r.safety_question is not None and not crisis:  # a weaker sign: ask, no crisis mode, no alert
             asked = {x.number for x in r.referrals if x.span is None}  # the kind's numbers, not said in the words
-            safety = SafetyPayload(question=r.safety_question, reason=r.critical_reason,
-                                   referrals=tuple(x.number for x in r.referrals if x.number in asked))
-            cards[(PromptKind.SAFETY, "0")] = (safety, None)
+            if not self._denied(t, r):  # a denial of the danger answers the standing question: no new card
+                safety = SafetyPayload(question=r.safety_question, reason=r.critical_reason,
+                                       referrals=tuple(x.number for x in r.referrals if x.number in asked))
+                cards[(PromptKind.SAFETY, "0")] = (safety, None)
         if r.emotion is not None and r.emotion.label.negative:
             data = EmotionPayload(label=r.emotion.label, intensity=round(float(r.emotion.intensity), 1))
             cards[(PromptKind.EMOTION, "0")] = (data, None)
-        if r.intent:
-            hint = CategoryPayload(intent=r.intent, department=self.call.topic.department.current)
+        if r.intent:  # the call's category once it has one: what the badge shows is what the call stores
+            hint = CategoryPayload(intent=self.call.topic.category.current or r.intent,
+                                   department=self.call.topic.department.current)
             cards[(PromptKind.CATEGORY, "0")] = (hint, None)
+        matter = self.call.matter_number()
         for ref in r.referrals:
             if ref.number in self._shown_referrals or (crisis and ref.number not in crisis) or ref.number in asked:
                 continue  # shown already, a routine referral while a crisis holds the screen, or on the safety card
+            if self.call.is_matter_hotline(ref) and ref.number != matter:
+                continue  # a matter hotline follows the call's matter, not one utterance's guess
             data = ReferralPayload(number=ref.number, name=ref.name, reason=ref.reason, script=ref.script)
             cards[(PromptKind.REFERRAL, ref.number)] = (data, _found(text, ref.span.text if ref.span else ""))
-        if r.knowledge and not crisis:
+        if r.knowledge and not crisis and not r.critical:
             top = r.knowledge[0]
             current = self.call.knowledge.current
             fresh = current is None or top.id != current.id
             if fresh and self.call.knowledge.better(Answer(top.id, top.score, top.department),
-                                               self.call.topic.department.current):
+                                               self.call.topic.department.current, partial=not t.final):
                 data = KnowledgePayload(id=top.id, question=top.question, answer=top.answer,
                                         score=round(top.score, 3), source=top.source, updated=top.updated)
                 cards[(PromptKind.KNOWLEDGE, "0")] = (data, None)
@@ -300,9 +306,8 @@ class LiveAssist:
         if self._scripts is None:
             steps = r.empathy
         else:
-            first = r.referrals[0] if r.referrals else None
-            referral = (first.number, first.name) if first else None
-            steps = self.call.empathy_steps(self._scripts, label, self.call.mood.level, referral)
+            steps = self.call.empathy_steps(self._scripts, label, self.call.mood.level,
+                                            tuple(x.number for x in r.referrals))
         return EmpathyPayload(label=label, steps=steps) if steps else None
 
     def _restate_empathy(self, t: Transcript) -> list[Event]:
@@ -313,7 +318,7 @@ class LiveAssist:
             return []
         old = card.data
         intensity = max(self.call.mood.level, self._scripts.min_intensity if self._scripts else 0.0)
-        steps = self.call.empathy_steps(self._scripts, old.label, intensity, None)
+        steps = self.call.empathy_steps(self._scripts, old.label, intensity)
         if not steps or steps == old.steps:
             return []
         card.data = EmpathyPayload(label=old.label, steps=steps)
@@ -358,6 +363,14 @@ class LiveAssist:
                        if c.prompt_id not in mine]
             out.extend(self._retire(retired, t))
         return out
+
+    def _denied(self, t: Transcript, r: Analysis) -> bool:
+        """The caller's final answers the standing safety question by denying the danger (没有没有我在家呢):
+        no new safety card; ``_settle`` withdraws the standing one.  A later weak signal raises it again."""
+        table = self.call.referrals
+        if not t.final or r.critical or table is None or not self.cards.of_kind(PromptKind.SAFETY):
+            return False
+        return table.denies_danger(r.normalized.text)
 
     @staticmethod
     def _kb_department(r: Analysis | None, answer_id: str) -> str | None:
