@@ -32,6 +32,7 @@ from assist.live.engine import LearnedAnalyzer, ScriptedEngine, TextAnalyzer
 from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
 from assist.nlp.analyzer import Analysis, CallContext
 from assist.nlp.refine import Refinement
+from assist.nlp.stepcues import EmpathyStep, shipped_steps
 from assist.protocol.enums import (
     AlertKind,
     CallMode,
@@ -94,6 +95,7 @@ class LiveAssist:
         context_factory: Callable[[], CallContext] | None = None,
         clock: Callable[[], float] = time.time,
         units: HandlingUnits | None = None,
+        steps: tuple[EmpathyStep, ...] | None = None,
     ) -> None:
         self.call_id = call_id
         self.agent_id = agent_id
@@ -101,6 +103,7 @@ class LiveAssist:
         self._analyzer = analyzer
         self._scripts = analyzer.empathy if isinstance(analyzer, ScriptedEngine) else None
         self._units = units if units is not None else shipped_units()
+        self._steps = steps if steps is not None else shipped_steps()  # the empathy steps' cue phrases
         self._clock = clock
         self._context = context_factory() if context_factory else None
         self.started_at = clock()
@@ -171,6 +174,8 @@ class LiveAssist:
             out.extend(self._settle(t, utt, result))
             self._utterances.pop(t.utterance_id, None)
             out.extend(self._restate_empathy(t))
+            if role.is_agent and result is not None:
+                out.extend(self._empathy_stage(t, result.normalized.text))
         changed = before is not None and self.state() != before
         if out or changed:
             out.append(self.state())
@@ -321,10 +326,28 @@ class LiveAssist:
         steps = self.call.empathy_steps(self._scripts, old.label, intensity)
         if not steps or steps == old.steps:
             return []
-        card.data = EmpathyPayload(label=old.label, steps=steps)
-        return [Prompt(prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
-                       kind=PromptKind.EMPATHY, action=PromptAction.UPDATE, audio_time=t.end, span=None,
-                       data=card.data)]
+        card.data = EmpathyPayload(label=old.label, steps=steps, stage=old.stage)  # the step reached stays
+        return [self._update_empathy(card, t)]
+
+    def _empathy_stage(self, t: Transcript, said: str) -> list[Event]:
+        """An operator final: the empathy card moves past the steps these words did (理解您的心情 →
+        责任表态; 此事由住建部门主办 → 行动承诺), never back, and not on words that do no step
+        (你找物业去).  The steps' cues are training.toml's, as the training report reads them."""
+        card = self._empathy_card
+        if card is None or not isinstance(card.data, EmpathyPayload) or not said:
+            return []
+        old = card.data
+        done = [i for i, step in enumerate(self._steps[:len(old.steps)]) if i >= old.stage and step.done_in(said)]
+        stage = min(max(done) + 1, len(old.steps) - 1) if done else old.stage
+        if stage <= old.stage:
+            return []
+        card.data = dataclasses.replace(old, stage=stage)
+        return [self._update_empathy(card, t)]
+
+    def _update_empathy(self, card: LiveCard, t: Transcript) -> Prompt:
+        return Prompt(prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
+                      kind=PromptKind.EMPATHY, action=PromptAction.UPDATE, audio_time=t.end, span=None,
+                      data=card.data)
 
     def _settle(self, t: Transcript, utt: _Utterance, r: Analysis | None) -> list[Event]:
         """The utterance ended: its cards join the call's; cards the call no longer supports retire."""
