@@ -4,17 +4,67 @@ emotional crisis (no emergency number raised it) and the department its crisis n
 
 ``LiveAssist`` (``prompts.py``) folds each final utterance in before it builds that utterance's cards, and
 fills the empathy scripts from this state, so every card, script and ``call_state`` agree.
+
+Evidence (``hint_weights``): an utterance moves the call's category and department only when it carries
+enough of it — the rules found words for the hint, or the learned model is at least ``CONFIDENT`` sure and
+the utterance has at least ``MIN_CONTENT`` characters.  A short closing or filler turn (哼那你说怎么办,
+行那我等你们电话谢谢啊) moves neither, nor relabels the call's emotion.
+
+Crisis numbers: only emergency numbers stand on the crisis card (the urgent ones of referrals.toml and
+the numbers of its ``[crisis_kinds]``: 110, 119, 120, 122, 12356), never a matter hotline said in the
+words (社保 → 12333).  Their order is kept for the call once shown (``crisis_order``): numbers first shown
+together are ordered by kind (the urgent numbers in the table's order, then the crisis lines), later ones
+are appended.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from assist.live.call_state import CallKnowledge, CallMood, CallTopic
+from assist.live.card_life import KB_STRONG
 from assist.live.handling_unit import HandlingUnits, NamedUnit
 from assist.nlp.analyzer import Analysis
 from assist.nlp.empathy import EmpathyScripts
+from assist.nlp.referral import Referral, ReferralTable
 from assist.protocol.enums import Emotion, Role
+
+CONFIDENT = 0.6  # learned probability a hint needs when the rules found no words for it
+MIN_CONTENT = 12  # characters an utterance needs before a hint without words of the rules moves the call
+
+
+@dataclass(frozen=True, slots=True)
+class HintWeights:
+    """How much one caller final's hints weigh for the call (0: the hint does not move it)."""
+
+    category: float
+    department: float
+
+    @property
+    def informative(self) -> bool:
+        return self.category > 0 or self.department > 0
+
+
+def hint_weights(r: Analysis) -> HintWeights:
+    """The evidence of ``r``'s category and department hints.  An utterance is informative when it has
+    ``MIN_CONTENT`` characters, or the rules found words placing its matter (a department's words), or it
+    matched a knowledge answer strongly (``KB_STRONG``).  Its category then weighs 1 when the learned
+    model (if any) is ``CONFIDENT``; its department weighs the rules' score for it, else 1 likewise."""
+    informative = (len("".join(r.normalized.text.split())) >= MIN_CONTENT or bool(r.evidence.get("department"))
+                   or any(k.score >= KB_STRONG for k in r.knowledge[:1]))
+    learned = r.scores.get("learned", {})
+
+    def weight(head: str, value: str | None, rules: float) -> float:
+        if value is None or not informative:
+            return 0.0
+        if rules > 0:
+            return rules
+        return 1.0 if learned.get(head, 1.0) >= CONFIDENT else 0.0
+
+    category = weight("category", r.intent, 0.0)
+    department = weight("department", r.department, r.scores.get("department", {}).get(r.department or "", 0.0))
+    return HintWeights(category, department)
 
 
 @dataclass
@@ -22,10 +72,12 @@ class CallLevel:
     """The call-level state of one call and how a final utterance moves it."""
 
     units: HandlingUnits
+    referrals: ReferralTable | None = None  # the referral table (crisis order, matter hotlines)
     mood: CallMood = field(default_factory=CallMood)  # the caller's emotion over the call
     topic: CallTopic = field(default_factory=CallTopic)  # category and department decided for the call
     knowledge: CallKnowledge = field(default_factory=CallKnowledge)  # the call's knowledge answer
     crisis_numbers: list[str] = field(default_factory=list)
+    crisis_order: list[str] = field(default_factory=list)  # every crisis number shown, in the order shown
     critical: bool = False
     emotional_crisis: bool = False
     referral_names: dict[str, str] = field(default_factory=dict)
@@ -36,36 +88,65 @@ class CallLevel:
             self.topic.name(named.department)
         if r is None or not role.is_caller:
             return
+        weights = hint_weights(r)
         label = r.emotion.label if r.emotion is not None else Emotion.CALM
         intensity = r.emotion.intensity if r.emotion is not None else 0.0
-        self.mood.fold(label, intensity)
+        self.mood.fold(label, intensity, relabel=weights.informative or r.critical)
         crisis_department = None
         if r.critical:
             self.critical = True
             self.emotional_crisis = self.emotional_crisis or not any(x.critical for x in r.referrals)
-            for ref in r.referrals:
-                if ref.number not in self.crisis_numbers:
-                    self.crisis_numbers.append(ref.number)
+            for number in self.ordered([x.number for x in r.referrals if self.is_emergency(x)]):
+                if number not in self.crisis_numbers:
+                    self.crisis_numbers.append(number)
             crisis_department = next((d for d in map(self.units.department_of_referral, self.crisis_numbers)
                                       if d is not None), None)
         for ref in r.referrals:
             self.referral_names.setdefault(ref.number, ref.name)
-        weight = r.scores.get("department", {}).get(r.department, 0.0) if r.department else 0.0
-        self.topic.fold(r.intent, r.department, critical=r.critical, upset=self.mood.upset,
-                        negative_now=label.negative, department_weight=weight or 1.0,
-                        crisis_department=crisis_department)
+        self.topic.fold(r.intent if weights.category > 0 else None,
+                        r.department if weights.department > 0 else None,
+                        critical=r.critical, upset=self.mood.upset, negative_now=label.negative,
+                        department_weight=weights.department, crisis_department=crisis_department)
         self.knowledge.fold(tuple(k.id for k in r.knowledge))
 
+    def ordered(self, numbers: Iterable[str]) -> tuple[str, ...]:
+        """The crisis numbers to show with ``numbers``: those shown before in the call, in their order, then
+        the new ones by kind (``ReferralTable.crisis_rank``).  The order is kept for the rest of the call."""
+        table = self.referrals
+        numbers = list(numbers)
+        new = sorted({n for n in numbers if n not in self.crisis_order},
+                     key=lambda n: table.crisis_rank(n) if table is not None else (1, 0))
+        self.crisis_order.extend(new)
+        wanted = set(numbers) | set(self.crisis_numbers)
+        return tuple(n for n in self.crisis_order if n in wanted)
+
+    def is_emergency(self, ref: Referral) -> bool:
+        """A number the crisis card may name: urgent, critical, or an emergency number of the table (12356);
+        without the table, every number of a critical utterance."""
+        table = self.referrals
+        return table is None or ref.urgent or ref.critical or ref.number in table.emergency_numbers
+
+    def matter_number(self) -> str | None:
+        """The hotline of the call's matter (its department and category, ``[department_numbers]``)."""
+        if self.referrals is None:
+            return None
+        category = self.topic.category.current
+        ref = self.referrals.for_matter(self.topic.department.current, category.value if category else None)
+        return ref.number if ref is not None else None
+
+    def is_matter_hotline(self, ref: Referral) -> bool:
+        """A hotline the analysis gave for the utterance's matter, not for words said (no span)."""
+        return ref.span is None and self.referrals is not None and self.referrals.is_matter_number(ref.number)
+
     def empathy_steps(self, scripts: EmpathyScripts | None, label: Emotion, intensity: float,
-                      referral: tuple[str, str] | None) -> tuple[str, ...]:
-        """The empathy script for ``label`` filled from the call's state; in a crisis without a referral of
-        its own, the call's first crisis number is the one offered."""
+                      numbers: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The empathy script for ``label`` filled from the call's state: its numbers are the call's crisis
+        numbers first, then ``numbers`` (the utterance's referrals); each is named by what it is for."""
         if scripts is None:
             return ()
-        if referral is None and self.crisis_numbers:
-            number = self.crisis_numbers[0]
-            referral = (number, self.referral_names.get(number, ""))
+        crisis = [n for n in self.crisis_order if n in self.crisis_numbers]
+        offered = tuple(dict.fromkeys((*crisis, *numbers)))
         return tuple(scripts.scripts(
             emotion=label, intensity=intensity, intent=self.topic.category.current,
-            department=self.topic.department.current, critical=self.emotional_crisis, referral=referral,
+            department=self.topic.department.current, critical=self.emotional_crisis, referrals=offered,
         ))

@@ -18,12 +18,15 @@ crisis call's department is the one its crisis number is for (119 → 应急管�
 Emotion (``CallMood``): a running level that decays as the caller calms down; its label is a
 ``Sticky`` over the negative emotions weighted by intensity, so 愤怒 does not flip to 焦虑 on one
 utterance; below ``CALM_BELOW`` the call is calm again (and the next negative emotion counts
-afresh).
+afresh).  A short turn without evidence (``call_level.hint_weights``) moves the level, not the label.
 
 Knowledge (``CallKnowledge``): the answer shown for the call is replaced only by one that is
 clearly better — its score at least ``KB_MARGIN`` times the current answer's faded score — or by
 one for the call's department when the current answer is not (the call moved to a new matter);
-never by an answer for another department than the call's.
+never by an answer for another department than the call's.  While the caller is still speaking (a
+partial), an answer is shown only from ``KB_PARTIAL_MIN`` and replaces a shown one only by ``KB_MARGIN``: a
+weak first guess (邻里纠纷 at 21 % on 快快我邻居家的…) does not flash before the crisis card, nor a 28 %
+answer over an 83 % one.
 
 ``LiveAssist`` (assist/live/prompts.py) folds every final caller utterance in BEFORE it builds the
 utterance's cards, so the cards and the ``call_state`` sent with them say the same.
@@ -44,6 +47,7 @@ OPERATOR_WEIGHT = 4.0  # evidence of a unit the operator named as handling the m
 LEVEL_DECAY = 0.85  # per caller utterance decay of the running emotion level
 CALM_BELOW = 0.3  # running level under which the call's emotion is the caller's current one again
 KB_MARGIN = 1.5  # a new knowledge answer must score this many times the current one's faded score
+KB_PARTIAL_MIN = 0.4  # a knowledge answer found on a partial is shown only from this score (the final decides)
 
 K = TypeVar("K", Category, str, Emotion)
 
@@ -133,8 +137,12 @@ class CallMood:
     label: Emotion = Emotion.CALM
     negative: Sticky[Emotion] = field(default_factory=Sticky)
 
-    def fold(self, label: Emotion, intensity: float) -> None:
+    def fold(self, label: Emotion, intensity: float, *, relabel: bool = True) -> None:
+        """One caller final's emotion.  ``relabel`` False (a short filler turn without evidence): it moves
+        the level but adds no weight to another negative emotion than the call's."""
         decayed = self.level * LEVEL_DECAY
+        if label.negative and not relabel and self.label.negative and label != self.label:
+            label = self.label
         if label.negative:
             self.negative.add(label, intensity)
             self.level = max(intensity, decayed)
@@ -167,16 +175,20 @@ class CallKnowledge:
     current: Answer | None = None
     weight: float = 0.0  # the current answer's score, faded for each caller utterance not finding it
 
-    def better(self, candidate: Answer, call_department: str | None) -> bool:
-        """Whether ``candidate`` should replace the call's answer (True also when it is the same)."""
+    def better(self, candidate: Answer, call_department: str | None, *, partial: bool = False) -> bool:
+        """Whether ``candidate`` should replace the call's answer (True also when it is the same).  On a
+        ``partial`` (words still coming) an answer must reach ``KB_PARTIAL_MIN`` and, with an answer
+        shown, clearly beat it: a weak guess never flashes over a stronger answer."""
         cur = self.current
+        if partial and candidate.score < KB_PARTIAL_MIN:
+            return False
         if cur is None or candidate.id == cur.id:
             return True
         if call_department is not None and candidate.department not in (None, call_department):
             return False  # an answer for another department than the call's does not replace its answer
         if candidate.score >= KB_MARGIN * self.weight:
             return True
-        moved = call_department is not None and cur.department != call_department
+        moved = not partial and call_department is not None and cur.department != call_department
         return moved and candidate.department == call_department
 
     def fold(self, found: tuple[str, ...]) -> None:

@@ -34,6 +34,7 @@ from assist.live.engine import LearnedAnalyzer, ScriptedEngine, TextAnalyzer
 from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
 from assist.nlp.analyzer import Analysis, CallContext
 from assist.nlp.refine import Refinement
+from assist.nlp.stepcues import EmpathyStep, shipped_steps
 from assist.protocol.enums import (
     AlertKind,
     CallMode,
@@ -96,6 +97,7 @@ class LiveAssist:
         context_factory: Callable[[], CallContext] | None = None,
         clock: Callable[[], float] = time.time,
         units: HandlingUnits | None = None,
+        steps: tuple[EmpathyStep, ...] | None = None,
     ) -> None:
         self.call_id = call_id
         self.agent_id = agent_id
@@ -103,6 +105,7 @@ class LiveAssist:
         self._analyzer = analyzer
         self._scripts = analyzer.empathy if isinstance(analyzer, ScriptedEngine) else None
         self._units = units if units is not None else shipped_units()
+        self._steps = steps if steps is not None else shipped_steps()  # the empathy steps' cue phrases
         self._clock = clock
         self._context = context_factory() if context_factory else None
         self.started_at = clock()
@@ -110,7 +113,8 @@ class LiveAssist:
         self._shown_referrals: set[str] = set()
         self._last_empathy_label: Emotion | None = None
         self._empathy_card: LiveCard | None = None  # the empathy card on screen, kept in step with the call
-        self.call = CallLevel(self._units)  # emotion, category, department, knowledge and crisis of the call
+        table = self._scripts.referrals if self._scripts is not None else None
+        self.call = CallLevel(self._units, table)  # emotion, category, department, knowledge and crisis of the call
         self.cards = CallCards()  # referral and knowledge cards that outlive their utterance
         self.referrals: list[str] = []
         self.warnings = 0
@@ -174,6 +178,8 @@ class LiveAssist:
             out.extend(self._settle(t, role, utt, result))
             self._utterances.pop(t.utterance_id, None)
             out.extend(self._restate_empathy(t))
+            if role.is_agent and result is not None:
+                out.extend(self._empathy_stage(t, result.normalized.text))
         changed = before is not None and self.state() != before
         if out or changed:
             out.append(self.state())
@@ -259,33 +265,38 @@ class LiveAssist:
             return cards
         crisis = set(self.call.crisis_numbers)
         asked: set[str] = set()  # numbers only the safety question's card gives (not found in the words)
-        if r.critical:
-            numbers = tuple(x.number for x in r.referrals)
+        if r.critical:  # emergency numbers only (not 12333 from 社保), in the order the call shows them
+            numbers = self.call.ordered(x.number for x in r.referrals if self.call.is_emergency(x))
             data: PromptData = CriticalPayload(reason=r.critical_reason, referrals=numbers)
             cards[(PromptKind.CRITICAL, "0")] = (data, None)
             crisis.update(numbers)
         elif r.safety_question is not None and not crisis:  # a weaker sign: ask, no crisis mode, no alert
             asked = {x.number for x in r.referrals if x.span is None}  # the kind's numbers, not said in the words
-            safety = SafetyPayload(question=r.safety_question, reason=r.critical_reason,
-                                   referrals=tuple(x.number for x in r.referrals if x.number in asked))
-            cards[(PromptKind.SAFETY, "0")] = (safety, None)
+            if not self._denied(t, r):  # a denial of the danger answers the standing question: no new card
+                safety = SafetyPayload(question=r.safety_question, reason=r.critical_reason,
+                                       referrals=tuple(x.number for x in r.referrals if x.number in asked))
+                cards[(PromptKind.SAFETY, "0")] = (safety, None)
         if r.emotion is not None and r.emotion.label.negative:
             data = EmotionPayload(label=r.emotion.label, intensity=round(float(r.emotion.intensity), 1))
             cards[(PromptKind.EMOTION, "0")] = (data, None)
-        if r.intent:
-            hint = CategoryPayload(intent=r.intent, department=self.call.topic.department.current)
+        if r.intent:  # the call's category once it has one: what the badge shows is what the call stores
+            hint = CategoryPayload(intent=self.call.topic.category.current or r.intent,
+                                   department=self.call.topic.department.current)
             cards[(PromptKind.CATEGORY, "0")] = (hint, None)
+        matter = self.call.matter_number()
         for ref in r.referrals:
             if ref.number in self._shown_referrals or (crisis and ref.number not in crisis) or ref.number in asked:
                 continue  # shown already, a routine referral while a crisis holds the screen, or on the safety card
+            if self.call.is_matter_hotline(ref) and ref.number != matter:
+                continue  # a matter hotline follows the call's matter, not one utterance's guess
             data = ReferralPayload(number=ref.number, name=ref.name, reason=ref.reason, script=ref.script)
             cards[(PromptKind.REFERRAL, ref.number)] = (data, _found(text, ref.span.text if ref.span else ""))
-        if r.knowledge and not crisis:
+        if r.knowledge and not crisis and not r.critical:
             top = r.knowledge[0]
             current = self.call.knowledge.current
             fresh = current is None or top.id != current.id
             if fresh and self.call.knowledge.better(Answer(top.id, top.score, top.department),
-                                               self.call.topic.department.current):
+                                               self.call.topic.department.current, partial=not t.final):
                 data = KnowledgePayload(id=top.id, question=top.question, answer=top.answer,
                                         score=round(top.score, 3), source=top.source, updated=top.updated)
                 cards[(PromptKind.KNOWLEDGE, "0")] = (data, None)
@@ -303,9 +314,8 @@ class LiveAssist:
         if self._scripts is None:
             steps = r.empathy
         else:
-            first = r.referrals[0] if r.referrals else None
-            referral = (first.number, first.name) if first else None
-            steps = self.call.empathy_steps(self._scripts, label, self.call.mood.level, referral)
+            steps = self.call.empathy_steps(self._scripts, label, self.call.mood.level,
+                                            tuple(x.number for x in r.referrals))
         return EmpathyPayload(label=label, steps=steps) if steps else None
 
     def _restate_empathy(self, t: Transcript) -> list[Event]:
@@ -316,14 +326,32 @@ class LiveAssist:
             return []
         old = card.data
         intensity = max(self.call.mood.level, self._scripts.min_intensity if self._scripts else 0.0)
-        steps = self.call.empathy_steps(self._scripts, old.label, intensity, None)
+        steps = self.call.empathy_steps(self._scripts, old.label, intensity)
         if not steps or steps == old.steps:
             return []
-        card.data = EmpathyPayload(label=old.label, steps=steps)
+        card.data = EmpathyPayload(label=old.label, steps=steps, stage=old.stage)  # the step reached stays
         self._suggested.note(card.data)
-        return [Prompt(prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
-                       kind=PromptKind.EMPATHY, action=PromptAction.UPDATE, audio_time=t.end, span=None,
-                       data=card.data)]
+        return [self._update_empathy(card, t)]
+
+    def _empathy_stage(self, t: Transcript, said: str) -> list[Event]:
+        """An operator final: the empathy card moves past the steps these words did (理解您的心情 →
+        责任表态; 此事由住建部门主办 → 行动承诺), never back, and not on words that do no step
+        (你找物业去).  The steps' cues are training.toml's, as the training report reads them."""
+        card = self._empathy_card
+        if card is None or not isinstance(card.data, EmpathyPayload) or not said:
+            return []
+        old = card.data
+        done = [i for i, step in enumerate(self._steps[:len(old.steps)]) if i >= old.stage and step.done_in(said)]
+        stage = min(max(done) + 1, len(old.steps) - 1) if done else old.stage
+        if stage <= old.stage:
+            return []
+        card.data = dataclasses.replace(old, stage=stage)
+        return [self._update_empathy(card, t)]
+
+    def _update_empathy(self, card: LiveCard, t: Transcript) -> Prompt:
+        return Prompt(prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
+                      kind=PromptKind.EMPATHY, action=PromptAction.UPDATE, audio_time=t.end, span=None,
+                      data=card.data)
 
     def _settle(self, t: Transcript, role: Role, utt: _Utterance, r: Analysis | None) -> list[Event]:
         """The utterance ended: its cards join the call's; cards the call no longer supports retire."""
@@ -362,6 +390,14 @@ class LiveAssist:
                        if c.prompt_id not in mine]
             out.extend(self._retire(retired, t))
         return out
+
+    def _denied(self, t: Transcript, r: Analysis) -> bool:
+        """The caller's final answers the standing safety question by denying the danger (没有没有我在家呢):
+        no new safety card; ``_settle`` withdraws the standing one.  A later weak signal raises it again."""
+        table = self.call.referrals
+        if not t.final or r.critical or table is None or not self.cards.of_kind(PromptKind.SAFETY):
+            return False
+        return table.denies_danger(r.normalized.text)
 
     @staticmethod
     def _kb_department(r: Analysis | None, answer_id: str) -> str | None:

@@ -104,13 +104,14 @@ class Analyzer:
                 kb_path = next((base / n for n in KB_FILES if (base / n).exists()), fallback / KB_FILES[0])
             kb = KnowledgeBase.load(kb_path, tokenizer)
         emotion = EmotionModel.load(pick("emotion.toml"))
+        referrals = ReferralTable.load(pick("referrals.toml"))
         return cls(
             normalizer=normalizer,
             emotion=emotion,
             intent=IntentModel.load(pick("intent.toml"), pick("departments.toml"), emotion.negation),
-            referrals=ReferralTable.load(pick("referrals.toml")),
+            referrals=referrals,
             banned=BannedList.load(pick("banned.toml")),
-            empathy=EmpathyScripts.load(pick("empathy.toml")),
+            empathy=EmpathyScripts.load(pick("empathy.toml"), referrals),
             kb=kb,
             learned=_learned(nlp_model) if nlp_model is not None or learned else None,
         )
@@ -181,7 +182,7 @@ class Analyzer:
         first: list[Referral] = []
         for signal in emo.critical:
             for number in signal.referrals:
-                ref = self.referrals.get(number, reason=signal.reason, span=signal.span)
+                ref = self.referrals.get(number, reason=signal.reason, span=signal.span, crisis=True)
                 if ref is not None:
                     first.append(ref)
         referrals = self.referrals.find(t, first=first)
@@ -198,10 +199,9 @@ class Analyzer:
         critical = bool(emo.critical or emergencies)
         reasons_text = [s.reason for s in emo.critical] + [f"{r.critical_reason}({r.number})" for r in emergencies]
         critical_reason = "; ".join(dict.fromkeys(reasons_text)) if critical else None
-        first_ref = (referrals[0].number, referrals[0].name) if referrals else None
         empathy = self.empathy.scripts(
             emotion=emo.label, intensity=emo.intensity, intent=cat.name, department=department,
-            critical=bool(emo.critical), referral=first_ref,
+            critical=bool(emo.critical), referrals=tuple(r.number for r in referrals),
         )
         if context is not None:
             context.record(UtteranceRecord(emo.label, emo.intensity, tuple(s.id for s in emo.escalation),

@@ -24,6 +24,7 @@ class ReferralInfo:
     script: str
     urgent: bool = False
     critical_reason: str | None = None
+    crisis_script: str | None = None  # what to read when the number is given for a danger to life
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,19 +107,25 @@ class ReferralTable:
     def __init__(self, rows: list[tuple[ReferralInfo, list[Entry[_Key]]]], timing: Timing | None = None,
                  crisis_kinds: dict[str, tuple[str, ...]] | None = None,
                  safety_questions: dict[str, str] | None = None,
-                 department_numbers: dict[str, str] | None = None) -> None:
+                 department_numbers: dict[str, str] | None = None,
+                 denials: tuple[re.Pattern[str], ...] = ()) -> None:
         self.rows: dict[str, ReferralInfo] = {info.number: info for info, _ in rows}
         self.timing = timing or Timing()
         self.crisis_kinds: dict[str, tuple[str, ...]] = crisis_kinds or {}
         self.safety_questions: dict[str, str] = safety_questions or {}
         self.department_numbers: dict[str, str] = department_numbers or {}
+        self.denials: tuple[re.Pattern[str], ...] = denials
+        # the numbers a crisis card may name: the urgent ones and every number of a kind of danger (12356)
+        self.emergency_numbers = frozenset({info.number for info, _ in rows if info.urgent}
+                                           | {n for numbers in self.crisis_kinds.values() for n in numbers})
         self._order = {info.number: i for i, (info, _) in enumerate(rows)}
         self._matcher: PhraseMatcher[_Key] = PhraseMatcher([e for _, entries in rows for e in entries])
 
     @classmethod
     def load(cls, path: Path) -> ReferralTable:
         doc = load_toml(path)
-        doc.check_keys({"referral", "define", "timing", "crisis_kinds", "safety_questions", "department_numbers"})
+        doc.check_keys({"referral", "define", "timing", "crisis_kinds", "safety_questions", "department_numbers",
+                        "safety_answers"})
         defines = doc.defines()
         tim = doc.table("timing", required=False)
         tim.check_keys({"past", "present", "resolved", "after", "window"})
@@ -129,7 +136,7 @@ class ReferralTable:
         seen: set[str] = set()
         for entry in doc.tables("referral"):
             entry.check_keys({"number", "name", "reason", "script", "urgent", "words", "patterns", "not_in",
-                              "critical_words", "critical_patterns", "critical_reason", "fuzzy"})
+                              "critical_words", "critical_patterns", "critical_reason", "fuzzy", "crisis_script"})
             number = entry.text("number")
             if not _NUMBER.match(number):
                 raise entry.error(f"'number' must be 3 to 8 digits, got {number!r}")
@@ -143,7 +150,8 @@ class ReferralTable:
                 raise entry.error("'critical_words'/'critical_patterns' need a 'critical_reason'")
             info = ReferralInfo(number, entry.text("name"), entry.text("reason"), entry.text("script"),
                                 entry.boolean("urgent"),
-                                entry.text("critical_reason") if entry.has("critical_reason") else None)
+                                entry.text("critical_reason") if entry.has("critical_reason") else None,
+                                entry.text("crisis_script") if entry.has("crisis_script") else None)
             not_in = entry.texts("not_in")
             entries = [Entry(_Key(number, False), entry.texts("words"), entry.regex_list("patterns", defines), not_in)]
             if has_critical:  # `fuzzy`: critical words are also matched by sound (recognizer slips)
@@ -165,7 +173,25 @@ class ReferralTable:
         for key, number in department_numbers.items():
             if key.count("/") != 1 or number not in seen:
                 raise matters.error(f"{key!r} must be 'department/category' with a number of the table, got {number!r}")
-        return cls(rows, timing, crisis_kinds, safety_questions, department_numbers)
+        answers = doc.table("safety_answers", required=False)
+        answers.check_keys({"denials"})
+        denials = answers.regex_list("denials", defines) if answers.has("denials") else ()
+        return cls(rows, timing, crisis_kinds, safety_questions, department_numbers, denials)
+
+    def denies_danger(self, text: str) -> bool:
+        """Whether a caller's answer to the safety question denies the danger (没有没有, 我在家呢…:
+        ``[safety_answers] denials``)."""
+        return any(p.search(text) for p in self.denials)
+
+    def is_matter_number(self, number: str) -> bool:
+        """A hotline given for the matter the call is about (``[department_numbers]``), not for words said."""
+        return number in self.department_numbers.values()
+
+    def crisis_rank(self, number: str) -> tuple[int, int]:
+        """Where ``number`` goes among a crisis card's numbers first shown together: the urgent numbers
+        (police, fire, ambulance, traffic) in the table's order, then the crisis lines (12356)."""
+        info = self.rows.get(number)
+        return (0 if info is not None and info.urgent else 1, self._order.get(number, len(self._order)))
 
     def for_matter(self, department: str | None, category: str | None) -> Referral | None:
         """The hotline of a matter placed by department and category (``[department_numbers]``), or None."""
@@ -179,15 +205,19 @@ class ReferralTable:
     def for_crisis(self, kind: str | None, reason: str) -> list[Referral]:
         """The emergency referrals of a danger of ``kind`` (``[crisis_kinds]``), in the table's order of
         urgency; [] for an unknown or missing kind."""
-        return [r for n in self.crisis_kinds.get(kind or "", ()) if (r := self.get(n, reason=reason)) is not None]
+        return [r for n in self.crisis_kinds.get(kind or "", ())
+                if (r := self.get(n, reason=reason, crisis=True)) is not None]
 
     def get(self, number: str, *, reason: str | None = None, span: Span | None = None,
-            critical: bool = False) -> Referral | None:
-        """The referral for ``number`` (``reason`` overrides the table's), or None if unknown."""
+            critical: bool = False, crisis: bool = False) -> Referral | None:
+        """The referral for ``number`` (``reason`` overrides the table's), or None if unknown.  ``crisis``:
+        the number is given for a danger to life (a crisis signal, the model's kind of danger), so its
+        script is the row's ``crisis_script`` when it has one (110 for a suicidal caller is not 治安案件)."""
         info = self.rows.get(number)
         if info is None:
             return None
-        return Referral(info.number, info.name, reason or info.reason, info.script, info.urgent, span,
+        script = info.crisis_script if crisis and info.crisis_script else info.script
+        return Referral(info.number, info.name, reason or info.reason, script, info.urgent, span,
                         critical, info.critical_reason if critical else None)
 
     def find(self, text: str, *, first: list[Referral] | None = None) -> list[Referral]:

@@ -200,10 +200,10 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     matter = analyzer.referrals.for_matter(fields["department"], fields["intent"]) if not flagged else None
     if matter is not None and all(r.number != matter.number for r in referrals):
         referrals = (*referrals, matter)
-    first_ref = (referrals[0].number, referrals[0].name) if referrals else None
     empathy = analyzer.empathy.scripts(
         emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
-        intent=fields["intent"], department=fields["department"], critical=critical, referral=first_ref)
+        intent=fields["intent"], department=fields["department"], critical=critical,
+        referrals=tuple(r.number for r in referrals))
     knowledge = a.knowledge if refinement.knowledge is None else refinement.knowledge
     scores = dict(a.scores)
     learned: dict[str, float] = {h.value: round(p.probability, 4) for h, p in result.heads.items()}

@@ -59,6 +59,7 @@ class EmpathyPayload:
 
     label: Emotion  # the caller's emotion the script answers
     steps: tuple[str, ...]
+    stage: int = 0  # the step to say now: advanced when the operator's words did the step before it
 
 
 @dataclass(frozen=True, slots=True)

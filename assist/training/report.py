@@ -53,7 +53,7 @@ from assist.training.report_shape import (
     TrainingReport,
 )
 from assist.training.report_text import clock as _clock
-from assist.training.rules import EmpathyStep, GreetingRule, Match, TrainingRules
+from assist.training.rules import EmpathyStep, GreetingRule, TrainingRules
 from assist.training.safety import Raised, SafetyCheck, SafetyOutcome, SafetyRules, Turn
 from assist.training.safety import judge as judge_safety
 
@@ -167,24 +167,12 @@ def _step(step: EmpathyStep, utterances: Sequence[_Utterance]) -> StepCheck:
     notes: list[str] = []
     for utt in utterances:
         for m in step.cue.find_all(utt.norm):
-            problem = _near_problem(step, utt.norm, m)
+            problem = step.problem(utt.norm, m)
             if problem is None:
                 return StepCheck(step.name, True, _t(utt.start), utt.text, step.example)
             if problem not in notes:
                 notes.append(problem)
     return StepCheck(step.name, False, None, None, step.example, tuple(notes))
-
-
-def _near_problem(step: EmpathyStep, text: str, m: Match) -> str | None:
-    """Why a cue does not count (no specific time near it, a hedge near it), or None if it does."""
-    near = text[max(0, m.start - step.window): m.end + step.window]
-    for pattern in step.reject:
-        hedge = pattern.search(near)
-        if hedge:
-            return f"「{hedge.group(0)}」{step.reject_note}"
-    if step.require and not any(p.search(near) for p in step.require):
-        return f"「{m.text}」{step.require_note}"
-    return None
 
 
 def _emotions(cards: Sequence[_Card]) -> list[tuple[_Card, Emotion, float]]:

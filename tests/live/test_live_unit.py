@@ -36,7 +36,9 @@ class ScriptedAnalyzer:
 
 
 BANNED = {"banned": (BannedHit("you_go_ask", "推诿", Span("你自己去社保局问吧", 0, 9), "我帮您转办"),)}
-LEGAL = {"referrals": (Referral("12348", "法律援助", "经济纠纷", ""),), "intent": Category.HELP}
+LEGAL = {"referrals": (Referral("12348", "法律援助", "经济纠纷", ""),), "intent": Category.HELP,
+         # the words that place the matter: evidence enough to move the call's category
+         "evidence": {"department": (Span("欠款", 0, 2),)}}
 
 
 def t(role: str, utt: str, text: str, final: bool = False, end: float = 1.0) -> Transcript:
@@ -166,8 +168,10 @@ def test_acknowledge_marks_alert() -> None:
 
 def test_call_category_changes_only_on_clear_evidence() -> None:
     la = LiveAssist("c1", "a1", ScriptedAnalyzer({
-        "公积金": {"intent": Category.CONSULTATION, "department": "住建"},
-        "欠款": {"intent": Category.HELP, "department": "司法"},
+        # each with the words that place its matter (evidence enough to move the call)
+        "公积金": {"intent": Category.CONSULTATION, "department": "住建",
+                   "evidence": {"department": (Span("公积金", 0, 3),)}},
+        "欠款": {"intent": Category.HELP, "department": "司法", "evidence": {"department": (Span("欠款", 0, 2),)}},
     }))
     la.on_transcript(t("caller", "caller-0", "公积金 怎么 提取", final=True))
     assert (la.state().intent, la.state().department) == ("咨询", "住建")

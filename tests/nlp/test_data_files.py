@@ -157,3 +157,30 @@ def test_unknown_timing_key_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, "referrals.toml", "[timing]\npast = ['去年']\nbefore = ['x']\n")
     with pytest.raises(DataError, match=r"referrals\.toml: timing: unknown key\(s\) before"):
         ReferralTable.load(path)
+
+
+def test_every_script_placeholder_gets_a_fitting_number() -> None:
+    # every empathy script, filled for every kind of danger (its numbers in either order): a number in a
+    # script is an urgent one or the support line, and is never described by another number's wording
+    # (seen: 您也可以随时拨打110心理援助热线)
+    analyzer = Analyzer.load(use_kb=False)
+    table, scripts = analyzer.referrals, analyzer.empathy
+    names = {n: info.name for n, info in table.rows.items()}
+    fitting = {n for n, info in table.rows.items() if info.urgent} | {scripts.defaults["support"]}
+    for kind, numbers in table.crisis_kinds.items():
+        for offered in (numbers, tuple(reversed(numbers))):
+            for emotion in ("愤怒", "焦虑", "失望", "绝望", "平静"):
+                for critical in (True, False):
+                    for text in scripts.scripts(emotion=emotion, intensity=0.9, intent="求助", department=None,
+                                                critical=critical, referrals=offered):
+                        said = [n for n in names if n in text]
+                        assert set(said) <= fitting, (kind, text)
+                        for number in said:
+                            others = [name for n, name in names.items() if n != number and name != names[number]]
+                            assert not any(f"{number}{name}" in text for name in others), (kind, text)
+                        assert "{" not in text
+    support = scripts.scripts(emotion="绝望", intensity=0.9, intent="求助", department=None, critical=True,
+                              referrals=("110", "12356"))
+    assert "12356心理援助热线" in support[2]
+    assert table.emergency_numbers == {"110", "119", "120", "122", "12356"}
+    assert "治安" not in (table.get("110", crisis=True) or table.rows["110"]).script

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from assist.nlp.analyzer import Analyzer
 from assist.nlp.data import DEFAULT_DATA_DIR
 from assist.nlp.empathy import EmpathyScripts
 
@@ -37,7 +38,13 @@ def test_calm_complaint_still_gets_scripts(scripts: EmpathyScripts) -> None:
     assert len(steps) == 3 and "承办单位" in steps[2]
 
 
-def test_critical_despair_mentions_the_referral(scripts: EmpathyScripts) -> None:
-    steps = scripts.scripts(emotion="绝望", intensity=0.95, intent="求助", department=None, critical=True,
-                            referral=("12356", "心理援助热线"))
-    assert "12356" in steps[2]
+def test_critical_despair_offers_the_support_line_by_its_own_name(scripts: EmpathyScripts) -> None:
+    # the call's crisis numbers are 110 then 12356: the 心理援助热线 is 12356, the emergency number 110
+    table = Analyzer.load(use_kb=False).referrals
+    named = EmpathyScripts.load(DEFAULT_DATA_DIR / "empathy.toml", table)
+    steps = named.scripts(emotion="绝望", intensity=0.95, intent="求助", department=None, critical=True,
+                          referrals=("110", "12356"))
+    assert "12356心理援助热线" in steps[2] and "110" not in steps[2]
+    fire = named.scripts(emotion="焦虑", intensity=0.9, intent="求助", department=None, critical=True,
+                         referrals=("12356", "119"))
+    assert "119" in fire[2] and "12356" not in fire[2]  # an emergency number, not the support line

@@ -653,12 +653,20 @@ export class CallView {
     this.warningsChip.setAttribute("aria-expanded", String(show));
   }
 
-  /** The empathy step that fits now: one further for each line the operator finished since the card. */
+  /**
+   * The empathy step that fits now: the server's `stage` (moved on only when the operator's words did
+   * the step before it); a server without it: one further for each line the operator finished.
+   */
+  _empathyStage(p) {
+    const stage = (p.data || {}).stage;
+    return typeof stage === "number" ? stage : this._agentLinesSince(p.audio_time);
+  }
+
   _advanceEmpathy() {
     for (const [id, cached] of this.cardEls) {
       const rec = this.prompts.get(id);
       if (!rec || rec.prompt.kind !== "empathy") continue;
-      setEmpathyStep(cached.node, this._agentLinesSince(rec.prompt.audio_time));
+      setEmpathyStep(cached.node, this._empathyStage(rec.prompt));
     }
   }
 
@@ -753,7 +761,7 @@ export class CallView {
       "article",
       props,
       head("共情话术", d.label ? el("span", { className: "card-note", text: `来电人${d.label}` }) : null),
-      empathyBody(steps, this._agentLinesSince(p.audio_time)),
+      empathyBody(steps, this._empathyStage(p)),
     );
   }
 

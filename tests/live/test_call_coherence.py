@@ -1,0 +1,153 @@
+"""Call-level coherence on the new-user trial's five calls (tests/data/trial, replayed word by word with
+partials and the learned path, as the overlay saw them): crisis numbers, scripts, number order, badges
+on filler turns, the empathy card's step, the safety card after a denial, matter hotlines and
+knowledge cards on partials."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from assist.live.call_state import Answer, CallKnowledge
+from assist.live.prompts import LiveAssist
+from assist.nlp.analyzer import Analyzer, CallContext
+from assist.protocol.enums import Category, PromptAction, PromptKind
+from assist.protocol.events import CallState, Event, Prompt, Transcript
+from assist.protocol.payloads import (
+    CategoryPayload,
+    CriticalPayload,
+    EmpathyPayload,
+    KnowledgePayload,
+    ReferralPayload,
+    SafetyPayload,
+)
+
+TRIAL = Path(__file__).resolve().parents[1] / "data" / "trial"
+EMERGENCY = {"110", "119", "120", "122", "12356"}
+
+
+@pytest.fixture(scope="module")
+def learned() -> Analyzer:
+    return Analyzer.load(learned=True)
+
+
+Turn = list[tuple[str, bool, list[Event]]]  # (the line's text, final, the events of that transcript)
+
+
+def replay(analyzer: Analyzer, name: str, upto: int | None = None) -> tuple[LiveAssist, Turn]:
+    """The call's lines word by word: a partial per word, then the final with the learned path."""
+    rows = [json.loads(x) for x in (TRIAL / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    live = LiveAssist(name, "a1", analyzer, context_factory=CallContext)
+    out: Turn = []
+    for i, row in enumerate(rows[:upto]):
+        words = row["text"].split()
+        for k in range(1, len(words) + 1):
+            final = k == len(words)
+            text = "".join(words[:k])
+            t = Transcript(name, row["role"], f"u{i}", final, text, row["start"],
+                           row["end"] if final else row["start"] + 0.3 * k)
+            out.append(("".join(words), final, live.on_transcript(t, live.learned_for_final(t))))
+    return live, out
+
+
+def shown(turns: Turn, kind: PromptKind) -> list[tuple[str, bool, Prompt]]:
+    return [(line, final, e) for line, final, events in turns for e in events
+            if isinstance(e, Prompt) and e.kind == kind and e.action != PromptAction.WITHDRAW]
+
+
+def test_crisis_card_names_emergency_numbers_only(learned: Analyzer) -> None:
+    # 我想问问我的社保怎么停掉反正以后也用不着了: 12333 (社保) is a matter hotline, not for the crisis card
+    _, turns = replay(learned, "c1-roof")
+    cards = [p.data for _, _, p in shown(turns, PromptKind.CRITICAL) if isinstance(p.data, CriticalPayload)]
+    assert cards and all(set(c.referrals) <= EMERGENCY for c in cards), [c.referrals for c in cards]
+    assert all(c.referrals for c in cards)
+
+
+def test_numbers_are_described_by_their_own_wording(learned: Analyzer) -> None:
+    _, turns = replay(learned, "c1-roof")
+    empathy = [p.data for _, _, p in shown(turns, PromptKind.EMPATHY) if isinstance(p.data, EmpathyPayload)]
+    said = " ".join(s for e in empathy for s in e.steps)
+    assert "110心理援助热线" not in said and "12356心理援助热线" in said
+    refs = {p.data.number: p.data for _, _, p in shown(turns, PromptKind.REFERRAL)
+            if isinstance(p.data, ReferralPayload)}
+    assert "110" in refs and "治安" not in refs["110"].script and "刑事" not in refs["110"].script
+
+
+@pytest.mark.parametrize("name", ["c1-roof", "c1b-amber"])
+def test_crisis_numbers_keep_their_order_once_shown(learned: Analyzer, name: str) -> None:
+    _, turns = replay(learned, name)
+    lists = [p.data.referrals for _, _, p in shown(turns, PromptKind.CRITICAL) if isinstance(p.data, CriticalPayload)]
+    assert lists
+    for before, after in itertools.pairwise(lists):
+        assert after[: len(before)] == before, lists  # never reordered; new numbers are appended
+    assert lists[-1][:2] == ("110", "12356")  # by kind: the urgent number first, then the crisis line
+
+
+@pytest.mark.parametrize(("name", "category", "department"), [("c4-angry", Category.COMPLAINT, "住建"),
+                                                              ("c2-wages", Category.COMPLAINT, "人社")])
+def test_filler_turns_move_neither_badge_and_the_stored_category_is_the_shown_one(
+    learned: Analyzer, name: str, category: Category, department: str
+) -> None:
+    live, turns = replay(learned, name)
+    states = [(e.intent, e.department) for _, final, events in turns for e in events if isinstance(e, CallState)
+              and e.intent is not None and e.department is not None]
+    first = states.index((category, department))
+    assert set(states[first:]) == {(category, department)}, states  # 哼那你说怎么办 / 行那我等你们电话谢谢啊
+    assert (live.state().intent, live.state().department) == (category, department)
+    hints = [p.data for _, _, p in shown(turns, PromptKind.CATEGORY) if isinstance(p.data, CategoryPayload)]
+    assert hints[-1].intent == live.state().intent  # a stored call's badge (its last category card) agrees
+
+
+def test_empathy_card_moves_on_only_when_the_operator_did_the_step(learned: Analyzer) -> None:
+    _, turns = replay(learned, "c4-angry")
+    moves = [(line, p.data.stage) for line, _, p in shown(turns, PromptKind.EMPATHY)
+             if isinstance(p.data, EmpathyPayload)]
+    assert moves[0][1] == 0
+    by_line = dict(moves)
+    assert "这个是物业的事这不归我们管你找物业去" not in by_line  # pushing the caller away does no step
+    assert by_line["非常抱歉刚才是我说得不对我理解您的心情换作是我也会很着急"] == 2  # 情绪承接 and 责任表态 done
+    # c2: the caller's thank-you does not bring the card back to 情绪承接
+    _, wages = replay(learned, "c2-wages")
+    stages = [p.data.stage for _, _, p in shown(wages, PromptKind.EMPATHY)
+              if isinstance(p.data, EmpathyPayload) and p.data.label == "愤怒"]
+    assert stages == sorted(stages) and stages[-1] == 2, stages
+
+
+def test_a_denial_after_the_safety_question_withdraws_the_amber_card(learned: Analyzer) -> None:
+    _, turns = replay(learned, "c1b-amber", upto=6)
+    safety = [p for _, _, events in turns for p in events if isinstance(p, Prompt) and p.kind == PromptKind.SAFETY]
+    assert safety and isinstance(safety[0].data, SafetyPayload)
+    denial = [e for line, final, events in turns if final and line.startswith("没有没有") for e in events
+              if isinstance(e, Prompt)]
+    assert [(p.kind, p.action) for p in denial if p.kind == PromptKind.SAFETY] == [(PromptKind.SAFETY,
+                                                                                    PromptAction.WITHDRAW)]
+    assert not [p for p in denial if p.kind == PromptKind.REFERRAL and p.action == PromptAction.SHOW]
+
+
+def test_matter_hotline_follows_the_calls_matter(learned: Analyzer) -> None:
+    # a wage-arrears complaint (人社): 真是气死我了 does not make it a consumer dispute (12315)
+    _, turns = replay(learned, "c2-wages")
+    numbers = [p.data.number for _, _, p in shown(turns, PromptKind.REFERRAL) if isinstance(p.data, ReferralPayload)]
+    assert "12333" in numbers and "12315" not in numbers
+
+
+def test_no_weak_knowledge_guess_on_partials_nor_on_a_critical_utterance(learned: Analyzer) -> None:
+    _, turns = replay(learned, "c3-neighbour", upto=2)  # 快快我邻居家的老大爷倒在楼道里了…
+    assert shown(turns, PromptKind.CRITICAL)
+    assert shown(turns, PromptKind.KNOWLEDGE) == []
+    _, angry = replay(learned, "c4-angry")
+    kb = [(final, p.data.score) for _, final, p in shown(angry, PromptKind.KNOWLEDGE)
+          if isinstance(p.data, KnowledgePayload)]
+    assert kb and all(score >= 0.4 for final, score in kb if not final), kb  # no 28 % flicker over 83 %
+
+
+def test_partial_knowledge_answer_never_replaces_a_stronger_one() -> None:
+    kb = CallKnowledge()
+    kb.adopt(Answer("water", 0.83, "水务"))
+    weak = Answer("property", 0.28, "住建")
+    assert not kb.better(weak, "住建", partial=True)
+    assert not kb.better(Answer("property", 0.6, "住建"), "住建", partial=True)
+    assert kb.better(Answer("property", 0.6, "住建"), "住建")  # the final: the call moved to 住建's matter
