@@ -95,12 +95,6 @@ export class CallView {
       this.meter,
     );
     this.cards = el("section", { className: "cards", testid: "cards", attrs: { "aria-label": "提示卡片" } });
-    const markMore = () => {
-      this.cards.classList.toggle("has-more", this.cards.scrollHeight - this.cards.scrollTop - this.cards.clientHeight > 4);
-    };
-    this.cards.addEventListener("scroll", markMore);
-    if (typeof ResizeObserver === "function") new ResizeObserver(markMore).observe(this.cards);
-    this._markMore = markMore;
     const KIND_SLOT = { referral: "转介号码", empathy: "共情话术", knowledge: "知识库答案" };
     this.kindSlots = {};
     for (const [kind, name] of Object.entries(KIND_SLOT)) {
@@ -126,12 +120,25 @@ export class CallView {
       className: "routine-toggle",
       testid: "routine-toggle",
       attrs: { type: "button" },
-      on: { click: () => this.slot.toggleAttribute("data-show-routine") },
+      on: { click: () => this._toggleRoutine() },
     });
-    // One fixed slot for the crisis banner and the cards: the banner, the banned-phrase warning
-    // and the warnings list appear over it or inside it, so nothing else on the page moves.
+    // One slot for the crisis banner and the cards: the banned-phrase warning and the warnings
+    // list lie over it, so nothing else on the page moves. Its content scrolls inside it
+    // (slot-scroll) when a banner (危急 or 安全确认) leaves the cards less room than they need:
+    // nothing spills over the transcript, and every card can be read in full.
+    this.slotBody = el("div", { className: "slot-scroll", testid: "slot-scroll" },
+      this.criticalZone, this.routineToggle, this.cards);
+    const markMore = () => {
+      const b = this.slotBody;
+      b.classList.toggle("has-more", b.scrollHeight - b.scrollTop - b.clientHeight > 4);
+    };
+    this.slotBody.addEventListener("scroll", markMore);
+    if (typeof ResizeObserver === "function") {
+      const watch = new ResizeObserver(markMore);
+      for (const node of [this.slotBody, this.criticalZone, this.cards]) watch.observe(node);
+    }
     this.slot = el("section", { className: "card-slot", testid: "card-slot" },
-      this.criticalZone, this.routineToggle, this.cards, this.flash, this.warnings);
+      this.slotBody, this.flash, this.warnings);
     this.transcript = el("div", { className: "transcript", testid: "transcript", attrs: { tabindex: "0" } });
     this.jump = el("button", {
       className: "jump",
@@ -197,6 +204,7 @@ export class CallView {
     this.warningsList.replaceChildren();
     this.warnings.hidden = true;
     delete this.slot.dataset.crisis;
+    delete this.slot.dataset.banner;
     this.slot.removeAttribute("data-show-routine");
     for (const slot of Object.values(this.kindSlots)) {
       slot.querySelector(".kind-cards").replaceChildren();
@@ -517,8 +525,13 @@ export class CallView {
     if (!recs.length) {
       // no crisis: the newest safety question (a weaker sign of risk) takes the zone, without crisis mode
       const safety = this._latest("safety");
-      if (safety) setChildren(this.criticalZone, this._safetyBanner(safety.prompt));
-      else this.criticalZone.replaceChildren();
+      if (safety) {
+        setChildren(this.criticalZone, this._safetyBanner(safety.prompt));
+        this.slot.dataset.banner = "safety";
+      } else {
+        this.criticalZone.replaceChildren();
+        delete this.slot.dataset.banner;
+      }
       delete this.slot.dataset.crisis;
       return;
     }
@@ -531,6 +544,7 @@ export class CallView {
     const merged = numbers.length ? { ...top, data: { ...(top.data || {}), referrals: numbers } } : top;
     setChildren(this.criticalZone, this._criticalBanner(merged));
     this.slot.dataset.crisis = "true";
+    this.slot.dataset.banner = "critical";
     this._renderCards();
   }
 
@@ -568,6 +582,13 @@ export class CallView {
           el("span", { className: "safety-number", testid: "safety-number", text: numbers }))
         : null,
     );
+  }
+
+  /** Show or fold the routine cards under the crisis banner; shown, they scroll into view. */
+  _toggleRoutine() {
+    const open = this.slot.toggleAttribute("data-show-routine");
+    if (open) this.slotBody.scrollTop = this.routineToggle.offsetTop; // slot-scroll is positioned: offsets are its own
+    else this.slotBody.scrollTop = 0;
   }
 
   // ------------------------------------------------------------ banned-phrase warning
