@@ -1,7 +1,7 @@
 """Call history queries shared by ``assist calls`` and the dashboard's history endpoint.
 
 ``history_query(store, params)`` takes the query-string parameters of an HTTP
-request (``agent``, ``since``, ``until``, ``search``, ``limit``, ``offset``), checks
+request (``agent``, ``since``, ``until``, ``search``, ``limit``, ``offset``, ``call``), checks
 them strictly and returns a JSON-ready dict; bad parameters raise
 ``HistoryQueryError`` (answer HTTP 400 with its message).  ``history_call``
 returns one call (``NotFound`` from ``assist.store.db`` means HTTP 404).
@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from assist.store.base import CallStore as Store  # either backend (assist.store.open)
 
-PARAMS: Final[tuple[str, ...]] = ("agent", "since", "until", "search", "limit", "offset")
+PARAMS: Final[tuple[str, ...]] = ("agent", "since", "until", "search", "limit", "offset", "call")
 DEFAULT_LIMIT: Final[int] = 50
 MAX_LIMIT: Final[int] = 500
 MAX_SEARCH_CHARS: Final[int] = 200
@@ -73,6 +73,7 @@ async def history_query(store: Store, params: Mapping[str, str], now: float | No
     if unknown:
         raise HistoryQueryError(f"unknown parameter(s): {', '.join(unknown)}; use {', '.join(PARAMS)}")
     agent = params.get("agent") or None
+    call_id = params.get("call") or None  # one call by id: [] when not stored (a page asks without a 404)
     search = (params.get("search") or "").strip() or None
     if search is not None and len(search) > MAX_SEARCH_CHARS:
         raise HistoryQueryError(f"search must be at most {MAX_SEARCH_CHARS} characters")
@@ -81,11 +82,14 @@ async def history_query(store: Store, params: Mapping[str, str], now: float | No
     limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _int(params, "offset", 0, 0, 10**9)
     # One extra row tells whether there is a next page.
-    calls = await store.list_calls(agent=agent, since=since, search=search, limit=limit + 1, until=until, offset=offset)
+    calls = await store.list_calls(
+        agent=agent, since=since, search=search, limit=limit + 1, until=until, offset=offset, call_id=call_id
+    )
     more = len(calls) > limit
     return {
         "calls": calls[:limit],
-        "query": {"agent": agent, "since": since, "until": until, "search": search, "limit": limit, "offset": offset},
+        "query": {"agent": agent, "since": since, "until": until, "search": search, "limit": limit, "offset": offset,
+                  "call": call_id},
         "next_offset": offset + limit if more else None,
     }
 

@@ -45,11 +45,15 @@ class SqlReads(ABC):
         *,
         until: float | None = None,
         offset: int = 0,
+        call_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Calls, newest first.  ``since``/``until`` are unix times (call start);
         ``search``: every whitespace-separated term must occur in some utterance of
         the call (substring, case-insensitive, spaces in the text ignored).  With a
-        search each call carries ``matches``: its first three matching utterances."""
+        search each call carries ``matches``: its first three matching utterances.
+        ``call_id``: only that call (an empty list when it is not stored).  Each call
+        carries ``first_text``: the caller's first utterance (the call's first when the
+        caller said nothing; "" without utterances)."""
         check_limit(limit)
         if offset < 0:
             raise ValueError("offset must not be negative")
@@ -57,6 +61,8 @@ class SqlReads(ABC):
         q = Params()
         if agent:
             where.append(f"c.agent_id = {q.arg(agent)}")
+        if call_id is not None:
+            where.append(f"c.call_id = {q.arg(call_id)}")
         if since is not None:
             where.append(f"c.started_at >= {q.arg(float(since))}")
         if until is not None:
@@ -68,7 +74,10 @@ class SqlReads(ABC):
                     (SELECT count(*) FROM utterances u WHERE u.call_id = c.call_id) AS utterance_count,
                     (SELECT count(*) FROM alerts a WHERE a.call_id = c.call_id) AS alert_count,
                     (SELECT count(*) FROM alerts a WHERE a.call_id = c.call_id
-                        AND a.acknowledged_at IS NULL) AS open_alerts
+                        AND a.acknowledged_at IS NULL) AS open_alerts,
+                    (SELECT u.text FROM utterances u WHERE u.call_id = c.call_id
+                        ORDER BY CASE WHEN u.role = 'caller' THEN 0 ELSE 1 END, u.start, u.id
+                        LIMIT 1) AS first_text
                   FROM calls c {"WHERE " + " AND ".join(where) if where else ""}
                   ORDER BY c.started_at DESC, c.call_id LIMIT {q.arg(limit)} OFFSET {q.arg(offset)}"""
         calls = []
@@ -77,6 +86,7 @@ class SqlReads(ABC):
             call["utterances"] = int(row["utterance_count"])
             call["alerts"] = int(row["alert_count"])
             call["open_alerts"] = int(row["open_alerts"])
+            call["first_text"] = row["first_text"] or ""
             if terms:
                 call["matches"] = await self._matches(call["call_id"], terms)
             calls.append(call)

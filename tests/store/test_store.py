@@ -399,8 +399,26 @@ async def test_list_calls_filters(store: Store) -> None:
     assert [c["call_id"] for c in await store.list_calls(since=1500.0, until=2500.0)] == ["c-mid"]
     assert [c["call_id"] for c in await store.list_calls(limit=1, offset=1)] == ["c-mid"]
     assert (await store.list_calls(agent="a2"))[0]["utterances"] == 3
+    assert [c["call_id"] for c in await store.list_calls(call_id="c-mid")] == ["c-mid"]
+    assert await store.list_calls(call_id="c-none") == []
     with pytest.raises(ValueError):
         await store.list_calls(limit=0)
+
+
+async def test_list_calls_give_the_callers_first_sentence(store: Store) -> None:
+    await _sample(store)
+    await store.start_call("c-greet", "a3", 4000.0)
+    await store.add_utterance("c-greet", "caller", "u2", "我想问一下公积金怎么提取", 3.0, 5.0)
+    await store.add_utterance("c-greet", "agent", "u1", "您好市长热线请问有什么可以帮您", 0.0, 2.5)
+    await store.start_call("c-agent", "a3", 5000.0)
+    await store.add_utterance("c-agent", "agent", "u1", "您好市长热线", 0.0, 2.0)
+    await store.start_call("c-empty", "a3", 6000.0)
+    first = {c["call_id"]: c["first_text"] for c in await store.list_calls()}
+    assert first["c-greet"] == "我想问一下公积金怎么提取"  # the caller's, not the agent's greeting
+    assert first["c-mid"] == "楼下饭店油烟很大"
+    assert first["c-agent"] == "您好市长热线"  # the caller said nothing
+    assert first["c-empty"] == ""
+    assert "5678" in first["c-new"] and MOBILE_SPOKEN not in first["c-new"]  # masked as stored
 
 
 @pytest.mark.parametrize("use_fts", [True, False])

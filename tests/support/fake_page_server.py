@@ -294,11 +294,13 @@ class FakeServer:
         if not rest:
             rows = [detail["call"] for detail in history.values()]
             agent = query.get("agent", "")
+            call = query.get("call", "")
             text = query.get("search", "")
             since = float(query["since"]) if query.get("since") else None
             rows = [
                 r for r in rows
                 if (not agent or r["agent_id"] == agent)
+                and (not call or r["call_id"] == call)
                 and (since is None or r["started_at"] >= since)
                 and (not text or text in r["first_text"] or any(
                     text in u["text"] for u in history[r["call_id"]]["utterances"]))

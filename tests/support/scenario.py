@@ -189,7 +189,9 @@ def _row(
     return {
         "call_id": call_id, "agent_id": agent, "started_at": started, "ended_at": ended, "end_reason": reason,
         "mode": mode, "utterances": len(utterances), "alerts": alerts,
-        "first_text": utterances[0]["text"] if utterances else "",
+        # like the store: the caller's first utterance, else the call's first
+        "first_text": next((u["text"] for u in utterances if u["role"] == "caller"),
+                           utterances[0]["text"] if utterances else ""),
     }
 
 

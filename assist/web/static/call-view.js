@@ -10,6 +10,8 @@ import { empathyBody, knowledgeBody, setEmpathyStep } from "./card-views.js";
 export const CARD_LIMITS = { referral: 3, knowledge: 3, empathy: 2 };
 /** How long the banned-phrase warning stays at the top before moving to the list (ms). */
 export const FLASH_MS = 8000;
+/** The least time a warning stays before the next one takes its place; later ones wait their turn (ms). */
+export const FLASH_MIN_MS = 4000;
 const MAX_LINES = 2000;
 
 const str = (v) => (v === undefined || v === null ? "" : String(v));
@@ -40,10 +42,13 @@ function cardKey(p) {
 export class CallView {
   /**
    * @param {HTMLElement} root  container to render into (emptied)
-   * @param {{flashMs?: number}} options  flashMs: how long the banned-phrase warning stays on top
+   * @param {{flashMs?: number, flashMinMs?: number}} options  flashMs: how long the banned-phrase
+   *   warning stays on top; flashMinMs: how long at least before the next warning replaces it
    */
-  constructor(root, { flashMs = FLASH_MS } = {}) {
+  constructor(root, { flashMs = FLASH_MS, flashMinMs = FLASH_MIN_MS } = {}) {
     this.flashMs = flashMs;
+    this.flashMinMs = Math.min(flashMinMs, flashMs);
+    this.flashQueue = []; // banned prompts waiting for the one shown to have had its time
     this.root = root;
     this._build();
     this.reset(null);
@@ -95,12 +100,6 @@ export class CallView {
       this.meter,
     );
     this.cards = el("section", { className: "cards", testid: "cards", attrs: { "aria-label": "提示卡片" } });
-    const markMore = () => {
-      this.cards.classList.toggle("has-more", this.cards.scrollHeight - this.cards.scrollTop - this.cards.clientHeight > 4);
-    };
-    this.cards.addEventListener("scroll", markMore);
-    if (typeof ResizeObserver === "function") new ResizeObserver(markMore).observe(this.cards);
-    this._markMore = markMore;
     const KIND_SLOT = { referral: "转介号码", empathy: "共情话术", knowledge: "知识库答案" };
     this.kindSlots = {};
     for (const [kind, name] of Object.entries(KIND_SLOT)) {
@@ -126,12 +125,25 @@ export class CallView {
       className: "routine-toggle",
       testid: "routine-toggle",
       attrs: { type: "button" },
-      on: { click: () => this.slot.toggleAttribute("data-show-routine") },
+      on: { click: () => this._toggleRoutine() },
     });
-    // One fixed slot for the crisis banner and the cards: the banner, the banned-phrase warning
-    // and the warnings list appear over it or inside it, so nothing else on the page moves.
+    // One slot for the crisis banner and the cards: the banned-phrase warning and the warnings
+    // list lie over it, so nothing else on the page moves. Its content scrolls inside it
+    // (slot-scroll) when a banner (危急 or 安全确认) leaves the cards less room than they need:
+    // nothing spills over the transcript, and every card can be read in full.
+    this.slotBody = el("div", { className: "slot-scroll", testid: "slot-scroll" },
+      this.criticalZone, this.routineToggle, this.cards);
+    const markMore = () => {
+      const b = this.slotBody;
+      b.classList.toggle("has-more", b.scrollHeight - b.scrollTop - b.clientHeight > 4);
+    };
+    this.slotBody.addEventListener("scroll", markMore);
+    if (typeof ResizeObserver === "function") {
+      const watch = new ResizeObserver(markMore);
+      for (const node of [this.slotBody, this.criticalZone, this.cards]) watch.observe(node);
+    }
     this.slot = el("section", { className: "card-slot", testid: "card-slot" },
-      this.criticalZone, this.routineToggle, this.cards, this.flash, this.warnings);
+      this.slotBody, this.flash, this.warnings);
     this.transcript = el("div", { className: "transcript", testid: "transcript", attrs: { tabindex: "0" } });
     this.jump = el("button", {
       className: "jump",
@@ -174,8 +186,11 @@ export class CallView {
     );
   }
 
-  /** Forget everything and show `callId` (null: waiting for a call). */
-  reset(callId, { agentId = null, waitingText = "等待来电…" } = {}) {
+  /**
+   * Forget everything and show `callId` (null: waiting for a call). `pending`: the call is not
+   * known to be live yet (no 通话中 until it is; see showWaiting).
+   */
+  reset(callId, { agentId = null, waitingText = "等待来电…", pending = false } = {}) {
     this.callId = callId;
     this.lines = new Map(); // utterance_id → line record
     this.prompts = new Map(); // prompt_id → {prompt, seq, version}
@@ -190,6 +205,7 @@ export class CallView {
     this.callCategory = null;
     clearTimeout(this.flashTimer);
     this.flashPrompt = null;
+    this.flashQueue = [];
     this.flash.hidden = true;
     this.flash.replaceChildren();
     this.criticalZone.replaceChildren();
@@ -197,6 +213,7 @@ export class CallView {
     this.warningsList.replaceChildren();
     this.warnings.hidden = true;
     delete this.slot.dataset.crisis;
+    delete this.slot.dataset.banner;
     this.slot.removeAttribute("data-show-routine");
     for (const slot of Object.values(this.kindSlots)) {
       slot.querySelector(".kind-cards").replaceChildren();
@@ -210,8 +227,8 @@ export class CallView {
     this.callIdEl.textContent = callId ? callId : waitingText;
     this.agent.textContent = agentId ? `坐席 ${agentId}` : "";
     this.mode.hidden = true;
-    this.state.textContent = callId ? "通话中" : "";
-    this.callbar.dataset.state = callId ? "active" : "waiting";
+    this.state.textContent = callId && !pending ? "通话中" : "";
+    this.callbar.dataset.state = callId && !pending ? "active" : "waiting";
     delete this.callbar.dataset.critical;
     this.duration.textContent = "";
     delete this.duration.dataset.tickBase;
@@ -276,6 +293,12 @@ export class CallView {
     const reason = END_REASON_LABEL[call.end_reason];
     this.state.textContent = reason && call.end_reason !== "completed" ? `已结束 · ${reason}` : "已结束";
     this.callbar.dataset.state = "ended";
+  }
+
+  /** The page's call is neither live nor stored: it has not started yet. */
+  showWaiting(text) {
+    this.state.textContent = text;
+    this.callbar.dataset.state = "waiting";
   }
 
   applyEnded(ev) {
@@ -424,7 +447,11 @@ export class CallView {
     if (p.kind === "emotion") this._refreshEmotion();
     else if (p.kind === "category") this._refreshCategory();
     else if (p.kind === "banned") {
-      if (this.flashPrompt && this.flashPrompt.prompt_id === id) this._hideFlash();
+      this.flashQueue = this.flashQueue.filter((q) => q.prompt_id !== id);
+      if (this.flashPrompt && this.flashPrompt.prompt_id === id) {
+        this._hideFlash();
+        this._nextFlash();
+      } else this._renderFlashQueued();
       const li = this.warningItems.get(id);
       if (li) li.remove();
       this.warningItems.delete(id);
@@ -517,8 +544,13 @@ export class CallView {
     if (!recs.length) {
       // no crisis: the newest safety question (a weaker sign of risk) takes the zone, without crisis mode
       const safety = this._latest("safety");
-      if (safety) setChildren(this.criticalZone, this._safetyBanner(safety.prompt));
-      else this.criticalZone.replaceChildren();
+      if (safety) {
+        setChildren(this.criticalZone, this._safetyBanner(safety.prompt));
+        this.slot.dataset.banner = "safety";
+      } else {
+        this.criticalZone.replaceChildren();
+        delete this.slot.dataset.banner;
+      }
       delete this.slot.dataset.crisis;
       return;
     }
@@ -531,6 +563,7 @@ export class CallView {
     const merged = numbers.length ? { ...top, data: { ...(top.data || {}), referrals: numbers } } : top;
     setChildren(this.criticalZone, this._criticalBanner(merged));
     this.slot.dataset.crisis = "true";
+    this.slot.dataset.banner = "critical";
     this._renderCards();
   }
 
@@ -570,25 +603,49 @@ export class CallView {
     );
   }
 
+  /** Show or fold the routine cards under the crisis banner; shown, they scroll into view. */
+  _toggleRoutine() {
+    const open = this.slot.toggleAttribute("data-show-routine");
+    if (open) this.slotBody.scrollTop = this.routineToggle.offsetTop; // slot-scroll is positioned: offsets are its own
+    else this.slotBody.scrollTop = 0;
+  }
+
   // ------------------------------------------------------------ banned-phrase warning
 
+  // One warning at a time over the bottom of the slot. Each stays FLASH_MS (or until 知道了); a
+  // warning arriving while another shows waits until that one has been up FLASH_MIN_MS, so every
+  // warning can be read ("还有 n 条" counts the waiting ones). Gone from the top, it joins the list.
+
   _showFlash(p) {
-    if (this.flashPrompt && this.flashPrompt.prompt_id !== p.prompt_id) this._toWarningList(this.flashPrompt);
-    const li = this.warningItems.get(p.prompt_id);
-    if (li) {
-      // an update of a warning already in the list: refresh it there
-      this._toWarningList(p);
+    const id = p.prompt_id;
+    if (this.warningItems.has(id)) {
+      this._toWarningList(p); // an update of a warning already in the list: refresh it there
       return;
     }
-    clearTimeout(this.flashTimer);
+    if (this.flashPrompt && this.flashPrompt.prompt_id === id) {
+      this._renderFlash(p, false); // an update of the warning shown: same place, same time left
+      return;
+    }
+    const waiting = this.flashQueue.findIndex((q) => q.prompt_id === id);
+    if (waiting >= 0) this.flashQueue[waiting] = p;
+    else if (!this.flashPrompt) this._renderFlash(p, true);
+    else {
+      this.flashQueue.push(p);
+      this._renderFlashQueued();
+      this._scheduleFlash();
+    }
+  }
+
+  _renderFlash(p, isNew) {
     const d = p.data;
-    const isNew = !this.flashPrompt || this.flashPrompt.prompt_id !== p.prompt_id;
     this.flashPrompt = p;
     this.flash.dataset.promptId = p.prompt_id;
+    this.flashQueued = el("span", { className: "flash-queued", testid: "banned-queued" });
     setChildren(
       this.flash,
       el("div", { className: "flash-head" },
         el("strong", { text: "⚠ 禁用语提醒" }),
+        this.flashQueued,
         el("button", { className: "flash-close", text: "知道了", on: { click: () => this._expireFlash() } })),
       el("div", { className: "flash-row" },
         el("span", { className: "flash-label", text: "您刚才说:" }),
@@ -599,24 +656,49 @@ export class CallView {
           el("span", { className: "suggestion", testid: "banned-suggestion", text: str(d.suggestion) }))
         : null,
     );
+    this._renderFlashQueued();
     this.flash.hidden = false;
     if (isNew) {
+      this.flashShownAt = Date.now();
       this.flash.classList.remove("flashing");
       void this.flash.offsetWidth; // restart the flash animation
       this.flash.classList.add("flashing");
+      this._scheduleFlash();
     }
-    this.flashTimer = setTimeout(() => this._expireFlash(), this.flashMs);
   }
 
+  _renderFlashQueued() {
+    if (!this.flashQueued) return;
+    const n = this.flashQueue.length;
+    this.flashQueued.textContent = n ? `还有 ${n} 条` : "";
+    this.flashQueued.hidden = n === 0;
+  }
+
+  /** The shown warning goes after FLASH_MS, or after FLASH_MIN_MS when another one waits. */
+  _scheduleFlash() {
+    clearTimeout(this.flashTimer);
+    if (!this.flashPrompt) return;
+    const due = this.flashShownAt + (this.flashQueue.length ? this.flashMinMs : this.flashMs);
+    this.flashTimer = setTimeout(() => this._expireFlash(), Math.max(0, due - Date.now()));
+  }
+
+  /** The shown warning joins the list; the next waiting one (if any) takes its place. */
   _expireFlash() {
     const p = this.flashPrompt;
     this._hideFlash();
     if (p && this.prompts.has(p.prompt_id)) this._toWarningList(this.prompts.get(p.prompt_id).prompt);
+    this._nextFlash();
+  }
+
+  _nextFlash() {
+    const next = this.flashQueue.shift();
+    if (next) this._renderFlash(next, true);
   }
 
   _hideFlash() {
     clearTimeout(this.flashTimer);
     this.flashPrompt = null;
+    this.flashQueued = null;
     this.flash.hidden = true;
     this.flash.classList.remove("flashing");
     delete this.flash.dataset.promptId;
@@ -777,9 +859,10 @@ export class CallView {
     }
     const live = new Set(this.seenPrompts);
     for (const row of (detail && detail.prompts) || []) {
-      // the store gives {prompt_id, kind, action (the last one), event: the last shown prompt event}
+      // the store gives {prompt_id, kind, action (the last one), event: the last shown prompt event};
+      // a bare prompt event is accepted too (docs/client.md)
       if (!row || row.action === "withdraw") continue;
-      const p = row.event;
+      const p = row.event || row;
       if (p.prompt_id && !live.has(String(p.prompt_id))) {
         this.applyPrompt({ ...p, action: "show" }, { backfill: true });
       }

@@ -5,6 +5,7 @@ import { CallView } from "./call-view.js";
 import { el, setChildren, startTicker } from "./dom.js";
 
 const NOTICE_MS = 8000;
+const WAITING_TEXT = "等待通话开始";
 
 const params = pageParams();
 const callParam = params.get("call") || null;
@@ -49,7 +50,9 @@ function main() {
   const view = new CallView(root);
   let current = callParam;
   let currentEnded = false;
-  view.reset(current, { agentId: agentParam, waitingText: "等待来电…" });
+  // ?call=ID: not 通话中 until the call shows up live (or stored, when it is over already)
+  let pending = Boolean(callParam);
+  view.reset(current, { agentId: agentParam, waitingText: "等待来电…", pending });
   updateTitle();
 
   function updateTitle() {
@@ -73,6 +76,28 @@ function main() {
     if (callId === current) view.applyHistory(detail);
   }
 
+  /** Whether the store has `callId` (asked without a 404: the list filtered by id); null: unknown. */
+  async function isStored(callId) {
+    try {
+      const body = await getJson(`/api/calls?call=${encodeURIComponent(callId)}`);
+      return Array.isArray(body.calls) && body.calls.some((c) => c.call_id === callId);
+    } catch {
+      return null; // no history API here (no store, or not allowed)
+    }
+  }
+
+  /** ?call=ID that is not live: the stored call if it is over, else wait for it to start. */
+  async function findCall(callId) {
+    const stored = await isStored(callId);
+    if (callId !== current || !pending) return; // it started meanwhile
+    if (stored) {
+      pending = false;
+      backfill(callId);
+    } else {
+      view.showWaiting(WAITING_TEXT);
+    }
+  }
+
   function onSubscribed(ev) {
     const calls = Array.isArray(ev.calls) ? ev.calls : [];
     let target = callParam;
@@ -83,10 +108,12 @@ function main() {
     if (target && target !== current) switchTo(target);
     const state = calls.find((c) => c.call_id === current);
     if (state) {
+      pending = false;
       view.applyCallState(state);
       currentEnded = state.active === false;
     }
-    if (current) backfill(current);
+    if (current && pending) findCall(current);
+    else if (current) backfill(current);
   }
 
   function onEvent(ev) {
@@ -110,6 +137,11 @@ function main() {
     }
     if (ev.type === "call_ended" || ev.type === "ended" || (ev.type === "call_state" && ev.active === false)) {
       currentEnded = true;
+    }
+    if (pending) {
+      // the awaited call has started: its own events from the first one, nothing to fetch
+      pending = false;
+      if (ev.type === "transcript" || ev.type === "prompt") view.applyCallState({ call_id: cid, agent_id: ev.agent_id, active: true });
     }
     view.apply(ev);
   }

@@ -5,7 +5,7 @@ import { AlertQueue } from "./alert-queue.js";
 import { AssistSocket, getJson, pageParams, statusRenderer } from "./assist-ws.js";
 import { CallView } from "./call-view.js";
 import { el, fmtPercent, setChildren, setTicking, startTicker } from "./dom.js";
-import { MODE_LABEL, emotionLevel } from "./labels.js";
+import { MODE_LABEL, criticalTag, emotionLevel } from "./labels.js";
 
 const NAME_KEY = "assist.supervisor.name";
 const ENDED_ROW_MS = 60000; // ended calls stay greyed in the table this long
@@ -129,6 +129,8 @@ function callRecord(callId, agentId) {
     alertCounts: queue.countsFor(callId),
     endedAt: null,
     removeTimer: null,
+    cardReason: "", // reason tag of the call's newest critical card
+    reasonAsked: false,
   };
   calls.set(callId, rec);
   return rec;
@@ -165,11 +167,12 @@ function renderRow(rec) {
       el("span", { className: "muted", text: ` / 共 ${counts.total}` })]
       : el("span", { className: "muted", text: "—" }),
   );
+  const reason = s.critical ? crisisReason(rec) : "";
   setChildren(
     c.status,
     s.critical
-      ? el("span", { className: "badge badge-critical", testid: "critical-marker", title: counts.reason || "危机信号" },
-        counts.reason ? `危急 · ${counts.reason}` : "危急")
+      ? el("span", { className: "badge badge-critical", testid: "critical-marker", title: reason || "危机信号" },
+        reason ? `危急 · ${reason}` : "危急")
       : null,
     s.mode === "training" ? el("span", { className: "badge badge-mode", text: MODE_LABEL.training }) : null,
     s.active === false ? el("span", { className: "muted", text: "已结束" }) : null,
@@ -178,6 +181,34 @@ function renderRow(rec) {
   rec.row.dataset.level = level;
   rec.row.classList.toggle("ended", s.active === false);
   rec.row.classList.toggle("selected", selected === s.call_id);
+}
+
+/**
+ * The reason tag of a call's crisis (轻生/自伤, 火情/险情…): from its critical alert, else from its
+ * newest critical card. Training replays send the supervisors no alerts (docs/security.md), so
+ * their reason comes from the card; a page opened after the card appeared asks the store once.
+ */
+function crisisReason(rec) {
+  if (rec.alertCounts.reason) return rec.alertCounts.reason;
+  if (!rec.cardReason && !rec.reasonAsked) {
+    rec.reasonAsked = true;
+    storedCardReason(rec);
+  }
+  return rec.cardReason;
+}
+
+async function storedCardReason(rec) {
+  let stored;
+  try {
+    stored = await getJson(`/api/calls/${encodeURIComponent(rec.state.call_id)}`);
+  } catch {
+    return; // not stored (yet): the live card, when it comes, gives the reason
+  }
+  for (const row of Array.isArray(stored.prompts) ? stored.prompts : []) {
+    const p = row && (row.event || row);
+    if (row.action !== "withdraw" && p && p.kind === "critical") rec.cardReason = criticalTag((p.data || {}).reason) || rec.cardReason;
+  }
+  if (rec.cardReason && calls.get(rec.state.call_id) === rec) renderRow(rec);
 }
 
 /** Order: critical first, then the angriest, then the oldest call. */
@@ -252,6 +283,13 @@ function buffer(ev) {
   } else if (ev.type === "prompt") {
     if (ev.action === "withdraw") rec.prompts.delete(ev.prompt_id);
     else rec.prompts.set(ev.prompt_id, ev);
+    if (ev.kind === "critical" && ev.action !== "withdraw") {
+      const tag = criticalTag((ev.data || {}).reason);
+      if (tag && tag !== rec.cardReason) {
+        rec.cardReason = tag;
+        renderRow(rec);
+      }
+    }
   }
   return rec;
 }

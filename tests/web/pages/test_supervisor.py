@@ -7,10 +7,21 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from assist.protocol.events import Alert, CallEnded, CallSummary, Transcript
+from assist.protocol.enums import CallMode
+from assist.protocol.events import (
+    Alert,
+    CallEnded,
+    CallStarted,
+    CallState,
+    CallSummary,
+    EmotionLevel,
+    Prompt,
+    Transcript,
+)
+from assist.protocol.payloads import CriticalPayload
 from tests.support.fake_page_server import FakeServer
 from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot
-from tests.support.scenario import BANNED_PHRASE, CALL
+from tests.support.scenario import AGENT, BANNED_PHRASE, CALL
 
 pytestmark = pytest.mark.browser
 
@@ -110,6 +121,59 @@ def test_ended_calls_stats_and_unknown_events(new_page: NewPage, fake_server: Fa
     expect(stats).to_contain_text("丢弃事件 3")
     expect(stats).to_contain_text("订阅者 2")
 
+
+
+def _training_crisis(call_id: str, started: float) -> tuple[CallState, Prompt]:
+    state = CallState(call_id, "T07", started, True, 30.0, EmotionLevel("绝望", 0.57), "求助", "卫健",
+                      critical=True, mode=CallMode.TRAINING)
+    card = Prompt(f"{call_id}:u-3:critical:0", call_id, "caller", "u-3", "critical", "show", 28.0, None,
+                  CriticalPayload("可能有自伤自杀风险(模型判断)", ("12356", "110")))
+    return state, card
+
+
+def test_a_training_crisis_shows_its_reason_without_alerts(new_page: NewPage, fake_server: FakeServer) -> None:
+    """Replays send the supervisors no alerts (docs/security.md): the reason comes from the crisis card."""
+    page = open_supervisor(new_page, fake_server, "王组长")
+    expect(page.locator(f'{tid("alert")}[data-alert-id="al-3"]')).to_be_visible()  # script played
+    call = "train-c1b"
+    state, card = _training_crisis(call, time.time() - 30)
+    fake_server.push(CallStarted(call, "T07", state.started_at, mode=CallMode.TRAINING))
+    fake_server.push(card)
+    fake_server.push(state)
+    row = page.locator(f'{tid("call-row")}[data-call-id="{call}"]')
+    expect(row.locator(tid("critical-marker"))).to_have_text("危急 · 轻生/自伤")
+    expect(row.locator(tid("call-status"))).to_contain_text("培训")
+    expect(page.locator(f'{tid("alert")}[data-call-id="{call}"]')).to_have_count(0)
+
+
+def test_a_page_opened_during_a_training_crisis_reads_its_reason_from_the_store(
+    new_page: NewPage, fake_server: FakeServer
+) -> None:
+    call = "train-late"
+    state, card = _training_crisis(call, time.time() - 60)
+    fake_server.scenario.calls.append(state)
+    fake_server.scenario.history[call] = {
+        "call": {"call_id": call, "agent_id": "T07", "started_at": state.started_at, "ended_at": None,
+                 "end_reason": None, "mode": "training", "utterances": 0, "alerts": 0, "first_text": ""},
+        "utterances": [], "alerts": [],
+        "prompts": [{"prompt_id": card.prompt_id, "kind": "critical", "action": "show", "event": card.to_dict()}],
+    }
+    page = open_supervisor(new_page, fake_server, "王组长")
+    row = page.locator(f'{tid("call-row")}[data-call-id="{call}"]')
+    expect(row.locator(tid("critical-marker"))).to_have_text("危急 · 轻生/自伤")
+
+
+def test_alerts_of_an_ended_call_stay_until_acknowledged(new_page: NewPage, fake_server: FakeServer) -> None:
+    page = open_supervisor(new_page, fake_server, "王组长")
+    expect(page.locator(f'{tid("alert")}[data-call-id="{CALL}"]')).to_have_count(2)
+    fake_server.push(CallEnded(CALL, AGENT, CallSummary(100.0, {"agent": 2, "caller": 2}, "completed")))
+    expect(page.locator(f'{tid("call-row")}[data-call-id="{CALL}"] {tid("call-status")}')).to_contain_text("已结束")
+    open_alerts = page.locator(f'{tid("alert")}[data-call-id="{CALL}"][data-acknowledged="false"]')
+    expect(open_alerts).to_have_count(2)
+    expect(page.locator(tid("pinned-critical"))).to_have_count(1)
+    # a page opened after the call ended gets them too (the server's snapshot of open alerts)
+    later = open_supervisor(new_page, fake_server, "李组长")
+    expect(later.locator(f'{tid("alert")}[data-call-id="{CALL}"]')).to_have_count(2)
 
 # Records desktop notifications and beeps instead of making them (headless Chromium has neither).
 FAKE_NOTIFY = """() => {
