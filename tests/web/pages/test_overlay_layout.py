@@ -85,6 +85,17 @@ def assert_each_card_readable(page: Page) -> None:
     assert_slot_above_transcript(page)
 
 
+def dismiss_warnings(page: Page) -> None:
+    """The scenario's banned-phrase warning lies over the slot's bottom (the 其他提示 line) for 4-8 s, as
+    it should; an operator taps 知道了 first when it is up (on a loaded machine it still is when the test
+    gets to the 其他提示 line)."""
+    for _ in range(3):
+        close = page.locator(f"{tid('banned-warning')} .flash-close")
+        if close.count() == 0 or not close.first.is_visible():
+            return
+        close.first.click()
+
+
 def test_a_tall_crisis_banner_leaves_the_routine_line_clickable_and_opens_readable_cards(
     page: Page, fake_server: FakeServer, screenshot: Screenshot
 ) -> None:
@@ -101,6 +112,7 @@ def test_a_tall_crisis_banner_leaves_the_routine_line_clickable_and_opens_readab
     expect(toggle).to_contain_text("其他提示 3 条")
     assert_slot_above_transcript(page)
     assert hidden_parts(page.locator(tid("critical-banner")))[:2] == [0, 0]  # the whole banner shows
+    dismiss_warnings(page)
     toggle.click()  # fails when the transcript heading lies over it
     expect(page.locator(tid("card-slot"))).to_have_attribute("data-show-routine", "")
     expect(page.locator(tid("cards"))).to_be_visible()
@@ -109,6 +121,7 @@ def test_a_tall_crisis_banner_leaves_the_routine_line_clickable_and_opens_readab
     # folded again: the banner is back in view
     page.locator(tid("slot-scroll")).evaluate("b => { b.scrollTop = b.scrollHeight; }")
     toggle.scroll_into_view_if_needed()
+    dismiss_warnings(page)
     toggle.click()
     expect(page.locator(tid("cards"))).to_be_hidden()
     assert hidden_parts(page.locator(tid("critical-banner")))[:2] == [0, 0]
@@ -124,13 +137,7 @@ def test_however_tall_the_banner_nothing_lies_over_the_transcript(page: Page, fa
     ))
     expect(page.locator(tid("critical-banner"))).to_contain_text("楼顶边上")
     assert_slot_above_transcript(page)
-    # the scenario's banned-phrase warning lies over the slot's bottom for 4-8 s: the operator taps 知道了
-    # first when it is up (on a loaded machine it is still up when the test gets here)
-    for _ in range(3):
-        warning = page.locator(f"{tid('banned-warning')} .flash-close")
-        if warning.count() == 0 or not warning.first.is_visible():
-            break
-        warning.first.click()
+    dismiss_warnings(page)
     toggle = page.locator(tid("routine-toggle"))
     toggle.scroll_into_view_if_needed()
     toggle.click()
