@@ -6,9 +6,12 @@ edge, by ``assist.protocol.decode.decode_events``) and
 returns a ``TrainingReport``: banned phrases used (time, words, what to say
 instead), the standard opening and closing greetings, the three empathy steps
 in the operator's words after the caller showed emotion, the referrals and
-knowledge answers the assistant offered, the category and department, the
-caller's peak emotion, the alerts, and whether the operator asked about the caller's
-safety after a safety card (``assist.training.safety``).  It is pure and deterministic: the same
+knowledge answers the assistant offered (a missed number with the card's words for the caller), the
+call-level category and department the call ended on (as the overlay shows them last), the
+caller's peak emotion, the alerts (each alert raised again listed once, with its repeats), and
+whether the operator asked about the caller's safety after a safety card (``assist.training.safety``).
+A call with a critical signal is judged by the crisis items (``assist.training.crisis``) instead of
+the routine closing and empathy steps.  It is pure and deterministic: the same
 events give the same report, with no wall-clock field in it.
 
 Prompts count in their last state: a card withdrawn (its evidence revised away)
