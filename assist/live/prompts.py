@@ -113,6 +113,7 @@ class LiveAssist:
         self._shown_referrals: set[str] = set()
         self._last_empathy_label: Emotion | None = None
         self._empathy_card: LiveCard | None = None  # the empathy card on screen, kept in step with the call
+        self._category_card: LiveCard | None = None  # the newest category card, kept on the call's category
         table = self._scripts.referrals if self._scripts is not None else None
         self.call = CallLevel(self._units, table)  # emotion, category, department, knowledge and crisis of the call
         self.cards = CallCards()  # referral and knowledge cards that outlive their utterance
@@ -178,6 +179,7 @@ class LiveAssist:
             out.extend(self._settle(t, role, utt, result))
             self._utterances.pop(t.utterance_id, None)
             out.extend(self._restate_empathy(t))
+            out.extend(self._restate_category(t))
             if role.is_agent and result is not None:
                 out.extend(self._empathy_stage(t, result.normalized.text))
         changed = before is not None and self.state() != before
@@ -333,6 +335,20 @@ class LiveAssist:
         self._suggested.note(card.data)
         return [self._update_empathy(card, t)]
 
+    def _restate_category(self, t: Transcript) -> list[Event]:
+        """The call's category or department moved without a caller's category card (the operator named
+        the handling unit: 此事由城管部门主办): the newest category card says so too, so a stored call
+        keeps the call-level decision the overlay ends on (its training report's 承办部门)."""
+        card = self._category_card
+        if card is None or not isinstance(card.data, CategoryPayload):
+            return []
+        topic = self.call.topic
+        data = CategoryPayload(intent=topic.category.current or card.data.intent, department=topic.department.current)
+        if data == card.data:
+            return []
+        card.data = data
+        return [self._update_empathy(card, t)]
+
     def _empathy_stage(self, t: Transcript, said: str) -> list[Event]:
         """An operator final: the empathy card moves past the steps these words did (理解您的心情 →
         责任表态; 此事由住建部门主办 → 行动承诺), never back, and not on words that do no step
@@ -349,8 +365,9 @@ class LiveAssist:
         return [self._update_empathy(card, t)]
 
     def _update_empathy(self, card: LiveCard, t: Transcript) -> Prompt:
+        """An update of a card kept in step with the call (the empathy or the category card)."""
         return Prompt(prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
-                      kind=PromptKind.EMPATHY, action=PromptAction.UPDATE, audio_time=t.end, span=None,
+                      kind=card.kind, action=PromptAction.UPDATE, audio_time=t.end, span=None,
                       data=card.data)
 
     def _settle(self, t: Transcript, role: Role, utt: _Utterance, r: Analysis | None) -> list[Event]:
@@ -374,6 +391,9 @@ class LiveAssist:
                 self._last_empathy_label = card.data.label
                 self._empathy_card = LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, key, card.data,
                                               None, passing=False)
+            elif isinstance(card.data, CategoryPayload):
+                self._category_card = LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, key, card.data,
+                                               None, passing=False)
             elif kind == PromptKind.BANNED:
                 self.warnings += 1
             elif kind == PromptKind.SAFETY:  # the newest question stands until the caller's next final

@@ -6,9 +6,12 @@ edge, by ``assist.protocol.decode.decode_events``) and
 returns a ``TrainingReport``: banned phrases used (time, words, what to say
 instead), the standard opening and closing greetings, the three empathy steps
 in the operator's words after the caller showed emotion, the referrals and
-knowledge answers the assistant offered, the category and department, the
-caller's peak emotion, the alerts, and whether the operator asked about the caller's
-safety after a safety card (``assist.training.safety``).  It is pure and deterministic: the same
+knowledge answers the assistant offered (a missed number with the card's words for the caller), the
+call-level category and department the call ended on (as the overlay shows them last), the
+caller's peak emotion, the alerts (each alert raised again listed once, with its repeats), and
+whether the operator asked about the caller's safety after a safety card (``assist.training.safety``).
+A call with a critical signal is judged by the crisis items (``assist.training.crisis``) instead of
+the routine closing and empathy steps.  It is pure and deterministic: the same
 events give the same report, with no wall-clock field in it.
 
 Prompts count in their last state: a card withdrawn (its evidence revised away)
@@ -26,7 +29,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from assist.protocol.enums import AlertKind, CallMode, Category, Emotion, PromptAction, Role, Severity
+from assist.protocol.enums import AlertKind, CallMode, Emotion, PromptAction, Role, Severity
 from assist.protocol.events import Alert, CallStarted, CallState, Event, Prompt, Ready, Transcript
 from assist.protocol.payloads import (
     BannedPayload,
@@ -56,6 +59,8 @@ from assist.training.report_text import clock as _clock
 from assist.training.rules import EmpathyStep, GreetingRule, TrainingRules
 from assist.training.safety import Raised, SafetyCheck, SafetyOutcome, SafetyRules, Turn
 from assist.training.safety import judge as judge_safety
+
+CRISIS_EMPATHY_NOTE = "危急来电按危急处置评价:情绪承接见危急处置,不检查责任表态和行动承诺(办结时限)"
 
 
 def _t(value: float | None) -> float | None:
@@ -93,6 +98,7 @@ class _Call:
     call_id: str | None = None
     agent_id: str | None = None
     mode: CallMode | None = None
+    state: CallState | None = None  # the last call state: the call-level category the overlay ends on
     utterances: dict[str, _Utterance] = field(default_factory=dict)
     prompts: dict[str, Prompt] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
@@ -106,6 +112,8 @@ def _read(events: Iterable[Event], rules: TrainingRules) -> _Call:
         if isinstance(ev, CallState | CallStarted):
             call.agent_id = ev.agent_id or call.agent_id
             call.mode = ev.mode or call.mode
+            if isinstance(ev, CallState):
+                call.state = ev
         elif isinstance(ev, Transcript) and ev.final:
             if not ev.text.strip():
                 call.utterances.pop(ev.utterance_id, None)  # a withdrawn utterance
@@ -204,22 +212,18 @@ def _peak(cards: Sequence[_Card]) -> EmotionMark | None:
     return EmotionMark(best[1], round(best[2], 2), _t(best[0].time))
 
 
-def _category(cards: Sequence[_Card]) -> CallCategory | None:
-    """The intent suggested most often on caller utterances (ties: the earliest), and likewise its department."""
-    intents: dict[Category, int] = {}
-    departments: dict[str, int] = {}
-    for c in cards:
-        data = c.data
-        if not isinstance(data, CategoryPayload):
-            continue
-        intents[data.intent] = intents.get(data.intent, 0) + 1
-        if data.department:
-            departments[data.department] = departments.get(data.department, 0) + 1
-    if not intents:
+def _category(call: _Call, cards: Sequence[_Card]) -> CallCategory | None:
+    """The call's category and handling department as the call ended: the call-level decision
+    (``assist.live.call_level``) that the overlay shows last.  Live assist sends it as the call state
+    and writes it on every category card (a stored call keeps only the cards), so the last call
+    state is read when the events have one, else the newest category card."""
+    state = call.state
+    if state is not None and state.intent is not None:
+        return CallCategory(state.intent, state.department)
+    latest = next((c.data for c in reversed(cards) if isinstance(c.data, CategoryPayload)), None)
+    if latest is None:
         return None
-    intent = max(intents, key=lambda k: intents[k])  # first inserted wins ties
-    department = max(departments, key=lambda k: departments[k]) if departments else None
-    return CallCategory(intent, department)
+    return CallCategory(latest.intent, latest.department or (state.department if state is not None else None))
 
 
 def _word_time(utt: _Utterance | None, card: _Card, said: str) -> float:
@@ -258,7 +262,7 @@ def _referrals(cards: Sequence[_Card], agent: Sequence[_Utterance]) -> tuple[Ref
         if not isinstance(data, ReferralPayload) or not data.number or data.number in out:
             continue
         given = any(u.start >= c.time and data.number in u.norm for u in agent)
-        out[data.number] = ReferralOffer(_t(c.time) or 0.0, data.number, data.name, data.reason, given)
+        out[data.number] = ReferralOffer(_t(c.time) or 0.0, data.number, data.name, data.reason, data.script, given)
     return tuple(out.values())
 
 
@@ -273,11 +277,16 @@ def _knowledge(cards: Sequence[_Card]) -> tuple[KnowledgeOffer, ...]:
 
 
 def _alerts(call: _Call) -> tuple[AlertNote, ...]:
-    notes = [
-        (a.alert_id, AlertNote(_t(a.audio_time) or 0.0, a.kind, a.severity, a.message))
-        for a in call.alerts.values()
-    ]
-    return tuple(n for _, n in sorted(notes, key=lambda x: (x[1].time, x[0])))
+    """The alerts in time order, each alert (kind, severity, message) once: at its first time, with how
+    many times it came again (the model re-raising the same crisis on every caller final is one episode).
+    A changed reason or another kind is another note."""
+    notes: dict[tuple[AlertKind, Severity, str], AlertNote] = {}
+    for a in sorted(call.alerts.values(), key=lambda a: (a.audio_time, a.alert_id)):
+        key = (a.kind, a.severity, a.message)
+        seen = notes.get(key)
+        notes[key] = (AlertNote(_t(a.audio_time) or 0.0, key[0], key[1], a.message) if seen is None
+                      else dataclasses.replace(seen, repeats=seen.repeats + 1))
+    return tuple(notes.values())  # in the order of their first time
 
 
 def _suggestions(report: TrainingReport) -> tuple[str, ...]:
@@ -286,11 +295,11 @@ def _suggestions(report: TrainingReport) -> tuple[str, ...]:
     if crisis is not None:  # judged by what a crisis needs, not by the routine closing or 办结时限
         out.extend(f"危急来电缺少「{i.item}」;可以说:{i.expected}" for i in crisis.items if not i.done)
     for name, check in (("开头语", report.opening), ("结束语", report.closing)):
-        if not check.used and not (crisis is not None and name == "结束语"):
+        if check.judged and not check.used:
             out.append(f"{name}不完整,缺少{'、'.join(check.missing)};标准说法:{check.expected}")
     for b in report.banned:
         out.append(f"{_clock(b.time)} 说了禁用语「{b.words}」,应改为:{b.suggestion}")
-    if report.empathy.emotion is not None and crisis is None:
+    if report.empathy.emotion is not None:  # a crisis call has no steps (its 情绪承接 is a crisis item)
         e = report.empathy.emotion
         for s in report.empathy.steps:
             if not s.done:
@@ -301,7 +310,8 @@ def _suggestions(report: TrainingReport) -> tuple[str, ...]:
             out.append(f"{_clock(q.time)} 助手提示安全确认,坐席没有询问来电人的安全;可以问:{q.question}")
     for r in report.referrals:
         if not r.given:
-            out.append(f"助手建议转介 {r.number} {r.name},坐席没有告知来电人")
+            say = f";可以说:{r.script}" if r.script else ""
+            out.append(f"助手建议转介 {r.number} {r.name},坐席没有告知来电人{say}")
     return tuple(out)
 
 
@@ -317,23 +327,29 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     for u in utterances:
         counts[u.role] = counts.get(u.role, 0) + 1
     alerts = _alerts(call)
+    crisis = _crisis(call, cards, agent)
+    closing = _closing(rules, agent, end)
+    empathy = _empathy(rules, cards, agent)
+    if crisis is not None:  # judged by what a crisis needs: not the routine closing, steps or 办结时限
+        closing = dataclasses.replace(closing, judged=False)
+        empathy = EmpathyCheck(empathy.emotion, (), (CRISIS_EMPATHY_NOTE,)) if empathy.emotion else empathy
     report = TrainingReport(
         call_id=call.call_id,
         agent_id=call.agent_id,
         mode=call.mode,
         duration=_t(end) or 0.0,
         utterances=dict(sorted(counts.items())),
-        category=_category(cards),
+        category=_category(call, cards),
         emotion=_peak(cards),
         opening=_opening(rules, agent),
-        closing=_closing(rules, agent, end),
+        closing=closing,
         banned=_banned(call, cards),
-        empathy=_empathy(rules, cards, agent),
+        empathy=empathy,
         referrals=_referrals(cards, agent),
         knowledge=_knowledge(cards),
         critical=tuple(a for a in alerts if a.kind == AlertKind.CRITICAL or a.severity == Severity.CRITICAL),
         alerts=alerts,
-        crisis=_crisis(call, cards, agent),
+        crisis=crisis,
         safety=_safety(call, cards, agent),
     )
     return dataclasses.replace(report, suggestions=_suggestions(report))

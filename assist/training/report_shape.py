@@ -26,6 +26,7 @@ class GreetingCheck:
     said: str | None  # those utterances
     missing: tuple[str, ...]  # names of the parts not said
     expected: str  # the standard wording
+    judged: bool = True  # False: not asked of this call (the closing of a crisis call)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,8 @@ class ReferralOffer:
     time: float
     number: str
     name: str
-    reason: str
+    reason: str  # why the assistant offered it (for the operator, not the caller)
+    script: str  # what the operator says to the caller: the referral card's wording (referrals.toml)
     given: bool  # the operator said the number afterwards
 
 
@@ -82,6 +84,7 @@ class AlertNote:
     kind: AlertKind
     severity: Severity
     message: str
+    repeats: int = 0  # how many more times the same alert (kind, severity, message) came later in the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,7 @@ class TrainingReport:
             "empathy": _plain(self.empathy),
             "referrals": [_plain(r) for r in self.referrals],
             "knowledge": [_plain(k) for k in self.knowledge],
-            "critical": [{"time": a.time, "message": a.message} for a in self.critical],
+            "critical": [{"time": a.time, "message": a.message, "repeats": a.repeats} for a in self.critical],
             "alerts": [_plain(a) for a in self.alerts],
             "suggestions": list(self.suggestions),
             "crisis": _plain(self.crisis),

@@ -8,7 +8,7 @@ from assist.protocol.enums import Role
 from assist.training.safety import SafetyOutcome
 
 if TYPE_CHECKING:
-    from assist.training.report_shape import TrainingReport
+    from assist.training.report_shape import AlertNote, TrainingReport
 
 
 def clock(seconds: float | None) -> str:
@@ -16,6 +16,11 @@ def clock(seconds: float | None) -> str:
         return "--:--"
     minutes, secs = divmod(int(max(0.0, seconds)), 60)
     return f"{minutes:02d}:{secs:02d}"
+
+
+def again(note: AlertNote) -> str:
+    """`` (又 3 次)`` after an alert that came again later in the call (the same kind and reason)."""
+    return f"(又 {note.repeats} 次)" if note.repeats else ""
 
 
 def render_text(report: TrainingReport) -> str:
@@ -37,7 +42,9 @@ def render_text(report: TrainingReport) -> str:
         lines.append("来电人情绪:平稳")
     lines.append("规范用语")
     for name, check in (("开头语", report.opening), ("结束语", report.closing)):
-        if check.used:
+        if not check.judged:
+            lines.append(f"  · {name} — 危急来电按危急处置评价,不评价{name}")
+        elif check.used:
             lines.append(f"  {ok[True]} {name} [{clock(check.time)}] {check.said}")
         else:
             said = f" [{clock(check.time)}] {check.said}" if check.said else ""
@@ -48,6 +55,8 @@ def render_text(report: TrainingReport) -> str:
     emp = report.empathy
     if emp.emotion is None:
         lines.append("共情三步:来电人情绪平稳,不需要")
+    elif not emp.steps:
+        lines.append(f"共情三步:{';'.join(emp.notes)}")
     else:
         lines.append(f"共情三步(来电人 {clock(emp.emotion.time)} 表现出{emp.emotion.label}之后)")
         for s in emp.steps:
@@ -60,12 +69,14 @@ def render_text(report: TrainingReport) -> str:
     for r in report.referrals:
         told = "已告知来电人" if r.given else "未告知来电人"
         lines.append(f"  [{clock(r.time)}] {r.number} {r.name}({told})")
+        if not r.given and r.script:
+            lines.append(f"      可以说:{r.script}")
     lines.append("知识库答案" if report.knowledge else "知识库答案:无")
     for k in report.knowledge:
         lines.append(f"  [{clock(k.time)}] {k.question}")
     if report.critical:
         lines.append("危急告警")
-        lines.extend(f"  [{clock(a.time)}] {a.message}" for a in report.critical)
+        lines.extend(f"  [{clock(a.time)}] {a.message}{again(a)}" for a in report.critical)
     if report.crisis is not None:
         lines.append("危急处置(按危急来电标准评价,不看结束语和办结时限)")
         for item in report.crisis.items:
@@ -88,7 +99,7 @@ def render_text(report: TrainingReport) -> str:
     others = [a for a in report.alerts if a not in report.critical]
     if others:
         lines.append("班长告警")
-        lines.extend(f"  [{clock(a.time)}] {a.message}" for a in others)
+        lines.extend(f"  [{clock(a.time)}] {a.message}{again(a)}" for a in others)
     if report.suggestions:
         lines.append("改进建议")
         lines.extend(f"  {i}. {s}" for i, s in enumerate(report.suggestions, 1))

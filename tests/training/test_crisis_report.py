@@ -40,9 +40,11 @@ def test_suicide_call_is_judged_by_crisis_criteria() -> None:
     assert report.crisis is not None and "12356" in report.crisis.numbers
     done = {i.item: i.done for i in report.crisis.items}
     assert done == {"情绪承接": True, "稳住来电人": True, "询问位置": True, "转接处置": True}
-    # "我能感受到您现在很难受…您现在在哪个位置" is credited as 情绪承接
-    first = next(s for s in report.empathy.steps if s.step == "情绪承接")
+    # "我能感受到您现在很难受…您现在在哪个位置" is credited as the crisis's 情绪承接; the routine three
+    # steps (责任表态, 行动承诺 with its 办结时限) are not asked of a crisis call
+    first = next(i for i in report.crisis.items if i.item == "情绪承接")
     assert first.done and "感受到" in (first.said or "")
+    assert report.empathy.steps == () and report.empathy.emotion is not None
     # not marked down for the routine closing or a 办结时限
     assert not any("结束语" in s or "行动承诺" in s or "办结" in s for s in report.suggestions)
     text = render_text(report)

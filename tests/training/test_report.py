@@ -201,7 +201,8 @@ def test_critical_alerts_are_listed(analyzer: Analyzer, rules: TrainingRules) ->
     report = build_report(call_events(analyzer, lines), rules)
     assert report.critical and report.critical[0].time == 4.0
     assert report.to_dict()["critical"][0]["message"]
-    assert report.empathy.steps[0].done
+    # a crisis call: 理解您的感受 is the crisis's 情绪承接, and no routine step is asked
+    assert report.crisis is not None and report.crisis.items[0].done and report.empathy.steps == ()
 
 
 async def test_report_for_a_stored_call_matches_the_stream(analyzer: Analyzer, rules: TrainingRules,

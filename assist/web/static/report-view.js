@@ -41,7 +41,10 @@ export function findings(report) {
     }
   } else {
     for (const c of list(report.critical)) {
-      out.push({ kind: "critical", time: num(c.time), title: text(c.message) || "来电涉及危急情况", said: "", better: "" });
+      // the same alert raised again later in the call is one finding: "(又 3 次)"
+      const again = num(c.repeats) ? `(又 ${c.repeats} 次)` : "";
+      out.push({ kind: "critical", time: num(c.time), title: `${text(c.message) || "来电涉及危急情况"}${again}`, said: "",
+        better: "" });
     }
   }
   for (const q of list(report.safety)) {
@@ -63,13 +66,14 @@ export function findings(report) {
   }
   for (const r of list(report.referrals)) {
     if (r.given) continue;
+    // what to say to the caller: the referral card's own wording (its reason is for the operator)
     out.push({ kind: "referral", time: num(r.time), title: `未告知来电人 ${text(r.number)} ${text(r.name)}`,
-      said: "", better: text(r.reason) ? `${text(r.reason)},可拨打 ${text(r.number)}(${text(r.name)})。` : "" });
+      said: "", better: text(r.script) || `您可以拨打 ${text(r.number)}(${text(r.name)})。` });
   }
   const greetings = report.greetings || {};
   for (const [key, name] of [["opening", "开头语"], ["closing", "结束语"]]) {
     const g = greetings[key];
-    if (!g || g.used || (crisis && key === "closing")) continue;
+    if (!g || g.used || g.judged === false) continue;  // the closing of a crisis call is not judged
     const missing = list(g.missing).map(text).filter(Boolean);
     out.push({ kind: "greeting", time: num(g.time), title: `${name}不完整${missing.length ? `(缺:${missing.join("、")})` : ""}`,
       said: text(g.said), better: text(g.expected) });
@@ -95,7 +99,7 @@ function strengths(report) {
   for (const item of crisis ? list(crisis.items) : []) {
     if (item.done) out.push({ time: num(item.time), text: `危急处置 · ${text(item.item)}:${text(item.said)}` });
   }
-  if (greetings.closing && greetings.closing.used) out.push({ time: num(greetings.closing.time), text: `结束语规范:${text(greetings.closing.said)}` });
+  if (greetings.closing && greetings.closing.used && greetings.closing.judged !== false) out.push({ time: num(greetings.closing.time), text: `结束语规范:${text(greetings.closing.said)}` });
   return out.sort((a, b) => (a.time ?? 1e9) - (b.time ?? 1e9));
 }
 

@@ -101,3 +101,56 @@ def test_a_safety_question_not_asked_is_a_finding_and_one_asked_is_credited(
     report_text = detail.locator(tid("report")).inner_text()
     for english in ("missed", "asked", "crisis", "null", "undefined"):
         assert english not in report_text
+
+
+def test_a_missed_referral_suggests_words_for_the_caller_and_a_repeated_alert_is_one_finding(
+    new_page: NewPage, fake_server: FakeServer
+) -> None:
+    report = dict(fake_server.scenario.reports[PAST])  # TrainingReport.to_dict() (assist/training/report_shape.py)
+    report["referrals"] = [
+        {"time": 7.0, "number": "12333", "name": "人力资源和社会保障咨询热线",
+         "reason": "社保、就业、劳动关系与欠薪:12345受理并转人社(劳动保障监察),政策可咨询12333",
+         "script": "社保、就业和劳动权益方面的政策,您也可以拨打12333人社服务热线详细咨询。", "given": False},
+    ]
+    report["critical"] = [
+        {"time": 10.6, "message": "危机信号:可能有自伤自杀风险(模型判断)", "repeats": 3},
+        {"time": 67.6, "message": "危机信号:来电人流露轻生/自伤念头,请立即关注并转介心理援助", "repeats": 0},
+    ]
+    fake_server.scenario.reports[PAST] = report
+    page = new_page(viewport=DESKTOP_VIEWPORT)
+    page.goto(f"{fake_server.base_url}/history?call={PAST}")
+    detail = page.locator(tid("call-detail"))
+    referral = detail.locator(f'{tid("finding")}[data-kind="referral"]')
+    # the referral card's own words for the caller, not the reason the assistant offered it
+    expect(referral.locator(tid("finding-better"))).to_have_text(
+        "建议说法:社保、就业和劳动权益方面的政策,您也可以拨打12333人社服务热线详细咨询。")
+    critical = detail.locator(f'{tid("finding")}[data-kind="critical"]')
+    expect(critical).to_have_count(2)  # the model's alert on four finals is one, the new reason another
+    expect(critical.first).to_contain_text("可能有自伤自杀风险(模型判断)(又 3 次)")
+    expect(critical.nth(1)).not_to_contain_text("又")
+
+
+def test_a_crisis_call_is_not_judged_on_its_closing(new_page: NewPage, fake_server: FakeServer) -> None:
+    report = dict(fake_server.scenario.reports[PAST])
+    closing = {"used": True, "time": 20.0, "said": "感谢您的来电,再见!", "missing": [],
+               "expected": "感谢您的来电,再见!", "judged": False}
+    report["greetings"] = {**report["greetings"], "closing": closing}
+    report["empathy"] = {"emotion": {"label": "绝望", "intensity": 0.9, "time": 4.0}, "steps": [],
+                         "notes": ["危急来电按危急处置评价:情绪承接见危急处置,不检查责任表态和行动承诺(办结时限)"]}
+    report["crisis"] = {"time": 4.0, "numbers": ["110", "12356"], "items": [
+        {"item": "情绪承接", "done": False, "time": None, "said": None,
+         "expected": "我能感受到您现在很难受,我一直在听,您慢慢说。"},
+        {"item": "稳住来电人", "done": True, "time": 16.0, "said": "请您先不要挂电话",
+         "expected": "请您先不要挂电话。"},
+    ]}
+    fake_server.scenario.reports[PAST] = report
+    page = new_page(viewport=DESKTOP_VIEWPORT)
+    page.goto(f"{fake_server.base_url}/history?call={PAST}")
+    detail = page.locator(tid("call-detail"))
+    findings = detail.locator(tid("finding"))
+    expect(findings.first).to_contain_text("危急来电缺少「情绪承接」")
+    expect(findings.first.locator(tid("finding-better"))).to_have_text("建议说法:我能感受到您现在很难受,我一直在听,您慢慢说。")
+    strengths = detail.locator(f'{tid("report-section")}[data-key="strengths"]')
+    expect(strengths).to_contain_text("稳住来电人")
+    text = detail.locator(tid("report")).inner_text()
+    assert "结束语" not in text and "行动承诺" not in text and "同样焦虑" not in text  # as the terminal report
