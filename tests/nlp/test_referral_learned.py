@@ -107,3 +107,37 @@ def test_learned_emergencies_lead_and_a_flagged_caller_gets_a_hotline_only_when_
     assert got[0] == "119" and "120" in got and "12315" not in got  # an emergency, not a shopping hotline
     assert got.index("120") < len(a.referrals) + 1  # after the rules' emergencies, before the rest
     assert "12315" in _refine(rules_analyzer, text, LearnedReferral("12315", 0.99, True))
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Analyzer:
+    a = Analyzer.load(learned=True)
+    assert a.learned is not None and a.learned.model.referral is not None
+    return a
+
+
+@pytest.mark.parametrize(("text", "numbers"), [
+    ("厂房塌了,有两个工人被压在下面了", ("119", "120")),  # trapped and injured: rescue and ambulance
+    ("楼塌了,下面还压着人,有人在喊救命", ("119",)),
+])
+def test_the_shipped_model_gives_the_rescue_numbers_the_rules_miss(shipped: Analyzer, text: str,
+                                                                   numbers: tuple[str, ...]) -> None:
+    a = shipped.analyze_final("caller", text)
+    got = [r.number for r in a.referrals]
+    assert set(numbers) <= set(got), (got, a.scores["learned"])
+    assert got[0] == "110" and a.critical  # the rules' emergency (said in the words) keeps the lead
+    engine = shipped.learned
+    assert engine is not None
+    head, engine.model.referral = engine.model.referral, None
+    try:  # without the referral head these numbers are missing
+        without = {r.number for r in shipped.analyze_final("caller", text).referrals}
+    finally:
+        engine.model.referral = head
+    assert not set(numbers) <= without
+
+
+def test_the_shipped_model_gives_a_consumer_dispute_12315(shipped: Analyzer) -> None:
+    a = shipped.analyze_final("caller", "美容院办卡的时候说随时可以退,现在不给退了")
+    assert [r.number for r in a.referrals] == ["12315"]
+    assert a.referrals[0].name == shipped.referrals.rows["12315"].name
+    assert a.scores["learned"]["referral_12315"] >= 0.9
