@@ -10,6 +10,10 @@ softmaxed (calibrated probabilities).  The *policy*, chosen on validation folds 
 ``assist train``, says whether the head's answer is the model's (when its probability
 reaches ``threshold``, else the rules', else nothing: abstain) or the rules'.
 
+Referral numbers (``referral`` in model.json, ``W_referral``/``b_referral``): one sigmoid per number
+learned one-vs-rest; a number is suggested when its probability reaches its threshold (chosen on
+validation folds for a precision), ``confident`` above a second, stricter one.
+
 Critical is an OR of three nets, thresholds tuned on validation folds for recall:
 the rules, the linear model's probability, and the crisis similarity: mean cosine of
 the ``k`` nearest crisis examples minus that of the ``k`` nearest ordinary ones.
@@ -75,10 +79,50 @@ class BannedPrediction:
 
 
 @dataclass(frozen=True, slots=True)
+class LearnedReferral:
+    """A referral number the model gives (its probability reached the number's threshold)."""
+
+    number: str
+    probability: float
+    confident: bool  # above the stricter threshold: given even where only emergencies are (a critical utterance)
+
+
+@dataclass(frozen=True, slots=True)
 class LearnedResult:
     heads: dict[Head, HeadPrediction]
     critical: CriticalPrediction | None
     banned: BannedPrediction | None = None
+    referrals: tuple[LearnedReferral, ...] = ()  # the model's numbers, most probable first
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralLayer:
+    """One-vs-rest sigmoids, one column per number."""
+
+    numbers: tuple[str, ...]
+    weights: FloatArray  # (features, numbers)
+    bias: FloatArray
+    temperatures: FloatArray
+    thresholds: tuple[float, ...]
+    confident: tuple[float, ...]
+
+    def predict(self, row_idx: np.ndarray, row_val: FloatArray, dense: FloatArray) -> tuple[LearnedReferral, ...]:
+        n_sparse = self.weights.shape[0] - dense.shape[0]
+        scores = self.bias.astype(np.float64).copy()
+        if row_idx.size:
+            scores += row_val.astype(np.float64) @ self.weights[row_idx]
+        if dense.size:
+            scores += dense.astype(np.float64) @ self.weights[n_sparse:]
+        probs = 1.0 / (1.0 + np.exp(-scores / self.temperatures))
+        out = [LearnedReferral(n, round(float(p), 4), bool(p >= c))
+               for n, p, t, c in zip(self.numbers, probs, self.thresholds, self.confident, strict=True) if p >= t]
+        return tuple(sorted(out, key=lambda r: -r.probability))
+
+    @classmethod
+    def of(cls, info: dict[str, list[float | str]], weights: FloatArray, bias: FloatArray) -> ReferralLayer:
+        return cls(tuple(str(n) for n in info["numbers"]), weights.astype(np.float32), bias.astype(np.float32),
+                   np.array([float(t) for t in info["temperatures"]], dtype=np.float64),
+                   tuple(float(t) for t in info["thresholds"]), tuple(float(t) for t in info["confident"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +164,8 @@ class LearnedModel:
     """A loaded model directory; ``predict`` is pure and thread-safe."""
 
     def __init__(self, meta: dict[str, object], space: NgramSpace, layers: dict[Head, Layer],
-                 policies: dict[Head, Policy], crisis: FloatArray, calm: FloatArray, directory: Path) -> None:
+                 policies: dict[Head, Policy], crisis: FloatArray, calm: FloatArray, directory: Path,
+                 referral: ReferralLayer | None = None) -> None:
         self.meta = meta
         self.space = space
         self.layers = layers
@@ -128,6 +173,7 @@ class LearnedModel:
         self.crisis_bank = crisis
         self.calm_bank = calm
         self.directory = directory
+        self.referral = referral
         feats = meta["rule_features"]
         assert isinstance(feats, dict)
         self.rule_features = RuleFeatures(feats["categories"], feats["emotions"], feats["departments"],
@@ -181,7 +227,9 @@ class LearnedModel:
                 policies[head] = Policy(str(pol["use"]), float(pol["threshold"]), str(pol["fallback"]))
         crisis = npz["crisis_bank"].astype(np.float32) if "crisis_bank" in npz else np.zeros((0, 0), np.float32)
         calm = npz["calm_bank"].astype(np.float32) if "calm_bank" in npz else np.zeros((0, 0), np.float32)
-        return cls(meta, space, layers, policies, crisis, calm, directory)
+        ref = meta.get("referral")
+        referral = ReferralLayer.of(ref, npz["W_referral"], npz["b_referral"]) if isinstance(ref, dict) else None
+        return cls(meta, space, layers, policies, crisis, calm, directory, referral)
 
     def dense(self, vector: FloatArray | None, rules: RuleView) -> FloatArray:
         parts: list[FloatArray] = []
@@ -218,7 +266,8 @@ class LearnedModel:
             if vector is not None and self.crisis_bank.size:
                 sim = knn_margin(vector, self.crisis_bank, self.calm_bank, int(self.critical_rule.get("k", 3)))
             critical = decide_critical(rules.critical, p, sim, self.critical_rule)
-        return LearnedResult(heads, critical)
+        referrals = self.referral.predict(row.indices, row.values, dense) if self.referral is not None else ()
+        return LearnedResult(heads, critical, referrals=referrals)
 
     def _banned(self, row: SparseRow, dense: FloatArray, rules: RuleView,
                 heads: dict[Head, HeadPrediction]) -> BannedPrediction | None:

@@ -200,6 +200,8 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     matter = analyzer.referrals.for_matter(fields["department"], fields["intent"]) if not flagged else None
     if matter is not None and all(r.number != matter.number for r in referrals):
         referrals = (*referrals, matter)
+    referrals, learned_numbers = _learned_referrals(analyzer, result, referrals, flagged)
+    added = (*added, *learned_numbers)
     empathy = analyzer.empathy.scripts(
         emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
         intent=fields["intent"], department=fields["department"], critical=critical,
@@ -209,6 +211,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     learned: dict[str, float] = {h.value: round(p.probability, 4) for h, p in result.heads.items()}
     if crit is not None:
         learned.update(critical=round(crit.probability, 4), crisis_similarity=round(crit.similarity, 4))
+    learned.update({f"referral_{r.number}": r.probability for r in result.referrals})
     scores["learned"] = learned
     if context is not None and utterance_id is not None:
         old = context.get(utterance_id)
@@ -234,6 +237,34 @@ def _crisis_referrals(analyzer: RulesEngine, kind: str, referrals: tuple[Referra
     urgent = tuple(r for r in referrals if r.urgent or r.critical)
     rest = tuple(r for r in referrals if not (r.urgent or r.critical))
     return (*urgent, *extra, *rest), tuple(r.number for r in extra)
+
+
+def _learned_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: tuple[Referral, ...],
+                       flagged: bool) -> tuple[tuple[Referral, ...], tuple[str, ...]]:
+    """``referrals`` with the numbers the referral head gives that are not there yet (name, reason and script
+    from the table; a number the table does not know is skipped), and the emergency numbers added.
+    Emergency numbers (urgent, or of a kind of danger in ``[crisis_kinds]``) go after the emergencies
+    already there, before the rest, as ``_crisis_referrals`` places them; the others at the end.  A
+    flagged utterance gets no matter hotline unless the model is confident (its stricter threshold):
+    the department's hotline is not given to a caller at risk either."""
+    table = analyzer.referrals
+    emergency = {n for numbers in table.crisis_kinds.values() for n in numbers}
+    have = {r.number for r in referrals}
+    urgent_new: list[Referral] = []
+    matter_new: list[Referral] = []
+    for pred in result.referrals:
+        ref = table.get(pred.number) if pred.number not in have else None
+        if ref is None:
+            continue
+        if ref.urgent or ref.number in emergency:
+            urgent_new.append(ref)
+        elif not flagged or pred.confident:
+            matter_new.append(ref)
+    if not urgent_new and not matter_new:
+        return referrals, ()
+    lead = tuple(r for r in referrals if r.urgent or r.critical)
+    rest = tuple(r for r in referrals if not (r.urgent or r.critical))
+    return (*lead, *urgent_new, *rest, *matter_new), tuple(r.number for r in urgent_new)
 
 
 def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: CallContext | None) -> Analysis:

@@ -4,11 +4,13 @@ Columns (CSV header or JSON keys): ``text`` (required) and any of ``category`` (
 12345 request types; ``intent`` is accepted as its old name), ``department`` (any label
 set: a centre's own unit names), ``emotion`` (the six emotions), ``critical`` (true/false) and
 ``critical_kind`` (what kind of danger a critical example is: 自伤自杀, 医疗急症, 火灾 … any label set;
-it decides the emergency numbers, ``data/referrals.toml`` ``[crisis_kinds]``).  Operator utterances
+it decides the emergency numbers, ``data/referrals.toml`` ``[crisis_kinds]``) and ``referrals`` (a list
+of the numbers the caller should be given, strings or integers, in CSV separated by spaces or commas: the
+learned referral head; absent means not labelled, [] none).  Operator utterances
 carry ``violation`` (true/false: a banned service phrase) and ``kind`` (its class, any label set):
 they train the operator's heads only, and are analysed by the rules as the operator's words.
 An empty or null label means "not labelled" for that head.  Other keys (id, note,
-referrals, style ...) are ignored.
+style ...) are ignored.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Example:
     critical_kind: str | None = None
     violation: bool | None = None  # set on operator utterances only
     banned_kind: str | None = None
+    referrals: tuple[str, ...] | None = None  # caller utterances: the numbers to give (None: not labelled)
 
     @property
     def agent(self) -> bool:
@@ -119,7 +122,24 @@ def _example(record: dict[str, object], where: str) -> Example:
     kind = _text_field(record.get("critical_kind"), where, "critical_kind")
     if kind is not None and critical is False:
         raise TrainDataError(f"{where}: critical_kind {kind!r} on an example that is not critical")
-    return Example(where, text, category, department, emotion, critical, kind)
+    return Example(where, text, category, department, emotion, critical, kind, referrals=_numbers(record, where))
+
+
+def _numbers(record: dict[str, object], where: str) -> tuple[str, ...] | None:
+    value = record.get("referrals")
+    if isinstance(value, str):  # a CSV cell: "120 110" or "120,110"; empty means not labelled
+        value = value.replace(",", " ").replace(";", " ").split() or None
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise TrainDataError(f"{where}: field 'referrals' must be a list of numbers, got {type(value).__name__}")
+    out: list[str] = []
+    for n in value:
+        s = str(n).strip() if isinstance(n, (str, int)) and not isinstance(n, bool) else ""
+        if not s.isdigit():
+            raise TrainDataError(f"{where}: field 'referrals' must hold numbers such as \"12315\", got {n!r}")
+        out.append(s)
+    return tuple(dict.fromkeys(out))
 
 
 def read_examples(path: Path, *, only_critical: bool = False) -> list[Example]:

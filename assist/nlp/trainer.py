@@ -46,6 +46,13 @@ class TrainConfig:
     confident_precision: float = 0.9  # the crisis card (not just a safety question) needs this precision
     banned_precision: float = 0.95  # banned-phrase warnings (rules or model) need this precision
     k: int = 3
+    # the learned referral head (assist.nlp.trainref): numbers with this many positive examples are learned;
+    # a number is suggested from the probability keeping `referral_precision` on validation folds, and a
+    # matter hotline on a critical utterance only from the one keeping `referral_confident_precision`
+    referral_min_positives: int = 15
+    referral_precision: float = 0.8
+    referral_confident_precision: float = 0.95
+    referral_c: float = 16.0
 
 
 @dataclass(slots=True)
@@ -220,8 +227,14 @@ def _head_rows(prep: Prepared, head: Head) -> list[int]:
     return [i for i, e in enumerate(prep.examples) if e.label(head) is not None]
 
 
+FoldHook = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64], sparse.csr_matrix, sparse.csr_matrix], None]
+
+
 def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads: Sequence[Head],
-                   tick: Callable[[], None]) -> tuple[dict[Head, HeadResult], CriticalResult | None]:
+                   tick: Callable[[], None], on_fold: FoldHook | None = None,
+                   ) -> tuple[dict[Head, HeadResult], CriticalResult | None]:
+    """The heads' out-of-fold results; ``on_fold(train_idx, val_idx, x_train, x_val)`` lets another head
+    (the referral head, assist.nlp.trainref) learn on the same folds and matrices."""
     n = len(prep.examples)
     folds = list(KFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(np.arange(n)))
     rows = {h: set(_head_rows(prep, h)) for h in heads}
@@ -233,6 +246,8 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
         space = NgramSpace.fit([prep.cleaned[i] for i in train_idx], min_df=cfg.min_df, max_features=cfg.max_features)
         x_train = design(space, feats, prep, [int(i) for i in train_idx], cfg)  # built once, sliced per head
         x_val = design(space, feats, prep, [int(i) for i in val_idx], cfg)
+        if on_fold is not None:
+            on_fold(train_idx, val_idx, x_train, x_val)
         for h in heads:
             tr = [j for j, i in enumerate(train_idx) if i in rows[h]]
             va = [j for j, i in enumerate(val_idx) if i in rows[h]]

@@ -36,6 +36,8 @@ from assist.nlp.trainer import (
     fit_final,
     weights_digest,
 )
+from assist.nlp.trainref import ReferralFolds, ReferralResult, card_lines, fit_referral_final, report_dict, report_lines
+from assist.nlp.trainref import meta as referral_meta
 from assist.nlp.trainreport import binary, figures, render
 from assist.protocol.enums import Role
 
@@ -88,9 +90,14 @@ def train(args: argparse.Namespace) -> int:
     prep = prepare(examples, args.encoder, args.threads, not args.quiet)
     intent = Analyzer.load(use_kb=False).intent
     feats = RuleFeatures(CATEGORIES, EMOTIONS, intent.departments)
+    ref_folds = ReferralFolds(prep, cfg)
     with tqdm(total=cfg.folds * len(heads), desc="cross-validation", disable=args.quiet, file=sys.stderr) as bar:
-        results, crit = cross_validate(prep, feats, cfg, heads, bar.update)
+        results, crit = cross_validate(prep, feats, cfg, heads, bar.update, ref_folds if ref_folds.numbers else None)
     report = _report(results, crit)
+    ref = ref_folds.result()
+    if ref is not None:
+        print("\n".join(report_lines(ref)))
+        report["referrals"] = report_dict(ref)
     banned: dict[str, float] = {}
     if Head.VIOLATION in results:
         res = results[Head.VIOLATION]
@@ -103,7 +110,9 @@ def train(args: argparse.Namespace) -> int:
         report["banned"] = {"combined": both.to_dict(), "rules": rules_only.to_dict()}
         banned = {"threshold": threshold}
     space = fit_final(prep, feats, cfg, results, crit)
-    meta = _write(args, prep, cfg, feats, space, results, crit, report, banned)
+    if ref is not None:
+        fit_referral_final(space, feats, prep, cfg, ref)
+    meta = _write(args, prep, cfg, feats, space, results, crit, report, banned, ref)
     print(f"model {meta['version']} written to {args.out}")
     if args.json:
         print(json.dumps({"version": meta["version"], "figures": report}, ensure_ascii=False))
@@ -135,7 +144,7 @@ def _report(results: dict[Head, HeadResult], crit: CriticalResult | None) -> dic
 
 def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: RuleFeatures, space: Any,
            results: dict[Head, HeadResult], crit: CriticalResult | None, report: dict[str, Any],
-           banned: dict[str, float]) -> dict[str, Any]:
+           banned: dict[str, float], ref: ReferralResult | None = None) -> dict[str, Any]:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, npt.NDArray[np.generic]] = {"idf": space.idf}
@@ -156,6 +165,8 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
             neg = [i for i, e in enumerate(prep.examples) if e.critical is False]
             arrays["crisis_bank"] = prep.vectors[pos].astype(np.float16)
             arrays["calm_bank"] = prep.vectors[neg].astype(np.float16)
+    if ref is not None:
+        arrays["W_referral"], arrays["b_referral"] = ref.weights, ref.bias
     digest = weights_digest(arrays)
     dhash = data_hash([*args.data, *args.crisis_bank])
     now = datetime.now(UTC)
@@ -169,9 +180,13 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
                           "departments": [n.split("=", 1)[1] for n in feats.names if n.startswith("department=")]},
         "train": {"folds": cfg.folds, "seed": cfg.seed, "c_grid": list(cfg.c_grid), "max_features": cfg.max_features,
                   "min_df": cfg.min_df, "recall_target": cfg.recall_target,
-                  "confident_precision": cfg.confident_precision, "banned_precision": cfg.banned_precision},
+                  "confident_precision": cfg.confident_precision, "banned_precision": cfg.banned_precision,
+                  "referral_min_positives": cfg.referral_min_positives, "referral_precision": cfg.referral_precision,
+                  "referral_confident_precision": cfg.referral_confident_precision, "referral_c": cfg.referral_c},
         "heads": heads, "critical": critical, "banned": banned, "figures": report,
     }
+    if ref is not None:
+        meta["referral"] = referral_meta(ref, cfg)
     if prep.vectors is None:
         meta["encoder"] = "none"
     (out / VOCAB_FILE).write_text("\n".join(space.vocabulary) + "\n", encoding="utf-8")
@@ -195,7 +210,7 @@ def _card(meta: dict[str, Any]) -> str:
     lines += ["", "## Cross-validated figures", "", "| head | accuracy | macro-F1 | model alone | rules alone |",
               "|---|---|---|---|---|"]
     for name, fig in meta["figures"].items():
-        if name in ("critical", "banned"):
+        if name in ("critical", "banned", "referrals"):
             continue
         c, m, r = fig["combined"], fig["model"], fig["rules"]
         lines.append(f"| {name} | {c['accuracy']:.1%} | {c['macro_f1']:.1%} | {m['accuracy']:.1%} "
@@ -216,6 +231,8 @@ def _card(meta: dict[str, Any]) -> str:
         lines += ["", f"Banned phrases (operator): recall {c['recall']:.1%}, precision {c['precision']:.1%} "
                   f"with the rules (rules alone: recall {r['recall']:.1%}, precision {r['precision']:.1%}); "
                   f"model threshold {meta['banned'].get('threshold')}."]
+    if "referral" in meta and "referrals" in meta["figures"]:
+        lines += card_lines(meta["referral"], meta["figures"]["referrals"])
     lines += ["", "Figures are k-fold cross-validated on the training data: expect lower figures on wording "
               "unlike it (docs/nlp-evaluation.md).", ""]
     return "\n".join(lines)
