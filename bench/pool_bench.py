@@ -295,8 +295,8 @@ async def load_figures(model: Path, counts: list[int], seconds: float, *, stereo
               f"warm-up speech {'Korean' if warmup else 'shipped Mandarin'}")
         print(f"{'N':>3} {'words':>6} {'p50 ms':>7} {'p95 ms':>7} {'CPU %':>6} {'CPU/decoded s':>13} "
               f"{'RSS peak':>9} {'RSS after':>9} {'after/base':>10} {'errors':>6}")
-        for n in counts:
-            run = await load_run(server, n, seconds, stereo=stereo, tag=f"{'c' if stereo else 's'}{n}", warm=warm,
+        for k, n in enumerate(counts):  # call ids unique per run: a count may be repeated (--streams 12,12)
+            run = await load_run(server, n, seconds, stereo=stereo, tag=f"{'c' if stereo else 's'}{n}-{k}", warm=warm,
                                  refresh=refresh)
             print(f"{n:>3} {run.words:>6} {run.p50:>7.0f} {run.p95:>7.0f} {run.cpu_percent:>6.0f} "
                   f"{run.decode_cpu_per_decoded_s:>13.3f} {run.rss_peak:>9.0f} {run.rss_after:>9.0f} "
