@@ -412,11 +412,12 @@ class LiveAssist:
         return out
 
     def _denied(self, t: Transcript, r: Analysis) -> bool:
-        """The caller's final answers the standing safety question by denying the danger (没有没有我在家呢):
+        """The caller's final answers the standing safety question by denying the danger (没有没有,我就问问):
         no new safety card; ``_settle`` withdraws the standing one.  A later weak signal raises it again."""
         table = self.call.referrals
-        if not t.final or r.critical or table is None or not self.cards.of_kind(PromptKind.SAFETY):
-            return False
+        if not t.final or r.critical or r.safety_question is not None or table is None \
+                or not self.cards.of_kind(PromptKind.SAFETY):
+            return False  # an answer that raises a sign of its own is no denial (没有啊…我好累)
         return table.denies_danger(r.normalized.text)
 
     @staticmethod

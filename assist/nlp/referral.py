@@ -14,6 +14,9 @@ from assist.protocol.events import Span
 _NUMBER = re.compile(r"^[0-9]{3,8}$")
 
 
+DENIAL_REST = 6  # letters a denial of danger may carry besides its own words (没有没有,就是问问)
+
+
 @dataclass(frozen=True, slots=True)
 class ReferralInfo:
     """One row of the referral table."""
@@ -179,9 +182,21 @@ class ReferralTable:
         return cls(rows, timing, crisis_kinds, safety_questions, department_numbers, denials)
 
     def denies_danger(self, text: str) -> bool:
-        """Whether a caller's answer to the safety question denies the danger (没有没有, 我在家呢…:
-        ``[safety_answers] denials``)."""
-        return any(p.search(text) for p in self.denials)
+        """Whether a caller's answer to the safety question denies the danger (没有没有, 不会的, 我没事…:
+        ``[safety_answers] denials``) and says little else: what is left once the denials are taken out
+        is at most ``DENIAL_REST`` letters.  没有啊就是家里人都不理解我我好累 starts with a denial but is
+        not one: it answers with more trouble."""
+        letters = [ch for ch in text if ch.isalnum()]
+        if not letters:
+            return False
+        covered = [False] * len(text)
+        for p in self.denials:
+            for m in p.finditer(text):
+                covered[m.start():m.end()] = [True] * (m.end() - m.start())
+        if not any(covered):
+            return False
+        rest = sum(1 for ch, c in zip(text, covered, strict=True) if not c and ch.isalnum())
+        return rest <= DENIAL_REST
 
     def is_matter_number(self, number: str) -> bool:
         """A hotline given for the matter the call is about (``[department_numbers]``), not for words said."""

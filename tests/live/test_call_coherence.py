@@ -37,9 +37,14 @@ def learned() -> Analyzer:
 Turn = list[tuple[str, bool, list[Event]]]  # (the line's text, final, the events of that transcript)
 
 
-def replay(analyzer: Analyzer, name: str, upto: int | None = None) -> tuple[LiveAssist, Turn]:
-    """The call's lines word by word: a partial per word, then the final with the learned path."""
-    rows = [json.loads(x) for x in (TRIAL / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if x]
+def lines(name: str) -> list[dict[str, object]]:
+    return [json.loads(x) for x in (TRIAL / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if x]
+
+
+def replay(analyzer: Analyzer, name: str, upto: int | None = None,
+           rows: list[dict[str, object]] | None = None) -> tuple[LiveAssist, Turn]:
+    """The call's lines (or ``rows``) word by word: a partial per word, then the final with the learned path."""
+    rows = lines(name) if rows is None else rows
     live = LiveAssist(name, "a1", analyzer, context_factory=CallContext)
     out: Turn = []
     for i, row in enumerate(rows[:upto]):
@@ -116,15 +121,36 @@ def test_empathy_card_moves_on_only_when_the_operator_did_the_step(learned: Anal
     assert stages == sorted(stages) and stages[-1] == 2, stages
 
 
+def _after_the_question(learned: Analyzer, answer: str) -> tuple[list[Prompt], list[Prompt]]:
+    """c1b up to the operator's safety question, then the caller's ``answer``: (safety prompts before
+    the answer, prompts of the answer's final)."""
+    rows = [*lines("c1b-amber")[:5], {"role": "caller", "start": 32.8, "end": 36.8, "text": answer}]
+    _, turns = replay(learned, "c1b-amber", rows=rows)
+    before = [p for line, _, events in turns if line != answer.replace(" ", "") for p in events
+              if isinstance(p, Prompt) and p.kind == PromptKind.SAFETY]
+    said = [e for line, final, events in turns if final and line == answer.replace(" ", "") for e in events
+            if isinstance(e, Prompt)]
+    return before, said
+
+
 def test_a_denial_after_the_safety_question_withdraws_the_amber_card(learned: Analyzer) -> None:
-    _, turns = replay(learned, "c1b-amber", upto=6)
-    safety = [p for _, _, events in turns for p in events if isinstance(p, Prompt) and p.kind == PromptKind.SAFETY]
-    assert safety and isinstance(safety[0].data, SafetyPayload)
-    denial = [e for line, final, events in turns if final and line.startswith("没有没有") for e in events
-              if isinstance(e, Prompt)]
+    before, denial = _after_the_question(learned, "没有 没有 我 就是 问问")
+    assert before and isinstance(before[0].data, SafetyPayload)
     assert [(p.kind, p.action) for p in denial if p.kind == PromptKind.SAFETY] == [(PromptKind.SAFETY,
                                                                                     PromptAction.WITHDRAW)]
     assert not [p for p in denial if p.kind == PromptKind.REFERRAL and p.action == PromptAction.SHOW]
+
+
+@pytest.mark.parametrize("answer", [
+    "没有 啊 就是 家里 人 都 不 理解 我 我 好 累",  # a denial that goes on with more trouble (review)
+    "没有 没有 我 在 家 呢 就是 最近 加班 太 多 想 歇 一阵",  # where the caller is answers 您在什么地方
+])
+def test_an_answer_that_says_more_than_a_denial_keeps_the_question_up(learned: Analyzer, answer: str) -> None:
+    before, said = _after_the_question(learned, answer)
+    assert before
+    safety = [p.action for p in said if p.kind == PromptKind.SAFETY]
+    # the question stays up: not withdrawn, or raised again by the answer's own sign
+    assert PromptAction.WITHDRAW not in safety or PromptAction.SHOW in safety, safety
 
 
 def test_matter_hotline_follows_the_calls_matter(learned: Analyzer) -> None:
