@@ -10,9 +10,12 @@ that closely matches one of them is the operator's (``Role.AGENT``: the banned-p
 no caller heads, no caller cards, and the standing safety card still waits for the caller's answer).
 
 "Closely" is measured on the letters and digits only (no spaces or punctuation), with edit
-distance: the utterance is a piece of a suggested line (a partial, one clause of it) at most
-``PIECE`` edits per character away, or the whole line with recogniser slips and a few words more or
-less, at most ``WHOLE`` edits per character of the longer.  Anything else, including the question
+distance: the utterance is a piece of a suggested line (one addressed to the caller with 您, or most of
+the line: at least ``PIECE_MIN`` letters and ``PIECE_SHARE`` of it) at most ``PIECE`` edits per
+character away, or the whole line with
+recogniser slips and a few words more or less, at most ``WHOLE`` edits per character of the longer.
+A caller answering in the card's own words is not a reading: short pieces (现在不安全, 对方还在身边)
+and first-person restatements (我正在遭受暴力) keep the caller's analysis.  Anything else, including the question
 with the caller's own words run on after it, keeps the caller's analysis: a missed crisis costs more
 than a repeated card.
 """
@@ -31,6 +34,8 @@ from assist.protocol.payloads import (
 )
 
 MIN_CHARS = 4  # shorter utterances (嗯, 好的, 是的) are never taken for a reading
+PIECE_MIN = 8  # a piece read aloud has at least this many letters ...
+PIECE_SHARE = 0.6  # ... and at least this share of the line: 我正在遭受暴力 is the caller, not a piece
 PIECE = 0.2  # edits per character of the utterance when it is a piece of a suggested line
 WHOLE = 0.25  # edits per character of the longer when it is the whole line, more or less
 KEEP = 32  # the latest suggested wordings remembered per call
@@ -77,14 +82,17 @@ def distance(a: str, b: str) -> int:
 
 
 def echoes(said: str, line: str) -> bool:
-    """Is ``said`` (letters only) a reading of ``line`` (letters only)?"""
+    """Is ``said`` (letters only) a reading of ``line`` (letters only)?  Never when ``said`` speaks of
+    itself in the first person more than the line does (我正在遭受暴力, 我现在有伤害自己的打算 after
+    您现在有没有伤害自己的打算: the caller answering in the card's words)."""
     n = len(said)
-    if n < MIN_CHARS or not line:
+    if n < MIN_CHARS or not line or said.count("我") > line.count("我"):
         return False
     chars = set(line)
     if sum(ch not in chars for ch in said) > max(PIECE * n, WHOLE * max(n, len(line))):
         return False  # too many characters the line does not have: no need to align
-    if n <= len(line) + PIECE * n and infix_distance(said, line) <= PIECE * n:
+    piece = "您" in said or n >= max(PIECE_MIN, PIECE_SHARE * len(line))  # addressed to the caller, or most of it
+    if piece and n <= len(line) + PIECE * n and infix_distance(said, line) <= PIECE * n:
         return True
     return abs(n - len(line)) <= WHOLE * max(n, len(line)) and distance(said, line) <= WHOLE * max(n, len(line))
 

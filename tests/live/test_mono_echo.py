@@ -113,6 +113,11 @@ def test_only_the_mixed_channel_is_read_for_echoes() -> None:
     ("我现在很安全", "冒昧问一句您现在安全吗身边有人吗", False),
     ("您现在安全吗我不想活了我在桥上", "冒昧问一句您现在安全吗", False),  # the caller's words run on
     ("身边", "冒昧问一句您现在安全吗身边有人吗", False),  # too short
+    # the caller answering in the card's own words (review): short pieces without 您, first person
+    ("现在不安全", "冒昧问一句您现在安全吗身边有人吗", False),
+    ("对方还在身边", "冒昧问一句对方现在还在您身边吗您现在安全吗", False),
+    ("我正在遭受暴力", "正在遭受暴力时请立即拨打110", False),
+    ("我现在有伤害自己的打算", "我很关心您想直接问一句您现在有没有伤害自己的打算您在什么地方", False),
 ])
 def test_echo_measure(said: str, line: str, expected: bool) -> None:
     assert echoes(said, line) is expected
