@@ -111,11 +111,12 @@ class CallLevel:
 
     def ordered(self, numbers: Iterable[str]) -> tuple[str, ...]:
         """The crisis numbers to show with ``numbers``: those shown before in the call, in their order, then
-        the new ones by kind (``ReferralTable.crisis_rank``).  The order is kept for the rest of the call."""
+        the new ones, urgent first (police, fire, ambulance, traffic), each group in the analysis's order
+        (the numbers said lead: 割腕了流了好多血 gives 120 before 110, not the table's row order).  The
+        order is kept for the rest of the call, so a final never reorders what a partial showed."""
         table = self.referrals
-        numbers = list(numbers)
-        new = sorted({n for n in numbers if n not in self.crisis_order},
-                     key=lambda n: table.crisis_rank(n) if table is not None else (1, 0))
+        new = [n for n in dict.fromkeys(numbers) if n not in self.crisis_order]
+        new.sort(key=lambda n: table is None or not table.is_urgent(n))  # stable: the analysis's order within
         self.crisis_order.extend(new)
         wanted = set(numbers) | set(self.crisis_numbers)
         return tuple(n for n in self.crisis_order if n in wanted)

@@ -202,11 +202,10 @@ class ReferralTable:
         """A hotline given for the matter the call is about (``[department_numbers]``), not for words said."""
         return number in self.department_numbers.values()
 
-    def crisis_rank(self, number: str) -> tuple[int, int]:
-        """Where ``number`` goes among a crisis card's numbers first shown together: the urgent numbers
-        (police, fire, ambulance, traffic) in the table's order, then the crisis lines (12356)."""
+    def is_urgent(self, number: str) -> bool:
+        """An urgent number of the table (police, fire, ambulance, traffic: ``urgent = true``)."""
         info = self.rows.get(number)
-        return (0 if info is not None and info.urgent else 1, self._order.get(number, len(self._order)))
+        return info is not None and info.urgent
 
     def for_matter(self, department: str | None, category: str | None) -> Referral | None:
         """The hotline of a matter placed by department and category (``[department_numbers]``), or None."""

@@ -88,7 +88,16 @@ def test_crisis_numbers_keep_their_order_once_shown(learned: Analyzer, name: str
     assert lists
     for before, after in itertools.pairwise(lists):
         assert after[: len(before)] == before, lists  # never reordered; new numbers are appended
-    assert lists[-1][:2] == ("110", "12356")  # by kind: the urgent number first, then the crisis line
+    assert set(lists[-1][:2]) == {"110", "12356"}
+
+
+def test_the_numbers_said_lead_the_crisis_card(learned: Analyzer) -> None:
+    # bleeding: the ambulance first (the analysis's order), not 110 by the table's row order (review)
+    rows = [{"role": "caller", "start": 0.0, "end": 3.0, "text": "我割腕了流了好多血"}]  # the final alone
+    _, turns = replay(learned, "bleeding", rows=rows)
+    lists = [p.data.referrals for _, _, p in shown(turns, PromptKind.CRITICAL)
+             if isinstance(p.data, CriticalPayload) and p.data.referrals]
+    assert lists and lists[0][:2] == ("120", "110"), lists
 
 
 @pytest.mark.parametrize(("name", "category", "department"), [("c4-angry", Category.COMPLAINT, "住建"),
