@@ -32,6 +32,7 @@ from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
 
 DEFAULT_SAFETY = DEFAULT_DATA_DIR / "safety_check.toml"
 SLACK = 1.0  # s: an operator utterance ending this soon before the caller's words ended is not after them
+ANSWER_GAP = 15.0  # s: at most this between the operator's question and the caller's answer that raised a card
 
 
 class SafetyOutcome(StrEnum):
@@ -98,6 +99,7 @@ class SafetyCheck:
     said: str | None = None  # ASKED: the operator's words
 
 
+
 def judge(rules: SafetyRules, raised: Sequence[Raised], turns: Sequence[Turn], crises: Sequence[float],
           crisis_ids: Collection[str]) -> tuple[SafetyCheck, ...]:
     """One check per safety card, in time order.  ``turns``: the operator's finals (agent or mixed);
@@ -112,8 +114,10 @@ def judge(rules: SafetyRules, raised: Sequence[Raised], turns: Sequence[Turn], c
         later = cards[i + 1] if i + 1 < len(cards) else None
         if later is not None and (not window or later.start < window[0].start):
             continue  # replaced on screen by the newer card before the operator spoke: judged as that one
-        before = [t for t in ordered if t.start < card.start]
-        if before and rules.asks(before[-1].norm):  # the caller's words answer the question just asked
+        # the caller's words answer the question just asked: the operator's last final before them, and
+        # only if it ended shortly before (the question, then the answer that raised the card)
+        before = [t for t in ordered if t.start < card.start and card.start - t.end <= ANSWER_GAP]
+        if before and rules.asks(before[-1].norm):
             asked: Turn | None = before[-1]
         else:
             asked = next((t for t in window if rules.asks(t.norm)), None)

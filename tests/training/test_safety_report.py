@@ -117,6 +117,8 @@ def test_reasonable_safety_questions_are_recognised(said: str, rules: TrainingRu
 @pytest.mark.parametrize("said", [
     "我不安全", "您还有什么想法吗", "好的我帮您记录一下", "请问您住在哪个小区", "这个问题我们转给住建部门",
     "您的意思我明白了", "感谢您的来电再见",
+    # statements, not questions (on a mono call they may be the caller's: review)
+    "我上个月在工地上受伤了", "腿上的伤到现在还没好", "我们这儿有人被困", "手上流血了",
 ])
 def test_routine_words_are_not_taken_for_a_safety_question(said: str, rules: TrainingRules) -> None:
     assert SafetyRules.load().asks(rules.normalize(said)) is None
@@ -150,3 +152,16 @@ async def test_a_replayed_call_stores_the_same_safety_check(server: AssistServer
     assert [q["outcome"] for q in streamed["safety"]] == ["missed"]
     await stored_call(store_of(server), "replay-safety")
     assert await report_for_call(store_of(server), "replay-safety") == streamed  # the withdrawn card is kept
+
+
+def test_a_question_long_before_the_card_is_no_answer_to_it() -> None:
+    from assist.training.safety import Raised, SafetyOutcome, Turn, judge
+
+    rules = SafetyRules.load()
+    card = Raised("c9", "家里人都不理解我我好累", "家里人都不理解我我好累", 100.0, 103.0, "您现在安全吗?", None)
+    asked_early = Turn("a1", "您现在安全吗", "您现在安全吗", 10.0, 12.0)
+    (check,) = judge(rules, [card], [asked_early], [], ())
+    assert check.outcome is SafetyOutcome.MISSED  # eighty seconds earlier: the call had moved on
+    asked_just_before = Turn("a2", "您现在安全吗", "您现在安全吗", 95.0, 97.0)
+    (check,) = judge(rules, [card], [asked_early, asked_just_before], [], ())
+    assert check.outcome is SafetyOutcome.ASKED and check.asked_time == 95.0
