@@ -248,12 +248,12 @@ def _learned_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: 
     flagged utterance gets no matter hotline unless the model is confident (its stricter threshold):
     the department's hotline is not given to a caller at risk either."""
     table = analyzer.referrals
-    emergency = {n for numbers in table.crisis_kinds.values() for n in numbers}
+    emergency = table.emergency_numbers
     have = {r.number for r in referrals}
     urgent_new: list[Referral] = []
     matter_new: list[Referral] = []
     for pred in result.referrals:
-        ref = table.get(pred.number) if pred.number not in have else None
+        ref = table.get(pred.number, crisis=flagged) if pred.number not in have else None
         if ref is None:
             continue
         if ref.urgent or ref.number in emergency:
