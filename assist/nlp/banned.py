@@ -16,6 +16,8 @@ UNKNOWN_DEPARTMENT = "相关"  # default of banned.toml's unknown_department: �
 CRISIS_SUGGESTION = "请您先不要挂电话,我一直在这里,我马上为您转接{number}。"  # banned.toml crisis_suggestion
 
 
+PROMISE_KINDS = frozenset({"模糊承诺", "绝对承诺"})  # the classes a standard time commitment answers
+
 @dataclass(frozen=True, slots=True)
 class BannedRule:
     id: str
@@ -107,11 +109,13 @@ class BannedList:
                     crisis: tuple[str, ...] | None = None) -> BannedHit | None:
         """The warning for an operator utterance the learned model reads as banned wording of ``kind``:
         the whole utterance (the model does not locate the phrase), unless all of it is reported speech
-        or it states one of the centre's standard commitments (``compliant``: a concrete time limit)."""
+        or the model reads a promise (``PROMISE_KINDS``) and it states one of the centre's standard
+        commitments (``compliant``: a concrete time limit).  Another class is warned as read:
+        三个工作日内给您回复,你们这种人就是事多 is still scolding."""
         if not text.strip() or any(s == 0 and e >= len(text.rstrip(".!?")) for s, e in self._reported(text)):
             return None
-        if any(p.search(text) for p in self.compliant):
-            return None
+        if kind in PROMISE_KINDS and any(p.search(text) for p in self.compliant):
+            return None  # a promise read as vague or absolute, but it states a standard time limit
         fallback = self.learned.get("default", "我非常理解您的心情,我立即为您转办并跟踪进度。")
         wording = self.learned.get(kind or "", fallback)
         return BannedHit(rule="learned", category=kind or "禁用语", span=Span(text, 0, len(text)),

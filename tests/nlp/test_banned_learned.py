@@ -38,6 +38,8 @@ def test_a_standard_time_commitment_gets_no_learned_warning(banned: BannedList) 
     for said in ("我们会在3个工作日内向您反馈进展", "承办单位会在规定时限内给您答复", "两个小时内给您回电"):
         assert banned.learned_hit(said, "模糊承诺") is None, said
     assert banned.learned_hit("我们会尽量帮您弄", "模糊承诺") is not None  # no time limit: the model's call
+    # the guard answers promises only: scolding next to a time limit is still warned (review)
+    assert banned.learned_hit("三个工作日内给您回复,你们这种人就是事多", "指责顶撞") is not None
 
 
 def test_the_shipped_model_leaves_a_time_commitment_alone() -> None:
