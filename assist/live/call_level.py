@@ -115,7 +115,8 @@ class CallLevel:
         (the numbers said lead: 割腕了流了好多血 gives 120 before 110, not the table's row order).  The
         order is kept for the rest of the call, so a final never reorders what a partial showed."""
         table = self.referrals
-        new = [n for n in dict.fromkeys(numbers) if n not in self.crisis_order]
+        numbers = list(dict.fromkeys(numbers))  # a generator is read once: here
+        new = [n for n in numbers if n not in self.crisis_order]
         new.sort(key=lambda n: table is None or not table.is_urgent(n))  # stable: the analysis's order within
         self.crisis_order.extend(new)
         wanted = set(numbers) | set(self.crisis_numbers)
