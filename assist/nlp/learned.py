@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from assist.nlp.features import FloatArray, NgramSpace, RuleFeatures, RuleView, SparseRow
 from assist.nlp.traindata import AGENT_HEADS, CALLER_HEADS, Head
@@ -95,6 +96,18 @@ class LearnedResult:
     referrals: tuple[LearnedReferral, ...] = ()  # the model's numbers, most probable first
 
 
+def linear_scores(weights: FloatArray, bias: FloatArray, row_idx: np.ndarray, row_val: FloatArray,
+                  dense: FloatArray) -> npt.NDArray[np.float64]:
+    """bias + [sparse n-gram row | dense vector] @ weights, in float64: one score per column."""
+    n_sparse = weights.shape[0] - dense.shape[0]
+    scores = bias.astype(np.float64).copy()
+    if row_idx.size:
+        scores += row_val.astype(np.float64) @ weights[row_idx]
+    if dense.size:
+        scores += dense.astype(np.float64) @ weights[n_sparse:]
+    return scores
+
+
 @dataclass(frozen=True, slots=True)
 class ReferralLayer:
     """One-vs-rest sigmoids, one column per number."""
@@ -107,12 +120,7 @@ class ReferralLayer:
     confident: tuple[float, ...]
 
     def predict(self, row_idx: np.ndarray, row_val: FloatArray, dense: FloatArray) -> tuple[LearnedReferral, ...]:
-        n_sparse = self.weights.shape[0] - dense.shape[0]
-        scores = self.bias.astype(np.float64).copy()
-        if row_idx.size:
-            scores += row_val.astype(np.float64) @ self.weights[row_idx]
-        if dense.size:
-            scores += dense.astype(np.float64) @ self.weights[n_sparse:]
+        scores = linear_scores(self.weights, self.bias, row_idx, row_val, dense)
         probs = 1.0 / (1.0 + np.exp(-scores / self.temperatures))
         out = [LearnedReferral(n, round(float(p), 4), bool(p >= c))
                for n, p, t, c in zip(self.numbers, probs, self.thresholds, self.confident, strict=True) if p >= t]
@@ -133,12 +141,7 @@ class Layer:
     temperature: float
 
     def probabilities(self, row_idx: np.ndarray, row_val: FloatArray, dense: FloatArray) -> FloatArray:
-        n_sparse = self.weights.shape[0] - dense.shape[0]
-        scores = self.bias.astype(np.float64).copy()
-        if row_idx.size:
-            scores += row_val.astype(np.float64) @ self.weights[row_idx]
-        if dense.size:
-            scores += dense.astype(np.float64) @ self.weights[n_sparse:]
+        scores = linear_scores(self.weights, self.bias, row_idx, row_val, dense)
         scores /= self.temperature
         if self.weights.shape[1] == 1:
             p1 = 1.0 / (1.0 + math.exp(-float(scores[0])))
