@@ -4,19 +4,15 @@ opened with ?call= before the call starts."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.support.pages import DESKTOP_VIEWPORT, NewPage
+from tests.support.pages import DESKTOP_VIEWPORT, NewPage, console_errors, tid
 from tests.support.real_server import RealServer
 from tests.support.samples import sample_lines
 
 pytestmark = pytest.mark.browser
 
 AGENT = "a1"
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 def unspaced(text: str) -> str:
@@ -36,13 +32,7 @@ def test_history_list_shows_the_callers_first_sentence(real_server: RealServer, 
 
 
 def test_overlay_opened_before_the_call_waits_then_follows_it(real_server: RealServer, page: Page) -> None:
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
+    errors = console_errors(page)
     call = "20250612-0002"
     page.goto(f"{real_server.base_url}/?call={call}")
     expect(page.locator(tid("connection-status"))).to_have_attribute("data-state", "open")

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.support.pages import NewPage, Screenshot
+from tests.support.pages import NewPage, Screenshot, tid
 from tests.support.real_server import RealServer
 from tests.support.samples import sample_lines
 
@@ -53,10 +53,6 @@ RECORD_LINES = """() => {
 }"""
 
 AT_BOTTOM = "n => n.scrollHeight - n.scrollTop - n.clientHeight <= 48"
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 def unspaced(text: str) -> str:

@@ -6,14 +6,10 @@ import pytest
 from playwright.sync_api import ViewportSize, expect
 
 from tests.support.fake_page_server import FakeServer
-from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot
+from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot, tid
 from tests.support.scenario import PAST
 
 pytestmark = pytest.mark.browser
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 def test_search_and_open_a_call_with_its_report(

@@ -14,17 +14,13 @@ from assist.protocol.payloads import (
     SafetyPayload,
 )
 from tests.support.fake_page_server import FakeServer
-from tests.support.pages import NewPage, Screenshot
+from tests.support.pages import NewPage, Screenshot, tid
 from tests.support.scenario import AGENT, BANNED_PHRASE, BANNED_SUGGESTION, CALL, LEGAL_NUMBER
 
 pytestmark = pytest.mark.browser
 
 REFERRAL_ID = f"u-c1:referral:{LEGAL_NUMBER}"
 KNOWLEDGE_ID = "u-c1:knowledge:kb-017"
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 def open_overlay(page: Page, server: FakeServer, query: str = f"?agent={AGENT}") -> None:

@@ -6,18 +6,15 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from assist.protocol.events import CallStarted, Prompt, Transcript
 from assist.protocol.payloads import BannedPayload
 from tests.support.fake_page_server import FakeServer
+from tests.support.pages import console_errors, tid
 from tests.support.scenario import AGENT, BANNED_PHRASE, CALL, PAST
 
 pytestmark = pytest.mark.browser
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 def banned(uid: str, said: str, suggestion: str, t: float) -> Prompt:
@@ -70,13 +67,7 @@ def test_知道了_shows_the_next_warning_at_once(page: Page, fake_server: FakeS
 
 
 def test_a_call_opened_before_it_starts_waits_for_it_without_errors(page: Page, fake_server: FakeServer) -> None:
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
+    errors = console_errors(page)
     call = "call-later"
     page.goto(f"{fake_server.base_url}/?call={call}")
     expect(page.locator(tid("connection-status"))).to_have_attribute("data-state", "open")

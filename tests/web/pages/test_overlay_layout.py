@@ -12,7 +12,7 @@ from playwright.sync_api import Locator, Page, expect
 from assist.protocol.events import CallStarted, Prompt, Transcript
 from assist.protocol.payloads import CriticalPayload, EmpathyPayload, KnowledgePayload, SafetyPayload
 from tests.support.fake_page_server import FakeServer
-from tests.support.pages import Screenshot
+from tests.support.pages import Screenshot, tid
 from tests.support.scenario import AGENT, CALL
 
 pytestmark = pytest.mark.browser
@@ -32,10 +32,6 @@ HIDDEN_JS = """el => {
   }
   return [Math.round(above), Math.round(below), Math.round(r.height)];
 }"""
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 def hidden_parts(node: Locator) -> list[int]:

@@ -30,7 +30,7 @@ from assist.nlp.analyzer import Analyzer
 from assist.training.report import build_report
 from assist.training.report_text import render_text
 from assist.training.stored_report import stored_events
-from tests.support.pages import NewPage, Screenshot
+from tests.support.pages import NewPage, Screenshot, tid
 from tests.support.real_server import RealServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -74,10 +74,6 @@ RECORD = """() => {
     if (!pending) { pending = true; setTimeout(check, 50); }
   }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
 }""".replace("__PLACEHOLDERS__", json.dumps(list(PLACEHOLDERS), ensure_ascii=False))
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 @dataclass(frozen=True)

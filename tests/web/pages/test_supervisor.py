@@ -20,14 +20,10 @@ from assist.protocol.events import (
 )
 from assist.protocol.payloads import CriticalPayload
 from tests.support.fake_page_server import FakeServer
-from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot
+from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot, tid
 from tests.support.scenario import AGENT, BANNED_PHRASE, CALL
 
 pytestmark = pytest.mark.browser
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 def open_supervisor(new_page: NewPage, server: FakeServer, name: str) -> Page:

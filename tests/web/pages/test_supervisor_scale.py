@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot
+from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot, tid
 from tests.support.real_server import RealServer
 
 pytestmark = pytest.mark.browser
@@ -81,10 +81,6 @@ def lines(offset: float) -> list[dict[str, Any]]:
         out.append({"role": role, "start": round(t, 2), "end": round(end, 2), "text": text})
         t = end + 0.4
     return out
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 @pytest.mark.slow
