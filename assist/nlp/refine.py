@@ -234,9 +234,15 @@ def _crisis_referrals(analyzer: RulesEngine, kind: str, referrals: tuple[Referra
     numbers added.  The rules' own emergency numbers keep the lead: they were said."""
     have = {r.number for r in referrals}
     extra = tuple(r for r in analyzer.referrals.for_crisis(kind, reason or f"危险类型:{kind}") if r.number not in have)
-    urgent = tuple(r for r in referrals if r.urgent or r.critical)
+    return _after_emergencies(referrals, extra), tuple(r.number for r in extra)
+
+
+def _after_emergencies(referrals: tuple[Referral, ...], added: tuple[Referral, ...]) -> tuple[Referral, ...]:
+    """``referrals`` with ``added`` after their emergencies (urgent or critical: said in the words, they
+    lead) and before the rest."""
+    lead = tuple(r for r in referrals if r.urgent or r.critical)
     rest = tuple(r for r in referrals if not (r.urgent or r.critical))
-    return (*urgent, *extra, *rest), tuple(r.number for r in extra)
+    return (*lead, *added, *rest)
 
 
 def _learned_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: tuple[Referral, ...],
@@ -262,9 +268,7 @@ def _learned_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: 
             matter_new.append(ref)
     if not urgent_new and not matter_new:
         return referrals, ()
-    lead = tuple(r for r in referrals if r.urgent or r.critical)
-    rest = tuple(r for r in referrals if not (r.urgent or r.critical))
-    return (*lead, *urgent_new, *rest, *matter_new), tuple(r.number for r in urgent_new)
+    return (*_after_emergencies(referrals, tuple(urgent_new)), *matter_new), tuple(r.number for r in urgent_new)
 
 
 def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: CallContext | None) -> Analysis:
