@@ -5,7 +5,7 @@ Every transcript (partial or final) is analysed.  Prompts are keyed by
 and a prompt whose evidence a revised partial no longer contains is
 ``withdraw``-n.  Nothing is repeated as a partial grows.  Across utterances a
 referral number or knowledge answer already shown in this call is not shown
-again, and an empathy script is offered when the caller's emotion changes.
+again.  The empathy and category cards follow the call (``steady_cards.py``).
 
 Category, department, emotion, crisis and knowledge are decided for the call
 (``call_level.py``, with hysteresis in ``call_state.py``); a final caller utterance
@@ -32,6 +32,7 @@ from assist.live.card_life import KB_STRONG, CallCards, LiveCard
 from assist.live.echo import SuggestedLines
 from assist.live.engine import LearnedAnalyzer, ScriptedEngine, TextAnalyzer
 from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
+from assist.live.steady_cards import SteadyCards
 from assist.nlp.analyzer import Analysis, CallContext
 from assist.nlp.refine import Refinement
 from assist.nlp.stepcues import EmpathyStep, shipped_steps
@@ -111,9 +112,6 @@ class LiveAssist:
         self.started_at = clock()
         self._utterances: dict[str, _Utterance] = {}
         self._shown_referrals: set[str] = set()
-        self._last_empathy_label: Emotion | None = None
-        self._empathy_card: LiveCard | None = None  # the empathy card on screen, kept in step with the call
-        self._category_card: LiveCard | None = None  # the newest category card, kept on the call's category
         table = self._scripts.referrals if self._scripts is not None else None
         self.call = CallLevel(self._units, table)  # emotion, category, department, knowledge and crisis of the call
         self.cards = CallCards()  # referral and knowledge cards that outlive their utterance
@@ -122,6 +120,7 @@ class LiveAssist:
         self.audio_time = 0.0
         self._alerts = CallAlerts(call_id, agent_id, clock)
         self._suggested = SuggestedLines()  # wordings shown to the operator (read aloud: the operator's)
+        self._steady = SteadyCards(call_id, self.call, self._scripts, self._steps, self._suggested)
 
     @property
     def level(self) -> float:
@@ -178,10 +177,8 @@ class LiveAssist:
         if t.final:
             out.extend(self._settle(t, role, utt, result))
             self._utterances.pop(t.utterance_id, None)
-            out.extend(self._restate_empathy(t))
-            out.extend(self._restate_category(t))
-            if role.is_agent and result is not None:
-                out.extend(self._empathy_stage(t, result.normalized.text))
+            said = result.normalized.text if role.is_agent and result is not None else None
+            out.extend(self._steady.after_final(t, said))
         changed = before is not None and self.state() != before
         if out or changed:
             out.append(self.state())
@@ -302,73 +299,10 @@ class LiveAssist:
                 data = KnowledgePayload(id=top.id, question=top.question, answer=top.answer,
                                         score=round(top.score, 3), source=top.source, updated=top.updated)
                 cards[(PromptKind.KNOWLEDGE, "0")] = (data, None)
-        empathy = self._empathy(r)
+        empathy = self._steady.offer(r)
         if empathy is not None:
             cards[(PromptKind.EMPATHY, "0")] = (empathy, None)
         return cards
-
-    def _empathy(self, r: Analysis) -> EmpathyPayload | None:
-        """The empathy script from the call's state: its emotion (the one the meter shows), category,
-        department and crisis; offered again only when the call's emotion changes."""
-        label = self.call.mood.label
-        if label == self._last_empathy_label or (self._last_empathy_label is not None and not label.negative):
-            return None  # offered again only when the caller's emotion turns to another negative one
-        if self._scripts is None:
-            steps = r.empathy
-        else:
-            steps = self.call.empathy_steps(self._scripts, label, self.call.mood.level,
-                                            tuple(x.number for x in r.referrals))
-        return EmpathyPayload(label=label, steps=steps) if steps else None
-
-    def _restate_empathy(self, t: Transcript) -> list[Event]:
-        """The call's department or category moved (the operator named the handling unit…): the
-        empathy card on screen says what the call's state says now."""
-        card = self._empathy_card
-        if card is None or not isinstance(card.data, EmpathyPayload):
-            return []
-        old = card.data
-        intensity = max(self.call.mood.level, self._scripts.min_intensity if self._scripts else 0.0)
-        steps = self.call.empathy_steps(self._scripts, old.label, intensity)
-        if not steps or steps == old.steps:
-            return []
-        card.data = EmpathyPayload(label=old.label, steps=steps, stage=old.stage)  # the step reached stays
-        self._suggested.note(card.data)
-        return [self._update_empathy(card, t)]
-
-    def _restate_category(self, t: Transcript) -> list[Event]:
-        """The call's category or department moved without a caller's category card (the operator named
-        the handling unit: 此事由城管部门主办): the newest category card says so too, so a stored call
-        keeps the call-level decision the overlay ends on (its training report's 承办部门)."""
-        card = self._category_card
-        if card is None or not isinstance(card.data, CategoryPayload):
-            return []
-        topic = self.call.topic
-        data = CategoryPayload(intent=topic.category.current or card.data.intent, department=topic.department.current)
-        if data == card.data:
-            return []
-        card.data = data
-        return [self._update_empathy(card, t)]
-
-    def _empathy_stage(self, t: Transcript, said: str) -> list[Event]:
-        """An operator final: the empathy card moves past the steps these words did (理解您的心情 →
-        责任表态; 此事由住建部门主办 → 行动承诺), never back, and not on words that do no step
-        (你找物业去).  The steps' cues are training.toml's, as the training report reads them."""
-        card = self._empathy_card
-        if card is None or not isinstance(card.data, EmpathyPayload) or not said:
-            return []
-        old = card.data
-        done = [i for i, step in enumerate(self._steps[:len(old.steps)]) if i >= old.stage and step.done_in(said)]
-        stage = min(max(done) + 1, len(old.steps) - 1) if done else old.stage
-        if stage <= old.stage:
-            return []
-        card.data = dataclasses.replace(old, stage=stage)
-        return [self._update_empathy(card, t)]
-
-    def _update_empathy(self, card: LiveCard, t: Transcript) -> Prompt:
-        """An update of a card kept in step with the call (the empathy or the category card)."""
-        return Prompt(prompt_id=card.prompt_id, call_id=self.call_id, role=card.role, utterance_id=card.utterance_id,
-                      kind=card.kind, action=PromptAction.UPDATE, audio_time=t.end, span=None,
-                      data=card.data)
 
     def _settle(self, t: Transcript, role: Role, utt: _Utterance, r: Analysis | None) -> list[Event]:
         """The utterance ended: its cards join the call's; cards the call no longer supports retire."""
@@ -387,13 +321,9 @@ class LiveAssist:
                 self.call.knowledge.adopt(answer)
                 self.cards.keep(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, answer.id, card.data,
                                          answer.department, passing=answer.score < KB_STRONG))
-            elif isinstance(card.data, EmpathyPayload):
-                self._last_empathy_label = card.data.label
-                self._empathy_card = LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, key, card.data,
-                                              None, passing=False)
-            elif isinstance(card.data, CategoryPayload):
-                self._category_card = LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, key, card.data,
-                                               None, passing=False)
+            elif isinstance(card.data, (EmpathyPayload, CategoryPayload)):
+                self._steady.shown(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, key, card.data,
+                                            None, passing=False))
             elif kind == PromptKind.BANNED:
                 self.warnings += 1
             elif kind == PromptKind.SAFETY:  # the newest question stands until the caller's next final
