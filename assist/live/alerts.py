@@ -1,10 +1,13 @@
 """The supervisor alerts of one call: a crisis, a banned phrase said (once its utterance is final) and one
-anger escalation per call; each numbered in the call and acknowledged by a supervisor."""
+anger escalation per call; each numbered in the call and acknowledged by a supervisor.  ``AlertBook``
+keeps the recent alerts of the whole floor with their acknowledgement state, so a dashboard that
+connects late still sees them and an acknowledgement reaches every supervisor."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 
 from assist.nlp.analyzer import Analysis
 from assist.protocol.enums import AlertKind, Emotion, PromptKind, Role, Severity
@@ -13,6 +16,7 @@ from assist.protocol.payloads import BannedPayload, CriticalPayload, PromptData
 
 # Caller emotion intensity from which an anger escalation alert is raised.
 ESCALATION_LEVEL = 0.75
+MAX_ALERTS = 500  # alerts remembered for late-joining dashboards (oldest forgotten first)
 
 
 class CallAlerts:
@@ -80,3 +84,34 @@ class CallAlerts:
         )
         self.alerts.append(alert)
         return alert
+
+
+class AlertBook:
+    """Recent alerts of all calls, with their acknowledgement state."""
+
+    def __init__(self, max_alerts: int = MAX_ALERTS) -> None:
+        self._alerts: OrderedDict[str, Alert] = OrderedDict()
+        self._max = max_alerts
+
+    def add(self, alert: Alert) -> None:
+        self._alerts[alert.alert_id] = alert
+        while len(self._alerts) > self._max:
+            self._alerts.popitem(last=False)
+
+    def get(self, alert_id: str) -> Alert | None:
+        return self._alerts.get(alert_id)
+
+    def acknowledge(self, alert_id: str, by: str, at: float, note: str = "") -> Alert | None:
+        """Mark an alert acknowledged; the first acknowledgement wins.  None if unknown."""
+        alert = self._alerts.get(alert_id)
+        if alert is None:
+            return None
+        if alert.acknowledged_by is None:
+            alert = dataclasses.replace(alert, acknowledged_by=by, acknowledged_at=at, ack_note=note)
+            self._alerts[alert_id] = alert
+        return alert
+
+    def recent(self, call_ids: Sequence[str] | None = None) -> tuple[Alert, ...]:
+        """Alerts, oldest first; only those of ``call_ids`` when given."""
+        wanted = None if call_ids is None else set(call_ids)
+        return tuple(a for a in self._alerts.values() if wanted is None or a.call_id in wanted)

@@ -23,6 +23,9 @@ class TextAnalyzer(Protocol):
 class LearnedAnalyzer(TextAnalyzer, Protocol):
     """An analysis engine with learned models beside its rules (``assist train``)."""
 
+    @property
+    def learns(self) -> bool: ...
+
     def learned_refinement(self, role: Role, text: str) -> Refinement | None: ...
 
     def refine(

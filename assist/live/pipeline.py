@@ -5,12 +5,10 @@ call.  It makes each session
 
 1. mask personal numbers in every transcript before any sink or listener sees it
    (the call socket, overlays and dashboards, the analysis engine, the store);
-2. analyse every transcript with ``LiveAssist`` (prompts, call state, alerts);
+2. analyse its transcripts with ``LiveAssist`` (prompts, call state, alerts), when ``listener.py`` says;
 3. write calls, final utterances, prompts, alerts and acknowledgements to the store.
 
-``AlertBook`` keeps the alerts supervisors have not acknowledged yet, so a
-dashboard that connects late still sees them and an acknowledgement reaches
-every supervisor.
+``alerts.AlertBook`` keeps the floor's recent alerts for dashboards that connect late.
 """
 
 from __future__ import annotations
@@ -18,16 +16,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from assist.live.alerts import AlertBook
 from assist.live.engine import TextAnalyzer
+from assist.live.listener import CallListener, LearnedCounts
 from assist.live.prompts import LiveAssist
-from assist.protocol.events import Alert, AlertAcknowledged, CallState, CallSummary, Event, Transcript
+from assist.protocol.events import AlertAcknowledged, CallState, Event, Transcript
 from assist.store.privacy import Redactor
 
 if TYPE_CHECKING:
@@ -37,94 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PARTIAL_MIN_GROWTH = 1  # characters a partial must add before it is analysed again (see _Listener)
 COMMIT_WAIT = 1.0  # s a final waits for its commit before it is delivered regardless
-MAX_ALERTS = 500  # alerts remembered for late-joining dashboards (oldest forgotten first)
-
-
-class AlertBook:
-    """Recent alerts of all calls, with their acknowledgement state."""
-
-    def __init__(self, max_alerts: int = MAX_ALERTS) -> None:
-        self._alerts: OrderedDict[str, Alert] = OrderedDict()
-        self._max = max_alerts
-
-    def add(self, alert: Alert) -> None:
-        self._alerts[alert.alert_id] = alert
-        while len(self._alerts) > self._max:
-            self._alerts.popitem(last=False)
-
-    def get(self, alert_id: str) -> Alert | None:
-        return self._alerts.get(alert_id)
-
-    def acknowledge(self, alert_id: str, by: str, at: float, note: str = "") -> Alert | None:
-        """Mark an alert acknowledged; the first acknowledgement wins.  None if unknown."""
-        alert = self._alerts.get(alert_id)
-        if alert is None:
-            return None
-        if alert.acknowledged_by is None:
-            alert = dataclasses.replace(alert, acknowledged_by=by, acknowledged_at=at, ack_note=note)
-            self._alerts[alert_id] = alert
-        return alert
-
-    def recent(self, call_ids: Sequence[str] | None = None) -> tuple[Alert, ...]:
-        """Alerts, oldest first; only those of ``call_ids`` when given."""
-        wanted = None if call_ids is None else set(call_ids)
-        return tuple(a for a in self._alerts.values() if wanted is None or a.call_id in wanted)
-
-
-class _Listener:
-    """Adapts one call's ``LiveAssist`` to the session's listener hook, at a bounded cost.
-
-    Analysis runs on the pipeline's analysis thread, never on the event loop.  A
-    partial is analysed only when it has grown by a quarter since the last
-    analysed partial of its utterance (at least ``PARTIAL_MIN_GROWTH`` characters),
-    so the analyses of one utterance add up to a few times its length instead
-    of its length squared; every final is analysed.  The lock keeps the loop's
-    reads of the call state apart from an analysis under way.
-    """
-
-    def __init__(self, live: LiveAssist, alerts: AlertBook, executor: Executor) -> None:
-        self.live = live
-        self.alerts = alerts
-        self._executor = executor
-        self._lock = threading.Lock()
-        self._analysed: dict[str, int] = {}  # utterance id -> length of its last analysed partial
-
-    def _due(self, t: Transcript) -> bool:
-        if t.final:
-            self._analysed.pop(t.utterance_id, None)
-            return True
-        last = self._analysed.get(t.utterance_id, 0)
-        if len(t.text) - last < max(PARTIAL_MIN_GROWTH, last // 4):
-            return False
-        self._analysed[t.utterance_id] = len(t.text)
-        return True
-
-    def _analyse(self, t: Transcript) -> list[Event]:
-        """In the analysis thread: the learned path (sentence encoder) on caller finals, then the rules.
-        The learned path needs no call state, so the lock (which the loop's state reads take) is held
-        only for the rules."""
-        refinement = self.live.learned_for_final(t)
-        with self._lock:
-            return self.live.on_transcript(t, refinement)
-
-    async def on_transcript(self, session: CallSession, transcript: Transcript) -> Sequence[Event]:
-        if not self._due(transcript):
-            return ()
-        loop = asyncio.get_running_loop()
-        events = await loop.run_in_executor(self._executor, self._analyse, transcript)
-        for ev in events:
-            if isinstance(ev, Alert):
-                self.alerts.add(ev)
-        return events
-
-    def state(self, active: bool) -> CallState:
-        with self._lock:
-            return self.live.state(active=active)
-
-    async def on_end(self, session: CallSession, summary: CallSummary) -> Sequence[Event]:
-        return [self.state(False)]
 
 
 def redact_transcript(redactor: Redactor, t: Transcript) -> Transcript:
@@ -163,6 +74,7 @@ class AssistPipeline:
         self._clock = clock
         self._live: dict[str, LiveAssist] = {}
         self.store_failures = 0
+        self.learned = LearnedCounts()  # the learned path's runs over every call (``/stats``)
         # one thread: analyses never run on the event loop, and calls take turns instead of piling up
         self.analysis_executor = ThreadPoolExecutor(1, thread_name_prefix="analysis")
 
@@ -180,7 +92,7 @@ class AssistPipeline:
                 clock=self._clock,
             )
             self._live[session.call_id] = live
-            listener = _Listener(live, self.alerts, self.analysis_executor)
+            listener = CallListener(live, self.alerts, self.analysis_executor, counts=self.learned)
             session.add_listener(listener)
             session.set_state_provider(lambda s: _with_activity(listener.state(s.active), s))
         if store is not None:

@@ -132,14 +132,20 @@ class LiveAssist:
 
     # ------------------------------------------------------------ public
 
-    def learned_for_final(self, t: Transcript) -> Refinement | None:
-        """The learned path for a final (blocking, ~20 ms: run it off the event loop), or None: the caller's
-        heads, or on the operator's channel the banned-phrase head.  Pass it to ``on_transcript(t, refinement)``."""
-        if not isinstance(self._analyzer, LearnedAnalyzer) or not t.final:
+    def learned_for(self, t: Transcript) -> Refinement | None:
+        """The learned path for a final or a stable partial (blocking, ~40 ms: run it off the event loop),
+        or None: the caller's heads, or on the operator's channel the banned-phrase head.  Pass it to
+        ``on_transcript(t, refinement)``."""
+        if not isinstance(self._analyzer, LearnedAnalyzer):
             return None
         text = join_cjk(t.text)
         role = Role.AGENT if self._suggested.voice(Role(t.role), text) is Role.AGENT else Role.CALLER
         return self._analyzer.learned_refinement(role, text) if text.strip() else None
+
+    @property
+    def learns(self) -> bool:
+        """The engine has a learned path (``learned_for`` can return something)."""
+        return isinstance(self._analyzer, LearnedAnalyzer) and self._analyzer.learns
 
     def on_transcript(self, t: Transcript, refinement: Refinement | None = None) -> list[Event]:
         """Analyse one transcript event; return the prompt, alert and state events it causes."""

@@ -144,10 +144,15 @@ class Analyzer:
             return analysis
         return self.refine(analysis, context, utterance_id=utterance_id)
 
+    @property
+    def learns(self) -> bool:
+        """A learned model runs beside the rules (``learned_refinement`` can return something)."""
+        return self.learned is not None
+
     def learned_refinement(self, role: Role, text: str) -> Refinement | None:
         """The learned decisions for one utterance, without the call context.
 
-        Thread-safe and blocking (~20 ms): the server runs it in a worker thread on finals,
+        Thread-safe and blocking (~40 ms): the server runs it in a worker thread on finals and stable partials,
         then applies it on the event loop with ``refine(..., refinement=...)``."""
         if self.learned is None:
             return None

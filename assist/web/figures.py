@@ -106,7 +106,15 @@ class ServerFigures:
             "decode_cpu_s": round(cpu, 3),
             "rtf": round(cpu / audio, 4) if audio else 0.0,
             **self._pool_stats(),
+            **self._learned_stats(),
         }
+
+    def _learned_stats(self) -> dict[str, Any]:
+        """How often the learned path ran: on finals, on stable partials, and finals that reused one."""
+        if self.pipeline is None:
+            return {}
+        n = self.pipeline.learned
+        return {"learned_finals": n.finals, "learned_stable_partials": n.stable, "learned_reused": n.reused}
 
     def _pool_stats(self) -> dict[str, Any]:
         if self.pool is None:

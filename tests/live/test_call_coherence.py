@@ -54,7 +54,8 @@ def replay(analyzer: Analyzer, name: str, upto: int | None = None,
             text = "".join(words[:k])
             t = Transcript(name, row["role"], f"u{i}", final, text, row["start"],
                            row["end"] if final else row["start"] + 0.3 * k)
-            out.append(("".join(words), final, live.on_transcript(t, live.learned_for_final(t))))
+            learned = live.learned_for(t) if final else None  # the server's case when the caller does not pause
+            out.append(("".join(words), final, live.on_transcript(t, learned)))
     return live, out
 
 

@@ -22,9 +22,9 @@ def test_caller_and_mono_finals_get_the_callers_heads_the_agent_channel_the_oper
     analyzer = Analyzer.load(learned=True)
     live = LiveAssist("c1", "a1", analyzer, context_factory=CallContext)
     for role in ("caller", "mixed"):  # one mono channel: the caller speaks on it too
-        got = live.learned_for_final(final(role))
+        got = live.learned_for(final(role))
         assert got is not None and got.result is not None and got.result.critical is not None
-    agent = live.learned_for_final(final("agent"))
+    agent = live.learned_for(final("agent"))
     assert agent is not None and agent.result is not None
     assert agent.result.critical is None and agent.knowledge is None  # banned-phrase heads only
 

@@ -42,7 +42,7 @@ class MonoCall:
             out.extend(self.live.on_transcript(Transcript("mono", "mixed", uid, False, " ".join(words[:n]), start,
                                                           start + 0.3 * n)))
         final = Transcript("mono", "mixed", uid, True, text, start, end)
-        out.extend(self.live.on_transcript(final, self.live.learned_for_final(final)))
+        out.extend(self.live.on_transcript(final, self.live.learned_for(final)))
         return out
 
 

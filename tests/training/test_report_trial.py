@@ -42,7 +42,7 @@ def run(lines: list[dict[str, Any]], analyzer: Analyzer) -> list[Event]:
         t = Transcript("c-trial", line["role"], f"{line['role']}-{n}", True, line["text"], line["start"],
                        line["end"])
         wire.append(json.loads(t.to_json()))
-        wire.extend(json.loads(e.to_json()) for e in live.on_transcript(t, live.learned_for_final(t)))
+        wire.extend(json.loads(e.to_json()) for e in live.on_transcript(t, live.learned_for(t)))
     return decode_events(wire)
 
 

@@ -38,7 +38,7 @@ def run(analyzer: Analyzer, lines: list[tuple[str, str]]) -> list[Event]:
         counts[role] = n + 1
         t = Transcript("c-safety", role, f"{role}-{n}", True, text, i * 4.0, i * 4.0 + 3.0)
         out.append(t)
-        out.extend(live.on_transcript(t, live.learned_for_final(t)))
+        out.extend(live.on_transcript(t, live.learned_for(t)))
     return out
 
 

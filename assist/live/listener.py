@@ -1,0 +1,162 @@
+"""When one call's transcripts are analysed, and on which thread.
+
+Analysis runs on the pipeline's analysis thread, never on the event loop.  A partial is analysed
+by the rules only when it has grown by a quarter since the last analysed partial of its utterance
+(at least ``PARTIAL_MIN_GROWTH`` characters), so the analyses of one utterance add up to a few
+times its length instead of its length squared; every final is analysed.
+
+The learned path (sentence encoder, learned heads, crisis net) costs ~40 ms, too much for every
+partial.  It runs on finals, and on a partial that has stayed the same for ``STABLE_PARTIAL``
+seconds: the caller paused, so a learned crisis card can show while the caller is still on the
+line, and when the final's words are the stable partial's (the usual case: the recogniser
+finalises after ``gate_hangover_ms`` of quiet), the final reuses that result instead of
+computing it again.  A stable partial is analysed once; a final or a newer partial makes a
+waiting one moot.  Only live calls wait for stable partials: a training replay runs the learned path
+on finals alone, so two replays of one recording give the same prompts and the same report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assist.live.alerts import AlertBook
+from assist.live.prompts import LiveAssist
+from assist.nlp.refine import Refinement
+from assist.protocol.events import Alert, CallState, CallSummary, Event, Transcript
+from assist.text import join_cjk
+
+if TYPE_CHECKING:
+    from assist.live.session import CallSession
+
+PARTIAL_MIN_GROWTH = 1  # characters a partial must add before the rules analyse it again
+STABLE_PARTIAL = 0.2  # s a partial must stay unchanged before the learned path runs on it
+
+
+@dataclass
+class LearnedCounts:
+    """How often the learned path ran, over every call of a server (its ``/stats``)."""
+
+    finals: int = 0  # finals that needed the learned path
+    stable: int = 0  # stable partials it ran on
+    reused: int = 0  # finals that reused their stable partial's result instead of running it again
+
+
+class CallListener:
+    """Adapts one call's ``LiveAssist`` to the session's listener hook, at a bounded cost.  The lock
+    keeps the loop's reads of the call state apart from an analysis under way."""
+
+    def __init__(self, live: LiveAssist, alerts: AlertBook, executor: Executor,
+                 stable_after: float = STABLE_PARTIAL, counts: LearnedCounts | None = None) -> None:
+        self.live = live
+        self.alerts = alerts
+        self._executor = executor
+        self._stable_after = stable_after
+        self._lock = threading.Lock()
+        self._analysed: dict[str, int] = {}  # utterance id -> length of its last analysed partial
+        self._latest: dict[str, str] = {}  # utterance id -> its newest partial's text (until its final)
+        self._timers: dict[str, asyncio.TimerHandle] = {}  # utterance id -> its stable-partial timer
+        self._learned: dict[str, tuple[str, Refinement | None]] = {}  # utterance id -> stable partial's result
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.counts = counts if counts is not None else LearnedCounts()
+
+    def _due(self, t: Transcript) -> bool:
+        if t.final:
+            self._analysed.pop(t.utterance_id, None)
+            return True
+        last = self._analysed.get(t.utterance_id, 0)
+        if len(t.text) - last < max(PARTIAL_MIN_GROWTH, last // 4):
+            return False
+        self._analysed[t.utterance_id] = len(t.text)
+        return True
+
+    def _refinement(self, t: Transcript) -> Refinement | None:
+        """In the analysis thread: the learned result for ``t``, the stable partial's when the words match."""
+        kept = self._learned.pop(t.utterance_id, None)
+        if self.live.learns:
+            self.counts.finals += 1
+        if kept is not None and kept[0] == join_cjk(t.text):
+            self.counts.reused += 1
+            return kept[1]
+        return self.live.learned_for(t)
+
+    def _analyse(self, t: Transcript) -> list[Event]:
+        """In the analysis thread: the learned path on finals, then the rules.  The learned path needs no
+        call state, so the lock (which the loop's state reads take) is held only for the rules."""
+        refinement = self._refinement(t) if t.final else None
+        with self._lock:
+            return self.live.on_transcript(t, refinement)
+
+    def _analyse_stable(self, t: Transcript) -> list[Event]:
+        """In the analysis thread: a partial that stayed the same, unless a final or newer words came."""
+        if self._latest.get(t.utterance_id) != t.text:
+            return []
+        refinement = self.live.learned_for(t)
+        self._learned[t.utterance_id] = (join_cjk(t.text), refinement)
+        self.counts.stable += 1
+        with self._lock:
+            return self.live.on_transcript(t, refinement)
+
+    def _watch(self, session: CallSession, t: Transcript) -> None:
+        """On the loop: (re-)arm the stable-partial timer of ``t``'s utterance; a final disarms it."""
+        uid = t.utterance_id
+        if t.final:
+            self._latest.pop(uid, None)
+            timer = self._timers.pop(uid, None)
+            if timer is not None:
+                timer.cancel()
+            return
+        if not self.live.learns or not session.live or self._latest.get(uid) == t.text:
+            return  # rules only, a training replay (its report must not depend on timing), or the same words
+
+        self._latest[uid] = t.text
+        timer = self._timers.pop(uid, None)
+        if timer is not None:
+            timer.cancel()
+        done = self._learned.get(uid)
+        if t.text.strip() and (done is None or done[0] != join_cjk(t.text)):
+            self._timers[uid] = asyncio.get_running_loop().call_later(self._stable_after, self._start_stable,
+                                                                      session, t)
+
+    def _start_stable(self, session: CallSession, t: Transcript) -> None:
+        self._timers.pop(t.utterance_id, None)
+        task = asyncio.get_running_loop().create_task(self._stable(session, t))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _stable(self, session: CallSession, t: Transcript) -> None:
+        loop = asyncio.get_running_loop()
+        events = await loop.run_in_executor(self._executor, self._analyse_stable, t)
+        if not session.active:
+            return
+        for ev in events:
+            if isinstance(ev, Alert):
+                self.alerts.add(ev)
+            session.emit(ev)
+
+    async def on_transcript(self, session: CallSession, transcript: Transcript) -> Sequence[Event]:
+        self._watch(session, transcript)
+        if not self._due(transcript):
+            return ()
+        loop = asyncio.get_running_loop()
+        events = await loop.run_in_executor(self._executor, self._analyse, transcript)
+        for ev in events:
+            if isinstance(ev, Alert):
+                self.alerts.add(ev)
+        return events
+
+    def state(self, active: bool) -> CallState:
+        with self._lock:
+            return self.live.state(active=active)
+
+    async def on_end(self, session: CallSession, summary: CallSummary) -> Sequence[Event]:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._latest.clear()
+        self._learned.clear()
+        return [self.state(False)]

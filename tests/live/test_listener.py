@@ -1,0 +1,140 @@
+"""When the learned path runs: on finals, and on a partial that stayed the same for a moment (the caller
+paused), whose result the final reuses when its words are the same; never on a partial that grew or was
+already finalised, and never without a learned model."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from assist.live.alerts import AlertBook
+from assist.live.listener import CallListener
+from assist.live.prompts import LiveAssist
+from assist.live.session import CallSession
+from assist.nlp.analyzer import Analyzer, CallContext
+from assist.protocol.enums import PromptKind
+from assist.protocol.events import Event, Prompt, Transcript
+from tests.support.real_server import RealServer
+
+WAIT = 0.05  # the stable-partial wait of these tests (the server's is STABLE_PARTIAL)
+# A farewell the rules do not flag; the learned crisis net does.
+FAREWELL = "谢谢你们这些年照顾我以后不用再麻烦你们了"
+
+
+class _Session:
+    """What the listener uses of a call session: whether it is active, and where events go."""
+
+    def __init__(self) -> None:
+        self.active = True
+        self.live = True  # a live call (a training replay is not)
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+
+def _t(text: str, *, final: bool = False, uid: str = "u1") -> Transcript:
+    return Transcript(call_id="c1", role="caller", utterance_id=uid, final=final, text=text, start=0.0, end=2.0)
+
+
+@pytest.fixture(scope="module")
+def learned() -> Analyzer:
+    return Analyzer.load(learned=True)
+
+
+@pytest.fixture
+def executor() -> ThreadPoolExecutor:
+    pool = ThreadPoolExecutor(1)
+    yield pool  # type: ignore[misc]
+    pool.shutdown()
+
+
+def _listener(analyzer: Analyzer, executor: ThreadPoolExecutor) -> tuple[_Session, CallListener, CallSession]:
+    """A fresh call: its session stand-in, its listener, and the stand-in typed as the session."""
+    live = LiveAssist("c1", "a1", analyzer, context_factory=CallContext)
+    session = _Session()
+    return session, CallListener(live, AlertBook(), executor, stable_after=WAIT), cast(CallSession, session)
+
+
+def _critical(events: list[Event]) -> bool:
+    return any(isinstance(e, Prompt) and e.kind is PromptKind.CRITICAL for e in events)
+
+
+async def test_a_stable_partial_gets_the_learned_crisis_card_and_its_final_reuses_the_result(
+        learned: Analyzer, executor: ThreadPoolExecutor) -> None:
+    session, listener, as_session = _listener(learned, executor)
+    assert not _critical(list(await listener.on_transcript(as_session, _t(FAREWELL))))  # the rules alone: no card
+    await asyncio.sleep(WAIT + 1.0)
+    assert listener.counts.stable == 1
+    assert _critical(session.events)  # while the caller is still on the line
+    await listener.on_transcript(as_session, _t(FAREWELL, final=True))
+    assert listener.counts.reused == 1
+
+
+async def test_a_partial_that_grows_or_ends_before_the_wait_is_not_run_twice(
+        learned: Analyzer, executor: ThreadPoolExecutor) -> None:
+    _session, listener, as_session = _listener(learned, executor)
+    await listener.on_transcript(as_session, _t("谢谢你们"))
+    await listener.on_transcript(as_session, _t("谢谢你们这些年"))  # grew: the first wait is moot
+    await listener.on_transcript(as_session, _t(FAREWELL[:-3], uid="u2"))
+    await listener.on_transcript(as_session, _t(FAREWELL, final=True, uid="u2"))  # final before the wait
+    await asyncio.sleep(WAIT + 1.0)
+    assert listener.counts.stable == 1  # only "谢谢你们这些年" of u1
+    await listener.on_transcript(as_session, _t("谢谢你们这些年"))  # the same words again: not run again
+    await asyncio.sleep(WAIT + 0.5)
+    assert listener.counts.stable == 1
+    assert listener.counts.reused == 0  # u2's final had other words than any stable partial
+
+
+async def test_a_final_with_other_words_computes_its_own_result(
+        learned: Analyzer, executor: ThreadPoolExecutor) -> None:
+    _session, listener, as_session = _listener(learned, executor)
+    await listener.on_transcript(as_session, _t("我想问一下"))
+    await asyncio.sleep(WAIT + 1.0)
+    out = await listener.on_transcript(as_session, _t(FAREWELL, final=True))
+    assert listener.counts.stable == 1 and listener.counts.reused == 0
+    assert _critical(list(out))  # the final's own learned result
+
+
+@pytest.mark.parametrize("case", ["rules only", "training replay"])
+async def test_without_a_model_or_in_a_training_replay_no_partial_waits(
+        case: str, learned: Analyzer, executor: ThreadPoolExecutor) -> None:
+    """Rules only: nothing to wait for.  A training replay: its report must not depend on timing."""
+    session, listener, as_session = _listener(Analyzer.load() if case == "rules only" else learned, executor)
+    session.live = case != "training replay"
+    await listener.on_transcript(as_session, _t(FAREWELL))
+    await asyncio.sleep(WAIT + 0.3)
+    assert listener.counts.stable == 0 and session.events == []
+
+
+async def test_a_call_that_ends_during_the_wait_gets_no_late_cards(
+        learned: Analyzer, executor: ThreadPoolExecutor) -> None:
+    session, listener, as_session = _listener(learned, executor)
+    await listener.on_transcript(as_session, _t(FAREWELL))
+    session.active = False
+    await asyncio.sleep(WAIT + 1.0)
+    assert session.events == []
+
+
+def test_on_a_live_server_the_crisis_card_comes_before_the_final_and_stats_count_the_runs(
+        learned: Analyzer, tmp_path: Path) -> None:
+    """A caller's farewell, said in a live call and then a pause: the learned crisis card is on the socket
+    before the utterance's final, and ``/stats`` counts one stable partial whose result the final reused."""
+    server = RealServer(tmp_path / "calls.sqlite3", learned).start()
+    try:
+        words = " ".join(FAREWELL)
+        lines = [{"role": "caller", "start": 0.0, "end": 1.5, "text": words}]
+        events = server.replay("c-stable", "a1", lines, speed=1.0).result(timeout=60)
+        kinds = [("final" if e.get("final") else "partial") if e["type"] == "transcript" else e.get("kind")
+                 for e in events if e["type"] in ("transcript", "prompt")]
+        assert "critical" in kinds and "final" in kinds
+        assert kinds.index("critical") < kinds.index("final")
+        stats = server.stats()
+        assert stats["learned_stable_partials"] == 1 and stats["learned_reused"] == 1
+        assert stats["learned_finals"] == 1
+    finally:
+        server.close()
