@@ -10,16 +10,18 @@ partial.  It runs on finals, and on a partial that has stayed the same for ``STA
 seconds: the caller paused, so a learned crisis card can show while the caller is still on the
 line, and when the final's words are the stable partial's (the usual case: the recogniser
 finalises after ``gate_hangover_ms`` of quiet), the final reuses that result instead of
-computing it again.  A stable partial is analysed once; a final or a newer partial makes a
-waiting one moot.  Only live calls wait for stable partials: a training replay runs the learned path
-on finals alone, so two replays of one recording give the same prompts and the same report.
+computing it again.  A stable partial is analysed once, and another of the same utterance only
+once it has ``STABLE_GROWTH`` more characters; a final or a newer partial makes a waiting one
+moot; and it uses only spare time: when the analysis thread has work queued (a busy floor), it is
+left to the final.  Only live calls wait for stable partials: a training replay runs the learned
+path on finals alone, so two replays of one recording give the same prompts and the same report.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -34,16 +36,20 @@ if TYPE_CHECKING:
     from assist.live.session import CallSession
 
 PARTIAL_MIN_GROWTH = 1  # characters a partial must add before the rules analyse it again
-STABLE_PARTIAL = 0.2  # s a partial must stay unchanged before the learned path runs on it
+STABLE_PARTIAL = 0.25  # s a partial must stay unchanged before the learned path runs on it
+STABLE_GROWTH = 4  # characters a partial must add to the utterance's last stable run before another
 
 
 @dataclass
 class LearnedCounts:
-    """How often the learned path ran, over every call of a server (its ``/stats``)."""
+    """The analysis thread's queue, and how often the learned path ran, over every call of a server
+    (its ``/stats``).  Touched on the event loop only."""
 
+    pending: int = 0  # analyses handed to the analysis thread and not yet back
     finals: int = 0  # finals that needed the learned path
     stable: int = 0  # stable partials it ran on
     reused: int = 0  # finals that reused their stable partial's result instead of running it again
+    busy: int = 0  # stable partials left to the final because the analysis thread had work queued
 
 
 class CallListener:
@@ -118,19 +124,23 @@ class CallListener:
         if timer is not None:
             timer.cancel()
         done = self._learned.get(uid)
-        if t.text.strip() and (done is None or done[0] != join_cjk(t.text)):
+        if t.text.strip() and len(join_cjk(t.text)) >= (len(done[0]) + STABLE_GROWTH if done else 1):
             self._timers[uid] = asyncio.get_running_loop().call_later(self._stable_after, self._start_stable,
                                                                       session, t)
 
     def _start_stable(self, session: CallSession, t: Transcript) -> None:
+        """The partial stayed the same: run the learned path on it, unless the analysis thread has work
+        queued (a stable partial only uses spare time; the final will run it)."""
         self._timers.pop(t.utterance_id, None)
+        if self.counts.pending:
+            self.counts.busy += 1
+            return
         task = asyncio.get_running_loop().create_task(self._stable(session, t))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _stable(self, session: CallSession, t: Transcript) -> None:
-        loop = asyncio.get_running_loop()
-        events = await loop.run_in_executor(self._executor, self._analyse_stable, t)
+        events = await self._run(self._analyse_stable, t)
         if not session.active:
             return
         for ev in events:
@@ -142,12 +152,19 @@ class CallListener:
         self._watch(session, transcript)
         if not self._due(transcript):
             return ()
-        loop = asyncio.get_running_loop()
-        events = await loop.run_in_executor(self._executor, self._analyse, transcript)
+        events = await self._run(self._analyse, transcript)
         for ev in events:
             if isinstance(ev, Alert):
                 self.alerts.add(ev)
         return events
+
+    async def _run(self, analyse: Callable[[Transcript], list[Event]], t: Transcript) -> list[Event]:
+        """``analyse(t)`` on the analysis thread, counted in ``counts.pending`` while it waits or runs."""
+        self.counts.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, analyse, t)
+        finally:
+            self.counts.pending -= 1
 
     def state(self, active: bool) -> CallState:
         with self._lock:

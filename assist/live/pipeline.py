@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from assist.live.alerts import AlertBook
 from assist.live.engine import TextAnalyzer
-from assist.live.listener import CallListener, LearnedCounts
+from assist.live.listener import STABLE_PARTIAL, CallListener, LearnedCounts
 from assist.live.prompts import LiveAssist
 from assist.protocol.events import AlertAcknowledged, CallState, Event, Transcript
 from assist.store.privacy import Redactor
@@ -65,8 +65,10 @@ class AssistPipeline:
         store: Store | None = None,
         context_factory: Callable[[], Any] | None = None,
         clock: Callable[[], float] = time.time,
+        stable_partial: float = STABLE_PARTIAL,
     ) -> None:
         self.analyzer = analyzer
+        self.stable_partial = stable_partial  # s a partial stays the same before the learned path runs on it
         self.redactor = redactor
         self.store = store
         self.alerts = AlertBook()
@@ -92,7 +94,7 @@ class AssistPipeline:
                 clock=self._clock,
             )
             self._live[session.call_id] = live
-            listener = CallListener(live, self.alerts, self.analysis_executor, counts=self.learned)
+            listener = CallListener(live, self.alerts, self.analysis_executor, self.stable_partial, self.learned)
             session.add_listener(listener)
             session.set_state_provider(lambda s: _with_activity(listener.state(s.active), s))
         if store is not None:

@@ -114,7 +114,8 @@ class ServerFigures:
         if self.pipeline is None:
             return {}
         n = self.pipeline.learned
-        return {"learned_finals": n.finals, "learned_stable_partials": n.stable, "learned_reused": n.reused}
+        return {"learned_finals": n.finals, "learned_stable_partials": n.stable, "learned_reused": n.reused,
+                "learned_stable_busy": n.busy, "analysis_pending": n.pending}
 
     def _pool_stats(self) -> dict[str, Any]:
         if self.pool is None:

@@ -100,6 +100,23 @@ async def test_a_final_with_other_words_computes_its_own_result(
     assert _critical(list(out))  # the final's own learned result
 
 
+async def test_another_stable_run_needs_more_words_and_a_busy_thread_leaves_it_to_the_final(
+        learned: Analyzer, executor: ThreadPoolExecutor) -> None:
+    _, listener, as_session = _listener(learned, executor)
+    await listener.on_transcript(as_session, _t("谢谢你们这些年"))
+    await asyncio.sleep(WAIT + 1.0)
+    await listener.on_transcript(as_session, _t("谢谢你们这些年照"))  # one character more: not worth a run
+    await asyncio.sleep(WAIT + 0.3)
+    assert listener.counts.stable == 1
+    await listener.on_transcript(as_session, _t("谢谢你们这些年照顾我以"))  # STABLE_GROWTH more: run again
+    await asyncio.sleep(WAIT + 1.0)
+    assert listener.counts.stable == 2
+    listener.counts.pending += 1  # another call's analysis is queued on the thread
+    await listener.on_transcript(as_session, _t(FAREWELL, uid="u2"))
+    await asyncio.sleep(WAIT + 0.3)
+    assert listener.counts.stable == 2 and listener.counts.busy == 1
+
+
 @pytest.mark.parametrize("case", ["rules only", "training replay"])
 async def test_without_a_model_or_in_a_training_replay_no_partial_waits(
         case: str, learned: Analyzer, executor: ThreadPoolExecutor) -> None:
@@ -124,7 +141,9 @@ def test_on_a_live_server_the_crisis_card_comes_before_the_final_and_stats_count
         learned: Analyzer, tmp_path: Path) -> None:
     """A caller's farewell, said in a live call and then a pause: the learned crisis card is on the socket
     before the utterance's final, and ``/stats`` counts one stable partial whose result the final reused."""
-    server = RealServer(tmp_path / "calls.sqlite3", learned).start()
+    # the line's final comes 0.3 s after its last word (the transcript source's endpoint delay): a shorter
+    # wait than the server's keeps a loaded test machine from finalising first
+    server = RealServer(tmp_path / "calls.sqlite3", learned, stable_partial=0.1).start()
     try:
         words = " ".join(FAREWELL)
         lines = [{"role": "caller", "start": 0.0, "end": 1.5, "text": words}]
@@ -134,7 +153,7 @@ def test_on_a_live_server_the_crisis_card_comes_before_the_final_and_stats_count
         assert "critical" in kinds and "final" in kinds
         assert kinds.index("critical") < kinds.index("final")
         stats = server.stats()
-        assert stats["learned_stable_partials"] == 1 and stats["learned_reused"] == 1
+        assert stats["learned_stable_partials"] >= 1 and stats["learned_reused"] == 1
         assert stats["learned_finals"] == 1
     finally:
         server.close()

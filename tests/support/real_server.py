@@ -25,6 +25,7 @@ from urllib.request import urlopen
 from websockets.asyncio.client import ClientConnection, connect
 
 from assist.audio.recognizer import NoModelFactory
+from assist.live.listener import STABLE_PARTIAL
 from assist.live.pipeline import AssistPipeline
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.settings import ServerConfig
@@ -36,9 +37,10 @@ T = TypeVar("T")
 class RealServer:
     """An ``AssistServer`` with the full pipeline on 127.0.0.1, port chosen by the OS."""
 
-    def __init__(self, db_path: Path, analyzer: Analyzer) -> None:
+    def __init__(self, db_path: Path, analyzer: Analyzer, *, stable_partial: float = STABLE_PARTIAL) -> None:
         self.db_path = db_path
         self.analyzer = analyzer
+        self.stable_partial = stable_partial
         self.server: AssistServer | None = None
         self.store: Store | None = None
         self._events: list[dict[str, Any]] = []
@@ -113,7 +115,8 @@ class RealServer:
     async def _start(self) -> None:
         self.store = await Store.open(self.db_path)
         pipeline = AssistPipeline(
-            analyzer=self.analyzer, redactor=Redactor(), store=self.store, context_factory=CallContext
+            analyzer=self.analyzer, redactor=Redactor(), store=self.store, context_factory=CallContext,
+            stable_partial=self.stable_partial,
         )
         self.server = AssistServer(ServerConfig(host="127.0.0.1", port=0), NoModelFactory(), pipeline=pipeline)
         await self.server.start()
