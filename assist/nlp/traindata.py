@@ -65,6 +65,7 @@ class Example:
     violation: bool | None = None  # set on operator utterances only
     banned_kind: str | None = None
     referrals: tuple[str, ...] | None = None  # caller utterances: the numbers to give (None: not labelled)
+    group: str = ""  # the row's `group` (one writer's or one month's batch; default: its file) for grouped folds
 
     @property
     def agent(self) -> bool:
@@ -102,6 +103,12 @@ def _flag(value: object, where: str, key: str = "critical") -> bool | None:
 
 
 def _example(record: dict[str, object], where: str) -> Example:
+    """One row as an example, its ``group`` from the row's `group` field or else its file."""
+    return replace(_labelled(record, where), group=_text_field(record.get("group"), where, "group")
+                   or where.rsplit(":", 1)[0])
+
+
+def _labelled(record: dict[str, object], where: str) -> Example:
     text = _text_field(record.get("text"), where, "text")
     if text is None:
         raise TrainDataError(f"{where}: empty text")

@@ -23,11 +23,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 
 from assist.nlp.features import FloatArray, NgramSpace, RuleFeatures, RuleView
 from assist.nlp.learned import Policy, decide, decide_critical, knn_margin
-from assist.nlp.traindata import Example, Head
+from assist.nlp.traindata import Example, Head, TrainDataError
 
 TEMPERATURES = np.geomspace(0.2, 8.0, 49)
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -37,6 +37,9 @@ THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 class TrainConfig:
     folds: int = 5
     seed: int = 0
+    # validation folds keep each `group` of rows together (one writer's batch): the figures, the chosen
+    # strengths and thresholds are then for wording from writers the model has not seen
+    group_folds: bool = False
     c_grid: tuple[float, ...] = (16.0, 64.0)  # inverse L2 strengths tried; the best on validation folds is kept
     emb_weight: float = 2.0
     rule_weight: float = 0.5
@@ -223,6 +226,21 @@ def precise_threshold(truth: Sequence[bool], rules: Sequence[bool], probs: npt.N
     return 2.0
 
 
+Fold = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]  # (train, validation) row indices
+
+
+def make_folds(examples: Sequence[Example], cfg: TrainConfig) -> list[Fold]:
+    """(train, validation) row indices per fold: shuffled rows, or whole groups with ``group_folds``."""
+    index = np.arange(len(examples))
+    if not cfg.group_folds:
+        return list(KFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(index))
+    groups = [e.group for e in examples]
+    if len(set(groups)) < cfg.folds:
+        raise TrainDataError(f"grouped folds need at least {cfg.folds} groups of rows, the data has "
+                             f"{len(set(groups))} ({', '.join(sorted(set(groups)))}): give rows a `group` field")
+    return list(GroupKFold(n_splits=cfg.folds).split(index, groups=groups))
+
+
 def _head_rows(prep: Prepared, head: Head) -> list[int]:
     return [i for i, e in enumerate(prep.examples) if e.label(head) is not None]
 
@@ -236,7 +254,7 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
     """The heads' out-of-fold results; ``on_fold(train_idx, val_idx, x_train, x_val)`` lets another head
     (the referral head, assist.nlp.trainref) learn on the same folds and matrices."""
     n = len(prep.examples)
-    folds = list(KFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(np.arange(n)))
+    folds = make_folds(prep.examples, cfg)
     rows = {h: set(_head_rows(prep, h)) for h in heads}
     labels = {h: tuple(sorted({prep.examples[i].label(h) or "" for i in rows[h]})) for h in heads}
     # a head with two labels (critical, violation) has one decision score per example, as scikit-learn gives it

@@ -86,7 +86,7 @@ def train(args: argparse.Namespace) -> int:
         raise TrainDataError(f"{args.data[0]}: no head has two or more labels to learn")
     if len(examples) < args.folds * 2:
         raise TrainDataError(f"{args.data[0]}: {len(examples)} examples are too few for {args.folds}-fold validation")
-    cfg = TrainConfig(folds=args.folds, seed=args.seed, recall_target=args.recall_target)
+    cfg = TrainConfig(folds=args.folds, seed=args.seed, recall_target=args.recall_target, group_folds=args.group_folds)
     prep = prepare(examples, args.encoder, args.threads, not args.quiet)
     intent = Analyzer.load(use_kb=False).intent
     feats = RuleFeatures(CATEGORIES, EMOTIONS, intent.departments)
@@ -178,7 +178,8 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         "emb_weight": cfg.emb_weight, "rule_weight": cfg.rule_weight,
         "rule_features": {"categories": list(CATEGORIES), "emotions": list(EMOTIONS), "banned": True,
                           "departments": [n.split("=", 1)[1] for n in feats.names if n.startswith("department=")]},
-        "train": {"folds": cfg.folds, "seed": cfg.seed, "c_grid": list(cfg.c_grid), "max_features": cfg.max_features,
+        "train": {"folds": cfg.folds, "group_folds": cfg.group_folds,
+                  "seed": cfg.seed, "c_grid": list(cfg.c_grid), "max_features": cfg.max_features,
                   "min_df": cfg.min_df, "recall_target": cfg.recall_target,
                   "confident_precision": cfg.confident_precision, "banned_precision": cfg.banned_precision,
                   "referral_min_positives": cfg.referral_min_positives, "referral_precision": cfg.referral_precision,

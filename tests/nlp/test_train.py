@@ -12,6 +12,7 @@ from assist.cli import main as assist_main
 from assist.cli.train import main
 from assist.nlp.learned import LearnedModel, ModelError
 from assist.nlp.traindata import TrainDataError, check_counts, read_examples
+from assist.nlp.trainer import TrainConfig, make_folds
 
 TRAIN = Path(__file__).resolve().parents[2] / "assist" / "nlp" / "data" / "train" / "caller.jsonl"
 UNITS = {"城管": "城管执法大队", "住建": "住建局物业科", "公安": "公安分局", "交通": "交通运输局"}
@@ -109,3 +110,24 @@ def test_a_head_with_two_labels_is_learned(tmp_path: Path) -> None:
     assert main(["--data", str(data), "--out", str(out), "--encoder", "none", "--folds", "3", "--quiet"]) == 0
     meta = json.loads((out / "model.json").read_text(encoding="utf-8"))
     assert meta["figures"]["department"]["model"]["accuracy"] > 0.75
+
+
+def test_grouped_folds_keep_each_writers_rows_together(tmp_path: Path) -> None:
+    """--group-folds: a row's `group` (else its file) never has rows on both sides of a fold, so the figures
+    and thresholds are for a writer the model has not seen; too few groups is an error that says so."""
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps({"text": f"路灯坏了第{i}盏", "category": "一般诉求", "group": f"w{i % 6}"},
+                                       ensure_ascii=False) + "\n" for i in range(30))
+                    + json.dumps({"text": "没有组的那一行", "category": "咨询"}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    examples = read_examples(data)
+    assert examples[0].group == "w0" and examples[-1].group == "rows.jsonl"
+    folds = make_folds(examples, TrainConfig(folds=5, group_folds=True))
+    assert len(folds) == 5
+    for train, val in folds:
+        assert not {examples[i].group for i in train} & {examples[i].group for i in val}
+    assert sorted(int(i) for _, val in folds for i in val) == list(range(len(examples)))
+    shuffled = make_folds(examples, TrainConfig(folds=5))  # the default: rows of one group on both sides
+    assert any({examples[i].group for i in train} & {examples[i].group for i in val} for train, val in shuffled)
+    with pytest.raises(TrainDataError, match="at least 8 groups"):
+        make_folds(examples, TrainConfig(folds=8, group_folds=True))
