@@ -37,6 +37,7 @@ class UtteranceRecord:
     department: str | None
     critical: bool
     numbers: tuple[str, ...] = ()  # the referral numbers of a critical utterance (12356, 110…)
+    flagged: bool = False  # a sign of danger at either tier (the crisis card, or the safety question)
 
 
 class CallContext:
@@ -86,6 +87,10 @@ class CallContext:
         if not critical:
             return None
         return tuple(dict.fromkeys(n for r in critical for n in r.numbers))
+
+    def danger_seen(self, exclude: str | None = None) -> bool:
+        """An earlier caller utterance (not ``exclude``) gave a sign of danger or despair."""
+        return any(r.critical or r.flagged or r.emotion == "绝望" for r in self.history(exclude))
 
     def __len__(self) -> int:
         return len(self._records)

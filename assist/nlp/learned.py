@@ -67,6 +67,7 @@ class CriticalPrediction:
     similarity: float  # crisis-bank margin (0 without an encoder)
     source: str  # "rules", "model", "similarity" or "" when not critical
     confident: bool = False  # True: the crisis card; False with ``critical``: only a safety question
+    sure: bool = False  # confident enough for the card on a call's first sign of danger (``refine.apply``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,4 +309,6 @@ def decide_critical(rules: bool, probability: float, similarity: float, rule: di
     # the crisis-bank similarity is a net for recall: alone it asks the safety question, never the crisis card
     confident = source == "rules" or (bool(source) and (
         "confident_threshold" not in rule or probability >= rule["confident_threshold"]))
-    return CriticalPrediction(bool(source), probability, similarity, source, confident)
+    # a model trained before the third tier: every confident flag is sure
+    sure = confident and (source == "rules" or probability >= rule.get("sure_threshold", 0.0))
+    return CriticalPrediction(bool(source), probability, similarity, source, confident, sure)

@@ -184,6 +184,9 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     # a net's flag below its confident threshold asks a safety question instead of raising the crisis card
     flagged = crit.critical if crit is not None else a.critical
     confident = a.critical or crit is None or crit.confident
+    if confident and not a.critical and crit is not None and not crit.sure and context is not None \
+            and not context.danger_seen(utterance_id):
+        confident = False  # the model alone, on a call's first sign: ask the safety question first
     critical = flagged and confident
     safety_check = flagged and not confident
     kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
@@ -219,7 +222,8 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # the crisis numbers the rules recorded stay, with the kind's added (the operator's crisis wording names them)
         numbers = tuple(dict.fromkeys((*(old.numbers if old is not None else ()), *added))) if critical else ()
         context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, signs,
-                                       fields["intent"], fields["department"], critical, numbers), utterance_id)
+                                       fields["intent"], fields["department"], critical, numbers, flagged),
+                       utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
     question = analyzer.referrals.safety_question(kind) if safety_check else None
     return dataclasses.replace(a, intent=intent, department=fields["department"], emotion=emotion,

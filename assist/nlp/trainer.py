@@ -47,6 +47,9 @@ class TrainConfig:
     min_df: int = 2
     recall_target: float = 0.98
     confident_precision: float = 0.9  # the crisis card (not just a safety question) needs this precision
+    # the model alone raises the crisis card on the first sign in a call only at this precision; below it,
+    # with no earlier sign of danger in the call, it asks the safety question first (refine.apply)
+    sure_precision: float = 0.97
     banned_precision: float = 0.95  # banned-phrase warnings (rules or model) need this precision
     k: int = 3
     # the learned referral head (assist.nlp.trainref): numbers with this many positive examples are learned;
@@ -96,6 +99,7 @@ class CriticalResult:
     use_rules: float
     confident_threshold: float = 2.0
     confident_pred: list[bool] = field(default_factory=list)
+    sure_threshold: float = 2.0
     weights: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     bias: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
 
@@ -294,10 +298,11 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
             y = [x == "true" for x in truth]
             mt, st, ur = choose_critical(y, rule_crit, probs, sims[idx].tolist(), cfg.recall_target)
             mc = choose_confident(y, rule_crit, probs, mt, cfg.confident_precision)
+            sure = choose_confident(y, rule_crit, probs, mc, cfg.sure_precision)
             rule = {"model_threshold": mt, "similarity_threshold": st, "use_rules": ur, "confident_threshold": mc}
             decided = [decide_critical(rule_crit[j], probs[j], float(sims[idx[j]]), rule) for j in range(len(idx))]
             crit = CriticalResult(y, rule_crit, [d.critical for d in decided], mt, st, temp, c, ur, mc,
-                                  [d.confident for d in decided])
+                                  [d.confident for d in decided], sure)
             continue
         labs = labels[h]
         t_idx = np.array([labs.index(x) for x in truth], dtype=np.int64)

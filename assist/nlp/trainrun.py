@@ -137,7 +137,8 @@ def _report(results: dict[Head, HeadResult], crit: CriticalResult | None) -> dic
         card = binary(crit.truth, crit.confident_pred)
         print(f"   crisis card alone (rules, or the model above its confident threshold "
               f"{crit.confident_threshold:.3f}): recall {card.recall:.1%}, "
-              f"precision {card.precision:.1%}; the other flags ask a safety question")
+              f"precision {card.precision:.1%}; the other flags ask a safety question; the model alone raises "
+              f"the card on a call's first sign from {crit.sure_threshold:.3f}")
         out["critical"] = {"combined": comb.to_dict(), "rules": rules_only.to_dict(), "crisis_card": card.to_dict()}
     return out
 
@@ -159,7 +160,8 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         arrays["W_critical"], arrays["b_critical"] = crit.weights, crit.bias
         heads["critical"] = {"labels": ["false", "true"], "temperature": crit.temperature, "c": crit.c}
         critical = {"model_threshold": crit.model_threshold, "similarity_threshold": crit.similarity_threshold,
-                    "use_rules": crit.use_rules, "k": float(cfg.k), "confident_threshold": crit.confident_threshold}
+                    "use_rules": crit.use_rules, "k": float(cfg.k), "confident_threshold": crit.confident_threshold,
+                    "sure_threshold": crit.sure_threshold}
         if prep.vectors is not None:
             pos = [i for i, e in enumerate(prep.examples) if e.critical is True]
             neg = [i for i, e in enumerate(prep.examples) if e.critical is False]
@@ -181,7 +183,8 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         "train": {"folds": cfg.folds, "group_folds": cfg.group_folds,
                   "seed": cfg.seed, "c_grid": list(cfg.c_grid), "max_features": cfg.max_features,
                   "min_df": cfg.min_df, "recall_target": cfg.recall_target,
-                  "confident_precision": cfg.confident_precision, "banned_precision": cfg.banned_precision,
+                  "confident_precision": cfg.confident_precision, "sure_precision": cfg.sure_precision,
+                  "banned_precision": cfg.banned_precision,
                   "referral_min_positives": cfg.referral_min_positives, "referral_precision": cfg.referral_precision,
                   "referral_confident_precision": cfg.referral_confident_precision, "referral_c": cfg.referral_c},
         "heads": heads, "critical": critical, "banned": banned, "figures": report,

@@ -84,3 +84,43 @@ def test_the_hotline_of_a_matter_placed_by_the_model() -> None:
     assert got is not None and got.number == "12315"
     assert table.for_matter("市场监管", "咨询") is None and table.for_matter(None, None) is None
 
+
+
+@pytest.mark.parametrize(("rules", "p", "sure"), [
+    (True, 0.0, True),    # the rules' sign is sure
+    (False, 0.95, True),  # the model above its sure threshold
+    (False, 0.7, False),  # confident (the card) but not sure: on a call's first sign, the question first
+])
+def test_the_sure_tier(rules: bool, p: float, sure: bool) -> None:
+    d = decide_critical(rules, p, 0.0, {**RULE, "sure_threshold": 0.9})
+    assert d.confident and d.sure is sure
+    assert decide_critical(rules, p, 0.0, RULE).sure  # a model trained before the sure tier: confident is sure
+
+
+FIRST_SIGN = "我们这下大雨了水有点上来了"  # the trial's flood call: the model alone flags it
+
+
+def test_the_models_first_sign_in_a_call_asks_before_it_raises_the_card() -> None:
+    """In a call with no earlier sign of danger, a model-only flag below its sure threshold asks the safety
+    question (no crisis mode, no supervisor alert); after a sign, the same flag raises the card; a rules sign
+    always does; without a call (one utterance, ``assist analyze``) nothing changes."""
+    from assist.nlp.analyzer import Analyzer, CallContext
+    from assist.protocol.enums import Role
+
+    analyzer = Analyzer.load(learned=True)
+    assert analyzer.learned is not None
+    rule = analyzer.learned.model.critical_rule
+    alone = analyzer.analyze_final(Role.CALLER, FIRST_SIGN)
+    assert alone.critical and alone.scores["learned"]["critical"] < 0.99
+    analyzer.learned.model.critical_rule = {**rule, "sure_threshold": 0.99}
+    try:
+        ctx = CallContext()
+        first = analyzer.analyze_final(Role.CALLER, FIRST_SIGN, ctx)
+        assert not first.critical and first.safety_question is not None
+        second = analyzer.analyze_final(Role.CALLER, "水已经到膝盖了我出不去", ctx)
+        assert second.critical  # a second sign in the call: the card
+        rules_first = analyzer.analyze_final(Role.CALLER, "我爸躺在地上叫不醒", CallContext())
+        assert rules_first.critical  # the rules' sign needs no earlier one
+        assert analyzer.analyze_final(Role.CALLER, FIRST_SIGN).critical  # no call: as before
+    finally:
+        analyzer.learned.model.critical_rule = rule
