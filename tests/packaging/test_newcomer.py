@@ -45,10 +45,11 @@ def test_serve_without_a_model_or_a_download_starts_the_demo(tmp_path: Path) -> 
         stderr = StderrLines(proc)
         port = stderr.listening_port("scripts/serve", timeout=120)
         text = "".join(stderr.seen)
-        paragraph = text[: text.index("DEMO MODE") + 200]
+        paragraph = text[: text.index("DEMO MODE") + 300]
         assert "No Chinese speech model is installed" in paragraph
         assert "assist models install vosk-model-small-cn-0.22.zip" in paragraph
         assert "sha256 " in paragraph and "Connection refused" in paragraph
+        assert "scripts/serve --no-model" in paragraph  # the way to run without demo calls
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/supervisor", timeout=10) as response:
             assert "演示" in response.read().decode()
         assert terminate(proc) == 0
