@@ -129,6 +129,13 @@ def test_pinned_plain_ack_and_the_note_send_button(new_page: NewPage, fake_serve
 
 def test_the_queue_ack_button_acknowledges_on_the_first_click(new_page: NewPage, fake_server: FakeServer) -> None:
     page = open_supervisor(new_page, fake_server)
+    for alert_id in ("al-1", "al-2", "al-3"):  # the button stays where it is when its row opens (note field)
+        item = page.locator(f'{tid("alert")}[data-alert-id="{alert_id}"]')
+        before = item.locator(tid("alert-ack")).bounding_box()
+        item.focus()
+        expect(item.locator(tid("alert-note"))).to_be_visible()
+        assert item.locator(tid("alert-ack")).bounding_box() == before, f"{alert_id}: 确认 moved when its row opened"
+        page.locator(tid("supervisor-name")).focus()
     item = page.locator(f'{tid("alert")}[data-alert-id="al-3"]')
     box = item.locator(tid("alert-ack")).bounding_box()
     assert box is not None
@@ -166,7 +173,8 @@ def test_the_status_column_stays_in_view_with_long_call_ids_and_the_call_panel(
         fake_server.push(CallState(call_id, agent, now - 96, True, 96.0, EmotionLevel("焦虑", 0.82), "求助", "公安",
                                    warnings=2, critical=True))
         fake_server.push(critical(f"{call_id}-a1", call_id, agent, SELF_HARM, now))
-    fake_server.push(CallEnded("t2-d5-juzhuzheng-48870", "A05", CallSummary(96.0, {"agent": 6, "caller": 7}, "completed")))
+    summary = CallSummary(96.0, {"agent": 6, "caller": 7}, "completed")
+    fake_server.push(CallEnded("t2-d5-juzhuzheng-48870", "A05", summary))
     row = page.locator(f'{tid("call-row")}[data-call-id="t2-d5-juzhuzheng-48870"]')
     expect(row.locator(tid("call-status"))).to_contain_text("已结束")
     expect(row.locator(tid("critical-marker"))).to_have_text("危急 · 轻生/自伤")
