@@ -1,12 +1,13 @@
 // The supervisor's alert queue: open alerts before handled ones, by severity, then by how long
-// they have waited (oldest first); open critical alerts pinned above the queue with their reason
-// and agent; filters by severity, kind, agent and open state; acknowledgement with a short note;
-// an optional sound and desktop notification for new critical alerts; keyboard navigation.
+// they have waited (oldest first); open critical alerts pinned above the queue, one row per call
+// (alert-pins.js); filters by severity, kind, agent and open state; acknowledgement with a short
+// note; an optional sound and desktop notification for new critical alerts; keyboard navigation.
 //
 // Rendering is batched: events only mark records dirty, and one animation frame rebuilds the
 // changed rows and reorders the list, so a burst of alerts from many calls costs one layout.
 
-import { el, fmtTime, setChildren, setTicking } from "./dom.js";
+import { PinnedCrises, QUICK_NOTES_ID, pinGroups } from "./alert-pins.js";
+import { el, fmtTime, setChildren } from "./dom.js";
 import { ALERT_KIND_LABEL, SEVERITY_LABEL, criticalTag } from "./labels.js";
 
 export const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 };
@@ -47,10 +48,16 @@ export class AlertQueue {
   /**
    * els: feed, pinned, empty, open, shown, severity, kind, agent, onlyOpen, sound, desktop (elements)
    * onSelectCall(callId), sendAck(message) → bool, showNotice(text), supervisorName() → string,
-   * onCallCounts(callId, {open, total, critical, reason}) after each render for the calls that changed.
+   * onCallCounts(callId, {open, total, critical, reason}) after each render for the calls that changed,
+   * isLive(callId) → bool: the call is still going on (its pinned crisis goes above ended calls').
    */
-  constructor(els, { onSelectCall, sendAck, showNotice, supervisorName, onCallCounts }) {
+  constructor(els, { onSelectCall, sendAck, showNotice, supervisorName, onCallCounts, isLive = () => true }) {
     this.els = els;
+    this.isLive = isLive;
+    this.pins = new PinnedCrises(els.pinned, {
+      onSelectCall: (callId) => onSelectCall(callId),
+      acknowledge: (recs, note) => this.acknowledgeAll(recs, note),
+    });
     this.onSelectCall = onSelectCall;
     this.sendAck = sendAck;
     this.showNotice = showNotice;
@@ -106,6 +113,11 @@ export class AlertQueue {
     rec.alert = { ...rec.alert, acknowledged_by: ev.by, acknowledged_at: ev.at, ack_note: ev.note || "" };
     rec.dirty = true;
     this.dirtyCalls.add(rec.alert.call_id);
+    this.schedule();
+  }
+
+  /** A call started or ended: its pinned crisis may move between the live and the ended ones. */
+  callsChanged() {
     this.schedule();
   }
 
@@ -235,7 +247,7 @@ export class AlertQueue {
     const note = el("input", {
       className: "ack-note-input",
       testid: "alert-note",
-      attrs: { type: "text", maxlength: "200", placeholder: "备注(可选)", list: "ack-notes", "aria-label": "确认备注", tabindex: "-1" },
+      attrs: { type: "text", maxlength: "200", placeholder: "备注(可选)", list: QUICK_NOTES_ID, "aria-label": "确认备注", tabindex: "-1" },
       on: {
         keydown: (e) => {
           e.stopPropagation(); // typing a note is not navigation
@@ -261,29 +273,7 @@ export class AlertQueue {
   }
 
   _renderPinned() {
-    const open = this.ordered.filter((r) => r.alert.severity === "critical" && !r.alert.acknowledged_by);
-    const pinned = this.els.pinned;
-    pinned.hidden = open.length === 0;
-    const key = open.map((r) => `${r.alert.alert_id}:${r.pending !== null}`).join("|");
-    if (key === pinned.dataset.key) return;
-    pinned.dataset.key = key;
-    setChildren(pinned, open.map((rec) => {
-      const a = rec.alert;
-      const age = el("span", { className: "pin-age", title: "已等待" });
-      setTicking(age, Math.max(0, Date.now() / 1000 - (a.created_at || Date.now() / 1000)), true);
-      return el("li", { className: "pin", testid: "pinned-critical", dataset: { alertId: a.alert_id, callId: a.call_id } },
-        el("div", { className: "pin-head" },
-          el("span", { className: "badge kind kind-critical", text: "危急" }),
-          el("strong", { className: "pin-reason", testid: "pinned-reason", text: criticalTag(a.message) || "危机信号" }),
-          el("span", { className: "pin-agent", testid: "pinned-agent", text: a.agent_id ? `坐席 ${a.agent_id}` : "" }),
-          el("span", { className: "pin-wait muted" }, "已等待 ", age)),
-        el("p", { className: "pin-msg", text: a.message || "" }),
-        el("div", { className: "pin-actions" },
-          el("button", { className: "btn", testid: "pinned-open", attrs: { type: "button" }, text: "查看通话",
-            on: { click: () => this.onSelectCall(a.call_id) } }),
-          el("button", { className: "btn primary", testid: "pinned-ack", attrs: { type: "button", disabled: rec.pending !== null },
-            text: "确认并备注…", on: { click: () => this._focusNote(rec) } })));
-    }));
+    this.pins.render(pinGroups(this.ordered, this.isLive));
   }
 
   _renderAgents() {
@@ -297,15 +287,18 @@ export class AlertQueue {
 
   // ---------------------------------------------------------------- acknowledgement
 
-  acknowledge(rec) {
-    if (rec.alert.acknowledged_by || rec.pending !== null) return;
-    const input = rec.node && rec.node.querySelector('[data-testid="alert-note"]');
-    const note = input ? input.value.trim().slice(0, 200) : "";
+  /** Acknowledge one alert with `note`; without one, with what its row's note field holds. */
+  acknowledge(rec, note = null) {
+    if (rec.alert.acknowledged_by || rec.pending !== null) return false;
+    if (note === null) {
+      const input = rec.node && rec.node.querySelector('[data-testid="alert-note"]');
+      note = input ? input.value.trim().slice(0, 200) : "";
+    }
     const message = { type: "ack", alert_id: rec.alert.alert_id, by: this.supervisorName() };
     if (note) message.note = note;
     if (!this.sendAck(message)) {
       this.showNotice("未连接服务器,暂时无法确认告警。");
-      return;
+      return false;
     }
     rec.pending = setTimeout(() => {
       rec.pending = null;
@@ -315,16 +308,13 @@ export class AlertQueue {
     }, ACK_TIMEOUT_MS);
     rec.dirty = true;
     this.schedule();
+    return true;
   }
 
-  _focusNote(rec) {
-    this.els.onlyOpen.checked = false;
-    for (const key of ["severity", "kind", "agent"]) this.els[key].value = "";
-    this.focusId = rec.alert.alert_id;
-    this.render();
-    const input = rec.node.querySelector('[data-testid="alert-note"]');
-    rec.node.scrollIntoView({ block: "nearest" });
-    if (input) input.focus();
+  /** A pinned call's crisis: every open critical alert of the call, each with the same note. */
+  acknowledgeAll(recs, note) {
+    const open = recs.filter((r) => !r.alert.acknowledged_by && r.pending === null);
+    for (const rec of open) if (!this.acknowledge(rec, note)) break; // not connected: said once
   }
 
   _trim() {
@@ -467,7 +457,7 @@ export class AlertQueue {
       const li = e.target.closest('[data-testid="alert"]');
       if (li) this.focusId = li.dataset.alertId;
     });
-    const list = el("datalist", { attrs: { id: "ack-notes" } }, QUICK_NOTES.map((n) => el("option", { attrs: { value: n } })));
+    const list = el("datalist", { attrs: { id: QUICK_NOTES_ID } }, QUICK_NOTES.map((n) => el("option", { attrs: { value: n } })));
     document.body.append(list);
   }
 }

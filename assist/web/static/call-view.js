@@ -603,11 +603,22 @@ export class CallView {
     );
   }
 
-  /** Show or fold the routine cards under the crisis banner; shown, they scroll into view. */
+  /**
+   * Show or fold the routine cards under the crisis banner. Shown, they open right under it and
+   * scroll beneath it (it is sticky): the crisis headline never scrolls out of view.
+   */
   _toggleRoutine() {
-    const open = this.slot.toggleAttribute("data-show-routine");
-    if (open) this.slotBody.scrollTop = this.routineToggle.offsetTop; // slot-scroll is positioned: offsets are its own
-    else this.slotBody.scrollTop = 0;
+    this.slot.toggleAttribute("data-show-routine");
+    this.slotBody.scrollTop = 0;
+    this._renderRoutineToggle();
+  }
+
+  _renderRoutineToggle() {
+    const open = this.slot.hasAttribute("data-show-routine");
+    const n = this.routineCount || 0;
+    this.routineToggle.textContent = open ? `其他提示 ${n} 条(点击收起)` : `其他提示 ${n} 条(危急处置中已收起,点击查看)`;
+    this.routineToggle.setAttribute("aria-expanded", String(open));
+    this.routineToggle.hidden = !this.slot.dataset.crisis || n === 0;
   }
 
   // ------------------------------------------------------------ banned-phrase warning
@@ -809,8 +820,8 @@ export class CallView {
       more.textContent = slot.hasAttribute("data-open") ? "收起" : `另有 ${shown.length - 1} 条`;
     }
     this.cards.classList.toggle("has-cards", total > 0);
-    this.routineToggle.textContent = `其他提示 ${total} 条(危急处置中已收起,点击查看)`;
-    this.routineToggle.hidden = !this.slot.dataset.crisis || total === 0;
+    this.routineCount = total;
+    this._renderRoutineToggle();
   }
 
   _card(p) {

@@ -45,6 +45,10 @@ const queue = new AlertQueue(
     sendAck: (message) => Boolean(sock && sock.send(message)),
     showNotice: (text) => showNotice(text),
     supervisorName: () => supervisorName(),
+    isLive: (callId) => {
+      const rec = calls.get(callId);
+      return Boolean(rec) && rec.state.active !== false; // unknown: ended before this page opened
+    },
     onCallCounts: (callId, counts) => {
       const rec = calls.get(callId);
       if (!rec) return;
@@ -133,6 +137,7 @@ function callRecord(callId, agentId) {
     reasonAsked: false,
   };
   calls.set(callId, rec);
+  queue.callsChanged();
   return rec;
 }
 
@@ -140,6 +145,7 @@ function renderRow(rec) {
   const s = rec.state;
   const c = rec.cells;
   c.id.textContent = s.call_id;
+  c.id.title = s.call_id;
   c.agent.textContent = s.agent_id || "";
   if (typeof s.duration === "number") setTicking(c.duration, s.duration, s.active !== false);
   setChildren(
@@ -254,6 +260,7 @@ function applyCallState(cs) {
 
 function markEnded(rec, summary) {
   rec.state.active = false;
+  queue.callsChanged();
   if (summary && typeof summary.duration === "number") rec.state.duration = summary.duration;
   if (rec.removeTimer) return;
   rec.endedAt = Date.now();

@@ -1,0 +1,161 @@
+// The crises pinned above the supervisor's alert queue: one row per call with unacknowledged
+// critical alerts. A crisis raised again in the same call (the same or another reason) updates
+// that call's row (newest reason and message, "共 n 次") instead of adding a row.
+//
+// Order (docs/client.md): calls still live first, then calls that have ended; within each, the
+// newest crisis first (by when the call's row appeared: its oldest open critical alert), so a new
+// crisis always lands on top of the live ones and a re-raise does not make rows jump. Every
+// pinned alert is critical, so there is no severity order among them.
+//
+// 确认 acknowledges every open critical alert of the call at once; 确认并备注… opens a note
+// field in the row (focused), and Enter or its 确认 sends the note with the acknowledgement.
+
+import { el, setTicking } from "./dom.js";
+import { criticalTag } from "./labels.js";
+
+/** The <datalist> of quick notes (alert-queue.js adds it to the page). */
+export const QUICK_NOTES_ID = "ack-notes";
+
+/**
+ * Open critical alerts grouped by call, in pinned order.
+ * records: [{alert, pending}]; isLive(callId) → bool.
+ * Returns [{callId, recs (oldest first), since, latest, live}].
+ */
+export function pinGroups(records, isLive) {
+  const byCall = new Map();
+  for (const rec of records) {
+    const a = rec.alert;
+    if (a.severity !== "critical" || a.acknowledged_by) continue;
+    if (!byCall.has(a.call_id)) byCall.set(a.call_id, []);
+    byCall.get(a.call_id).push(rec);
+  }
+  const groups = [...byCall].map(([callId, recs]) => {
+    recs.sort((x, y) => (x.alert.created_at || 0) - (y.alert.created_at || 0));
+    return {
+      callId,
+      recs,
+      since: recs[0].alert.created_at || 0,
+      latest: recs[recs.length - 1].alert,
+      live: Boolean(isLive(callId)),
+    };
+  });
+  return groups.sort((a, b) => Number(b.live) - Number(a.live) || b.since - a.since || a.callId.localeCompare(b.callId));
+}
+
+export class PinnedCrises {
+  /**
+   * list: the <ol> above the queue. onSelectCall(callId); acknowledge(recs, note) sends the acks.
+   */
+  constructor(list, { onSelectCall, acknowledge }) {
+    this.list = list;
+    this.onSelectCall = onSelectCall;
+    this.acknowledge = acknowledge;
+    /** call_id → {node, parts, group, noteOpen} */
+    this.rows = new Map();
+  }
+
+  render(groups) {
+    const want = new Set(groups.map((g) => g.callId));
+    for (const [callId, row] of this.rows) {
+      if (!want.has(callId)) {
+        row.node.remove();
+        this.rows.delete(callId);
+      }
+    }
+    groups.forEach((group, i) => {
+      let row = this.rows.get(group.callId);
+      if (!row) {
+        row = this._build(group.callId);
+        this.rows.set(group.callId, row);
+      }
+      row.group = group;
+      this._update(row);
+      if (this.list.children[i] !== row.node) this.list.insertBefore(row.node, this.list.children[i] || null);
+    });
+    this.list.hidden = groups.length === 0;
+  }
+
+  _build(callId) {
+    const parts = {
+      reason: el("strong", { className: "pin-reason", testid: "pinned-reason" }),
+      agent: el("span", { className: "pin-agent", testid: "pinned-agent" }),
+      state: el("span", { className: "pin-state", testid: "pinned-call-state" }),
+      count: el("span", { className: "pin-count", testid: "pinned-count" }),
+      age: el("span", { className: "pin-age" }),
+      msg: el("p", { className: "pin-msg", testid: "pinned-message" }),
+      ack: el("button", { className: "btn primary", testid: "pinned-ack", attrs: { type: "button" }, text: "确认" }),
+      noteOpen: el("button", { className: "btn", testid: "pinned-ack-note", attrs: { type: "button", "aria-expanded": "false" },
+        text: "确认并备注…" }),
+      note: el("input", { className: "ack-note-input", testid: "pinned-note",
+        attrs: { type: "text", maxlength: "200", placeholder: "备注,回车确认", list: QUICK_NOTES_ID, "aria-label": "确认备注" } }),
+      send: el("button", { className: "btn primary", testid: "pinned-note-send", attrs: { type: "button" }, text: "确认" }),
+      cancel: el("button", { className: "btn", testid: "pinned-note-cancel", attrs: { type: "button" }, text: "取消" }),
+    };
+    parts.form = el("div", { className: "pin-note", testid: "pinned-note-form", hidden: true }, parts.note, parts.send, parts.cancel);
+    const node = el("li", { className: "pin", testid: "pinned-critical", dataset: { callId } },
+      el("div", { className: "pin-head" },
+        el("span", { className: "badge kind kind-critical", text: "危急" }),
+        parts.reason, parts.agent, parts.state, parts.count,
+        el("span", { className: "pin-wait muted" }, "已等待 ", parts.age)),
+      parts.msg,
+      el("div", { className: "pin-actions" },
+        el("button", { className: "btn", testid: "pinned-open", attrs: { type: "button" }, text: "查看通话",
+          on: { click: () => this.onSelectCall(callId) } }),
+        parts.noteOpen, parts.ack),
+      parts.form);
+    const row = { node, parts, group: null, noteOpen: false };
+    const send = () => this.acknowledge(row.group.recs, parts.note.value.trim().slice(0, 200));
+    parts.ack.addEventListener("click", () => this.acknowledge(row.group.recs, ""));
+    parts.send.addEventListener("click", send);
+    parts.noteOpen.addEventListener("click", () => this._openNote(row, true));
+    parts.cancel.addEventListener("click", () => this._openNote(row, false));
+    parts.note.addEventListener("keydown", (e) => {
+      e.stopPropagation(); // typing a note is not queue navigation
+      if (e.key === "Enter") {
+        e.preventDefault();
+        send();
+      } else if (e.key === "Escape") {
+        this._openNote(row, false);
+      }
+    });
+    return row;
+  }
+
+  _update(row) {
+    const { parts, group } = row;
+    const a = group.latest;
+    const n = group.recs.length;
+    const waiting = group.recs.some((r) => r.pending !== null);
+    row.node.dataset.alertId = a.alert_id; // the newest alert of the call
+    row.node.dataset.alertIds = group.recs.map((r) => r.alert.alert_id).join(" ");
+    row.node.dataset.live = String(group.live);
+    row.node.dataset.count = String(n);
+    parts.reason.textContent = criticalTag(a.message) || "危机信号";
+    parts.agent.textContent = a.agent_id ? `坐席 ${a.agent_id}` : "";
+    parts.state.textContent = group.live ? "" : "通话已结束";
+    parts.state.hidden = group.live;
+    parts.count.textContent = n > 1 ? `共 ${n} 次` : "";
+    parts.count.hidden = n < 2;
+    parts.count.title = n > 1 ? "同一通话再次出现危机信号,已合并为一行" : "";
+    if (row.since !== group.since) {
+      row.since = group.since;
+      setTicking(parts.age, Math.max(0, Date.now() / 1000 - (group.since || Date.now() / 1000)), true);
+    }
+    parts.msg.textContent = a.message || "";
+    for (const b of [parts.ack, parts.noteOpen, parts.send]) b.disabled = waiting;
+    parts.ack.textContent = waiting ? "确认中…" : "确认";
+    parts.ack.title = n > 1 ? `确认这通电话的 ${n} 条危急告警` : "";
+  }
+
+  _openNote(row, open) {
+    row.noteOpen = open;
+    row.parts.form.hidden = !open;
+    row.parts.noteOpen.setAttribute("aria-expanded", String(open));
+    if (open) {
+      row.parts.note.focus();
+      row.node.scrollIntoView({ block: "nearest" });
+    } else {
+      row.parts.noteOpen.focus();
+    }
+  }
+}
