@@ -43,6 +43,10 @@ from assist.protocol.payloads import (
 )
 from assist.text import join_cjk
 from assist.training.crisis import CrisisCheck, CrisisRules, Said, judge
+from assist.training.crisis_signs import CallerLine, CrisisReading, CrisisSign, read_crisis
+from assist.training.offers import KnowledgeCard, ReferralCard
+from assist.training.offers import knowledge as knowledge_offers
+from assist.training.offers import referrals as referral_offers
 from assist.training.report_shape import (
     AlertNote,
     BannedUse,
@@ -255,25 +259,22 @@ def _banned(call: _Call, cards: Sequence[_Card]) -> tuple[BannedUse, ...]:
     return tuple(sorted(out, key=lambda b: (b.time, b.words, b.rule)))
 
 
-def _referrals(cards: Sequence[_Card], agent: Sequence[_Utterance]) -> tuple[ReferralOffer, ...]:
-    out: dict[str, ReferralOffer] = {}
-    for c in cards:
-        data = c.data
-        if not isinstance(data, ReferralPayload) or not data.number or data.number in out:
-            continue
-        given = any(u.start >= c.time and data.number in u.norm for u in agent)
-        out[data.number] = ReferralOffer(_t(c.time) or 0.0, data.number, data.name, data.reason, data.script, given)
-    return tuple(out.values())
+def _referrals(cards: Sequence[_Card], agent: Sequence[_Utterance], caller: Sequence[CallerLine],
+               crisis: CrisisReading | None) -> tuple[ReferralOffer, ...]:
+    shown = [ReferralCard(c.prompt.utterance_id, c.time, d.number, d.name, d.reason, d.script)
+             for c in cards if isinstance(d := c.data, ReferralPayload) and d.number]
+    return referral_offers(shown, [_said(u) for u in agent], caller, crisis, _crisis_rules())
 
 
-def _knowledge(cards: Sequence[_Card]) -> tuple[KnowledgeOffer, ...]:
-    out: dict[str, KnowledgeOffer] = {}
-    for c in cards:
-        data = c.data
-        if not isinstance(data, KnowledgePayload) or not data.id or data.id in out:
-            continue
-        out[data.id] = KnowledgeOffer(_t(c.time) or 0.0, data.id, data.question, data.answer, round(data.score, 3))
-    return tuple(out.values())
+def _knowledge(call: _Call) -> tuple[KnowledgeOffer, ...]:
+    """Every answer shown, withdrawn ones too (a withdraw carries the card's last content)."""
+    shown = []
+    for p in call.prompts.values():
+        if isinstance(d := p.data, KnowledgePayload):
+            utt = call.utterances.get(p.utterance_id)
+            shown.append(KnowledgeCard(utt.start if utt is not None else p.audio_time, d.id, d.question, d.answer,
+                                       d.score, p.action == PromptAction.WITHDRAW))
+    return knowledge_offers(shown)
 
 
 def _alerts(call: _Call) -> tuple[AlertNote, ...]:
@@ -309,7 +310,7 @@ def _suggestions(report: TrainingReport) -> tuple[str, ...]:
         if q.outcome is SafetyOutcome.MISSED:
             out.append(f"{_clock(q.time)} 助手提示安全确认,坐席没有询问来电人的安全;可以问:{q.question}")
     for r in report.referrals:
-        if not r.given:
+        if not r.given and not r.excused:
             say = f";可以说:{r.script}" if r.script else ""
             out.append(f"助手建议转介 {r.number} {r.name},坐席没有告知来电人{say}")
     return tuple(out)
@@ -327,10 +328,12 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     for u in utterances:
         counts[u.role] = counts.get(u.role, 0) + 1
     alerts = _alerts(call)
-    crisis = _crisis(call, cards, agent)
+    caller = [CallerLine(u.utterance_id, u.norm, u.start) for u in utterances if u.role.is_caller]
+    reading = _reading(call, cards, caller)
+    crisis = _crisis(reading, agent)
     closing = _closing(rules, agent, end)
     empathy = _empathy(rules, cards, agent)
-    if crisis is not None:  # judged by what a crisis needs: not the routine closing, steps or 办结时限
+    if crisis is not None and crisis.confirmed:  # judged by what a crisis needs: not the closing, steps or 办结时限
         closing = dataclasses.replace(closing, judged=False)
         empathy = EmpathyCheck(empathy.emotion, (), (CRISIS_EMPATHY_NOTE,)) if empathy.emotion else empathy
     report = TrainingReport(
@@ -345,12 +348,12 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
         closing=closing,
         banned=_banned(call, cards),
         empathy=empathy,
-        referrals=_referrals(cards, agent),
-        knowledge=_knowledge(cards),
+        referrals=_referrals(cards, agent, caller, reading),
+        knowledge=_knowledge(call),
         critical=tuple(a for a in alerts if a.kind == AlertKind.CRITICAL or a.severity == Severity.CRITICAL),
         alerts=alerts,
         crisis=crisis,
-        safety=_safety(call, cards, agent),
+        safety=_safety(call, cards, agent, reading),
     )
     return dataclasses.replace(report, suggestions=_suggestions(report))
 
@@ -358,26 +361,40 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
 _CRISIS_RULES: list[CrisisRules] = []
 
 
-def _crisis(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) -> CrisisCheck | None:
-    """Crisis criteria from the first critical prompt on (None when no critical signal fired)."""
-    critical = sorted((c for c in cards if isinstance(c.data, CriticalPayload)), key=lambda c: c.time)
-    if not critical:
-        return None
+def _crisis_rules() -> CrisisRules:
     if not _CRISIS_RULES:
         _CRISIS_RULES.append(CrisisRules.load())
-    first = critical[0]
-    said = call.utterances.get(first.prompt.utterance_id)
-    since = said.start if said is not None else first.time
-    numbers: list[str] = []
-    for card in critical:
-        data = card.data
-        for n in data.referrals if isinstance(data, CriticalPayload) else ():
-            if n not in numbers:
-                numbers.append(n)
-    return judge(_CRISIS_RULES[0], since, numbers, [Said(u.text, u.norm, u.start, u.end) for u in agent])
+    return _CRISIS_RULES[0]
 
 
-def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) -> tuple[SafetyCheck, ...]:
+def _said(u: _Utterance) -> Said:
+    return Said(u.text, u.norm, u.start, u.end)
+
+
+def _reading(call: _Call, cards: Sequence[_Card], caller: Sequence[CallerLine]) -> CrisisReading | None:
+    """What the crisis cards amount to (``assist.training.crisis_signs``; None: no critical signal)."""
+    signs = [CrisisSign(c.prompt.utterance_id, c.time, d.reason, d.referrals)
+             for c in cards if isinstance(d := c.data, CriticalPayload)]
+    by_id = {line.utterance_id: line for line in caller}
+    safety = [by_id[p.utterance_id] for p in call.prompts.values()
+              if isinstance(p.data, SafetyPayload) and p.utterance_id in by_id]
+    return read_crisis(_crisis_rules(), signs, caller, safety)
+
+
+def _crisis(reading: CrisisReading | None, agent: Sequence[_Utterance]) -> CrisisCheck | None:
+    """Crisis criteria from the first critical prompt on, with the numbers its kinds need (None when no
+    critical signal fired); an unconfirmed model guess is reported without items, as ``reading.note``."""
+    if reading is None:
+        return None
+    kinds = tuple(k.name for k in reading.kinds)
+    if not reading.confirmed:
+        return CrisisCheck(reading.since, reading.numbers, (), False, kinds, reading.offered, reading.note)
+    check = judge(_crisis_rules(), reading.since, reading.numbers, [_said(u) for u in agent])
+    return dataclasses.replace(check, kinds=kinds, offered=reading.offered)
+
+
+def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance],
+            reading: CrisisReading | None) -> tuple[SafetyCheck, ...]:
     """Whether the operator asked about the caller's safety after each safety card (withdrawn ones too:
     a safety card retires on the caller's next calm final, after it was shown).  The patterns are read for
     each report, like training.toml, so an edit applies to the next one."""
@@ -391,5 +408,10 @@ def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) ->
         return ()
     critical = [c for c in cards if isinstance(c.data, CriticalPayload)]
     turns = [Turn(u.utterance_id, u.text, u.norm, u.start, u.end) for u in agent]
-    return judge_safety(SafetyRules.load(), raised, turns, [c.time for c in critical],
-                        {c.prompt.utterance_id for c in critical})
+    checks = judge_safety(SafetyRules.load(), raised, turns, [c.time for c in critical],
+                          {c.prompt.utterance_id for c in critical})
+    if reading is None or reading.confirmed:
+        return checks
+    # the caller's next words raised only the model's unconfirmed guess: not a crisis to judge by, not a miss
+    return tuple(dataclasses.replace(q, outcome=SafetyOutcome.UNCONFIRMED) if q.outcome is SafetyOutcome.CRISIS
+                 else q for q in checks)

@@ -67,18 +67,22 @@ def render_text(report: TrainingReport) -> str:
                 lines.append(f"  {ok[False]} {s.step} — {why}可以说:{s.expected}")
     lines.append("转介建议" if report.referrals else "转介建议:无")
     for r in report.referrals:
-        told = "已告知来电人" if r.given else "未告知来电人"
+        told = "已告知来电人" if r.given else (f"未告知,不计:{r.excused}" if r.excused else "未告知来电人")
         lines.append(f"  [{clock(r.time)}] {r.number} {r.name}({told})")
-        if not r.given and r.script:
+        if not r.given and not r.excused and r.script:
             lines.append(f"      可以说:{r.script}")
     lines.append("知识库答案" if report.knowledge else "知识库答案:无")
     for k in report.knowledge:
-        lines.append(f"  [{clock(k.time)}] {k.question}")
+        score = f" 匹配 {k.score:.0%}" if k.score is not None else ""
+        lines.append(f"  [{clock(k.time)}] {k.question}{score}" + ("(后被撤下)" if k.withdrawn else ""))
     if report.critical:
         lines.append("危急告警")
         lines.extend(f"  [{clock(a.time)}] {a.message}{again(a)}" for a in report.critical)
-    if report.crisis is not None:
-        lines.append("危急处置(按危急来电标准评价,不看结束语和办结时限)")
+    if report.crisis is not None and not report.crisis.confirmed:
+        lines.append(f"危急处置:{report.crisis.note}")
+    elif report.crisis is not None:
+        kinds = f",危急类型:{'、'.join(report.crisis.kinds)}" if report.crisis.kinds else ""
+        lines.append(f"危急处置(按危急来电标准评价,不看结束语和办结时限{kinds})")
         for item in report.crisis.items:
             if item.done:
                 lines.append(f"  {ok[True]} {item.item} [{clock(item.time)}] {item.said}")
@@ -94,6 +98,8 @@ def render_text(report: TrainingReport) -> str:
             lines.append(f"  {ok[True]} {heard} → 坐席 [{clock(q.asked_time)}] {q.said}")
         elif q.outcome is SafetyOutcome.CRISIS:
             lines.append(f"  · {heard} → 来电人随后说出危急情况,按危急处置评价")
+        elif q.outcome is SafetyOutcome.UNCONFIRMED:
+            lines.append(f"  · {heard} → 来电人随后的话只有模型判断为危急,通话没有证实(模型提示未确认),不评价")
         else:
             lines.append(f"  {ok[False]} {heard} → 坐席没有询问;可以问:{q.question}")
     others = [a for a in report.alerts if a not in report.critical]
