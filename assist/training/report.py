@@ -16,7 +16,10 @@ events give the same report, with no wall-clock field in it.
 
 Prompts count in their last state: a card withdrawn (its evidence revised away)
 does not count (but a safety card, which retires on the caller's next calm final, is
-checked whenever it was shown).  The report's shape is ``assist.training.report_shape``;
+checked whenever it was shown, and every knowledge answer shown is listed, withdrawn or not).
+Whether the crisis cards make a crisis to judge, and which numbers its kind needs, is
+``assist.training.crisis_signs``; when a referral number counts as told is ``assist.training.offers``.
+The report's shape is ``assist.training.report_shape``;
 ``assist.training.stored_report.report_for_call(store, call_id)`` builds the same report from
 a stored call, for the dashboard's ``GET /api/calls/ID/report``; ``assist.training.report_text``
 renders it for people.  The cue
@@ -59,7 +62,7 @@ from assist.training.report_shape import (
     StepCheck,
     TrainingReport,
 )
-from assist.training.report_text import clock as _clock
+from assist.training.report_text import suggestions
 from assist.training.rules import EmpathyStep, GreetingRule, TrainingRules
 from assist.training.safety import Raised, SafetyCheck, SafetyOutcome, SafetyRules, Turn
 from assist.training.safety import judge as judge_safety
@@ -290,32 +293,6 @@ def _alerts(call: _Call) -> tuple[AlertNote, ...]:
     return tuple(notes.values())  # in the order of their first time
 
 
-def _suggestions(report: TrainingReport) -> tuple[str, ...]:
-    out: list[str] = []
-    crisis = report.crisis
-    if crisis is not None:  # judged by what a crisis needs, not by the routine closing or 办结时限
-        out.extend(f"危急来电缺少「{i.item}」;可以说:{i.expected}" for i in crisis.items if not i.done)
-    for name, check in (("开头语", report.opening), ("结束语", report.closing)):
-        if check.judged and not check.used:
-            out.append(f"{name}不完整,缺少{'、'.join(check.missing)};标准说法:{check.expected}")
-    for b in report.banned:
-        out.append(f"{_clock(b.time)} 说了禁用语「{b.words}」,应改为:{b.suggestion}")
-    if report.empathy.emotion is not None:  # a crisis call has no steps (its 情绪承接 is a crisis item)
-        e = report.empathy.emotion
-        for s in report.empathy.steps:
-            if not s.done:
-                why = f":{';'.join(s.notes)}" if s.notes else ""
-                out.append(f"来电人{e.label}后缺少「{s.step}」{why};可以说:{s.expected}")
-    for q in report.safety:
-        if q.outcome is SafetyOutcome.MISSED:
-            out.append(f"{_clock(q.time)} 助手提示安全确认,坐席没有询问来电人的安全;可以问:{q.question}")
-    for r in report.referrals:
-        if not r.given and not r.excused:
-            say = f";可以说:{r.script}" if r.script else ""
-            out.append(f"助手建议转介 {r.number} {r.name},坐席没有告知来电人{say}")
-    return tuple(out)
-
-
 def build_report(events: Iterable[Event], rules: TrainingRules | None = None) -> TrainingReport:
     """The training report of one call from its event stream (see the module docstring)."""
     rules = rules or TrainingRules.load()
@@ -355,7 +332,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
         crisis=crisis,
         safety=_safety(call, cards, agent, reading),
     )
-    return dataclasses.replace(report, suggestions=_suggestions(report))
+    return dataclasses.replace(report, suggestions=suggestions(report))
 
 
 _CRISIS_RULES: list[CrisisRules] = []

@@ -112,3 +112,30 @@ def render_text(report: TrainingReport) -> str:
     else:
         lines.append("改进建议:无,做得好!")
     return "\n".join(lines)
+
+
+def suggestions(report: TrainingReport) -> tuple[str, ...]:
+    """What to improve, one sentence each, most important first (the report's ``suggestions``)."""
+    out: list[str] = []
+    crisis = report.crisis
+    if crisis is not None:  # judged by what a crisis needs, not by the routine closing or 办结时限
+        out.extend(f"危急来电缺少「{i.item}」;可以说:{i.expected}" for i in crisis.items if not i.done)
+    for name, check in (("开头语", report.opening), ("结束语", report.closing)):
+        if check.judged and not check.used:
+            out.append(f"{name}不完整,缺少{'、'.join(check.missing)};标准说法:{check.expected}")
+    for b in report.banned:
+        out.append(f"{clock(b.time)} 说了禁用语「{b.words}」,应改为:{b.suggestion}")
+    if report.empathy.emotion is not None:  # a crisis call has no steps (its 情绪承接 is a crisis item)
+        e = report.empathy.emotion
+        for s in report.empathy.steps:
+            if not s.done:
+                why = f":{';'.join(s.notes)}" if s.notes else ""
+                out.append(f"来电人{e.label}后缺少「{s.step}」{why};可以说:{s.expected}")
+    for q in report.safety:
+        if q.outcome is SafetyOutcome.MISSED:
+            out.append(f"{clock(q.time)} 助手提示安全确认,坐席没有询问来电人的安全;可以问:{q.question}")
+    for r in report.referrals:
+        if not r.given and not r.excused:
+            say = f";可以说:{r.script}" if r.script else ""
+            out.append(f"助手建议转介 {r.number} {r.name},坐席没有告知来电人{say}")
+    return tuple(out)
