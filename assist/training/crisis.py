@@ -3,8 +3,9 @@
 A call in which a critical signal fired (self-harm, violence, an injury, a fire…) is not judged
 by the routine closing and 办结时限 promise but by what a crisis needs: the caller's feelings
 taken up, the caller kept on the line, the location asked, the transfer made (the crisis number
-said, or 转接/三方).  ``CrisisRules.load()`` reads the items; ``judge(rules, ...)`` checks them
-in the operator's words from the caller's critical utterance on.
+said, or 转接/三方).  ``CrisisRules.load()`` reads the items and the kinds of crisis (which numbers
+each kind needs: ``assist.training.crisis_signs``); ``judge(rules, ...)`` checks the items in the
+operator's words from the caller's critical utterance on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
 
 DEFAULT_CRISIS = DEFAULT_DATA_DIR / "crisis.toml"
+DEFAULT_KIND_NUMBERS = DEFAULT_DATA_DIR / "referrals.toml"  # its [crisis_kinds]: the numbers of each kind
 SLACK = 1.0  # s: words said just before the critical utterance ended still count
 
 
@@ -29,19 +31,54 @@ class CrisisRule:
 
 
 @dataclass(frozen=True, slots=True)
+class CrisisKind:
+    """A kind of crisis: the numbers it needs, and how the call shows it is this kind."""
+
+    name: str
+    numbers: tuple[str, ...]  # referrals.toml [crisis_kinds]
+    reasons: tuple[re.Pattern[str], ...]  # on the reason of a crisis card the rules raised
+    caller: tuple[re.Pattern[str], ...]  # on the caller's own words
+    one_of: bool  # any one of the numbers is enough
+
+    def named_in(self, reason: str) -> bool:
+        return self.name in reason or any(p.search(reason) for p in self.reasons)
+
+    def said_by_caller(self, norm: str) -> bool:
+        return any(p.search(norm) for p in self.caller)
+
+
+@dataclass(frozen=True, slots=True)
 class CrisisRules:
     items: tuple[CrisisRule, ...]
+    kinds: tuple[CrisisKind, ...] = ()
+    model_mark: str = "(模型判断)"
 
     @classmethod
-    def load(cls, path: Path | None = None) -> CrisisRules:
+    def load(cls, path: Path | None = None, kind_numbers: Path | None = None) -> CrisisRules:
+        """Read ``crisis.toml`` and the numbers of each kind (``[crisis_kinds]`` of referrals.toml).
+        Raises ``DataError`` naming the file and the entry."""
         doc = load_toml(path or DEFAULT_CRISIS)
-        doc.check_keys({"item"})
+        doc.check_keys({"define", "item", "kind", "model_mark"})
+        defines = doc.defines()
         items = []
         for table in doc.tables("item"):
             table.check_keys({"name", "expected", "patterns", "number"})
-            items.append(CrisisRule(table.text("name"), table.text("expected"), table.regex_list("patterns"),
+            items.append(CrisisRule(table.text("name"), table.text("expected"), table.regex_list("patterns", defines),
                                     table.boolean("number", False)))
-        return cls(tuple(items))
+        numbers_doc = load_toml(kind_numbers or DEFAULT_KIND_NUMBERS).table("crisis_kinds", required=False)
+        numbers = {kind: numbers_doc.texts(kind) for kind in numbers_doc.raw}
+        described: dict[str, CrisisKind] = {}
+        for table in doc.tables("kind", required=False):
+            table.check_keys({"name", "reasons", "caller", "one_of"})
+            name = table.text("name")
+            if name not in numbers:
+                raise table.error(f"{name!r} is not a kind of [crisis_kinds] in referrals.toml "
+                                  f"({', '.join(numbers)})")
+            described[name] = CrisisKind(name, numbers[name], table.regex_list("reasons", defines),
+                                         table.regex_list("caller", defines), table.boolean("one_of", False))
+        # a kind without an entry is known by the model's guesses only (its name in the card's reason)
+        kinds = tuple(described.get(k) or CrisisKind(k, n, (), (), False) for k, n in numbers.items())
+        return cls(tuple(items), kinds, doc.text("model_mark", "(模型判断)"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +93,12 @@ class CrisisItem:
 @dataclass(frozen=True, slots=True)
 class CrisisCheck:
     time: float  # when the critical signal came
-    numbers: tuple[str, ...]  # the crisis numbers offered (12356, 110…)
-    items: tuple[CrisisItem, ...]
+    numbers: tuple[str, ...]  # the crisis numbers the call's kind needs (of those offered: 12356, 110…)
+    items: tuple[CrisisItem, ...]  # empty when the crisis is not confirmed
+    confirmed: bool = True  # False: only a model guess the call did not confirm: not judged as a crisis
+    kinds: tuple[str, ...] = ()  # the kinds of crisis the call showed (被困, 自伤自杀…), when known
+    offered: tuple[str, ...] = ()  # every number the crisis cards offered
+    note: str = ""  # why it was not judged as a crisis ("模型提示未确认: …")
 
 
 @dataclass(frozen=True, slots=True)

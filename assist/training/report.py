@@ -16,7 +16,10 @@ events give the same report, with no wall-clock field in it.
 
 Prompts count in their last state: a card withdrawn (its evidence revised away)
 does not count (but a safety card, which retires on the caller's next calm final, is
-checked whenever it was shown).  The report's shape is ``assist.training.report_shape``;
+checked whenever it was shown, and every knowledge answer shown is listed, withdrawn or not).
+Whether the crisis cards make a crisis to judge, and which numbers its kind needs, is
+``assist.training.crisis_signs``; when a referral number counts as told is ``assist.training.offers``.
+The report's shape is ``assist.training.report_shape``;
 ``assist.training.stored_report.report_for_call(store, call_id)`` builds the same report from
 a stored call, for the dashboard's ``GET /api/calls/ID/report``; ``assist.training.report_text``
 renders it for people.  The cue
@@ -43,6 +46,10 @@ from assist.protocol.payloads import (
 )
 from assist.text import join_cjk
 from assist.training.crisis import CrisisCheck, CrisisRules, Said, judge
+from assist.training.crisis_signs import CallerLine, CrisisReading, CrisisSign, read_crisis
+from assist.training.offers import KnowledgeCard, ReferralCard
+from assist.training.offers import knowledge as knowledge_offers
+from assist.training.offers import referrals as referral_offers
 from assist.training.report_shape import (
     AlertNote,
     BannedUse,
@@ -55,7 +62,7 @@ from assist.training.report_shape import (
     StepCheck,
     TrainingReport,
 )
-from assist.training.report_text import clock as _clock
+from assist.training.report_text import suggestions
 from assist.training.rules import EmpathyStep, GreetingRule, TrainingRules
 from assist.training.safety import Raised, SafetyCheck, SafetyOutcome, SafetyRules, Turn
 from assist.training.safety import judge as judge_safety
@@ -255,25 +262,22 @@ def _banned(call: _Call, cards: Sequence[_Card]) -> tuple[BannedUse, ...]:
     return tuple(sorted(out, key=lambda b: (b.time, b.words, b.rule)))
 
 
-def _referrals(cards: Sequence[_Card], agent: Sequence[_Utterance]) -> tuple[ReferralOffer, ...]:
-    out: dict[str, ReferralOffer] = {}
-    for c in cards:
-        data = c.data
-        if not isinstance(data, ReferralPayload) or not data.number or data.number in out:
-            continue
-        given = any(u.start >= c.time and data.number in u.norm for u in agent)
-        out[data.number] = ReferralOffer(_t(c.time) or 0.0, data.number, data.name, data.reason, data.script, given)
-    return tuple(out.values())
+def _referrals(cards: Sequence[_Card], agent: Sequence[_Utterance], caller: Sequence[CallerLine],
+               crisis: CrisisReading | None) -> tuple[ReferralOffer, ...]:
+    shown = [ReferralCard(c.prompt.utterance_id, c.time, d.number, d.name, d.reason, d.script)
+             for c in cards if isinstance(d := c.data, ReferralPayload) and d.number]
+    return referral_offers(shown, [_said(u) for u in agent], caller, crisis, _crisis_rules())
 
 
-def _knowledge(cards: Sequence[_Card]) -> tuple[KnowledgeOffer, ...]:
-    out: dict[str, KnowledgeOffer] = {}
-    for c in cards:
-        data = c.data
-        if not isinstance(data, KnowledgePayload) or not data.id or data.id in out:
-            continue
-        out[data.id] = KnowledgeOffer(_t(c.time) or 0.0, data.id, data.question, data.answer, round(data.score, 3))
-    return tuple(out.values())
+def _knowledge(call: _Call) -> tuple[KnowledgeOffer, ...]:
+    """Every answer shown, withdrawn ones too (a withdraw carries the card's last content)."""
+    shown = []
+    for p in call.prompts.values():
+        if isinstance(d := p.data, KnowledgePayload):
+            utt = call.utterances.get(p.utterance_id)
+            shown.append(KnowledgeCard(utt.start if utt is not None else p.audio_time, d.id, d.question, d.answer,
+                                       d.score, p.action == PromptAction.WITHDRAW))
+    return knowledge_offers(shown)
 
 
 def _alerts(call: _Call) -> tuple[AlertNote, ...]:
@@ -289,32 +293,6 @@ def _alerts(call: _Call) -> tuple[AlertNote, ...]:
     return tuple(notes.values())  # in the order of their first time
 
 
-def _suggestions(report: TrainingReport) -> tuple[str, ...]:
-    out: list[str] = []
-    crisis = report.crisis
-    if crisis is not None:  # judged by what a crisis needs, not by the routine closing or 办结时限
-        out.extend(f"危急来电缺少「{i.item}」;可以说:{i.expected}" for i in crisis.items if not i.done)
-    for name, check in (("开头语", report.opening), ("结束语", report.closing)):
-        if check.judged and not check.used:
-            out.append(f"{name}不完整,缺少{'、'.join(check.missing)};标准说法:{check.expected}")
-    for b in report.banned:
-        out.append(f"{_clock(b.time)} 说了禁用语「{b.words}」,应改为:{b.suggestion}")
-    if report.empathy.emotion is not None:  # a crisis call has no steps (its 情绪承接 is a crisis item)
-        e = report.empathy.emotion
-        for s in report.empathy.steps:
-            if not s.done:
-                why = f":{';'.join(s.notes)}" if s.notes else ""
-                out.append(f"来电人{e.label}后缺少「{s.step}」{why};可以说:{s.expected}")
-    for q in report.safety:
-        if q.outcome is SafetyOutcome.MISSED:
-            out.append(f"{_clock(q.time)} 助手提示安全确认,坐席没有询问来电人的安全;可以问:{q.question}")
-    for r in report.referrals:
-        if not r.given:
-            say = f";可以说:{r.script}" if r.script else ""
-            out.append(f"助手建议转介 {r.number} {r.name},坐席没有告知来电人{say}")
-    return tuple(out)
-
-
 def build_report(events: Iterable[Event], rules: TrainingRules | None = None) -> TrainingReport:
     """The training report of one call from its event stream (see the module docstring)."""
     rules = rules or TrainingRules.load()
@@ -327,10 +305,12 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     for u in utterances:
         counts[u.role] = counts.get(u.role, 0) + 1
     alerts = _alerts(call)
-    crisis = _crisis(call, cards, agent)
+    caller = [CallerLine(u.utterance_id, u.norm, u.start) for u in utterances if u.role.is_caller]
+    reading = _reading(call, cards, caller)
+    crisis = _crisis(reading, agent)
     closing = _closing(rules, agent, end)
     empathy = _empathy(rules, cards, agent)
-    if crisis is not None:  # judged by what a crisis needs: not the routine closing, steps or 办结时限
+    if crisis is not None and crisis.confirmed:  # judged by what a crisis needs: not the closing, steps or 办结时限
         closing = dataclasses.replace(closing, judged=False)
         empathy = EmpathyCheck(empathy.emotion, (), (CRISIS_EMPATHY_NOTE,)) if empathy.emotion else empathy
     report = TrainingReport(
@@ -345,39 +325,53 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
         closing=closing,
         banned=_banned(call, cards),
         empathy=empathy,
-        referrals=_referrals(cards, agent),
-        knowledge=_knowledge(cards),
+        referrals=_referrals(cards, agent, caller, reading),
+        knowledge=_knowledge(call),
         critical=tuple(a for a in alerts if a.kind == AlertKind.CRITICAL or a.severity == Severity.CRITICAL),
         alerts=alerts,
         crisis=crisis,
-        safety=_safety(call, cards, agent),
+        safety=_safety(call, cards, agent, reading),
     )
-    return dataclasses.replace(report, suggestions=_suggestions(report))
+    return dataclasses.replace(report, suggestions=suggestions(report))
 
 
 _CRISIS_RULES: list[CrisisRules] = []
 
 
-def _crisis(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) -> CrisisCheck | None:
-    """Crisis criteria from the first critical prompt on (None when no critical signal fired)."""
-    critical = sorted((c for c in cards if isinstance(c.data, CriticalPayload)), key=lambda c: c.time)
-    if not critical:
-        return None
+def _crisis_rules() -> CrisisRules:
     if not _CRISIS_RULES:
         _CRISIS_RULES.append(CrisisRules.load())
-    first = critical[0]
-    said = call.utterances.get(first.prompt.utterance_id)
-    since = said.start if said is not None else first.time
-    numbers: list[str] = []
-    for card in critical:
-        data = card.data
-        for n in data.referrals if isinstance(data, CriticalPayload) else ():
-            if n not in numbers:
-                numbers.append(n)
-    return judge(_CRISIS_RULES[0], since, numbers, [Said(u.text, u.norm, u.start, u.end) for u in agent])
+    return _CRISIS_RULES[0]
 
 
-def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) -> tuple[SafetyCheck, ...]:
+def _said(u: _Utterance) -> Said:
+    return Said(u.text, u.norm, u.start, u.end)
+
+
+def _reading(call: _Call, cards: Sequence[_Card], caller: Sequence[CallerLine]) -> CrisisReading | None:
+    """What the crisis cards amount to (``assist.training.crisis_signs``; None: no critical signal)."""
+    signs = [CrisisSign(c.prompt.utterance_id, c.time, d.reason, d.referrals)
+             for c in cards if isinstance(d := c.data, CriticalPayload)]
+    by_id = {line.utterance_id: line for line in caller}
+    safety = [by_id[p.utterance_id] for p in call.prompts.values()
+              if isinstance(p.data, SafetyPayload) and p.utterance_id in by_id]
+    return read_crisis(_crisis_rules(), signs, caller, safety)
+
+
+def _crisis(reading: CrisisReading | None, agent: Sequence[_Utterance]) -> CrisisCheck | None:
+    """Crisis criteria from the first critical prompt on, with the numbers its kinds need (None when no
+    critical signal fired); an unconfirmed model guess is reported without items, as ``reading.note``."""
+    if reading is None:
+        return None
+    kinds = tuple(k.name for k in reading.kinds)
+    if not reading.confirmed:
+        return CrisisCheck(reading.since, reading.numbers, (), False, kinds, reading.offered, reading.note)
+    check = judge(_crisis_rules(), reading.since, reading.numbers, [_said(u) for u in agent])
+    return dataclasses.replace(check, kinds=kinds, offered=reading.offered)
+
+
+def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance],
+            reading: CrisisReading | None) -> tuple[SafetyCheck, ...]:
     """Whether the operator asked about the caller's safety after each safety card (withdrawn ones too:
     a safety card retires on the caller's next calm final, after it was shown).  The patterns are read for
     each report, like training.toml, so an edit applies to the next one."""
@@ -391,5 +385,10 @@ def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance]) ->
         return ()
     critical = [c for c in cards if isinstance(c.data, CriticalPayload)]
     turns = [Turn(u.utterance_id, u.text, u.norm, u.start, u.end) for u in agent]
-    return judge_safety(SafetyRules.load(), raised, turns, [c.time for c in critical],
-                        {c.prompt.utterance_id for c in critical})
+    checks = judge_safety(SafetyRules.load(), raised, turns, [c.time for c in critical],
+                          {c.prompt.utterance_id for c in critical})
+    if reading is None or reading.confirmed:
+        return checks
+    # the caller's next words raised only the model's unconfirmed guess: not a crisis to judge by, not a miss
+    return tuple(dataclasses.replace(q, outcome=SafetyOutcome.UNCONFIRMED) if q.outcome is SafetyOutcome.CRISIS
+                 else q for q in checks)

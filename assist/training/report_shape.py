@@ -60,7 +60,8 @@ class ReferralOffer:
     name: str
     reason: str  # why the assistant offered it (for the operator, not the caller)
     script: str  # what the operator says to the caller: the referral card's wording (referrals.toml)
-    given: bool  # the operator said the number afterwards
+    given: bool  # the operator said the number (or its name) once the caller's need arose (assist.training.offers)
+    excused: str = ""  # not given but not a finding either: why (模型提示未确认, 不适用, 已告知 119…)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class KnowledgeOffer:
     question: str
     answer: str
     score: float | None
+    withdrawn: bool = False  # shown, then taken off the screen (a crisis started, a newer answer): still seen
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,18 +67,22 @@ def render_text(report: TrainingReport) -> str:
                 lines.append(f"  {ok[False]} {s.step} — {why}可以说:{s.expected}")
     lines.append("转介建议" if report.referrals else "转介建议:无")
     for r in report.referrals:
-        told = "已告知来电人" if r.given else "未告知来电人"
+        told = "已告知来电人" if r.given else (f"未告知,不计:{r.excused}" if r.excused else "未告知来电人")
         lines.append(f"  [{clock(r.time)}] {r.number} {r.name}({told})")
-        if not r.given and r.script:
+        if not r.given and not r.excused and r.script:
             lines.append(f"      可以说:{r.script}")
     lines.append("知识库答案" if report.knowledge else "知识库答案:无")
     for k in report.knowledge:
-        lines.append(f"  [{clock(k.time)}] {k.question}")
+        score = f" 匹配 {k.score:.0%}" if k.score is not None else ""
+        lines.append(f"  [{clock(k.time)}] {k.question}{score}" + ("(后被撤下)" if k.withdrawn else ""))
     if report.critical:
         lines.append("危急告警")
         lines.extend(f"  [{clock(a.time)}] {a.message}{again(a)}" for a in report.critical)
-    if report.crisis is not None:
-        lines.append("危急处置(按危急来电标准评价,不看结束语和办结时限)")
+    if report.crisis is not None and not report.crisis.confirmed:
+        lines.append(f"危急处置:{report.crisis.note}")
+    elif report.crisis is not None:
+        kinds = f",危急类型:{'、'.join(report.crisis.kinds)}" if report.crisis.kinds else ""
+        lines.append(f"危急处置(按危急来电标准评价,不看结束语和办结时限{kinds})")
         for item in report.crisis.items:
             if item.done:
                 lines.append(f"  {ok[True]} {item.item} [{clock(item.time)}] {item.said}")
@@ -94,6 +98,8 @@ def render_text(report: TrainingReport) -> str:
             lines.append(f"  {ok[True]} {heard} → 坐席 [{clock(q.asked_time)}] {q.said}")
         elif q.outcome is SafetyOutcome.CRISIS:
             lines.append(f"  · {heard} → 来电人随后说出危急情况,按危急处置评价")
+        elif q.outcome is SafetyOutcome.UNCONFIRMED:
+            lines.append(f"  · {heard} → 来电人随后的话只有模型判断为危急,通话没有证实(模型提示未确认),不评价")
         else:
             lines.append(f"  {ok[False]} {heard} → 坐席没有询问;可以问:{q.question}")
     others = [a for a in report.alerts if a not in report.critical]
@@ -106,3 +112,30 @@ def render_text(report: TrainingReport) -> str:
     else:
         lines.append("改进建议:无,做得好!")
     return "\n".join(lines)
+
+
+def suggestions(report: TrainingReport) -> tuple[str, ...]:
+    """What to improve, one sentence each, most important first (the report's ``suggestions``)."""
+    out: list[str] = []
+    crisis = report.crisis
+    if crisis is not None:  # judged by what a crisis needs, not by the routine closing or 办结时限
+        out.extend(f"危急来电缺少「{i.item}」;可以说:{i.expected}" for i in crisis.items if not i.done)
+    for name, check in (("开头语", report.opening), ("结束语", report.closing)):
+        if check.judged and not check.used:
+            out.append(f"{name}不完整,缺少{'、'.join(check.missing)};标准说法:{check.expected}")
+    for b in report.banned:
+        out.append(f"{clock(b.time)} 说了禁用语「{b.words}」,应改为:{b.suggestion}")
+    if report.empathy.emotion is not None:  # a crisis call has no steps (its 情绪承接 is a crisis item)
+        e = report.empathy.emotion
+        for s in report.empathy.steps:
+            if not s.done:
+                why = f":{';'.join(s.notes)}" if s.notes else ""
+                out.append(f"来电人{e.label}后缺少「{s.step}」{why};可以说:{s.expected}")
+    for q in report.safety:
+        if q.outcome is SafetyOutcome.MISSED:
+            out.append(f"{clock(q.time)} 助手提示安全确认,坐席没有询问来电人的安全;可以问:{q.question}")
+    for r in report.referrals:
+        if not r.given and not r.excused:
+            say = f";可以说:{r.script}" if r.script else ""
+            out.append(f"助手建议转介 {r.number} {r.name},坐席没有告知来电人{say}")
+    return tuple(out)

@@ -39,6 +39,9 @@ class SafetyOutcome(StrEnum):
     ASKED = "asked"  # the operator asked about the caller's safety in time
     MISSED = "missed"  # no safety question in the operator's next turns
     CRISIS = "crisis"  # the caller's next words raised the crisis card first (judged by the crisis criteria)
+    # the caller's next words raised only a model guess the call did not confirm (assist.training.crisis_signs):
+    # set by the report; neither judged by the crisis criteria nor a miss
+    UNCONFIRMED = "unconfirmed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,9 @@ function moment(time, onMoment) {
 export function findings(report) {
   const out = [];
   const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
-  if (crisis) {
+  if (crisis && crisis.confirmed === false) {
+    // only a model guess the call did not confirm: shown as 模型提示未确认 (notes), never a finding
+  } else if (crisis) {
     // a crisis call is judged by crisis criteria, not by the routine closing or 办结时限
     for (const item of list(crisis.items)) {
       if (item.done) continue;
@@ -65,7 +67,7 @@ export function findings(report) {
     }
   }
   for (const r of list(report.referrals)) {
-    if (r.given) continue;
+    if (r.given || text(r.excused)) continue;  // excused: 模型提示未确认, 不适用, 已告知同类号码
     // what to say to the caller: the referral card's own wording (its reason is for the operator)
     out.push({ kind: "referral", time: num(r.time), title: `未告知来电人 ${text(r.number)} ${text(r.name)}`,
       said: "", better: text(r.script) || `您可以拨打 ${text(r.number)}(${text(r.name)})。` });
@@ -103,6 +105,20 @@ function strengths(report) {
   return out.sort((a, b) => (a.time ?? 1e9) - (b.time ?? 1e9));
 }
 
+/** What the report did not count against the operator, and why (模型提示未确认, a number 不适用…). */
+function excusedNotes(report) {
+  const out = [];
+  const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
+  if (crisis && crisis.confirmed === false && text(crisis.note)) out.push(text(crisis.note));
+  for (const q of list(report.safety)) {
+    if (q.outcome === "unconfirmed") out.push(`安全确认(${fmtClock(num(q.time))} “${text(q.caller)}”):来电人随后的话只有模型判断为危急,模型提示未确认`);
+  }
+  for (const r of list(report.referrals)) {
+    if (!r.given && text(r.excused)) out.push(`${text(r.number)} ${text(r.name)}:${text(r.excused)}`);
+  }
+  return out;
+}
+
 function summaryLine(report) {
   const parts = [];
   const cat = report.category;
@@ -135,6 +151,7 @@ export function renderReport(report, { onMoment = () => {} } = {}) {
   const found = findings(report);
   const good = strengths(report);
   const knowledge = list(report.knowledge);
+  const notes = excusedNotes(report);
   const suggestions = list(report.suggestions).map(text).filter(Boolean);
   return el("div", { className: "report", testid: "report" },
     el("p", { className: "report-summary", testid: "report-summary", text: summaryLine(report) }),
@@ -150,7 +167,12 @@ export function renderReport(report, { onMoment = () => {} } = {}) {
     knowledge.length
       ? el("section", { className: "report-section", testid: "report-section", dataset: { key: "knowledge" } },
         el("h4", { text: "知识库提示" }),
-        el("ul", { className: "strengths" }, knowledge.map((k) => el("li", {}, moment(num(k.time), onMoment), " ", text(k.question)))))
+        el("ul", { className: "strengths" }, knowledge.map((k) => el("li", {}, moment(num(k.time), onMoment), " ",
+          text(k.question), num(k.score) !== null ? ` 匹配 ${fmtPercent(k.score)}` : "", k.withdrawn ? "(后被撤下)" : ""))))
+      : null,
+    notes.length
+      ? el("section", { className: "report-section", testid: "report-section", dataset: { key: "notes" } },
+        el("h4", { text: "不计入评价" }), el("ul", {}, notes.map((n) => el("li", { text: n }))))
       : null,
     suggestions.length
       ? el("section", { className: "report-section", testid: "report-section", dataset: { key: "suggestions" } },

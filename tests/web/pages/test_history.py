@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import ViewportSize, expect
 
+from assist.protocol.decode import decode_events
+from assist.training.report import build_report
 from tests.support.fake_page_server import FakeServer
 from tests.support.pages import DESKTOP_VIEWPORT, NewPage, Screenshot, tid
 from tests.support.scenario import PAST
@@ -150,3 +155,28 @@ def test_a_crisis_call_is_not_judged_on_its_closing(new_page: NewPage, fake_serv
     expect(strengths).to_contain_text("稳住来电人")
     text = detail.locator(tid("report")).inner_text()
     assert "结束语" not in text and "行动承诺" not in text and "同样焦虑" not in text  # as the terminal report
+
+
+def test_an_unconfirmed_model_guess_and_excused_numbers_are_not_findings(
+    new_page: NewPage, fake_server: FakeServer
+) -> None:
+    # the report of trial 2's 居住证 call (tests/data/trial2, CC0) as the server builds it from the events
+    # its live run received: one model guess of 自伤自杀, its 110/12356 cards, the 居住证 answer withdrawn
+    events = Path(__file__).resolve().parents[2] / "data" / "trial2" / "events" / "d5-juzhuzheng.jsonl"
+    report = build_report(decode_events([json.loads(raw) for raw in events.read_text(encoding="utf-8").splitlines()]))
+    fake_server.scenario.reports[PAST] = report.to_dict()
+    page = new_page(viewport=DESKTOP_VIEWPORT)
+    page.goto(f"{fake_server.base_url}/history?call={PAST}")
+    detail = page.locator(tid("call-detail"))
+    expect(detail.locator(tid("report"))).to_be_visible()
+    expect(detail.locator(f'{tid("finding")}[data-kind="critical"]')).to_have_count(0)
+    expect(detail.locator(f'{tid("finding")}[data-kind="referral"]')).to_have_count(0)
+    expect(detail.locator(f'{tid("finding")}[data-kind="safety"]')).to_have_count(0)
+    notes = detail.locator(f'{tid("report-section")}[data-key="notes"]')
+    expect(notes).to_contain_text("模型提示未确认")
+    expect(notes).to_contain_text("12356 心理援助热线")
+    knowledge = detail.locator(f'{tid("report-section")}[data-key="knowledge"]')
+    expect(knowledge).to_contain_text("居住证怎么办理")
+    expect(knowledge).to_contain_text("(后被撤下)")
+    strengths = detail.locator(f'{tid("report-section")}[data-key="strengths"]')
+    expect(strengths).to_contain_text("结束语规范")

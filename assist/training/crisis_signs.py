@@ -1,0 +1,93 @@
+"""What the crisis cards of a call amount to, for the training report (data: ``crisis.toml``).
+
+A crisis card raised by the learned model alone (its reason carries ``CrisisRules.model_mark``,
+"可能有自伤自杀风险(模型判断)") is a guess.  ``read_crisis`` decides whether the call **confirmed**
+the crisis; it did when any of these holds:
+
+* a rules sign: a crisis card whose reason is the rules' (no model mark);
+* a second sign: crisis cards on two or more of the caller's utterances, or a safety card on a caller
+  utterance after the first crisis card (the caller's later lines were not routine);
+* the caller's own words name a kind of crisis (``[[kind]] caller`` of crisis.toml: 出不去, 没反应…).
+
+An unconfirmed crisis (one model guess, the caller's later lines routine) is not judged by the crisis
+items: the report shows it as "模型提示未确认" and judges the call as a routine one.
+
+The **kinds** of a confirmed crisis say which crisis numbers it needs (``CrisisKind.numbers``,
+referrals.toml [crisis_kinds]): the kinds the rules' reasons and the caller's words name; the model's
+guessed kinds only when nothing else names one.  ``CrisisReading.numbers`` keeps the offered numbers
+that fit those kinds (and any number of no kind, such as 122); the others do not apply to the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assist.training.crisis import CrisisKind, CrisisRules
+
+UNCONFIRMED = "模型提示未确认"
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisSign:
+    """A crisis card in its last state: the caller's utterance it is on, when, why and its numbers."""
+
+    utterance_id: str
+    time: float
+    reason: str | None
+    numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CallerLine:
+    utterance_id: str
+    norm: str
+    start: float
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisReading:
+    since: float  # the start of the caller's utterance with the first crisis card
+    confirmed: bool
+    offered: tuple[str, ...]  # every number the crisis cards offered, in order
+    numbers: tuple[str, ...]  # those the crisis's kinds need (all offered when no kind is known)
+    kinds: tuple[CrisisKind, ...]  # the kinds the call showed (the model's guesses when nothing else tells)
+    utterances: frozenset[str]  # the caller's utterances that raised a crisis card
+    note: str = ""  # an unconfirmed crisis: why it is not judged
+
+    def applies(self, number: str, all_kind_numbers: frozenset[str]) -> bool:
+        """Whether a number the assistant offered fits the crisis (a number of no kind always does)."""
+        return number not in all_kind_numbers or number in self.numbers
+
+
+def read_crisis(rules: CrisisRules, signs: Sequence[CrisisSign], caller: Sequence[CallerLine],
+                safety: Sequence[CallerLine]) -> CrisisReading | None:
+    """The crisis of a call from its crisis cards (None: no crisis card).  ``caller``: the caller's final
+    lines; ``safety``: the caller utterances that raised a safety card."""
+    if not signs:
+        return None
+    ordered = sorted(signs, key=lambda s: (s.time, s.utterance_id))
+    first = ordered[0]
+    offered = tuple(dict.fromkeys(n for s in ordered for n in s.numbers))
+    by_rules = [s for s in ordered if s.reason is None or rules.model_mark not in s.reason]
+    utterances = frozenset(s.utterance_id for s in ordered)
+    named = [k for k in rules.kinds
+             if any(s.reason is not None and k.named_in(s.reason) for s in by_rules)
+             or any(k.said_by_caller(line.norm) for line in caller)]
+    later_sign = any(line.start > first.time and line.utterance_id not in utterances for line in safety)
+    confirmed = bool(by_rules) or len(utterances) > 1 or later_sign or bool(named)
+    kinds = named or [k for k in rules.kinds if any(s.reason is not None and k.named_in(s.reason) for s in ordered)]
+    if named:
+        numbers = tuple(n for n in offered if n not in kind_numbers(rules) or any(n in k.numbers for k in named))
+    else:
+        numbers = offered
+    guess = (first.reason or "危急").replace(rules.model_mark, "")
+    note = "" if confirmed else (
+        f"{UNCONFIRMED}:只有模型的一次判断「{guess}」,没有规则信号,也没有第二个信号,"
+        "来电人随后的话是常规诉求,本通电话按常规来电评价")
+    return CrisisReading(first.time, confirmed, offered, numbers, tuple(kinds), utterances, note)
+
+
+def kind_numbers(rules: CrisisRules) -> frozenset[str]:
+    """Every number some kind of crisis needs (110, 119, 120, 12356…)."""
+    return frozenset(n for k in rules.kinds for n in k.numbers)
