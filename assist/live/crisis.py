@@ -173,7 +173,7 @@ class CallCrisis:
         self.reason, self.source = reading.reason, reading.source
         if changed:
             self.kind = reading.kind
-            self._rekind()
+            self._rekind(reading)
         return changed
 
     def _replaces(self, reading: CrisisReading) -> bool:
@@ -210,12 +210,14 @@ class CallCrisis:
     def _urgent(self, number: str) -> bool:
         return self.table is None or self.table.is_urgent(number)
 
-    def _rekind(self) -> None:
-        """The call's kind changed: numbers neither said nor of the new kind leave; the kind's lead."""
+    def _rekind(self, reading: CrisisReading) -> None:
+        """The call's kind was set or changed by ``reading``: numbers neither said nor of the new kind leave;
+        the reading's, urgent first, those its words raised, those said, then the kind's, lead."""
         mine = self.kind_numbers()
-        if not mine:
-            return
-        kept = [n for n in self.numbers if n in self.said or n in mine]
-        kept.sort(key=lambda n: (not self._urgent(n), n not in self.said,
+        self.said.update(reading.said)
+        pool = list(dict.fromkeys((*self.numbers, *self.allowed(reading))))
+        if mine:
+            pool = [n for n in pool if n in self.said or n in mine]
+        pool.sort(key=lambda n: (not self._urgent(n), n not in reading.raised, n not in self.said,
                                  mine.index(n) if n in mine else len(mine)))
-        self.numbers = kept
+        self.numbers = pool

@@ -234,8 +234,7 @@ class LiveAssist:
         ctx = self._context
         department = named.department if named is not None else self.call.topic.department.current
         crisis = tuple(self.call.crisis_numbers) if self.call.critical else None
-        agent_ctx = CallDepartmentView(ctx, department, crisis) if ctx is not None or department is not None \
-            else None
+        agent_ctx = CallDepartmentView(ctx, department, crisis) if ctx is not None or department else None
         if role == Role.AGENT:
             said = self._analyzer.analyze(role, text, agent_ctx, utterance_id=utterance_id)
             if refinement is not None and isinstance(self._analyzer, LearnedAnalyzer):
@@ -270,10 +269,8 @@ class LiveAssist:
     def _numbers(data: PromptData) -> tuple[str, ...]:
         return data.referrals if isinstance(data, CriticalPayload) else ()
 
-    def _cards_for(self, t: Transcript, role: Role, text: str, r: Analysis,
-                   crisis_card: tuple[str, ...] | None) -> _Wanted:
-        """The cards ``r`` calls for; ``crisis_card``: the numbers of the call's crisis card when the
-        utterance is critical (``CallLevel.enter_crisis``)."""
+    def _cards_for(self, t: Transcript, role: Role, text: str, r: Analysis, crisis_card: tuple[str, ...] | None
+                   ) -> _Wanted:  # crisis_card: the call's crisis numbers when r is critical (CallLevel.enter_crisis)
         cards: _Wanted = {}
         if role.is_agent:
             for i, hit in enumerate(r.banned):

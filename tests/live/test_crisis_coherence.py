@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from assist.live.crisis import CallCrisis, CrisisReading, Source, shipped_kinds
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer
 from assist.protocol.enums import AlertKind, Emotion, PromptAction, PromptKind
@@ -158,3 +159,19 @@ def test_the_stored_emotion_is_the_live_one(calls: dict[str, tuple[LiveAssist, T
     newest = [latest[pid] for pid in order if pid in latest][-1]
     state = live.state().emotion
     assert (newest.label, newest.intensity) == (state.label, state.intensity), (newest, state)
+
+
+def test_the_calls_crisis_reading_policy(learned: Analyzer) -> None:
+    crisis = CallCrisis(shipped_kinds(), learned.referrals)
+    guess = CrisisReading("可能有自伤自杀风险(模型判断)", "自伤自杀", Source.MODEL, ("110", "12356"), frozenset())
+    assert crisis.take(guess) and crisis.card(guess) == ("110", "12356")
+    trapped = CrisisReading("火情、燃气泄漏、被困或落水等紧急险情(119)", "被困", Source.RULES, ("119",),
+                            frozenset({"119"}), frozenset({"119"}))
+    assert crisis.take(trapped)  # words of another kind replace the model's guess
+    assert crisis.card(trapped) == ("119", "110")  # the guess's 12356 leaves; the kind's numbers lead
+    other = CrisisReading("可能有医疗急症风险(模型判断)", "医疗急症", Source.MODEL, ("120",), frozenset())
+    assert not crisis.take(other) and crisis.kind == "被困" and crisis.card(other) == ("119", "110")
+    violence = CrisisReading("通话涉及暴力伤害威胁,请立即关注,必要时报警", "暴力", Source.RULES, ("110",),
+                             frozenset({"110"}), frozenset({"110"}))
+    assert crisis.take(violence) and crisis.reason == violence.reason  # a stronger, specific reason of another kind
+    assert crisis.card(violence)[0] == "110"
