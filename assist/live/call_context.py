@@ -13,12 +13,15 @@ from assist.nlp.analyzer import CallContext, UtteranceRecord
 
 
 class CallDepartmentView(CallContext):
-    """``base`` with ``department`` as the call's handling department."""
+    """``base`` with ``department`` as the call's handling department and ``crisis`` as its crisis numbers
+    (None: ``base``'s; a banned phrase's crisis alternative names the numbers the crisis card shows)."""
 
-    def __init__(self, base: CallContext | None, department: str | None) -> None:
+    def __init__(self, base: CallContext | None, department: str | None,
+                 crisis: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self._base = base
         self._department = department
+        self._crisis = crisis
 
     def history(self, exclude: str | None = None) -> list[UtteranceRecord]:
         return self._base.history(exclude) if self._base is not None else []
@@ -33,6 +36,8 @@ class CallDepartmentView(CallContext):
 
     @property
     def crisis_numbers(self) -> tuple[str, ...] | None:
+        if self._crisis is not None:
+            return self._crisis
         return self._base.crisis_numbers if self._base is not None else None
 
     def __len__(self) -> int:

@@ -10,20 +10,20 @@ enough of it — the rules found words for the hint, or the learned model is at 
 the utterance has at least ``MIN_CONTENT`` characters.  A short closing or filler turn (哼那你说怎么办,
 行那我等你们电话谢谢啊) moves neither, nor relabels the call's emotion.
 
-Crisis numbers: only emergency numbers stand on the crisis card (the urgent ones of referrals.toml and
-the numbers of its ``[crisis_kinds]``: 110, 119, 120, 122, 12356), never a matter hotline said in the
-words (社保 → 12333).  Their order is kept for the call once shown (``crisis_order``): numbers first shown
-together are ordered by kind (the urgent numbers in the table's order, then the crisis lines), later ones
-are appended.
+Crisis (``crisis.py``): one reason, kind of danger and list of numbers for the call.  Only emergency
+numbers stand on the crisis card (the urgent ones of referrals.toml and the numbers of its
+``[crisis_kinds]``: 110, 119, 120, 122, 12356), never a matter hotline said in the words (社保 → 12333);
+their order is kept for the call once shown.  The call's 承办 is the department of its first crisis
+number (119 → 应急管理, 120 → 卫健), again when the call's kind of danger changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from assist.live.call_state import CallKnowledge, CallMood, CallTopic
 from assist.live.card_life import KB_STRONG
+from assist.live.crisis import CallCrisis, CrisisKinds, CrisisReading, shipped_kinds
 from assist.live.handling_unit import HandlingUnits, NamedUnit
 from assist.nlp.analyzer import Analysis
 from assist.nlp.empathy import EmpathyScripts
@@ -76,11 +76,33 @@ class CallLevel:
     mood: CallMood = field(default_factory=CallMood)  # the caller's emotion over the call
     topic: CallTopic = field(default_factory=CallTopic)  # category and department decided for the call
     knowledge: CallKnowledge = field(default_factory=CallKnowledge)  # the call's knowledge answer
-    crisis_numbers: list[str] = field(default_factory=list)
-    crisis_order: list[str] = field(default_factory=list)  # every crisis number shown, in the order shown
+    kinds: CrisisKinds = field(default_factory=shipped_kinds)  # crisis_kinds.toml
+    crisis: CallCrisis = field(init=False)  # the call's crisis: reason, kind of danger, numbers
     critical: bool = False
-    emotional_crisis: bool = False
     referral_names: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.crisis = CallCrisis(self.kinds, self.referrals)
+
+    @property
+    def crisis_numbers(self) -> list[str]:
+        """The call's crisis numbers, in the crisis card's order."""
+        return self.crisis.numbers
+
+    def enter_crisis(self, reading: CrisisReading) -> tuple[str, ...]:
+        """A critical utterance: fold its reading into the call's crisis; the crisis card's numbers.  When
+        the call's kind of danger changes, its 承办 follows the new lead number."""
+        self.critical = True
+        changed = self.crisis.take(reading)
+        numbers = self.crisis.card(reading)
+        department = self.crisis_department()
+        if changed and self.topic.department.pinned and department is not None:
+            self.topic.department.pin(department)
+        return numbers
+
+    def crisis_department(self) -> str | None:
+        """The department of the call's first crisis number that has one (119 → 应急管理)."""
+        return next((d for d in map(self.units.department_of_referral, self.crisis.numbers) if d is not None), None)
 
     def fold(self, role: Role, r: Analysis | None, named: NamedUnit | None) -> None:
         """A final utterance moves the call's state: the caller's hints, the operator's named unit."""
@@ -92,15 +114,7 @@ class CallLevel:
         label = r.emotion.label if r.emotion is not None else Emotion.CALM
         intensity = r.emotion.intensity if r.emotion is not None else 0.0
         self.mood.fold(label, intensity, relabel=weights.informative or r.critical)
-        crisis_department = None
-        if r.critical:
-            self.critical = True
-            self.emotional_crisis = self.emotional_crisis or not any(x.critical for x in r.referrals)
-            for number in self.ordered([x.number for x in r.referrals if self.is_emergency(x)]):
-                if number not in self.crisis_numbers:
-                    self.crisis_numbers.append(number)
-            crisis_department = next((d for d in map(self.units.department_of_referral, self.crisis_numbers)
-                                      if d is not None), None)
+        crisis_department = self.crisis_department() if r.critical else None
         for ref in r.referrals:
             self.referral_names.setdefault(ref.number, ref.name)
         self.topic.fold(r.intent if weights.category > 0 else None,
@@ -108,25 +122,6 @@ class CallLevel:
                         critical=r.critical, upset=self.mood.upset, negative_now=label.negative,
                         department_weight=weights.department, crisis_department=crisis_department)
         self.knowledge.fold(tuple(k.id for k in r.knowledge))
-
-    def ordered(self, numbers: Iterable[str]) -> tuple[str, ...]:
-        """The crisis numbers to show with ``numbers``: those shown before in the call, in their order, then
-        the new ones, urgent first (police, fire, ambulance, traffic), each group in the analysis's order
-        (the numbers said lead: 割腕了流了好多血 gives 120 before 110, not the table's row order).  The
-        order is kept for the rest of the call, so a final never reorders what a partial showed."""
-        table = self.referrals
-        numbers = list(dict.fromkeys(numbers))  # a generator is read once: here
-        new = [n for n in numbers if n not in self.crisis_order]
-        new.sort(key=lambda n: table is None or not table.is_urgent(n))  # stable: the analysis's order within
-        self.crisis_order.extend(new)
-        wanted = set(numbers) | set(self.crisis_numbers)
-        return tuple(n for n in self.crisis_order if n in wanted)
-
-    def is_emergency(self, ref: Referral) -> bool:
-        """A number the crisis card may name: urgent, critical, or an emergency number of the table (12356);
-        without the table, every number of a critical utterance."""
-        table = self.referrals
-        return table is None or ref.urgent or ref.critical or ref.number in table.emergency_numbers
 
     def matter_number(self) -> str | None:
         """The hotline of the call's matter (its department and category, ``[department_numbers]``)."""
@@ -142,13 +137,14 @@ class CallLevel:
 
     def empathy_steps(self, scripts: EmpathyScripts | None, label: Emotion, intensity: float,
                       numbers: tuple[str, ...] = ()) -> tuple[str, ...]:
-        """The empathy script for ``label`` filled from the call's state: its numbers are the call's crisis
-        numbers first, then ``numbers`` (the utterance's referrals); each is named by what it is for."""
+        """The empathy script for ``label`` filled from the call's state: its crisis and kind of danger (a
+        flood victim is not told 请您冷静…不要做伤害自己和他人的事), its numbers (the call's crisis numbers
+        first, then ``numbers``, the utterance's referrals), each named by what it is for."""
         if scripts is None:
             return ()
-        crisis = [n for n in self.crisis_order if n in self.crisis_numbers]
-        offered = tuple(dict.fromkeys((*crisis, *numbers)))
+        offered = tuple(dict.fromkeys((*self.crisis.numbers, *numbers)))
         return tuple(scripts.scripts(
             emotion=label, intensity=intensity, intent=self.topic.category.current,
-            department=self.topic.department.current, critical=self.emotional_crisis, referrals=offered,
+            department=self.topic.department.current, critical=self.crisis.active, referrals=offered,
+            kind=self.crisis.kind,
         ))

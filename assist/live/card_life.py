@@ -8,7 +8,8 @@ department from units.toml, an answer's from the knowledge base).  ``RETIRE_AFTE
 utterances in a row without support withdraw it — unless it is a knowledge answer matched
 strongly (``KB_STRONG``): that is what the caller asked, and it stays until a better answer
 replaces it.  When a crisis card takes over, every referral
-card for another number and every knowledge card is withdrawn at once.
+card for another number and every knowledge card is withdrawn at once; the referral cards of the
+call's crisis numbers stay while the call is in crisis.
 """
 
 from __future__ import annotations
@@ -49,12 +50,16 @@ class CallCards:
     def of_kind(self, kind: PromptKind) -> list[LiveCard]:
         return [c for c in self.cards.values() if c.kind == kind]
 
-    def fold(self, numbers: set[str], answers: set[str], department: str | None) -> list[LiveCard]:
+    def fold(self, numbers: set[str], answers: set[str], department: str | None,
+             keep: set[str] | None = None) -> list[LiveCard]:
         """A final caller utterance found referral ``numbers`` and knowledge ``answers``; the call's
-        department is ``department``.  Returns the cards that retire now."""
+        department is ``department``; ``keep``: the call's crisis numbers, whose referral cards stay while
+        the call is in crisis.  Returns the cards that retire now."""
         retired: list[LiveCard] = []
         for card in list(self.cards.values()):
             found = numbers if card.kind == PromptKind.REFERRAL else answers
+            if card.kind == PromptKind.REFERRAL and keep and card.key in keep:
+                continue
             if card.key in found or (card.department is not None and card.department == department):
                 card.unsupported = 0
                 continue

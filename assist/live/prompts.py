@@ -29,6 +29,7 @@ from assist.live.call_context import CallDepartmentView
 from assist.live.call_level import CallLevel
 from assist.live.call_state import Answer
 from assist.live.card_life import KB_STRONG, CallCards, LiveCard
+from assist.live.crisis import CrisisReading, read
 from assist.live.echo import SuggestedLines
 from assist.live.engine import LearnedAnalyzer, ScriptedEngine, TextAnalyzer
 from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
@@ -36,6 +37,7 @@ from assist.live.steady_cards import SteadyCards
 from assist.nlp.analyzer import Analysis, CallContext
 from assist.nlp.refine import Refinement
 from assist.nlp.stepcues import EmpathyStep, shipped_steps
+from assist.nlp.traindata import Head
 from assist.protocol.enums import (
     AlertKind,
     CallMode,
@@ -72,6 +74,8 @@ class _Utterance:
     cards: dict[tuple[PromptKind, str], _Card] = field(default_factory=dict)
     alerted: set[str] = field(default_factory=set)
 
+
+LEARNED_RULE = "learned"  # a banned-phrase hit of the learned model alone (BannedList.learned_hit)
 
 # The cards one transcript calls for: (kind, key) -> (payload, evidence).
 _Wanted = dict[tuple[PromptKind, str], tuple[PromptData, Span | None]]
@@ -155,10 +159,11 @@ class LiveAssist:
         utt = self._utterances.setdefault(t.utterance_id, _Utterance(role=t.role))
         before = self.state() if t.final else None
         named = self._units.named(text) if role.is_agent and text.strip() else None
-        result = self._analyze(role, text, t.utterance_id, named, refinement) if text.strip() else None
+        result, reading = self._analyze(role, text, t.utterance_id, named, refinement) if text.strip() else (None, None)
+        numbers = self.call.enter_crisis(reading) if reading is not None else None  # the call's crisis card
         if t.final:
             self.call.fold(role, result, named)
-        wanted = self._cards_for(t, role, text, result) if result is not None else {}
+        wanted = self._cards_for(t, role, text, result, numbers) if result is not None else {}
         out: list[Event] = []
         for key, (data, span) in wanted.items():
             self._suggested.note(data)
@@ -178,8 +183,8 @@ class LiveAssist:
             self.call.critical = True
         out.extend(alerts)
         if (PromptKind.CRITICAL, "0") in wanted:
-            numbers = set(self.call.crisis_numbers) | set(self._numbers(wanted[(PromptKind.CRITICAL, "0")][0]))
-            out.extend(self._retire(self.cards.crisis(numbers), t))
+            crisis = set(self.call.crisis_numbers) | set(self._numbers(wanted[(PromptKind.CRITICAL, "0")][0]))
+            out.extend(self._retire(self.cards.crisis(crisis), t))
         if t.final:
             out.extend(self._settle(t, role, utt, result))
             self._utterances.pop(t.utterance_id, None)
@@ -221,25 +226,31 @@ class LiveAssist:
 
     def _analyze(
         self, role: Role, text: str, utterance_id: str, named: NamedUnit | None, refinement: Refinement | None
-    ) -> Analysis:
+    ) -> tuple[Analysis, CrisisReading | None]:
         """Analyse with the call's context; a growing partial replaces its own record in it.  A caller
         final's ``refinement`` (the learned path) is applied on top of the rules.  The operator's words
-        are checked against the call's department (or the unit they name)."""
+        are checked against the call's department (or the unit they name) and crisis numbers.  With the
+        analysis, what a critical caller utterance says of the danger (``crisis.read``)."""
         ctx = self._context
         department = named.department if named is not None else self.call.topic.department.current
-        agent_ctx = CallDepartmentView(ctx, department) if ctx is not None or department is not None else None
+        crisis = tuple(self.call.crisis_numbers) if self.call.critical else None
+        agent_ctx = CallDepartmentView(ctx, department, crisis) if ctx is not None or department else None
         if role == Role.AGENT:
             said = self._analyzer.analyze(role, text, agent_ctx, utterance_id=utterance_id)
             if refinement is not None and isinstance(self._analyzer, LearnedAnalyzer):
                 said = self._analyzer.refine(said, agent_ctx, utterance_id=utterance_id, refinement=refinement)
-            return said
-        result = self._analyzer.analyze(Role.CALLER, text, ctx, utterance_id=utterance_id)
+            return said, None
+        rules = self._analyzer.analyze(Role.CALLER, text, ctx, utterance_id=utterance_id)
+        result = rules
         if refinement is not None and isinstance(self._analyzer, LearnedAnalyzer):
             result = self._analyzer.refine(result, ctx, utterance_id=utterance_id, refinement=refinement)
+        kind = refinement.result.heads.get(Head.KIND) if refinement is not None and refinement.result else None
+        reading = read(self.call.kinds, self.call.referrals, rules, result, kind.label if kind else None)
         if role == Role.CALLER:
-            return result
+            return result, reading
         # One mixed channel carries both voices: caller prompts plus banned-phrase checks.
-        return dataclasses.replace(result, banned=self._analyzer.analyze(Role.AGENT, text, agent_ctx).banned)
+        banned = self._analyzer.analyze(Role.AGENT, text, agent_ctx).banned
+        return dataclasses.replace(result, banned=banned), reading
 
     def _prompt(self, pid: str, t: Transcript, action: PromptAction, span: Span | None, data: PromptData) -> Prompt:
         return Prompt(
@@ -258,10 +269,13 @@ class LiveAssist:
     def _numbers(data: PromptData) -> tuple[str, ...]:
         return data.referrals if isinstance(data, CriticalPayload) else ()
 
-    def _cards_for(self, t: Transcript, role: Role, text: str, r: Analysis) -> _Wanted:
+    def _cards_for(self, t: Transcript, role: Role, text: str, r: Analysis, crisis_card: tuple[str, ...] | None
+                   ) -> _Wanted:  # crisis_card: the call's crisis numbers when r is critical (CallLevel.enter_crisis)
         cards: _Wanted = {}
         if role.is_agent:
             for i, hit in enumerate(r.banned):
+                if hit.rule == LEARNED_RULE and self.call.critical:
+                    continue  # in a crisis the operator's safety questions are not coached on the model's guess
                 cards[(PromptKind.BANNED, f"{hit.rule}-{i}")] = (
                     BannedPayload(rule=hit.rule, said=hit.span.text, suggestion=hit.suggestion),
                     Span(text=hit.span.text, start=hit.span.start, end=hit.span.end) if hit.span.text else None,
@@ -270,11 +284,10 @@ class LiveAssist:
             return cards
         crisis = set(self.call.crisis_numbers)
         asked: set[str] = set()  # numbers only the safety question's card gives (not found in the words)
-        if r.critical:  # emergency numbers only (not 12333 from 社保), in the order the call shows them
-            numbers = self.call.ordered(x.number for x in r.referrals if self.call.is_emergency(x))
-            data: PromptData = CriticalPayload(reason=r.critical_reason, referrals=numbers)
+        if r.critical and crisis_card is not None:  # the call's reason and numbers (emergency ones only)
+            data: PromptData = CriticalPayload(reason=self.call.crisis.reason, referrals=crisis_card)
             cards[(PromptKind.CRITICAL, "0")] = (data, None)
-            crisis.update(numbers)
+            crisis.update(crisis_card)
         elif r.safety_question is not None and not crisis:  # a weaker sign: ask, no crisis mode, no alert
             asked = {x.number for x in r.referrals if x.span is None}  # the kind's numbers, not said in the words
             if not self._denied(t, r):  # a denial of the danger answers the standing question: no new card
@@ -294,7 +307,9 @@ class LiveAssist:
                 continue  # shown already, a routine referral while a crisis holds the screen, or on the safety card
             if self.call.is_matter_hotline(ref) and ref.number != matter:
                 continue  # a matter hotline follows the call's matter, not one utterance's guess
-            data = ReferralPayload(number=ref.number, name=ref.name, reason=ref.reason, script=ref.script)
+            fit = self.call.kinds.card(self.call.crisis.kind, ref.number) if ref.number in crisis else None
+            data = ReferralPayload(number=ref.number, name=ref.name, reason=fit.reason if fit else ref.reason,
+                                   script=fit.script if fit else ref.script)  # 119 for someone trapped: rescue
             cards[(PromptKind.REFERRAL, ref.number)] = (data, _found(text, ref.span.text if ref.span else ""))
         if r.knowledge and not crisis and not r.critical:
             top = r.knowledge[0]
@@ -327,7 +342,7 @@ class LiveAssist:
                 self.call.knowledge.adopt(answer)
                 self.cards.keep(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, answer.id, card.data,
                                          answer.department, passing=answer.score < KB_STRONG))
-            elif isinstance(card.data, (EmpathyPayload, CategoryPayload)):
+            elif isinstance(card.data, (EmpathyPayload, CategoryPayload, EmotionPayload)):
                 self._steady.shown(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, key, card.data,
                                             None, passing=False))
             elif kind == PromptKind.BANNED:
@@ -342,7 +357,8 @@ class LiveAssist:
             numbers = {x.number for x in r.referrals}
             answers = {k.id for k in r.knowledge}
             mine = {c.prompt_id for c in utt.cards.values()}
-            retired = [c for c in self.cards.fold(numbers, answers, self.call.topic.department.current)
+            retired = [c for c in self.cards.fold(numbers, answers, self.call.topic.department.current,
+                                                  keep=set(self.call.crisis_numbers))
                        if c.prompt_id not in mine]
             out.extend(self._retire(retired, t))
         return out

@@ -1,11 +1,14 @@
-"""The two cards kept in step with the whole call: the empathy script and the category badge.
+"""The cards kept in step with the whole call: the empathy script, the category badge and the emotion.
 
 Other cards belong to the utterance that raised them; these two outlive it and follow the call.
 The empathy script is offered when the caller's emotion turns to another negative one; after
 that, the card says what the call's state says (the operator named the handling unit: its 责任表态
 names that unit) and moves on through 情绪承接 → 责任表态 → 行动承诺 only when the operator's own
 words did the step (``stepcues.py``), never back.  The newest category card follows the call's
-category and department, so a stored call keeps the decision the overlay ends on.
+category and department, so a stored call keeps the decision the overlay ends on.  Likewise the
+newest emotion card follows the call's emotion (the meter's label and level, ``call_state.emotion``):
+a stored call, which has no live call state, shows the emotion the overlay ended on (the trial's d3
+ended live on 绝望 69 % but reopened as 焦虑 30 %, its last utterance's own reading).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from assist.nlp.empathy import EmpathyScripts
 from assist.nlp.stepcues import EmpathyStep
 from assist.protocol.enums import Emotion, PromptAction
 from assist.protocol.events import Event, Prompt, Transcript
-from assist.protocol.payloads import CategoryPayload, EmpathyPayload
+from assist.protocol.payloads import CategoryPayload, EmotionPayload, EmpathyPayload
 
 
 class SteadyCards:
@@ -37,6 +40,7 @@ class SteadyCards:
         self._last_label: Emotion | None = None
         self._empathy: LiveCard | None = None  # the empathy card on screen
         self._category: LiveCard | None = None  # the newest category card
+        self._emotion: LiveCard | None = None  # the newest emotion card
 
     def offer(self, r: Analysis) -> EmpathyPayload | None:
         """The empathy script from the call's state: its emotion (the one the meter shows), category,
@@ -58,11 +62,13 @@ class SteadyCards:
             self._empathy = card
         elif isinstance(card.data, CategoryPayload):
             self._category = card
+        elif isinstance(card.data, EmotionPayload):
+            self._emotion = card
 
     def after_final(self, t: Transcript, agent_said: str | None) -> list[Event]:
         """A final was folded into the call: restate both cards, and on the operator's words
         (``agent_said``) move the empathy card past the steps they did."""
-        out = self._restate_empathy(t) + self._restate_category(t)
+        out = self._restate_empathy(t) + self._restate_category(t) + self._restate_emotion(t)
         if agent_said:
             out.extend(self._advance(t, agent_said))
         return out
@@ -88,6 +94,18 @@ class SteadyCards:
             return []
         topic = self._call.topic
         data = CategoryPayload(intent=topic.category.current or card.data.intent, department=topic.department.current)
+        if data == card.data:
+            return []
+        card.data = data
+        return [self._update(card, t)]
+
+    def _restate_emotion(self, t: Transcript) -> list[Event]:
+        """The newest emotion card says the call's emotion, as ``call_state`` does (same label, same level)."""
+        card = self._emotion
+        if card is None:
+            return []
+        mood = self._call.mood
+        data = EmotionPayload(label=mood.label, intensity=round(mood.level, 2))
         if data == card.data:
             return []
         card.data = data

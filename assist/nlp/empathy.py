@@ -30,10 +30,13 @@ class Script:
     intents: tuple[str, ...] = ()
     department: bool | None = None
     critical: bool | None = None
+    kinds: tuple[str, ...] = ()  # the call's kind of danger is one of these (referrals.toml [crisis_kinds])
 
-    def applies(self, emotion: str, intent: str | None, department: str | None, critical: bool) -> bool:
+    def applies(self, emotion: str, intent: str | None, department: str | None, critical: bool,
+                kind: str | None = None) -> bool:
         return (
             (not self.emotions or emotion in self.emotions)
+            and (not self.kinds or kind in self.kinds)
             and (not self.intents or intent in self.intents)
             and (self.department is None or self.department == (department is not None))
             and (self.critical is None or self.critical == critical)
@@ -41,7 +44,7 @@ class Script:
 
 
 def _script(entry: Table) -> Script:
-    entry.check_keys({"text", "emotion", "intent", "department", "critical"})
+    entry.check_keys({"text", "emotion", "intent", "department", "critical", "kind"})
     text = entry.text("text")
     names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     unknown = names - PLACEHOLDERS
@@ -54,6 +57,7 @@ def _script(entry: Table) -> Script:
         intents=entry.choices("intent", CATEGORIES),
         department=entry.boolean("department") if entry.has("department") else None,
         critical=entry.boolean("critical") if entry.has("critical") else None,
+        kinds=entry.texts("kind"),
     )
 
 
@@ -104,9 +108,11 @@ class EmpathyScripts:
         department: str | None,
         critical: bool = False,
         referrals: Sequence[str] = (),
+        kind: str | None = None,
     ) -> list[str]:
         """Three filled scripts, or [] when the caller needs none.  ``referrals``: the numbers offered
-        (the call's crisis numbers first); ``{referral}`` is the first urgent one of them."""
+        (the call's crisis numbers first); ``{referral}`` is the first urgent one of them.  ``kind``: the
+        call's kind of danger (自伤自杀, 暴力, 被困…), for the entries with a ``kind`` condition."""
         if not self.wanted(emotion, intensity, intent, critical):
             return []
         emergency = self.emergency(referrals)
@@ -122,7 +128,7 @@ class EmpathyScripts:
         }
         out = []
         for scripts in self.steps:
-            chosen = next(s for s in scripts if s.applies(emotion, intent, department, critical))
+            chosen = next(s for s in scripts if s.applies(emotion, intent, department, critical, kind))
             out.append(chosen.text.format(**values))
         return out
 

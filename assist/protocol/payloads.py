@@ -20,7 +20,7 @@ class EmotionPayload:
     """The caller shows a negative emotion (a calm caller gets no card)."""
 
     label: Emotion
-    intensity: float  # 0-1, one decimal
+    intensity: float  # 0-1, one decimal (the newest card, following the call, has call_state's level)
 
 
 @dataclass(frozen=True, slots=True)

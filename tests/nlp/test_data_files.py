@@ -172,7 +172,7 @@ def test_every_script_placeholder_gets_a_fitting_number() -> None:
             for emotion in ("愤怒", "焦虑", "失望", "绝望", "平静"):
                 for critical in (True, False):
                     for text in scripts.scripts(emotion=emotion, intensity=0.9, intent="求助", department=None,
-                                                critical=critical, referrals=offered):
+                                                critical=critical, referrals=offered, kind=kind):
                         said = [n for n in names if n in text]
                         assert set(said) <= fitting, (kind, text)
                         for number in said:

@@ -1,0 +1,223 @@
+"""The call's crisis: one kind of danger, one reason and one list of numbers for the whole call.
+
+Each critical utterance (partial or final) is read (``read``): its reason, its kind of danger
+(自伤自杀, 暴力, 医疗急症, 被困…: the keys of referrals.toml ``[crisis_kinds]``) and whether the rules
+found words for it (``Source.RULES``) or the learned model alone raised it (``Source.MODEL``).  The
+kind of a rules crisis comes from the emergency numbers its words gave (``crisis_kinds.toml``
+``[[rule]]``); a model crisis has the model's kind, unless the words gave an emergency number that
+kind does not have (大雨…水上来了 read as 自伤自杀: the words say 被困).
+
+``CallCrisis.take`` keeps the most specific reading for the call: rules over model; a later rules
+reading of another kind replaces the call's (a stronger, specific reason); a model reading of another
+kind never does (a DV call stays 暴力 when the model reads 他好像过来了我不敢说了 as 自伤自杀).
+
+Numbers: a reading's emergency numbers join the call's only when its words said them or they are
+numbers of the call's kind (a flood call does not get 12356 from a guess of 自伤自杀, nor a road
+accident 110 from a guess of 暴力).  The card's order is kept once shown; new numbers go after: the
+urgent ones first, then those whose words raised the crisis (叫他没反应: 120 before 122), then the
+ones said.  When the call's kind changes, the numbers that neither were said nor are of the new kind
+leave, and the new kind's numbers lead.  While the call is in crisis, the referral cards of its
+numbers stay (``card_life.CallCards.fold``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from assist.nlp.analyzer import Analysis
+from assist.nlp.data import DEFAULT_DATA_DIR, DataError, load_toml
+from assist.nlp.referral import Referral, ReferralTable
+
+KINDS_FILE = "crisis_kinds.toml"
+
+
+class Source(StrEnum):
+    """Who found the danger: words of the rules, or the learned model alone."""
+
+    RULES = "rules"
+    MODEL = "model"
+
+
+@dataclass(frozen=True, slots=True)
+class KindRule:
+    number: str
+    kind: str
+    patterns: tuple[re.Pattern[str], ...] = ()
+
+    def matches(self, numbers: Collection[str], text: str) -> bool:
+        return self.number in numbers and (not self.patterns or any(p.search(text) for p in self.patterns))
+
+
+@dataclass(frozen=True, slots=True)
+class KindCard:
+    """A crisis number's referral card in a call of one kind (119 for someone trapped: rescue, not fire)."""
+
+    reason: str
+    script: str
+
+
+class CrisisKinds:
+    """``crisis_kinds.toml``: the kind of a crisis from its numbers and words, the model's reason, the cards."""
+
+    def __init__(self, rules: tuple[KindRule, ...], model_reason: str, cards: dict[tuple[str, str], KindCard]) -> None:
+        self.rules = rules
+        self.model_reason = model_reason
+        self.cards = cards
+
+    @classmethod
+    def load(cls, data_dir: Path = DEFAULT_DATA_DIR) -> CrisisKinds:
+        path = data_dir / KINDS_FILE
+        doc = load_toml(path)
+        doc.check_keys({"rule", "model", "cards"})
+        rules = []
+        for entry in doc.tables("rule"):
+            entry.check_keys({"number", "kind", "patterns"})
+            rules.append(KindRule(entry.text("number"), entry.text("kind"), entry.regex_list("patterns")))
+        model = doc.table("model")
+        model.check_keys({"reason"})
+        reason = model.text("reason")
+        if "{kind}" not in reason:
+            raise DataError(path, "model.reason", "needs {kind}")
+        cards: dict[tuple[str, str], KindCard] = {}
+        table = doc.table("cards", required=False)
+        for key in table.raw:
+            kind, sep, number = key.partition("/")
+            if not sep or not kind or not number:
+                raise DataError(path, f"cards.{key}", "key must be \"kind/number\"")
+            card = table.table(key)
+            card.check_keys({"reason", "script"})
+            cards[(kind, number)] = KindCard(card.text("reason"), card.text("script"))
+        return cls(tuple(rules), reason, cards)
+
+    def of_numbers(self, numbers: Collection[str], text: str) -> str | None:
+        """The kind of danger of words that gave ``numbers`` (None: no rule fits)."""
+        return next((r.kind for r in self.rules if r.matches(numbers, text)), None)
+
+    def card(self, kind: str | None, number: str) -> KindCard | None:
+        return self.cards.get((kind, number)) if kind is not None else None
+
+
+@cache
+def shipped_kinds() -> CrisisKinds:
+    """The shipped table, loaded once per process."""
+    return CrisisKinds.load()
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisReading:
+    """What one critical utterance says of the danger."""
+
+    reason: str
+    kind: str | None
+    source: Source
+    numbers: tuple[str, ...]  # its emergency numbers, in the analysis's order
+    said: frozenset[str]  # those its words gave (the rules found them in the text)
+    raised: frozenset[str] = frozenset()  # those whose words raised the crisis (叫他没反应 → 120, not 撞了 → 122)
+
+
+def emergency(table: ReferralTable | None, ref: Referral) -> bool:
+    """A number the crisis card may name: urgent, critical, or an emergency number of the table (12356);
+    without the table, every number of a critical utterance."""
+    return table is None or ref.urgent or ref.critical or ref.number in table.emergency_numbers
+
+
+def read(kinds: CrisisKinds, table: ReferralTable | None, rules: Analysis, refined: Analysis,
+         model_kind: str | None) -> CrisisReading | None:
+    """The crisis ``refined`` raises (None: not critical).  ``rules``: the same utterance before the learned
+    path; ``model_kind``: the kind of danger the learned model reads (None: none, or no model)."""
+    if not refined.critical:
+        return None
+    text = refined.normalized.text
+    numbers = tuple(dict.fromkeys(r.number for r in refined.referrals if emergency(table, r)))
+    said = frozenset(r.number for r in rules.referrals if r.span is not None and emergency(table, r))
+    if rules.critical:
+        spans = set(rules.evidence.get("critical", ()))
+        raised = [r.number for r in rules.referrals if r.critical or (r.span is not None and r.span in spans)]
+        return CrisisReading(refined.critical_reason or rules.critical_reason or "", kinds.of_numbers(raised, text),
+                             Source.RULES, numbers, said, frozenset(raised))
+    kind = model_kind
+    words = [n for n in numbers if n in said and table is not None and table.is_urgent(n)]
+    of_kind = table.crisis_kinds.get(kind or "", ()) if table is not None else ()
+    if words and not set(words) & set(of_kind):
+        kind = kinds.of_numbers(words, text) or kind  # the words say what the danger is, not the guess
+    reason = kinds.model_reason.format(kind=kind) if kind else refined.critical_reason or ""
+    return CrisisReading(reason, kind, Source.MODEL, numbers, said)
+
+
+@dataclass
+class CallCrisis:
+    """The crisis of one call: its reason, kind, source and numbers (in card order)."""
+
+    kinds: CrisisKinds
+    table: ReferralTable | None = None
+    reason: str | None = None
+    kind: str | None = None
+    source: Source | None = None
+    numbers: list[str] = field(default_factory=list)  # the call's crisis numbers, in the card's order
+    said: set[str] = field(default_factory=set)  # crisis numbers the caller's words gave
+
+    @property
+    def active(self) -> bool:
+        return self.reason is not None
+
+    def take(self, reading: CrisisReading) -> bool:
+        """Fold in one critical utterance's reading; True when the call's kind changed (or was set)."""
+        if not self._replaces(reading):
+            return False
+        changed = reading.kind != self.kind
+        self.reason, self.source = reading.reason, reading.source
+        if changed:
+            self.kind = reading.kind
+            self._rekind(reading)
+        return changed
+
+    def _replaces(self, reading: CrisisReading) -> bool:
+        if self.reason is None or self.source is None:
+            return True
+        if reading.source is Source.RULES:  # words outrank a guess; a specific reason of another kind wins
+            return self.source is Source.MODEL or (reading.kind is not None and reading.kind != self.kind)
+        return self.source is Source.MODEL and self.kind is None and reading.kind is not None
+
+    def kind_numbers(self) -> tuple[str, ...]:
+        """The emergency numbers of the call's kind of danger (referrals.toml ``[crisis_kinds]``)."""
+        if self.table is None or self.kind is None:
+            return ()
+        return self.table.crisis_kinds.get(self.kind, ())
+
+    def allowed(self, reading: CrisisReading) -> tuple[str, ...]:
+        """The numbers of ``reading`` that belong on the call's card: said, or of the call's kind (all of
+        them while the call's kind is unknown)."""
+        mine = set(self.kind_numbers())
+        if self.kind is None or not mine:
+            return reading.numbers
+        return tuple(n for n in reading.numbers if n in reading.said or n in mine)
+
+    def card(self, reading: CrisisReading) -> tuple[str, ...]:
+        """The crisis card's numbers with ``reading``: the call's, in their order, then the reading's new
+        ones (urgent first, then those whose words raised the crisis, then those said, else the
+        analysis's order); they join the call's."""
+        new = [n for n in self.allowed(reading) if n not in self.numbers]
+        self.said.update(n for n in reading.said if n in new or n in self.numbers)
+        new.sort(key=lambda n: (not self._urgent(n), n not in reading.raised, n not in reading.said))
+        self.numbers.extend(new)
+        return tuple(self.numbers)
+
+    def _urgent(self, number: str) -> bool:
+        return self.table is None or self.table.is_urgent(number)
+
+    def _rekind(self, reading: CrisisReading) -> None:
+        """The call's kind was set or changed by ``reading``: numbers neither said nor of the new kind leave;
+        the reading's, urgent first, those its words raised, those said, then the kind's, lead."""
+        mine = self.kind_numbers()
+        self.said.update(reading.said)
+        pool = list(dict.fromkeys((*self.numbers, *self.allowed(reading))))
+        if mine:
+            pool = [n for n in pool if n in self.said or n in mine]
+        pool.sort(key=lambda n: (not self._urgent(n), n not in reading.raised, n not in self.said,
+                                 mine.index(n) if n in mine else len(mine)))
+        self.numbers = pool
