@@ -13,9 +13,10 @@ An unconfirmed crisis (one model guess, the caller's later lines routine) is not
 items: the report shows it as "模型提示未确认" and judges the call as a routine one.
 
 The **kinds** of a confirmed crisis say which crisis numbers it needs (``CrisisKind.numbers``,
-referrals.toml [crisis_kinds]): the kinds the rules' reasons and the caller's words name; the model's
-guessed kinds only when nothing else names one.  ``CrisisReading.numbers`` keeps the offered numbers
-that fit those kinds (and any number of no kind, such as 122); the others do not apply to the call.
+referrals.toml [crisis_kinds]): the kinds the caller's words name, else those the rules' reasons name
+(a reason can name several: 119's 火情、燃气泄漏、被困…), else the model's guessed kinds.
+``CrisisReading.numbers`` keeps the offered numbers that fit those kinds (and any number of no kind,
+such as 122); the others do not apply to the call.
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ def read_crisis(rules: CrisisRules, signs: Sequence[CrisisSign], caller: Sequenc
     offered = tuple(dict.fromkeys(n for s in ordered for n in s.numbers))
     by_rules = [s for s in ordered if s.reason is None or rules.model_mark not in s.reason]
     utterances = frozenset(s.utterance_id for s in ordered)
-    named = [k for k in rules.kinds
-             if any(s.reason is not None and k.named_in(s.reason) for s in by_rules)
-             or any(k.said_by_caller(line.norm) for line in caller)]
+    # the caller's words name the kind best: a rules reason can name several (119's 火情、燃气泄漏、被困…)
+    named = [k for k in rules.kinds if any(k.said_by_caller(line.norm) for line in caller)] or \
+        [k for k in rules.kinds if any(s.reason is not None and k.named_in(s.reason) for s in by_rules)]
     later_sign = any(line.start > first.time and line.utterance_id not in utterances for line in safety)
     confirmed = bool(by_rules) or len(utterances) > 1 or later_sign or bool(named)
     kinds = named or [k for k in rules.kinds if any(s.reason is not None and k.named_in(s.reason) for s in ordered)]
