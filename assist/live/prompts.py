@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assist.live.alerts import CallAlerts
@@ -395,10 +395,3 @@ class LiveAssist:
             ))
         return out
 
-
-def replay_events(assist: LiveAssist, transcripts: Iterable[Transcript]) -> list[Event]:
-    """Run a whole transcript through live assist (training reports, tests)."""
-    out: list[Event] = []
-    for t in transcripts:
-        out.extend(assist.on_transcript(t))
-    return out

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from assist.live.prompts import LiveAssist, replay_events
+from assist.live.prompts import LiveAssist
 from assist.live.transcript_source import split_chars, timed_words
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.protocol.decode import decode_events
@@ -40,7 +40,7 @@ def call_events(analyzer: Analyzer, lines: list[TranscriptLine]) -> list[Event]:
     wire: list[dict[str, Any]] = []
     for t in transcripts(lines):
         wire.append(json.loads(t.to_json()))
-        wire.extend(json.loads(e.to_json()) for e in replay_events(live, [t]))
+        wire.extend(json.loads(e.to_json()) for e in live.on_transcript(t))
     return decode_events(wire)
 
 
