@@ -89,11 +89,11 @@ class CallLevel:
         """The call's crisis numbers, in the crisis card's order."""
         return self.crisis.numbers
 
-    def enter_crisis(self, reading: CrisisReading) -> tuple[str, ...]:
+    def enter_crisis(self, reading: CrisisReading, utterance_id: str | None = None) -> tuple[str, ...]:
         """A critical utterance: fold its reading into the call's crisis; the crisis card's numbers.  When
         the call's kind of danger changes, its 承办 follows the new lead number."""
         self.critical = True
-        changed = self.crisis.take(reading)
+        changed = self.crisis.take(reading, utterance_id)
         numbers = self.crisis.card(reading)
         department = self.crisis_department()
         if changed and self.topic.department.pinned and department is not None:

@@ -160,25 +160,29 @@ class CallCrisis:
     source: Source | None = None
     numbers: list[str] = field(default_factory=list)  # the call's crisis numbers, in the card's order
     said: set[str] = field(default_factory=set)  # crisis numbers the caller's words gave
+    utterance: str | None = None  # the utterance whose reading set the call's reason
 
     @property
     def active(self) -> bool:
         return self.reason is not None
 
-    def take(self, reading: CrisisReading) -> bool:
-        """Fold in one critical utterance's reading; True when the call's kind changed (or was set)."""
-        if not self._replaces(reading):
+    def take(self, reading: CrisisReading, utterance_id: str | None = None) -> bool:
+        """Fold in one critical utterance's reading; True when the call's kind changed (or was set).  A
+        reading of the utterance that set the call's reason (its final after a partial) may revise it."""
+        if not self._replaces(reading, utterance_id):
             return False
         changed = reading.kind != self.kind
-        self.reason, self.source = reading.reason, reading.source
+        self.reason, self.source, self.utterance = reading.reason, reading.source, utterance_id
         if changed:
             self.kind = reading.kind
             self._rekind(reading)
         return changed
 
-    def _replaces(self, reading: CrisisReading) -> bool:
+    def _replaces(self, reading: CrisisReading, utterance_id: str | None) -> bool:
         if self.reason is None or self.source is None:
             return True
+        if utterance_id is not None and utterance_id == self.utterance and self.source is Source.MODEL:
+            return True  # the same utterance read again (more words, or its final): its newest guess counts
         if reading.source is Source.RULES:  # words outrank a guess; a specific reason of another kind wins
             return self.source is Source.MODEL or (reading.kind is not None and reading.kind != self.kind)
         return self.source is Source.MODEL and self.kind is None and reading.kind is not None

@@ -10,16 +10,21 @@ partial.  It runs on finals, and on a partial that has stayed the same for ``STA
 seconds: the caller paused, so a learned crisis card can show while the caller is still on the
 line, and when the final's words are the stable partial's (the usual case: the recogniser
 finalises after ``gate_hangover_ms`` of quiet), the final reuses that result instead of
-computing it again.  A stable partial is analysed once, and another of the same utterance only
-once it has ``STABLE_GROWTH`` more characters; a final or a newer partial makes a waiting one
-moot; and it uses only spare time: when the analysis thread has work queued (a busy floor), it is
-left to the final.  Only live calls wait for stable partials: a training replay runs the learned
-path on finals alone, so two replays of one recording give the same prompts and the same report.
+computing it again.  A stable partial needs ``STABLE_MIN`` characters; it is analysed once, and
+another of the same utterance only once it has ``STABLE_GROWTH`` more characters; a final or a
+newer partial makes a waiting one moot; and it uses only spare time: when the analysis thread has
+work queued (a busy floor), it is left to the final.  A partial's result is tentative
+(``refine.tentative``): the model alone raises the crisis card on it only when sure, else it asks the
+safety question until the final decides; later partials of the utterance keep that result, so its
+cards do not go and come back as the words grow.  Only live calls wait for stable partials: a
+training replay runs the learned path on finals alone, so two replays of one recording give the same
+prompts and the same report.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -28,22 +33,26 @@ from typing import TYPE_CHECKING
 
 from assist.live.alerts import AlertBook
 from assist.live.prompts import LiveAssist
-from assist.nlp.refine import Refinement
+from assist.nlp.refine import Refinement, tentative
 from assist.protocol.events import Alert, CallState, CallSummary, Event, Transcript
 from assist.text import join_cjk
 
 if TYPE_CHECKING:
     from assist.live.session import CallSession
 
+log = logging.getLogger(__name__)
+
 PARTIAL_MIN_GROWTH = 1  # characters a partial must add before the rules analyse it again
 STABLE_PARTIAL = 0.25  # s a partial must stay unchanged before the learned path runs on it
 STABLE_GROWTH = 4  # characters a partial must add to the utterance's last stable run before another
+STABLE_MIN = 6  # characters a partial needs before the learned path runs on it (我妈倒在… is too little)
 
 
 @dataclass
 class LearnedCounts:
     """The analysis thread's queue, and how often the learned path ran, over every call of a server
-    (its ``/stats``).  Touched on the event loop only."""
+    (its ``/stats``).  ``pending`` is touched on the event loop, the others on the analysis thread:
+    safe while that executor has one thread (``AssistPipeline``'s)."""
 
     pending: int = 0  # analyses handed to the analysis thread and not yet back
     finals: int = 0  # finals that needed the learned path
@@ -68,6 +77,7 @@ class CallListener:
         self._timers: dict[str, asyncio.TimerHandle] = {}  # utterance id -> its stable-partial timer
         self._learned: dict[str, tuple[str, Refinement | None]] = {}  # utterance id -> stable partial's result
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False  # the call ended: no stable run starts any more
         self.counts = counts if counts is not None else LearnedCounts()
 
     def _due(self, t: Transcript) -> bool:
@@ -91,9 +101,15 @@ class CallListener:
         return self.live.learned_for(t)
 
     def _analyse(self, t: Transcript) -> list[Event]:
-        """In the analysis thread: the learned path on finals, then the rules.  The learned path needs no
-        call state, so the lock (which the loop's state reads take) is held only for the rules."""
-        refinement = self._refinement(t) if t.final else None
+        """In the analysis thread: the learned path on finals, then the rules; a partial keeps its utterance's
+        latest stable result, so the learned cards do not go and come back as the partial grows.  The
+        learned path needs no call state, so the lock (which the loop's state reads take) is held only for
+        the rules."""
+        if t.final:
+            refinement = self._refinement(t)
+        else:
+            kept = self._learned.get(t.utterance_id)
+            refinement = kept[1] if kept is not None else None
         with self._lock:
             return self.live.on_transcript(t, refinement)
 
@@ -101,9 +117,11 @@ class CallListener:
         """In the analysis thread: a partial that stayed the same, unless a final or newer words came."""
         if self._latest.get(t.utterance_id) != t.text:
             return []
-        refinement = self.live.learned_for(t)
+        refinement = tentative(self.live.learned_for(t))
         self._learned[t.utterance_id] = (join_cjk(t.text), refinement)
         self.counts.stable += 1
+        if self._latest.get(t.utterance_id) != t.text:
+            return []  # newer words came during the run: kept for them and the final, not shown for these
         with self._lock:
             return self.live.on_transcript(t, refinement)
 
@@ -124,7 +142,7 @@ class CallListener:
         if timer is not None:
             timer.cancel()
         done = self._learned.get(uid)
-        if t.text.strip() and len(join_cjk(t.text)) >= (len(done[0]) + STABLE_GROWTH if done else 1):
+        if len(join_cjk(t.text).strip()) >= (len(done[0]) + STABLE_GROWTH if done else STABLE_MIN):
             self._timers[uid] = asyncio.get_running_loop().call_later(self._stable_after, self._start_stable,
                                                                       session, t)
 
@@ -132,6 +150,8 @@ class CallListener:
         """The partial stayed the same: run the learned path on it, unless the analysis thread has work
         queued (a stable partial only uses spare time; the final will run it)."""
         self._timers.pop(t.utterance_id, None)
+        if self._closed or not session.active:
+            return
         if self.counts.pending:
             self.counts.busy += 1
             return
@@ -140,8 +160,12 @@ class CallListener:
         task.add_done_callback(self._tasks.discard)
 
     async def _stable(self, session: CallSession, t: Transcript) -> None:
-        events = await self._run(self._analyse_stable, t)
-        if not session.active:
+        try:
+            events = await self._run(self._analyse_stable, t)
+        except Exception:  # as a listener's failure in delivery: logged, the call goes on
+            log.exception("call %s: learned run on a stable partial failed", session.call_id)
+            return
+        if self._closed or not session.active:
             return
         for ev in events:
             if isinstance(ev, Alert):
@@ -171,6 +195,9 @@ class CallListener:
             return self.live.state(active=active)
 
     async def on_end(self, session: CallSession, summary: CallSummary) -> Sequence[Event]:
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()

@@ -41,7 +41,6 @@ from assist.nlp.traindata import Head
 from assist.protocol.enums import (
     AlertKind,
     CallMode,
-    Emotion,
     PromptAction,
     PromptKind,
     Role,
@@ -126,14 +125,6 @@ class LiveAssist:
         self._suggested = SuggestedLines()  # wordings shown to the operator (read aloud: the operator's)
         self._steady = SteadyCards(call_id, self.call, self._scripts, self._steps, self._suggested)
 
-    @property
-    def level(self) -> float:
-        return self.call.mood.level
-
-    @property
-    def emotion_label(self) -> Emotion:
-        return self.call.mood.label
-
     # ------------------------------------------------------------ public
 
     def learned_for(self, t: Transcript) -> Refinement | None:
@@ -160,7 +151,9 @@ class LiveAssist:
         before = self.state() if t.final else None
         named = self._units.named(text) if role.is_agent and text.strip() else None
         result, reading = self._analyze(role, text, t.utterance_id, named, refinement) if text.strip() else (None, None)
-        numbers = self.call.enter_crisis(reading) if reading is not None else None  # the call's crisis card
+        if t.final and not text.strip() and self._context is not None:  # the recogniser took the words back
+            self._context.forget(t.utterance_id)
+        numbers = self.call.enter_crisis(reading, t.utterance_id) if reading is not None else None
         if t.final:
             self.call.fold(role, result, named)
         wanted = self._cards_for(t, role, text, result, numbers) if result is not None else {}
@@ -307,7 +300,9 @@ class LiveAssist:
                 continue  # shown already, a routine referral while a crisis holds the screen, or on the safety card
             if self.call.is_matter_hotline(ref) and ref.number != matter:
                 continue  # a matter hotline follows the call's matter, not one utterance's guess
-            fit = self.call.kinds.card(self.call.crisis.kind, ref.number) if ref.number in crisis else None
+            # the call's kind of danger, else these words' (119 for 水漫进屋了: the rescue script, not fire's)
+            kind = self.call.crisis.kind if ref.number in crisis else self.call.kinds.of_numbers((ref.number,), text)
+            fit = self.call.kinds.card(kind, ref.number)
             data = ReferralPayload(number=ref.number, name=ref.name, reason=fit.reason if fit else ref.reason,
                                    script=fit.script if fit else ref.script)  # 119 for someone trapped: rescue
             cards[(PromptKind.REFERRAL, ref.number)] = (data, _found(text, ref.span.text if ref.span else ""))

@@ -105,7 +105,7 @@ class SteadyCards:
         if card is None:
             return []
         mood = self._call.mood
-        data = EmotionPayload(label=mood.label, intensity=round(mood.level, 2))
+        data = EmotionPayload(label=mood.label, intensity=round(mood.level, 2))  # as call_state
         if data == card.data:
             return []
         card.data = data

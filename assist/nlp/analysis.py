@@ -88,6 +88,10 @@ class CallContext:
             return None
         return tuple(dict.fromkeys(n for r in critical for n in r.numbers))
 
+    def forget(self, utterance_id: str) -> None:
+        """The utterance came to nothing (an empty final): its partial's record goes."""
+        self._records.pop(utterance_id, None)
+
     def danger_seen(self, exclude: str | None = None) -> bool:
         """An earlier caller utterance (not ``exclude``) gave a sign of danger or despair."""
         return any(r.critical or r.flagged or r.emotion == "绝望" for r in self.history(exclude))

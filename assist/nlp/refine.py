@@ -164,6 +164,17 @@ def compute(analyzer: RulesEngine, a: Analysis) -> Refinement:
     return Refinement(result, knowledge)
 
 
+def tentative(refinement: Refinement | None) -> Refinement | None:
+    """A partial's learned result: the model alone raises the crisis card on a partial only when sure (a
+    pause mid-sentence, 我妈倒在…, must not put a routine call into crisis mode and alert a supervisor);
+    below that, it asks the safety question until the final decides."""
+    crit = refinement.result.critical if refinement is not None and refinement.result is not None else None
+    if refinement is None or refinement.result is None or crit is None or not crit.confident or crit.sure:
+        return refinement
+    result = dataclasses.replace(refinement.result, critical=dataclasses.replace(crit, confident=False))
+    return dataclasses.replace(refinement, result=result)
+
+
 def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: CallContext | None,
           utterance_id: str | None) -> Analysis:
     """``a`` with the refinement's decisions; records the utterance in ``context`` again.  Cheap."""

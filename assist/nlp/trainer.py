@@ -217,6 +217,16 @@ def choose_confident(truth: Sequence[bool], rules: Sequence[bool], probs: Sequen
     return precise_threshold(truth, rules, p, grid, precision_target)
 
 
+def choose_sure(truth: Sequence[bool], probs: Sequence[float], floor: float, precision_target: float) -> float:
+    """The model probability (at least ``floor``, the confident one) from which the model's own flags, the
+    rules left out, are right ``precision_target`` of the time on validation folds: the model alone
+    raises the crisis card on a call's first sign from there.  The rules' flags are not counted: this tier
+    is about the model's signs only (the rules' own precision would cap it)."""
+    p = np.array(probs)
+    grid = [v for v in np.quantile(p, np.linspace(0.5, 1.0, 101)).round(4).tolist() if v >= floor]
+    return precise_threshold(truth, [False] * len(p), p, grid, precision_target)
+
+
 def precise_threshold(truth: Sequence[bool], rules: Sequence[bool], probs: npt.NDArray[np.float64],
                       grid: Sequence[float], precision_target: float) -> float:
     """The lowest threshold of ``grid`` (so the best recall) whose flags, rules OR ``probs`` above it, keep
@@ -298,7 +308,7 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
             y = [x == "true" for x in truth]
             mt, st, ur = choose_critical(y, rule_crit, probs, sims[idx].tolist(), cfg.recall_target)
             mc = choose_confident(y, rule_crit, probs, mt, cfg.confident_precision)
-            sure = choose_confident(y, rule_crit, probs, mc, cfg.sure_precision)
+            sure = choose_sure(y, probs, mc, cfg.sure_precision)
             rule = {"model_threshold": mt, "similarity_threshold": st, "use_rules": ur, "confident_threshold": mc}
             decided = [decide_critical(rule_crit[j], probs[j], float(sims[idx[j]]), rule) for j in range(len(idx))]
             crit = CriticalResult(y, rule_crit, [d.critical for d in decided], mt, st, temp, c, ur, mc,

@@ -6,16 +6,14 @@ knowledge cards on partials."""
 from __future__ import annotations
 
 import itertools
-import json
-from pathlib import Path
 
 import pytest
 
 from assist.live.call_state import Answer, CallKnowledge
 from assist.live.prompts import LiveAssist
-from assist.nlp.analyzer import Analyzer, CallContext
+from assist.nlp.analyzer import Analyzer
 from assist.protocol.enums import Category, PromptAction, PromptKind
-from assist.protocol.events import CallState, Event, Prompt, Transcript
+from assist.protocol.events import CallState, Prompt
 from assist.protocol.payloads import (
     CategoryPayload,
     CriticalPayload,
@@ -24,8 +22,9 @@ from assist.protocol.payloads import (
     ReferralPayload,
     SafetyPayload,
 )
+from tests.support.word_replay import DATA, Turn, call_lines, replay_words, shown
 
-TRIAL = Path(__file__).resolve().parents[1] / "data" / "trial"
+TRIAL = DATA / "trial"
 EMERGENCY = {"110", "119", "120", "122", "12356"}
 
 
@@ -34,34 +33,14 @@ def learned() -> Analyzer:
     return Analyzer.load(learned=True)
 
 
-Turn = list[tuple[str, bool, list[Event]]]  # (the line's text, final, the events of that transcript)
-
-
 def lines(name: str) -> list[dict[str, object]]:
-    return [json.loads(x) for x in (TRIAL / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    return call_lines(TRIAL / f"{name}.jsonl")
 
 
 def replay(analyzer: Analyzer, name: str, upto: int | None = None,
            rows: list[dict[str, object]] | None = None) -> tuple[LiveAssist, Turn]:
-    """The call's lines (or ``rows``) word by word: a partial per word, then the final with the learned path."""
-    rows = lines(name) if rows is None else rows
-    live = LiveAssist(name, "a1", analyzer, context_factory=CallContext)
-    out: Turn = []
-    for i, row in enumerate(rows[:upto]):
-        words = row["text"].split()
-        for k in range(1, len(words) + 1):
-            final = k == len(words)
-            text = "".join(words[:k])
-            t = Transcript(name, row["role"], f"u{i}", final, text, row["start"],
-                           row["end"] if final else row["start"] + 0.3 * k)
-            learned = live.learned_for(t) if final else None  # the server's case when the caller does not pause
-            out.append(("".join(words), final, live.on_transcript(t, learned)))
-    return live, out
-
-
-def shown(turns: Turn, kind: PromptKind) -> list[tuple[str, bool, Prompt]]:
-    return [(line, final, e) for line, final, events in turns for e in events
-            if isinstance(e, Prompt) and e.kind == kind and e.action != PromptAction.WITHDRAW]
+    """The call's lines (or ``rows``) word by word (tests/support/word_replay.py)."""
+    return replay_words(analyzer, name, (lines(name) if rows is None else rows)[:upto])
 
 
 def test_crisis_card_names_emergency_numbers_only(learned: Analyzer) -> None:

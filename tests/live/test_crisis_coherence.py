@@ -7,9 +7,6 @@ guess, and one emotion for the live and the stored view."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from assist.live.crisis import CallCrisis, CrisisReading, Source, shipped_kinds
@@ -18,9 +15,9 @@ from assist.nlp.analyzer import Analyzer
 from assist.protocol.enums import AlertKind, Emotion, PromptAction, PromptKind
 from assist.protocol.events import Alert, Prompt
 from assist.protocol.payloads import BannedPayload, CriticalPayload, EmotionPayload, EmpathyPayload, ReferralPayload
-from tests.live.test_call_coherence import Turn, replay, shown
+from tests.support.word_replay import DATA, Turn, call_lines, replay_words, shown
 
-TRIAL2 = Path(__file__).resolve().parents[1] / "data" / "trial2"
+TRIAL2 = DATA / "trial2"
 CALLS = ["d1-flood", "d2-rider", "d3-gjj-goodbye", "d6-dv-whisper"]
 
 
@@ -30,12 +27,12 @@ def learned() -> Analyzer:
 
 
 def rows(name: str) -> list[dict[str, object]]:
-    return [json.loads(x) for x in (TRIAL2 / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    return call_lines(TRIAL2 / f"{name}.jsonl")
 
 
 @pytest.fixture(scope="module")
 def calls(learned: Analyzer) -> dict[str, tuple[LiveAssist, Turn]]:
-    return {name: replay(learned, name, rows=rows(name)) for name in CALLS}
+    return {name: replay_words(learned, name, rows(name)) for name in CALLS}
 
 
 def critical_cards(turns: Turn) -> list[tuple[str, CriticalPayload]]:
@@ -83,7 +80,10 @@ def test_crisis_numbers_lead_with_the_right_one_and_their_cards_stay(
         calls: dict[str, tuple[LiveAssist, Turn]], name: str, numbers: tuple[str, ...]) -> None:
     live, turns = calls[name]
     cards = critical_cards(turns)
-    assert all(c.referrals == numbers for _, c in cards), [c.referrals for _, c in cards]
+    # the card's numbers keep their order; one joins when the call's kind of danger is known (the flood's
+    # first red card can come from 119's words alone, after the model's first sign asked the question)
+    assert cards and all(c.referrals == numbers[:len(c.referrals)] for _, c in cards), [c.referrals for _, c in cards]
+    assert cards[-1][1].referrals == numbers
     assert tuple(live.call.crisis_numbers) == numbers
     withdrawn = [p.data.number for _, _, events in turns for p in events if isinstance(p, Prompt)
                  and p.action == PromptAction.WITHDRAW and isinstance(p.data, ReferralPayload)]
@@ -135,10 +135,11 @@ def test_no_learned_banned_warning_for_the_operators_safety_wording_in_a_crisis(
 def test_a_rules_banned_phrase_is_still_flagged_in_a_crisis_with_the_calls_numbers(learned: Analyzer) -> None:
     script = rows("d1-flood")[:5]
     script.append({"role": "agent", "start": 36.0, "end": 38.0, "text": "你 有 完 没 完"})
-    _, turns = replay(learned, "d1-flood", rows=script)
+    live, turns = replay_words(learned, "d1-flood", script)
     banned = [p.data for _, _, p in shown(turns, PromptKind.BANNED) if isinstance(p.data, BannedPayload)]
     assert [b.rule for b in banned] == ["impatient"]
-    assert "119/110" in banned[0].suggestion  # the crisis alternative names the call's own numbers
+    live_numbers = "/".join(live.call.crisis_numbers)
+    assert "119" in banned[0].suggestion and live_numbers in banned[0].suggestion  # the call's own numbers
 
 
 @pytest.mark.parametrize("name", CALLS)
@@ -175,3 +176,15 @@ def test_the_calls_crisis_reading_policy(learned: Analyzer) -> None:
                              frozenset({"110"}), frozenset({"110"}))
     assert crisis.take(violence) and crisis.reason == violence.reason  # a stronger, specific reason of another kind
     assert crisis.card(violence)[0] == "110"
+
+
+def test_the_same_utterance_may_revise_its_own_guess_another_may_not(learned: Analyzer) -> None:
+    """A partial's model guess (其他危险 on 我们这下大雨了水有点上来…) is revised by the same utterance's
+    final (被困); a guess of another utterance never replaces the call's kind."""
+    crisis = CallCrisis(shipped_kinds(), learned.referrals)
+    partial = CrisisReading("可能有其他危险风险(模型判断)", "其他危险", Source.MODEL, ("110",), frozenset())
+    final = CrisisReading("可能有被困风险(模型判断)", "被困", Source.MODEL, ("119", "110"), frozenset())
+    other = CrisisReading("可能有医疗急症风险(模型判断)", "医疗急症", Source.MODEL, ("120",), frozenset())
+    assert crisis.take(partial, "u1") and crisis.kind == "其他危险"
+    assert crisis.take(final, "u1") and crisis.kind == "被困"
+    assert not crisis.take(other, "u2") and crisis.kind == "被困"

@@ -16,7 +16,7 @@ from assist.live.listener import CallListener
 from assist.live.prompts import LiveAssist
 from assist.live.session import CallSession
 from assist.nlp.analyzer import Analyzer, CallContext
-from assist.protocol.enums import PromptKind
+from assist.protocol.enums import PromptAction, PromptKind, Role
 from assist.protocol.events import Event, Prompt, Transcript
 from tests.support.real_server import RealServer
 
@@ -64,13 +64,18 @@ def _critical(events: list[Event]) -> bool:
     return any(isinstance(e, Prompt) and e.kind is PromptKind.CRITICAL for e in events)
 
 
-async def test_a_stable_partial_gets_the_learned_crisis_card_and_its_final_reuses_the_result(
+def _learned_sign(events: list[Event]) -> bool:
+    """A learned sign of danger: the crisis card, or (a partial's model guess, not sure) the safety question."""
+    return any(isinstance(e, Prompt) and e.kind in (PromptKind.CRITICAL, PromptKind.SAFETY) for e in events)
+
+
+async def test_a_stable_partial_gets_the_learned_sign_and_its_final_reuses_the_result(
         learned: Analyzer, executor: ThreadPoolExecutor) -> None:
     session, listener, as_session = _listener(learned, executor)
-    assert not _critical(list(await listener.on_transcript(as_session, _t(FAREWELL))))  # the rules alone: no card
+    assert not _learned_sign(list(await listener.on_transcript(as_session, _t(FAREWELL))))  # rules alone: none
     await asyncio.sleep(WAIT + 1.0)
     assert listener.counts.stable == 1
-    assert _critical(session.events)  # while the caller is still on the line
+    assert _learned_sign(session.events)  # while the caller is still on the line
     await listener.on_transcript(as_session, _t(FAREWELL, final=True))
     assert listener.counts.reused == 1
 
@@ -93,11 +98,11 @@ async def test_a_partial_that_grows_or_ends_before_the_wait_is_not_run_twice(
 async def test_a_final_with_other_words_computes_its_own_result(
         learned: Analyzer, executor: ThreadPoolExecutor) -> None:
     _session, listener, as_session = _listener(learned, executor)
-    await listener.on_transcript(as_session, _t("我想问一下"))
+    await listener.on_transcript(as_session, _t("我想问一下那个社保"))
     await asyncio.sleep(WAIT + 1.0)
     out = await listener.on_transcript(as_session, _t(FAREWELL, final=True))
     assert listener.counts.stable == 1 and listener.counts.reused == 0
-    assert _critical(list(out))  # the final's own learned result
+    assert _learned_sign(list(out))  # the final's own learned result
 
 
 async def test_another_stable_run_needs_more_words_and_a_busy_thread_leaves_it_to_the_final(
@@ -137,10 +142,11 @@ async def test_a_call_that_ends_during_the_wait_gets_no_late_cards(
     assert session.events == []
 
 
-def test_on_a_live_server_the_crisis_card_comes_before_the_final_and_stats_count_the_runs(
+def test_on_a_live_server_the_learned_sign_comes_before_the_final_and_stats_count_the_runs(
         learned: Analyzer, tmp_path: Path) -> None:
-    """A caller's farewell, said in a live call and then a pause: the learned crisis card is on the socket
-    before the utterance's final, and ``/stats`` counts one stable partial whose result the final reused."""
+    """A caller's farewell, said in a live call and then a pause: the learned sign (the safety question, or
+    the crisis card when the model is sure) is on the socket before the utterance's final, and ``/stats``
+    counts a stable partial whose result the final reused."""
     # the line's final comes 0.3 s after its last word (the transcript source's endpoint delay): a shorter
     # wait than the server's keeps a loaded test machine from finalising first
     server = RealServer(tmp_path / "calls.sqlite3", learned, stable_partial=0.1).start()
@@ -150,10 +156,55 @@ def test_on_a_live_server_the_crisis_card_comes_before_the_final_and_stats_count
         events = server.replay("c-stable", "a1", lines, speed=1.0).result(timeout=60)
         kinds = [("final" if e.get("final") else "partial") if e["type"] == "transcript" else e.get("kind")
                  for e in events if e["type"] in ("transcript", "prompt")]
-        assert "critical" in kinds and "final" in kinds
-        assert kinds.index("critical") < kinds.index("final")
+        sign = next(k for k in kinds if k in ("critical", "safety"))
+        assert "final" in kinds and kinds.index(sign) < kinds.index("final")
         stats = server.stats()
         assert stats["learned_stable_partials"] >= 1 and stats["learned_reused"] == 1
         assert stats["learned_finals"] == 1
     finally:
         server.close()
+
+
+def test_a_partials_model_only_crisis_is_tentative_unless_sure() -> None:
+    """On a partial the model alone raises the crisis card only when sure; below that, the safety question."""
+    from assist.nlp.learned import CriticalPrediction, LearnedResult
+    from assist.nlp.refine import Refinement, tentative
+
+    def refinement(p: float, sure: bool, source: str = "model") -> Refinement:
+        return Refinement(LearnedResult({}, CriticalPrediction(True, p, 0.0, source, True, sure)), None)
+
+    guess = tentative(refinement(0.8, False))
+    assert guess is not None and guess.result is not None and guess.result.critical is not None
+    assert guess.result.critical.critical and not guess.result.critical.confident  # asks, no crisis mode
+    assert tentative(refinement(0.99, True)) == refinement(0.99, True)
+    assert tentative(refinement(0.0, True, "rules")) == refinement(0.0, True, "rules")
+    assert tentative(None) is None
+
+
+async def test_too_short_a_partial_waits_for_more_words(learned: Analyzer, executor: ThreadPoolExecutor) -> None:
+    _, listener, as_session = _listener(learned, executor)
+    await listener.on_transcript(as_session, _t("我妈倒在"))  # fewer than STABLE_MIN characters
+    await asyncio.sleep(WAIT + 0.3)
+    assert listener.counts.stable == 0
+
+
+async def test_later_partials_keep_the_stable_partials_learned_cards(
+        learned: Analyzer, executor: ThreadPoolExecutor) -> None:
+    session, listener, as_session = _listener(learned, executor)
+    await listener.on_transcript(as_session, _t(FAREWELL[:-1]))
+    await asyncio.sleep(WAIT + 1.0)
+    learned_cards = {e.prompt_id for e in session.events
+                     if isinstance(e, Prompt) and e.kind in (PromptKind.CRITICAL, PromptKind.SAFETY)}
+    assert learned_cards  # the farewell's learned sign, on the partial
+    out = await listener.on_transcript(as_session, _t(FAREWELL))  # one more character: rules, no new run
+    withdrawn = {e.prompt_id for e in out if isinstance(e, Prompt) and e.action is PromptAction.WITHDRAW}
+    assert not learned_cards & withdrawn
+
+
+def test_an_empty_final_takes_the_partials_sign_back_from_the_call() -> None:
+    ctx = CallContext()
+    analyzer = Analyzer.load()
+    analyzer.analyze(Role.CALLER, "我爸躺在地上叫不醒", ctx, utterance_id="u1")
+    assert ctx.danger_seen()
+    ctx.forget("u1")
+    assert not ctx.danger_seen()

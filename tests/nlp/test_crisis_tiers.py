@@ -124,3 +124,18 @@ def test_the_models_first_sign_in_a_call_asks_before_it_raises_the_card() -> Non
         assert analyzer.analyze_final(Role.CALLER, FIRST_SIGN).critical  # no call: as before
     finally:
         analyzer.learned.model.critical_rule = rule
+
+
+def test_the_sure_tier_counts_the_models_own_flags_only() -> None:
+    """Rules with poor precision must not keep the model's sure tier from being set."""
+    from assist.nlp.trainer import choose_sure
+
+    truth = [True] * 10 + [False] * 10
+    probs = [0.99] * 8 + [0.5] * 2 + [0.98] + [0.1] * 9
+    assert choose_sure(truth, probs, 0.5, 0.85) <= 0.99  # 8 of 9 at 0.98: reachable, rules aside
+    t = choose_sure(truth, probs, 0.5, 0.85)
+    flagged = [p >= t for p in probs]
+    assert sum(f and y for f, y in zip(flagged, truth, strict=True)) / sum(flagged) >= 0.85
+    assert choose_sure(truth, probs, 0.5, 0.99) > 0.98  # above the false flag at 0.98
+    worst = [0.9] * 10 + [1.0] + [0.1] * 9  # the most probable flag is wrong: no threshold is precise enough
+    assert choose_sure(truth, worst, 0.5, 0.99) == 2.0  # the model alone never skips the question

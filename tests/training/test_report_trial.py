@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from assist.live.prompts import LiveAssist
-from assist.nlp.analyzer import Analyzer, CallContext
+from assist.nlp.analyzer import Analyzer
 from assist.nlp.data import DEFAULT_DATA_DIR
 from assist.nlp.referral import ReferralTable
-from assist.protocol.decode import decode_events
 from assist.protocol.enums import AlertKind, Severity
 from assist.protocol.events import Alert, CallState, Event, Transcript
 from assist.training.crisis import CrisisRules, Said, judge
@@ -22,6 +19,7 @@ from assist.training.report import build_report
 from assist.training.report_text import render_text
 from assist.training.rules import TrainingRules
 from tests.support.samples import NOISE
+from tests.support.word_replay import finals_through_live as run
 
 TRIAL = Path(__file__).resolve().parents[1] / "data" / "trial"
 
@@ -30,20 +28,6 @@ def trial(name: str, analyzer: Analyzer) -> list[Event]:
     """The trial call's finals through live assist with the learned path, via their wire JSON."""
     return run([json.loads(raw) for raw in (TRIAL / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()],
                analyzer)
-
-
-def run(lines: list[dict[str, Any]], analyzer: Analyzer) -> list[Event]:
-    live = LiveAssist("c-trial", "a1", analyzer, mode="training", context_factory=CallContext)
-    wire: list[dict[str, Any]] = []
-    counts: dict[str, int] = {}
-    for line in lines:
-        n = counts.get(line["role"], 0)
-        counts[line["role"]] = n + 1
-        t = Transcript("c-trial", line["role"], f"{line['role']}-{n}", True, line["text"], line["start"],
-                       line["end"])
-        wire.append(json.loads(t.to_json()))
-        wire.extend(json.loads(e.to_json()) for e in live.on_transcript(t, live.learned_for(t)))
-    return decode_events(wire)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from assist.training.report_shape import TrainingReport
 from assist.training.report_text import render_text
 from assist.training.rules import TrainingRules
 from assist.training.safety import SafetyOutcome
-from tests.training.test_report_trial import run
+from tests.support.word_replay import finals_through_live as run
 
 TRIAL2 = Path(__file__).resolve().parents[1] / "data" / "trial2"
 
