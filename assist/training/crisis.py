@@ -20,6 +20,7 @@ from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
 DEFAULT_CRISIS = DEFAULT_DATA_DIR / "crisis.toml"
 DEFAULT_KIND_NUMBERS = DEFAULT_DATA_DIR / "referrals.toml"  # its [crisis_kinds]: the numbers of each kind
 SLACK = 1.0  # s: words said just before the critical utterance ended still count
+SAFETY_QUESTION = "您现在安全吗?"  # when referrals.toml has no [safety_questions] default
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,10 @@ class CrisisKind:
     reasons: tuple[re.Pattern[str], ...]  # on the reason of a crisis card the rules raised
     caller: tuple[re.Pattern[str], ...]  # on the caller's own words
     one_of: bool  # any one of the numbers is enough
+    # a model guess of this kind the call did not confirm is still checked like a safety card (自伤自杀:
+    # an indirect farewell is how the guess often comes): did the operator ask about the caller's safety?
+    ask_unconfirmed: bool = False
+    question: str = SAFETY_QUESTION  # that safety question: referrals.toml [safety_questions] of the kind
 
     def named_in(self, reason: str) -> bool:
         return self.name in reason or any(p.search(reason) for p in self.reasons)
@@ -65,19 +70,25 @@ class CrisisRules:
             table.check_keys({"name", "expected", "patterns", "number"})
             items.append(CrisisRule(table.text("name"), table.text("expected"), table.regex_list("patterns", defines),
                                     table.boolean("number", False)))
-        numbers_doc = load_toml(kind_numbers or DEFAULT_KIND_NUMBERS).table("crisis_kinds", required=False)
+        referrals = load_toml(kind_numbers or DEFAULT_KIND_NUMBERS)
+        numbers_doc = referrals.table("crisis_kinds", required=False)
         numbers = {kind: numbers_doc.texts(kind) for kind in numbers_doc.raw}
+        questions_doc = referrals.table("safety_questions", required=False)
+        questions = {kind: questions_doc.text(kind) for kind in questions_doc.raw}
+        default = questions.get("default", SAFETY_QUESTION)
         described: dict[str, CrisisKind] = {}
         for table in doc.tables("kind", required=False):
-            table.check_keys({"name", "reasons", "caller", "one_of"})
+            table.check_keys({"name", "reasons", "caller", "one_of", "ask_unconfirmed"})
             name = table.text("name")
             if name not in numbers:
                 raise table.error(f"{name!r} is not a kind of [crisis_kinds] in referrals.toml "
                                   f"({', '.join(numbers)})")
             described[name] = CrisisKind(name, numbers[name], table.regex_list("reasons", defines),
-                                         table.regex_list("caller", defines), table.boolean("one_of", False))
+                                         table.regex_list("caller", defines), table.boolean("one_of", False),
+                                         table.boolean("ask_unconfirmed", False), questions.get(name, default))
         # a kind without an entry is known by the model's guesses only (its name in the card's reason)
-        kinds = tuple(described.get(k) or CrisisKind(k, n, (), (), False) for k, n in numbers.items())
+        kinds = tuple(described.get(k) or CrisisKind(k, n, (), (), False, False, questions.get(k, default))
+                      for k, n in numbers.items())
         return cls(tuple(items), kinds, doc.text("model_mark", "(模型判断)"))
 
 

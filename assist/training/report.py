@@ -32,7 +32,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from assist.protocol.enums import AlertKind, CallMode, Emotion, PromptAction, Role, Severity
+from assist.protocol.enums import AlertKind, CallMode, Emotion, PromptAction, PromptKind, Role, Severity
 from assist.protocol.events import Alert, CallStarted, CallState, Event, Prompt, Ready, Transcript
 from assist.protocol.payloads import (
     BannedPayload,
@@ -64,7 +64,7 @@ from assist.training.report_shape import (
 )
 from assist.training.report_text import suggestions
 from assist.training.rules import EmpathyStep, GreetingRule, TrainingRules
-from assist.training.safety import Raised, SafetyCheck, SafetyOutcome, SafetyRules, Turn
+from assist.training.safety import Raised, SafetyCheck, SafetyRules, Turn
 from assist.training.safety import judge as judge_safety
 
 CRISIS_EMPATHY_NOTE = "危急来电按危急处置评价:情绪承接见危急处置,不检查责任表态和行动承诺(办结时限)"
@@ -355,7 +355,10 @@ def _reading(call: _Call, cards: Sequence[_Card], caller: Sequence[CallerLine]) 
     by_id = {line.utterance_id: line for line in caller}
     safety = [by_id[p.utterance_id] for p in call.prompts.values()
               if isinstance(p.data, SafetyPayload) and p.utterance_id in by_id]
-    return read_crisis(_crisis_rules(), signs, caller, safety)
+    # withdrawn ones too: live assist's second sign counts a despair reading whenever it was made
+    despair = [by_id[p.utterance_id] for p in call.prompts.values()
+               if isinstance(p.data, EmotionPayload) and p.data.label == Emotion.DESPAIR and p.utterance_id in by_id]
+    return read_crisis(_crisis_rules(), signs, caller, safety, despair)
 
 
 def _crisis(reading: CrisisReading | None, agent: Sequence[_Utterance]) -> CrisisCheck | None:
@@ -367,13 +370,14 @@ def _crisis(reading: CrisisReading | None, agent: Sequence[_Utterance]) -> Crisi
     if not reading.confirmed:
         return CrisisCheck(reading.since, reading.numbers, (), False, kinds, reading.offered, reading.note)
     check = judge(_crisis_rules(), reading.since, reading.numbers, [_said(u) for u in agent])
-    return dataclasses.replace(check, kinds=kinds, offered=reading.offered)
+    return dataclasses.replace(check, kinds=kinds, offered=reading.offered, note=reading.note)
 
 
 def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance],
             reading: CrisisReading | None) -> tuple[SafetyCheck, ...]:
     """Whether the operator asked about the caller's safety after each safety card (withdrawn ones too:
-    a safety card retires on the caller's next calm final, after it was shown).  The patterns are read for
+    a safety card retires on the caller's next calm final, after it was shown), and after an unconfirmed
+    model guess the crisis reading still asks about (``reading.ask``: 自伤自杀).  The patterns are read for
     each report, like training.toml, so an edit applies to the next one."""
     raised = []
     for p in call.prompts.values():
@@ -381,14 +385,20 @@ def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance],
         if isinstance(p.data, SafetyPayload) and utt is not None:
             raised.append(Raised(utt.utterance_id, utt.text, utt.norm, utt.start, utt.end, p.data.question,
                                  p.data.reason))
-    if not raised:
-        return ()
     critical = [c for c in cards if isinstance(c.data, CriticalPayload)]
+    # an unconfirmed guess is on one utterance: judged like a safety card unless one on its words is already
+    utt = call.utterances.get(critical[0].prompt.utterance_id) if critical else None
+    guess = None if (reading is None or reading.confirmed or not reading.ask or utt is None
+                     or any(r.utterance_id == utt.utterance_id for r in raised)) else \
+        Raised(utt.utterance_id, utt.text, utt.norm, utt.start, utt.end, reading.ask, reading.reason)
+    if not raised and guess is None:
+        return ()
+    rules = SafetyRules.load()
     turns = [Turn(u.utterance_id, u.text, u.norm, u.start, u.end) for u in agent]
-    checks = judge_safety(SafetyRules.load(), raised, turns, [c.time for c in critical],
-                          {c.prompt.utterance_id for c in critical})
-    if reading is None or reading.confirmed:
+    ids = {c.prompt.utterance_id for c in critical}
+    checks = judge_safety(rules, raised, turns, [c.time for c in critical], ids)
+    if guess is None:
         return checks
-    # the caller's next words raised only the model's unconfirmed guess: not a crisis to judge by, not a miss
-    return tuple(dataclasses.replace(q, outcome=SafetyOutcome.UNCONFIRMED) if q.outcome is SafetyOutcome.CRISIS
-                 else q for q in checks)
+    # judged on its own: the guess is no safety card the caller's next words could replace on screen
+    asked = [dataclasses.replace(q, card=PromptKind.CRITICAL) for q in judge_safety(rules, [guess], turns, [], ids)]
+    return tuple(sorted((*checks, *asked), key=lambda q: q.time))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assist.protocol.enums import Role
+from assist.protocol.enums import PromptKind, Role
 from assist.training.safety import SafetyOutcome
 
 if TYPE_CHECKING:
@@ -83,6 +83,8 @@ def render_text(report: TrainingReport) -> str:
     elif report.crisis is not None:
         kinds = f",危急类型:{'、'.join(report.crisis.kinds)}" if report.crisis.kinds else ""
         lines.append(f"危急处置(按危急来电标准评价,不看结束语和办结时限{kinds})")
+        if report.crisis.note:  # a lone model guess the caller said nothing after
+            lines.append(f"  {report.crisis.note}")
         for item in report.crisis.items:
             if item.done:
                 lines.append(f"  {ok[True]} {item.item} [{clock(item.time)}] {item.said}")
@@ -98,8 +100,6 @@ def render_text(report: TrainingReport) -> str:
             lines.append(f"  {ok[True]} {heard} → 坐席 [{clock(q.asked_time)}] {q.said}")
         elif q.outcome is SafetyOutcome.CRISIS:
             lines.append(f"  · {heard} → 来电人随后说出危急情况,按危急处置评价")
-        elif q.outcome is SafetyOutcome.UNCONFIRMED:
-            lines.append(f"  · {heard} → 来电人随后的话只有模型判断为危急,通话没有证实(模型提示未确认),不评价")
         else:
             lines.append(f"  {ok[False]} {heard} → 坐席没有询问;可以问:{q.question}")
     others = [a for a in report.alerts if a not in report.critical]
@@ -133,7 +133,8 @@ def suggestions(report: TrainingReport) -> tuple[str, ...]:
                 out.append(f"来电人{e.label}后缺少「{s.step}」{why};可以说:{s.expected}")
     for q in report.safety:
         if q.outcome is SafetyOutcome.MISSED:
-            out.append(f"{clock(q.time)} 助手提示安全确认,坐席没有询问来电人的安全;可以问:{q.question}")
+            card = "安全确认" if q.card is PromptKind.SAFETY else f"危急「{q.reason or '模型判断'}」(通话没有证实)"
+            out.append(f"{clock(q.time)} 助手提示{card},坐席没有询问来电人的安全;可以问:{q.question}")
     for r in report.referrals:
         if not r.given and not r.excused:
             say = f";可以说:{r.script}" if r.script else ""

@@ -29,6 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
+from assist.protocol.enums import PromptKind
 
 DEFAULT_SAFETY = DEFAULT_DATA_DIR / "safety_check.toml"
 SLACK = 1.0  # s: an operator utterance ending this soon before the caller's words ended is not after them
@@ -39,9 +40,6 @@ class SafetyOutcome(StrEnum):
     ASKED = "asked"  # the operator asked about the caller's safety in time
     MISSED = "missed"  # no safety question in the operator's next turns
     CRISIS = "crisis"  # the caller's next words raised the crisis card first (judged by the crisis criteria)
-    # the caller's next words raised only a model guess the call did not confirm (assist.training.crisis_signs):
-    # set by the report; neither judged by the crisis criteria nor a miss
-    UNCONFIRMED = "unconfirmed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +98,9 @@ class SafetyCheck:
     outcome: SafetyOutcome
     asked_time: float | None = None  # ASKED: the start of the operator's question
     said: str | None = None  # ASKED: the operator's words
+    # the card that asked for it: the amber safety card, or (set by the report) an unconfirmed model guess
+    # of 自伤自杀 on a crisis card (assist.training.crisis_signs: CrisisReading.ask)
+    card: PromptKind = PromptKind.SAFETY
 
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from assist.nlp.analyzer import Analyzer
 from assist.protocol.decode import decode_events
-from assist.protocol.events import Event
+from assist.protocol.enums import PromptKind
+from assist.protocol.events import Event, Prompt
 from assist.training.crisis import CrisisRules, Said, judge
 from assist.training.crisis_signs import UNCONFIRMED, CallerLine, CrisisSign, read_crisis
 from assist.training.offers import ReferralCard, referrals
@@ -126,22 +127,37 @@ def test_an_answer_shown_then_withdrawn_is_in_the_report(name: str, question: st
 # ---------------------------------------------------------------- 4. a model guess the call did not confirm
 
 
-def test_a_routine_call_with_one_model_guess_is_judged_as_routine(analyzer: Analyzer, rules: TrainingRules) -> None:
+def straight_to_red(name: str) -> list[Event]:
+    """The recorded call without its safety cards: as live assist showed it before it asked the safety question
+    first (the model's guess went straight to the red card)."""
+    return [e for e in recorded(name) if not (isinstance(e, Prompt) and e.kind == PromptKind.SAFETY)]
+
+
+def test_a_routine_call_with_one_model_guess_is_judged_as_routine(rules: TrainingRules) -> None:
     closing, _, _ = line("d5-juzhuzheng", "agent", "感谢您的来电")
-    for report in both("d5-juzhuzheng", analyzer, rules):
-        # the shipped model may no longer guess a crisis at 屋头那个也要办: then there is no crisis at all
-        assert report.crisis is None or not report.crisis.confirmed
-        assert report.closing.judged and report.closing.used and report.closing.said == closing
-        assert not any("危急" in s or "转介 110" in s or "转介 12356" in s for s in report.suggestions)
-    report = build_report(recorded("d5-juzhuzheng"), rules)
+    guess, start, _ = line("d5-juzhuzheng", "caller", "屋头那个")
+    report = build_report(straight_to_red("d5-juzhuzheng"), rules)
+    assert report.closing.judged and report.closing.used and report.closing.said == closing
+    assert not any(s.startswith("危急来电") or "转介 110" in s or "转介 12356" in s for s in report.suggestions)
     assert report.crisis is not None and report.crisis.items == () and UNCONFIRMED in report.crisis.note
     assert {r.number: (r.given, r.excused.startswith(UNCONFIRMED)) for r in report.referrals} == {
         "110": (False, True), "12356": (False, True)}
-    # the amber card's question, followed only by the model's guess: neither a crisis nor a miss
-    assert [q.outcome for q in report.safety] == [SafetyOutcome.UNCONFIRMED]
     text = render_text(report)
     assert f"危急处置:{UNCONFIRMED}" in text and "✗ 询问位置" not in text and "✗ 转接处置" not in text
     assert report.to_dict()["crisis"]["confirmed"] is False
+    # a guess of 自伤自杀 is not fully excused: judged like a safety card, and the operator did not ask
+    [check] = report.safety
+    assert check.card is PromptKind.CRITICAL and check.outcome is SafetyOutcome.MISSED
+    assert (check.time, check.caller) == (start, guess)
+    assert any("坐席没有询问来电人的安全" in s for s in report.suggestions)
+
+
+def test_the_safety_question_then_the_crisis_card_is_a_second_sign(rules: TrainingRules) -> None:
+    # the trial's live run asked the safety question on 急得很 and raised the crisis card on the next line:
+    # two model signs, as live assist reads them (CallContext.danger_seen), so the call is judged as a crisis
+    report = build_report(recorded("d5-juzhuzheng"), rules)
+    assert report.crisis is not None and report.crisis.confirmed and report.crisis.items
+    assert [q.outcome for q in report.safety] == [SafetyOutcome.CRISIS] and not report.closing.judged
 
 
 def sign(uid: str, at: float, reason: str, numbers: tuple[str, ...] = ("110", "12356")) -> CrisisSign:
@@ -162,7 +178,9 @@ def test_a_crisis_is_confirmed_by_a_rules_sign_a_second_sign_or_the_callers_word
     # the model again on another of the caller's lines, or a safety card on a later line
     again = read_crisis(rules, [sign("caller-4", 70.0, model), sign("caller-5", 85.0, model)], routine, [])
     later = read_crisis(rules, [sign("caller-4", 70.0, model)], routine, [routine[2]])
+    earlier = read_crisis(rules, [sign("caller-4", 70.0, model)], routine, [routine[0]])
     assert again is not None and again.confirmed and later is not None and later.confirmed
+    assert earlier is not None and earlier.confirmed
     # the caller's words name the crisis (d1: 出不去): confirmed, and its kind is 被困 whatever the model guessed
     trapped = [*routine, CallerLine("caller-6", "水到膝盖了我腿脚不方便也出不去", 90.0)]
     flood = read_crisis(rules, [sign("caller-4", 70.0, model, ("110", "12356", "119"))], trapped, [])

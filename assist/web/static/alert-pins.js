@@ -9,6 +9,7 @@
 //
 // 确认 acknowledges every open critical alert of the call at once; 确认并备注… opens a note
 // field in the row (focused), and Enter or its 确认 sends the note with the acknowledgement.
+// A row that moves (another call ended) keeps the focus and the caret of a half-typed note.
 
 import { el, setTicking } from "./dom.js";
 import { criticalTag } from "./labels.js";
@@ -62,6 +63,7 @@ export class PinnedCrises {
         this.rows.delete(callId);
       }
     }
+    const focus = this._focus();
     groups.forEach((group, i) => {
       let row = this.rows.get(group.callId);
       if (!row) {
@@ -73,6 +75,24 @@ export class PinnedCrises {
       if (this.list.children[i] !== row.node) this.list.insertBefore(row.node, this.list.children[i] || null);
     });
     this.list.hidden = groups.length === 0;
+    focus();
+  }
+
+  /**
+   * Moving a row (insertBefore) takes the focus off it: a supervisor typing a note in a pin when another
+   * call ends, and that pin moves up, would type into nothing. Returns what gives the focus (and the
+   * note's caret) back after the rows moved, if the focused row is still pinned.
+   */
+  _focus() {
+    const active = document.activeElement;
+    if (!active || !this.list.contains(active)) return () => {};
+    const caret = active instanceof HTMLInputElement
+      ? [active.selectionStart, active.selectionEnd, active.selectionDirection] : null;
+    return () => {
+      if (!active.isConnected || document.activeElement === active) return;
+      active.focus({ preventScroll: true });
+      if (caret && caret[0] !== null) active.setSelectionRange(caret[0], caret[1], caret[2] || "none");
+    };
   }
 
   _build(callId) {

@@ -51,8 +51,10 @@ export function findings(report) {
   }
   for (const q of list(report.safety)) {
     // a safety card came up (a weaker sign of risk) and the operator did not ask about the caller's safety
+    // (or an unconfirmed model guess of 自伤自杀 on a crisis card: card "critical", still to be asked about)
     if (q.outcome !== "missed") continue;
-    out.push({ kind: "safety", time: num(q.time), title: "助手提示安全确认后,未询问来电人的安全", said: "",
+    const card = q.card === "critical" ? `危急提示「${text(q.reason) || "模型判断"}」(未证实)` : "安全确认";
+    out.push({ kind: "safety", time: num(q.time), title: `助手提示${card}后,未询问来电人的安全`, said: "",
       heard: text(q.caller), better: text(q.question) });
   }
   for (const b of list(report.banned)) {
@@ -110,9 +112,6 @@ function excusedNotes(report) {
   const out = [];
   const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
   if (crisis && crisis.confirmed === false && text(crisis.note)) out.push(text(crisis.note));
-  for (const q of list(report.safety)) {
-    if (q.outcome === "unconfirmed") out.push(`安全确认(${fmtClock(num(q.time))} “${text(q.caller)}”):来电人随后的话只有模型判断为危急,模型提示未确认`);
-  }
   for (const r of list(report.referrals)) {
     if (!r.given && text(r.excused)) out.push(`${text(r.number)} ${text(r.name)}:${text(r.excused)}`);
   }

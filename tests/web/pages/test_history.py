@@ -160,10 +160,13 @@ def test_a_crisis_call_is_not_judged_on_its_closing(new_page: NewPage, fake_serv
 def test_an_unconfirmed_model_guess_and_excused_numbers_are_not_findings(
     new_page: NewPage, fake_server: FakeServer
 ) -> None:
-    # the report of trial 2's 居住证 call (tests/data/trial2, CC0) as the server builds it from the events
-    # its live run received: one model guess of 自伤自杀, its 110/12356 cards, the 居住证 answer withdrawn
+    # the report of trial 2's 居住证 call (tests/data/trial2, CC0) as the server builds it from the events its
+    # live run received, as they were before live assist asked the safety question first (no safety card):
+    # one model guess of 自伤自杀, its 110/12356 cards, the 居住证 answer withdrawn
     events = Path(__file__).resolve().parents[2] / "data" / "trial2" / "events" / "d5-juzhuzheng.jsonl"
-    report = build_report(decode_events([json.loads(raw) for raw in events.read_text(encoding="utf-8").splitlines()]))
+    rows = [json.loads(raw) for raw in events.read_text(encoding="utf-8").splitlines()]
+    rows = [row for row in rows if row.get("kind") != "safety"]
+    report = build_report(decode_events(rows))
     fake_server.scenario.reports[PAST] = report.to_dict()
     page = new_page(viewport=DESKTOP_VIEWPORT)
     page.goto(f"{fake_server.base_url}/history?call={PAST}")
@@ -171,7 +174,10 @@ def test_an_unconfirmed_model_guess_and_excused_numbers_are_not_findings(
     expect(detail.locator(tid("report"))).to_be_visible()
     expect(detail.locator(f'{tid("finding")}[data-kind="critical"]')).to_have_count(0)
     expect(detail.locator(f'{tid("finding")}[data-kind="referral"]')).to_have_count(0)
-    expect(detail.locator(f'{tid("finding")}[data-kind="safety"]')).to_have_count(0)
+    # a guess of 自伤自杀 is still asked about: the operator did not ask about the caller's safety
+    safety = detail.locator(f'{tid("finding")}[data-kind="safety"]')
+    expect(safety).to_have_count(1)
+    expect(safety).to_contain_text("危急提示「可能有自伤自杀风险(模型判断)」(未证实)后,未询问来电人的安全")
     notes = detail.locator(f'{tid("report-section")}[data-key="notes"]')
     expect(notes).to_contain_text("模型提示未确认")
     expect(notes).to_contain_text("12356 心理援助热线")

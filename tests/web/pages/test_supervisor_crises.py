@@ -184,3 +184,30 @@ def test_the_status_column_stays_in_view_with_long_call_ids_and_the_call_panel(
     expect(row.locator(tid("critical-marker"))).to_be_visible()
     assert_status_in_view(page)
     screenshot(page, "detail-open")
+
+
+def test_a_half_typed_note_keeps_its_focus_and_caret_when_the_row_moves(new_page: NewPage,
+                                                                        fake_server: FakeServer) -> None:
+    page = open_supervisor(new_page, fake_server)
+    fake_server.push(critical("al-10", "call-002", "A02", HURT, time.time()))  # the newer crisis: on top
+    expect(page.locator(tid("pinned-critical"))).to_have_count(2)
+    assert pinned_calls(page) == ["call-002", CALL]
+    pin = page.locator(f'{tid("pinned-critical")}[data-call-id="{CALL}"]')
+    pin.locator(tid("pinned-ack-note")).click()
+    note = pin.locator(tid("pinned-note"))
+    expect(note).to_be_focused()
+    page.keyboard.type("已与坐席核实")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")  # the caret before 核实
+    # call-002 ends: its row goes below the live call's, so this row moves up while the note is being typed
+    fake_server.push(CallEnded("call-002", "A02", CallSummary(50.0, {"agent": 2, "caller": 2}, "completed")))
+    expect(page.locator(f'{tid("pinned-critical")}[data-call-id="call-002"]')).to_have_attribute("data-live", "false")
+    assert pinned_calls(page) == [CALL, "call-002"]
+    expect(note).to_be_focused()
+    expect(note).to_be_visible()
+    page.keyboard.type("情况")  # goes where the caret was
+    expect(note).to_have_value("已与坐席情况核实")
+    page.keyboard.press("Enter")
+    expect(pin).to_have_count(0)
+    ack = {"type": "ack", "alert_id": "al-2", "by": "王组长", "note": "已与坐席情况核实"}
+    assert fake_server.messages("ack")[-1] == ack
