@@ -1,28 +1,23 @@
 """Training report of one call (docs/training.md): what the operator said and should have said.
 
-``build_report(events)`` reads the typed event stream of a call (final transcripts,
-prompts, alerts, call state; JSON received from the server is decoded first, at the
-edge, by ``assist.protocol.decode.decode_events``) and
-returns a ``TrainingReport``: banned phrases used (time, words, what to say
-instead), the standard opening and closing greetings, the three empathy steps
-in the operator's words after the caller showed emotion, the referrals and
-knowledge answers the assistant offered (a missed number with the card's words for the caller), the
-call-level category and department the call ended on (as the overlay shows them last), the
-caller's peak emotion, the alerts (each alert raised again listed once, with its repeats), and
-whether the operator asked about the caller's safety after a safety card (``assist.training.safety``).
-A call with a critical signal is judged by the crisis items (``assist.training.crisis``) instead of
-the routine closing and empathy steps.  It is pure and deterministic: the same
-events give the same report, with no wall-clock field in it.
+``build_report(events)`` reads the typed event stream of a call (final transcripts, prompts, alerts,
+call state; JSON from the server is decoded at the edge by ``assist.protocol.decode.decode_events``)
+and returns a ``TrainingReport``: banned phrases used (time, words, what to say instead), the standard
+opening and closing greetings, the three empathy steps in the operator's words after the caller showed
+emotion, the referrals and knowledge answers the assistant offered (a missed number with the card's
+words for the caller), the call-level category and department the call ended on, the caller's peak
+emotion, the alerts (each raised again listed once, with its repeats), and whether the operator asked
+about the caller's safety after a safety card (``assist.training.safety``).  A call with a critical
+signal is judged by the crisis items (``assist.training.crisis``) instead of the routine closing and
+empathy steps.  Pure and deterministic: the same events give the same report, no wall-clock field.
 
-Prompts count in their last state: a card withdrawn (its evidence revised away)
-does not count (but a safety card, which retires on the caller's next calm final, is
-checked whenever it was shown, and every knowledge answer shown is listed, withdrawn or not).
-Whether the crisis cards make a crisis to judge, and which numbers its kind needs, is
-``assist.training.crisis_signs``; when a referral number counts as told is ``assist.training.offers``.
-The report's shape is ``assist.training.report_shape``;
-``assist.training.stored_report.report_for_call(store, call_id)`` builds the same report from
-a stored call, for the dashboard's ``GET /api/calls/ID/report``; ``assist.training.report_text``
-renders it for people.  The cue
+Prompts count in their last state: a card withdrawn (its evidence revised away) does not count (but a
+safety card, which retires on the caller's next calm final, is checked whenever it was shown, and every
+knowledge answer shown is listed, withdrawn or not).  Whether the crisis cards make a crisis to judge,
+and which numbers its kind needs, is ``assist.training.crisis_signs``; when a referral number counts as
+told, ``assist.training.offers``.  The shape is ``assist.training.report_shape``;
+``assist.training.stored_report.report_for_call(store, call_id)`` builds the same report from a stored
+call (``GET /api/calls/ID/report``); ``assist.training.report_text`` renders it for people.  The cue
 phrases are data: ``assist/nlp/data/training.toml`` (``assist.training.rules``).
 """
 
