@@ -198,6 +198,11 @@ class ReferralTable:
         rest = sum(1 for ch, c in zip(text, covered, strict=True) if not c and ch.isalnum())
         return rest <= DENIAL_REST
 
+    def opens_with_denial(self, text: str) -> bool:
+        """The answer starts by denying the danger (没有没有,我在家呢…; 没有啊,就是…我好累), whatever follows:
+        a second sign that opens so does not escalate to the crisis card (``refine.apply``)."""
+        return any(p.match(text) for p in self.denials)
+
     def is_matter_number(self, number: str) -> bool:
         """A hotline given for the matter the call is about (``[department_numbers]``), not for words said."""
         return number in self.department_numbers.values()

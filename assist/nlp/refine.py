@@ -198,6 +198,9 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if confident and not a.critical and crit is not None and not crit.sure and context is not None \
             and not context.danger_seen(utterance_id):
         confident = False  # the model alone, on a call's first sign: ask the safety question first
+    elif flagged and not confident and crit is not None and crit.source == "model" and context is not None \
+            and context.danger_seen(utterance_id) and not analyzer.referrals.opens_with_denial(a.normalized.text):
+        confident = True  # a second sign in the call (the answer to the safety question confirms): the card
     critical = flagged and confident
     safety_check = flagged and not confident
     kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None

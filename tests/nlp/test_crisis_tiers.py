@@ -139,3 +139,22 @@ def test_the_sure_tier_counts_the_models_own_flags_only() -> None:
     assert choose_sure(truth, probs, 0.5, 0.99) > 0.98  # above the false flag at 0.98
     worst = [0.9] * 10 + [1.0] + [0.1] * 9  # the most probable flag is wrong: no threshold is precise enough
     assert choose_sure(truth, worst, 0.5, 0.99) == 2.0  # the model alone never skips the question
+
+
+def test_a_second_sign_in_the_call_raises_the_card_unless_it_opens_with_a_denial() -> None:
+    """The caller's answer to the safety question, a weak sign of its own, confirms the danger: the card.
+    An answer that opens by denying it (没有没有,我在家呢…) keeps the question instead."""
+    from assist.nlp.analyzer import Analyzer, CallContext
+    from assist.protocol.enums import Role
+
+    analyzer = Analyzer.load(learned=True)
+    weak = "家里人都不理解我我好累"
+    alone = analyzer.analyze_final(Role.CALLER, "我这几天一直在想一些不好的事")
+    assert not alone.critical and alone.safety_question is not None  # weak on its own
+    ctx = CallContext()
+    assert analyzer.analyze_final(Role.CALLER, weak, ctx).safety_question is not None
+    assert analyzer.analyze_final(Role.CALLER, "我这几天一直在想一些不好的事", ctx).critical
+    ctx = CallContext()
+    analyzer.analyze_final(Role.CALLER, weak, ctx)
+    denial = analyzer.analyze_final(Role.CALLER, "没有没有我在家呢就是最近加班太多想歇一阵", ctx)
+    assert not denial.critical

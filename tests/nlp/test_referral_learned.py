@@ -136,7 +136,7 @@ def test_the_shipped_model_gives_the_rescue_numbers_the_rules_miss(shipped: Anal
     a = shipped.analyze_final("caller", text)
     got = [r.number for r in a.referrals]
     assert set(numbers) <= set(got), (got, a.scores["learned"])
-    assert got[0] == "110" and a.critical  # the rules' emergency (said in the words) keeps the lead
+    assert got[0] == "119" and a.critical  # workers trapped: rescue leads (被困's numbers, referrals.toml)
     engine = shipped.learned
     assert engine is not None
     head, engine.model.referral = engine.model.referral, None
