@@ -307,6 +307,10 @@ async def load_figures(model: Path, counts: list[int], seconds: float, *, stereo
               f"reused {stats['pool_reused']}, "
               f"dropped {stats['pool_dropped']}, retired {stats['pool_retired']}, "
               f"refreshed {stats['pool_refreshed']}, idle {stats['pool_idle']}")
+        if "learned_finals" in stats:  # the learned path: on finals, on stable partials, finals that reused one
+            print(f"learned path in total: finals {stats['learned_finals']}, reused a stable partial's result "
+                  f"{stats['learned_reused']}, stable partials run {stats['learned_stable_partials']}, "
+                  f"left to the final (thread busy) {stats['learned_stable_busy']}")
     finally:
         server.stop()
 
