@@ -79,6 +79,7 @@ async def open_pipeline(config: ServerConfig, analyzer: Analyzer | None) -> Assi
         redactor=Redactor(keep_originals=config.keep_originals),
         store=store,
         context_factory=CallContext,
+        stable_partial=config.stable_partial_ms / 1000,
     )
 
 

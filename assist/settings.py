@@ -27,6 +27,7 @@ from typing import Any
 
 from assist import paths
 from assist.live.decode_gate import TRAINING_SHARE
+from assist.live.stable import STABLE_PARTIAL
 from assist.protocol.pace import LIVE_MAX_SPEED, LIVE_REFUSE_SPEED
 from assist.settings_kinds import (
     AUTH_MODES,
@@ -158,6 +159,10 @@ class ServerConfig:
         default_text="the shipped model (assist/nlp/data/model)"))
     analysis: bool = field(default=True, metadata=meta(
         BOOL, "live assist: prompts, call state and alerts", "ASSIST_ANALYSIS"))
+    stable_partial_ms: int = field(default=round(STABLE_PARTIAL * 1000), metadata=meta(
+        ints(0, 10_000), "a live partial unchanged this long gets the learned path (0: finals only; 250 "
+        "brings learned cards to the caller's pauses, at a cost in streams held)",
+        "ASSIST_STABLE_PARTIAL_MS"))
     static_dir: Path | None = field(default=None, metadata=meta(
         PATH, "overlay, dashboard and history pages", "ASSIST_STATIC_DIR", "--static-dir", metavar="DIR",
         default_text="the pages shipped in the package (assist/web/static)"))

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from assist.live.alerts import AlertBook
 from assist.live.prompts import LiveAssist
+from assist.live.stable import STABLE_GROWTH, STABLE_MIN, STABLE_PARTIAL
 from assist.nlp.refine import Refinement, tentative
 from assist.protocol.events import Alert, CallState, CallSummary, Event, Transcript
 from assist.text import join_cjk
@@ -43,9 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PARTIAL_MIN_GROWTH = 1  # characters a partial must add before the rules analyse it again
-STABLE_PARTIAL = 0.25  # s a partial must stay unchanged before the learned path runs on it
-STABLE_GROWTH = 4  # characters a partial must add to the utterance's last stable run before another
-STABLE_MIN = 6  # characters a partial needs before the learned path runs on it (我妈倒在… is too little)
 
 
 @dataclass
@@ -134,7 +132,7 @@ class CallListener:
             if timer is not None:
                 timer.cancel()
             return
-        if not self.live.learns or not session.live or self._latest.get(uid) == t.text:
+        if not self.live.learns or not session.live or not self._stable_after or self._latest.get(uid) == t.text:
             return  # rules only, a training replay (its report must not depend on timing), or the same words
 
         self._latest[uid] = t.text

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from assist.live.alerts import AlertBook
 from assist.live.engine import TextAnalyzer
-from assist.live.listener import STABLE_PARTIAL, CallListener, LearnedCounts
+from assist.live.listener import CallListener, LearnedCounts
 from assist.live.prompts import LiveAssist
+from assist.live.stable import STABLE_PARTIAL
 from assist.protocol.events import AlertAcknowledged, CallState, Event, Transcript
 from assist.store.privacy import Redactor
 

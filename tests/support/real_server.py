@@ -25,8 +25,8 @@ from urllib.request import urlopen
 from websockets.asyncio.client import ClientConnection, connect
 
 from assist.audio.recognizer import NoModelFactory
-from assist.live.listener import STABLE_PARTIAL
 from assist.live.pipeline import AssistPipeline
+from assist.live.stable import STABLE_PARTIAL
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.settings import ServerConfig
 from assist.store.db import Store
