@@ -6,11 +6,11 @@ by the rules only when it has grown by a quarter since the last analysed partial
 times its length instead of its length squared; every final is analysed.
 
 The learned path (sentence encoder, learned heads, crisis net) costs ~40 ms, too much for every
-partial.  It runs on finals, and on a partial that has stayed the same for ``STABLE_PARTIAL``
-seconds: the caller paused, so a learned crisis card can show while the caller is still on the
-line, and when the final's words are the stable partial's (the usual case: the recogniser
-finalises after ``gate_hangover_ms`` of quiet), the final reuses that result instead of
-computing it again.  A stable partial needs ``STABLE_MIN`` characters; it is analysed once, and
+partial.  It runs on finals and, when ``stable_after`` is set (``ASSIST_STABLE_PARTIAL_MS``; off by
+default, ``stable.py`` says why), on a partial that has stayed the same that long: the caller paused,
+so a learned crisis card can show while the caller is still on the line, and when the final's words
+are the stable partial's (rare on Vosk, whose final often adds or revises a word), the final reuses
+that result instead of computing it again.  A stable partial needs ``STABLE_MIN`` characters; it is analysed once, and
 another of the same utterance only once it has ``STABLE_GROWTH`` more characters; a final or a
 newer partial makes a waiting one moot; and it uses only spare time: when the analysis thread has
 work queued (a busy floor), it is left to the final.  A partial's result is tentative
@@ -128,21 +128,21 @@ class CallListener:
         uid = t.utterance_id
         if t.final:
             self._latest.pop(uid, None)
-            timer = self._timers.pop(uid, None)
-            if timer is not None:
-                timer.cancel()
+            self._disarm(uid)
             return
         if not self.live.learns or not session.live or not self._stable_after or self._latest.get(uid) == t.text:
             return  # rules only, a training replay (its report must not depend on timing), or the same words
-
         self._latest[uid] = t.text
-        timer = self._timers.pop(uid, None)
-        if timer is not None:
-            timer.cancel()
+        self._disarm(uid)
         done = self._learned.get(uid)
         if len(join_cjk(t.text).strip()) >= (len(done[0]) + STABLE_GROWTH if done else STABLE_MIN):
             self._timers[uid] = asyncio.get_running_loop().call_later(self._stable_after, self._start_stable,
                                                                       session, t)
+
+    def _disarm(self, uid: str) -> None:
+        timer = self._timers.pop(uid, None)
+        if timer is not None:
+            timer.cancel()
 
     def _start_stable(self, session: CallSession, t: Transcript) -> None:
         """The partial stayed the same: run the learned path on it, unless the analysis thread has work

@@ -60,10 +60,6 @@ def _listener(analyzer: Analyzer, executor: ThreadPoolExecutor) -> tuple[_Sessio
     return session, CallListener(live, AlertBook(), executor, stable_after=WAIT), cast(CallSession, session)
 
 
-def _critical(events: list[Event]) -> bool:
-    return any(isinstance(e, Prompt) and e.kind is PromptKind.CRITICAL for e in events)
-
-
 def _learned_sign(events: list[Event]) -> bool:
     """A learned sign of danger: the crisis card, or (a partial's model guess, not sure) the safety question."""
     return any(isinstance(e, Prompt) and e.kind in (PromptKind.CRITICAL, PromptKind.SAFETY) for e in events)
