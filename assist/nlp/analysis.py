@@ -38,6 +38,7 @@ class UtteranceRecord:
     critical: bool
     numbers: tuple[str, ...] = ()  # the referral numbers of a critical utterance (12356, 110…)
     flagged: bool = False  # a sign of danger at either tier (the crisis card, or the safety question)
+    strong: bool = False  # a sign the rules found (a critical signal, or despair in the words): not a model guess
 
 
 class CallContext:
@@ -52,6 +53,7 @@ class CallContext:
         self.max_utterances = max_utterances
         self._records: OrderedDict[str, UtteranceRecord] = OrderedDict()
         self._auto = 0
+        self._asked: frozenset[str] = frozenset()  # the utterances before the operator's last safety question
 
     def history(self, exclude: str | None = None) -> list[UtteranceRecord]:
         """Records in call order, without utterance ``exclude``."""
@@ -95,6 +97,20 @@ class CallContext:
     def danger_seen(self, exclude: str | None = None) -> bool:
         """An earlier caller utterance (not ``exclude``) gave a sign of danger or despair."""
         return any(r.critical or r.flagged or r.emotion == "绝望" for r in self.history(exclude))
+
+    def safety_asked(self) -> None:
+        """The operator asked about the caller's safety (您现在安全吗…): the caller's next words answer it."""
+        self._asked = frozenset(self._records)
+
+    def danger_confirmed(self, exclude: str | None = None) -> bool:
+        """An earlier caller utterance (not ``exclude``) gave real evidence of danger: a crisis card, a sign
+        the rules found, or a weak sign the operator then asked about (``exclude`` is the answer)."""
+        if exclude is not None and exclude in self._asked:
+            asked: frozenset[str] = frozenset()  # this utterance came before the question: not its answer
+        else:
+            asked = self._asked
+        return any(r.critical or r.strong or (r.flagged and uid in asked)
+                   for uid, r in self._records.items() if uid != exclude)
 
     def __len__(self) -> int:
         return len(self._records)

@@ -26,6 +26,7 @@ from assist.nlp.kb import KnowledgeBase
 from assist.nlp.normalize import Normalized, Normalizer
 from assist.nlp.referral import Referral, ReferralTable
 from assist.nlp.tokenize import Tokenizer
+from assist.nlp.weaksigns import WeakSigns
 from assist.protocol.enums import Category, Emotion, Role
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Analyzer:
         kb: KnowledgeBase | None,
         kb_limit: int = 3,
         learned: LearnedEngine | None = None,
+        weak_signs: WeakSigns | None = None,
     ) -> None:
         self.normalizer = normalizer
         self.emotion = emotion
@@ -60,6 +62,7 @@ class Analyzer:
         self.kb = kb
         self.kb_limit = kb_limit
         self.learned = learned  # the learned path of analyze_final (None: rules only)
+        self.weak_signs = weak_signs if weak_signs is not None else WeakSigns.load()  # what a weak guess needs
         self.hybrid: HybridKb | None = None  # fused BM25 + dense knowledge search (with an encoder)
         if learned is not None and kb is not None:
             embedder = learned.embedder()
@@ -114,6 +117,7 @@ class Analyzer:
             empathy=EmpathyScripts.load(pick("empathy.toml"), referrals),
             kb=kb,
             learned=_learned(nlp_model) if nlp_model is not None or learned else None,
+            weak_signs=WeakSigns.load(pick("weak_signs.toml"), pick("safety_check.toml")),
         )
 
     def analyze(self, role: Role, text: str, context: CallContext | None = None, *,
@@ -127,6 +131,8 @@ class Analyzer:
             department = context.department if context is not None else None
             crisis = context.crisis_numbers if context is not None else None
             hits = self.banned.find(norm.text, department=department, crisis=crisis)
+            if context is not None and self.weak_signs.asks_safety(norm.text):
+                context.safety_asked()  # the caller's next words answer it (refine: a second sign)
             return Analysis(role=role, text=text, normalized=norm, banned=tuple(hits),
                             evidence={"banned": tuple(h.span for h in hits)})
         return self._caller(role, text, norm, context, utterance_id)
@@ -211,7 +217,8 @@ class Analyzer:
         if context is not None:
             context.record(UtteranceRecord(emo.label, emo.intensity, tuple(s.id for s in emo.escalation),
                                            cat.name, department, critical,
-                                           _crisis_numbers(first, emergencies) if critical else ()),
+                                           _crisis_numbers(first, emergencies) if critical else (),
+                                           strong=critical or emo.label == "绝望"),
                            utterance_id)
         return Analysis(
             role=role, text=text, normalized=norm,

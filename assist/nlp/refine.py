@@ -38,10 +38,12 @@ if TYPE_CHECKING:
     from assist.nlp.kb import KbHit
     from assist.nlp.kbhybrid import HybridKb
     from assist.nlp.referral import Referral, ReferralTable
+    from assist.nlp.weaksigns import WeakSigns
 
 log = logging.getLogger(__name__)
 
 DESPAIR = "绝望"
+SELF_HARM = "自伤自杀"  # the kind of danger whose safety question asks about harming oneself
 # a weak signal asks the question of its kind of danger only when the kind head (conditional on a danger)
 # is this sure; otherwise the general one (冒昧问一句:您现在安全吗?): an angry caller is not asked about
 # self-harm on a guess
@@ -159,6 +161,9 @@ class RulesEngine(Protocol):
     @property
     def banned(self) -> BannedList: ...
 
+    @property
+    def weak_signs(self) -> WeakSigns: ...
+
 
 def compute(analyzer: RulesEngine, a: Analysis) -> Refinement:
     """Blocking: encoder, learned heads, crisis nets and hybrid knowledge search for ``a``."""
@@ -208,15 +213,27 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     # a net's flag below its confident threshold asks a safety question instead of raising the crisis card
     flagged = crit.critical if crit is not None else a.critical
     confident = a.critical or crit is None or crit.confident
+    signs = analyzer.weak_signs
+    text = a.normalized.text
+    cue = signs.cue(text)  # self-harm or despair content of the words' own (hyperbole masked)
+    if flagged and not confident and not a.critical and not cue and signs.not_a_sign(text) \
+            and not (context is not None and context.danger_seen(utterance_id)):
+        flagged = False  # a weak guess on hyperbole (逼疯了) or a plainly routine request (社保断了): no sign
     if confident and not a.critical and crit is not None and not crit.sure and context is not None \
             and not context.danger_seen(utterance_id):
         confident = False  # the model alone, on a call's first sign: ask the safety question first
     elif flagged and not confident and crit is not None and crit.source == "model" and context is not None \
-            and context.danger_seen(utterance_id) and not analyzer.referrals.opens_with_denial(a.normalized.text):
-        confident = True  # a second sign in the call (the answer to the safety question confirms): the card
+            and context.danger_seen(utterance_id) and not analyzer.referrals.opens_with_denial(text) \
+            and (cue or context.danger_confirmed(utterance_id)):
+        # a second sign in the call raises the card when there is evidence: the words' own cue (我这几天一直在想
+        # 一些不好的事), or an earlier sign the rules found, or a weak one the operator asked about (the answer)
+        confident = True
     critical = flagged and confident
     safety_check = flagged and not confident
     kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
+    seen = context is not None and context.danger_seen(utterance_id)
+    if safety_check and kind == SELF_HARM and not cue and not seen:
+        kind = None  # no words of self-harm (我一个月没睡过整觉了): the general safety question, not the self-harm one
     reason = a.critical_reason if critical else None
     if flagged and not a.critical and crit is not None:
         reason = f"可能有{kind or '生命安全'}风险(模型判断)"
@@ -245,11 +262,12 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     scores["learned"] = learned
     if context is not None and utterance_id is not None:
         old = context.get(utterance_id)
-        signs = old.escalation_signs if old is not None else ()
+        esc = old.escalation_signs if old is not None else ()
         # the crisis numbers the rules recorded stay, with the kind's added (the operator's crisis wording names them)
         numbers = tuple(dict.fromkeys((*(old.numbers if old is not None else ()), *added))) if critical else ()
-        context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, signs,
-                                       fields["intent"], fields["department"], critical, numbers, flagged),
+        context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, esc,
+                                       fields["intent"], fields["department"], critical, numbers, flagged,
+                                       strong=old is not None and old.strong),
                        utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
     question = analyzer.referrals.safety_question(kind) if safety_check else None

@@ -1,0 +1,64 @@
+"""What a weak crisis guess of the learned model needs before it counts (data: ``weak_signs.toml``).
+
+A weak sign (the model alone, below its confident threshold) asks the amber safety question, and a
+second sign in a call may raise the crisis card (``refine.apply``).  ``WeakSigns`` tells hyperbole
+(逼疯了, 愁死了, 死活得) and plainly routine requests (社保断了还能续上不) from words that carry
+self-harm or despair content of their own (想一些不好的事, 以后不用再麻烦你们了), and recognises the
+operator's safety questions (safety_check.toml ``patterns``, as the training report does).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
+
+WEAK_FILE = "weak_signs.toml"
+SAFETY_FILE = "safety_check.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class WeakSigns:
+    hyperbole: tuple[re.Pattern[str], ...]
+    routine: tuple[re.Pattern[str], ...]
+    cues: tuple[re.Pattern[str], ...]
+    questions: tuple[re.Pattern[str], ...]  # the operator asking about the caller's safety
+
+    @classmethod
+    def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
+        """Read ``weak_signs.toml`` and ``safety_check.toml`` (default: the shipped ones).  Raises ``DataError``."""
+        doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
+        doc.check_keys({"hyperbole", "routine", "cues"})
+        check = load_toml(safety or DEFAULT_DATA_DIR / SAFETY_FILE)
+        check.check_keys({"within_turns", "patterns"})
+        return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
+                   check.regex_list("patterns"))
+
+    def masked(self, text: str) -> str:
+        """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
+        chars = list(text)
+        for p in self.hyperbole:
+            for m in p.finditer(text):
+                chars[m.start():m.end()] = "·" * (m.end() - m.start())
+        return "".join(chars)
+
+    def cue(self, text: str) -> bool:
+        """The words carry self-harm or despair content of their own (hyperbole does not count)."""
+        rest = self.masked(text)
+        return any(p.search(rest) for p in self.cues)
+
+    def hyperbolic(self, text: str) -> bool:
+        return any(p.search(text) for p in self.hyperbole)
+
+    def routine_request(self, text: str) -> bool:
+        return any(p.search(text) for p in self.routine)
+
+    def not_a_sign(self, text: str) -> bool:
+        """A weak model flag on these words is no sign: hyperbole or a routine request, and no cue."""
+        return (self.hyperbolic(text) or self.routine_request(text)) and not self.cue(text)
+
+    def asks_safety(self, text: str) -> bool:
+        """The operator's words ask about the caller's safety (您现在安全吗, 有没有伤害自己的想法…)."""
+        return any(m.end() > m.start() for p in self.questions if (m := p.search(text)))
