@@ -40,5 +40,13 @@ class CallDepartmentView(CallContext):
             return self._crisis
         return self._base.crisis_numbers if self._base is not None else None
 
+    def safety_asked(self) -> None:
+        if self._base is not None:  # the operator's question is the call's: the caller's answer is read there
+            self._base.safety_asked()
+
+    @property
+    def threat(self) -> bool:
+        return self._base.threat if self._base is not None else False
+
     def __len__(self) -> int:
         return len(self._base) if self._base is not None else 0

@@ -64,10 +64,12 @@ class KindCard:
 class CrisisKinds:
     """``crisis_kinds.toml``: the kind of a crisis from its numbers and words, the model's reason, the cards."""
 
-    def __init__(self, rules: tuple[KindRule, ...], model_reason: str, cards: dict[tuple[str, str], KindCard]) -> None:
+    def __init__(self, rules: tuple[KindRule, ...], model_reason: str, cards: dict[tuple[str, str], KindCard],
+                 keeps: frozenset[str] = frozenset()) -> None:
         self.rules = rules
         self.model_reason = model_reason
         self.cards = cards
+        self.keeps = keeps  # kinds a rules reading of another kind joins instead of replacing
 
     @classmethod
     def load(cls, data_dir: Path = DEFAULT_DATA_DIR) -> CrisisKinds:
@@ -79,7 +81,7 @@ class CrisisKinds:
             entry.check_keys({"number", "kind", "patterns"})
             rules.append(KindRule(entry.text("number"), entry.text("kind"), entry.regex_list("patterns")))
         model = doc.table("model")
-        model.check_keys({"reason"})
+        model.check_keys({"reason", "keeps"})
         reason = model.text("reason")
         if "{kind}" not in reason:
             raise DataError(path, "model.reason", "needs {kind}")
@@ -92,7 +94,7 @@ class CrisisKinds:
             card = table.table(key)
             card.check_keys({"reason", "script"})
             cards[(kind, number)] = KindCard(card.text("reason"), card.text("script"))
-        return cls(tuple(rules), reason, cards)
+        return cls(tuple(rules), reason, cards, frozenset(model.texts("keeps")))
 
     def of_numbers(self, numbers: Collection[str], text: str) -> str | None:
         """The kind of danger of words that gave ``numbers`` (None: no rule fits)."""
@@ -169,6 +171,10 @@ class CallCrisis:
     def take(self, reading: CrisisReading, utterance_id: str | None = None) -> bool:
         """Fold in one critical utterance's reading; True when the call's kind changed (or was set).  A
         reading of the utterance that set the call's reason (its final after a partial) may revise it."""
+        if self._joins(reading, utterance_id):
+            if self.reason is not None and reading.reason not in self.reason:
+                self.reason = f"{self.reason};{reading.reason}"  # 扬言伤人 stays; 大不了一起死 adds its reason
+            return False
         if not self._replaces(reading, utterance_id):
             return False
         changed = reading.kind != self.kind
@@ -177,6 +183,12 @@ class CallCrisis:
             self.kind = reading.kind
             self._rekind(reading)
         return changed
+
+    def _joins(self, reading: CrisisReading, utterance_id: str | None) -> bool:
+        """A rules reading of another kind in a call whose kind ``keeps`` (crisis_kinds.toml): its reason joins."""
+        return (self.reason is not None and self.kind in self.kinds.keeps and self.source is Source.RULES
+                and reading.source is Source.RULES and reading.kind is not None and reading.kind != self.kind
+                and utterance_id != self.utterance and bool(reading.reason))
 
     def _replaces(self, reading: CrisisReading, utterance_id: str | None) -> bool:
         if self.reason is None or self.source is None:

@@ -39,6 +39,7 @@ class UtteranceRecord:
     numbers: tuple[str, ...] = ()  # the referral numbers of a critical utterance (12356, 110…)
     flagged: bool = False  # a sign of danger at either tier (the crisis card, or the safety question)
     strong: bool = False  # a sign the rules found (a critical signal, or despair in the words): not a model guess
+    threat: bool = False  # the caller threatens to hurt someone (emotion.toml violence / threat_armed)
 
 
 class CallContext:
@@ -101,6 +102,12 @@ class CallContext:
     def safety_asked(self) -> None:
         """The operator asked about the caller's safety (您现在安全吗…): the caller's next words answer it."""
         self._asked = frozenset(self._records)
+
+    @property
+    def threat(self) -> bool:
+        """The caller threatened to hurt someone (the rules' words): de-escalation wording is the protocol
+        (banned.toml ``deescalation``)."""
+        return any(r.threat for r in self._records.values())
 
     def danger_confirmed(self, exclude: str | None = None) -> bool:
         """An earlier caller utterance (not ``exclude``) gave real evidence of danger: a crisis card, a sign

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 KB_FILES: tuple[str, ...] = ("kb.jsonl", "kb.csv")
 
 
+THREAT_SIGNALS = frozenset({"violence", "threat_armed"})  # emotion.toml [[critical]]: the caller threatens others
+
+
 class Analyzer:
     """Holds every compiled resource; safe to share between calls (no mutable state
     except the per-instance pinyin reading caches)."""
@@ -130,7 +133,8 @@ class Analyzer:
         if role is Role.AGENT:
             department = context.department if context is not None else None
             crisis = context.crisis_numbers if context is not None else None
-            hits = self.banned.find(norm.text, department=department, crisis=crisis)
+            threat = context is not None and context.threat
+            hits = self.banned.find(norm.text, department=department, crisis=crisis, threat=threat)
             if context is not None and self.weak_signs.asks_safety(norm.text):
                 context.safety_asked()  # the caller's next words answer it (refine: a second sign)
             return Analysis(role=role, text=text, normalized=norm, banned=tuple(hits),
@@ -218,7 +222,8 @@ class Analyzer:
             context.record(UtteranceRecord(emo.label, emo.intensity, tuple(s.id for s in emo.escalation),
                                            cat.name, department, critical,
                                            _crisis_numbers(first, emergencies) if critical else (),
-                                           strong=critical or emo.label == "绝望"),
+                                           strong=critical or emo.label == "绝望",
+                                           threat=any(s.id in THREAT_SIGNALS for s in emo.critical)),
                            utterance_id)
         return Analysis(
             role=role, text=text, normalized=norm,

@@ -54,6 +54,8 @@ class BannedList:
         crisis_suggestion: str = CRISIS_SUGGESTION,
         learned: dict[str, str] | None = None,
         compliant: Sequence[re.Pattern[str]] = (),
+        deescalation: Sequence[re.Pattern[str]] = (),
+        deescalation_categories: Sequence[str] = (),
     ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
@@ -62,13 +64,15 @@ class BannedList:
         self.crisis_suggestion = crisis_suggestion
         self.learned = learned or {}
         self.compliant = tuple(compliant)  # standard commitments the learned model must not flag
+        self.deescalation = tuple(deescalation)  # 请您冷静…不要冲动: the protocol when the caller threatens harm
+        self.deescalation_categories = frozenset(deescalation_categories)  # the rules' categories it may cover
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
 
     @classmethod
     def load(cls, path: Path) -> BannedList:
         doc = load_toml(path)
         doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
-                        "learned", "compliant"})
+                        "learned", "compliant", "deescalation", "deescalation_categories"})
         defines = doc.defines()
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
@@ -103,10 +107,12 @@ class BannedList:
                 raise table.error(f"{kind!r} may only use {{department}}: {exc}") from exc
         return cls(rules, skip_quoted=doc.boolean("skip_quoted", True), reported=reported,
                    unknown_department=unknown, crisis_suggestion=crisis, learned=learned,
-                   compliant=doc.regex_list("compliant", defines))
+                   compliant=doc.regex_list("compliant", defines),
+                   deescalation=doc.regex_list("deescalation", defines),
+                   deescalation_categories=doc.texts("deescalation_categories"))
 
     def learned_hit(self, text: str, kind: str | None, *, department: str | None = None,
-                    crisis: tuple[str, ...] | None = None) -> BannedHit | None:
+                    crisis: tuple[str, ...] | None = None, threat: bool = False) -> BannedHit | None:
         """The warning for an operator utterance the learned model reads as banned wording of ``kind``:
         the whole utterance (the model does not locate the phrase), unless all of it is reported speech
         or the model reads a promise (``PROMISE_KINDS``) and it states one of the centre's standard
@@ -116,20 +122,26 @@ class BannedList:
             return None
         if kind in PROMISE_KINDS and any(p.search(text) for p in self.compliant):
             return None  # a promise read as vague or absolute, but it states a standard time limit
+        if threat and self._deescalating(text):
+            return None  # 请您冷静一下千万不要冲动 to a caller threatening harm: the protocol, not a lapse
         fallback = self.learned.get("default", "我非常理解您的心情,我立即为您转办并跟踪进度。")
         wording = self.learned.get(kind or "", fallback)
         return BannedHit(rule="learned", category=kind or "禁用语", span=Span(text, 0, len(text)),
                          suggestion=self._suggestion(wording, department, crisis))
 
     def find(
-        self, text: str, *, department: str | None = None, crisis: tuple[str, ...] | None = None
+        self, text: str, *, department: str | None = None, crisis: tuple[str, ...] | None = None,
+        threat: bool = False,
     ) -> list[BannedHit]:
         """Banned phrases in the agent's (normalised) ``text``, in order of position.
 
         ``crisis``: the crisis numbers of the call when a critical signal fired (may be empty);
         then every alternative is the crisis one (keep the caller on the line, transfer), not the
-        routine wording (这个问题我帮您查询确认后给您回复 does not fit a caller in danger)."""
+        routine wording (这个问题我帮您查询确认后给您回复 does not fit a caller in danger).
+        ``threat``: the caller threatened to hurt someone; then a hit of ``deescalation_categories``
+        (情绪命令) inside ``deescalation`` wording (请您冷静一下, 千万不要冲动) is the protocol, not a lapse."""
         out: list[BannedHit] = []
+        calm = [m.span() for p in self.deescalation for m in p.finditer(text)] if threat else []
         seen: set[tuple[int, int, int]] = set()
         quoted = self._reported(text)
         for hit in self._matcher.find(text, longest_only=False):
@@ -140,6 +152,8 @@ class BannedList:
                 continue
             seen.add(marker)
             rule = self.rules[hit.key]
+            if rule.category in self.deescalation_categories and any(s <= hit.start and hit.end <= e for s, e in calm):
+                continue
             overlap = next((i for i, h in enumerate(out)
                             if h.rule == rule.id and h.span.start < hit.end and hit.start < h.span.end), None)
             if overlap is not None:  # one phrase matched by several triggers: report the union once
@@ -170,6 +184,9 @@ class BannedList:
                 kept.append(h)
         return sorted(kept, key=lambda h: (h.span.start, order[h.rule]))
 
+
+    def _deescalating(self, text: str) -> bool:
+        return any(p.search(text) for p in self.deescalation)
 
     def _reported(self, text: str) -> list[tuple[int, int]]:
         """Ranges of reported speech in ``text``: quoted, or the operator repeating the caller's words."""

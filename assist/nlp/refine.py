@@ -267,7 +267,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         numbers = tuple(dict.fromkeys((*(old.numbers if old is not None else ()), *added))) if critical else ()
         context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, esc,
                                        fields["intent"], fields["department"], critical, numbers, flagged,
-                                       strong=old is not None and old.strong),
+                                       strong=old is not None and old.strong, threat=old is not None and old.threat),
                        utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
     question = analyzer.referrals.safety_question(kind) if safety_check else None
@@ -327,7 +327,8 @@ def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: C
         return a
     hit = analyzer.banned.learned_hit(a.normalized.text, banned.kind,
                                       department=context.department if context is not None else None,
-                                      crisis=context.crisis_numbers if context is not None else None)
+                                      crisis=context.crisis_numbers if context is not None else None,
+                                      threat=context is not None and context.threat)
     if hit is None:
         return a
     scores = {**a.scores, "learned": {"violation": round(banned.probability, 4)}}

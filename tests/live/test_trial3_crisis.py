@@ -8,15 +8,19 @@ word by word with partials and the learned path as the overlay saw them.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from assist.live.crisis import shipped_kinds
 from assist.live.prompts import LiveAssist
 from assist.nlp.analysis import UtteranceRecord
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.nlp.weaksigns import WeakSigns
 from assist.protocol.enums import AlertKind, PromptKind, Role
-from assist.protocol.events import Alert
-from assist.protocol.payloads import CriticalPayload, SafetyPayload
+from assist.protocol.events import Alert, Prompt
+from assist.protocol.payloads import CriticalPayload, EmpathyPayload, SafetyPayload
 from tests.support.word_replay import DATA, Turn, call_lines, replay_words, shown
 
 TRIAL3 = DATA / "trial3"
@@ -119,3 +123,120 @@ def test_the_true_despair_of_e2_still_raises_its_card(calls: dict[str, tuple[Liv
     questions = [(line, p.data.question) for line, _, p in shown(turns, PromptKind.SAFETY)
                  if isinstance(p.data, SafetyPayload)]
     assert questions and "我一个人" in questions[0][0]  # the amber question before: 老伴走了以后就我一个人
+
+
+# ---------------------------------------------------------------- problem 3: e3, a toddler at a balcony railing
+
+
+def critical_cards(turns: Turn) -> list[tuple[str, CriticalPayload]]:
+    return [(line, p.data) for line, _, p in shown(turns, PromptKind.CRITICAL) if isinstance(p.data, CriticalPayload)]
+
+
+def test_a_child_at_a_balcony_railing_names_the_fall_and_gives_110_and_119(
+        calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    live, turns = calls["e3-balcony-child"]
+    cards = critical_cards(turns)
+    assert cards and "阳台上站了半天" in cards[0][0]  # T2, on time
+    assert all("坠落" in (c.reason or "") and "模型判断" not in (c.reason or "") for _, c in cards), cards
+    assert all(set(c.referrals) >= {"110", "119"} for _, c in cards), [c.referrals for _, c in cards]
+    assert live.call.crisis.kind == "高处坠落"
+
+
+@pytest.mark.parametrize("index", [0, 1, 3])  # 小孩一个人在阳台上, 在栏杆边上爬, 一条腿已经跨上去了
+def test_each_fall_line_is_a_rules_crisis_with_119(learned: Analyzer, index: int) -> None:
+    line = caller_lines("e3-balcony-child")[index]
+    a = learned.analyze(Role.CALLER, line)
+    assert a.critical and "坠落" in (a.critical_reason or ""), line
+    assert {"110", "119"} <= {r.number for r in a.referrals}
+
+
+def test_the_bystanders_empathy_script_is_not_about_their_own_safety(
+        calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    _, turns = calls["e3-balcony-child"]
+    cards = [p.data for _, _, p in shown(turns, PromptKind.EMPATHY) if isinstance(p.data, EmpathyPayload)]
+    assert cards
+    for card in cards:
+        text = "".join(card.steps)
+        assert "您的安全最要紧" not in text and "您的安全是最重要的" not in text, text
+    assert "盯着现场" in cards[-1].steps[0]
+
+
+# ---------------------------------------------------------------- problem 4: e6, a knife threat against a neighbour
+
+
+def test_the_knife_threat_names_the_threat_and_keeps_it_when_self_harm_joins(
+        calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    live, turns = calls["e6-noise-threat"]
+    cards = critical_cards(turns)
+    assert cards and "菜刀已经磨好" in cards[0][0]
+    assert all("扬言持刀" in (c.reason or "") for _, c in cards), [c.reason for _, c in cards]
+    last = cards[-1][1]
+    assert "轻生/自伤" in (last.reason or "") and last.referrals == ("110", "12356")  # 大不了一起死 joins
+    assert live.call.crisis.kind == "扬言伤人"
+
+
+def test_the_aggressor_gets_no_victims_script(calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    _, turns = calls["e6-noise-threat"]
+    crisis = False
+    for line, _, events in turns:
+        crisis = crisis or "菜刀" in line
+        for p in events:
+            if crisis and isinstance(p, Prompt) and isinstance(p.data, EmpathyPayload):
+                text = "".join(p.data.steps)
+                assert "很害怕" not in text and "不方便说话" not in text, text
+                assert "不要动手" in text or "伤人" in text or "委屈" in text, text
+
+
+def test_sleeplessness_alone_raises_no_self_harm_question(calls: dict[str, tuple[LiveAssist, Turn]],
+                                                          learned: Analyzer) -> None:
+    _, turns = calls["e6-noise-threat"]
+    questions = [p.data.question for _, _, p in shown(turns, PromptKind.SAFETY) if isinstance(p.data, SafetyPayload)]
+    assert not [q for q in questions if "伤害自己" in q], questions
+    a = learned.analyze_final(Role.CALLER, "锦江苑四栋八楼他家是九楼九零一我一个月没睡过整觉了", CallContext())
+    assert not a.critical and (a.safety_question is None or "伤害自己" not in a.safety_question)
+
+
+def test_deescalation_is_not_banned_when_the_caller_threatens_harm(
+        calls: dict[str, tuple[LiveAssist, Turn]], learned: Analyzer) -> None:
+    live, turns = calls["e6-noise-threat"]
+    assert shown(turns, PromptKind.BANNED) == []
+    assert not [a for a in live.alerts if a.kind is AlertKind.BANNED]
+    # the same words in a routine call, or to a suicidal caller, are still 情绪命令
+    assert [h.category for h in learned.analyze(Role.AGENT, "先生请您冷静一下千万不要冲动").banned] == ["情绪命令"]
+    ctx = CallContext()
+    learned.analyze(Role.CALLER, "我真的不想活了", ctx)
+    assert [h.category for h in learned.analyze(Role.AGENT, "请您冷静一下", ctx).banned] == ["情绪命令"]
+    ctx = CallContext()
+    learned.analyze(Role.CALLER, "我菜刀已经磨好了今晚他再跺一下我就上去砍了他", ctx)
+    assert ctx.threat and learned.analyze(Role.AGENT, "请您冷静一下千万不要冲动", ctx).banned == ()
+    assert learned.analyze(Role.AGENT, "你有完没完", ctx).banned  # other banned wording still counts
+
+
+# ---------------------------------------------------------------- problem 9: every crisis kind has its supervisor tag
+
+
+def _tags() -> list[tuple[re.Pattern[str], str]]:
+    js = (Path(__file__).resolve().parents[2] / "assist" / "web" / "static" / "labels.js").read_text(encoding="utf-8")
+    block = js[js.index("const CRITICAL_TAGS"):]
+    block = block[:block.index("];")]
+    return [(re.compile(m.group(1)), m.group(2)) for m in re.finditer(r'\[/([^/]+)/, "([^"]+)"\]', block)]
+
+
+def _tag(message: str) -> str:
+    return next((tag for pattern, tag in _tags() if pattern.search(message)), "")
+
+
+def test_every_crisis_reason_and_kind_has_a_supervisor_tag(learned: Analyzer) -> None:
+    import tomllib
+
+    from assist.nlp.data import DEFAULT_DATA_DIR
+
+    emotion = tomllib.loads((DEFAULT_DATA_DIR / "emotion.toml").read_text(encoding="utf-8"))
+    reasons = [c["reason"] for c in emotion["critical"]]
+    reasons += [r.critical_reason for r in learned.referrals.rows.values() if r.critical_reason]
+    kinds = shipped_kinds()
+    reasons += [kinds.model_reason.format(kind=k) for k in learned.referrals.crisis_kinds]
+    assert not [r for r in reasons if not _tag(f"危机信号:{r}")], reasons
+    assert _tag("危机信号:来电人表达走投无路、撑不下去的绝望情绪,请重点关注并转介心理援助") == "绝望/心理危机"
+    assert _tag("危机信号:可能有其他危险风险(模型判断)") == "其他危险"
+    assert _tag("危机信号:来电人流露轻生/自伤念头,请立即关注并转介心理援助") == "轻生/自伤"  # unchanged

@@ -47,13 +47,20 @@ export function emotionLevel(label, intensity) {
 }
 
 /** Short reasons of critical alerts, matched in the alert's message (the server's full reason). */
+// Every crisis kind has its tag (trial 3: the 12356 despair and the model's "其他危险" showed only 危机信号 and a
+// bare 危急): the rules' reasons (emotion.toml [[critical]], referrals.toml critical_reason) and the model's
+// "可能有{kind}风险(模型判断)" for each kind of referrals.toml [crisis_kinds]. First match wins.
 const CRITICAL_TAGS = [
+  [/扬言|持刀/, "扬言伤人"],
   [/轻生|自伤|自杀|不想活/, "轻生/自伤"],
+  [/绝望|走投无路|撑不下去|心理援助/, "绝望/心理危机"],
   [/家暴|家庭暴力/, "家庭暴力"],
   [/暴力|伤害威胁|人身安全/, "人身安全"],
+  [/坠落|高处/, "高处坠落"],
   [/火|燃气|被困|落水/, "火情/险情"],
   [/急症|重伤|摔倒|跌倒|急救/, "急症/受伤"],
   [/走失/, "有人走失"],
+  [/其他危险|生命安全|危险/, "其他危险"],
 ];
 
 /** "轻生/自伤", "火情/险情"… for a critical alert's message; "" when no tag fits. */
