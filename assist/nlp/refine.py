@@ -216,7 +216,9 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     signs = analyzer.weak_signs
     text = a.normalized.text
     cue = signs.cue(text)  # self-harm or despair content of the words' own (hyperbole masked)
-    if flagged and not confident and not a.critical and not cue and signs.not_a_sign(text) \
+    guess = _kind(result)
+    if flagged and not confident and not a.critical and not cue \
+            and signs.not_a_sign(text, routine=guess in (None, SELF_HARM)) \
             and not (context is not None and context.danger_seen(utterance_id)):
         flagged = False  # a weak guess on hyperbole (逼疯了) or a plainly routine request (社保断了): no sign
     if confident and not a.critical and crit is not None and not crit.sure and context is not None \

@@ -55,9 +55,11 @@ class WeakSigns:
     def routine_request(self, text: str) -> bool:
         return any(p.search(text) for p in self.routine)
 
-    def not_a_sign(self, text: str) -> bool:
-        """A weak model flag on these words is no sign: hyperbole or a routine request, and no cue."""
-        return (self.hyperbolic(text) or self.routine_request(text)) and not self.cue(text)
+    def not_a_sign(self, text: str, *, routine: bool = True) -> bool:
+        """A weak model flag on these words is no sign: hyperbole or (``routine``: a guess of self-harm or of no
+        kind) a routine request, and no cue.  A guess of violence or of someone trapped beside a routine word
+        (保安把我们业主打了…乱收停车费…出不来) is not a routine request."""
+        return (self.hyperbolic(text) or (routine and self.routine_request(text))) and not self.cue(text)
 
     def asks_safety(self, text: str) -> bool:
         """The operator's words ask about the caller's safety (您现在安全吗, 有没有伤害自己的想法…)."""

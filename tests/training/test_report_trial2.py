@@ -116,7 +116,14 @@ def test_a_number_is_told_from_the_need_or_in_the_turn_just_before_it() -> None:
 @pytest.mark.parametrize(("name", "question"), [("d3-gjj-goodbye", "公积金"), ("d5-juzhuzheng", "居住证")])
 def test_an_answer_shown_then_withdrawn_is_in_the_report(name: str, question: str, analyzer: Analyzer,
                                                          rules: TrainingRules) -> None:
-    for report in both(name, analyzer, rules):
+    reports = both(name, analyzer, rules)
+    if name == "d5-juzhuzheng":
+        # the trial's run withdrew it for a false crisis (two weak model signs); since trial 3 a second sign needs
+        # evidence (assist/nlp/weak_signs.toml), so the replay keeps the answer: only the recorded run is checked
+        kept = next(k for k in reports[1].knowledge if question in k.question)
+        assert not kept.withdrawn
+        reports = reports[:1]
+    for report in reports:
         answer = next(k for k in report.knowledge if question in k.question)
         assert answer.withdrawn and answer.score is not None and answer.score > 0.9 and answer.answer
         text = render_text(report)
