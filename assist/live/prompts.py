@@ -310,8 +310,10 @@ class LiveAssist:
             top = r.knowledge[0]
             current = self.call.knowledge.current
             fresh = current is None or top.id != current.id
+            found = {k.id: k.score for k in r.knowledge}
             if fresh and self.call.knowledge.better(Answer(top.id, top.score, top.department),
-                                               self.call.topic.department.current, partial=not t.final):
+                                                    self.call.topic.department.current, partial=not t.final,
+                                                    found=found):
                 data = KnowledgePayload(id=top.id, question=top.question, answer=top.answer,
                                         score=round(top.score, 3), source=top.source, updated=top.updated)
                 cards[(PromptKind.KNOWLEDGE, "0")] = (data, None)
