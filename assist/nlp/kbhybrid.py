@@ -49,7 +49,8 @@ BM25_WEIGHT = 0.15
 K1 = 1.2
 B = 0.75
 THRESHOLD = 0.5
-TIE_WINDOW = 0.01  # fused scores this close rank by the gate's probability instead
+TIE_WINDOW = 0.01  # fused scores this close to the first: a clearly more probable entry goes first
+TIE_MARGIN = 0.1  # ... when its gate probability is at least this much higher
 ANSWER_WEIGHT = 1.0  # the answer (encoded as a passage) counts as much as the question in the dense score
 NULL_QUANTILE = 0.97  # an entry answers when its score beats 97% of other entries' paraphrases
 SCALE_FACTOR = 0.5  # the gate's logistic slope: half the typical spread of an entry's null scores
@@ -258,9 +259,12 @@ class HybridKb:
         order = [int(i) for i in np.argsort(-fused, kind="stable")[:limit]]
         # a near tie in ranking (trial 3, e6: 拖椅子 shares 拖 with 拖欠工资, 0.007 ahead of 噪音扰民) is
         # decided by the calibrated probability: each entry judged against its own null
-        near = [i for i in order if fused[order[0]] - fused[i] <= TIE_WINDOW]
-        near.sort(key=lambda i: -self.gate.probability(i, float(dense[i])))
-        order = near + [i for i in order if i not in near]
+        first = self.gate.probability(order[0], float(dense[order[0]]))
+        near = [i for i in order[1:] if fused[order[0]] - fused[i] <= TIE_WINDOW
+                and self.gate.probability(i, float(dense[i])) >= first + TIE_MARGIN]
+        if near:
+            best = max(near, key=lambda i: self.gate.probability(i, float(dense[i])))
+            order = [best] + [i for i in order if i != best]
         hits: list[KbHit] = []
         ceiling = 1.0
         for i in order:
