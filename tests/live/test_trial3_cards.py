@@ -3,6 +3,7 @@ knowledge card (problem 2), crisis withdrawal (11), partial flicker (13) and one
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def test_a_follow_up_keeps_the_calls_confident_answer(learned: Analyzer) -> None
 def test_a_partial_never_lowers_the_answers_percentage(learned: Analyzer) -> None:
     for name in ("e2", "e5"):
         cards = [(d.id, d.score) for _, final, d in knowledge(replay(learned, name)) if not final]
-        for (a, x), (b, y) in zip(cards, cards[1:], strict=False):
+        for (a, x), (b, y) in itertools.pairwise(cards):
             assert a != b or y >= x, cards  # e2 T2 was 76→90→76→65→96→100
 
 
