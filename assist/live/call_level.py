@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assist.live.call_state import CallKnowledge, CallMood, CallTopic
+from assist.live.call_state import KB_CONFIDENT, CallKnowledge, CallMood, CallTopic
 from assist.live.card_life import KB_STRONG
 from assist.live.crisis import CallCrisis, CrisisKinds, CrisisReading, shipped_kinds
 from assist.live.handling_unit import HandlingUnits, NamedUnit
@@ -99,6 +99,17 @@ class CallLevel:
         if changed and self.topic.department.pinned and department is not None:
             self.topic.department.pin(department)
         return numbers
+
+    def about_crisis(self, question: str, score: float) -> bool:
+        """Whether a knowledge answer (its entry's ``question``, matched at ``score``) is about the call's
+        danger and stays on screen through the crisis: matched ``KB_CONFIDENT`` and its question names the
+        call's kind of danger by that kind's own words (家里有煤气味，怀疑燃气泄漏怎么办 in a gas-leak
+        crisis).  Anything else is noise beside the crisis card (a 医保 answer during a heart attack)."""
+        kind, numbers = self.crisis.kind, tuple(self.crisis.numbers)
+        if score < KB_CONFIDENT or kind is None or not numbers:
+            return False
+        # a kind that any words of its numbers give (12356 → 自伤自杀) is no evidence about the question
+        return self.kinds.of_numbers(numbers, question) == kind and self.kinds.of_numbers(numbers, "") != kind
 
     def crisis_department(self) -> str | None:
         """The department of the call's first crisis number that has one (119 → 应急管理)."""

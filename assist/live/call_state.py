@@ -26,7 +26,10 @@ one for the call's department when the current answer is not (the call moved to 
 never by an answer for another department than the call's.  While the caller is still speaking (a
 partial), an answer is shown only from ``KB_PARTIAL_MIN`` and replaces a shown one only by ``KB_MARGIN``: a
 weak first guess (邻里纠纷 at 21 % on 快快我邻居家的…) does not flash before the crisis card, nor a 28 %
-answer over an 83 % one.
+answer over an 83 % one.  A follow-up keeps the call's answer (trial 3, e5: 那多久能拿到钱 after a 99 %
+欠薪 answer found 失业金 at 61 %): an answer that is not itself ``KB_CONFIDENT`` never replaces a
+``KB_CONFIDENT`` one of the call's department, and an utterance that also finds the call's answer (a tie
+under the search's ceiling) keeps it unless its top answer scores ``KB_MARGIN`` times as much.
 
 ``LiveAssist`` (assist/live/prompts.py) folds every final caller utterance in BEFORE it builds the
 utterance's cards, so the cards and the ``call_state`` sent with them say the same.
@@ -48,6 +51,7 @@ LEVEL_DECAY = 0.85  # per caller utterance decay of the running emotion level
 CALM_BELOW = 0.3  # running level under which the call's emotion is the caller's current one again
 KB_MARGIN = 1.5  # a new knowledge answer must score this many times the current one's faded score
 KB_PARTIAL_MIN = 0.4  # a knowledge answer found on a partial is shown only from this score (the final decides)
+KB_CONFIDENT = 0.75  # an answer matched this well is the call's matter: only another as confident replaces it
 
 K = TypeVar("K", Category, str, Emotion)
 
@@ -175,10 +179,13 @@ class CallKnowledge:
     current: Answer | None = None
     weight: float = 0.0  # the current answer's score, faded for each caller utterance not finding it
 
-    def better(self, candidate: Answer, call_department: str | None, *, partial: bool = False) -> bool:
+    def better(self, candidate: Answer, call_department: str | None, *, partial: bool = False,
+               found: dict[str, float] | None = None) -> bool:
         """Whether ``candidate`` should replace the call's answer (True also when it is the same).  On a
         ``partial`` (words still coming) an answer must reach ``KB_PARTIAL_MIN`` and, with an answer
-        shown, clearly beat it: a weak guess never flashes over a stronger answer."""
+        shown, clearly beat it: a weak guess never flashes over a stronger answer.  ``found``: every
+        answer the utterance found (id -> score); when the call's answer is among them, it stays unless
+        ``candidate`` scores ``KB_MARGIN`` times as much."""
         cur = self.current
         if partial and candidate.score < KB_PARTIAL_MIN:
             return False
@@ -186,6 +193,11 @@ class CallKnowledge:
             return True
         if call_department is not None and candidate.department not in (None, call_department):
             return False  # an answer for another department than the call's does not replace its answer
+        if found is not None and cur.id in found and candidate.score < KB_MARGIN * found[cur.id]:
+            return False  # the utterance also found the call's answer: the call's topic holds
+        if cur.score >= KB_CONFIDENT and candidate.score < KB_CONFIDENT \
+                and cur.department in (None, call_department):
+            return False  # a weak follow-up match does not replace a confident answer of the call's matter
         if candidate.score >= KB_MARGIN * self.weight:
             return True
         moved = not partial and call_department is not None and cur.department != call_department

@@ -7,13 +7,17 @@ number or answer again, or the card is for the call's handling department (a ref
 department from units.toml, an answer's from the knowledge base).  ``RETIRE_AFTER`` caller
 utterances in a row without support withdraw it — unless it is a knowledge answer matched
 strongly (``KB_STRONG``): that is what the caller asked, and it stays until a better answer
-replaces it.  When a crisis card takes over, every referral
-card for another number and every knowledge card is withdrawn at once; the referral cards of the
-call's crisis numbers stay while the call is in crisis.
+replaces it.  When a crisis card takes over, every referral card for another number and every
+knowledge card is withdrawn at once — the operator's screen is the crisis's (a 97 % 医保 answer is
+noise during a heart attack) — except a knowledge answer about the crisis itself (matched
+confidently and naming the call's kind of danger: 燃气泄漏怎么办 in a gas-leak call,
+``CallLevel.about_crisis``); the referral cards of the call's crisis numbers stay while the call is
+in crisis.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assist.protocol.enums import PromptKind, Role
@@ -68,9 +72,11 @@ class CallCards:
                 retired.append(self.cards.pop(card.prompt_id))
         return retired
 
-    def crisis(self, numbers: set[str]) -> list[LiveCard]:
-        """A crisis card takes over: the cards not for its numbers retire."""
-        retired = [c for c in self.cards.values() if not (c.kind == PromptKind.REFERRAL and c.key in numbers)]
+    def crisis(self, numbers: set[str], stays: Callable[[LiveCard], bool] | None = None) -> list[LiveCard]:
+        """A crisis card takes over: the cards not for its numbers retire, but a knowledge card ``stays``
+        says is about the crisis (``CallLevel.about_crisis``)."""
+        retired = [c for c in self.cards.values() if not (c.kind == PromptKind.REFERRAL and c.key in numbers)
+                   and not (c.kind == PromptKind.KNOWLEDGE and stays is not None and stays(c))]
         for card in retired:
             del self.cards[card.prompt_id]
         return retired

@@ -74,10 +74,21 @@ class _Utterance:
     alerted: set[str] = field(default_factory=set)
 
 
+KB_STEP = 0.05  # on a partial, the same answer's percentage moves only up, and by at least this
+EMOTION_STEP = 0.1  # on a partial, an emotion card's level moves only by at least this (its label: on finals)
 LEARNED_RULE = "learned"  # a banned-phrase hit of the learned model alone (BannedList.learned_hit)
 
 # The cards one transcript calls for: (kind, key) -> (payload, evidence).
 _Wanted = dict[tuple[PromptKind, str], tuple[PromptData, Span | None]]
+
+
+def _steady(old: PromptData, new: PromptData) -> bool:
+    """A partial's ``new`` payload is no meaningful change of the card's ``old`` one."""
+    if isinstance(old, KnowledgePayload) and isinstance(new, KnowledgePayload):
+        return old.id == new.id and new.score < old.score + KB_STEP
+    if isinstance(old, EmotionPayload) and isinstance(new, EmotionPayload):
+        return new.label != old.label or abs(new.intensity - old.intensity) < EMOTION_STEP
+    return False
 
 
 def _found(text: str, words: str) -> Span | None:
@@ -158,6 +169,10 @@ class LiveAssist:
             self.call.fold(role, result, named)
         wanted = self._cards_for(t, role, text, result, numbers) if result is not None else {}
         out: list[Event] = []
+        if t.final and before is not None and self.state() != before:
+            out.append(self.state())  # the status row moves with (not after) the cards the final changes
+        out.extend(self._one_empathy_card(t, wanted))
+        held = self._held(t, utt, wanted)
         for key, (data, span) in wanted.items():
             self._suggested.note(data)
             card = utt.cards.get(key)
@@ -165,7 +180,7 @@ class LiveAssist:
                 pid = f"{self.call_id}:{t.utterance_id}:{key[0]}:{key[1]}"
                 utt.cards[key] = _Card(pid, data)
                 out.append(self._prompt(pid, t, PromptAction.SHOW, span, data))
-            elif card.data != data:
+            elif card.data != data and key not in held:
                 card.data = data
                 out.append(self._prompt(card.prompt_id, t, PromptAction.UPDATE, span, data))
         for key in [k for k in utt.cards if k not in wanted]:
@@ -177,7 +192,7 @@ class LiveAssist:
         out.extend(alerts)
         if (PromptKind.CRITICAL, "0") in wanted:
             crisis = set(self.call.crisis_numbers) | set(self._numbers(wanted[(PromptKind.CRITICAL, "0")][0]))
-            out.extend(self._retire(self.cards.crisis(crisis), t))
+            out.extend(self._retire(self.cards.crisis(crisis, self._about_crisis), t))
         if t.final:
             out.extend(self._settle(t, role, utt, result))
             self._utterances.pop(t.utterance_id, None)
@@ -288,7 +303,11 @@ class LiveAssist:
                                        referrals=tuple(x.number for x in r.referrals if x.number in asked))
                 cards[(PromptKind.SAFETY, "0")] = (safety, None)
         if r.emotion is not None and r.emotion.label.negative:
-            data = EmotionPayload(label=r.emotion.label, intensity=round(float(r.emotion.intensity), 1))
+            # while the words come, an upset call's emotion card names the call's emotion (the meter's):
+            # one partial's reading (焦虑 60 % before the final's 愤怒 59 %, trial 3 e1 T6) does not relabel it
+            mood = self.call.mood
+            label = mood.label if mood.label.negative else r.emotion.label
+            data = EmotionPayload(label=label, intensity=round(float(r.emotion.intensity), 1))
             cards[(PromptKind.EMOTION, "0")] = (data, None)
         if r.intent:  # the call's category once it has one: what the badge shows is what the call stores
             hint = CategoryPayload(intent=self.call.topic.category.current or r.intent,
@@ -310,8 +329,10 @@ class LiveAssist:
             top = r.knowledge[0]
             current = self.call.knowledge.current
             fresh = current is None or top.id != current.id
+            found = {k.id: k.score for k in r.knowledge}
             if fresh and self.call.knowledge.better(Answer(top.id, top.score, top.department),
-                                               self.call.topic.department.current, partial=not t.final):
+                                                    self.call.topic.department.current, partial=not t.final,
+                                                    found=found):
                 data = KnowledgePayload(id=top.id, question=top.question, answer=top.answer,
                                         score=round(top.score, 3), source=top.source, updated=top.updated)
                 cards[(PromptKind.KNOWLEDGE, "0")] = (data, None)
@@ -357,6 +378,29 @@ class LiveAssist:
                        if c.prompt_id not in mine]
             out.extend(self._retire(retired, t))
         return out
+
+    def _one_empathy_card(self, t: Transcript, wanted: _Wanted) -> list[Event]:
+        """One empathy card per call: with one on screen from an earlier utterance, a new script updates
+        it (on the final, which settles the call's emotion) instead of showing a second card."""
+        standing = self._steady.empathy_card
+        key = (PromptKind.EMPATHY, "0")
+        if standing is None or standing.utterance_id == t.utterance_id or key not in wanted:
+            return []
+        data, _ = wanted.pop(key)
+        return self._steady.take_over(data, t) if t.final and isinstance(data, EmpathyPayload) else []
+
+    def _held(self, t: Transcript, utt: _Utterance, wanted: _Wanted) -> set[tuple[PromptKind, str]]:
+        """Cards a partial does not change (no flicker while the words come; the final settles them): the
+        same knowledge answer's percentage does not fall, nor rise by less than ``KB_STEP``; an emotion
+        card keeps its label and moves its level only by ``EMOTION_STEP``."""
+        if t.final:
+            return set()
+        return {key for key, (data, _) in wanted.items()
+                if (card := utt.cards.get(key)) is not None and _steady(card.data, data)}
+
+    def _about_crisis(self, card: LiveCard) -> bool:
+        data = card.data
+        return isinstance(data, KnowledgePayload) and self.call.about_crisis(data.question, data.score)
 
     def _denied(self, t: Transcript, r: Analysis) -> bool:
         """The caller's final answers the standing safety question by denying the danger (没有没有,我就问问):

@@ -1,7 +1,8 @@
 """The cards kept in step with the whole call: the empathy script, the category badge and the emotion.
 
 Other cards belong to the utterance that raised them; these two outlive it and follow the call.
-The empathy script is offered when the caller's emotion turns to another negative one; after
+There is one empathy card per call: the script is offered when the caller's emotion turns to another
+negative one, and once a card is on screen that card takes the new script (``take_over``); after
 that, the card says what the call's state says (the operator named the handling unit: its 责任表态
 names that unit) and moves on through 情绪承接 → 责任表态 → 行动承诺 only when the operator's own
 words did the step (``stepcues.py``), never back.  The newest category card follows the call's
@@ -54,6 +55,25 @@ class SteadyCards:
             steps = self._call.empathy_steps(self._scripts, mood.label, mood.level,
                                              tuple(x.number for x in r.referrals))
         return EmpathyPayload(label=mood.label, steps=steps) if steps else None
+
+    @property
+    def empathy_card(self) -> LiveCard | None:
+        """The call's empathy card on screen (None before the first one is shown)."""
+        return self._empathy
+
+    def take_over(self, data: EmpathyPayload, t: Transcript) -> list[Event]:
+        """The call's emotion turned to another negative one (``offer``'s new script): the one empathy
+        card of the call says so, instead of a second card stacked under the first (trial 3, e1: 愤怒
+        and 焦虑 both with the same 120 script)."""
+        card = self._empathy
+        if card is None:
+            return []
+        self._last_label = data.label
+        if card.data == data:
+            return []
+        card.data = data
+        self._suggested.note(data)
+        return [self._update(card, t)]
 
     def shown(self, card: LiveCard) -> None:
         """An empathy or category card's utterance ended: from now on it follows the call."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from assist.nlp.jsonl import JsonLineError, json_lines
 from assist.nlp.kbindex import DocTerms, FloatArray, Index, QueryTerms, RankerConfig
+from assist.nlp.kbwording import shipped_wording
 from assist.nlp.synonyms import Thesaurus
 from assist.nlp.tokenize import Tokenizer, data_path
 
@@ -288,8 +289,9 @@ class KnowledgeBase:
         return self._index.features(self.query_terms(text))
 
     def scores(self, text: str) -> FloatArray:
-        """Score (0..1) of every entry for ``text``, in entry order, before thresholding."""
-        return self._index.scores(self.query_terms(text))
+        """Score (0..1) of every entry for ``text`` (its dialect wording as the entries write it,
+        ``kbwording.py``), in entry order, before thresholding."""
+        return self._index.scores(self.query_terms(shipped_wording()(text)))
 
     def search(self, text: str, limit: int = 3, min_score: float | None = None) -> list[KbHit]:
         """Best entries for ``text`` scoring at least the threshold, best first; [] when none does."""

@@ -40,6 +40,7 @@ import numpy.typing as npt
 from assist.nlp.embed import Embedder
 from assist.nlp.features import clean
 from assist.nlp.kb import KbEntry, KbHit, KnowledgeBase
+from assist.nlp.kbwording import shipped_wording
 from assist.nlp.normalize import Normalizer
 
 FloatArray = npt.NDArray[np.float64]
@@ -48,6 +49,8 @@ BM25_WEIGHT = 0.15
 K1 = 1.2
 B = 0.75
 THRESHOLD = 0.5
+TIE_WINDOW = 0.01  # fused scores this close to the first: a clearly more probable entry goes first
+TIE_MARGIN = 0.1  # ... when its gate probability is at least this much higher
 ANSWER_WEIGHT = 1.0  # the answer (encoded as a passage) counts as much as the question in the dense score
 NULL_QUANTILE = 0.97  # an entry answers when its score beats 97% of other entries' paraphrases
 SCALE_FACTOR = 0.5  # the gate's logistic slope: half the typical spread of an entry's null scores
@@ -246,13 +249,22 @@ class HybridKb:
     def search(self, normalized: str, vector: npt.NDArray[np.float32] | None = None, limit: int = 3,
                threshold: float = THRESHOLD) -> list[KbHit]:
         """Best entries whose gate probability is >= ``threshold``, best first; [] for off-topic text."""
-        query = clean(normalized)
+        said = clean(normalized)
+        query = shipped_wording()(said)  # dialect wording as the entries write it (俺…咋整 → 我…怎么办)
         if not query or not self.kb.entries or limit <= 0:
             return []
-        if vector is None:
+        if vector is None or query != said:
             vector = self.embedder.embed_queries([query])[0]
         fused, dense = self._scores(query, vector)
-        order = np.argsort(-fused, kind="stable")[:limit]
+        order = [int(i) for i in np.argsort(-fused, kind="stable")[:limit]]
+        # a near tie in ranking (trial 3, e6: 拖椅子 shares 拖 with 拖欠工资, 0.007 ahead of 噪音扰民) is
+        # decided by the calibrated probability: each entry judged against its own null
+        first = self.gate.probability(order[0], float(dense[order[0]]))
+        near = [i for i in order[1:] if fused[order[0]] - fused[i] <= TIE_WINDOW
+                and self.gate.probability(i, float(dense[i])) >= first + TIE_MARGIN]
+        if near:
+            best = max(near, key=lambda i: self.gate.probability(i, float(dense[i])))
+            order = [best] + [i for i in order if i != best]
         hits: list[KbHit] = []
         ceiling = 1.0
         for i in order:

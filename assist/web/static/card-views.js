@@ -8,8 +8,8 @@ import { el } from "./dom.js";
 export const SNIPPET_CHARS = 40;
 
 /**
- * Ranges [start, end) of `text` that also occur in `words` (the caller's utterance, the
- * question): at each position the longest shared run of 2 to 6 characters.
+ * Ranges [start, end) of `text` that also occur in `words` (the caller's utterance): at each
+ * position the longest shared run of 2 to 6 characters.
  */
 export function sharedRanges(text, words) {
   const ranges = [];
@@ -64,11 +64,12 @@ export function highlighted(text, words, className = "kb-hit") {
 
 /**
  * Knowledge card body: question, snippet with highlights, source and date; a click (or Enter)
- * on the snippet shows the full answer.
+ * on the snippet shows the full answer.  Only words the caller said are highlighted (never the
+ * entry's own question: trial 3, e6 marked 拖欠工资 / 工资 on a noise complaint).
  */
 export function knowledgeBody(d, callerWords) {
   const answer = String(d.answer || "");
-  const words = `${callerWords || ""} ${d.question || ""}`;
+  const words = String(callerWords || "").replace(/\s+/g, "");
   const part = snippet(answer, words);
   const full = el("p", { className: "kb-answer", testid: "kb-answer", hidden: part.cut }, highlighted(answer, words));
   const short = el(
