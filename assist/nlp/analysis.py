@@ -111,7 +111,9 @@ class CallContext:
 
     def danger_confirmed(self, exclude: str | None = None) -> bool:
         """An earlier caller utterance (not ``exclude``) gave real evidence of danger: a crisis card, a sign
-        the rules found, or a weak sign the operator then asked about (``exclude`` is the answer)."""
+        the rules found (their despair included: ``strong``), or a weak sign the operator then asked about
+        (``exclude`` is the answer).  A model's reading of 绝望 alone is not evidence: it read 我娃儿明年要在这边读书
+        急得很 as despair (trial 2, d5)."""
         if exclude is not None and exclude in self._asked:
             asked: frozenset[str] = frozenset()  # this utterance came before the question: not its answer
         else:

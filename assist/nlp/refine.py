@@ -216,11 +216,12 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     signs = analyzer.weak_signs
     text = a.normalized.text
     cue = signs.cue(text)  # self-harm or despair content of the words' own (hyperbole masked)
-    guess = _kind(result)
-    if flagged and not confident and not a.critical and not cue \
-            and signs.not_a_sign(text, routine=guess in (None, SELF_HARM)) \
-            and not (context is not None and context.danger_seen(utterance_id)):
-        flagged = False  # a weak guess on hyperbole (逼疯了) or a plainly routine request (社保断了): no sign
+    # a weak self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
+    # with no cue, not read as despair and the call's first: soft — the general safety question, and not a
+    # sign a second one can build on (weak_signs.toml).  Never dropped: the operator still sees it.
+    soft = (flagged and not confident and not a.critical and not cue and label != DESPAIR
+            and _kind(result) in (None, SELF_HARM) and signs.not_a_sign(text)
+            and not (context is not None and context.danger_seen(utterance_id)))
     if confident and not a.critical and crit is not None and not crit.sure and context is not None \
             and not context.danger_seen(utterance_id):
         confident = False  # the model alone, on a call's first sign: ask the safety question first
@@ -234,7 +235,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     safety_check = flagged and not confident
     kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
     seen = context is not None and context.danger_seen(utterance_id)
-    if safety_check and kind == SELF_HARM and not cue and not seen:
+    if safety_check and kind == SELF_HARM and (soft or (not cue and not seen)):
         kind = None  # no words of self-harm (我一个月没睡过整觉了): the general safety question, not the self-harm one
     reason = a.critical_reason if critical else None
     if flagged and not a.critical and crit is not None:
@@ -268,7 +269,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # the crisis numbers the rules recorded stay, with the kind's added (the operator's crisis wording names them)
         numbers = tuple(dict.fromkeys((*(old.numbers if old is not None else ()), *added))) if critical else ()
         context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, esc,
-                                       fields["intent"], fields["department"], critical, numbers, flagged,
+                                       fields["intent"], fields["department"], critical, numbers, flagged and not soft,
                                        strong=old is not None and old.strong, threat=old is not None and old.threat),
                        utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None

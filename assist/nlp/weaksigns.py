@@ -25,16 +25,17 @@ class WeakSigns:
     routine: tuple[re.Pattern[str], ...]
     cues: tuple[re.Pattern[str], ...]
     questions: tuple[re.Pattern[str], ...]  # the operator asking about the caller's safety
+    asking: tuple[re.Pattern[str], ...] = ()  # any question of the operator's (是身体不舒服还是心里难受)
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
         """Read ``weak_signs.toml`` and ``safety_check.toml`` (default: the shipped ones).  Raises ``DataError``."""
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
-        doc.check_keys({"hyperbole", "routine", "cues"})
+        doc.check_keys({"hyperbole", "routine", "cues", "asking"})
         check = load_toml(safety or DEFAULT_DATA_DIR / SAFETY_FILE)
         check.check_keys({"within_turns", "patterns"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
-                   check.regex_list("patterns"))
+                   check.regex_list("patterns"), doc.regex_list("asking"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -55,12 +56,15 @@ class WeakSigns:
     def routine_request(self, text: str) -> bool:
         return any(p.search(text) for p in self.routine)
 
-    def not_a_sign(self, text: str, *, routine: bool = True) -> bool:
-        """A weak model flag on these words is no sign: hyperbole or (``routine``: a guess of self-harm or of no
-        kind) a routine request, and no cue.  A guess of violence or of someone trapped beside a routine word
-        (保安把我们业主打了…乱收停车费…出不来) is not a routine request."""
-        return (self.hyperbolic(text) or (routine and self.routine_request(text))) and not self.cue(text)
+    def not_a_sign(self, text: str) -> bool:
+        """A weak self-harm guess on these words is soft (refine.apply): hyperbole or a routine request, and no
+        cue.  The caller decides which guesses may be softened (never violence, a medical emergency…)."""
+        return (self.hyperbolic(text) or self.routine_request(text)) and not self.cue(text)
 
-    def asks_safety(self, text: str) -> bool:
-        """The operator's words ask about the caller's safety (您现在安全吗, 有没有伤害自己的想法…)."""
-        return any(m.end() > m.start() for p in self.questions if (m := p.search(text)))
+    def asks_safety(self, text: str, *, sign_up: bool = False) -> bool:
+        """The operator's words ask about the caller's safety (您现在安全吗, 有没有伤害自己的想法…); with
+        ``sign_up`` (an earlier line of the caller gave a sign), any question does: the operator is checking
+        in words of their own (大爷您刚才说熬不过这个冬天是身体不舒服还是心里难受)."""
+        if any(m.end() > m.start() for p in self.questions if (m := p.search(text))):
+            return True
+        return sign_up and any(p.search(text) for p in self.asking)

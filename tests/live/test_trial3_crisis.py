@@ -63,13 +63,15 @@ def test_the_routine_dialect_shebao_call_raises_no_crisis_and_no_self_harm_quest
 
 
 @pytest.mark.parametrize("index", [0, 4, 5])  # T2 社保断了仨月…续上不, T10 …逼疯了, T12 死活得把这事办了
-def test_each_weak_e4_line_is_no_sign_in_the_call(learned: Analyzer, index: int) -> None:
+def test_each_weak_e4_line_is_at_most_the_general_question(learned: Analyzer, index: int) -> None:
     lines = caller_lines("e4-dialect-shebao")
     ctx = CallContext()
     for line in lines[:index]:
         learned.analyze_final(Role.CALLER, line, ctx)
     a = learned.analyze_final(Role.CALLER, lines[index], ctx)
-    assert not a.critical and a.safety_question is None, (lines[index], a.critical_reason, a.scores.get("learned"))
+    assert not a.critical, (lines[index], a.critical_reason, a.scores.get("learned"))
+    assert a.safety_question is None or "伤害自己" not in a.safety_question, a.safety_question
+    assert not ctx.danger_seen()  # a soft sign: nothing a second one can build on
 
 
 def test_two_false_weak_signs_never_make_a_card(learned: Analyzer) -> None:
@@ -210,6 +212,9 @@ def test_deescalation_is_not_banned_when_the_caller_threatens_harm(
     learned.analyze(Role.CALLER, "我菜刀已经磨好了今晚他再跺一下我就上去砍了他", ctx)
     assert ctx.threat and learned.analyze(Role.AGENT, "请您冷静一下千万不要冲动", ctx).banned == ()
     assert learned.analyze(Role.AGENT, "你有完没完", ctx).banned  # other banned wording still counts
+    # only the polite protocol wording: a rude order to calm down is still 情绪命令 (the independent review)
+    for rude in ("你给我冷静点", "你冷静一下行不行啊烦不烦"):
+        assert "情绪命令" in [h.category for h in learned.analyze(Role.AGENT, rude, ctx).banned], rude
 
 
 # ---------------------------------------------------------------- problem 9: every crisis kind has its supervisor tag
@@ -240,3 +245,46 @@ def test_every_crisis_reason_and_kind_has_a_supervisor_tag(learned: Analyzer) ->
     assert _tag("危机信号:来电人表达走投无路、撑不下去的绝望情绪,请重点关注并转介心理援助") == "绝望/心理危机"
     assert _tag("危机信号:可能有其他危险风险(模型判断)") == "其他危险"
     assert _tag("危机信号:来电人流露轻生/自伤念头,请立即关注并转介心理援助") == "轻生/自伤"  # unchanged
+
+
+# ---------------------------------------------------------------- the independent review of the weak-sign filter
+# A weak sign is softened (the general question, no first sign), never dropped: these callers at risk say a
+# routine word, a goodbye or an idiom, and each still reaches the operator.
+
+
+def _first_line(learned: Analyzer, text: str) -> tuple[bool, str | None]:
+    a = learned.analyze_final(Role.CALLER, text, CallContext())
+    return a.critical, a.safety_question
+
+
+@pytest.mark.parametrize("text", [
+    "我想去找我老伴了谢谢你姑娘再见", "我站在江边上社保的事就算了", "我把身份证放在桥边上了",
+    "我把房子过户手续都办完了也该走了", "我真的受不了这个家了天天被他打", "哎呀疼死我了肚子疼得要命站不起来",
+    "我老公又喝酒了我不敢回家急死了",
+])
+def test_a_caller_at_risk_who_also_says_a_routine_word_or_an_idiom_still_reaches_the_operator(
+        learned: Analyzer, text: str) -> None:
+    critical, question = _first_line(learned, text)
+    assert critical or question is not None, text
+
+
+@pytest.mark.parametrize("text", ["肚子疼得要命站不起来", "我真的受不了这个家了", "我身份证办完了", "再见"])
+def test_words_of_pain_danger_or_farewell_are_not_hyperbole_or_routine(text: str) -> None:
+    assert not WeakSigns.load().not_a_sign(text)
+
+
+def test_the_operators_own_question_after_a_sign_counts_as_the_safety_question(learned: Analyzer) -> None:
+    ctx = CallContext()
+    learned.analyze_final(Role.CALLER, "我把房子过户手续都办完了也该走了", ctx, utterance_id="c1")
+    assert ctx.danger_seen()
+    learned.analyze(Role.AGENT, "大爷您刚才说也该走了是身体不舒服还是心里难受", ctx)
+    assert ctx.danger_confirmed("c2")  # the caller's next words answer it
+    plain = CallContext()
+    learned.analyze(Role.AGENT, "您是要办理过户是吗", plain)  # no sign before: an ordinary question
+    assert not plain.danger_confirmed("c2")
+
+
+def test_a_caller_at_a_railing_who_gives_12356_is_at_risk_of_suicide_not_a_fall() -> None:
+    kinds = shipped_kinds()
+    assert kinds.of_numbers(("12356", "110", "119"), "我已经翻过栏杆了一条腿跨出去了") == "自伤自杀"
+    assert kinds.of_numbers(("110", "119"), "对面楼有个小孩一条腿已经跨上去了") == "高处坠落"
