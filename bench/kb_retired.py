@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     shipped = [Query(str(r["text"]), r["kb_id"], r.get("split") != "dev")
                for r in _rows(ROOT / "tests" / "data" / "kb_paraphrases.jsonl")]
     kb = analyzer.kb
-    plain = KnowledgeBase([dataclasses.replace(e, keywords=()) for e in kb.entries], kb.tokenizer)
+    plain = KnowledgeBase([dataclasses.replace(e, keywords=()) for e in kb.entries], kb.tokenizer,
+                          wording=kb.wording)
     for name, base in (("keywords", kb), ("plain", plain)):
         hybrid = HybridKb(base, encoder, normalizer=analyzer.normalizer)
         for held_out in (False, True):
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         b = EVAL / f"blind_v{v}"
         entries = [KbEntry(id=str(e["id"]), question=str(e["question"]), answer=str(e["answer"]), department="综合",
                            keywords=(), source="blind", updated="2026-01-01") for e in _rows(b / "kb.jsonl")]
-        hybrid = HybridKb(KnowledgeBase(entries, kb.tokenizer), encoder, normalizer=analyzer.normalizer)
+        hybrid = HybridKb(KnowledgeBase(entries, kb.tokenizer, wording=kb.wording), encoder,
+                          normalizer=analyzer.normalizer)
         s = score(analyzer, hybrid, [Query(str(r["text"]), r["kb_id"]) for r in _rows(b / "kb_queries.jsonl")])
         right, total = right + s.right, total + s.total
         print(f"retired blind v{v}: {s.line()}")

@@ -23,6 +23,7 @@ from assist.nlp.emotion import ANGER, EmotionModel, EmotionResult
 from assist.nlp.empathy import EmpathyScripts
 from assist.nlp.intent import IntentModel
 from assist.nlp.kb import KnowledgeBase
+from assist.nlp.kbwording import QueryWording
 from assist.nlp.normalize import Normalized, Normalizer
 from assist.nlp.referral import Referral, ReferralTable
 from assist.nlp.tokenize import Tokenizer
@@ -108,7 +109,7 @@ class Analyzer:
         if use_kb:
             if kb_path is None:
                 kb_path = next((base / n for n in KB_FILES if (base / n).exists()), fallback / KB_FILES[0])
-            kb = KnowledgeBase.load(kb_path, tokenizer)
+            kb = KnowledgeBase.load(kb_path, tokenizer, wording=QueryWording.load(pick("kb_wording.toml")))
         emotion = EmotionModel.load(pick("emotion.toml"))
         referrals = ReferralTable.load(pick("referrals.toml"))
         return cls(

@@ -20,7 +20,7 @@ import numpy as np
 
 from assist.nlp.jsonl import JsonLineError, json_lines
 from assist.nlp.kbindex import DocTerms, FloatArray, Index, QueryTerms, RankerConfig
-from assist.nlp.kbwording import shipped_wording
+from assist.nlp.kbwording import QueryWording
 from assist.nlp.synonyms import Thesaurus
 from assist.nlp.tokenize import Tokenizer, data_path
 
@@ -199,7 +199,8 @@ class KnowledgeBase:
     """An immutable set of entries with a precomputed retrieval index.
 
     ``tokenizer`` (built if omitted, ~1 s) can be shared with the rest of the engine;
-    ``thesaurus`` defaults to the shipped ``data/synonyms.txt``.
+    ``thesaurus`` defaults to the shipped ``data/synonyms.txt``, ``wording`` (the caller's dialect
+    wording as the entries write it, ``kbwording.py``) to the shipped ``data/kb_wording.toml``.
     """
 
     def __init__(
@@ -208,6 +209,7 @@ class KnowledgeBase:
         tokenizer: Tokenizer | None = None,
         config: RankerConfig | None = None,
         thesaurus: Thesaurus | None = None,
+        wording: QueryWording | None = None,
     ) -> None:
         seen: set[str] = set()
         for e in entries:
@@ -218,6 +220,7 @@ class KnowledgeBase:
         self.tokenizer = tokenizer if tokenizer is not None else Tokenizer()
         self.config = config if config is not None else RankerConfig()
         self.thesaurus = thesaurus if thesaurus is not None else Thesaurus.load(tokenizer=self.tokenizer)
+        self.wording = wording if wording is not None else QueryWording.load()
         self._index = Index([self._doc_terms(e) for e in self.entries], self.config)
 
     @classmethod
@@ -227,9 +230,10 @@ class KnowledgeBase:
         tokenizer: Tokenizer | None = None,
         config: RankerConfig | None = None,
         thesaurus: Thesaurus | None = None,
+        wording: QueryWording | None = None,
     ) -> KnowledgeBase:
         """Import a ``.jsonl`` or ``.csv`` knowledge base; raises ``KbError`` naming the bad line."""
-        return cls(read_entries(path), tokenizer, config, thesaurus)
+        return cls(read_entries(path), tokenizer, config, thesaurus, wording)
 
     @classmethod
     def from_entries(
@@ -238,8 +242,9 @@ class KnowledgeBase:
         tokenizer: Tokenizer | None = None,
         config: RankerConfig | None = None,
         thesaurus: Thesaurus | None = None,
+        wording: QueryWording | None = None,
     ) -> KnowledgeBase:
-        return cls(list(entries), tokenizer, config, thesaurus)
+        return cls(list(entries), tokenizer, config, thesaurus, wording)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -290,8 +295,8 @@ class KnowledgeBase:
 
     def scores(self, text: str) -> FloatArray:
         """Score (0..1) of every entry for ``text`` (its dialect wording as the entries write it,
-        ``kbwording.py``), in entry order, before thresholding."""
-        return self._index.scores(self.query_terms(shipped_wording()(text)))
+        ``self.wording``), in entry order, before thresholding."""
+        return self._index.scores(self.query_terms(self.wording(text)))
 
     def search(self, text: str, limit: int = 3, min_score: float | None = None) -> list[KbHit]:
         """Best entries for ``text`` scoring at least the threshold, best first; [] when none does."""

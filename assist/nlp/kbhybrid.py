@@ -40,7 +40,6 @@ import numpy.typing as npt
 from assist.nlp.embed import Embedder
 from assist.nlp.features import clean
 from assist.nlp.kb import KbEntry, KbHit, KnowledgeBase
-from assist.nlp.kbwording import shipped_wording
 from assist.nlp.normalize import Normalizer
 
 FloatArray = npt.NDArray[np.float64]
@@ -250,7 +249,8 @@ class HybridKb:
                threshold: float = THRESHOLD) -> list[KbHit]:
         """Best entries whose gate probability is >= ``threshold``, best first; [] for off-topic text."""
         said = clean(normalized)
-        query = shipped_wording()(said)  # dialect wording as the entries write it (俺…咋整 → 我…怎么办)
+        # dialect wording as the entries write it (俺…咋整 → 我…怎么办), read before the punctuation goes
+        query = clean(self.kb.wording(normalized))
         if not query or not self.kb.entries or limit <= 0:
             return []
         if vector is None or query != said:
