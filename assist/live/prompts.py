@@ -74,6 +74,7 @@ class _Utterance:
     alerted: set[str] = field(default_factory=set)
 
 
+BANNED_JOIN = "…"  # between the banned spans of one utterance on its one card
 LEARNED_RULE = "learned"  # a banned-phrase hit of the learned model alone (BannedList.learned_hit)
 
 # The cards one transcript calls for: (kind, key) -> (payload, evidence).
@@ -266,13 +267,22 @@ class LiveAssist:
                    ) -> _Wanted:  # crisis_card: the call's crisis numbers when r is critical (CallLevel.enter_crisis)
         cards: _Wanted = {}
         if role.is_agent:
-            for i, hit in enumerate(r.banned):
-                if hit.rule == LEARNED_RULE and self.call.critical:
-                    continue  # in a crisis the operator's safety questions are not coached on the model's guess
-                cards[(PromptKind.BANNED, f"{hit.rule}-{i}")] = (
-                    BannedPayload(rule=hit.rule, said=hit.span.text, suggestion=hit.suggestion),
-                    Span(text=hit.span.text, start=hit.span.start, end=hit.span.end) if hit.span.text else None,
-                )
+            # one utterance is one lapse, with all its spans (估计问题不大…应该很快): one card, one flash, one
+            # alert, one on the call's count
+            hits = [h for h in r.banned if not (h.rule == LEARNED_RULE and self.call.critical)]
+            if hits:  # (in a crisis the operator's safety questions are not coached on the model's guess)
+                said = BANNED_JOIN.join(dict.fromkeys(h.span.text for h in hits if h.span.text)) or hits[0].span.text
+                first = min((h.span.start for h in hits if h.span.text), default=None)
+                last = max((h.span.end for h in hits if h.span.text), default=None)
+                aligned = all(text[h.span.start:h.span.end] == h.span.text for h in hits if h.span.text)
+                span = (Span(text=text[first:last], start=first, end=last)
+                        if aligned and first is not None and last is not None and text[first:last]
+                        else Span(text=hits[0].span.text, start=hits[0].span.start, end=hits[0].span.end)
+                        if hits[0].span.text else None)
+                suggestion = " ".join(dict.fromkeys(h.suggestion for h in hits))
+                cards[(PromptKind.BANNED, "0")] = (
+                    BannedPayload(rule="+".join(dict.fromkeys(h.rule for h in hits)), said=said,
+                                  suggestion=suggestion), span)
         if not role.is_caller:
             return cards
         crisis = set(self.call.crisis_numbers)
