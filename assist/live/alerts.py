@@ -1,5 +1,6 @@
-"""The supervisor alerts of one call: a crisis, a banned phrase said (once its utterance is final) and one
-anger escalation per call; each numbered in the call and acknowledged by a supervisor.  ``AlertBook``
+"""The supervisor alerts of one call: a crisis, a banned phrase said (once its utterance is final), one
+anger escalation per call and one notice of a threatened collective action (``notices.py``: 拉横幅,
+堵门); each numbered in the call and acknowledged by a supervisor.  ``AlertBook``
 keeps the recent alerts of the whole floor with their acknowledgement state, so a dashboard that
 connects late still sees them and an acknowledgement reaches every supervisor.
 
@@ -16,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from assist.live.notices import CollectiveRule, shipped_collective
 from assist.nlp.analyzer import Analysis
 from assist.protocol.enums import AlertKind, Emotion, PromptKind, Role, Severity
 from assist.protocol.events import Alert, Span, Transcript
@@ -38,10 +40,13 @@ class _Episode:
 class CallAlerts:
     """The alerts raised in one call, in order (a continuing crisis once, updated in place)."""
 
-    def __init__(self, call_id: str, agent_id: str, clock: Callable[[], float]) -> None:
+    def __init__(self, call_id: str, agent_id: str, clock: Callable[[], float],
+                 collective: CollectiveRule | None = None) -> None:
         self.call_id = call_id
         self.agent_id = agent_id
         self._clock = clock
+        self._collective_rule = collective or shipped_collective()
+        self._collective: str | None = None  # the call's collective-action notice (one, updated on re-raise)
         self._seq = 0
         self._escalated = False
         self._crisis: _Episode | None = None
@@ -70,6 +75,10 @@ class CallAlerts:
                 msg = f"服务禁语「{data.said}」,应改为:{data.suggestion}"
                 out.append(self._new(AlertKind.BANNED, Severity.WARNING, msg, t))
                 alerted.add(tag)
+        if r is not None and t.final and Role(t.role).is_caller:
+            said = self._collective_rule.find(r.normalized.text)
+            if said is not None:
+                out.append(self._collective_alert(said, t))
         if r is not None and t.final and Role(t.role).is_caller and not self._escalated:
             label = r.emotion.label if r.emotion is not None else None
             intensity = r.emotion.intensity if r.emotion is not None else 0.0
@@ -98,6 +107,18 @@ class CallAlerts:
         known = ep.numbers if ep is not None and same_kind else frozenset()
         self._crisis = _Episode(alert.alert_id, kind or (ep.kind if ep is not None and same_kind else None),
                                 numbers | known)
+        return alert
+
+    def _collective_alert(self, said: str, t: Transcript) -> Alert:
+        """The call's notice of a threat of collective action: new, or the one already raised updated."""
+        for i, alert in enumerate(self.alerts):
+            if alert.alert_id == self._collective:
+                again = dataclasses.replace(alert, count=alert.count + 1, last_time=t.end, last_at=self._clock())
+                self.alerts[i] = again
+                return again
+        rule = self._collective_rule
+        alert = self._new(AlertKind.COLLECTIVE, rule.severity, rule.message.format(said=said), t)
+        self._collective = alert.alert_id
         return alert
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert | None:
