@@ -8,15 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assist.nlp.data import DEFAULT_DATA_DIR, DataError, load_toml
+from assist.nlp.data import DataError, load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
+from assist.nlp.timelimits import fill, time_limits
 from assist.protocol.events import Span
 
-# The time limits a compliant wording may promise: ONE editable place, empathy.toml [defaults] deadline and
-# return_visit (the empathy card's 办结时限 too), filled into {deadline} and {return_visit} of a suggestion,
-# so the banned-phrase card never promises a deadline the data does not define or the other cards contradict.
-TIME_LIMITS_FILE = "empathy.toml"
-TIME_LIMITS = ("deadline", "return_visit")
+# {deadline} and {return_visit} of a suggestion: empathy.toml's time limits (assist.nlp.timelimits)
 UNKNOWN_DEPARTMENT = "相关"  # default of banned.toml's unknown_department: 此事由相关部门主办
 CRISIS_SUGGESTION = "请您先不要挂电话,我一直在这里,我马上为您转接{number}。"  # banned.toml crisis_suggestion
 
@@ -75,12 +72,12 @@ class BannedList:
         doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
                         "learned", "compliant"})
         defines = doc.defines()
-        limits = _time_limits(path)
+        limits = time_limits(path)
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
         for i, entry in enumerate(doc.tables("rule")):
             entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy", "secondary"})
-            rule = BannedRule(entry.text("id"), entry.text("category"), _fill(entry.text("suggestion"), limits),
+            rule = BannedRule(entry.text("id"), entry.text("category"), fill(entry.text("suggestion"), limits),
                               entry.boolean("secondary", False))
             if rule.id in seen:
                 raise entry.error(f"rule id {rule.id!r} is used twice")
@@ -102,7 +99,7 @@ class BannedList:
             raise DataError(path, "crisis_suggestion", f"may only use {{number}}: {exc}") from exc
         reported = doc.regex_list("reported", defines)
         table = doc.table("learned", required=False)
-        learned = {kind: _fill(table.text(kind), limits) for kind in table.raw}
+        learned = {kind: fill(table.text(kind), limits) for kind in table.raw}
         for kind, wording in learned.items():
             try:
                 wording.format(department="")
@@ -187,21 +184,6 @@ class BannedList:
         if crisis is not None:
             return self.crisis_suggestion.format(number="/".join(crisis) if crisis else "110")
         return wording.format(department=department or self.unknown_department)
-
-
-def _time_limits(path: Path) -> dict[str, str]:
-    """empathy.toml's [defaults] deadline and return_visit, beside ``path`` (else the shipped file)."""
-    beside = path.parent / TIME_LIMITS_FILE
-    doc = load_toml(beside if beside.exists() else DEFAULT_DATA_DIR / TIME_LIMITS_FILE)
-    defaults = doc.table("defaults")
-    return {key: defaults.text(key) for key in TIME_LIMITS}
-
-
-def _fill(wording: str, limits: dict[str, str]) -> str:
-    """``wording`` with {deadline} and {return_visit} filled in (``{department}`` is filled per call)."""
-    for key, value in limits.items():
-        wording = wording.replace("{" + key + "}", value)
-    return wording
 
 
 def _quoted(text: str) -> list[tuple[int, int]]:

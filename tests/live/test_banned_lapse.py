@@ -41,6 +41,13 @@ def test_two_hedges_in_one_sentence_are_one_lapse_with_the_empathy_cards_deadlin
     assert empathy and all(set(WORKDAYS.findall(t)) <= {deadline, visit} for t in empathy)
 
 
+def test_the_training_reports_commitment_example_uses_the_same_time_limits() -> None:
+    from assist.training.rules import TrainingRules
+
+    example = next(s.example for s in TrainingRules.load().steps if s.name == "行动承诺")
+    assert LIMITS.text("deadline") in example and "{" not in example and "第2个工作日" not in example
+
+
 def test_no_banned_suggestion_writes_a_deadline_by_hand() -> None:
     banned = BannedList.load(DEFAULT_DATA_DIR / "banned.toml")
     wordings = [r.suggestion for r in banned.rules] + list(banned.learned.values())
