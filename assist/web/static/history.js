@@ -143,6 +143,11 @@ function alertItems(alerts, training) {
           el("span", { className: `badge kind kind-${a.kind}`, text: ALERT_KIND_LABEL[a.kind] || a.kind }),
           el("span", { className: "alert-time", text: `通话 ${fmtClock(a.audio_time)} · ${fmtTime(a.created_at)}` })),
         el("p", { className: "alert-msg", text: a.message || "" }),
+        // a continuing crisis is one alert: how many times the call raised it, and when last
+        Number(a.count) > 1
+          ? el("p", { className: "alert-again muted", testid: "history-alert-count",
+            text: `同一危机共 ${a.count} 次${a.last_time != null ? `,最近 通话 ${fmtClock(a.last_time)}` : ""}` })
+          : null,
         a.acknowledged_by && !training ? el("span", { className: "acked", text: `✓ 已确认 · ${a.acknowledged_by}` }) : null)),
   );
 }
