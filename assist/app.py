@@ -48,7 +48,9 @@ def load_analyzer(config: ServerConfig) -> Analyzer | None:
     if not config.analysis:
         return None
     shipped = (DEFAULT_MODEL_DIR / MODEL_FILE).is_file()
-    return Analyzer.load(kb_path=config.kb_path, nlp_model=config.nlp_model, learned=shipped)
+    analyzer = Analyzer.load(kb_path=config.kb_path, nlp_model=config.nlp_model, learned=shipped)
+    logging.getLogger("assist.web.server").info("analysis: %s", analyzer.model_summary())
+    return analyzer
 
 
 async def open_pipeline(config: ServerConfig, analyzer: Analyzer | None) -> AssistPipeline:

@@ -1,7 +1,9 @@
 """The table of ``assist calls list``: every column labelled, in Chinese (default) or English.
 
 Training replays are marked in their own column, and the alerts column says what its numbers
-are ("1 待确认 / 共 3", "1 open of 3").  Columns are padded by display width, so Chinese labels
+are ("1 待确认 / 共 3", "1 open of 3").  A training replay alerts no supervisor, so nothing of it is
+pending: its column says what live assist would have raised ("未发给班长(培训) · 本应 4 条").
+Columns are padded by display width, so Chinese labels
 and values line up in a terminal (a CJK character takes two columns).
 """
 
@@ -29,6 +31,7 @@ class _Words:
     still_open: str
     no_calls: str
     alerts: Callable[[int, int], str]
+    training_alerts: Callable[[int], str]  # a training replay's: none sent, what would have been
 
 
 WORDS = {
@@ -41,6 +44,7 @@ WORDS = {
         still_open="进行中",
         no_calls="没有通话",
         alerts=lambda total, open_: "—" if not total else (f"{open_} 待确认 / 共 {total}" if open_ else f"共 {total}"),
+        training_alerts=lambda total: "—" if not total else f"未发给班长(培训) · 本应 {total} 条",
     ),
     Lang.EN: _Words(
         headers=("started", "length", "agent", "ended", "mode", "utterances", "alerts", "call"),
@@ -51,6 +55,7 @@ WORDS = {
         still_open="open",
         no_calls="no calls",
         alerts=lambda total, open_: "-" if not total else (f"{open_} open of {total}" if open_ else f"{total}"),
+        training_alerts=lambda total: "-" if not total else f"none sent (training), would be {total}",
     ),
 }
 
@@ -97,7 +102,8 @@ def print_list(calls: list[dict[str, Any]], out: TextIO, lang: Lang = Lang.ZH) -
             ended,
             words.modes.get(c["mode"], c["mode"]),
             str(c["utterances"]),
-            words.alerts(int(c["alerts"]), int(c["open_alerts"])),
+            words.training_alerts(int(c["alerts"])) if c["mode"] == "training"
+            else words.alerts(int(c["alerts"]), int(c["open_alerts"])),
             str(c["call_id"]),
         ))
     right = {1, 5}

@@ -1,14 +1,23 @@
-"""The supervisor alerts of one call: a crisis, a banned phrase said (once its utterance is final) and one
-anger escalation per call; each numbered in the call and acknowledged by a supervisor.  ``AlertBook``
+"""The supervisor alerts of one call: a crisis, a banned phrase said (once its utterance is final), one
+anger escalation per call and one notice of a threatened collective action (``notices.py``: 拉横幅,
+堵门); each numbered in the call and acknowledged by a supervisor.  ``AlertBook``
 keeps the recent alerts of the whole floor with their acknowledgement state, so a dashboard that
-connects late still sees them and an acknowledgement reaches every supervisor."""
+connects late still sees them and an acknowledgement reaches every supervisor.
+
+A continuing crisis is ONE alert: the call's crisis re-raised on later utterances (the same kind of
+danger, ``CallCrisis.kind``, and no new emergency number) sends the same alert again with its ``count``
+and ``last_time``/``last_at`` updated and its acknowledgement kept, so an acknowledged crisis does not
+come back as a new pin.  A new kind of danger, or an escalation (the crisis card gained an emergency
+number: 110 then 119 as well), is a new alert, pinned again."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+from assist.live.notices import CollectiveRule, shipped_collective
 from assist.nlp.analyzer import Analysis
 from assist.protocol.enums import AlertKind, Emotion, PromptKind, Role, Severity
 from assist.protocol.events import Alert, Span, Transcript
@@ -19,15 +28,28 @@ ESCALATION_LEVEL = 0.75
 MAX_ALERTS = 500  # alerts remembered for late-joining dashboards (oldest forgotten first)
 
 
-class CallAlerts:
-    """The alerts raised in one call, in order."""
+@dataclass(slots=True)
+class _Episode:
+    """One continuing crisis of a call: its alert and the emergency numbers it was raised with."""
 
-    def __init__(self, call_id: str, agent_id: str, clock: Callable[[], float]) -> None:
+    alert_id: str
+    kind: str | None
+    numbers: frozenset[str]
+
+
+class CallAlerts:
+    """The alerts raised in one call, in order (a continuing crisis once, updated in place)."""
+
+    def __init__(self, call_id: str, agent_id: str, clock: Callable[[], float],
+                 collective: CollectiveRule | None = None) -> None:
         self.call_id = call_id
         self.agent_id = agent_id
         self._clock = clock
+        self._collective_rule = collective or shipped_collective()
+        self._collective: str | None = None  # the call's collective-action notice (one, updated on re-raise)
         self._seq = 0
         self._escalated = False
+        self._crisis: _Episode | None = None
         self.alerts: list[Alert] = []
 
     def raise_for(
@@ -36,22 +58,27 @@ class CallAlerts:
         alerted: set[str],
         r: Analysis | None,
         wanted: Mapping[tuple[PromptKind, str], tuple[PromptData, Span | None]],
+        crisis_kind: str | None = None,
     ) -> list[Alert]:
         """The alerts the cards ``wanted`` for ``t`` call for, each once per utterance (``alerted`` holds
-        the cards of the utterance already alerted on), and the call's escalation."""
+        the cards of the utterance already alerted on), and the call's escalation.  ``crisis_kind``: the
+        call's kind of danger (``CallCrisis.kind``), which tells a continuing crisis from a new one."""
         out: list[Alert] = []
         for (kind, key), (data, _) in wanted.items():
             tag = f"{kind}:{key}"
             if tag in alerted:
                 continue
             if isinstance(data, CriticalPayload):
-                msg = f"危机信号:{data.reason or '来电人表达轻生或暴力倾向'}"
-                out.append(self._new(AlertKind.CRITICAL, Severity.CRITICAL, msg, t))
+                out.append(self._crisis_alert(data, crisis_kind, t))
                 alerted.add(tag)
             elif isinstance(data, BannedPayload) and t.final:
                 msg = f"服务禁语「{data.said}」,应改为:{data.suggestion}"
                 out.append(self._new(AlertKind.BANNED, Severity.WARNING, msg, t))
                 alerted.add(tag)
+        if r is not None and t.final and Role(t.role).is_caller:
+            said = self._collective_rule.find(r.normalized.text)
+            if said is not None:
+                out.append(self._collective_alert(said, t))
         if r is not None and t.final and Role(t.role).is_caller and not self._escalated:
             label = r.emotion.label if r.emotion is not None else None
             intensity = r.emotion.intensity if r.emotion is not None else 0.0
@@ -60,6 +87,39 @@ class CallAlerts:
                 msg = f"来电人情绪升级({label or Emotion.ANGER} {intensity:.1f}),建议班长关注或介入"
                 out.append(self._new(AlertKind.ESCALATION, Severity.WARNING, msg, t))
         return out
+
+    def _crisis_alert(self, data: CriticalPayload, kind: str | None, t: Transcript) -> Alert:
+        """A new crisis alert, or the call's continuing one updated (its count, when last raised)."""
+        numbers = frozenset(data.referrals)
+        ep = self._crisis
+        msg = f"危机信号:{data.reason or '来电人表达轻生或暴力倾向'}"
+        same_kind = ep is not None and (ep.kind is None or kind is None or ep.kind == kind)
+        if ep is not None and same_kind and numbers <= ep.numbers:
+            ep.kind = ep.kind or kind  # the kind became known: still this crisis
+            for i, alert in enumerate(self.alerts):
+                if alert.alert_id == ep.alert_id:  # the newest reason, the count, when last raised
+                    again = dataclasses.replace(alert, message=msg, count=alert.count + 1, last_time=t.end,
+                                                last_at=self._clock())
+                    self.alerts[i] = again
+                    return again
+        alert = self._new(AlertKind.CRITICAL, Severity.CRITICAL, msg, t)
+        # an escalation keeps the numbers already raised: a later re-raise with fewer is still this crisis
+        known = ep.numbers if ep is not None and same_kind else frozenset()
+        self._crisis = _Episode(alert.alert_id, kind or (ep.kind if ep is not None and same_kind else None),
+                                numbers | known)
+        return alert
+
+    def _collective_alert(self, said: str, t: Transcript) -> Alert:
+        """The call's notice of a threat of collective action: new, or the one already raised updated."""
+        for i, alert in enumerate(self.alerts):
+            if alert.alert_id == self._collective:
+                again = dataclasses.replace(alert, count=alert.count + 1, last_time=t.end, last_at=self._clock())
+                self.alerts[i] = again
+                return again
+        rule = self._collective_rule
+        alert = self._new(AlertKind.COLLECTIVE, rule.severity, rule.message.format(said=said), t)
+        self._collective = alert.alert_id
+        return alert
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert | None:
         for i, alert in enumerate(self.alerts):
@@ -94,6 +154,12 @@ class AlertBook:
         self._max = max_alerts
 
     def add(self, alert: Alert) -> None:
+        """A new alert, or a newer copy of one (a continuing crisis re-raised): the first acknowledgement
+        is kept, so a re-raise never reopens an acknowledged alert."""
+        seen = self._alerts.get(alert.alert_id)
+        if seen is not None and seen.acknowledged_by is not None:
+            alert = dataclasses.replace(alert, acknowledged_by=seen.acknowledged_by,
+                                        acknowledged_at=seen.acknowledged_at, ack_note=seen.ack_note)
         self._alerts[alert.alert_id] = alert
         while len(self._alerts) > self._max:
             self._alerts.popitem(last=False)

@@ -76,6 +76,7 @@ class _Utterance:
 
 KB_STEP = 0.05  # on a partial, the same answer's percentage moves only up, and by at least this
 EMOTION_STEP = 0.1  # on a partial, an emotion card's level moves only by at least this (its label: on finals)
+BANNED_JOIN = "…"  # between the banned spans of one utterance on its one card
 LEARNED_RULE = "learned"  # a banned-phrase hit of the learned model alone (BannedList.learned_hit)
 
 # The cards one transcript calls for: (kind, key) -> (payload, evidence).
@@ -186,7 +187,7 @@ class LiveAssist:
         for key in [k for k in utt.cards if k not in wanted]:
             card = utt.cards.pop(key)
             out.append(self._prompt(card.prompt_id, t, PromptAction.WITHDRAW, None, card.data))
-        alerts = self._alerts.raise_for(t, utt.alerted, result, wanted)
+        alerts = self._alerts.raise_for(t, utt.alerted, result, wanted, self.call.crisis.kind)
         if any(a.kind is AlertKind.CRITICAL for a in alerts):
             self.call.critical = True
         out.extend(alerts)
@@ -281,13 +282,22 @@ class LiveAssist:
                    ) -> _Wanted:  # crisis_card: the call's crisis numbers when r is critical (CallLevel.enter_crisis)
         cards: _Wanted = {}
         if role.is_agent:
-            for i, hit in enumerate(r.banned):
-                if hit.rule == LEARNED_RULE and self.call.critical:
-                    continue  # in a crisis the operator's safety questions are not coached on the model's guess
-                cards[(PromptKind.BANNED, f"{hit.rule}-{i}")] = (
-                    BannedPayload(rule=hit.rule, said=hit.span.text, suggestion=hit.suggestion),
-                    Span(text=hit.span.text, start=hit.span.start, end=hit.span.end) if hit.span.text else None,
-                )
+            # one utterance is one lapse, with all its spans (估计问题不大…应该很快): one card, one flash, one
+            # alert, one on the call's count
+            hits = [h for h in r.banned if not (h.rule == LEARNED_RULE and self.call.critical)]
+            if hits:  # (in a crisis the operator's safety questions are not coached on the model's guess)
+                said = BANNED_JOIN.join(dict.fromkeys(h.span.text for h in hits if h.span.text)) or hits[0].span.text
+                first = min((h.span.start for h in hits if h.span.text), default=None)
+                last = max((h.span.end for h in hits if h.span.text), default=None)
+                aligned = all(text[h.span.start:h.span.end] == h.span.text for h in hits if h.span.text)
+                span = (Span(text=text[first:last], start=first, end=last)
+                        if aligned and first is not None and last is not None and text[first:last]
+                        else Span(text=hits[0].span.text, start=hits[0].span.start, end=hits[0].span.end)
+                        if hits[0].span.text else None)
+                suggestion = " ".join(dict.fromkeys(h.suggestion for h in hits))
+                cards[(PromptKind.BANNED, "0")] = (
+                    BannedPayload(rule="+".join(dict.fromkeys(h.rule for h in hits)), said=said,
+                                  suggestion=suggestion), span)
         if not role.is_caller:
             return cards
         crisis = set(self.call.crisis_numbers)

@@ -160,6 +160,20 @@ class Analyzer:
         """A learned model runs beside the rules (``learned_refinement`` can return something)."""
         return self.learned is not None
 
+    def model_summary(self) -> str:
+        """Which learned analysis model runs (its version and encoder), or that analysis is rules only
+        and why: for the startup log and ``/stats`` (a new user cannot tell otherwise)."""
+        from assist.nlp.learned import DEFAULT_MODEL_DIR, MODEL_FILE
+
+        if self.learned is not None:
+            model = self.learned.model
+            encoder = f", encoder {model.encoder}" if model.needs_encoder else ""
+            return f"learned analysis model {model.version}{encoder}"
+        shipped = DEFAULT_MODEL_DIR / MODEL_FILE
+        if not shipped.is_file():
+            return f"rules only: no learned analysis model ({shipped} not found; `assist train` builds one)"
+        return "rules only: the learned analysis model was not loaded (not requested)"
+
     def learned_refinement(self, role: Role, text: str) -> Refinement | None:
         """The learned decisions for one utterance, without the call context.
 

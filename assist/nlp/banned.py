@@ -10,8 +10,10 @@ from typing import Any
 
 from assist.nlp.data import DataError, load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
+from assist.nlp.timelimits import fill, time_limits
 from assist.protocol.events import Span
 
+# {deadline} and {return_visit} of a suggestion: empathy.toml's time limits (assist.nlp.timelimits)
 UNKNOWN_DEPARTMENT = "相关"  # default of banned.toml's unknown_department: 此事由相关部门主办
 CRISIS_SUGGESTION = "请您先不要挂电话,我一直在这里,我马上为您转接{number}。"  # banned.toml crisis_suggestion
 
@@ -74,11 +76,12 @@ class BannedList:
         doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
                         "learned", "compliant", "deescalation", "deescalation_categories"})
         defines = doc.defines()
+        limits = time_limits(path)
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
         for i, entry in enumerate(doc.tables("rule")):
             entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy", "secondary"})
-            rule = BannedRule(entry.text("id"), entry.text("category"), entry.text("suggestion"),
+            rule = BannedRule(entry.text("id"), entry.text("category"), fill(entry.text("suggestion"), limits),
                               entry.boolean("secondary", False))
             if rule.id in seen:
                 raise entry.error(f"rule id {rule.id!r} is used twice")
@@ -89,7 +92,8 @@ class BannedList:
             try:
                 rule.suggestion.format(department="")
             except (KeyError, IndexError, ValueError) as exc:
-                raise entry.error(f"'suggestion' may only use {{department}}: {exc}") from exc
+                raise entry.error(f"'suggestion' may only use {{department}}, {{deadline}}, {{return_visit}}: "
+                                  f"{exc}") from exc
             rules.append((rule, Entry(i, words, patterns, entry.texts("not_in"), entry.boolean("fuzzy", True))))
         unknown = doc.text("unknown_department", UNKNOWN_DEPARTMENT, required=False)
         crisis = doc.text("crisis_suggestion", CRISIS_SUGGESTION, required=False)
@@ -99,7 +103,7 @@ class BannedList:
             raise DataError(path, "crisis_suggestion", f"may only use {{number}}: {exc}") from exc
         reported = doc.regex_list("reported", defines)
         table = doc.table("learned", required=False)
-        learned = {kind: table.text(kind) for kind in table.raw}
+        learned = {kind: fill(table.text(kind), limits) for kind in table.raw}
         for kind, wording in learned.items():
             try:
                 wording.format(department="")

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from assist.nlp.data import DEFAULT_DATA_DIR, Table, load_toml
+from assist.nlp.timelimits import fill, time_limits
 
 TRAINING_FILE = "training.toml"
 STEP_COUNT = 3  # seed 004: 情绪承接 → 责任表态 → 行动承诺
@@ -109,7 +110,7 @@ def step(table: Table, defines: Mapping[str, str]) -> EmpathyStep:
         raise table.error("'window' must be a whole number of characters")
     return EmpathyStep(
         name=table.text("name"),
-        example=table.text("example"),
+        example=fill(table.text("example"), time_limits()),  # {deadline}: empathy.toml's, as every card
         cue=cue(table, defines),
         require=require,
         require_note=table.text("require_note", "", required=False),

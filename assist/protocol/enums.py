@@ -83,6 +83,7 @@ class AlertKind(StrEnum):
     BANNED = "banned"
     ESCALATION = "escalation"
     CRITICAL = "critical"
+    COLLECTIVE = "collective"  # a threat of collective action (拉横幅, 堵门, 集体上访): a notice, not a crisis
 
 
 class Severity(StrEnum):

@@ -281,6 +281,10 @@ class Alert(Event):
     acknowledged_by: str | None = None
     acknowledged_at: float | None = None
     ack_note: str = ""  # the supervisor's short note with the acknowledgement ("" when none)
+    # a continuing crisis is one alert: the same alert_id sent again with these updated (acknowledgement kept)
+    count: int = 1  # how many times the call raised it (this alert and its re-raises)
+    last_time: float | None = None  # audio time of the newest re-raise (None: never re-raised)
+    last_at: float | None = None  # unix time of the newest re-raise
 
 
 # ---------------------------------------------------------------- subscriber socket (overlay, dashboard)

@@ -48,6 +48,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "a supervisor's short note with an alert's acknowledgement",
         ("ALTER TABLE alerts ADD COLUMN ack_note TEXT NOT NULL DEFAULT ''",),
     ),
+    Migration(
+        4,
+        "a continuing crisis is one alert: how many times it was raised, and when last",
+        ("ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1",
+         "ALTER TABLE alerts ADD COLUMN last_time REAL",
+         "ALTER TABLE alerts ADD COLUMN last_at REAL"),
+    ),
 )
 
 LATEST: int = MIGRATIONS[-1].version

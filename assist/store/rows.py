@@ -27,7 +27,8 @@ ID_FIELDS = frozenset({"type", "call_id", "agent_id", "prompt_id", "alert_id", "
 CallRow = tuple[str, str, str, float, str, float]
 UtteranceRow = tuple[str, str, str, str, str, str | None, float, float, str, int, float]
 PromptRow = tuple[str, str, str | None, str | None, str, str, float, str, float, float]
-AlertRow = tuple[str, str, str, str, str, str, float, str | None, float, str | None, float | None]
+AlertRow = tuple[str, str, str, str, str, str, float, str | None, float, str | None, float | None, int, float | None,
+                 float | None]
 
 
 def search_key(text: str) -> str:
@@ -88,7 +89,7 @@ class Rows:
         acked_by = None if alert.acknowledged_by is None else mask(alert.acknowledged_by)
         return (alert.alert_id, alert.call_id, alert.agent_id, str(alert.kind), str(alert.severity),
                 mask(alert.message), float(alert.audio_time), alert.utterance_id, float(alert.created_at), acked_by,
-                alert.acknowledged_at)
+                alert.acknowledged_at, int(alert.count), alert.last_time, alert.last_at)
 
     @staticmethod
     def end_reason(reason: EndReason) -> str:

@@ -41,10 +41,14 @@ UPSERT_PROMPT: Final[str] = """INSERT INTO prompts (call_id, prompt_id, utteranc
        event = CASE WHEN excluded.action = 'withdraw' THEN prompts.event ELSE excluded.event END,
        audio_time = CASE WHEN excluded.action = 'withdraw' THEN prompts.audio_time
                          ELSE excluded.audio_time END"""
+# a continuing crisis re-raised is the same alert with a higher count: its count, last times and newest
+# message are updated; its acknowledgement is the ACK_ALERT's alone (never undone by a re-raise)
 INSERT_ALERT: Final[str] = """INSERT INTO alerts (alert_id, call_id, agent_id, kind, severity, message, audio_time,
-                       utterance_id, created_at, acknowledged_by, acknowledged_at)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-   ON CONFLICT (alert_id) DO NOTHING"""
+                       utterance_id, created_at, acknowledged_by, acknowledged_at, count, last_time, last_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+   ON CONFLICT (alert_id) DO UPDATE SET count = excluded.count, last_time = excluded.last_time,
+       last_at = excluded.last_at, message = excluded.message
+   WHERE excluded.count > alerts.count"""
 ACK_ALERT: Final[str] = """UPDATE alerts SET acknowledged_by = $1, acknowledged_at = $2, ack_note = $3
    WHERE alert_id = $4 AND acknowledged_at IS NULL"""
 END_CALL: Final[str] = "UPDATE calls SET ended_at = $1, end_reason = $2, updated_at = $3 WHERE call_id = $4"

@@ -74,7 +74,7 @@ class SqlReads(ABC):
                     (SELECT count(*) FROM utterances u WHERE u.call_id = c.call_id) AS utterance_count,
                     (SELECT count(*) FROM alerts a WHERE a.call_id = c.call_id) AS alert_count,
                     (SELECT count(*) FROM alerts a WHERE a.call_id = c.call_id
-                        AND a.acknowledged_at IS NULL) AS open_alerts,
+                        AND a.acknowledged_at IS NULL AND c.mode <> 'training') AS open_alerts,
                     (SELECT u.text FROM utterances u WHERE u.call_id = c.call_id
                         ORDER BY CASE WHEN u.role = 'caller' THEN 0 ELSE 1 END, u.start, u.id
                         LIMIT 1) AS first_text

@@ -19,6 +19,7 @@ from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
 
 DEFAULT_CRISIS = DEFAULT_DATA_DIR / "crisis.toml"
 DEFAULT_KIND_NUMBERS = DEFAULT_DATA_DIR / "referrals.toml"  # its [crisis_kinds]: the numbers of each kind
+DEFAULT_SAFETY_QUESTIONS = DEFAULT_DATA_DIR / "safety_check.toml"  # an item with `safety = true` takes these
 SLACK = 1.0  # s: words said just before the critical utterance ended still count
 SAFETY_QUESTION = "您现在安全吗?"  # when referrals.toml has no [safety_questions] default
 
@@ -29,6 +30,14 @@ class CrisisRule:
     expected: str
     patterns: tuple[re.Pattern[str], ...]
     number: bool
+    earlier: bool = False  # words said before the critical utterance count too (the address already asked)
+    optional: bool = False  # credited when done, never a finding when missing (确认安全)
+    safety: tuple[re.Pattern[str], ...] = ()  # safety_check.toml's questions, when the item takes them too
+
+    def said_in(self, norm: str, numbers: Sequence[str]) -> bool:
+        """Whether one operator utterance (normalised) does this item."""
+        return (any(p.search(norm) for p in self.patterns) or any(p.search(norm) for p in self.safety)
+                or (self.number and any(n in norm for n in numbers)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +68,28 @@ class CrisisRules:
     model_mark: str = "(模型判断)"
 
     @classmethod
-    def load(cls, path: Path | None = None, kind_numbers: Path | None = None) -> CrisisRules:
+    def load(cls, path: Path | None = None, kind_numbers: Path | None = None,
+             safety_questions: Path | None = None) -> CrisisRules:
         """Read ``crisis.toml`` and the numbers of each kind (``[crisis_kinds]`` of referrals.toml).
         Raises ``DataError`` naming the file and the entry."""
         doc = load_toml(path or DEFAULT_CRISIS)
         doc.check_keys({"define", "item", "kind", "model_mark"})
         defines = doc.defines()
         items = []
+        safety_patterns: tuple[re.Pattern[str], ...] | None = None
         for table in doc.tables("item"):
-            table.check_keys({"name", "expected", "patterns", "number"})
-            items.append(CrisisRule(table.text("name"), table.text("expected"), table.regex_list("patterns", defines),
-                                    table.boolean("number", False)))
+            table.check_keys({"name", "expected", "patterns", "number", "earlier", "optional", "safety"})
+            safety: tuple[re.Pattern[str], ...] = ()
+            if table.boolean("safety", False):
+                if safety_patterns is None:
+                    safety_patterns = load_toml(safety_questions or DEFAULT_SAFETY_QUESTIONS).regex_list("patterns")
+                safety = safety_patterns
+            patterns = table.regex_list("patterns", defines)
+            if not patterns and not safety and not table.boolean("number", False):
+                raise table.error("needs 'patterns', 'safety = true' or 'number = true'")
+            items.append(CrisisRule(table.text("name"), table.text("expected"), patterns,
+                                    table.boolean("number", False), table.boolean("earlier", False),
+                                    table.boolean("optional", False), safety))
         referrals = load_toml(kind_numbers or DEFAULT_KIND_NUMBERS)
         numbers_doc = referrals.table("crisis_kinds", required=False)
         numbers = {kind: numbers_doc.texts(kind) for kind in numbers_doc.raw}
@@ -110,6 +130,7 @@ class CrisisCheck:
     kinds: tuple[str, ...] = ()  # the kinds of crisis the call showed (被困, 自伤自杀…), when known
     offered: tuple[str, ...] = ()  # every number the crisis cards offered
     note: str = ""  # why it was not judged as a crisis ("模型提示未确认: …")
+    credits: tuple[CrisisItem, ...] = ()  # the optional items (确认安全) the operator did: credited, never findings
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +144,21 @@ class Said:
 
 
 def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Sequence[Said]) -> CrisisCheck:
-    """The crisis items in the operator's utterances ending after ``since`` (the critical utterance)."""
+    """The crisis items in the operator's utterances ending after ``since`` (the critical utterance), or
+    else earlier in the call for an item marked ``earlier`` (询问位置: an address asked before the crisis
+    card is known); each credited at the time the operator said it."""
     after = [u for u in agent if u.end >= since - SLACK]
     number_text = "/".join(numbers) if numbers else "110"
     items = []
+    credits = []
     for rule in rules.items:
-        hit = next((u for u in after if any(p.search(u.norm) for p in rule.patterns)
-                    or (rule.number and any(n in u.norm for n in numbers))), None)
+        hit = next((u for u in after if rule.said_in(u.norm, numbers)), None)
+        if hit is None and rule.earlier:  # asked after the crisis is best (a caller may have moved), else before
+            hit = next((u for u in agent if rule.said_in(u.norm, numbers)), None)
+        if rule.optional:
+            if hit is not None:
+                credits.append(CrisisItem(rule.name, True, hit.start, hit.text, rule.expected))
+            continue
         items.append(CrisisItem(rule.name, hit is not None, None if hit is None else hit.start,
                                 None if hit is None else hit.text, rule.expected.format(number=number_text)))
-    return CrisisCheck(since, tuple(numbers), tuple(items))
+    return CrisisCheck(since, tuple(numbers), tuple(items), credits=tuple(credits))

@@ -60,19 +60,24 @@ def referrals(cards: Sequence[ReferralCard], agent: Sequence[Said], caller: Sequ
         need = card.time
         if crisis is not None and crisis.confirmed and number in crisis.offered:
             need = min(need, crisis.since)
-        given = _told(number, card.name, need, agent, caller)
-        excused = "" if given else _excuse(number, card, crisis, agent, caller, rules)
-        out.append(ReferralOffer(round(card.time, 2), number, card.name, card.reason, card.script, given, excused))
+        told = _told(number, card.name, need, agent, caller)
+        excused = "" if told is not None else _excuse(number, card, crisis, agent, caller, rules)
+        out.append(ReferralOffer(round(card.time, 2), number, card.name, card.reason, card.script, told is not None,
+                                 excused, None if told is None else round(told.start, 2),
+                                 None if told is None else told.text))
     return tuple(out)
 
 
-def _told(number: str, name: str, need: float, agent: Sequence[Said], caller: Sequence[CallerLine]) -> bool:
-    """The operator said ``number`` (or its name) after the need arose at ``need``, or in the turn just before."""
+def _told(number: str, name: str, need: float, agent: Sequence[Said], caller: Sequence[CallerLine]) -> Said | None:
+    """The operator's utterance that said ``number`` (its digits, or spoken: 一一零 and 幺幺零 are 110 in the
+    normalised text) or its name after the need arose at ``need``, else in the turn just before; None: not told.
+    The credit is dated by these words, not by the card."""
     said = [u for u in agent if number in u.norm or (name and name in u.norm)]
-    if any(u.end >= need - SLACK for u in said):
-        return True
+    hit = next((u for u in said if u.end >= need - SLACK), None)
+    if hit is not None:
+        return hit
     # the operator's turn just before the caller's words that raised the card: no caller line between
-    return any(not any(u.end <= c.start < need for c in caller) for u in said)
+    return next((u for u in said if not any(u.end <= c.start < need for c in caller)), None)
 
 
 def _excuse(number: str, card: ReferralCard, crisis: CrisisReading | None, agent: Sequence[Said],
@@ -90,7 +95,7 @@ def _excuse(number: str, card: ReferralCard, crisis: CrisisReading | None, agent
     for kind in crisis.kinds:
         if kind.one_of and number in kind.numbers:
             other = next((n for n in kind.numbers if n != number
-                          and _told(n, "", crisis.since, agent, caller)), None)
+                          and _told(n, "", crisis.since, agent, caller) is not None), None)
             if other is not None:
                 return f"已告知 {other}({kind.name}告知其中一个号码即可)"
     return ""

@@ -127,7 +127,7 @@ def _read(events: Iterable[Event], rules: TrainingRules) -> _Call:
         elif isinstance(ev, Prompt):
             call.prompts[ev.prompt_id] = ev
         elif isinstance(ev, Alert):
-            call.alerts.setdefault(ev.alert_id, ev)
+            call.alerts[ev.alert_id] = ev  # a continuing crisis comes again with its count updated
     return call
 
 
@@ -283,8 +283,9 @@ def _alerts(call: _Call) -> tuple[AlertNote, ...]:
     for a in sorted(call.alerts.values(), key=lambda a: (a.audio_time, a.alert_id)):
         key = (a.kind, a.severity, a.message)
         seen = notes.get(key)
-        notes[key] = (AlertNote(_t(a.audio_time) or 0.0, key[0], key[1], a.message) if seen is None
-                      else dataclasses.replace(seen, repeats=seen.repeats + 1))
+        again = max(0, a.count - 1)  # re-raises of a continuing crisis folded into one alert
+        notes[key] = (AlertNote(_t(a.audio_time) or 0.0, key[0], key[1], a.message, again) if seen is None
+                      else dataclasses.replace(seen, repeats=seen.repeats + 1 + again))
     return tuple(notes.values())  # in the order of their first time
 
 

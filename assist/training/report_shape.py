@@ -62,6 +62,8 @@ class ReferralOffer:
     script: str  # what the operator says to the caller: the referral card's wording (referrals.toml)
     given: bool  # the operator said the number (or its name) once the caller's need arose (assist.training.offers)
     excused: str = ""  # not given but not a finding either: why (模型提示未确认, 不适用, 已告知 119…)
+    given_time: float | None = None  # given: when the operator said it (not when the card came)
+    given_said: str | None = None  # given: the operator's words that said it
 
 
 @dataclass(frozen=True, slots=True)

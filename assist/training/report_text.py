@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assist.protocol.enums import PromptKind, Role
+from assist.protocol.enums import CallMode, PromptKind, Role
 from assist.training.safety import SafetyOutcome
 
 if TYPE_CHECKING:
     from assist.training.report_shape import AlertNote, TrainingReport
+
+
+# after a training call's alert sections: no supervisor received (or can acknowledge) them
+TRAINING_ALERTS = "(培训通话,未发送给班长,仅供培训参考)"
 
 
 def clock(seconds: float | None) -> str:
@@ -67,7 +71,8 @@ def render_text(report: TrainingReport) -> str:
                 lines.append(f"  {ok[False]} {s.step} — {why}可以说:{s.expected}")
     lines.append("转介建议" if report.referrals else "转介建议:无")
     for r in report.referrals:
-        told = "已告知来电人" if r.given else (f"未告知,不计:{r.excused}" if r.excused else "未告知来电人")
+        when = f" [{clock(r.given_time)}] {r.given_said}" if r.given and r.given_time is not None else ""
+        told = f"已告知来电人{when}" if r.given else (f"未告知,不计:{r.excused}" if r.excused else "未告知来电人")
         lines.append(f"  [{clock(r.time)}] {r.number} {r.name}({told})")
         if not r.given and not r.excused and r.script:
             lines.append(f"      可以说:{r.script}")
@@ -75,8 +80,10 @@ def render_text(report: TrainingReport) -> str:
     for k in report.knowledge:
         score = f" 匹配 {k.score:.0%}" if k.score is not None else ""
         lines.append(f"  [{clock(k.time)}] {k.question}{score}" + ("(后被撤下)" if k.withdrawn else ""))
+    # a training call alerts no supervisor: what live assist would have raised is labelled so, for the trainer
+    training = report.mode == CallMode.TRAINING
     if report.critical:
-        lines.append("危急告警")
+        lines.append(f"危急信号{TRAINING_ALERTS}" if training else "危急告警")
         lines.extend(f"  [{clock(a.time)}] {a.message}{again(a)}" for a in report.critical)
     if report.crisis is not None and not report.crisis.confirmed:
         lines.append(f"危急处置:{report.crisis.note}")
@@ -90,6 +97,7 @@ def render_text(report: TrainingReport) -> str:
                 lines.append(f"  {ok[True]} {item.item} [{clock(item.time)}] {item.said}")
             else:
                 lines.append(f"  {ok[False]} {item.item} — 可以说:{item.expected}")
+        lines.extend(f"  {ok[True]} {c.item} [{clock(c.time)}] {c.said}" for c in report.crisis.credits)
     else:
         lines.append("危急告警:无")
     if report.safety:
@@ -104,7 +112,7 @@ def render_text(report: TrainingReport) -> str:
             lines.append(f"  {ok[False]} {heard} → 坐席没有询问;可以问:{q.question}")
     others = [a for a in report.alerts if a not in report.critical]
     if others:
-        lines.append("班长告警")
+        lines.append(f"实时通话中会提醒班长的情况{TRAINING_ALERTS}" if training else "班长告警")
         lines.extend(f"  [{clock(a.time)}] {a.message}{again(a)}" for a in others)
     if report.suggestions:
         lines.append("改进建议")

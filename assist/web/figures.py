@@ -114,8 +114,11 @@ class ServerFigures:
         if self.pipeline is None:
             return {}
         n = self.pipeline.learned
-        return {"learned_finals": n.finals, "learned_stable_partials": n.stable, "learned_reused": n.reused,
-                "learned_stable_busy": n.busy, "analysis_pending": n.pending}
+        summary = getattr(self.pipeline.analyzer, "model_summary", None)  # the Analyzer's; a stub may lack it
+        model = (summary() if callable(summary) else "analysis off" if self.pipeline.analyzer is None
+                 else "rules only: an analysis engine without a learned model")
+        return {"analysis_model": model, "learned_finals": n.finals, "learned_stable_partials": n.stable,
+                "learned_reused": n.reused, "learned_stable_busy": n.busy, "analysis_pending": n.pending}
 
     def _pool_stats(self) -> dict[str, Any]:
         if self.pool is None:

@@ -157,6 +157,9 @@ def test_on_a_live_server_the_learned_sign_comes_before_the_final_and_stats_coun
         stats = server.stats()
         assert stats["learned_stable_partials"] >= 1 and stats["learned_reused"] == 1
         assert stats["learned_finals"] == 1
+        # /stats names the learned analysis model it runs (trial 3: a new user could not tell)
+        assert stats["analysis_model"] == f"learned analysis model {learned.learned.model.version}" + (
+            f", encoder {learned.learned.model.encoder}" if learned.learned.model.needs_encoder else "")
     finally:
         server.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 import time
@@ -160,6 +161,8 @@ async def test_migration_from_version_1_indexes_existing_text(tmp_path: Path) ->
         for trigger in ("ins", "del", "upd"):
             conn.execute(f"DROP TRIGGER IF EXISTS utterances_fts_{trigger}")
         conn.execute("ALTER TABLE alerts DROP COLUMN ack_note")  # added by migration 3
+        for column in ("count", "last_time", "last_at"):  # added by migration 4
+            conn.execute(f"ALTER TABLE alerts DROP COLUMN {column}")
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     with pytest.raises(SchemaError, match="start the server once"):
         await Store.open(path, readonly=True)
@@ -558,3 +561,20 @@ async def test_ids_that_look_like_numbers_are_not_masked(tmp_path: Path) -> None
     assert prompt["prompt_id"] == f"{call_id}:agent-0:banned:0"
     assert prompt["event"]["data"]["said"] == "我的电话138****5678"
     await store.close()
+
+
+async def test_a_continuing_crisis_is_stored_once_with_its_count_and_keeps_its_ack(store: Store) -> None:
+    """Trial 3: a re-raised crisis is the same alert with a higher count (assist/live/alerts.py); the store
+    keeps one row with the newest count and times, and a re-raise never undoes the acknowledgement."""
+    await store.start_call("c1", "a1", time.time())
+    first = dataclasses.replace(alert("al-c"), kind="critical", severity="critical", message="危机信号:甲")
+    await store.add_alert(first)
+    await store.ack_alert("al-c", "sup", first.created_at + 5, "已介入")
+    await store.add_alert(dataclasses.replace(first, count=3, last_time=60.0, last_at=first.created_at + 30,
+                                              message="危机信号:乙"))
+    await store.add_alert(dataclasses.replace(first, count=2))  # an older copy arriving late changes nothing
+    rows = (await store.get_call("c1"))["alerts"]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["count"], row["last_time"], row["message"]) == (3, 60.0, "危机信号:乙")
+    assert (row["acknowledged_by"], row["ack_note"]) == ("sup", "已介入")

@@ -44,7 +44,8 @@ async def test_two_replays_give_the_same_prompts_and_report(server: AssistServer
     r1, r2 = build_report(decode_events(ev1), rules).to_dict(), build_report(decode_events(ev2), rules).to_dict()
     assert r1["call_id"] == id1 and r1["mode"] == "training" and r1["agent_id"] == "T01"
     assert without_call_id(r1) == without_call_id(r2)
-    assert len(r1["banned"]) == 4 and r1["greetings"]["opening"]["used"]
+    # one lapse per utterance, with all its spans (trial 3): 喂…你说完了没有, 大概下周…应该会有
+    assert len(r1["banned"]) == 2 and r1["greetings"]["opening"]["used"]
 
 
 async def test_the_stored_report_matches_the_replayed_one(server: AssistServer, rules: TrainingRules) -> None:
@@ -125,9 +126,9 @@ def test_cli_local_json_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0, err
     report = json.loads(out)  # stdout holds only the report
     assert report["call_id"].startswith("replay-") and report["mode"] == "training"
-    assert [b["words"] for b in report["banned"]][:2] == ["喂", "你说完了没有"]
+    assert [b["words"] for b in report["banned"]][:2] == ["喂…你说完了没有", "大概下周…应该会有"]
     assert report["empathy"]["steps"][1]["done"] and not report["empathy"]["steps"][0]["done"]
-    assert "[禁用语] 「喂」" in err  # the prompts went to stderr as they came
+    assert "[禁用语] 「喂…你说完了没有」" in err  # the prompts went to stderr as they came
 
 
 def test_cli_local_text_report(capsys: pytest.CaptureFixture[str]) -> None:

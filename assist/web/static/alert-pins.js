@@ -1,5 +1,7 @@
 // The crises pinned above the supervisor's alert queue: one row per call with unacknowledged
-// critical alerts. A crisis raised again in the same call (the same or another reason) updates
+// critical alerts. The server sends a continuing crisis as ONE alert (re-sent with its count and
+// last time updated, its acknowledgement kept), so an acknowledged crisis re-raised stays acknowledged
+// and unpinned; a new kind of danger or an escalation is a new alert, pinned again. A crisis raised again in the same call (the same or another reason) updates
 // that call's row (newest reason and message, "共 n 次") instead of adding a row.
 //
 // Order (docs/client.md): calls still live first, then calls that have ended; within each, the
@@ -144,7 +146,8 @@ export class PinnedCrises {
   _update(row) {
     const { parts, group } = row;
     const a = group.latest;
-    const n = group.recs.length;
+    // a continuing crisis is one alert whose count the server updates (assist/live/alerts.py)
+    const n = group.recs.reduce((sum, r) => sum + (Number(r.alert.count) || 1), 0);
     const waiting = group.recs.some((r) => r.pending !== null);
     row.node.dataset.alertId = a.alert_id; // the newest alert of the call
     row.node.dataset.alertIds = group.recs.map((r) => r.alert.alert_id).join(" ");

@@ -223,6 +223,11 @@ export class AlertQueue {
         el("span", { className: "alert-time", text: fmtTime(a.created_at) }),
         this._callLink(a)),
       el("p", { className: "alert-msg", testid: "alert-message", text: a.message || "" }),
+      // a continuing crisis re-raised: one alert, its count and when it was last raised (acknowledged or not)
+      Number(a.count) > 1
+        ? el("p", { className: "alert-again muted", testid: "alert-count", dataset: { count: String(a.count) },
+          text: `同一危机共 ${a.count} 次${a.last_at ? ` · 最近 ${fmtTime(a.last_at)}` : ""}` })
+        : null,
       el("div", { className: "alert-foot" }, acked ? this._ackInfo(a) : this._ackForm(rec)),
     );
   }

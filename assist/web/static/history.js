@@ -83,7 +83,11 @@ function resultRow(c) {
     el("td", { text: END_REASON_LABEL[c.end_reason] || c.end_reason || "—" }),
     el("td", { text: MODE_LABEL[c.mode] || c.mode || "" }),
     el("td", { className: "num", text: String(c.utterances ?? "") }),
-    el("td", { className: "num", text: String(c.alerts ?? "") }),
+    // a training replay alerts no supervisor: its alerts are what live assist would have raised, none pending
+    c.mode === "training" && c.alerts
+      ? el("td", { className: "num muted", testid: "history-training-alerts", attrs: { title: TRAINING_ALERTS },
+        text: `(培训)${c.alerts}` })
+      : el("td", { className: "num", text: String(c.alerts ?? "") }),
     el("td", { className: "first-text", text: displayText(c.first_text) }),
   );
   row.classList.toggle("selected", c.call_id === openCall);
@@ -120,8 +124,16 @@ function showMoment(seconds) {
   target.scrollIntoView({ block: "center", behavior: "smooth" });
 }
 
-function alertList(alerts) {
+/** What a training call's alerts are: none reached a supervisor. */
+const TRAINING_ALERTS = "培训通话,以下告警未发送给班长,只是实时通话中会提醒班长的情况,仅供培训参考";
+
+function alertList(alerts, training) {
   if (!alerts.length) return el("p", { className: "empty", text: "没有告警。" });
+  const list = alertItems(alerts, training);
+  return training ? [el("p", { className: "muted", testid: "detail-alerts-training", text: TRAINING_ALERTS }), list] : list;
+}
+
+function alertItems(alerts, training) {
   return el(
     "ol",
     { className: "alerts", testid: "detail-alerts" },
@@ -131,7 +143,12 @@ function alertList(alerts) {
           el("span", { className: `badge kind kind-${a.kind}`, text: ALERT_KIND_LABEL[a.kind] || a.kind }),
           el("span", { className: "alert-time", text: `通话 ${fmtClock(a.audio_time)} · ${fmtTime(a.created_at)}` })),
         el("p", { className: "alert-msg", text: a.message || "" }),
-        a.acknowledged_by ? el("span", { className: "acked", text: `✓ 已确认 · ${a.acknowledged_by}` }) : null)),
+        // a continuing crisis is one alert: how many times the call raised it, and when last
+        Number(a.count) > 1
+          ? el("p", { className: "alert-again muted", testid: "history-alert-count",
+            text: `同一危机共 ${a.count} 次${a.last_time != null ? `,最近 通话 ${fmtClock(a.last_time)}` : ""}` })
+          : null,
+        a.acknowledged_by && !training ? el("span", { className: "acked", text: `✓ 已确认 · ${a.acknowledged_by}` }) : null)),
   );
 }
 
@@ -174,7 +191,8 @@ async function openDetail(callId) {
     detailBody,
     el("dl", { className: "kv" }, summary.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
     el("section", {}, el("h3", { text: "培训报告" }), reportNode),
-    el("section", {}, el("h3", { text: "告警" }), alertList(Array.isArray(d.alerts) ? d.alerts : [])),
+    el("section", {}, el("h3", { text: call.mode === "training" ? "告警(培训:未发送给班长)" : "告警" }),
+      alertList(Array.isArray(d.alerts) ? d.alerts : [], call.mode === "training")),
     el("section", {}, el("h3", { text: "提示" }), promptSummary(Array.isArray(d.prompts) ? d.prompts : [])),
     el("section", {}, el("h3", { text: "转写" }), transcriptLines(Array.isArray(d.utterances) ? d.utterances : [])),
   );

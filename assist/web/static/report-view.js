@@ -97,11 +97,16 @@ function strengths(report) {
     if (q.outcome === "asked") out.push({ time: num(q.asked_time), text: `安全确认:${text(q.said)}` });
   }
   for (const r of list(report.referrals)) {
-    if (r.given) out.push({ time: num(r.time), text: `已告知 ${text(r.number)} ${text(r.name)}` });
+    // dated by the operator's words that said the number, not by the card
+    if (r.given) out.push({ time: num(r.given_time) ?? num(r.time), text: `已告知 ${text(r.number)} ${text(r.name)}${text(r.given_said) ? `:${text(r.given_said)}` : ""}` });
   }
   const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
   for (const item of crisis ? list(crisis.items) : []) {
     if (item.done) out.push({ time: num(item.time), text: `危急处置 · ${text(item.item)}:${text(item.said)}` });
+  }
+  // optional items done (确认安全: a direct clarifying check): credited, never findings when missing
+  for (const item of crisis ? list(crisis.credits) : []) {
+    out.push({ time: num(item.time), text: `危急处置 · ${text(item.item)}:${text(item.said)}` });
   }
   if (greetings.closing && greetings.closing.used && greetings.closing.judged !== false) out.push({ time: num(greetings.closing.time), text: `结束语规范:${text(greetings.closing.said)}` });
   return out.sort((a, b) => (a.time ?? 1e9) - (b.time ?? 1e9));

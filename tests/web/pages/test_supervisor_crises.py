@@ -5,6 +5,7 @@ the calls table keeps its 状态 column in view at 1280 px, with and without 通
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -211,3 +212,33 @@ def test_a_half_typed_note_keeps_its_focus_and_caret_when_the_row_moves(new_page
     expect(pin).to_have_count(0)
     ack = {"type": "ack", "alert_id": "al-2", "by": "王组长", "note": "已与坐席情况核实"}
     assert fake_server.messages("ack")[-1] == ack
+
+
+def test_an_acknowledged_continuing_crisis_is_not_pinned_again(new_page: NewPage, fake_server: FakeServer) -> None:
+    """Trial 3 (e6): a continuing crisis is one alert the server re-sends with its count; acknowledged, its
+    re-raises update the queue row without pinning it again, and an escalation (a new alert) pins again."""
+    page = open_supervisor(new_page, fake_server)
+    now = time.time()
+    violence = "危机信号:可能有暴力风险(模型判断)"
+    first = critical("al-20", "call-004", "A36", violence, now)
+    fake_server.push(first)
+    pin = page.locator(f'{tid("pinned-critical")}[data-call-id="call-004"]')
+    expect(pin).to_be_visible()
+    fake_server.push(dataclasses.replace(first, count=3, last_time=64.0, last_at=now + 20))
+    expect(pin.locator(tid("pinned-count"))).to_have_text("共 3 次")
+    expect(pin).to_have_attribute("data-alert-ids", "al-20")
+    item = page.locator(f'{tid("alert")}[data-alert-id="al-20"]')
+    expect(item).to_have_count(1)
+    expect(item.locator(tid("alert-count"))).to_contain_text("同一危机共 3 次")
+    pin.locator(tid("pinned-ack")).click()
+    expect(item).to_have_attribute("data-acknowledged", "true")
+    expect(pin).to_have_count(0)
+    # re-raised after the acknowledgement: the same alert, its count updated, still acknowledged, not pinned
+    fake_server.push(dataclasses.replace(first, count=4, last_time=78.0, last_at=now + 40))
+    expect(item.locator(tid("alert-count"))).to_contain_text("同一危机共 4 次")
+    expect(item).to_have_attribute("data-acknowledged", "true")
+    expect(page.locator(f'{tid("pinned-critical")}[data-call-id="call-004"]')).to_have_count(0)
+    # an escalation is a new alert: pinned again
+    fake_server.push(critical("al-21", "call-004", "A36", "危机信号:可能有自伤自杀风险(模型判断)", now + 50))
+    expect(page.locator(f'{tid("pinned-critical")}[data-call-id="call-004"]')).to_have_attribute(
+        "data-alert-ids", "al-21")
