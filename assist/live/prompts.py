@@ -28,6 +28,7 @@ from assist.live.alerts import CallAlerts
 from assist.live.call_context import CallDepartmentView
 from assist.live.call_level import CallLevel
 from assist.live.call_state import Answer
+from assist.live.card_build import found_span, lapse_card, steady_on_partial
 from assist.live.card_life import KB_STRONG, CallCards, LiveCard
 from assist.live.crisis import CrisisReading, read
 from assist.live.echo import SuggestedLines
@@ -47,7 +48,6 @@ from assist.protocol.enums import (
 )
 from assist.protocol.events import Alert, CallState, EmotionLevel, Event, Prompt, Span, Transcript
 from assist.protocol.payloads import (
-    BannedPayload,
     CategoryPayload,
     CriticalPayload,
     EmotionPayload,
@@ -74,30 +74,10 @@ class _Utterance:
     alerted: set[str] = field(default_factory=set)
 
 
-KB_STEP = 0.05  # on a partial, the same answer's percentage moves only up, and by at least this
-EMOTION_STEP = 0.1  # on a partial, an emotion card's level moves only by at least this (its label: on finals)
-BANNED_JOIN = "…"  # between the banned spans of one utterance on its one card
 LEARNED_RULE = "learned"  # a banned-phrase hit of the learned model alone (BannedList.learned_hit)
 
 # The cards one transcript calls for: (kind, key) -> (payload, evidence).
 _Wanted = dict[tuple[PromptKind, str], tuple[PromptData, Span | None]]
-
-
-def _steady(old: PromptData, new: PromptData) -> bool:
-    """A partial's ``new`` payload is no meaningful change of the card's ``old`` one."""
-    if isinstance(old, KnowledgePayload) and isinstance(new, KnowledgePayload):
-        return old.id == new.id and new.score < old.score + KB_STEP
-    if isinstance(old, EmotionPayload) and isinstance(new, EmotionPayload):
-        return new.label != old.label or abs(new.intensity - old.intensity) < EMOTION_STEP
-    return False
-
-
-def _found(text: str, words: str) -> Span | None:
-    """``words`` as found in ``text`` (at 0 when the recogniser's text does not hold them as such)."""
-    if not words:
-        return None
-    pos = max(text.find(words), 0)
-    return Span(text=words, start=pos, end=pos + len(words))
 
 
 class LiveAssist:
@@ -284,20 +264,10 @@ class LiveAssist:
         if role.is_agent:
             # one utterance is one lapse, with all its spans (估计问题不大…应该很快): one card, one flash, one
             # alert, one on the call's count
-            hits = [h for h in r.banned if not (h.rule == LEARNED_RULE and self.call.critical)]
-            if hits:  # (in a crisis the operator's safety questions are not coached on the model's guess)
-                said = BANNED_JOIN.join(dict.fromkeys(h.span.text for h in hits if h.span.text)) or hits[0].span.text
-                first = min((h.span.start for h in hits if h.span.text), default=None)
-                last = max((h.span.end for h in hits if h.span.text), default=None)
-                aligned = all(text[h.span.start:h.span.end] == h.span.text for h in hits if h.span.text)
-                span = (Span(text=text[first:last], start=first, end=last)
-                        if aligned and first is not None and last is not None and text[first:last]
-                        else Span(text=hits[0].span.text, start=hits[0].span.start, end=hits[0].span.end)
-                        if hits[0].span.text else None)
-                suggestion = " ".join(dict.fromkeys(h.suggestion for h in hits))
-                cards[(PromptKind.BANNED, "0")] = (
-                    BannedPayload(rule="+".join(dict.fromkeys(h.rule for h in hits)), said=said,
-                                  suggestion=suggestion), span)
+            # (in a crisis the operator's safety questions are not coached on the model's guess)
+            lapse = lapse_card([h for h in r.banned if not (h.rule == LEARNED_RULE and self.call.critical)], text)
+            if lapse is not None:
+                cards[(PromptKind.BANNED, "0")] = lapse
         if not role.is_caller:
             return cards
         crisis = set(self.call.crisis_numbers)
@@ -334,7 +304,7 @@ class LiveAssist:
             fit = self.call.kinds.card(kind, ref.number)
             data = ReferralPayload(number=ref.number, name=ref.name, reason=fit.reason if fit else ref.reason,
                                    script=fit.script if fit else ref.script)  # 119 for someone trapped: rescue
-            cards[(PromptKind.REFERRAL, ref.number)] = (data, _found(text, ref.span.text if ref.span else ""))
+            cards[(PromptKind.REFERRAL, ref.number)] = (data, found_span(text, ref.span.text if ref.span else ""))
         if r.knowledge and not crisis and not r.critical:
             top = r.knowledge[0]
             current = self.call.knowledge.current
@@ -406,7 +376,7 @@ class LiveAssist:
         if t.final:
             return set()
         return {key for key, (data, _) in wanted.items()
-                if (card := utt.cards.get(key)) is not None and _steady(card.data, data)}
+                if (card := utt.cards.get(key)) is not None and steady_on_partial(card.data, data)}
 
     def _about_crisis(self, card: LiveCard) -> bool:
         data = card.data

@@ -96,8 +96,9 @@ class CallContext:
         self._records.pop(utterance_id, None)
 
     def danger_seen(self, exclude: str | None = None) -> bool:
-        """An earlier caller utterance (not ``exclude``) gave a sign of danger or despair."""
-        return any(r.critical or r.flagged or r.emotion == "绝望" for r in self.history(exclude))
+        """An earlier caller utterance (not ``exclude``) gave a sign of danger, or despair the rules found (the
+        model's own reading of 绝望 is no sign: it read 我娃儿明年要在这边读书急得很 as despair, trial 2 d5)."""
+        return any(r.critical or r.flagged or r.strong for r in self.history(exclude))
 
     def safety_asked(self) -> None:
         """The operator asked about the caller's safety (您现在安全吗…): the caller's next words answer it."""

@@ -216,12 +216,15 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     signs = analyzer.weak_signs
     text = a.normalized.text
     cue = signs.cue(text)  # self-harm or despair content of the words' own (hyperbole masked)
-    # a weak self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
-    # with no cue, not read as despair and the call's first: soft — the general safety question, and not a
-    # sign a second one can build on (weak_signs.toml).  Never dropped: the operator still sees it.
-    soft = (flagged and not confident and not a.critical and not cue and label != DESPAIR
+    # a model-only self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
+    # with no cue, not read as despair and the call's first: soft — however sure the model is (it put 0.91 on
+    # 俺俩都快被这事儿逼疯了), the general safety question, and not a sign a second one can build on
+    # (weak_signs.toml).  Never dropped: the operator still sees it.
+    soft = (flagged and not a.critical and not cue and label != DESPAIR
             and _kind(result) in (None, SELF_HARM) and signs.not_a_sign(text)
             and not (context is not None and context.danger_seen(utterance_id)))
+    if soft:
+        confident = False
     if confident and not a.critical and crit is not None and not crit.sure and context is not None \
             and not context.danger_seen(utterance_id):
         confident = False  # the model alone, on a call's first sign: ask the safety question first

@@ -211,10 +211,16 @@ def choose_confident(truth: Sequence[bool], rules: Sequence[bool], probs: Sequen
                      floor: float, precision_target: float) -> float:
     """The model probability from which a flag raises the crisis card (the second tier, above ``floor``,
     the threshold of the safety question), 2.0 for the rules alone (``precise_threshold``).
+    The precision is that of the model's own flags where the rules are silent: the rules raise the card
+    anyway, so their precision must not cap the model's tier (with the sixth round's look-alikes the rules
+    alone were 82.8% precise, and no threshold of "rules OR model" could reach 90%: the model then raised no
+    card at all, not even at 0.9999 for 脚手架整个倒下来了,底下还有人在喊).
     The crisis-bank similarity stays a net for recall: alone it never raises the card."""
-    p = np.array(probs)
+    p = np.array(probs, dtype=np.float64)
+    silent = ~np.array(rules, dtype=bool)
     grid = [v for v in np.quantile(p, np.linspace(0.5, 1.0, 51)).round(4).tolist() if v >= floor]
-    return precise_threshold(truth, rules, p, grid, precision_target)
+    truth_silent = [bool(t) for t, s in zip(truth, silent.tolist(), strict=True) if s]
+    return precise_threshold(truth_silent, [False] * len(truth_silent), p[silent], grid, precision_target)
 
 
 def choose_sure(truth: Sequence[bool], probs: Sequence[float], floor: float, precision_target: float) -> float:

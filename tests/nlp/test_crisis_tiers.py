@@ -40,12 +40,23 @@ def test_the_confident_tier_is_chosen_for_precision_on_validation() -> None:
     rules = [True, True] + [False] * 18
     probs = [0.9, 0.9, 0.9, 0.8, 0.7, 0.6, 0.3, 0.3, 0.2, 0.2, 0.65, 0.3, 0.3, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1]
     mc = choose_confident(truth, rules, probs, 0.2, 0.85)
-    flagged = [r or p >= mc for r, p in zip(rules, probs, strict=True)]
-    tp = sum(f and t for f, t in zip(flagged, truth, strict=True))
-    assert tp / sum(flagged) >= 0.85 and mc >= 0.2
-    assert tp == 6  # at 0.6, 6 of the 7 flagged are right (0.857); at 0.3, 8 of 11 (0.73) is too few
+    # the model's own flags where the rules are silent: above 0.65 three of three are right; at 0.6, 4 of 5 (0.8)
+    own = [p >= mc for r, p in zip(rules, probs, strict=True) if not r]
+    right = [t for r, t in zip(rules, truth, strict=True) if not r]
+    assert 0.65 < mc <= 0.7 and sum(o and t for o, t in zip(own, right, strict=True)) == sum(own) == 3
     # no threshold reaches the precision: nothing but the rules raises the card
     assert choose_confident(truth, [False] * 20, [0.5] * 20, 0.2, 0.99) == 2.0
+
+
+def test_imprecise_rules_do_not_cap_the_models_confident_tier() -> None:
+    # the rules fire on 4 look-alikes (precision 50%); the model's own flags above 0.8 are all right
+    truth = [True] * 4 + [False] * 4 + [True] * 4 + [False] * 8
+    rules = [True] * 8 + [False] * 12
+    probs = [0.5] * 8 + [0.95, 0.9, 0.85, 0.3] + [0.2] * 8
+    mc = choose_confident(truth, rules, probs, 0.2, 0.9)
+    assert 0.3 < mc <= 0.85  # all three of the model's own flags, none of its misses
+    # "rules OR model" is never 90% precise here: the old choice left the model no tier at all
+    assert choose_confident(truth, rules, probs, 0.2, 0.9) != 2.0
 
 
 def test_emergency_numbers_and_questions_by_kind() -> None:
@@ -149,12 +160,15 @@ def test_a_second_sign_in_the_call_raises_the_card_unless_it_opens_with_a_denial
 
     analyzer = Analyzer.load(learned=True)
     weak = "家里人都不理解我我好累"
-    alone = analyzer.analyze_final(Role.CALLER, "我这几天一直在想一些不好的事")
+    answer = "我对什么都提不起兴趣了"  # a weak sign of its own, no cue (model 0.45 with 20261206-d41c3bc8)
+    alone = analyzer.analyze_final(Role.CALLER, answer)
     assert not alone.critical and alone.safety_question is not None  # weak on its own
     ctx = CallContext()
     assert analyzer.analyze_final(Role.CALLER, weak, ctx).safety_question is not None
-    assert analyzer.analyze_final(Role.CALLER, "我这几天一直在想一些不好的事", ctx).critical
+    analyzer.analyze(Role.AGENT, "您现在有没有伤害自己的打算", ctx)  # the operator asks
+    assert analyzer.analyze_final(Role.CALLER, answer, ctx).critical  # the answer confirms it
     ctx = CallContext()
     analyzer.analyze_final(Role.CALLER, weak, ctx)
+    analyzer.analyze(Role.AGENT, "您现在有没有伤害自己的打算", ctx)
     denial = analyzer.analyze_final(Role.CALLER, "没有没有我在家呢就是最近加班太多想歇一阵", ctx)
     assert not denial.critical
