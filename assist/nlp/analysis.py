@@ -40,6 +40,8 @@ class UtteranceRecord:
     flagged: bool = False  # a sign of danger at either tier (the crisis card, or the safety question)
     strong: bool = False  # a sign the rules found (a critical signal, or despair in the words): not a model guess
     threat: bool = False  # the caller threatens to hurt someone (emotion.toml violence / threat_armed)
+    soft: bool = False  # a soft sign (refine: hyperbole, a routine request): no first sign; asked about, it counts
+    kind: str | None = None  # the kind of danger of a sign (the safety question's), for the caller's answer
 
 
 class CallContext:
@@ -98,7 +100,15 @@ class CallContext:
     def danger_seen(self, exclude: str | None = None) -> bool:
         """An earlier caller utterance (not ``exclude``) gave a sign of danger, or despair the rules found (the
         model's own reading of 绝望 is no sign: it read 我娃儿明年要在这边读书急得很 as despair, trial 2 d5)."""
-        return any(r.critical or r.flagged or r.strong for r in self.history(exclude))
+        return any(r.critical or (r.flagged and not r.soft) or r.strong for r in self.history(exclude))
+
+    def asked_sign(self, exclude: str | None = None) -> UtteranceRecord | None:
+        """The newest flagged utterance (a soft sign included) the operator has since asked about, when
+        ``exclude`` came after the question (it is the answer); else None."""
+        if exclude is not None and exclude in self._asked:
+            return None
+        asked = [r for uid, r in self._records.items() if uid != exclude and uid in self._asked and r.flagged]
+        return asked[-1] if asked else None
 
     def safety_asked(self) -> None:
         """The operator asked about the caller's safety (您现在安全吗…): the caller's next words answer it."""

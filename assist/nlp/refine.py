@@ -225,11 +225,20 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
             and not (context is not None and context.danger_seen(utterance_id)))
     if soft:
         confident = False
+    # the caller's yes to the operator's safety question (有 / 嗯 / 想过 / 有时候会想): the danger is confirmed,
+    # whatever the model makes of one syllable (the second review: these answers scored 0.00-0.12 and the
+    # amber card was then withdrawn with nothing in its place)
+    asked = context.asked_sign(utterance_id) if context is not None else None
+    affirmed = (asked is not None and not a.critical and signs.affirms(text)
+                and not analyzer.referrals.opens_with_denial(text))
+    if affirmed:
+        flagged = confident = True
     if confident and not a.critical and crit is not None and not crit.sure and context is not None \
-            and not context.danger_seen(utterance_id):
+            and not context.danger_seen(utterance_id) and not context.danger_confirmed(utterance_id):
         confident = False  # the model alone, on a call's first sign: ask the safety question first
     elif flagged and not confident and crit is not None and crit.source == "model" and context is not None \
-            and context.danger_seen(utterance_id) and not analyzer.referrals.opens_with_denial(text) \
+            and (context.danger_seen(utterance_id) or context.danger_confirmed(utterance_id)) \
+            and not analyzer.referrals.opens_with_denial(text) \
             and (cue or context.danger_confirmed(utterance_id)):
         # a second sign in the call raises the card when there is evidence: the words' own cue (我这几天一直在想
         # 一些不好的事), or an earlier sign the rules found, or a weak one the operator asked about (the answer)
@@ -237,12 +246,16 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     critical = flagged and confident
     safety_check = flagged and not confident
     kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
+    if affirmed and asked is not None and asked.kind is not None:
+        kind = asked.kind  # the danger the question was about, not the model's guess on 嗯
     seen = context is not None and context.danger_seen(utterance_id)
     if safety_check and kind == SELF_HARM and (soft or (not cue and not seen)):
         kind = None  # no words of self-harm (我一个月没睡过整觉了): the general safety question, not the self-harm one
     reason = a.critical_reason if critical else None
     if flagged and not a.critical and crit is not None:
         reason = f"可能有{kind or '生命安全'}风险(模型判断)"
+    if affirmed:
+        reason = f"来电人对安全确认作了肯定回答:可能有{kind or '生命安全'}风险"
     referrals = a.referrals
     if label == DESPAIR and all(r.number != "12356" for r in referrals):
         extra = analyzer.referrals.get("12356", reason="情绪绝望,可能有自伤风险")
@@ -272,8 +285,9 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # the crisis numbers the rules recorded stay, with the kind's added (the operator's crisis wording names them)
         numbers = tuple(dict.fromkeys((*(old.numbers if old is not None else ()), *added))) if critical else ()
         context.record(UtteranceRecord(label or "平静", emotion.intensity if emotion else 0.0, esc,
-                                       fields["intent"], fields["department"], critical, numbers, flagged and not soft,
-                                       strong=old is not None and old.strong, threat=old is not None and old.threat),
+                                       fields["intent"], fields["department"], critical, numbers, flagged,
+                                       strong=old is not None and old.strong, threat=old is not None and old.threat,
+                                       soft=soft, kind=kind if flagged else None),
                        utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
     question = analyzer.referrals.safety_question(kind) if safety_check else None
@@ -331,6 +345,8 @@ def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: C
     banned = result.banned
     if banned is None or banned.source != "model" or a.banned:
         return a
+    if analyzer.weak_signs.asks_safety(a.normalized.text):
+        return a  # the protocol's safety question (您现在有没有伤害自己的打算) is never a lapse
     hit = analyzer.banned.learned_hit(a.normalized.text, banned.kind,
                                       department=context.department if context is not None else None,
                                       crisis=context.crisis_numbers if context is not None else None,

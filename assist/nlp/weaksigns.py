@@ -26,16 +26,17 @@ class WeakSigns:
     cues: tuple[re.Pattern[str], ...]
     questions: tuple[re.Pattern[str], ...]  # the operator asking about the caller's safety
     asking: tuple[re.Pattern[str], ...] = ()  # any question of the operator's (是身体不舒服还是心里难受)
+    affirm: tuple[re.Pattern[str], ...] = ()  # the caller's yes to the safety question (有, 嗯, 想过, 有时候会想)
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
         """Read ``weak_signs.toml`` and ``safety_check.toml`` (default: the shipped ones).  Raises ``DataError``."""
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
-        doc.check_keys({"hyperbole", "routine", "cues", "asking"})
+        doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm"})
         check = load_toml(safety or DEFAULT_DATA_DIR / SAFETY_FILE)
         check.check_keys({"within_turns", "patterns"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
-                   check.regex_list("patterns"), doc.regex_list("asking"))
+                   check.regex_list("patterns"), doc.regex_list("asking"), doc.regex_list("affirm"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -60,6 +61,10 @@ class WeakSigns:
         """A weak self-harm guess on these words is soft (refine.apply): hyperbole or a routine request, and no
         cue.  The caller decides which guesses may be softened (never violence, a medical emergency…)."""
         return (self.hyperbolic(text) or self.routine_request(text)) and not self.cue(text)
+
+    def affirms(self, text: str) -> bool:
+        """The caller says yes (有, 嗯, 是的, 想过, 有时候会想): to a safety question, the danger is confirmed."""
+        return any(p.search(text) for p in self.affirm)
 
     def asks_safety(self, text: str, *, sign_up: bool = False) -> bool:
         """The operator's words ask about the caller's safety (您现在安全吗, 有没有伤害自己的想法…); with

@@ -288,3 +288,57 @@ def test_a_caller_at_a_railing_who_gives_12356_is_at_risk_of_suicide_not_a_fall(
     kinds = shipped_kinds()
     assert kinds.of_numbers(("12356", "110", "119"), "我已经翻过栏杆了一条腿跨出去了") == "自伤自杀"
     assert kinds.of_numbers(("110", "119"), "对面楼有个小孩一条腿已经跨上去了") == "高处坠落"
+
+
+# ---------------------------------------------------------------- the second review: answers and places
+
+
+def _call(learned: Analyzer, lines: list[tuple[str, str]]) -> list[tuple[bool, str | None]]:
+    """(critical, safety question) of each caller line of a call given as (role, words)."""
+    ctx = CallContext()
+    out: list[tuple[bool, str | None]] = []
+    for i, (role, text) in enumerate(lines):
+        if role == "agent":
+            learned.analyze(Role.AGENT, text, ctx)
+            continue
+        a = learned.analyze_final(Role.CALLER, text, ctx, utterance_id=f"c{i}")
+        out.append((a.critical, a.safety_question))
+    return out
+
+
+@pytest.mark.parametrize("answer", ["有", "嗯", "想过", "是的", "有时候会想", "嗯我想过好几次了", "就是那个意思"])
+def test_a_yes_to_the_safety_question_raises_the_card(learned: Analyzer, answer: str) -> None:
+    got = _call(learned, [("caller", "家里人都不理解我我好累"), ("agent", "您现在有没有伤害自己的打算"),
+                          ("caller", answer)])
+    assert got[0][1] is not None  # the amber question first
+    assert got[1][0], answer  # the answer confirms it: the red card
+
+
+def test_a_denial_or_no_question_keeps_an_affirmation_from_raising_the_card(learned: Analyzer) -> None:
+    denied = _call(learned, [("caller", "家里人都不理解我我好累"), ("agent", "您现在有没有伤害自己的打算"),
+                             ("caller", "没有没有我就是随口说说")])
+    assert not denied[1][0]
+    unasked = _call(learned, [("caller", "我想问一下社保怎么转移"), ("agent", "好的您说"), ("caller", "嗯")])
+    assert not unasked[1][0]  # 嗯 in a routine call is no answer to anything
+
+
+@pytest.mark.parametrize("text", ["闹心得很我现在在水库边上", "气疯了我在河堤上", "俺快被逼疯了俺想去河里洗洗"])
+def test_a_place_of_danger_is_never_hyperbole(learned: Analyzer, text: str) -> None:
+    assert not WeakSigns.load().not_a_sign(text)
+    a = learned.analyze_final(Role.CALLER, text, CallContext())
+    assert a.critical or a.safety_question is not None
+
+
+def test_a_soft_sign_the_operator_asked_about_is_built_on(learned: Analyzer) -> None:
+    got = _call(learned, [("caller", "证件你们帮我转交给我闺女吧谢谢"), ("agent", "您现在有没有伤害自己的打算"),
+                          ("caller", "反正也没人在乎")])
+    assert got[1][0] or got[1][1] is not None
+    if got[0][1] is not None:  # the first line raised a (soft) question: the answer with a sign of its own is red
+        assert got[1][0]
+
+
+@pytest.mark.parametrize("question", ["您现在有没有伤害自己的打算", "大爷您现在有没有伤害自己的想法"])
+def test_the_safety_question_is_never_a_banned_phrase(learned: Analyzer, question: str) -> None:
+    ctx = CallContext()
+    learned.analyze_final(Role.CALLER, "家里人都不理解我我好累", ctx)
+    assert learned.analyze_final(Role.AGENT, question, ctx).banned == ()
