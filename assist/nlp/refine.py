@@ -233,9 +233,12 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
                 and not analyzer.referrals.opens_with_denial(text))
     if affirmed:
         flagged = confident = True
-    if confident and not a.critical and crit is not None and not crit.sure and context is not None \
-            and not context.danger_seen(utterance_id) and not context.danger_confirmed(utterance_id):
-        confident = False  # the model alone, on a call's first sign: ask the safety question first
+    if confident and not a.critical and crit is not None and not crit.sure and context is not None and not affirmed \
+            and not (cue and context.danger_seen(utterance_id)) and not context.danger_confirmed(utterance_id):
+        # the model alone below its sure threshold, on a call's first sign, or on a later one with neither a cue
+        # of its own nor an answered question: ask (the second review: with the confident threshold at 0.61 a
+        # routine second line, 他儿子不管他低保也停了, went red as 走失 once an amber question stood)
+        confident = False
     elif flagged and not confident and crit is not None and crit.source == "model" and context is not None \
             and (context.danger_seen(utterance_id) or context.danger_confirmed(utterance_id)) \
             and not analyzer.referrals.opens_with_denial(text) \

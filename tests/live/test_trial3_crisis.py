@@ -342,3 +342,12 @@ def test_the_safety_question_is_never_a_banned_phrase(learned: Analyzer, questio
     ctx = CallContext()
     learned.analyze_final(Role.CALLER, "家里人都不理解我我好累", ctx)
     assert learned.analyze_final(Role.AGENT, question, ctx).banned == ()
+
+
+def test_a_later_model_sign_needs_a_cue_or_an_answered_question_below_the_sure_threshold(learned: Analyzer) -> None:
+    # the second review: a routine second line (他儿子不管他低保也停了, 0.86 as 走失) went red once an amber stood
+    routine = _call(learned, [("caller", "我想反映一下我们楼里有个老人"), ("caller", "他儿子不管他低保也停了")])
+    assert not routine[1][0] and routine[1][1] is not None  # asked again, not the red card
+    # a later sign with a cue of its own (活着) still raises it
+    real = _call(learned, [("caller", "家里人都不理解我我好累"), ("caller", "我觉得活着挺累的")])
+    assert real[0][1] is not None and real[1][0]
