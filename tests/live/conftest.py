@@ -22,6 +22,12 @@ def analyzer() -> Analyzer:
     return Analyzer.load()
 
 
+@pytest.fixture(scope="session")
+def learned() -> Analyzer:
+    """The analysis engine with the shipped learned model (encoder, heads, crisis nets): what the server runs."""
+    return Analyzer.load(learned=True)
+
+
 @pytest.fixture
 async def live_server(analyzer: Analyzer, tmp_path: Path) -> AsyncIterator[LiveServer]:
     store = await Store.open(tmp_path / "calls.sqlite3")

@@ -28,11 +28,6 @@ TRIAL = DATA / "trial"
 EMERGENCY = {"110", "119", "120", "122", "12356"}
 
 
-@pytest.fixture(scope="module")
-def learned() -> Analyzer:
-    return Analyzer.load(learned=True)
-
-
 def lines(name: str) -> list[dict[str, object]]:
     return call_lines(TRIAL / f"{name}.jsonl")
 

@@ -14,16 +14,11 @@ from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer
 from assist.protocol.enums import AlertKind, Emotion, PromptAction, PromptKind
 from assist.protocol.events import Alert, Prompt
-from assist.protocol.payloads import BannedPayload, CriticalPayload, EmotionPayload, EmpathyPayload, ReferralPayload
-from tests.support.word_replay import DATA, Turn, call_lines, replay_words, shown
+from assist.protocol.payloads import BannedPayload, EmotionPayload, EmpathyPayload, ReferralPayload
+from tests.support.word_replay import DATA, Turn, call_lines, critical_cards, replay_words, shown
 
 TRIAL2 = DATA / "trial2"
 CALLS = ["d1-flood", "d2-rider", "d3-gjj-goodbye", "d6-dv-whisper"]
-
-
-@pytest.fixture(scope="module")
-def learned() -> Analyzer:
-    return Analyzer.load(learned=True)
 
 
 def rows(name: str) -> list[dict[str, object]]:
@@ -33,10 +28,6 @@ def rows(name: str) -> list[dict[str, object]]:
 @pytest.fixture(scope="module")
 def calls(learned: Analyzer) -> dict[str, tuple[LiveAssist, Turn]]:
     return {name: replay_words(learned, name, rows(name)) for name in CALLS}
-
-
-def critical_cards(turns: Turn) -> list[tuple[str, CriticalPayload]]:
-    return [(line, p.data) for line, _, p in shown(turns, PromptKind.CRITICAL) if isinstance(p.data, CriticalPayload)]
 
 
 @pytest.mark.parametrize(("name", "kind", "never"), [

@@ -41,11 +41,6 @@ def _t(text: str, *, final: bool = False, uid: str = "u1") -> Transcript:
     return Transcript(call_id="c1", role="caller", utterance_id=uid, final=final, text=text, start=0.0, end=2.0)
 
 
-@pytest.fixture(scope="module")
-def learned() -> Analyzer:
-    return Analyzer.load(learned=True)
-
-
 @pytest.fixture
 def executor() -> ThreadPoolExecutor:
     pool = ThreadPoolExecutor(1)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import pytest
-
 from assist.live.call_level import CallLevel
 from assist.live.handling_unit import shipped_units
 from assist.nlp.analyzer import Analyzer
@@ -17,11 +15,6 @@ from assist.protocol.payloads import EmotionPayload, EmpathyPayload, KnowledgePa
 from tests.support.word_replay import DATA, Turn, call_lines, replay_words, shown
 
 TRIAL = DATA / "trial3"
-
-
-@pytest.fixture(scope="module")
-def learned() -> Analyzer:
-    return Analyzer.load(learned=True)
 
 
 def replay(analyzer: Analyzer, name: str) -> Turn:

@@ -21,15 +21,10 @@ from assist.nlp.weaksigns import WeakSigns
 from assist.protocol.enums import AlertKind, PromptKind, Role
 from assist.protocol.events import Alert, Prompt
 from assist.protocol.payloads import CriticalPayload, EmpathyPayload, SafetyPayload
-from tests.support.word_replay import DATA, Turn, call_lines, replay_words, shown
+from tests.support.word_replay import DATA, Turn, call_lines, critical_cards, replay_words, shown
 
 TRIAL3 = DATA / "trial3"
 CALLS = ["e2-heating-goodbye", "e3-balcony-child", "e4-dialect-shebao", "e6-noise-threat"]
-
-
-@pytest.fixture(scope="module")
-def learned() -> Analyzer:
-    return Analyzer.load(learned=True)
 
 
 def rows(name: str) -> list[dict[str, object]]:
@@ -128,10 +123,6 @@ def test_the_true_despair_of_e2_still_raises_its_card(calls: dict[str, tuple[Liv
 
 
 # ---------------------------------------------------------------- problem 3: e3, a toddler at a balcony railing
-
-
-def critical_cards(turns: Turn) -> list[tuple[str, CriticalPayload]]:
-    return [(line, p.data) for line, _, p in shown(turns, PromptKind.CRITICAL) if isinstance(p.data, CriticalPayload)]
 
 
 def test_a_child_at_a_balcony_railing_names_the_fall_and_gives_110_and_119(

@@ -13,6 +13,7 @@ from assist.nlp.analyzer import Analyzer, CallContext
 from assist.protocol.decode import decode_events
 from assist.protocol.enums import PromptAction, PromptKind
 from assist.protocol.events import Event, Prompt, Transcript
+from assist.protocol.payloads import CriticalPayload
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -61,3 +62,8 @@ def shown(turns: Turn, kind: PromptKind) -> list[tuple[str, bool, Prompt]]:
     """The prompts of ``kind`` shown or updated along the call."""
     return [(line, final, e) for line, final, events in turns for e in events
             if isinstance(e, Prompt) and e.kind == kind and e.action != PromptAction.WITHDRAW]
+
+
+def critical_cards(turns: Turn) -> list[tuple[str, CriticalPayload]]:
+    """The crisis cards shown or updated along the call, with the line that raised each."""
+    return [(line, p.data) for line, _, p in shown(turns, PromptKind.CRITICAL) if isinstance(p.data, CriticalPayload)]
