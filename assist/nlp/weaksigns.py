@@ -4,7 +4,7 @@ A weak sign (the model alone, below its confident threshold) asks the amber safe
 second sign in a call may raise the crisis card (``refine.apply``).  ``WeakSigns`` tells hyperbole
 (逼疯了, 愁死了, 死活得) and plainly routine requests (社保断了还能续上不) from words that carry
 self-harm or despair content of their own (想一些不好的事, 以后不用再麻烦你们了), and recognises the
-operator's safety questions (safety_check.toml ``patterns``, as the training report does).
+operator's safety questions (``SafetyRules`` of safety_check.toml, as the training report does).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
+from assist.nlp.safety_questions import SafetyRules
 
 WEAK_FILE = "weak_signs.toml"
-SAFETY_FILE = "safety_check.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class WeakSigns:
     hyperbole: tuple[re.Pattern[str], ...]
     routine: tuple[re.Pattern[str], ...]
     cues: tuple[re.Pattern[str], ...]
-    questions: tuple[re.Pattern[str], ...]  # the operator asking about the caller's safety
+    questions: SafetyRules  # the operator asking about the caller's safety
     asking: tuple[re.Pattern[str], ...] = ()  # any question of the operator's (是身体不舒服还是心里难受)
     affirm: tuple[re.Pattern[str], ...] = ()  # the caller's yes to the safety question (有, 嗯, 想过, 有时候会想)
 
@@ -33,10 +33,8 @@ class WeakSigns:
         """Read ``weak_signs.toml`` and ``safety_check.toml`` (default: the shipped ones).  Raises ``DataError``."""
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm"})
-        check = load_toml(safety or DEFAULT_DATA_DIR / SAFETY_FILE)
-        check.check_keys({"within_turns", "patterns"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
-                   check.regex_list("patterns"), doc.regex_list("asking"), doc.regex_list("affirm"))
+                   SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -70,6 +68,6 @@ class WeakSigns:
         """The operator's words ask about the caller's safety (您现在安全吗, 有没有伤害自己的想法…); with
         ``sign_up`` (an earlier line of the caller gave a sign), any question does: the operator is checking
         in words of their own (大爷您刚才说熬不过这个冬天是身体不舒服还是心里难受)."""
-        if any(m.end() > m.start() for p in self.questions if (m := p.search(text))):
+        if self.questions.asks(text) is not None:
             return True
         return sign_up and any(p.search(text) for p in self.asking)

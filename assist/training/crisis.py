@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
+from assist.nlp.safety_questions import SafetyRules
 
 DEFAULT_CRISIS = DEFAULT_DATA_DIR / "crisis.toml"
 DEFAULT_KIND_NUMBERS = DEFAULT_DATA_DIR / "referrals.toml"  # its [crisis_kinds]: the numbers of each kind
-DEFAULT_SAFETY_QUESTIONS = DEFAULT_DATA_DIR / "safety_check.toml"  # an item with `safety = true` takes these
 SLACK = 1.0  # s: words said just before the critical utterance ended still count
 SAFETY_QUESTION = "您现在安全吗?"  # when referrals.toml has no [safety_questions] default
 
@@ -82,7 +82,7 @@ class CrisisRules:
             safety: tuple[re.Pattern[str], ...] = ()
             if table.boolean("safety", False):
                 if safety_patterns is None:
-                    safety_patterns = load_toml(safety_questions or DEFAULT_SAFETY_QUESTIONS).regex_list("patterns")
+                    safety_patterns = SafetyRules.load(safety_questions).patterns  # `safety = true`: these too
                 safety = safety_patterns
             patterns = table.regex_list("patterns", defines)
             if not patterns and not safety and not table.boolean("number", False):

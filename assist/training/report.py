@@ -27,6 +27,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from assist.nlp.safety_questions import SafetyRules
 from assist.protocol.enums import AlertKind, CallMode, Emotion, PromptAction, PromptKind, Role, Severity
 from assist.protocol.events import Alert, CallStarted, CallState, Event, Prompt, Ready, Transcript
 from assist.protocol.payloads import (
@@ -59,7 +60,7 @@ from assist.training.report_shape import (
 )
 from assist.training.report_text import suggestions
 from assist.training.rules import EmpathyStep, GreetingRule, TrainingRules
-from assist.training.safety import Raised, SafetyCheck, SafetyRules, Turn
+from assist.training.safety import Raised, SafetyCheck, Turn
 from assist.training.safety import judge as judge_safety
 
 CRISIS_EMPATHY_NOTE = "危急来电按危急处置评价:情绪承接见危急处置,不检查责任表态和行动承诺(办结时限)"

@@ -22,16 +22,13 @@ themselves a safety question are the operator's, whatever the learned net read i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
-from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
+from assist.nlp.safety_questions import SafetyRules
 from assist.protocol.enums import PromptKind
 
-DEFAULT_SAFETY = DEFAULT_DATA_DIR / "safety_check.toml"
 SLACK = 1.0  # s: an operator utterance ending this soon before the caller's words ended is not after them
 ANSWER_GAP = 15.0  # s: at most this between the operator's question and the caller's answer that raised a card
 
@@ -40,29 +37,6 @@ class SafetyOutcome(StrEnum):
     ASKED = "asked"  # the operator asked about the caller's safety in time
     MISSED = "missed"  # no safety question in the operator's next turns
     CRISIS = "crisis"  # the caller's next words raised the crisis card first (judged by the crisis criteria)
-
-
-@dataclass(frozen=True, slots=True)
-class SafetyRules:
-    within_turns: int
-    patterns: tuple[re.Pattern[str], ...]
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> SafetyRules:
-        """Read ``safety_check.toml`` (default: the shipped file).  Raises ``DataError``."""
-        doc = load_toml(path or DEFAULT_SAFETY)
-        doc.check_keys({"within_turns", "patterns"})
-        turns = doc.number("within_turns", 3, lo=1, hi=20)
-        if turns != int(turns):
-            raise doc.error("'within_turns' must be a whole number of operator utterances")
-        patterns = doc.regex_list("patterns")
-        if not patterns:
-            raise doc.error("'patterns' needs at least one regular expression")
-        return cls(int(turns), patterns)
-
-    def asks(self, norm: str) -> re.Match[str] | None:
-        """The first safety question in normalised text, or None."""
-        return next((m for p in self.patterns if (m := p.search(norm)) and m.end() > m.start()), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import pytest
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.nlp.data import DataError
+from assist.nlp.safety_questions import SafetyRules
 from assist.protocol.decode import decode_events
 from assist.protocol.enums import PromptAction, PromptKind
 from assist.protocol.events import Event, Prompt, Transcript
@@ -19,7 +20,7 @@ from assist.training.replay import parse_transcript, replay_transcript
 from assist.training.report import build_report
 from assist.training.report_text import render_text
 from assist.training.rules import TrainingRules
-from assist.training.safety import SafetyOutcome, SafetyRules
+from assist.training.safety import SafetyOutcome
 from assist.training.stored_report import report_for_call
 from assist.web.server import AssistServer
 from tests.support.training import call_url, store_of, stored_call
