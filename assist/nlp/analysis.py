@@ -125,12 +125,8 @@ class CallContext:
         the rules found (their despair included: ``strong``), or a weak sign the operator then asked about
         (``exclude`` is the answer).  A model's reading of 绝望 alone is not evidence: it read 我娃儿明年要在这边读书
         急得很 as despair (trial 2, d5)."""
-        if exclude is not None and exclude in self._asked:
-            asked: frozenset[str] = frozenset()  # this utterance came before the question: not its answer
-        else:
-            asked = self._asked
-        return any(r.critical or r.strong or (r.flagged and uid in asked)
-                   for uid, r in self._records.items() if uid != exclude)
+        return (any(r.critical or r.strong for uid, r in self._records.items() if uid != exclude)
+                or self.asked_sign(exclude) is not None)
 
     def __len__(self) -> int:
         return len(self._records)

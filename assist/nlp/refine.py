@@ -216,13 +216,15 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     signs = analyzer.weak_signs
     text = a.normalized.text
     cue = signs.cue(text)  # self-harm or despair content of the words' own (hyperbole masked)
+    seen = context is not None and context.danger_seen(utterance_id)  # an earlier sign of the call
+    confirmed = context is not None and context.danger_confirmed(utterance_id)  # ... that is evidence
+    evidence = (cue and seen) or confirmed  # what a later model-only sign below the sure tier needs
     # a model-only self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
     # with no cue, not read as despair and the call's first: soft — however sure the model is (it put 0.91 on
     # 俺俩都快被这事儿逼疯了), the general safety question, and not a sign a second one can build on
     # (weak_signs.toml).  Never dropped: the operator still sees it.
-    soft = (flagged and not a.critical and not cue and label != DESPAIR
-            and _kind(result) in (None, SELF_HARM) and signs.not_a_sign(text)
-            and not (context is not None and context.danger_seen(utterance_id)))
+    soft = (flagged and not a.critical and not cue and label != DESPAIR and not seen
+            and _kind(result) in (None, SELF_HARM) and signs.not_a_sign(text))
     if soft:
         confident = False
     # the caller's yes to the operator's safety question (有 / 嗯 / 想过 / 有时候会想): the danger is confirmed,
@@ -234,15 +236,13 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if affirmed:
         flagged = confident = True
     if confident and not a.critical and crit is not None and not crit.sure and context is not None and not affirmed \
-            and not (cue and context.danger_seen(utterance_id)) and not context.danger_confirmed(utterance_id):
+            and not evidence:
         # the model alone below its sure threshold, on a call's first sign, or on a later one with neither a cue
         # of its own nor an answered question: ask (the second review: with the confident threshold at 0.61 a
         # routine second line, 他儿子不管他低保也停了, went red as 走失 once an amber question stood)
         confident = False
-    elif flagged and not confident and crit is not None and crit.source == "model" and context is not None \
-            and (context.danger_seen(utterance_id) or context.danger_confirmed(utterance_id)) \
-            and not analyzer.referrals.opens_with_denial(text) \
-            and (cue or context.danger_confirmed(utterance_id)):
+    elif flagged and not confident and crit is not None and crit.source == "model" and evidence \
+            and not analyzer.referrals.opens_with_denial(text):
         # a second sign in the call raises the card when there is evidence: the words' own cue (我这几天一直在想
         # 一些不好的事), or an earlier sign the rules found, or a weak one the operator asked about (the answer)
         confident = True
@@ -251,7 +251,6 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
     if affirmed and asked is not None and asked.kind is not None:
         kind = asked.kind  # the danger the question was about, not the model's guess on 嗯
-    seen = context is not None and context.danger_seen(utterance_id)
     if safety_check and kind == SELF_HARM and (soft or (not cue and not seen)):
         kind = None  # no words of self-harm (我一个月没睡过整觉了): the general safety question, not the self-harm one
     reason = a.critical_reason if critical else None
