@@ -188,7 +188,6 @@ class BannedList:
                 kept.append(h)
         return sorted(kept, key=lambda h: (h.span.start, order[h.rule]))
 
-
     def _deescalating(self, text: str) -> bool:
         return any(p.search(text) for p in self.deescalation)
 

@@ -257,23 +257,22 @@ class HybridKb:
             vector = self.embedder.embed_queries([query])[0]
         fused, dense = self._scores(query, vector)
         order = [int(i) for i in np.argsort(-fused, kind="stable")[:limit]]
+        prob = {i: self.gate.probability(i, float(dense[i])) for i in order}  # each entry against its own null
         # a near tie in ranking (trial 3, e6: 拖椅子 shares 拖 with 拖欠工资, 0.007 ahead of 噪音扰民) is
-        # decided by the calibrated probability: each entry judged against its own null
-        first = self.gate.probability(order[0], float(dense[order[0]]))
+        # decided by the calibrated probability
         near = [i for i in order[1:] if fused[order[0]] - fused[i] <= TIE_WINDOW
-                and self.gate.probability(i, float(dense[i])) >= first + TIE_MARGIN]
+                and prob[i] >= prob[order[0]] + TIE_MARGIN]
         if near:
-            best = max(near, key=lambda i: self.gate.probability(i, float(dense[i])))
+            best = max(near, key=prob.__getitem__)
             order = [best] + [i for i in order if i != best]
         hits: list[KbHit] = []
         ceiling = 1.0
         for i in order:
-            # each entry judged against its own null; never more confident than a better-ranked hit
-            score = min(ceiling, self.gate.probability(int(i), float(dense[i])))
+            score = min(ceiling, prob[i])  # never more confident than a better-ranked hit
             if score < threshold:
                 break
             ceiling = score
-            e = self.kb.entries[int(i)]
+            e = self.kb.entries[i]
             hits.append(KbHit(e.id, e.question, e.answer, round(score, 4), e.department, e.source, e.updated))
         return hits
 
