@@ -96,12 +96,9 @@ class CallAlerts:
         same_kind = ep is not None and (ep.kind is None or kind is None or ep.kind == kind)
         if ep is not None and same_kind and numbers <= ep.numbers:
             ep.kind = ep.kind or kind  # the kind became known: still this crisis
-            for i, alert in enumerate(self.alerts):
-                if alert.alert_id == ep.alert_id:  # the newest reason, the count, when last raised
-                    again = dataclasses.replace(alert, message=msg, count=alert.count + 1, last_time=t.end,
-                                                last_at=self._clock())
-                    self.alerts[i] = again
-                    return again
+            again = self._again(ep.alert_id, t, message=msg)  # the newest reason
+            if again is not None:
+                return again
         alert = self._new(AlertKind.CRITICAL, Severity.CRITICAL, msg, t)
         # an escalation keeps the numbers already raised: a later re-raise with fewer is still this crisis
         known = ep.numbers if ep is not None and same_kind else frozenset()
@@ -111,15 +108,24 @@ class CallAlerts:
 
     def _collective_alert(self, said: str, t: Transcript) -> Alert:
         """The call's notice of a threat of collective action: new, or the one already raised updated."""
-        for i, alert in enumerate(self.alerts):
-            if alert.alert_id == self._collective:
-                again = dataclasses.replace(alert, count=alert.count + 1, last_time=t.end, last_at=self._clock())
-                self.alerts[i] = again
-                return again
+        again = self._again(self._collective, t)
+        if again is not None:
+            return again
         rule = self._collective_rule
         alert = self._new(AlertKind.COLLECTIVE, rule.severity, rule.message.format(said=said), t)
         self._collective = alert.alert_id
         return alert
+
+    def _again(self, alert_id: str | None, t: Transcript, *, message: str | None = None) -> Alert | None:
+        """The call's alert ``alert_id`` raised again on ``t``: its count and when last raised updated in place
+        (and its ``message``, when given); None when the call has no such alert."""
+        for i, alert in enumerate(self.alerts):
+            if alert.alert_id == alert_id:
+                again = dataclasses.replace(alert, message=message if message is not None else alert.message,
+                                            count=alert.count + 1, last_time=t.end, last_at=self._clock())
+                self.alerts[i] = again
+                return again
+        return None
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert | None:
         for i, alert in enumerate(self.alerts):
