@@ -150,8 +150,8 @@ class LiveAssist:
             self.call.fold(role, result, named)
         wanted = self._cards_for(t, role, text, result, numbers) if result is not None else {}
         out: list[Event] = []
-        if t.final and before is not None and self.state() != before:
-            out.append(self.state())  # the status row moves with (not after) the cards the final changes
+        if before is not None and (moved := self.state()) != before:
+            out.append(moved)  # the status row moves with (not after) the cards the final changes
         out.extend(self._one_empathy_card(t, wanted))
         held = self._held(t, utt, wanted)
         for key, (data, span) in wanted.items():
