@@ -219,6 +219,11 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     seen = context is not None and context.danger_seen(utterance_id)  # an earlier sign of the call
     confirmed = context is not None and context.danger_confirmed(utterance_id)  # ... that is evidence
     evidence = (cue and seen) or confirmed  # what a later model-only sign below the sure tier needs
+    # the rules' floor: a farewell (退休金我都留给闺女了再见) or a line read as despair that no net flags still asks
+    # the safety question (the second review: such calm farewells inside routine calls got nothing)
+    floor = not flagged and not a.critical and (signs.farewell(text) or label == DESPAIR)
+    if floor:
+        flagged, confident = True, False
     # a model-only self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
     # with no cue, not read as despair and the call's first: soft — however sure the model is (it put 0.91 on
     # 俺俩都快被这事儿逼疯了), the general safety question, and not a sign a second one can build on
@@ -241,7 +246,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # of its own nor an answered question: ask (the second review: with the confident threshold at 0.61 a
         # routine second line, 他儿子不管他低保也停了, went red as 走失 once an amber question stood)
         confident = False
-    elif flagged and not confident and crit is not None and crit.source == "model" and evidence \
+    elif flagged and not confident and (floor or (crit is not None and crit.source == "model")) and evidence \
             and not analyzer.referrals.opens_with_denial(text):
         # a second sign in the call raises the card when there is evidence: the words' own cue (我这几天一直在想
         # 一些不好的事), or an earlier sign the rules found, or a weak one the operator asked about (the answer)
@@ -249,6 +254,8 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     critical = flagged and confident
     safety_check = flagged and not confident
     kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
+    if floor:
+        kind = SELF_HARM  # farewell and despair are words of self-harm; without a cue the general question (below)
     if affirmed and asked is not None and asked.kind is not None:
         kind = asked.kind  # the danger the question was about, not the model's guess on 嗯
     if safety_check and kind == SELF_HARM and (soft or (not cue and not seen)):
@@ -256,6 +263,9 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     reason = a.critical_reason if critical else None
     if flagged and not a.critical and crit is not None:
         reason = f"可能有{kind or '生命安全'}风险(模型判断)"
+    if floor:
+        reason = "来电人话中有告别或交代后事之意,请确认其安全" if signs.farewell(text) else \
+            "来电人情绪绝望,请确认其安全"
     if affirmed:
         reason = f"来电人对安全确认作了肯定回答:可能有{kind or '生命安全'}风险"
     referrals = a.referrals

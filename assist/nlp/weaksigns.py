@@ -27,14 +27,16 @@ class WeakSigns:
     questions: SafetyRules  # the operator asking about the caller's safety
     asking: tuple[re.Pattern[str], ...] = ()  # any question of the operator's (是身体不舒服还是心里难受)
     affirm: tuple[re.Pattern[str], ...] = ()  # the caller's yes to the safety question (有, 嗯, 想过, 有时候会想)
+    farewells: tuple[re.Pattern[str], ...] = ()  # a last goodbye, affairs put in order (留给闺女了再见, 安心走了)
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
         """Read ``weak_signs.toml`` and ``safety_check.toml`` (default: the shipped ones).  Raises ``DataError``."""
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
-        doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm"})
+        doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
-                   SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"))
+                   SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
+                   doc.regex_list("farewells"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -45,9 +47,14 @@ class WeakSigns:
         return "".join(chars)
 
     def cue(self, text: str) -> bool:
-        """The words carry self-harm or despair content of their own (hyperbole does not count)."""
+        """The words carry self-harm or despair content of their own (hyperbole does not count); a farewell is one."""
         rest = self.masked(text)
-        return any(p.search(rest) for p in self.cues)
+        return any(p.search(rest) for p in self.cues) or self.farewell(text)
+
+    def farewell(self, text: str) -> bool:
+        """A last goodbye or affairs put in order (退休金我都留给闺女了再见, 户口迁完了我就可以安心走了): asks the
+        safety question even when no net flags the line (refine.apply)."""
+        return any(p.search(text) for p in self.farewells)
 
     def hyperbolic(self, text: str) -> bool:
         return any(p.search(text) for p in self.hyperbole)
