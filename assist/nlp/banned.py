@@ -58,6 +58,8 @@ class BannedList:
         compliant: Sequence[re.Pattern[str]] = (),
         deescalation: Sequence[re.Pattern[str]] = (),
         deescalation_categories: Sequence[str] = (),
+        negated: Sequence[re.Pattern[str]] = (),
+        negated_categories: Sequence[str] = (),
     ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
@@ -68,13 +70,16 @@ class BannedList:
         self.compliant = tuple(compliant)  # standard commitments the learned model must not flag
         self.deescalation = tuple(deescalation)  # 请您冷静…不要冲动: the protocol when the caller threatens harm
         self.deescalation_categories = frozenset(deescalation_categories)  # the rules' categories it may cover
+        self.negated = tuple(negated)  # 我不能向您保证… / 我没法替部门打包票: a promise declined
+        self.negated_categories = frozenset(negated_categories)
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
 
     @classmethod
     def load(cls, path: Path) -> BannedList:
         doc = load_toml(path)
         doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
-                        "learned", "compliant", "deescalation", "deescalation_categories"})
+                        "learned", "compliant", "deescalation", "deescalation_categories", "negated",
+                        "negated_categories"})
         defines = doc.defines()
         limits = time_limits(path)
         rules: list[tuple[BannedRule, Entry[int]]] = []
@@ -113,7 +118,8 @@ class BannedList:
                    unknown_department=unknown, crisis_suggestion=crisis, learned=learned,
                    compliant=doc.regex_list("compliant", defines),
                    deescalation=doc.regex_list("deescalation", defines),
-                   deescalation_categories=doc.texts("deescalation_categories"))
+                   deescalation_categories=doc.texts("deescalation_categories"),
+                   negated=doc.regex_list("negated", defines), negated_categories=doc.texts("negated_categories"))
 
     def learned_hit(self, text: str, kind: str | None, *, department: str | None = None,
                     crisis: tuple[str, ...] | None = None, threat: bool = False) -> BannedHit | None:
@@ -158,6 +164,8 @@ class BannedList:
             rule = self.rules[hit.key]
             if rule.category in self.deescalation_categories and any(s <= hit.start and hit.end <= e for s, e in calm):
                 continue
+            if rule.category in self.negated_categories and self._declined(text, hit.start):
+                continue
             overlap = next((i for i, h in enumerate(out)
                             if h.rule == rule.id and h.span.start < hit.end and hit.start < h.span.end), None)
             if overlap is not None:  # one phrase matched by several triggers: report the union once
@@ -187,6 +195,11 @@ class BannedList:
                     k.rule == h.rule or h.span.end <= k.span.start or k.span.end <= h.span.start for k in kept):
                 kept.append(h)
         return sorted(kept, key=lambda h: (h.span.start, order[h.rule]))
+
+    def _declined(self, text: str, start: int) -> bool:
+        """The clause before ``start`` ends by declining the promise (我不能向您保证, 我没法替部门)."""
+        before = re.split(r"[,.!?;]", text[:start])[-1]
+        return any(p.search(before) for p in self.negated)
 
     def _deescalating(self, text: str) -> bool:
         return any(p.search(text) for p in self.deescalation)

@@ -153,3 +153,29 @@ def test_negated_reported_and_honest_wording_is_not_banned(banned: BannedList, t
 @pytest.mark.parametrize("text", ["我跟您打包票,明天肯定修好。", "我做不了主,你找别人吧。", "估计下周就能修好吧。"])
 def test_the_same_words_as_a_promise_or_a_brush_off_still_are(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text)
+
+
+# ---------------------------------------------------------------- compliant look-alikes of the retired blind set v8
+@pytest.mark.parametrize("text", [
+    "这个我不能向您保证一定能退,但我会把您的诉求完整转给文旅部门。",  # a promise declined (negated)
+    "处理结果我没法替部门打包票,但我会全程跟进。",
+    "我保证把您今天说的每一点都写进工单里。",  # the operator's own action
+    "麻烦您稍微大点声,我这边听得不太清楚,谢谢。",  # a polite request
+    "嗯我不知道这样理解对不对您是想问取暖补贴什么时候领是吧",  # checking understanding
+    "您说客服当时拍胸脯保证今天解决,后来没人来,我把这个情况一并反映。",  # a third party's words, reported
+    "您刚才说窗口工作人员让您冷静点再来,这个态度问题我会如实记录。",
+])
+def test_declined_promises_own_actions_polite_requests_and_reported_words_are_not_banned(
+        banned: BannedList, text: str) -> None:
+    assert rules(banned, text) == []
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    ("这事我保证明天就给您办好。", "absolute_promise"),  # not declined: still an absolute promise
+    ("你大点声,听不见!", "rude_impatience"),
+    ("我不知道,你去问别人吧。", "dont_know"),
+    ("您说物业不管那您早干嘛去了", "why_not_earlier"),  # the operator's own retort after a report
+])
+def test_the_same_words_said_as_the_operators_own_lapse_are_still_banned(
+        banned: BannedList, text: str, rule: str) -> None:
+    assert rule in rules(banned, text)
