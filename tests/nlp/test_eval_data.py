@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -66,8 +67,6 @@ def test_holdout_sets_are_valid_and_disjoint_from_the_main_sets() -> None:
 
 def _retired() -> set[str]:
     """The blind sets scripts/merge-train-corpus may put into the training data (its RETIRED tuple)."""
-    import re
-
     script = (DATA.parents[2] / "scripts" / "merge-train-corpus").read_text(encoding="utf-8")
     found = re.search(r"^RETIRED = \(([^)]*)\)", script, re.M)
     assert found is not None
