@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assist.nlp.analyzer import Analyzer
+from assist.protocol.enums import Role
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +121,14 @@ def test_military_words_in_ordinary_requests_give_no_12310(analyzer: Analyzer, t
 
 def test_plain_request_has_no_referral(analyzer: Analyzer) -> None:
     assert numbers(analyzer, "路灯坏了麻烦修一下") == []
+
+
+@pytest.mark.parametrize("text", ["上个礼拜有个老人骑车摔了腿都摔断了", "上个星期我爸中风了,现在已经出院了"])
+def test_an_emergency_last_week_is_over_unless_it_goes_on(analyzer: Analyzer, text: str) -> None:
+    # the second review: 上个礼拜…摔断了 raised a red 120 card in a routine call (上礼拜 was a past word, 上个礼拜 not)
+    a = analyzer.analyze(Role.CALLER, text)
+    assert not a.critical and "120" not in numbers(analyzer, text)
+
+
+def test_an_emergency_that_began_last_week_and_goes_on_now_is_not_over(analyzer: Analyzer) -> None:
+    assert analyzer.analyze(Role.CALLER, "上个星期我妈中风了现在还躺着起不来").critical
