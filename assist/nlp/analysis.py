@@ -57,6 +57,8 @@ class CallContext:
         self._records: OrderedDict[str, UtteranceRecord] = OrderedDict()
         self._auto = 0
         self._asked: frozenset[str] = frozenset()  # the utterances before the operator's last safety question
+        self._question = False  # the operator has asked a safety question in this call
+        self._danger_question = False  # ... and the last one's yes means danger (有没有伤害自己的想法)
 
     def history(self, exclude: str | None = None) -> list[UtteranceRecord]:
         """Records in call order, without utterance ``exclude``."""
@@ -110,9 +112,25 @@ class CallContext:
         asked = [r for uid, r in self._records.items() if uid != exclude and uid in self._asked and r.flagged]
         return asked[-1] if asked else None
 
-    def safety_asked(self) -> None:
-        """The operator asked about the caller's safety (您现在安全吗…): the caller's next words answer it."""
+    def any_sign(self) -> bool:
+        """Any caller utterance gave a sign, a soft one included: the operator's own question may be about it."""
+        return any(r.flagged or r.critical or r.strong for r in self.history())
+
+    def safety_asked(self, *, danger: bool = False) -> None:
+        """The operator asked about the caller's safety (您现在安全吗…): the caller's next words answer it.
+        ``danger``: the question's yes means danger (您现在有没有伤害自己的想法), not safety."""
         self._asked = frozenset(self._records)
+        self._question, self._danger_question = True, danger
+
+    @property
+    def asked_about_danger(self) -> bool:
+        """The operator's last safety question was one whose yes means danger."""
+        return self._danger_question
+
+    def answers_question(self, utterance_id: str | None) -> bool:
+        """``utterance_id`` is the caller's first utterance since the operator's last safety question."""
+        return (self._question and utterance_id is not None and utterance_id not in self._asked
+                and all(uid in self._asked for uid in self._records if uid != utterance_id))
 
     @property
     def threat(self) -> bool:

@@ -136,8 +136,9 @@ class Analyzer:
             crisis = context.crisis_numbers if context is not None else None
             threat = context is not None and context.threat
             hits = self.banned.find(norm.text, department=department, crisis=crisis, threat=threat)
-            if context is not None and self.weak_signs.asks_safety(norm.text, sign_up=context.danger_seen()):
-                context.safety_asked()  # the caller's next words answer it (refine: a second sign)
+            if context is not None and self.weak_signs.asks_safety(norm.text, sign_up=context.any_sign()):
+                # the caller's next words answer it (refine: a second sign, or a yes)
+                context.safety_asked(danger=self.weak_signs.asks_about_danger(norm.text))
             return Analysis(role=role, text=text, normalized=norm, banned=tuple(hits),
                             evidence={"banned": tuple(h.span for h in hits)})
         return self._caller(role, text, norm, context, utterance_id)

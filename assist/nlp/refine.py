@@ -236,8 +236,11 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     # whatever the model makes of one syllable (the second review: these answers scored 0.00-0.12 and the
     # amber card was then withdrawn with nothing in its place)
     asked = context.asked_sign(utterance_id) if context is not None else None
-    affirmed = (asked is not None and not a.critical and signs.affirms(text)
-                and not analyzer.referrals.opens_with_denial(text))
+    # ... or to a question about self-harm the operator asked on their own judgement, before any sign
+    answered = asked is not None or (context is not None and context.asked_about_danger
+                                     and context.answers_question(utterance_id))
+    affirmed = (answered and not a.critical and not analyzer.referrals.opens_with_denial(text)
+                and signs.affirms(text, bare=context is not None and context.asked_about_danger))
     if affirmed:
         flagged = confident = True
     if confident and not a.critical and crit is not None and not crit.sure and context is not None and not affirmed \
@@ -256,8 +259,8 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
     if floor:
         kind = SELF_HARM  # farewell and despair are words of self-harm; without a cue the general question (below)
-    if affirmed and asked is not None and asked.kind is not None:
-        kind = asked.kind  # the danger the question was about, not the model's guess on 嗯
+    if affirmed:  # the danger the question was about, not the model's guess on 嗯
+        kind = asked.kind if asked is not None and asked.kind is not None else SELF_HARM
     if safety_check and kind == SELF_HARM and (soft or (not cue and not seen)):
         kind = None  # no words of self-harm (我一个月没睡过整觉了): the general safety question, not the self-harm one
     reason = a.critical_reason if critical else None

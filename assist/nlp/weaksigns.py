@@ -28,15 +28,20 @@ class WeakSigns:
     asking: tuple[re.Pattern[str], ...] = ()  # any question of the operator's (是身体不舒服还是心里难受)
     affirm: tuple[re.Pattern[str], ...] = ()  # the caller's yes to the safety question (有, 嗯, 想过, 有时候会想)
     farewells: tuple[re.Pattern[str], ...] = ()  # a last goodbye, affairs put in order (留给闺女了再见, 安心走了)
+    yes: tuple[re.Pattern[str], ...] = ()  # a bare yes (嗯, 有, 是的): danger only after a danger question
+    danger_questions: tuple[re.Pattern[str], ...] = ()  # questions whose yes means danger (有没有伤害自己的想法)
+    closing: tuple[re.Pattern[str], ...] = ()  # the operator closing a matter (还有其他问题吗): not asking about a sign
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
         """Read ``weak_signs.toml`` and ``safety_check.toml`` (default: the shipped ones).  Raises ``DataError``."""
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
-        doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells"})
+        doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
+                        "closing"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
-                   doc.regex_list("farewells"))
+                   doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
+                   doc.regex_list("closing"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -67,9 +72,14 @@ class WeakSigns:
         cue.  The caller decides which guesses may be softened (never violence, a medical emergency…)."""
         return (self.hyperbolic(text) or self.routine_request(text)) and not self.cue(text)
 
-    def affirms(self, text: str) -> bool:
-        """The caller says yes (有, 嗯, 是的, 想过, 有时候会想): to a safety question, the danger is confirmed."""
-        return any(p.search(text) for p in self.affirm)
+    def affirms(self, text: str, *, bare: bool = True) -> bool:
+        """The caller says yes: what was thought (想过, 有时候会想) always, a bare yes (有, 嗯, 是的) when ``bare``
+        (the question asked about danger: to 您现在安全吗, 嗯 means safe)."""
+        return any(p.search(text) for p in self.affirm) or (bare and any(p.search(text) for p in self.yes))
+
+    def asks_about_danger(self, text: str) -> bool:
+        """The operator's question is one whose yes means danger (您现在有没有伤害自己的想法)."""
+        return any(p.search(text) for p in self.danger_questions)
 
     def asks_safety(self, text: str, *, sign_up: bool = False) -> bool:
         """The operator's words ask about the caller's safety (您现在安全吗, 有没有伤害自己的想法…); with
@@ -77,4 +87,4 @@ class WeakSigns:
         in words of their own (大爷您刚才说熬不过这个冬天是身体不舒服还是心里难受)."""
         if self.questions.asks(text) is not None:
             return True
-        return sign_up and any(p.search(text) for p in self.asking)
+        return sign_up and any(p.search(text) for p in self.asking) and not any(p.search(text) for p in self.closing)

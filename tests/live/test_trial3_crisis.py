@@ -21,6 +21,7 @@ from assist.nlp.weaksigns import WeakSigns
 from assist.protocol.enums import AlertKind, PromptKind, Role
 from assist.protocol.events import Alert, Prompt
 from assist.protocol.payloads import CriticalPayload, EmpathyPayload, SafetyPayload
+from tests.support.caller_lines import crisis_tiers
 from tests.support.word_replay import DATA, Turn, call_lines, critical_cards, replay_words, shown
 
 TRIAL3 = DATA / "trial3"
@@ -284,32 +285,21 @@ def test_a_caller_at_a_railing_who_gives_12356_is_at_risk_of_suicide_not_a_fall(
 # ---------------------------------------------------------------- the second review: answers and places
 
 
-def _call(learned: Analyzer, lines: list[tuple[str, str]]) -> list[tuple[bool, str | None]]:
-    """(critical, safety question) of each caller line of a call given as (role, words)."""
-    ctx = CallContext()
-    out: list[tuple[bool, str | None]] = []
-    for i, (role, text) in enumerate(lines):
-        if role == "agent":
-            learned.analyze(Role.AGENT, text, ctx)
-            continue
-        a = learned.analyze_final(Role.CALLER, text, ctx, utterance_id=f"c{i}")
-        out.append((a.critical, a.safety_question))
-    return out
 
 
 @pytest.mark.parametrize("answer", ["有", "嗯", "想过", "是的", "有时候会想", "嗯我想过好几次了", "就是那个意思"])
 def test_a_yes_to_the_safety_question_raises_the_card(learned: Analyzer, answer: str) -> None:
-    got = _call(learned, [("caller", "家里人都不理解我我好累"), ("agent", "您现在有没有伤害自己的打算"),
+    got = crisis_tiers(learned, [("caller", "家里人都不理解我我好累"), ("agent", "您现在有没有伤害自己的打算"),
                           ("caller", answer)])
     assert got[0][1] is not None  # the amber question first
     assert got[1][0], answer  # the answer confirms it: the red card
 
 
 def test_a_denial_or_no_question_keeps_an_affirmation_from_raising_the_card(learned: Analyzer) -> None:
-    denied = _call(learned, [("caller", "家里人都不理解我我好累"), ("agent", "您现在有没有伤害自己的打算"),
+    denied = crisis_tiers(learned, [("caller", "家里人都不理解我我好累"), ("agent", "您现在有没有伤害自己的打算"),
                              ("caller", "没有没有我就是随口说说")])
     assert not denied[1][0]
-    unasked = _call(learned, [("caller", "我想问一下社保怎么转移"), ("agent", "好的您说"), ("caller", "嗯")])
+    unasked = crisis_tiers(learned, [("caller", "我想问一下社保怎么转移"), ("agent", "好的您说"), ("caller", "嗯")])
     assert not unasked[1][0]  # 嗯 in a routine call is no answer to anything
 
 
@@ -321,7 +311,7 @@ def test_a_place_of_danger_is_never_hyperbole(learned: Analyzer, text: str) -> N
 
 
 def test_a_soft_sign_the_operator_asked_about_is_built_on(learned: Analyzer) -> None:
-    got = _call(learned, [("caller", "证件你们帮我转交给我闺女吧谢谢"), ("agent", "您现在有没有伤害自己的打算"),
+    got = crisis_tiers(learned, [("caller", "证件你们帮我转交给我闺女吧谢谢"), ("agent", "您现在有没有伤害自己的打算"),
                           ("caller", "反正也没人在乎")])
     assert got[1][0] or got[1][1] is not None
     if got[0][1] is not None:  # the first line raised a (soft) question: the answer with a sign of its own is red
@@ -337,8 +327,8 @@ def test_the_safety_question_is_never_a_banned_phrase(learned: Analyzer, questio
 
 def test_a_later_model_sign_needs_a_cue_or_an_answered_question_below_the_sure_threshold(learned: Analyzer) -> None:
     # the second review: a routine second line (他儿子不管他低保也停了, 0.86 as 走失) went red once an amber stood
-    routine = _call(learned, [("caller", "我想反映一下我们楼里有个老人"), ("caller", "他儿子不管他低保也停了")])
+    routine = crisis_tiers(learned, [("caller", "我想反映一下我们楼里有个老人"), ("caller", "他儿子不管他低保也停了")])
     assert not routine[1][0] and routine[1][1] is not None  # asked again, not the red card
     # a later sign with a cue of its own (活着) still raises it
-    real = _call(learned, [("caller", "家里人都不理解我我好累"), ("caller", "我觉得活着挺累的")])
+    real = crisis_tiers(learned, [("caller", "家里人都不理解我我好累"), ("caller", "我觉得活着挺累的")])
     assert real[0][1] is not None and real[1][0]
