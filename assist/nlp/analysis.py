@@ -166,7 +166,7 @@ class Analysis:
     empathy: tuple[str, ...] = ()
     critical: bool = False  # a crisis: the crisis card and crisis mode
     critical_reason: str | None = None
-    safety_question: str | None = None  # a weaker learned signal: ask this, no crisis mode (None: no signal)
+    safety_question: str | None = None  # a weaker signal (learned, or the rules' 气话): ask this, no crisis mode
     escalation: bool = False
     escalation_reasons: tuple[str, ...] = ()
     evidence: dict[str, tuple[Span, ...]] = field(default_factory=dict)

@@ -10,6 +10,7 @@ utterances so escalation across utterances is detected.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -205,6 +206,15 @@ class Analyzer:
     ) -> Analysis:
         t = norm.text
         emo = self.emotion.analyze(t)
+        # 气话: the self-harm signal said in frustration (烦得想跳楼) with no cue and no danger before: a sign that
+        # asks the general safety question, not the crisis card (weak_signs.toml, the fourth new-user trial)
+        seen = context is not None and context.danger_seen(utterance_id)
+        vented = () if seen else tuple(s for s in emo.critical
+                                       if self.weak_signs.vented(s.id, t, s.span.start, s.span.end))
+        if vented:
+            kept = tuple(s for s in emo.critical if s not in vented)
+            label, intensity = (emo.label, emo.intensity) if kept else self.emotion.plain_label(emo.scores)
+            emo = dataclasses.replace(emo, critical=kept, label=label, intensity=round(intensity, 3))
         knowledge = tuple(self.kb.search(t, limit=self.kb_limit)) if self.kb is not None and t else ()
         dep = self.intent.department(t)
         department = dep.name
@@ -238,7 +248,7 @@ class Analyzer:
             context.record(UtteranceRecord(emo.label, emo.intensity, tuple(s.id for s in emo.escalation),
                                            cat.name, department, critical,
                                            _crisis_numbers(first, emergencies) if critical else (),
-                                           strong=critical or emo.label == "绝望",
+                                           flagged=critical or bool(vented), strong=critical or emo.label == "绝望",
                                            threat=any(s.id in THREAT_SIGNALS for s in emo.critical)),
                            utterance_id)
         return Analysis(
@@ -258,6 +268,7 @@ class Analyzer:
                 "referrals": tuple(r.span for r in referrals if r.span is not None),
             },
             scores={"emotion": emo.scores, "intent": cat.scores, "department": dep.scores},
+            safety_question=self.referrals.safety_question(None) if vented and not critical else None,
         )
 
     def _context_escalation(self, emo: EmotionResult, history: list[UtteranceRecord]) -> list[str]:

@@ -351,13 +351,7 @@ class EmotionModel:
             label = self.report.label  # only about someone else: the caller is worried for them
             intensity = max(self.report.intensity, _intensity(scores[label]))
         else:
-            order = {label: i for i, label in enumerate(self.labels)}
-            label = max(self.labels, key=lambda lb: (scores[lb], -order[lb]))
-            if scores[label] <= 0.0:
-                label = self.neutral
-                intensity = 0.0
-            else:
-                intensity = _intensity(scores[label])
+            label, intensity = self.plain_label(scores)
         return EmotionResult(
             label=label,
             intensity=round(intensity, 3),
@@ -366,6 +360,14 @@ class EmotionModel:
             escalation=tuple(escalation),
             scores={k: round(v, 3) for k, v in scores.items() if v > 0},
         )
+
+    def plain_label(self, scores: dict[str, float]) -> tuple[str, float]:
+        """The label and intensity of keyword ``scores`` alone (no critical rule): the neutral one when none."""
+        order = {label: i for i, label in enumerate(self.labels)}
+        label = max(self.labels, key=lambda lb: (scores.get(lb, 0.0), -order[lb]))
+        if scores.get(label, 0.0) <= 0.0:
+            return self.neutral, 0.0
+        return label, _intensity(scores[label])
 
     def _reported(self, text: str, start: int) -> bool:
         """True when the critical phrase at ``start`` reports someone else's words or state."""

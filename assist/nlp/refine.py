@@ -221,15 +221,16 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     evidence = (cue and seen) or confirmed  # what a later model-only sign below the sure tier needs
     # the rules' floor: a farewell (退休金我都留给闺女了再见) or a line read as despair that no net flags still asks
     # the safety question (the second review: such calm farewells inside routine calls got nothing)
-    floor = not flagged and not a.critical and (signs.farewell(text) or label == DESPAIR)
+    vented = a.safety_question is not None and not a.critical  # the rules' own sign below the card: 气话 (烦得想跳楼)
+    floor = not flagged and not a.critical and (signs.farewell(text) or label == DESPAIR or vented)
     if floor:
         flagged, confident = True, False
     # a model-only self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
     # with no cue, not read as despair and the call's first: soft — however sure the model is (it put 0.91 on
     # 俺俩都快被这事儿逼疯了), the general safety question, and not a sign a second one can build on
     # (weak_signs.toml).  Never dropped: the operator still sees it.
-    soft = (flagged and not a.critical and not cue and label != DESPAIR and not seen
-            and _kind(result) in (None, SELF_HARM) and signs.not_a_sign(text))
+    soft = (flagged and not a.critical and not cue and not seen and _kind(result) in (None, SELF_HARM)
+            and (vented or (label != DESPAIR and signs.not_a_sign(text))))
     if soft:
         confident = False
     # the caller's yes to the operator's safety question (有 / 嗯 / 想过 / 有时候会想): the danger is confirmed,
@@ -267,8 +268,9 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if flagged and not a.critical and crit is not None:
         reason = f"可能有{kind or '生命安全'}风险(模型判断)"
     if floor:
-        reason = "来电人话中有告别或交代后事之意,请确认其安全" if signs.farewell(text) else \
-            "来电人情绪绝望,请确认其安全"
+        reason = ("来电人话中有告别或交代后事之意,请确认其安全" if signs.farewell(text) else
+                  "来电人情绪绝望,请确认其安全" if label == DESPAIR and not vented else
+                  "来电人在气头上说到轻生,请确认其安全")
     if affirmed:
         reason = f"来电人对安全确认作了肯定回答:可能有{kind or '生命安全'}风险"
     referrals = a.referrals

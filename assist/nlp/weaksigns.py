@@ -31,17 +31,18 @@ class WeakSigns:
     yes: tuple[re.Pattern[str], ...] = ()  # a bare yes (嗯, 有, 是的): danger only after a danger question
     danger_questions: tuple[re.Pattern[str], ...] = ()  # questions whose yes means danger (有没有伤害自己的想法)
     closing: tuple[re.Pattern[str], ...] = ()  # the operator closing a matter (还有其他问题吗): not asking about a sign
+    vent_rules: frozenset[str] = frozenset()  # the rules' critical signals hyperbole can hold (烦得想跳楼)
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
         """Read ``weak_signs.toml`` and ``safety_check.toml`` (default: the shipped ones).  Raises ``DataError``."""
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
-                        "closing"})
+                        "closing", "vent_rules"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
                    doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
-                   doc.regex_list("closing"))
+                   doc.regex_list("closing"), frozenset(doc.texts("vent_rules")))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -60,6 +61,11 @@ class WeakSigns:
         """A last goodbye or affairs put in order (退休金我都留给闺女了再见, 户口迁完了我就可以安心走了): asks the
         safety question even when no net flags the line (refine.apply)."""
         return any(p.search(text) for p in self.farewells)
+
+    def vented(self, rule: str, text: str, start: int, end: int) -> bool:
+        """The rules' critical signal ``rule`` at ``start:end`` is said in frustration (烦得想跳楼), and the words
+        carry no cue besides (我烦得想跳楼我现在就在楼顶 is no venting)."""
+        return (rule in self.vent_rules and set(self.masked(text)[start:end]) == {"·"} and not self.cue(text))
 
     def hyperbolic(self, text: str) -> bool:
         return any(p.search(text) for p in self.hyperbole)
