@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from assist.nlp.data import DEFAULT_DATA_DIR, DataError
 from assist.nlp.emotion import EmotionModel
 from assist.nlp.empathy import EmpathyScripts
 from assist.nlp.intent import DEPARTMENTS, IntentModel
+from assist.nlp.normalize import normalize
 from assist.nlp.referral import ReferralTable
 
 CONTRACT_DEPARTMENTS = [
@@ -184,3 +186,41 @@ def test_every_script_placeholder_gets_a_fitting_number() -> None:
     assert "12356心理援助热线" in support[2]
     assert table.emergency_numbers == {"110", "119", "120", "122", "12356"}
     assert "治安" not in (table.get("110", crisis=True) or table.rows["110"]).script
+
+
+SCRIPT_KEYS = frozenset({"text", "script", "crisis_script", "suggestion", "crisis_suggestion", "expected"})
+SCRIPT_TABLES = frozenset({"learned", "safety_questions"})  # tables whose every value is wording for the operator
+
+
+def _scripts(node: object, key: str = "", table: str = "") -> list[str]:
+    """Every string the product gives the operator to say, in one parsed data file."""
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in _scripts(v, k, k if isinstance(v, dict) else table)]
+    if isinstance(node, list):
+        return [s for v in node for s in _scripts(v, key, table)]
+    if isinstance(node, str) and (key in SCRIPT_KEYS or table in SCRIPT_TABLES):
+        return [node]
+    return []
+
+
+class _Slots(dict[str, str]):
+    """Fills a script's slots ({department}, {referral}…) with plausible words, any unknown one with 相关."""
+
+    def __missing__(self, key: str) -> str:
+        return "相关"
+
+
+@pytest.mark.parametrize("name", ["empathy.toml", "referrals.toml", "crisis_kinds.toml", "crisis.toml", "banned.toml"])
+def test_no_script_the_product_suggests_is_a_banned_phrase(name: str) -> None:
+    # the fourth new-user trial: the anger crisis script said 请您先冷静一下, which the banned list flags
+    # (情绪命令): an operator who read the card aloud got a warning, a supervisor alert and a report finding
+    banned = BannedList.load(DEFAULT_DATA_DIR / "banned.toml")
+    doc = tomllib.loads((DEFAULT_DATA_DIR / name).read_text(encoding="utf-8"))
+    scripts = _scripts(doc)
+    assert scripts, name
+    fill = _Slots(department="住建", number="110", deadline="3至5个工作日", return_visit="3个工作日",
+                  referral="110", referral_name="报警服务台")
+    for script in scripts:
+        text = script.format_map(fill) if "{" in script else script
+        hits = banned.find(normalize(text).text)
+        assert not hits, (name, script, [(h.rule, h.span.text) for h in hits])
