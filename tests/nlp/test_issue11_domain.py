@@ -17,6 +17,7 @@ def analyzer() -> Analyzer:
     "工地包工头跑了,我们二十几个农民工的工钱都没拿到",
     "厂里压着我们两个月的薪水不发",
     "年底了公司还拖着工资不结",
+    "我要投诉我们那个装修公司老板欠了我四个月工资两万八一直躲着不见",  # trial 4: the debt pattern took 两万 as a loan
 ])
 def test_unpaid_wages_are_core_business_of_renshe(analyzer: Analyzer, text: str) -> None:
     for variant in (text, " ".join(text)):  # typed and recognizer-style spacing
@@ -74,3 +75,12 @@ def test_banned_phrases_by_class_with_a_fitting_alternative(analyzer: Analyzer, 
 ])
 def test_compliant_look_alikes_are_not_flagged(analyzer: Analyzer, text: str) -> None:
     assert analyzer.analyze("agent", text).banned == ()
+
+
+def test_demolition_compensation_is_12345_business_and_a_demolition_years_ago_is_no_emergency(
+        analyzer: Analyzer) -> None:
+    # trial 4 (f3): 110, 12348 and 12388 each said the matter was 不在12345受理范围
+    said = "我家的房子被强拆了三年了补偿款一分没给街道办天天推"
+    numbers = [r.number for r in analyzer.analyze("caller", said).referrals]
+    assert "110" not in numbers and "12348" not in numbers
+    assert "110" in [r.number for r in analyzer.analyze("caller", "他们现在正在强拆我家房子还打人").referrals]
