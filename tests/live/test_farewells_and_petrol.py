@@ -56,14 +56,18 @@ def test_the_floor_names_its_reason_and_asks_about_self_harm(learned: Analyzer) 
 
 
 @pytest.mark.parametrize("text", ["我在他们单位楼下我带着汽油呢", "我拎着一桶汽油在区政府门口",
-                                  "我已经浇了一身汽油站在老房子里", "汽油和打火机都准备好了"])
-def test_petrol_carried_or_poured_is_a_rules_crisis(analyzer: Analyzer, text: str) -> None:
+                                  "我已经浇了一身汽油站在老房子里", "汽油和打火机都准备好了",
+                                  # the fourth new-user trial (f3, f8): amber first, then red as 暴力 110 only
+                                  "我今天已经买了两桶汽油现在就在区政府大门口", "我就在信访局大厅我带了一瓶汽油在包里",
+                                  "他们再不出来个管事的我就浇在身上点了大家一起完蛋"])
+def test_petrol_carried_or_poured_is_a_rules_crisis_with_110_and_119(analyzer: Analyzer, text: str) -> None:
     a = analyzer.analyze(Role.CALLER, text)
     assert a.critical, text
-    assert any(r.number == "110" for r in a.referrals)
+    assert {"110", "119"} <= {r.number for r in a.referrals}
+    assert a.critical_reason is not None and "汽油" in a.critical_reason
 
 
 @pytest.mark.parametrize("text", ["汽油价格又涨了", "加油站排长队汽油都加不上", "我的摩托车汽油被人偷了",
-                                  "汽油车限行是哪几天"])
+                                  "汽油车限行是哪几天", "我买了一桶汽油给发电机用"])
 def test_petrol_in_ordinary_matters_is_no_crisis(analyzer: Analyzer, text: str) -> None:
     assert not analyzer.analyze(Role.CALLER, text).critical
