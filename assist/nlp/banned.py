@@ -60,6 +60,7 @@ class BannedList:
         deescalation_categories: Sequence[str] = (),
         negated: Sequence[re.Pattern[str]] = (),
         negated_categories: Sequence[str] = (),
+        standard: Sequence[re.Pattern[str]] = (),
     ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
@@ -72,6 +73,7 @@ class BannedList:
         self.deescalation_categories = frozenset(deescalation_categories)  # the rules' categories it may cover
         self.negated = tuple(negated)  # 我不能向您保证… / 我没法替部门打包票: a promise declined
         self.negated_categories = frozenset(negated_categories)
+        self.standard = tuple(standard)  # standard wording and filler: never a learned warning (还有其他问题吗)
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
 
     @classmethod
@@ -79,7 +81,7 @@ class BannedList:
         doc = load_toml(path)
         doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
                         "learned", "compliant", "deescalation", "deescalation_categories", "negated",
-                        "negated_categories"})
+                        "negated_categories", "standard"})
         defines = doc.defines()
         limits = time_limits(path)
         rules: list[tuple[BannedRule, Entry[int]]] = []
@@ -119,7 +121,8 @@ class BannedList:
                    compliant=doc.regex_list("compliant", defines),
                    deescalation=doc.regex_list("deescalation", defines),
                    deescalation_categories=doc.texts("deescalation_categories"),
-                   negated=doc.regex_list("negated", defines), negated_categories=doc.texts("negated_categories"))
+                   negated=doc.regex_list("negated", defines), negated_categories=doc.texts("negated_categories"),
+                   standard=doc.regex_list("standard", defines))
 
     def learned_hit(self, text: str, kind: str | None, *, department: str | None = None,
                     crisis: tuple[str, ...] | None = None, threat: bool = False) -> BannedHit | None:
@@ -130,6 +133,8 @@ class BannedList:
         三个工作日内给您回复,你们这种人就是事多 is still scolding."""
         if not text.strip() or any(s == 0 and e >= len(text.rstrip(".!?")) for s, e in self._reported(text)):
             return None
+        if any(p.search(text) for p in self.standard):
+            return None  # 好的还有其他问题吗 / 这个情况我了解了 / 嗯那个呃就是这样子啊: standard wording or filler
         if kind in PROMISE_KINDS and any(p.search(text) for p in self.compliant):
             return None  # a promise read as vague or absolute, but it states a standard time limit
         if threat and self._deescalating(text):

@@ -10,7 +10,9 @@ import pytest
 from assist.cli.train import main
 from assist.nlp.analyzer import Analyzer
 from assist.nlp.banned import BannedList
+from assist.nlp.data import DEFAULT_DATA_DIR
 from assist.nlp.learned import LearnedModel
+from assist.nlp.normalize import normalize
 from assist.nlp.traindata import Head, TrainDataError, read_examples
 
 DATA = Path(__file__).resolve().parents[2] / "assist" / "nlp" / "data"
@@ -97,3 +99,12 @@ def test_the_shipped_model_warns_on_wording_no_rule_describes() -> None:
     assert [h.rule for h in final.banned] == ["learned"] and final.banned[0].suggestion
     fine = analyzer.analyze_final("agent", "您先别着急,我马上帮您查一下办理进度")
     assert fine.banned == ()
+
+
+@pytest.mark.parametrize("text", ["好的还有其他问题吗", "这个情况我了解了", "嗯那个呃就是这样子啊", "请问您贵姓",
+                                  "感谢您的来电,再见。"])
+def test_standard_wording_and_filler_get_no_learned_warning(text: str) -> None:
+    # the fourth new-user trial: the closing 好的还有其他问题吗 drew a 禁用语 flash and a supervisor warning
+    banned = BannedList.load(DEFAULT_DATA_DIR / "banned.toml")
+    assert banned.learned_hit(normalize(text).text, "禁用语") is None
+    assert banned.learned_hit(normalize(text + "你快点说").text, "禁用语") is not None  # with a lapse it is warned
