@@ -219,10 +219,11 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     seen = context is not None and context.danger_seen(utterance_id)  # an earlier sign of the call
     confirmed = context is not None and context.danger_confirmed(utterance_id)  # ... that is evidence
     evidence = (cue and seen) or confirmed  # what a later model-only sign below the sure tier needs
-    # the rules' floor: a farewell (退休金我都留给闺女了再见) or a line read as despair that no net flags still asks
+    # the rules' floor: a farewell (退休金我都留给闺女了再见) or despair with a cue that no net flags still asks
     # the safety question (the second review: such calm farewells inside routine calls got nothing)
     vented = a.safety_question is not None and not a.critical  # the rules' own sign below the card: 气话 (烦得想跳楼)
-    floor = not flagged and not a.critical and (signs.farewell(text) or label == DESPAIR or vented)
+    # (the model's reading of 绝望 alone is no sign — it read 那多久能拿到钱我们已经等了三个月了 as despair — so with a cue)
+    floor = not flagged and not a.critical and (signs.farewell(text) or (label == DESPAIR and cue) or vented)
     if floor:
         flagged, confident = True, False
     # a model-only self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
