@@ -6,7 +6,8 @@
 - rules on partials: ``Analyzer.analyze`` on every growing prefix of the training utterances
   (one prefix every 2 characters, as a recognizer's partials grow), plus 2,000-character texts;
 - learned path on finals: ``Analyzer.analyze_final`` on distinct utterances (no cache hits),
-  the encoder limited to 2 threads;
+  the encoder limited to 2 threads, and the encoder passes per final (one each: the knowledge
+  search reuses the utterance's vector);
 - added resident memory of the encoder + learned model + hybrid index (RSS before/after);
 - hybrid knowledge search: a knowledge base of N entries (the shipped entries × place names),
   top-3 with the utterance vector already computed (the classifier encoded it) and with encoding.
@@ -84,13 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     rss = _rss_mb() - base_rss
     finals = texts[-args.utterances:]
     ftimes = []
+    passes = []  # encoder passes per final (cache misses): a count that does not depend on the machine's load
     for t in finals:
+        before = encoder.stats().misses
         t0 = time.perf_counter()
         learned.analyze_final(Role.CALLER, t)
         ftimes.append((time.perf_counter() - t0) * 1000)
+        passes.append(encoder.stats().misses - before)
     print(f"learned path on {len(finals)} finals (encoder, heads, crisis nets, hybrid search; 2 threads): "
           f"median {statistics.median(ftimes):.1f} ms, p95 {_pct(ftimes, 0.95):.1f} ms, "
-          f"p99 {_pct(ftimes, 0.99):.1f} ms")
+          f"p99 {_pct(ftimes, 0.99):.1f} ms; encoder passes per final: {sum(passes) / len(passes):.2f} "
+          f"(finals encoded more than once: {sum(p > 1 for p in passes)})")
     print(f"added resident memory (encoder + learned model + hybrid index): {rss:.0f} MB; load {load_s:.1f} s")
 
     from assist.nlp.embed import load_embedder
