@@ -2,11 +2,13 @@
 
     python -m bench.nlp_speed                    # all sections
     python -m bench.nlp_speed --kb-entries 10000 # knowledge-base size for the hybrid search section
+    python -m bench.nlp_speed --stages           # also the learned path's stages (rules, encoder, heads, search)
 
 - rules on partials: ``Analyzer.analyze`` on every growing prefix of the training utterances
   (one prefix every 2 characters, as a recognizer's partials grow), plus 2,000-character texts;
 - learned path on finals: ``Analyzer.analyze_final`` on distinct utterances (no cache hits),
-  the encoder limited to 2 threads;
+  the encoder limited to 2 threads, and the encoder passes per final (one each: the knowledge
+  search reuses the utterance's vector);
 - added resident memory of the encoder + learned model + hybrid index (RSS before/after);
 - hybrid knowledge search: a knowledge base of N entries (the shipped entries × place names),
   top-3 with the utterance vector already computed (the classifier encoded it) and with encoding.
@@ -21,8 +23,12 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assist.protocol.enums import Role
+
+if TYPE_CHECKING:
+    from assist.nlp.analyzer import Analyzer
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ROOT / "assist" / "nlp" / "data" / "train" / "caller.jsonl"
@@ -42,10 +48,39 @@ def _pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+def _stages(analyzer: Analyzer, finals: list[str]) -> None:
+    """Median and p95 of each stage of the learned path, and of the whole, on distinct finals."""
+    from assist.nlp.features import RuleView
+    from assist.nlp.refine import Refinement, apply
+
+    engine, hybrid = analyzer.learned, analyzer.hybrid
+    assert engine is not None and hybrid is not None
+    names = ("rules", "encoder", "heads + crisis nets", "hybrid search", "apply", "whole")
+    stages: dict[str, list[float]] = {n: [] for n in names}
+    for text in finals:
+        t0 = time.perf_counter()
+        a = analyzer.analyze(Role.CALLER, text)
+        t1 = time.perf_counter()
+        vector = engine.vector(a.normalized.text)
+        t2 = time.perf_counter()
+        result = engine.predict(a.normalized.text, RuleView.of(a))  # the vector is cached: the heads and nets
+        t3 = time.perf_counter()
+        hits = hybrid.search(a.normalized.text, vector, limit=analyzer.kb_limit)
+        t4 = time.perf_counter()
+        apply(analyzer, a, Refinement(result, tuple(hits)), None, None)
+        t5 = time.perf_counter()
+        for n, ms in zip(names, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0), strict=True):
+            stages[n].append(ms * 1000)
+    print(f"stages of the learned path on {len(finals)} other finals: " + "; ".join(
+        f"{n} median {statistics.median(v):.2f} / p95 {_pct(v, 0.95):.2f} ms" for n, v in stages.items()))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="speed and memory of the analysis engine")
     p.add_argument("--utterances", type=int, default=300, help="utterances for the learned-path timing")
     p.add_argument("--kb-entries", type=int, default=10000)
+    p.add_argument("--stages", action="store_true",
+                   help="also time the learned path's stages on other distinct finals (where the p95 goes)")
     args = p.parse_args(argv)
 
     from assist.nlp.analyzer import Analyzer
@@ -84,14 +119,20 @@ def main(argv: list[str] | None = None) -> int:
     rss = _rss_mb() - base_rss
     finals = texts[-args.utterances:]
     ftimes = []
+    passes = []  # encoder passes per final (cache misses): a count that does not depend on the machine's load
     for t in finals:
+        before = encoder.stats().misses
         t0 = time.perf_counter()
         learned.analyze_final(Role.CALLER, t)
         ftimes.append((time.perf_counter() - t0) * 1000)
+        passes.append(encoder.stats().misses - before)
     print(f"learned path on {len(finals)} finals (encoder, heads, crisis nets, hybrid search; 2 threads): "
           f"median {statistics.median(ftimes):.1f} ms, p95 {_pct(ftimes, 0.95):.1f} ms, "
-          f"p99 {_pct(ftimes, 0.99):.1f} ms")
+          f"p99 {_pct(ftimes, 0.99):.1f} ms; encoder passes per final: {sum(passes) / len(passes):.2f} "
+          f"(finals encoded more than once: {sum(p > 1 for p in passes)})")
     print(f"added resident memory (encoder + learned model + hybrid index): {rss:.0f} MB; load {load_s:.1f} s")
+    if args.stages:
+        _stages(learned, texts[-2 * args.utterances:-args.utterances])
 
     from assist.nlp.embed import load_embedder
     from assist.nlp.kb import KnowledgeBase

@@ -17,6 +17,9 @@ product is the cosine similarity.
 
 ``load_embedder(spec)`` returns ``None`` when the encoder cannot load; the engine then
 runs rules-only and the reason is logged once (``embedder_status()``).
+
+What of an utterance the learned path gives these encoders (its last characters, as the model
+was trained) is decided in ``assist.nlp.querycap``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@
   question's).  Both are summed into one vector per entry, so a search is one matrix
   product.  Entry vectors are computed at import and cached on disk by content hash
   (``vectors-<sha256>.npy``).
+- **Dialect wording** (``kbwording.py``, 俺…咋整 → 我…怎么办) rewrites the query of the lexical ranker
+  only.  The dense score reads the words as said, through the utterance's own vector (the one the
+  learned heads used, passed in by the learned path): encoding the rewrite as well was a second
+  encoder pass on the ~5% of caller finals with such words, the learned path's p95, and gave the same
+  top-1 on the retired blind sets' knowledge queries (570 against 571 of 735: docs/performance.md).
 - **Fusion**: ranking score = dense + ``BM25_WEIGHT`` × BM25 relative to the best
   possible BM25 of the query.
 - **Confidence calibrated per knowledge base, per entry** (``Gate``): at import, the
@@ -247,14 +252,17 @@ class HybridKb:
 
     def search(self, normalized: str, vector: npt.NDArray[np.float32] | None = None, limit: int = 3,
                threshold: float = THRESHOLD) -> list[KbHit]:
-        """Best entries whose gate probability is >= ``threshold``, best first; [] for off-topic text."""
+        """Best entries whose gate probability is >= ``threshold``, best first; [] for off-topic text.
+
+        ``vector`` is the query vector of the words as said (``clean(normalized)``), encoded here when
+        None; the dialect rewrite changes the lexical query only, so a final is encoded once."""
         said = clean(normalized)
         # dialect wording as the entries write it (俺…咋整 → 我…怎么办), read before the punctuation goes
         query = clean(self.kb.wording(normalized))
         if not query or not self.kb.entries or limit <= 0:
             return []
-        if vector is None or query != said:
-            vector = self.embedder.embed_queries([query])[0]
+        if vector is None:
+            vector = self.embedder.embed_queries([said or query])[0]
         fused, dense = self._scores(query, vector)
         order = [int(i) for i in np.argsort(-fused, kind="stable")[:limit]]
         prob = {i: self.gate.probability(i, float(dense[i])) for i in order}  # each entry against its own null

@@ -184,6 +184,9 @@ class LearnedModel:
                                           banned=bool(feats.get("banned", False)))
         self.encoder = str(meta["encoder"])
         self.dim = int(str(meta["dim"]))
+        # characters of an utterance its vectors were computed from (embed.query_text); absent: the whole
+        # utterance (models written before the cap)
+        self.query_chars = int(str(meta.get("query_chars", 0)))
         self.emb_weight = float(str(meta["emb_weight"]))
         self.rule_weight = float(str(meta["rule_weight"]))
         crit = meta.get("critical")

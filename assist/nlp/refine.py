@@ -28,6 +28,7 @@ from assist.nlp.analysis import EmotionReading, UtteranceRecord
 from assist.nlp.embed import CachedEmbedder, load_embedder
 from assist.nlp.features import FloatArray, RuleView, clean
 from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel, LearnedResult
+from assist.nlp.querycap import query_text
 from assist.nlp.traindata import Head
 from assist.protocol.enums import Category, Emotion
 
@@ -86,13 +87,16 @@ class LearnedEngine:
         """False when the model needs an encoder that cannot load (rules-only)."""
         return not self.model.needs_encoder or self.embedder() is not None
 
+    def query(self, normalized: str) -> str:
+        """What the encoder reads of an utterance: cleaned, up to the model's ``query_chars`` (as in training)."""
+        return query_text(clean(normalized) or normalized, self.model.query_chars)
+
     def vector(self, normalized: str) -> FloatArray | None:
         """The utterance's query vector (cached per text), or None without an encoder."""
         emb = self.embedder()
         if emb is None:
             return None
-        cleaned = clean(normalized)
-        vec: FloatArray = emb.embed_queries([cleaned or normalized])[0]
+        vec: FloatArray = emb.embed_queries([self.query(normalized)])[0]
         return vec
 
     def predict(self, normalized: str, rules: RuleView, *, agent: bool = False) -> LearnedResult | None:
@@ -109,7 +113,7 @@ class LearnedEngine:
             if emb.dim != self.model.dim:
                 raise ValueError(f"{self.model.directory}: trained with {self.model.dim}-dim vectors, "
                                  f"encoder {emb.name} gives {emb.dim}")
-            vector = emb.embed_queries([cleaned or normalized])[0]
+            vector = emb.embed_queries([self.query(normalized)])[0]
         return self.model.predict(cleaned, vector, rules, agent=agent)
 
 

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from assist.nlp.features import RuleFeatures, RuleView, clean
 from assist.nlp.learned import CARD_FILE, FORMAT, MODEL_FILE, VOCAB_FILE, WEIGHTS_FILE
+from assist.nlp.querycap import QUERY_CHARS, query_text
 from assist.nlp.traindata import (
     AGENT_HEADS,
     CALLER_HEADS,
@@ -42,7 +43,10 @@ from assist.nlp.trainreport import binary, figures, render
 from assist.protocol.enums import Role
 
 
-def prepare(examples: list[Example], encoder: str, threads: int, progress: bool) -> Prepared:
+def prepare(examples: list[Example], encoder: str, threads: int, progress: bool, *,
+            query_chars: int = QUERY_CHARS) -> Prepared:
+    """Rules and sentence vectors of the examples; the encoder reads ``query_text(cleaned, query_chars)``,
+    what the learned path reads of an utterance at inference (``LearnedEngine.query``)."""
     from tqdm import tqdm
 
     from assist.nlp.analyzer import Analyzer
@@ -61,7 +65,8 @@ def prepare(examples: list[Example], encoder: str, threads: int, progress: bool)
         if emb is None:
             raise TrainDataError(f"the encoder {encoder!r} cannot load; train with --encoder none for a "
                                  "model without sentence vectors")
-        chunks = [cleaned[i:i + 64] for i in range(0, len(cleaned), 64)]
+        queries = [query_text(c, query_chars) for c in cleaned]
+        chunks = [queries[i:i + 64] for i in range(0, len(queries), 64)]
         parts = [emb.embed_queries(c) for c in tqdm(chunks, desc="encode", disable=not progress, file=sys.stderr)]
         vectors = np.concatenate(parts) if parts else np.zeros((0, emb.dim), np.float32)
     return Prepared(examples, cleaned, vectors, rules)
@@ -87,7 +92,7 @@ def train(args: argparse.Namespace) -> int:
     if len(examples) < args.folds * 2:
         raise TrainDataError(f"{args.data[0]}: {len(examples)} examples are too few for {args.folds}-fold validation")
     cfg = TrainConfig(folds=args.folds, seed=args.seed, recall_target=args.recall_target, group_folds=args.group_folds)
-    prep = prepare(examples, args.encoder, args.threads, not args.quiet)
+    prep = prepare(examples, args.encoder, args.threads, not args.quiet, query_chars=args.query_chars)
     intent = Analyzer.load(use_kb=False).intent
     feats = RuleFeatures(CATEGORIES, EMOTIONS, intent.departments)
     ref_folds = ReferralFolds(prep, cfg)
@@ -177,6 +182,7 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         "data": [str(p) for p in [*args.data, *args.crisis_bank]], "data_sha256": dhash, "weights_sha256": digest,
         "examples": len(prep.examples), "encoder": args.encoder if prep.vectors is not None else "none",
         "dim": 0 if prep.vectors is None else int(prep.vectors.shape[1]),
+        "query_chars": args.query_chars if prep.vectors is not None else 0,
         "emb_weight": cfg.emb_weight, "rule_weight": cfg.rule_weight,
         "rule_features": {"categories": list(CATEGORIES), "emotions": list(EMOTIONS), "banned": True,
                           "departments": [n.split("=", 1)[1] for n in feats.names if n.startswith("department=")]},
@@ -200,12 +206,17 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
     return meta
 
 
+def _reads(chars: int) -> str:
+    return f"the last {chars} characters" if chars > 0 else "all the characters"
+
+
 def _card(meta: dict[str, Any]) -> str:
     lines = [f"# Model card: analysis model {meta['version']}", "",
              f"- created: {meta['created']} by `assist train`",
              f"- data: {', '.join(meta['data'])} ({meta['examples']} examples), sha256 `{meta['data_sha256']}`",
              f"- weights sha256 (arrays, independent of file dates): `{meta['weights_sha256']}`",
-             f"- sentence encoder: {meta['encoder']} (dim {meta['dim']})",
+             f"- sentence encoder: {meta['encoder']} (dim {meta['dim']}), reading "
+             f"{_reads(int(meta.get('query_chars', 0)))} of an utterance",
              f"- training: {meta['train']}", "", "## Label sets", ""]
     for name, info in meta["heads"].items():
         pol = info.get("policy")

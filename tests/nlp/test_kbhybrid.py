@@ -58,9 +58,11 @@ class Counting:
 
     def __init__(self) -> None:
         self.encoded = 0
+        self.texts: list[str] = []
 
     def _vec(self, texts: Sequence[str]) -> Vectors:
         self.encoded += len(texts)
+        self.texts += texts
         rng = [np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(8) for t in texts]
         out = np.array(rng, dtype=np.float32).reshape(len(texts), 8)
         return out / np.linalg.norm(out, axis=1, keepdims=True)
@@ -83,6 +85,21 @@ def test_vectors_are_cached_on_disk_by_content_hash(plain_kb: KnowledgeBase, tmp
                              *plain_kb.entries[1:]], plain_kb.tokenizer)
     HybridKb(changed, enc, cache=tmp_path)
     assert enc.encoded > first  # other content, other hash
+
+
+def test_a_dialect_query_is_encoded_once_as_said(plain_kb: KnowledgeBase, tmp_path: Path) -> None:
+    """The rewrite (咋整 → 怎么办) is the lexical ranker's: the dense score reads the utterance's own vector, so a
+    final with dialect words costs one encoder pass, not two (the learned path's p95: docs/performance.md)."""
+    enc = Counting()
+    hybrid = HybridKb(plain_kb, enc, cache=tmp_path)
+    said = "社保断了仨月了咋整啊"
+    assert hybrid.kb.wording(said) != said  # the shipped wording rewrites it
+    vector = enc.embed_queries([said])[0]
+    before = enc.encoded
+    hybrid.search(said, vector)
+    assert enc.encoded == before  # the given vector is used, the rewrite is not encoded again
+    hybrid.search(said)
+    assert enc.encoded == before + 1 and enc.texts[-1] == said  # without one: the words as said, once
 
 
 def test_bm25_prefers_the_matching_document() -> None:
