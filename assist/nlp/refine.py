@@ -226,7 +226,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     # the rules' floor: a farewell (退休金我都留给闺女了再见) or despair with a cue that no net flags still asks
     # the safety question (the second review: such calm farewells inside routine calls got nothing)
     vented = a.safety_question is not None and not a.critical  # the rules' own sign below the card: 气话 (烦得想跳楼)
-    # (the model's reading of 绝望 alone is no sign — it read 那多久能拿到钱我们已经等了三个月了 as despair — so with a cue)
+    # (the model's 绝望 alone is no sign: it read 那多久能拿到钱我们已经等了三个月了 as despair; so with a cue)
     floor = not flagged and not a.critical and (signs.farewell(text) or (label == DESPAIR and cue) or vented)
     if floor:
         flagged, confident = True, False
