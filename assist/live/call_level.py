@@ -10,6 +10,11 @@ enough of it — the rules found words for the hint, or the learned model is at 
 the utterance has at least ``MIN_CONTENT`` characters.  A short closing or filler turn (哼那你说怎么办,
 行那我等你们电话谢谢啊) moves neither, nor relabels the call's emotion.
 
+Follow-up (``follow_up``): a short caller final (under ``MIN_CONTENT`` characters) whose department words the
+call's confident knowledge answer itself names (那要体检吗去哪里体检 after 驾驶证快到期了怎么换证, whose answer
+covers the 体检) is a question about that answer: it moves neither the call's department (体检 → 卫健 made the
+rest of trial 4's f5 卫健's) nor its knowledge answer, and it counts as finding that answer.
+
 Crisis (``crisis.py``): one reason, kind of danger and list of numbers for the call.  Only emergency
 numbers stand on the crisis card (the urgent ones of referrals.toml and the numbers of its
 ``[crisis_kinds]``: 110, 119, 120, 122, 12356), never a matter hotline said in the words (社保 → 12333);
@@ -122,6 +127,9 @@ class CallLevel:
         if r is None or not role.is_caller:
             return
         weights = hint_weights(r)
+        follow_up = self.follow_up(r)
+        if follow_up:  # a question about the call's answer: its words do not move the call's 承办
+            weights = HintWeights(weights.category, 0.0)
         label = r.emotion.label if r.emotion is not None else Emotion.CALM
         intensity = r.emotion.intensity if r.emotion is not None else 0.0
         self.mood.fold(label, intensity, relabel=weights.informative or r.critical)
@@ -132,7 +140,16 @@ class CallLevel:
                         r.department if weights.department > 0 else None,
                         critical=r.critical, upset=self.mood.upset, negative_now=label.negative,
                         department_weight=weights.department, crisis_department=crisis_department)
-        self.knowledge.fold(tuple(k.id for k in r.knowledge))
+        answer = self.knowledge.current
+        self.knowledge.fold(tuple(k.id for k in r.knowledge) + ((answer.id,) if follow_up and answer else ()))
+
+    def follow_up(self, r: Analysis) -> bool:
+        """A short caller utterance whose department words (``r.evidence``) the call's confident knowledge
+        answer names: a follow-up about that answer, not a new matter (``CallKnowledge.covers``)."""
+        if len("".join(r.normalized.text.split())) >= MIN_CONTENT:
+            return False
+        words = tuple(dict.fromkeys(s.text for s in r.evidence.get("department", ()) if s.text))
+        return self.knowledge.covers(words)
 
     def matter_number(self) -> str | None:
         """The hotline of the call's matter (its department and category, ``[department_numbers]``)."""
@@ -141,6 +158,12 @@ class CallLevel:
         category = self.topic.category.current
         ref = self.referrals.for_matter(self.topic.department.current, category.value if category else None)
         return ref.number if ref is not None else None
+
+    def crisis_wording(self, ref: Referral) -> str:
+        """What to read for ``ref`` given as one of the call's crisis numbers: its row's ``crisis_script`` (the
+        operator connects the call, as the crisis checklist and the empathy script say), else its script."""
+        row = self.referrals.get(ref.number, crisis=True) if self.referrals is not None else None
+        return row.script if row is not None else ref.script
 
     def is_matter_hotline(self, ref: Referral) -> bool:
         """A hotline the analysis gave for the utterance's matter, not for words said (no span)."""

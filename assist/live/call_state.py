@@ -29,7 +29,12 @@ weak first guess (邻里纠纷 at 21 % on 快快我邻居家的…) does not fla
 answer over an 83 % one.  A follow-up keeps the call's answer (trial 3, e5: 那多久能拿到钱 after a 99 %
 欠薪 answer found 失业金 at 61 %): an answer that is not itself ``KB_CONFIDENT`` never replaces a
 ``KB_CONFIDENT`` one of the call's department, and an utterance that also finds the call's answer (a tie
-under the search's ceiling) keeps it unless its top answer scores ``KB_MARGIN`` times as much.
+under the search's ceiling) keeps it unless its top answer is itself ``KB_CONFIDENT`` and ahead of the
+call's answer in that utterance by ``KB_LEAD`` (trial 4, f6: 我就想问维修基金到底怎么用 found 维修基金 at
+99 % and the call's 物业纠纷 at 86 %: a new explicit question replaces the card); an utterance that does
+not find the call's answer replaces it with a ``KB_CONFIDENT`` answer ``KB_LEAD`` above its faded weight.  A short
+follow-up whose topic words the call's confident answer already covers (``covers``: 那要体检吗 after the
+driver-licence answer that names the 体检) is about that answer (trial 4, f5; ``call_level.py``).
 
 ``LiveAssist`` (assist/live/prompts.py) folds every final caller utterance in BEFORE it builds the
 utterance's cards, so the cards and the ``call_state`` sent with them say the same.
@@ -52,6 +57,7 @@ CALM_BELOW = 0.3  # running level under which the call's emotion is the caller's
 KB_MARGIN = 1.5  # a new knowledge answer must score this many times the current one's faded score
 KB_PARTIAL_MIN = 0.4  # a knowledge answer found on a partial is shown only from this score (the final decides)
 KB_CONFIDENT = 0.75  # an answer matched this well is the call's matter: only another as confident replaces it
+KB_LEAD = 0.1  # ... and, when the utterance also finds the call's answer, only one ahead of it by this much
 
 K = TypeVar("K", Category, str, Emotion)
 
@@ -170,6 +176,7 @@ class Answer:
     id: str
     score: float
     department: str | None
+    text: str = ""  # the entry's question and answer: what a follow-up may ask about (``covers``)
 
 
 @dataclass
@@ -185,7 +192,8 @@ class CallKnowledge:
         ``partial`` (words still coming) an answer must reach ``KB_PARTIAL_MIN`` and, with an answer
         shown, clearly beat it: a weak guess never flashes over a stronger answer.  ``found``: every
         answer the utterance found (id -> score); when the call's answer is among them, it stays unless
-        ``candidate`` scores ``KB_MARGIN`` times as much."""
+        ``candidate`` is ``KB_CONFIDENT`` and ahead of it there by ``KB_LEAD``.  Otherwise a ``KB_CONFIDENT``
+        candidate ahead of the call's answer's (faded) weight by ``KB_LEAD`` replaces it."""
         cur = self.current
         if partial and candidate.score < KB_PARTIAL_MIN:
             return False
@@ -193,8 +201,10 @@ class CallKnowledge:
             return True
         if call_department is not None and candidate.department not in (None, call_department):
             return False  # an answer for another department than the call's does not replace its answer
-        if found is not None and cur.id in found and candidate.score < KB_MARGIN * found[cur.id]:
-            return False  # the utterance also found the call's answer: the call's topic holds
+        if found is not None and cur.id in found:  # the same words scored both: compared like for like
+            return candidate.score >= KB_CONFIDENT and candidate.score >= found[cur.id] + KB_LEAD
+        if candidate.score >= KB_CONFIDENT and candidate.score >= self.weight + KB_LEAD:
+            return True  # a new question answered more confidently than the call's answer now stands
         if cur.score >= KB_CONFIDENT and candidate.score < KB_CONFIDENT \
                 and cur.department in (None, call_department):
             return False  # a weak follow-up match does not replace a confident answer of the call's matter
@@ -202,6 +212,12 @@ class CallKnowledge:
             return True
         moved = not partial and call_department is not None and cur.department != call_department
         return moved and candidate.department == call_department
+
+    def covers(self, words: tuple[str, ...]) -> bool:
+        """The call's answer is ``KB_CONFIDENT`` and its entry names every one of ``words`` (a follow-up's
+        topic words: 体检 in the driver-licence answer's 体检结果可电子回传)."""
+        cur = self.current
+        return cur is not None and cur.score >= KB_CONFIDENT and bool(words) and all(w in cur.text for w in words)
 
     def fold(self, found: tuple[str, ...]) -> None:
         """A final caller utterance found the answers ``found`` (ids): the current one fades unless among them."""

@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from assist.live.alerts import CallAlerts
 from assist.live.call_context import CallDepartmentView
 from assist.live.call_level import CallLevel
-from assist.live.call_state import Answer
 from assist.live.card_build import found_span, lapse_card, steady_on_partial
 from assist.live.card_life import KB_STRONG, CallCards, LiveCard
 from assist.live.crisis import CrisisReading, read
 from assist.live.echo import SuggestedLines
 from assist.live.engine import LearnedAnalyzer, ScriptedEngine, TextAnalyzer
 from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
+from assist.live.kb_card import kb_answer, knowledge_card
 from assist.live.steady_cards import SteadyCards
 from assist.nlp.analyzer import Analysis, CallContext
 from assist.nlp.refine import Refinement
@@ -294,7 +294,8 @@ class LiveAssist:
                                    department=self.call.topic.department.current)
             cards[(PromptKind.CATEGORY, "0")] = (hint, None)
         matter = self.call.matter_number()
-        for ref in r.referrals:
+        order = self.call.crisis_numbers  # one order: the crisis card's, then the words'
+        for ref in sorted(r.referrals, key=lambda x: order.index(x.number) if x.number in order else len(order)):
             if ref.number in self._shown_referrals or (crisis and ref.number not in crisis) or ref.number in asked:
                 continue  # shown already, a routine referral while a crisis holds the screen, or on the safety card
             if self.call.is_matter_hotline(ref) and ref.number != matter:
@@ -302,20 +303,15 @@ class LiveAssist:
             # the call's kind of danger, else these words' (119 for 水漫进屋了: the rescue script, not fire's)
             kind = self.call.crisis.kind if ref.number in crisis else self.call.kinds.of_numbers((ref.number,), text)
             fit = self.call.kinds.card(kind, ref.number)
+            script = self.call.crisis_wording(ref) if ref.number in crisis else ref.script  # 三方转接 in a crisis
             data = ReferralPayload(number=ref.number, name=ref.name, reason=fit.reason if fit else ref.reason,
-                                   script=fit.script if fit else ref.script)  # 119 for someone trapped: rescue
+                                   script=fit.script if fit else script)  # 119 for someone trapped: rescue
             cards[(PromptKind.REFERRAL, ref.number)] = (data, found_span(text, ref.span.text if ref.span else ""))
-        if r.knowledge and not crisis and not r.critical:
-            top = r.knowledge[0]
-            current = self.call.knowledge.current
-            fresh = current is None or top.id != current.id
-            found = {k.id: k.score for k in r.knowledge}
-            if fresh and self.call.knowledge.better(Answer(top.id, top.score, top.department),
-                                                    self.call.topic.department.current, partial=not t.final,
-                                                    found=found):
-                data = KnowledgePayload(id=top.id, question=top.question, answer=top.answer,
-                                        score=round(top.score, 3), source=top.source, updated=top.updated)
-                cards[(PromptKind.KNOWLEDGE, "0")] = (data, None)
+        shown = self._utterances[t.utterance_id].cards.get((PromptKind.KNOWLEDGE, "0"))
+        answer = knowledge_card(self.call, r, final=t.final, shown=shown.data if shown else None) \
+            if not crisis and not r.critical else None
+        if answer is not None:
+            cards[(PromptKind.KNOWLEDGE, "0")] = (answer, None)
         empathy = self._steady.offer(r)
         if empathy is not None:
             cards[(PromptKind.EMPATHY, "0")] = (empathy, None)
@@ -334,7 +330,7 @@ class LiveAssist:
             elif isinstance(card.data, KnowledgePayload):
                 out.extend(self._retire([c for c in self.cards.of_kind(PromptKind.KNOWLEDGE)
                                          if self.cards.drop(c.prompt_id) is not None], t))
-                answer = Answer(card.data.id, card.data.score, self._kb_department(r, card.data.id))
+                answer = kb_answer(r, card.data)
                 self.call.knowledge.adopt(answer)
                 self.cards.keep(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, answer.id, card.data,
                                          answer.department, passing=answer.score < KB_STRONG))
@@ -390,12 +386,6 @@ class LiveAssist:
                 or not self.cards.of_kind(PromptKind.SAFETY):
             return False  # an answer that raises a sign of its own is no denial (没有啊…我好累)
         return table.denies_danger(r.normalized.text)
-
-    @staticmethod
-    def _kb_department(r: Analysis | None, answer_id: str) -> str | None:
-        if r is None:
-            return None
-        return next((k.department for k in r.knowledge if k.id == answer_id), None)
 
     def _standing_safety(self) -> list[LiveCard]:
         return [c for c in self.cards.of_kind(PromptKind.SAFETY) if self.cards.drop(c.prompt_id) is not None]

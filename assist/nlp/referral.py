@@ -255,7 +255,9 @@ class ReferralTable:
                 continue  # 去年中风过 / 孩子已经找到了: the emergency is over
             current = found.get(number)
             if current is None or (hit.key.critical and not current.critical):
-                got = self.get(number, span=Span(hit.text, hit.start, hit.end), critical=hit.key.critical)
+                # a critical trigger gives the number for a danger now: the crisis wording (the operator connects)
+                got = self.get(number, span=Span(hit.text, hit.start, hit.end), critical=hit.key.critical,
+                               crisis=hit.key.critical)
                 if got is not None:
                     found[number] = got
         rest = sorted(found.values(),

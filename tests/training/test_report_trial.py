@@ -38,14 +38,15 @@ def table() -> ReferralTable:
 # ---------------------------------------------------------------- 1. words for the caller
 
 
-@pytest.mark.parametrize(("name", "number"), [("c2-wages", "12333"), ("c1b-amber", "12356")])
+@pytest.mark.parametrize(("name", "number", "crisis"), [("c2-wages", "12333", False), ("c1b-amber", "12356", True)])
 def test_a_missed_referral_is_suggested_in_the_cards_words_for_the_caller(
-        name: str, number: str, analyzer: Analyzer, rules: TrainingRules, table: ReferralTable) -> None:
+        name: str, number: str, crisis: bool, analyzer: Analyzer, rules: TrainingRules, table: ReferralTable) -> None:
     report = build_report(trial(name, analyzer), rules)
     offer = next(r for r in report.referrals if r.number == number)
     assert not offer.given
-    row = table.get(number)
-    assert row is not None and offer.script == row.script  # the wording live assist put on the card
+    # the wording live assist put on the card: for one of the call's crisis numbers, its crisis wording (三方转接)
+    row = table.get(number, crisis=crisis)
+    assert row is not None and offer.script == row.script
     suggestion = next(s for s in report.suggestions if f"转介 {number}" in s)
     assert suggestion.endswith(f"可以说:{row.script}") and offer.reason not in suggestion
     text = render_text(report)
