@@ -290,12 +290,15 @@ def _knowledge(call: _Call) -> tuple[KnowledgeOffer, ...]:
     return knowledge_offers(shown)
 
 
-def _alerts(call: _Call) -> tuple[AlertNote, ...]:
+def _alerts(call: _Call, cards: Sequence[_Card]) -> tuple[AlertNote, ...]:
     """The alerts in time order, each alert (kind, severity, message) once: at its first time, with how
     many times it came again (the model re-raising the same crisis on every caller final is one episode).
     A changed reason or another kind is another note."""
     notes: dict[tuple[AlertKind, Severity, str], AlertNote] = {}
-    timed = sorted(((_alert_time(call, a), a) for a in call.alerts.values()), key=lambda x: (x[0], x[1].alert_id))
+    banned_at = {c.prompt.utterance_id: _word_time(call.utterances.get(c.prompt.utterance_id), c, d.said)
+                 for c in cards if isinstance(d := c.data, BannedPayload)}
+    timed = sorted(((_alert_time(call, a, banned_at), a) for a in call.alerts.values()),
+                   key=lambda x: (x[0], x[1].alert_id))
     for when, a in timed:
         key = (a.kind, a.severity, a.message)
         seen = notes.get(key)
@@ -305,10 +308,15 @@ def _alerts(call: _Call) -> tuple[AlertNote, ...]:
     return tuple(notes.values())  # in the order of their first time
 
 
-def _alert_time(call: _Call, alert: Alert) -> float:
-    """An alert's moment: the start of the words that raised it, as its prompt and referral cards are dated
-    (its ``audio_time`` is when the words ended and the alert was raised)."""
-    utt = call.utterances.get(alert.utterance_id) if alert.utterance_id else None
+def _alert_time(call: _Call, alert: Alert, banned_at: dict[str, float]) -> float:
+    """An alert's moment, as the report dates its cards (its ``audio_time`` is when the words ended and the
+    alert was raised): a banned-phrase alert when the banned words were said, another the start of the words
+    that raised it (转介 and 危急信号 of one caller line at one time)."""
+    if alert.utterance_id is None:
+        return alert.audio_time
+    if alert.kind == AlertKind.BANNED and alert.utterance_id in banned_at:
+        return banned_at[alert.utterance_id]
+    utt = call.utterances.get(alert.utterance_id)
     return utt.start if utt is not None else alert.audio_time
 
 
@@ -337,7 +345,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     counts: dict[Role, int] = {}
     for u in utterances:
         counts[u.role] = counts.get(u.role, 0) + 1
-    alerts = _alerts(call)
+    alerts = _alerts(call, cards)
     caller = [CallerLine(u.utterance_id, u.norm, u.start) for u in utterances if u.role.is_caller]
     reading = _reading(call, cards, caller)
     crisis = _crisis(reading, agent)

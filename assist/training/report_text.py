@@ -143,7 +143,7 @@ def late_text(step: str, emotion: str, late: LateStep) -> str:
 def unanswered_text(u: Unanswered) -> str:
     """The suggestion for 知识库有答案而坐席答不知道."""
     return (f"{clock(u.time)} 知识库有答案而坐席答不知道:来电人问的,知识库「{u.question}」有答案(匹配 {u.score:.0%}),"
-            f"坐席却说「{u.said}」;先看知识库提示再回答,可以说:{u.answer}")
+            f"坐席却说「{u.said}」;先看知识库提示,按这条的答案回答来电人")
 
 
 def suggestions(report: TrainingReport) -> tuple[str, ...]:
