@@ -4,7 +4,8 @@
 call state; JSON from the server is decoded at the edge by ``assist.protocol.decode.decode_events``)
 and returns a ``TrainingReport``: banned phrases used (time, words, what to say instead), the standard
 opening and closing greetings, the three empathy steps in the operator's words after the caller showed
-emotion, the referrals and knowledge answers the assistant offered (a missed number with the card's
+emotion (情绪承接 not in the first reply is ``late``), 知识库有答案而坐席答不知道 (``assist.training.unanswered``),
+the referrals and knowledge answers the assistant offered (a missed number with the card's
 words for the caller), the call-level category and department the call ended on, the caller's peak
 emotion, the alerts (each raised again listed once, with its repeats), and whether the operator asked
 about the caller's safety after a safety card (``assist.training.safety``).  A call with a critical
