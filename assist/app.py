@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from assist.live.pipeline import AssistPipeline
+from assist.logs import NotPersonal
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.nlp.learned import DEFAULT_MODEL_DIR, MODEL_FILE
 from assist.settings import ServerConfig
@@ -49,7 +50,8 @@ def load_analyzer(config: ServerConfig) -> Analyzer | None:
         return None
     shipped = (DEFAULT_MODEL_DIR / MODEL_FILE).is_file()
     analyzer = Analyzer.load(kb_path=config.kb_path, nlp_model=config.nlp_model, learned=shipped)
-    logging.getLogger("assist.web.server").info("analysis: %s", analyzer.model_summary())
+    # the model version (20261206-d41c3bc8) is no personal number: logged unmasked
+    logging.getLogger("assist.web.server").info("analysis: %s", NotPersonal(analyzer.model_summary()))
     return analyzer
 
 

@@ -10,6 +10,10 @@ message, its arguments, whitelisted fields and tracebacks:
   the last 4 digits;
 * credentials: ``Bearer …``, ``ticket=…``, ``assist_…`` tokens.
 
+An argument the code marks as ``NotPersonal`` (a model version such as ``20261206-d41c3bc8``, which
+the digit rule would mask as ``****1206-d41c3bc8``) is written as is; the rest of the message is still
+masked.  Only code marks values so, and never a value that came from a call.
+
 Only whitelisted structured fields (``FIELDS``) passed with ``extra=`` are
 written; anything else (a transcript someone put in ``extra``) is dropped.  The
 rule for code remains: never log transcript text.
@@ -40,6 +44,16 @@ _SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bassist_[A-Za-z0-9_\-]{16,}"), "assist_[redacted]"),
     (re.compile(r"\bv1\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"), "[ticket redacted]"),
 )
+
+
+class NotPersonal(str):
+    """A log argument known to hold no personal data (a model version, a file digest): not masked.
+    Mark only values of the program's own (never words or numbers from a call)."""
+
+    __slots__ = ()
+
+
+_KEEP = "\x00keep{}\x00"  # stands for a NotPersonal argument while the message is masked
 
 
 class TextMasker(Protocol):
@@ -80,11 +94,24 @@ class RedactionFilter(logging.Filter):
         self._masker = masker
 
     def filter(self, record: logging.LogRecord) -> bool:
+        kept: list[str] = []
+        if isinstance(record.args, tuple) and any(isinstance(a, NotPersonal) for a in record.args):
+            args: list[object] = []
+            for a in record.args:
+                if isinstance(a, NotPersonal):
+                    args.append(_KEEP.format(len(kept)))
+                    kept.append(str(a))
+                else:
+                    args.append(a)
+            record.args = tuple(args)
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # arguments that do not fit the format
             message = f"{record.msg!s} {record.args!r}"
-        record.msg = self._masker.mask_text(message)
+        message = self._masker.mask_text(message)
+        for i, verbatim in enumerate(kept):
+            message = message.replace(_KEEP.format(i), verbatim, 1)
+        record.msg = message
         record.args = None
         for name in FIELDS:
             value = record.__dict__.get(name)

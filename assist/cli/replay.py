@@ -232,6 +232,7 @@ async def _stream(args: argparse.Namespace, url: str | None, local: LocalParts |
         assert url is not None
         view.on_status(ClientStatus("info", f"replay {source.label} as call {call_id} ({', '.join(roles)}), "
                                             f"speed {speed_name} → {url}"))
+        view.on_status(ClientStatus("info", _watch_line(url, call_id)))
         try:
             return await _send(args, url, agent, call_id, roles, source, lines, speed, view, bar)
         finally:
@@ -247,10 +248,17 @@ async def _stream(args: argparse.Namespace, url: str | None, local: LocalParts |
                 target = server.url + "/ws/call"
                 view.on_status(ClientStatus("info", f"replay {source.label} as call {call_id} ({', '.join(roles)}), "
                                                     f"speed {speed_name}, in-process server (model {factory.name})"))
+                view.on_status(ClientStatus("info", _watch_line(target, call_id)))
                 return await _send(args, target, agent, call_id, roles, source, lines, speed, view, bar)
     finally:
         bar.close()
         server_log.setLevel(level)
+
+
+def _watch_line(url: str, call_id: str) -> str:
+    from assist.training.replay import watch_url
+
+    return f"watch it at {watch_url(url, call_id)} (the trainee's /?agent= view shows live calls only)"
 
 
 async def _send(args: argparse.Namespace, url: str, agent: str, call_id: str, roles: tuple[Role, ...],

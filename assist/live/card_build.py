@@ -1,7 +1,8 @@
 """Pure helpers that turn one analysis into card payloads, apart from the call's state.
 
 - ``lapse_card``: the operator's banned phrases in one utterance are one lapse — one card with all its
-  spans (估计问题不大…应该很快), so one flash, one alert and one on the call's count (trial 3, e5).
+  spans (估计问题不大…应该很快), so one flash, one alert and one on the call's count (trial 3, e5); its
+  suggestions each once (``distinct_wordings``: trial 4 repeated 这个问题我帮您查询确认后给您回复).
 - ``steady_on_partial``: while the words come, a card changes only on a meaningful change (trial 3:
   a knowledge percentage ran 76→90→76→65→96→100 % within one line); the final settles it.
 - ``found_span``: where a referral's words stand in the transcript, for the overlay's highlight.
@@ -35,8 +36,21 @@ def lapse_card(hits: Sequence[BannedHit], text: str) -> tuple[BannedPayload, Spa
         span = Span(text=hits[0].span.text, start=hits[0].span.start, end=hits[0].span.end)
     else:
         span = None
-    suggestion = " ".join(dict.fromkeys(h.suggestion for h in hits))
+    suggestion = " ".join(distinct_wordings([h.suggestion for h in hits]))
     return BannedPayload(rule="+".join(dict.fromkeys(h.rule for h in hits)), said=said, suggestion=suggestion), span
+
+
+def distinct_wordings(wordings: Sequence[str]) -> list[str]:
+    """The suggestions of one lapse, each said once: one that another contains (这个问题我帮您查询确认后给您回复。
+    beside 这个问题我帮您查询确认后给您回复,请您留一个联系方式。) is left out, the rest keep their order."""
+    bare = [w.strip().rstrip("。.!?") for w in wordings]
+    out: list[str] = []
+    for i, w in enumerate(wordings):
+        if not bare[i] or bare[i] in bare[:i] or any(j != i and bare[i] != b and bare[i] in b
+                                                     for j, b in enumerate(bare)):
+            continue
+        out.append(w.strip())
+    return out
 
 
 def steady_on_partial(old: PromptData, new: PromptData) -> bool:

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from assist.audio.wavread import Int16Array, WavAudio
 from assist.headset.callclient import CallClient, CallFailed, ClientStatus
@@ -40,6 +41,7 @@ ProgressHandler = Callable[[float], None]  # audio seconds sent (audio) or relea
 TRANSCRIPT_SAMPLE_RATE = 16000  # ``start`` needs a rate; a transcript call carries no audio
 SPEEDS: dict[str, float] = {"1": 1.0, "2": 2.0, "max": 0.0}
 END_MARGIN = 60.0  # seconds the server may take to finish decoding after the last audio
+CALL_PATH = "/ws/call"  # the call endpoint; the overlay page is served beside it
 
 
 class ReplayError(ValueError):
@@ -64,6 +66,16 @@ def fresh_call_id(content: bytes, now: float | None = None) -> str:
     at = time.time() if now is None else now
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(at)) + f".{int(at * 1000) % 1000:03d}Z"
     return f"replay-{stamp}-{hashlib.sha256(content).hexdigest()[:8]}"
+
+
+def watch_url(call_url: str, call_id: str) -> str:
+    """The overlay page that shows this replay as it runs: ``/?call=ID`` on the server of ``call_url``
+    (ws://host:port/ws/call → http://host:port/?call=ID).  An agent's view (``/?agent=``) follows live
+    calls only (docs/security.md), so a trainer watches a replay by its call id."""
+    parts = urlsplit(call_url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    path = parts.path[: -len(CALL_PATH)] if parts.path.endswith(CALL_PATH) else parts.path.rsplit("/", 1)[0]
+    return urlunsplit((scheme, parts.netloc, (path or "") + "/", urlencode({"call": call_id}), ""))
 
 
 def parse_roles(text: str) -> tuple[Role, ...]:

@@ -4,7 +4,8 @@
 call state; JSON from the server is decoded at the edge by ``assist.protocol.decode.decode_events``)
 and returns a ``TrainingReport``: banned phrases used (time, words, what to say instead), the standard
 opening and closing greetings, the three empathy steps in the operator's words after the caller showed
-emotion, the referrals and knowledge answers the assistant offered (a missed number with the card's
+emotion (情绪承接 not in the first reply is ``late``), 知识库有答案而坐席答不知道 (``assist.training.unanswered``),
+the referrals and knowledge answers the assistant offered (a missed number with the card's
 words for the caller), the call-level category and department the call ended on, the caller's peak
 emotion, the alerts (each raised again listed once, with its repeats), and whether the operator asked
 about the caller's safety after a safety card (``assist.training.safety``).  A call with a critical
@@ -27,6 +28,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from assist.live.card_build import distinct_wordings
 from assist.nlp.safety_questions import SafetyRules
 from assist.protocol.enums import AlertKind, CallMode, Emotion, PromptAction, PromptKind, Role, Severity
 from assist.protocol.events import Alert, CallStarted, CallState, Event, Prompt, Ready, Transcript
@@ -54,14 +56,17 @@ from assist.training.report_shape import (
     EmpathyCheck,
     GreetingCheck,
     KnowledgeOffer,
+    LateStep,
     ReferralOffer,
     StepCheck,
     TrainingReport,
+    Unanswered,
 )
 from assist.training.report_text import suggestions
 from assist.training.rules import EmpathyStep, GreetingRule, TrainingRules
 from assist.training.safety import Raised, SafetyCheck, Turn
 from assist.training.safety import judge as judge_safety
+from assist.training.unanswered import Answer, Lapse, Line, unanswered
 
 CRISIS_EMPATHY_NOTE = "危急来电按危急处置评价:情绪承接见危急处置,不检查责任表态和行动承诺(办结时限)"
 
@@ -201,8 +206,16 @@ def _empathy(rules: TrainingRules, cards: Sequence[_Card], agent: Sequence[_Utte
         return EmpathyCheck(None, (), ("来电人没有表现出明显的负面情绪,本通电话不检查共情三步",))
     card, label, level = shown[0]
     after = [u for u in agent if u.start >= card.time]
-    steps = tuple(_step(s, after) for s in rules.steps)
-    return EmpathyCheck(EmotionMark(label, round(level, 2), _t(card.time)), steps)
+    steps = [_step(s, after) for s in rules.steps]
+    first = steps[0]  # 情绪承接: the caller's feelings are taken up in the first reply, not after other lines
+    if first.done and first.time is not None:
+        before = [u for u in after if u.start < first.time]
+        if len(before) >= rules.late_turns:
+            banned = {c.prompt.utterance_id for c in cards if isinstance(c.data, BannedPayload)}
+            late = LateStep(round(first.time - card.time, 1), len(before),
+                            sum(1 for u in before if u.utterance_id in banned))
+            steps[0] = dataclasses.replace(first, late=late)
+    return EmpathyCheck(EmotionMark(label, round(level, 2), _t(card.time)), tuple(steps))
 
 
 def _peak(cards: Sequence[_Card]) -> EmotionMark | None:
@@ -254,7 +267,9 @@ def _banned(call: _Call, cards: Sequence[_Card]) -> tuple[BannedUse, ...]:
         data = c.data
         if isinstance(data, BannedPayload) and Role(c.prompt.role).is_agent:
             when = _word_time(call.utterances.get(c.prompt.utterance_id), c, data.said)
-            out.append(BannedUse(_t(when) or 0.0, data.said, data.rule, data.suggestion))
+            # a card stored before the live card dropped a wording another one contains says it once here
+            suggestion = " ".join(distinct_wordings(data.suggestion.split(" ")))
+            out.append(BannedUse(_t(when) or 0.0, data.said, data.rule, suggestion))
     return tuple(sorted(out, key=lambda b: (b.time, b.words, b.rule)))
 
 
@@ -276,18 +291,48 @@ def _knowledge(call: _Call) -> tuple[KnowledgeOffer, ...]:
     return knowledge_offers(shown)
 
 
-def _alerts(call: _Call) -> tuple[AlertNote, ...]:
+def _alerts(call: _Call, cards: Sequence[_Card]) -> tuple[AlertNote, ...]:
     """The alerts in time order, each alert (kind, severity, message) once: at its first time, with how
     many times it came again (the model re-raising the same crisis on every caller final is one episode).
     A changed reason or another kind is another note."""
     notes: dict[tuple[AlertKind, Severity, str], AlertNote] = {}
-    for a in sorted(call.alerts.values(), key=lambda a: (a.audio_time, a.alert_id)):
+    banned_at = {c.prompt.utterance_id: _word_time(call.utterances.get(c.prompt.utterance_id), c, d.said)
+                 for c in cards if isinstance(d := c.data, BannedPayload)}
+    timed = sorted(((_alert_time(call, a, banned_at), a) for a in call.alerts.values()),
+                   key=lambda x: (x[0], x[1].alert_id))
+    for when, a in timed:
         key = (a.kind, a.severity, a.message)
         seen = notes.get(key)
         again = max(0, a.count - 1)  # re-raises of a continuing crisis folded into one alert
-        notes[key] = (AlertNote(_t(a.audio_time) or 0.0, key[0], key[1], a.message, again) if seen is None
+        notes[key] = (AlertNote(_t(when) or 0.0, key[0], key[1], a.message, again) if seen is None
                       else dataclasses.replace(seen, repeats=seen.repeats + 1 + again))
     return tuple(notes.values())  # in the order of their first time
+
+
+def _alert_time(call: _Call, alert: Alert, banned_at: dict[str, float]) -> float:
+    """An alert's moment, as the report dates its cards (its ``audio_time`` is when the words ended and the
+    alert was raised): a banned-phrase alert when the banned words were said, another the start of the words
+    that raised it (转介 and 危急信号 of one caller line at one time)."""
+    if alert.utterance_id is None:
+        return alert.audio_time
+    if alert.kind == AlertKind.BANNED and alert.utterance_id in banned_at:
+        return banned_at[alert.utterance_id]
+    utt = call.utterances.get(alert.utterance_id)
+    return utt.start if utt is not None else alert.audio_time
+
+
+def _unanswered(call: _Call, cards: Sequence[_Card], rules: TrainingRules,
+                utterances: Sequence[_Utterance]) -> tuple[Unanswered, ...]:
+    """知识库有答案而坐席答不知道 (``assist.training.unanswered``)."""
+    lapses = [Lapse(c.prompt.utterance_id, _word_time(call.utterances.get(c.prompt.utterance_id), c, d.said),
+                    d.said, d.rule, d.suggestion)
+              for c in cards if isinstance(d := c.data, BannedPayload) and Role(c.prompt.role).is_agent]
+    if not lapses:
+        return ()
+    answers = [Answer(p.utterance_id, d.id, d.question, d.answer, d.score)
+               for p in call.prompts.values() if isinstance(d := p.data, KnowledgePayload) and d.id]
+    lines = [Line(u.utterance_id, u.role is Role.CALLER, u.start, u.text, u.role is Role.MIXED) for u in utterances]
+    return unanswered(lapses, lines, answers, rules.unanswered)
 
 
 def build_report(events: Iterable[Event], rules: TrainingRules | None = None) -> TrainingReport:
@@ -301,7 +346,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     counts: dict[Role, int] = {}
     for u in utterances:
         counts[u.role] = counts.get(u.role, 0) + 1
-    alerts = _alerts(call)
+    alerts = _alerts(call, cards)
     caller = [CallerLine(u.utterance_id, u.norm, u.start) for u in utterances if u.role.is_caller]
     reading = _reading(call, cards, caller)
     crisis = _crisis(reading, agent)
@@ -328,6 +373,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
         alerts=alerts,
         crisis=crisis,
         safety=_safety(call, cards, agent, reading),
+        unanswered=_unanswered(call, cards, rules, utterances),
     )
     return dataclasses.replace(report, suggestions=suggestions(report))
 

@@ -30,6 +30,15 @@ class GreetingCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class LateStep:
+    """A step done, but not in the operator's first reply after the caller showed emotion."""
+
+    after: float  # seconds from the caller's emotion to the step
+    turns: int  # the operator's utterances in between (that did not do it)
+    banned: int  # how many of those had a banned phrase
+
+
+@dataclass(frozen=True, slots=True)
 class StepCheck:
     step: str  # 情绪承接 / 责任表态 / 行动承诺
     done: bool
@@ -37,6 +46,7 @@ class StepCheck:
     said: str | None
     expected: str
     notes: tuple[str, ...] = ()  # why a cue did not count (no time given, hedged)
+    late: LateStep | None = None  # done, but late (情绪承接 only: training.toml [empathy] late_turns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +87,21 @@ class KnowledgeOffer:
 
 
 @dataclass(frozen=True, slots=True)
+class Unanswered:
+    """知识库有答案而坐席答不知道: the operator disclaimed knowing (a 推脱不知 lapse) right after a caller
+    question for which the knowledge base had a confident answer (``assist.training.unanswered``)."""
+
+    time: float  # when the operator said it (the start of the banned words)
+    said: str  # the operator's words (the banned span)
+    asked_time: float  # the start of the caller's question
+    asked: str  # the caller's question
+    id: str  # the knowledge entry that answered it
+    question: str  # its question
+    answer: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallCategory:
     intent: Category
     department: str | None
@@ -111,6 +136,7 @@ class TrainingReport:
     suggestions: tuple[str, ...] = field(default=())
     crisis: CrisisCheck | None = None  # a call with a critical signal is judged by crisis criteria
     safety: tuple[SafetyCheck, ...] = ()  # each safety card: did the operator ask about the caller's safety
+    unanswered: tuple[Unanswered, ...] = ()  # the operator said 不知道 while the knowledge base had the answer
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; the keys are the ones the dashboard's report view labels."""
@@ -132,6 +158,7 @@ class TrainingReport:
             "suggestions": list(self.suggestions),
             "crisis": _plain(self.crisis),
             "safety": [_plain(q) for q in self.safety],
+            "unanswered": [_plain(u) for u in self.unanswered],
         }
 
 

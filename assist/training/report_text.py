@@ -8,7 +8,7 @@ from assist.protocol.enums import CallMode, PromptKind, Role
 from assist.training.safety import SafetyOutcome
 
 if TYPE_CHECKING:
-    from assist.training.report_shape import AlertNote, TrainingReport
+    from assist.training.report_shape import AlertNote, LateStep, TrainingReport, Unanswered
 
 
 # after a training call's alert sections: no supervisor received (or can acknowledge) them
@@ -63,9 +63,14 @@ def render_text(report: TrainingReport) -> str:
         lines.append(f"共情三步:{';'.join(emp.notes)}")
     else:
         lines.append(f"共情三步(来电人 {clock(emp.emotion.time)} 表现出{emp.emotion.label}之后)")
+        previous: tuple[float | None, str | None] | None = None
         for s in emp.steps:
             if s.done:
-                lines.append(f"  {ok[True]} {s.step} [{clock(s.time)}] {s.said}")
+                quote = "(同上一句)" if previous == (s.time, s.said) else s.said  # one line did two steps
+                lines.append(f"  {ok[True]} {s.step} [{clock(s.time)}] {quote}")
+                previous = (s.time, s.said)
+                if s.late is not None:
+                    lines.append(f"      {late_text(s.step, emp.emotion.label, s.late)}")
             else:
                 why = f"{';'.join(s.notes)};" if s.notes else ""
                 lines.append(f"  {ok[False]} {s.step} — {why}可以说:{s.expected}")
@@ -80,6 +85,11 @@ def render_text(report: TrainingReport) -> str:
     for k in report.knowledge:
         score = f" 匹配 {k.score:.0%}" if k.score is not None else ""
         lines.append(f"  [{clock(k.time)}] {k.question}{score}" + ("(后被撤下)" if k.withdrawn else ""))
+    if report.unanswered:
+        lines.append("知识库有答案而坐席答不知道")
+    for u in report.unanswered:
+        lines.append(f"  [{clock(u.time)}] 「{u.said}」 — 来电人 [{clock(u.asked_time)}] 问的,知识库有答案"
+                     f"「{u.question}」(匹配 {u.score:.0%})")
     # a training call alerts no supervisor: what live assist would have raised is labelled so, for the trainer
     training = report.mode == CallMode.TRAINING
     if report.critical:
@@ -92,12 +102,14 @@ def render_text(report: TrainingReport) -> str:
         lines.append(f"危急处置(按危急来电标准评价,不看结束语和办结时限{kinds})")
         if report.crisis.note:  # a lone model guess the caller said nothing after
             lines.append(f"  {report.crisis.note}")
-        for item in report.crisis.items:
-            if item.done:
-                lines.append(f"  {ok[True]} {item.item} [{clock(item.time)}] {item.said}")
+        done: set[tuple[float | None, str | None]] = set()
+        for item in (*report.crisis.items, *report.crisis.credits):
+            if item.done:  # a line that did several items is quoted once
+                quote = "(同上一句)" if (item.time, item.said) in done else item.said
+                lines.append(f"  {ok[True]} {item.item} [{clock(item.time)}] {quote}")
+                done.add((item.time, item.said))
             else:
                 lines.append(f"  {ok[False]} {item.item} — 可以说:{item.expected}")
-        lines.extend(f"  {ok[True]} {c.item} [{clock(c.time)}] {c.said}" for c in report.crisis.credits)
     else:
         lines.append("危急告警:无")
     if report.safety:
@@ -122,6 +134,18 @@ def render_text(report: TrainingReport) -> str:
     return "\n".join(lines)
 
 
+def late_text(step: str, emotion: str, late: LateStep) -> str:
+    """「情绪承接」晚了 45 秒: what came before it."""
+    banned = f",其中 {late.banned} 句是禁用语" if late.banned else ""
+    return f"「{step}」晚了:来电人表现出{emotion} {late.after:.0f} 秒后才做到,之前坐席说了 {late.turns} 句{banned}"
+
+
+def unanswered_text(u: Unanswered) -> str:
+    """The suggestion for 知识库有答案而坐席答不知道."""
+    return (f"{clock(u.time)} 知识库有答案而坐席答不知道:来电人问的,知识库「{u.question}」有答案(匹配 {u.score:.0%}),"
+            f"坐席却说「{u.said}」;先看知识库提示,按这条的答案回答来电人")
+
+
 def suggestions(report: TrainingReport) -> tuple[str, ...]:
     """What to improve, one sentence each, most important first (the report's ``suggestions``)."""
     out: list[str] = []
@@ -133,12 +157,15 @@ def suggestions(report: TrainingReport) -> tuple[str, ...]:
             out.append(f"{name}不完整,缺少{'、'.join(check.missing)};标准说法:{check.expected}")
     for b in report.banned:
         out.append(f"{clock(b.time)} 说了禁用语「{b.words}」,应改为:{b.suggestion}")
+    out.extend(unanswered_text(u) for u in report.unanswered)
     if report.empathy.emotion is not None:  # a crisis call has no steps (its 情绪承接 is a crisis item)
         e = report.empathy.emotion
         for s in report.empathy.steps:
             if not s.done:
                 why = f":{';'.join(s.notes)}" if s.notes else ""
                 out.append(f"来电人{e.label}后缺少「{s.step}」{why};可以说:{s.expected}")
+            elif s.late is not None:
+                out.append(f"{late_text(s.step, e.label, s.late)};应在第一次回应时就说,例如:{s.expected}")
     for q in report.safety:
         if q.outcome is SafetyOutcome.MISSED:
             card = "安全确认" if q.card is PromptKind.SAFETY else f"危急「{q.reason or '模型判断'}」(通话没有证实)"

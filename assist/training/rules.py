@@ -37,6 +37,16 @@ class GreetingRule:
 
 
 @dataclass(frozen=True, slots=True)
+class UnansweredRule:
+    """知识库有答案而坐席答不知道 (``[unanswered]``): which banned-phrase cards disclaim knowing, and how sure
+    the knowledge answer to the caller's question must have been."""
+
+    rules: frozenset[str] = frozenset({"dont_know"})  # banned.toml rule ids
+    categories: frozenset[str] = frozenset({"推脱不知"})  # banned.toml categories (a learned hit's too)
+    min_score: float = 0.75
+
+
+@dataclass(frozen=True, slots=True)
 class TrainingRules:
     opening: GreetingRule
     closing: GreetingRule
@@ -44,22 +54,31 @@ class TrainingRules:
     steps: tuple[EmpathyStep, ...]
     normalizer: Normalizer
     path: Path
+    late_turns: int = 1  # 情绪承接 must come within this many operator utterances after the emotion
+    unanswered: UnansweredRule = UnansweredRule()
 
     @classmethod
     def load(cls, path: Path | None = None, normalize_path: Path | None = None) -> TrainingRules:
         """Read ``training.toml`` (default: the shipped file).  Raises ``DataError``."""
         path = path or DEFAULT_RULES
         doc = load_toml(path)
-        doc.check_keys({"define", "opening", "closing", "empathy"})
+        doc.check_keys({"define", "opening", "closing", "empathy", "unanswered"})
         defines = doc.defines()
         opening = _greeting(doc.table("opening"), defines)
         closing = _greeting(doc.table("closing"), defines)
         empathy = doc.table("empathy")
-        empathy.check_keys({"min_intensity", "step"})
+        empathy.check_keys({"min_intensity", "late_turns", "step"})
         min_intensity = empathy.number("min_intensity", 0.3, lo=0.0, hi=1.0)
+        late_turns = int(empathy.number("late_turns", 1, lo=1, hi=20))
         steps = empathy_steps(empathy, defines)
         normalizer = Normalizer.load(normalize_path or DEFAULT_DATA_DIR / "normalize.toml")
-        return cls(opening, closing, min_intensity, steps, normalizer, path)
+        unanswered = UnansweredRule()
+        if doc.has("unanswered"):
+            table = doc.table("unanswered")
+            table.check_keys({"rules", "categories", "min_score"})
+            unanswered = UnansweredRule(frozenset(table.texts("rules")), frozenset(table.texts("categories")),
+                                        table.number("min_score", 0.75, lo=0.0, hi=1.0))
+        return cls(opening, closing, min_intensity, steps, normalizer, path, late_turns, unanswered)
 
     def normalize(self, text: str) -> str:
         return self.normalizer(text).text
@@ -77,4 +96,4 @@ def _greeting(table: Table, defines: Mapping[str, str]) -> GreetingRule:
 
 
 __all__ = ["DEFAULT_RULES", "STEP_COUNT", "Cue", "DataError", "EmpathyStep", "GreetingRule", "Match",
-           "TrainingRules"]
+           "TrainingRules", "UnansweredRule"]

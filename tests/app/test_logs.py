@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from assist.logs import LogMasker, configure_logging, mask_digit_runs, mask_secrets
+from assist.logs import LogMasker, NotPersonal, configure_logging, mask_digit_runs, mask_secrets
 
 
 @pytest.fixture
@@ -126,3 +126,32 @@ def test_masker_layers() -> None:
     assert masker.mask_text("fine text 12345") == "fine text 12345"
     assert "13812345678" not in masker.mask_text("手机 138 1234 5678")
     assert mask_secrets("token=abc&ticket=def") == "token=[redacted]&ticket=[redacted]"
+
+
+def test_a_not_personal_argument_is_logged_as_is_and_the_rest_is_still_masked(
+    capture: tuple[io.StringIO, logging.Logger],
+) -> None:
+    """Trial 4 #15: the model version 20261206-d41c3bc8 was logged as ****1206-d41c3bc8.  Marked NotPersonal
+    it is written as is; a phone or ID number in the same message (not marked) is masked as before."""
+    stream, log = capture
+    log.info("analysis: %s; caller %s, id %s", NotPersonal("learned analysis model 20261206-d41c3bc8"),
+             "13812345678", "110101199003074514")
+    log.info("model %s", "20261206-d41c3bc8")  # not marked: the digit rule applies as before
+    first, second = (str(e["msg"]) for e in _lines(stream))
+    assert "learned analysis model 20261206-d41c3bc8" in first
+    assert "13812345678" not in first and "110101199003074514" not in first and "5678" in first
+    assert second == "model ****1206-d41c3bc8"
+
+
+def test_the_startup_log_names_the_shipped_model_version_unmasked(
+    capture: tuple[io.StringIO, logging.Logger],
+) -> None:
+    from assist.app import load_analyzer
+    from assist.nlp.learned import DEFAULT_MODEL_DIR, MODEL_FILE
+    from assist.settings import ServerConfig
+
+    version = json.loads((DEFAULT_MODEL_DIR / MODEL_FILE).read_text(encoding="utf-8"))["version"]
+    stream, _ = capture
+    assert load_analyzer(ServerConfig()) is not None
+    line = next(str(e["msg"]) for e in _lines(stream) if str(e["msg"]).startswith("analysis: "))
+    assert f"learned analysis model {version}" in line and "*" not in line

@@ -127,13 +127,16 @@ function showMoment(seconds) {
 /** What a training call's alerts are: none reached a supervisor. */
 const TRAINING_ALERTS = "培训通话,以下告警未发送给班长,只是实时通话中会提醒班长的情况,仅供培训参考";
 
-function alertList(alerts, training) {
+function alertList(alerts, training, utterances) {
   if (!alerts.length) return el("p", { className: "empty", text: "没有告警。" });
-  const list = alertItems(alerts, training);
+  const list = alertItems(alerts, training, utterances);
   return training ? [el("p", { className: "muted", testid: "detail-alerts-training", text: TRAINING_ALERTS }), list] : list;
 }
 
-function alertItems(alerts, training) {
+function alertItems(alerts, training, utterances) {
+  // an alert is dated like its cards and the report: by the start of the words that raised it
+  const starts = new Map(utterances.map((u) => [u.utterance_id, Number(u.start)]));
+  const moment = (a) => (starts.has(a.utterance_id) && isFinite(starts.get(a.utterance_id)) ? starts.get(a.utterance_id) : a.audio_time);
   return el(
     "ol",
     { className: "alerts", testid: "detail-alerts" },
@@ -141,7 +144,7 @@ function alertItems(alerts, training) {
       el("li", { className: `alert sev-${a.severity || "info"}`, testid: "alert", dataset: { kind: a.kind, acknowledged: String(Boolean(a.acknowledged_by)) } },
         el("div", { className: "alert-head" },
           el("span", { className: `badge kind kind-${a.kind}`, text: ALERT_KIND_LABEL[a.kind] || a.kind }),
-          el("span", { className: "alert-time", text: `通话 ${fmtClock(a.audio_time)} · ${fmtTime(a.created_at)}` })),
+          el("span", { className: "alert-time", text: `通话 ${fmtClock(moment(a))} · ${fmtTime(a.created_at)}` })),
         el("p", { className: "alert-msg", text: a.message || "" }),
         // a continuing crisis is one alert: how many times the call raised it, and when last
         Number(a.count) > 1
@@ -192,7 +195,8 @@ async function openDetail(callId) {
     el("dl", { className: "kv" }, summary.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
     el("section", {}, el("h3", { text: "培训报告" }), reportNode),
     el("section", {}, el("h3", { text: call.mode === "training" ? "告警(培训:未发送给班长)" : "告警" }),
-      alertList(Array.isArray(d.alerts) ? d.alerts : [], call.mode === "training")),
+      alertList(Array.isArray(d.alerts) ? d.alerts : [], call.mode === "training",
+        Array.isArray(d.utterances) ? d.utterances : [])),
     el("section", {}, el("h3", { text: "提示" }), promptSummary(Array.isArray(d.prompts) ? d.prompts : [])),
     el("section", {}, el("h3", { text: "转写" }), transcriptLines(Array.isArray(d.utterances) ? d.utterances : [])),
   );

@@ -1,15 +1,17 @@
 // Renders a training report (GET /api/calls/ID/report, assist/training/report.py) as a Chinese
 // document: a one-line summary, then the findings ordered by importance (crisis handling,
-// safety questions not asked after a safety card, banned phrases, missing empathy steps,
-// referral numbers not given, standard opening and closing), each with its moment in the call
-// (a link to that line of the transcript) and the wording to use instead; then what the operator did well and the suggestions.
+// safety questions not asked after a safety card, banned phrases, 知识库有答案而坐席答不知道, missing
+// or late empathy steps, referral numbers not given, standard opening and closing), each with its
+// moment in the call (a link to that line of the transcript) and the wording to use instead; then what
+// the operator did well (a line that did several things once).  The report's `suggestions` are the
+// same items as sentences (for the terminal): the page does not list them a second time.
 
 import { el, fmtClock, fmtPercent } from "./dom.js";
 
 /** Importance of a finding kind: lower comes first. */
-const IMPORTANCE = { critical: 0, safety: 1, banned: 2, empathy: 3, referral: 4, greeting: 5 };
-const KIND_LABEL = { critical: "危急处置", safety: "安全确认", banned: "服务禁语", empathy: "共情三步", referral: "转介号码",
-  greeting: "规范用语" };
+const IMPORTANCE = { critical: 0, safety: 1, banned: 2, unanswered: 3, empathy: 4, referral: 5, greeting: 6 };
+const KIND_LABEL = { critical: "危急处置", safety: "安全确认", banned: "服务禁语", unanswered: "知识库有答案",
+  empathy: "共情三步", referral: "转介号码", greeting: "规范用语" };
 
 const text = (v) => (typeof v === "string" ? v : "");
 const num = (v) => (typeof v === "number" && isFinite(v) ? v : null);
@@ -60,9 +62,23 @@ export function findings(report) {
   for (const b of list(report.banned)) {
     out.push({ kind: "banned", time: num(b.time), title: "说了服务禁语", said: text(b.words), better: text(b.suggestion) });
   }
+  for (const u of list(report.unanswered)) {
+    // the operator disclaimed knowing right after a question the knowledge base answered confidently
+    out.push({ kind: "unanswered", time: num(u.time), title: `知识库有答案而坐席答不知道:「${text(u.question)}」`
+      + (num(u.score) !== null ? ` 匹配 ${fmtPercent(u.score)}` : ""),
+    heard: text(u.asked), said: text(u.said), better: text(u.answer) });
+  }
   const empathy = report.empathy || {};
   if (empathy.emotion && !crisis) {
     for (const s of list(empathy.steps)) {
+      const late = s.done && s.late && typeof s.late === "object" ? s.late : null;
+      if (late) {
+        // done, but not in the first reply: how late, and what the operator said before it
+        const banned = num(late.banned) ? `,其中 ${late.banned} 句是禁用语` : "";
+        out.push({ kind: "empathy", time: num(s.time), title: `「${text(s.step)}」晚了 ${Math.round(num(late.after) ?? 0)} 秒`,
+          said: text(s.said), better: text(s.expected),
+          notes: [`来电人 ${fmtClock(num(empathy.emotion.time) ?? 0)} 表现出${text(empathy.emotion.label)},坐席先说了 ${num(late.turns) ?? 0} 句${banned},应在第一次回应时承接情绪`] });
+      }
       if (s.done) continue;
       out.push({ kind: "empathy", time: num(s.time) ?? num(empathy.emotion.time), title: `未做到「${text(s.step)}」`,
         said: text(s.said), better: text(s.expected), notes: list(s.notes).map(text) });
@@ -85,31 +101,53 @@ export function findings(report) {
   return out.sort((a, b) => IMPORTANCE[a.kind] - IMPORTANCE[b.kind] || (a.time ?? 1e9) - (b.time ?? 1e9));
 }
 
-/** What the operator did well, each {time, text}. */
-function strengths(report) {
+/** What the operator did well, each {time, text}: one entry per line of the operator's, naming all it did
+ * (情绪承接、责任表态:… once, not the same words twice). */
+export function strengths(report) {
   const out = [];
   const greetings = report.greetings || {};
-  if (greetings.opening && greetings.opening.used) out.push({ time: num(greetings.opening.time), text: `开头语规范:${text(greetings.opening.said)}` });
+  if (greetings.opening && greetings.opening.used) out.push({ time: num(greetings.opening.time), label: "开头语规范", said: text(greetings.opening.said) });
   for (const s of list((report.empathy || {}).steps)) {
-    if (s.done) out.push({ time: num(s.time), text: `${text(s.step)}:${text(s.said)}` });
+    if (s.done) out.push({ time: num(s.time), label: text(s.step), said: text(s.said) });
   }
   for (const q of list(report.safety)) {
-    if (q.outcome === "asked") out.push({ time: num(q.asked_time), text: `安全确认:${text(q.said)}` });
+    if (q.outcome === "asked") out.push({ time: num(q.asked_time), label: "安全确认", said: text(q.said) });
   }
   for (const r of list(report.referrals)) {
     // dated by the operator's words that said the number, not by the card
-    if (r.given) out.push({ time: num(r.given_time) ?? num(r.time), text: `已告知 ${text(r.number)} ${text(r.name)}${text(r.given_said) ? `:${text(r.given_said)}` : ""}` });
+    if (r.given) out.push({ time: num(r.given_time) ?? num(r.time), label: `已告知 ${text(r.number)} ${text(r.name)}`, said: text(r.given_said) });
   }
   const crisis = report.crisis && typeof report.crisis === "object" ? report.crisis : null;
   for (const item of crisis ? list(crisis.items) : []) {
-    if (item.done) out.push({ time: num(item.time), text: `危急处置 · ${text(item.item)}:${text(item.said)}` });
+    if (item.done) out.push({ time: num(item.time), label: `危急处置 · ${text(item.item)}`, said: text(item.said) });
   }
   // optional items done (确认安全: a direct clarifying check): credited, never findings when missing
   for (const item of crisis ? list(crisis.credits) : []) {
-    out.push({ time: num(item.time), text: `危急处置 · ${text(item.item)}:${text(item.said)}` });
+    out.push({ time: num(item.time), label: `危急处置 · ${text(item.item)}`, said: text(item.said) });
   }
-  if (greetings.closing && greetings.closing.used && greetings.closing.judged !== false) out.push({ time: num(greetings.closing.time), text: `结束语规范:${text(greetings.closing.said)}` });
-  return out.sort((a, b) => (a.time ?? 1e9) - (b.time ?? 1e9));
+  if (greetings.closing && greetings.closing.used && greetings.closing.judged !== false) out.push({ time: num(greetings.closing.time), label: "结束语规范", said: text(greetings.closing.said) });
+  const merged = [];
+  for (const g of out) {
+    const same = g.said && merged.find((m) => m.said === g.said && m.time === g.time);
+    if (same) same.labels.push(g.label);
+    else merged.push({ time: g.time, said: g.said, labels: [g.label] });
+  }
+  return merged.map((m) => ({ time: m.time, text: `${joinLabels(m.labels)}${m.said ? `:${m.said}` : ""}` }))
+    .sort((a, b) => (a.time ?? 1e9) - (b.time ?? 1e9));
+}
+
+/** 危急处置 · 稳住来电人 + 危急处置 · 询问位置 → 危急处置 · 稳住来电人、询问位置. */
+function joinLabels(labels) {
+  let out = "";
+  let prefix = null;
+  for (const label of labels) {
+    const at = label.indexOf(" · ");
+    const head = at >= 0 ? label.slice(0, at) : null;
+    if (out && head !== null && head === prefix) out += `、${label.slice(at + 3)}`;
+    else out += `${out ? "、" : ""}${label}`;
+    prefix = head;
+  }
+  return out;
 }
 
 /** What the report did not count against the operator, and why (模型提示未确认, a number 不适用…). */
@@ -156,7 +194,6 @@ export function renderReport(report, { onMoment = () => {} } = {}) {
   const good = strengths(report);
   const knowledge = list(report.knowledge);
   const notes = excusedNotes(report);
-  const suggestions = list(report.suggestions).map(text).filter(Boolean);
   return el("div", { className: "report", testid: "report" },
     el("p", { className: "report-summary", testid: "report-summary", text: summaryLine(report) }),
     el("section", { className: "report-section", testid: "report-section", dataset: { key: "findings" } },
@@ -177,9 +214,5 @@ export function renderReport(report, { onMoment = () => {} } = {}) {
     notes.length
       ? el("section", { className: "report-section", testid: "report-section", dataset: { key: "notes" } },
         el("h4", { text: "不计入评价" }), el("ul", {}, notes.map((n) => el("li", { text: n }))))
-      : null,
-    suggestions.length
-      ? el("section", { className: "report-section", testid: "report-section", dataset: { key: "suggestions" } },
-        el("h4", { text: "改进建议" }), el("ol", {}, suggestions.map((s) => el("li", { text: s }))))
       : null);
 }
