@@ -79,6 +79,8 @@ def test_a_pin_first_seen_ended_shows_no_growing_wait(new_page: NewPage, fake_se
     fake_server.push(Alert("old-a", "t4-old", "R6", "critical", "critical", HURT, 30.0, None, time.time() - 180))
     old = pin(page, "t4-old")
     expect(old).to_have_attribute("data-live", "false")
+    expect(old.locator(tid("pinned-call-state"))).to_have_text("通话已结束")
+    expect(old).not_to_contain_text("已等待")
     expect(old.locator(tid("pinned-wait"))).to_be_hidden()
 
 
