@@ -139,9 +139,8 @@ def test_at_360_the_three_cards_fit_compact_with_whole_lines_and_a_more_mark(
     empathy.locator(".step-now .step-text").click()
     expect(empathy).to_have_attribute("data-expanded", "")
     expect(empathy.locator(tid("empathy-more"))).to_be_visible()
-    fake_server.push(Prompt("w-1:knowledge:kb-1", "t4-f2", "caller", "w-1", "knowledge", "update", 15.0, None,
-                            KnowledgePayload("kb-1", "公司拖欠工资不给怎么办?", "已更新的答案", 0.98, "劳动保障监察条例",
-                                             "2025-06-02")))
+    updated = KnowledgePayload("kb-1", "公司拖欠工资不给怎么办?", "已更新的答案", 0.98, "劳动保障监察条例", "2025-06")
+    fake_server.push(Prompt("w-1:knowledge:kb-1", "t4-f2", "caller", "w-1", "knowledge", "update", 15.0, None, updated))
     expect(kb.locator(tid("kb-answer"))).to_have_text("已更新的答案")
     expect(page.locator(f'{tid("card")}[data-kind="knowledge"]')).to_have_attribute("data-expanded", "")
     screenshot(page, "expanded")

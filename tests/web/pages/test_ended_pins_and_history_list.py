@@ -84,20 +84,24 @@ def test_a_pin_first_seen_ended_shows_no_growing_wait(new_page: NewPage, fake_se
     expect(old.locator(tid("pinned-wait"))).to_be_hidden()
 
 
+HISTORY = [
+    ("t4-f6-training-property-70523", "trainee46",
+     "你好我是阳光花园的业主我们小区电梯坏了一个礼拜了物业一直不修我家住十八楼老人腿脚不好根本下不了楼"),
+    ("t4-f1-calm-risk-70523", "trainee41", "你好我想问一下我名下的公积金能不能让我女儿来取我想把手续都提前办好"),
+    ("t4-f2-wage-angry-70202", "A42",
+     "我要投诉我们那个装修公司老板欠了我四个月工资两万八一直躲着不见电话也不接你们到底管不管"),
+    ("t4-f3-petrol-office-70097", "A43", "我家的房子被强拆了三年了补偿款一分没给街道办天天推"),
+]
+
+
 def add_history(server: FakeServer) -> None:
     now = time.time()
-    rows = [
-        ("t4-f6-training-property-70523", "trainee46",
-         "你好我是阳光花园的业主我们小区电梯坏了一个礼拜了物业一直不修我家住十八楼老人腿脚不好根本下不了楼"),
-        ("t4-f1-calm-risk-70523", "trainee41", "你好我想问一下我名下的公积金能不能让我女儿来取我想把手续都提前办好"),
-        ("t4-f2-wage-angry-70202", "A42", "我要投诉我们那个装修公司老板欠了我四个月工资两万八一直躲着不见电话也不接你们到底管不管"),
-        ("t4-f3-petrol-office-70097", "A43", "我家的房子被强拆了三年了补偿款一分没给街道办天天推"),
-    ]
-    for i, (call_id, agent, text) in enumerate(rows):
+    for i, (call_id, agent, text) in enumerate(HISTORY):
         utterances = [{"utterance_id": f"{call_id}-0", "role": "caller", "text": text, "start": 1.0, "end": 3.0}]
         mode = "training" if agent.startswith("trainee") else "live"
         server.scenario.history[call_id] = {
-            "call": _row(call_id, agent, now - 3000 + i * 60, now - 2925 + i * 60, "completed", utterances, 3, mode=mode),
+            "call": _row(call_id, agent, now - 3000 + i * 60, now - 2925 + i * 60, "completed", utterances, 3,
+                         mode=mode),
             "utterances": utterances, "prompts": [], "alerts": []}
 
 
@@ -125,5 +129,5 @@ def test_the_history_list_gives_the_first_sentence_its_room_at_1280(
     wrap = page.locator(".table-wrap").first
     assert wrap.evaluate("w => w.scrollWidth - w.clientWidth") <= 1
     # the whole sentence is in its tooltip
-    assert first.get_attribute("title") == "你好我是阳光花园的业主我们小区电梯坏了一个礼拜了物业一直不修我家住十八楼老人腿脚不好根本下不了楼"
+    assert first.get_attribute("title") == HISTORY[0][2]
     screenshot(page, "history")
