@@ -853,14 +853,15 @@ export class CallView {
   }
 
   /**
-   * Compact cards when the cards at full height do not fit the slot (measured without data-compact,
-   * in the same task: nothing is painted in between), full cards when they do; then which cards
-   * hide something (更多) and whether the column has more below its fold.
+   * Compact cards from the moment the cards at full height do not fit the slot (measured when a card
+   * comes, in the same task: no full-height frame is painted); then which cards hide something (更多)
+   * and whether the column has more below its fold.
    */
   _fit() {
     const slot = this.slot;
     const body = this.slotBody;
-    slot.removeAttribute("data-compact");
+    // once compact, the cards stay compact for the call (reset() clears it): cards that went back and
+    // forth between full and compact as others come and go would move under the operator's eyes
     const shown = this.routineCount > 0 && this.cards.getClientRects().length > 0;
     if (shown && body.scrollHeight > body.clientHeight + 1) slot.setAttribute("data-compact", "");
     const compact = slot.hasAttribute("data-compact");
