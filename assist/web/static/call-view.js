@@ -49,11 +49,14 @@ function cardHidesSomething(node) {
 export class CallView {
   /**
    * @param {HTMLElement} root  container to render into (emptied)
-   * @param {{flashMs?: number, flashMinMs?: number}} options  flashMs: how long the banned-phrase
-   *   warning stays on top; flashMinMs: how long at least before the next warning replaces it
+   * @param {{flashMs?: number, flashMinMs?: number, compactBelow?: number}} options  flashMs: how long
+   *   the banned-phrase warning stays on top; flashMinMs: how long at least before the next warning
+   *   replaces it; compactBelow: a card slot narrower than this (px) shows its cards compact from the
+   *   first one (the overlay), a wider one only once they do not fit
    */
-  constructor(root, { flashMs = FLASH_MS, flashMinMs = FLASH_MIN_MS } = {}) {
+  constructor(root, { flashMs = FLASH_MS, flashMinMs = FLASH_MIN_MS, compactBelow = 0 } = {}) {
     this.flashMs = flashMs;
+    this.compactBelow = compactBelow;
     this.flashMinMs = Math.min(flashMinMs, flashMs);
     this.flashQueue = []; // banned prompts waiting for the one shown to have had its time
     this.root = root;
@@ -783,9 +786,11 @@ export class CallView {
   // ------------------------------------------------------------ cards
 
   _renderCards() {
-    // one fixed slot per kind (referral, empathy, knowledge): the newest card of a kind is shown
-    // in its slot, older ones fold behind "另有 n 条"; a slot never changes size, so a new card
-    // moves nothing else on the screen
+    // one place per kind (referral, empathy, knowledge), in that order in the one column: the newest
+    // card of a kind is shown in its place, older ones fold behind "另有 n 条" (on the card's first
+    // line, so the place keeps its height when they come); at the overlay's width the cards are
+    // compact from the first one (_fit), so a card coming above another moves it by a compact
+    // card's height at most, never by a full card's that then shrinks
     const recs = [...this.prompts.values()]
       .filter((r) => Object.hasOwn(CARD_LIMITS, r.prompt.kind))
       .sort((a, b) => b.seq - a.seq);
@@ -853,15 +858,20 @@ export class CallView {
   }
 
   /**
-   * Compact cards from the moment the cards at full height do not fit the slot (measured when a card
-   * comes, in the same task: no full-height frame is painted); then which cards hide something (更多)
-   * and whether the column has more below its fold.
+   * Compact cards: in a narrow slot (compactBelow, the overlay at 320–420 px) from the first card, so
+   * that no card is ever laid out in full and then shrunk, and a card coming above another moves it
+   * by a compact card's height only (the scenario calls' layout shift); in a wider slot from the
+   * moment the cards at full height do not fit it (measured when a card comes, in the same task: no
+   * full-height frame is painted). Then which cards hide something (更多) and whether the column has
+   * more below its fold.
    */
   _fit() {
     const slot = this.slot;
     const body = this.slotBody;
     // once compact, the cards stay compact for the call (reset() clears it): cards that went back and
     // forth between full and compact as others come and go would move under the operator's eyes
+    const width = slot.clientWidth;
+    if (width > 0 && width < this.compactBelow) slot.setAttribute("data-compact", "");
     const shown = this.routineCount > 0 && this.cards.getClientRects().length > 0;
     if (shown && body.scrollHeight > body.clientHeight + 1) slot.setAttribute("data-compact", "");
     const compact = slot.hasAttribute("data-compact");
@@ -883,11 +893,17 @@ export class CallView {
     this.moreBelow.hidden = !more;
   }
 
-  /** Open a compact card in full (更多), or fold it again (收起). */
+  /**
+   * Open a compact card in full (更多), or fold it again (收起). An empathy card opens with its other
+   * steps shown: they stay one tap away, as on a full card (其他步骤).
+   */
   _expandCard(node, key, open) {
     if (open) this.expanded.add(key);
     else this.expanded.delete(key);
     node.toggleAttribute("data-expanded", open);
+    const steps = node.querySelector(".steps-more");
+    const stepsOpen = node.querySelector(".steps.steps-open") !== null;
+    if (steps && stepsOpen !== open) steps.click();
     this._fit();
   }
 
