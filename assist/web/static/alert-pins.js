@@ -103,7 +103,8 @@ export class PinnedCrises {
       agent: el("span", { className: "pin-agent", testid: "pinned-agent" }),
       state: el("span", { className: "pin-state", testid: "pinned-call-state" }),
       count: el("span", { className: "pin-count", testid: "pinned-count" }),
-      age: el("span", { className: "pin-age" }),
+      age: el("span", { className: "pin-age", testid: "pinned-age" }),
+      waitLabel: el("span", { className: "pin-wait-label", text: "已等待 " }),
       msg: el("p", { className: "pin-msg", testid: "pinned-message" }),
       ack: el("button", { className: "btn primary", testid: "pinned-ack", attrs: { type: "button" }, text: "确认" }),
       noteOpen: el("button", { className: "btn", testid: "pinned-ack-note", attrs: { type: "button", "aria-expanded": "false" },
@@ -118,7 +119,7 @@ export class PinnedCrises {
       el("div", { className: "pin-head" },
         el("span", { className: "badge kind kind-critical", text: "危急" }),
         parts.reason, parts.agent, parts.state, parts.count,
-        el("span", { className: "pin-wait muted" }, "已等待 ", parts.age)),
+        parts.wait = el("span", { className: "pin-wait muted", testid: "pinned-wait" }, parts.waitLabel, parts.age)),
       parts.msg,
       el("div", { className: "pin-actions" },
         el("button", { className: "btn", testid: "pinned-open", attrs: { type: "button" }, text: "查看通话",
@@ -160,9 +161,22 @@ export class PinnedCrises {
     parts.count.textContent = n > 1 ? `共 ${n} 次` : "";
     parts.count.hidden = n < 2;
     parts.count.title = n > 1 ? "同一通话再次出现危机信号,已合并为一行" : "";
-    if (row.since !== group.since) {
+    // a live call's crisis counts its wait; when the call ends, its wait stops where it was (trial 4:
+    // ended calls' pins kept growing to 4:41 and pushed live crises down). A pin first seen ended (the
+    // call ended before this page opened) has no wait to show: when it ended is not known here.
+    const waited = () => Math.max(0, Date.now() / 1000 - (group.since || Date.now() / 1000));
+    if (group.live) {
+      if (row.since !== group.since || row.stopped) setTicking(parts.age, waited(), true);
       row.since = group.since;
-      setTicking(parts.age, Math.max(0, Date.now() / 1000 - (group.since || Date.now() / 1000)), true);
+      row.stopped = false;
+      row.seenLive = true;
+      parts.waitLabel.textContent = "已等待 ";
+      parts.wait.hidden = false;
+    } else if (!row.stopped) {
+      row.stopped = true;
+      if (row.seenLive) setTicking(parts.age, waited(), false);
+      parts.waitLabel.textContent = "等待 "; // "通话已结束 等待 3:00": stopped when it ended
+      parts.wait.hidden = !row.seenLive;
     }
     parts.msg.textContent = a.message || "";
     for (const b of [parts.ack, parts.noteOpen, parts.send]) b.disabled = waiting;

@@ -39,14 +39,24 @@ function cardKey(p) {
   return `${p.kind}:${p.prompt_id}`;
 }
 
+/** Does a compact card hide anything: a clamped or cut text, other steps, a source line, the rest of an answer? */
+function cardHidesSomething(node) {
+  if (node.querySelector(".steps li.step-other, .card-meta, .kb-snippet:not([hidden]) .more")) return true;
+  const texts = node.querySelectorAll(".card-note, .ref-name, .script, .kb-question, .kb-snippet, .step-now .step-text");
+  return [...texts].some((t) => t.scrollHeight > t.clientHeight + 1 || t.scrollWidth > t.clientWidth + 1);
+}
+
 export class CallView {
   /**
    * @param {HTMLElement} root  container to render into (emptied)
-   * @param {{flashMs?: number, flashMinMs?: number}} options  flashMs: how long the banned-phrase
-   *   warning stays on top; flashMinMs: how long at least before the next warning replaces it
+   * @param {{flashMs?: number, flashMinMs?: number, compactBelow?: number}} options  flashMs: how long
+   *   the banned-phrase warning stays on top; flashMinMs: how long at least before the next warning
+   *   replaces it; compactBelow: a card slot narrower than this (px) shows its cards compact from the
+   *   first one (the overlay), a wider one only once they do not fit
    */
-  constructor(root, { flashMs = FLASH_MS, flashMinMs = FLASH_MIN_MS } = {}) {
+  constructor(root, { flashMs = FLASH_MS, flashMinMs = FLASH_MIN_MS, compactBelow = 0 } = {}) {
     this.flashMs = flashMs;
+    this.compactBelow = compactBelow;
     this.flashMinMs = Math.min(flashMinMs, flashMs);
     this.flashQueue = []; // banned prompts waiting for the one shown to have had its time
     this.root = root;
@@ -102,12 +112,13 @@ export class CallView {
     this.cards = el("section", { className: "cards", testid: "cards", attrs: { "aria-label": "提示卡片" } });
     const KIND_SLOT = { referral: "转介号码", empathy: "共情话术", knowledge: "知识库答案" };
     this.kindSlots = {};
+    this.kindMore = {}; // kind → its "另有 n 条" button, in the head of the kind's newest card
     for (const [kind, name] of Object.entries(KIND_SLOT)) {
       const slot = el("div", { className: `kind-slot kind-slot-${kind}`, testid: "kind-slot", dataset: { kind, count: "0" } },
         el("p", { className: "slot-empty", text: `${name}会出现在这里` }),
-        el("div", { className: "kind-cards" }),
-        el("button", { className: "kind-more linkish", attrs: { type: "button" }, hidden: true,
-          on: { click: () => { slot.toggleAttribute("data-open"); this._renderCards(); } } }));
+        el("div", { className: "kind-cards" }));
+      this.kindMore[kind] = el("button", { className: "kind-more linkish", testid: "kind-more", attrs: { type: "button" }, hidden: true,
+        on: { click: (e) => { e.stopPropagation(); slot.toggleAttribute("data-open"); this._renderCards(); } } });
       this.kindSlots[kind] = slot;
       this.cards.append(slot);
     }
@@ -133,17 +144,16 @@ export class CallView {
     // nothing spills over the transcript, and every card can be read in full.
     this.slotBody = el("div", { className: "slot-scroll", testid: "slot-scroll" },
       this.criticalZone, this.routineToggle, this.cards);
-    const markMore = () => {
-      const b = this.slotBody;
-      b.classList.toggle("has-more", b.scrollHeight - b.scrollTop - b.clientHeight > 4);
-    };
-    this.slotBody.addEventListener("scroll", markMore);
+    // more below the fold of the one scrolling column: its bottom edge fades and a mark says so
+    this.moreBelow = el("span", { className: "more-below", testid: "more-below", hidden: true, text: "↓ 下方还有",
+      attrs: { "aria-hidden": "true" } });
+    this.slotBody.addEventListener("scroll", () => this._markMoreBelow());
     if (typeof ResizeObserver === "function") {
-      const watch = new ResizeObserver(markMore);
+      const watch = new ResizeObserver(() => this._scheduleFit());
       for (const node of [this.slotBody, this.criticalZone, this.cards]) watch.observe(node);
     }
     this.slot = el("section", { className: "card-slot", testid: "card-slot" },
-      this.slotBody, this.flash, this.warnings);
+      this.slotBody, this.moreBelow, this.flash, this.warnings);
     this.transcript = el("div", { className: "transcript", testid: "transcript", attrs: { tabindex: "0" } });
     this.jump = el("button", {
       className: "jump",
@@ -197,6 +207,7 @@ export class CallView {
     this.seenPrompts = new Set(); // every prompt_id ever applied (withdrawn ones stay)
     this.marks = new Map(); // utterance_id → Map(prompt_id → {text, kind})
     this.cardEls = new Map(); // prompt_id → {node, version}
+    this.expanded = new Set(); // keys (cardKey) of the cards opened with 更多 (kept through updates)
     this.warningItems = new Map(); // prompt_id → li
     this.seq = 0;
     this.backSeq = -1e9;
@@ -219,6 +230,7 @@ export class CallView {
       slot.querySelector(".kind-cards").replaceChildren();
       slot.removeAttribute("data-open");
     }
+    this.slot.removeAttribute("data-compact");
     this._updateWarningCount();
     this.jump.hidden = true;
     this.follow = true;
@@ -552,6 +564,7 @@ export class CallView {
         delete this.slot.dataset.banner;
       }
       delete this.slot.dataset.crisis;
+      this._fit();
       return;
     }
     const numbers = [];
@@ -611,6 +624,7 @@ export class CallView {
     this.slot.toggleAttribute("data-show-routine");
     this.slotBody.scrollTop = 0;
     this._renderRoutineToggle();
+    this._fit();
   }
 
   _renderRoutineToggle() {
@@ -772,9 +786,11 @@ export class CallView {
   // ------------------------------------------------------------ cards
 
   _renderCards() {
-    // one fixed slot per kind (referral, empathy, knowledge): the newest card of a kind is shown
-    // in its slot, older ones fold behind "另有 n 条"; a slot never changes size, so a new card
-    // moves nothing else on the screen
+    // one place per kind (referral, empathy, knowledge), in that order in the one column: the newest
+    // card of a kind is shown in its place, older ones fold behind "另有 n 条" (on the card's first
+    // line, so the place keeps its height when they come); at the overlay's width the cards are
+    // compact from the first one (_fit), so a card coming above another moves it by a compact
+    // card's height at most, never by a full card's that then shrinks
     const recs = [...this.prompts.values()]
       .filter((r) => Object.hasOwn(CARD_LIMITS, r.prompt.kind))
       .sort((a, b) => b.seq - a.seq);
@@ -815,16 +831,100 @@ export class CallView {
         if (body.children[i] !== node) body.insertBefore(node, body.children[i] || null);
       });
       slot.dataset.count = String(shown.length);
-      const more = slot.querySelector(".kind-more");
+      // "另有 n 条" sits in the head of the newest card, on its first line: never cut off below it
+      const more = this.kindMore[kind];
       more.hidden = shown.length < 2;
       more.textContent = slot.hasAttribute("data-open") ? "收起" : `另有 ${shown.length - 1} 条`;
+      if (nodes.length) {
+        const head = nodes[0].querySelector(".card-head");
+        if (more.parentNode !== head) head.insertBefore(more, head.querySelector(".card-more"));
+      }
     }
     this.cards.classList.toggle("has-cards", total > 0);
     this.routineCount = total;
     this._renderRoutineToggle();
+    this._fit();
+  }
+
+  // ------------------------------------------------------------ fitting the slot
+
+  _scheduleFit() {
+    if (this.fitFrame) return;
+    const run = () => {
+      this.fitFrame = 0;
+      this._fit();
+    };
+    this.fitFrame = typeof requestAnimationFrame === "function" ? requestAnimationFrame(run) : setTimeout(run, 0);
+  }
+
+  /**
+   * Compact cards: in a narrow slot (compactBelow, the overlay at 320–420 px) from the first card, so
+   * that no card is ever laid out in full and then shrunk, and a card coming above another moves it
+   * by a compact card's height only (the scenario calls' layout shift); in a wider slot from the
+   * moment the cards at full height do not fit it (measured when a card comes, in the same task: no
+   * full-height frame is painted). Then which cards hide something (更多) and whether the column has
+   * more below its fold.
+   */
+  _fit() {
+    const slot = this.slot;
+    const body = this.slotBody;
+    // once compact, the cards stay compact for the call (reset() clears it): cards that went back and
+    // forth between full and compact as others come and go would move under the operator's eyes
+    const width = slot.clientWidth;
+    if (width > 0 && width < this.compactBelow) slot.setAttribute("data-compact", "");
+    const shown = this.routineCount > 0 && this.cards.getClientRects().length > 0;
+    if (shown && body.scrollHeight > body.clientHeight + 1) slot.setAttribute("data-compact", "");
+    const compact = slot.hasAttribute("data-compact");
+    for (const { node } of this.cardEls.values()) {
+      const expanded = node.hasAttribute("data-expanded");
+      const more = compact && !expanded && node.getClientRects().length > 0 && cardHidesSomething(node);
+      node.dataset.more = String(more);
+      const button = node.querySelector(".card-more");
+      button.textContent = expanded ? "收起 ▴" : "更多 ▾";
+      button.setAttribute("aria-expanded", String(expanded));
+    }
+    this._markMoreBelow();
+  }
+
+  _markMoreBelow() {
+    const b = this.slotBody;
+    const more = b.scrollHeight - b.scrollTop - b.clientHeight > 4;
+    b.classList.toggle("has-more", more);
+    this.moreBelow.hidden = !more;
+  }
+
+  /**
+   * Open a compact card in full (更多), or fold it again (收起). An empathy card opens with its other
+   * steps shown: they stay one tap away, as on a full card (其他步骤).
+   */
+  _expandCard(node, key, open) {
+    if (open) this.expanded.add(key);
+    else this.expanded.delete(key);
+    node.toggleAttribute("data-expanded", open);
+    const steps = node.querySelector(".steps-more");
+    const stepsOpen = node.querySelector(".steps.steps-open") !== null;
+    if (steps && stepsOpen !== open) steps.click();
+    this._fit();
   }
 
   _card(p) {
+    const node = this._cardNode(p);
+    const key = cardKey(p);
+    const button = el("button", { className: "card-more", testid: "card-more", attrs: { type: "button", "aria-expanded": "false" },
+      text: "更多 ▾",
+      on: { click: (e) => { e.stopPropagation(); this._expandCard(node, key, !node.hasAttribute("data-expanded")); } } });
+    node.querySelector(".card-head").append(button);
+    if (this.expanded.has(key)) node.setAttribute("data-expanded", "");
+    // a compact card opens with a click anywhere on it (not on its own buttons, links or checkboxes)
+    node.addEventListener("click", (e) => {
+      if (node.dataset.more !== "true" || node.hasAttribute("data-expanded")) return;
+      if (e.target instanceof Element && e.target.closest("button, a, input")) return;
+      this._expandCard(node, key, true);
+    });
+    return node;
+  }
+
+  _cardNode(p) {
     const d = p.data;
     const head = (title, ...extra) => el("header", { className: "card-head" }, el("span", { className: "card-kind", text: title }), ...extra);
     const props = { className: `card card-${p.kind}`, testid: "card", dataset: { kind: p.kind, promptId: p.prompt_id } };

@@ -77,7 +77,7 @@ function resultRow(c) {
       },
     },
     el("td", { className: "mono", text: fmtDateTime(c.started_at) }),
-    el("td", { className: "mono", text: c.call_id }),
+    el("td", { className: "mono call-id", text: c.call_id, title: c.call_id }),
     el("td", { text: c.agent_id || "" }),
     el("td", { className: "mono", text: duration }),
     el("td", { text: END_REASON_LABEL[c.end_reason] || c.end_reason || "—" }),
@@ -88,7 +88,8 @@ function resultRow(c) {
       ? el("td", { className: "num muted", testid: "history-training-alerts", attrs: { title: TRAINING_ALERTS },
         text: `(培训)${c.alerts}` })
       : el("td", { className: "num", text: String(c.alerts ?? "") }),
-    el("td", { className: "first-text", text: displayText(c.first_text) }),
+    el("td", { className: "first-text", title: displayText(c.first_text) },
+      el("div", { className: "first-text-clip", text: displayText(c.first_text) })),
   );
   row.classList.toggle("selected", c.call_id === openCall);
   return row;

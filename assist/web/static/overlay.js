@@ -47,7 +47,10 @@ function main() {
     showChooser();
     return;
   }
-  const view = new CallView(root);
+  // the overlay's narrow column (320–420 px; overlay.css's own 520 px breakpoint) shows its cards compact
+  // from the first one: a card laid out in full and then shrunk when the next one comes moves under the
+  // operator's eyes
+  const view = new CallView(root, { compactBelow: 520 });
   let current = callParam;
   let currentEnded = false;
   // ?call=ID: not 通话中 until the call shows up live (or stored, when it is over already)

@@ -142,8 +142,13 @@ def multi_moments(page: Page) -> None:
 def sarcastic_moments(page: Page) -> None:
     expect(page.locator(f'{tid("card")}[data-kind="empathy"]')).to_have_count(1, timeout=30_000)
     empathy = page.locator(f'{tid("card")}[data-kind="empathy"]')
-    expect(empathy.locator("li.step-now")).to_have_count(1)  # one step shown, the others one tap away
-    expect(empathy.locator(tid("empathy-more"))).to_be_visible()
+    expect(empathy.locator("li.step-now")).to_have_count(1)  # one step shown, the others one tap away:
+    # at 360 px the card is compact from the first one (no card shrinks when the next comes), and its
+    # 更多 opens it with the other steps
+    expect(empathy.locator("li.step-other:visible")).to_have_count(0)
+    empathy.locator(tid("card-more")).click()
+    expect(empathy.locator("li.step-other").first).to_be_visible()
+    expect(empathy.locator(tid("empathy-more"))).to_have_text("收起")
 
 
 def praise_moments(page: Page) -> None:
