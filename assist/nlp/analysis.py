@@ -44,6 +44,9 @@ class UtteranceRecord:
     kind: str | None = None  # the kind of danger of a sign (the safety question's), for the caller's answer
 
 
+ANSWER_TURNS = 2  # caller utterances after the operator's safety question that may answer it (唉 — 想过)
+
+
 class CallContext:
     """Earlier caller utterances of one call (bounded).  Not shared between calls.
 
@@ -57,7 +60,7 @@ class CallContext:
         self._records: OrderedDict[str, UtteranceRecord] = OrderedDict()
         self._auto = 0
         self._asked: frozenset[str] = frozenset()  # the utterances before the operator's last safety question
-        self._question = False  # the operator has asked a safety question in this call
+        self._question = False  # the operator has asked a safety question in this call, not yet answered no
         self._danger_question = False  # ... and the last one's yes means danger (有没有伤害自己的想法)
 
     def history(self, exclude: str | None = None) -> list[UtteranceRecord]:
@@ -128,9 +131,16 @@ class CallContext:
         return self._danger_question
 
     def answers_question(self, utterance_id: str | None) -> bool:
-        """``utterance_id`` is the caller's first utterance since the operator's last safety question."""
-        return (self._question and utterance_id is not None and utterance_id not in self._asked
-                and all(uid in self._asked for uid in self._records if uid != utterance_id))
+        """``utterance_id`` is one of the caller's first two utterances since the operator's last safety question
+        (唉 — 想过), and no answer since has said no."""
+        if not self._question or utterance_id is None or utterance_id in self._asked:
+            return False
+        since = [uid for uid in self._records if uid not in self._asked]
+        return utterance_id not in since or since.index(utterance_id) < ANSWER_TURNS
+
+    def question_closed(self) -> None:
+        """The caller said no to the operator's safety question (没有没有): a later 嗯 answers something else."""
+        self._question = False
 
     @property
     def threat(self) -> bool:

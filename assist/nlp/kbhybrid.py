@@ -8,11 +8,11 @@
   question's).  Both are summed into one vector per entry, so a search is one matrix
   product.  Entry vectors are computed at import and cached on disk by content hash
   (``vectors-<sha256>.npy``).
-- **Dialect wording** (``kbwording.py``, 俺…咋整 → 我…怎么办) rewrites the query of the lexical ranker
-  only.  The dense score reads the words as said, through the utterance's own vector (the one the
-  learned heads used, passed in by the learned path): encoding the rewrite as well was a second
-  encoder pass on the ~5% of caller finals with such words, the learned path's p95, and gave the same
-  top-1 on the retired blind sets' knowledge queries (570 against 571 of 735: docs/performance.md).
+- **Dialect wording** (``kbwording.py``, 俺…咋整 → 我…怎么办) rewrites the query of both rankers.  When
+  the rewrite changes nothing the dense score reuses the utterance's own vector (the one the learned
+  heads used, passed in by the learned path when it read the whole utterance); a rewritten query is
+  encoded again: a second encoder pass on the ~5% of caller finals with such words, which is the learned
+  path's p95 (reading the words as said instead lost trial 3's dialect 社保 call: docs/performance.md).
 - **Fusion**: ranking score = dense + ``BM25_WEIGHT`` × BM25 relative to the best
   possible BM25 of the query.
 - **Confidence calibrated per knowledge base, per entry** (``Gate``): at import, the
@@ -261,8 +261,10 @@ class HybridKb:
         query = clean(self.kb.wording(normalized))
         if not query or not self.kb.entries or limit <= 0:
             return []
-        if vector is None:
-            vector = self.embedder.embed_queries([said or query])[0]
+        if vector is None or query != said:
+            # the dialect rewrite is encoded too (俺这社保断了仨月了咋整啊 found its entry only so: trial 3's e4;
+            # using the words as said lost it, docs/performance.md)
+            vector = self.embedder.embed_queries([query])[0]
         fused, dense = self._scores(query, vector)
         order = [int(i) for i in np.argsort(-fused, kind="stable")[:limit]]
         prob = {i: self.gate.probability(i, float(dense[i])) for i in order}  # each entry against its own null

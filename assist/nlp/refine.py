@@ -181,7 +181,10 @@ def compute(analyzer: RulesEngine, a: Analysis) -> Refinement:
     result = engine.predict(a.normalized.text, RuleView.of(a))
     knowledge = None
     if analyzer.hybrid is not None and result is not None:
-        knowledge = tuple(analyzer.hybrid.search(a.normalized.text, engine.vector(a.normalized.text),
+        # the utterance's vector serves the search only when the encoder read all of it (not cut to the model's
+        # query_chars): a knowledge question may open a long utterance
+        whole = engine.query(a.normalized.text) == (clean(a.normalized.text) or a.normalized.text)
+        knowledge = tuple(analyzer.hybrid.search(a.normalized.text, engine.vector(a.normalized.text) if whole else None,
                                                  limit=analyzer.kb_limit))
     return Refinement(result, knowledge)
 
@@ -234,18 +237,27 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     # with no cue, not read as despair and the call's first: soft — however sure the model is (it put 0.91 on
     # 俺俩都快被这事儿逼疯了), the general safety question, and not a sign a second one can build on
     # (weak_signs.toml).  Never dropped: the operator still sees it.
-    soft = (flagged and not a.critical and not cue and not seen and _kind(result) in (None, SELF_HARM)
-            and (vented or (label != DESPAIR and signs.not_a_sign(text))))
+    soft = (flagged and not a.critical and not cue and not seen and not vented
+            and _kind(result) in (None, *signs.soft_kinds) and label != DESPAIR and signs.not_a_sign(text))
     if soft:
+        confident = False
+    if vented and not (crit is not None and crit.sure):
+        # 气话 asks rather than raises the card, unless the model is sure; unlike a soft sign it is a first sign a
+        # later one builds on (the third review: 气得我想跳河 then 反正我也不打算再麻烦谁了 stayed amber)
         confident = False
     # the caller's yes to the operator's safety question (有 / 嗯 / 想过 / 有时候会想): the danger is confirmed,
     # whatever the model makes of one syllable (the second review: these answers scored 0.00-0.12 and the
     # amber card was then withdrawn with nothing in its place)
     asked = context.asked_sign(utterance_id) if context is not None else None
-    # ... or to a question about self-harm the operator asked on their own judgement, before any sign
-    answered = asked is not None or (context is not None and context.asked_about_danger
-                                     and context.answers_question(utterance_id))
-    affirmed = (answered and not a.critical and not analyzer.referrals.opens_with_denial(text)
+    # ... or to a question about self-harm the operator asked on their own judgement, before any sign; only in the
+    # caller's first two lines after the question and until they said no (the third review: an old question
+    # turned a later 嗯 into the red card)
+    answered = (context is not None and context.answers_question(utterance_id)
+                and (asked is not None or context.asked_about_danger))
+    denied = analyzer.referrals.opens_with_denial(text)
+    if answered and denied and context is not None:
+        context.question_closed()
+    affirmed = (answered and not a.critical and not denied
                 and signs.affirms(text, bare=context is not None and context.asked_about_danger))
     if affirmed:
         flagged = confident = True
@@ -255,7 +267,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # of its own nor an answered question: ask (the second review: with the confident threshold at 0.61 a
         # routine second line, 他儿子不管他低保也停了, went red as 走失 once an amber question stood)
         confident = False
-    elif flagged and not confident and (floor or (crit is not None and crit.source == "model")) and evidence \
+    elif flagged and not confident and evidence \
             and not analyzer.referrals.opens_with_denial(text):
         # a second sign in the call raises the card when there is evidence: the words' own cue (我这几天一直在想
         # 一些不好的事), or an earlier sign the rules found, or a weak one the operator asked about (the answer)

@@ -32,17 +32,20 @@ class WeakSigns:
     danger_questions: tuple[re.Pattern[str], ...] = ()  # questions whose yes means danger (有没有伤害自己的想法)
     closing: tuple[re.Pattern[str], ...] = ()  # the operator closing a matter (还有其他问题吗): not asking about a sign
     vent_rules: frozenset[str] = frozenset()  # the rules' critical signals hyperbole can hold (烦得想跳楼)
+    negative_questions: tuple[re.Pattern[str], ...] = ()  # 您不会想做什么傻事吧: a bare yes means no danger
+    soft_kinds: tuple[str, ...] = ("自伤自杀",)  # the model's guesses hyperbole or a routine request can soften
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
         """Read ``weak_signs.toml`` and ``safety_check.toml`` (default: the shipped ones).  Raises ``DataError``."""
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
-                        "closing", "vent_rules"})
+                        "closing", "vent_rules", "negative_questions", "soft_kinds"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
                    doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
-                   doc.regex_list("closing"), frozenset(doc.texts("vent_rules")))
+                   doc.regex_list("closing"), frozenset(doc.texts("vent_rules")), doc.regex_list("negative_questions"),
+                   tuple(doc.texts("soft_kinds")))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -85,7 +88,8 @@ class WeakSigns:
 
     def asks_about_danger(self, text: str) -> bool:
         """The operator's question is one whose yes means danger (您现在有没有伤害自己的想法)."""
-        return any(p.search(text) for p in self.danger_questions)
+        return (any(p.search(text) for p in self.danger_questions)
+                and not any(p.search(text) for p in self.negative_questions))
 
     def asks_safety(self, text: str, *, sign_up: bool = False) -> bool:
         """The operator's words ask about the caller's safety (您现在安全吗, 有没有伤害自己的想法…); with
