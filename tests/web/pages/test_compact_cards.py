@@ -14,8 +14,8 @@ from playwright.sync_api import Locator, Page, ViewportSize, expect
 from assist.protocol.events import CallStarted, Prompt, Transcript
 from assist.protocol.payloads import CriticalPayload, EmpathyPayload, KnowledgePayload, ReferralPayload, SafetyPayload
 from tests.support.fake_page_server import FakeServer
+from tests.support.overlay_checks import assert_slot_above_transcript, dismiss_warnings, hidden_parts
 from tests.support.pages import NewPage, Screenshot, tid
-from tests.web.pages.test_overlay_layout import assert_slot_above_transcript, dismiss_warnings, hidden_parts
 
 pytestmark = pytest.mark.browser
 
