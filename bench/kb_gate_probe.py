@@ -26,9 +26,8 @@ from collections.abc import Sequence
 
 from assist.nlp.analyzer import Analyzer
 from assist.nlp.features import clean
-from assist.nlp.kb import KbEntry, KnowledgeBase
 from assist.nlp.kbhybrid import HybridKb
-from bench.kb_retired import EVAL, RETIRED, ROOT, _rows
+from bench.kb_retired import EVAL, RETIRED, ROOT, _rows, retired_hybrid
 
 BETAS: tuple[float, ...] = tuple(0.25 * i for i in range(17))  # 0 .. 4
 BARS: tuple[float, ...] = tuple(-1.0 + 0.125 * i for i in range(21))  # -1 .. 1.5
@@ -96,12 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                        [(str(r["text"]), r["kb_id"]) for r in _rows(ROOT / "tests" / "data" / "kb_paraphrases.jsonl")])
     per: dict[int, list[Row]] = {}
     for v in sets:
-        b = EVAL / f"blind_v{v}"
-        entries = [KbEntry(id=str(e["id"]), question=str(e["question"]), answer=str(e["answer"]), department="综合",
-                           keywords=(), source="blind", updated="2026-01-01") for e in _rows(b / "kb.jsonl")]
-        hybrid = HybridKb(KnowledgeBase(entries, kb.tokenizer, wording=kb.wording), encoder,
-                          normalizer=analyzer.normalizer)
-        per[v] = _rows_of(analyzer, hybrid, [(str(r["text"]), r["kb_id"]) for r in _rows(b / "kb_queries.jsonl")])
+        queries = [(str(r["text"]), r["kb_id"]) for r in _rows(EVAL / f"blind_v{v}" / "kb_queries.jsonl")]
+        per[v] = _rows_of(analyzer, retired_hybrid(analyzer, encoder, v), queries)
     totals = {"shipped gate": 0, "bar refitted": 0, "bar + coverage": 0}
     for v in sets:
         train = [r for w in sets if w != v for r in per[w]]

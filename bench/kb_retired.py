@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from assist.nlp.analyzer import Analyzer
+from assist.nlp.embed import Embedder
 from assist.nlp.kb import KbEntry, KnowledgeBase
 from assist.nlp.kbhybrid import HybridKb
 
@@ -47,6 +48,16 @@ class Score:
 
 def _rows(path: Path) -> list[dict[str, str | None]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def retired_hybrid(analyzer: Analyzer, encoder: Embedder, version: int) -> HybridKb:
+    """The hybrid search over retired blind set ``version``'s plain knowledge base (no keywords)."""
+    assert analyzer.kb is not None
+    rows = _rows(EVAL / f"blind_v{version}" / "kb.jsonl")
+    entries = [KbEntry(id=str(e["id"]), question=str(e["question"]), answer=str(e["answer"]), department="综合",
+                       keywords=(), source="blind", updated="2026-01-01") for e in rows]
+    return HybridKb(KnowledgeBase(entries, analyzer.kb.tokenizer, wording=analyzer.kb.wording), encoder,
+                    normalizer=analyzer.normalizer)
 
 
 def score(analyzer: Analyzer, hybrid: HybridKb, queries: list[Query]) -> Score:
@@ -87,12 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"shipped KB, {name:8s} {'held-out' if held_out else 'tuning':8s} {s.line()}")
     right = total = 0
     for v in sets:
-        b = EVAL / f"blind_v{v}"
-        entries = [KbEntry(id=str(e["id"]), question=str(e["question"]), answer=str(e["answer"]), department="综合",
-                           keywords=(), source="blind", updated="2026-01-01") for e in _rows(b / "kb.jsonl")]
-        hybrid = HybridKb(KnowledgeBase(entries, kb.tokenizer, wording=kb.wording), encoder,
-                          normalizer=analyzer.normalizer)
-        s = score(analyzer, hybrid, [Query(str(r["text"]), r["kb_id"]) for r in _rows(b / "kb_queries.jsonl")])
+        queries = [Query(str(r["text"]), r["kb_id"]) for r in _rows(EVAL / f"blind_v{v}" / "kb_queries.jsonl")]
+        s = score(analyzer, retired_hybrid(analyzer, encoder, v), queries)
         right, total = right + s.right, total + s.total
         print(f"retired blind v{v}: {s.line()}")
     print(f"retired blind sets together: {right}/{total} = {right / total:.1%}")

@@ -208,9 +208,9 @@ class Analyzer:
         emo = self.emotion.analyze(t)
         # 气话: the self-harm signal said in frustration (烦得想跳楼) with no cue and no danger before: a sign that
         # asks the general safety question, not the crisis card (weak_signs.toml, the fourth new-user trial)
-        seen = context is not None and context.danger_seen(utterance_id)
-        vented = () if seen else tuple(s for s in emo.critical
-                                       if self.weak_signs.vented(s.id, t, s.span.start, s.span.end))
+        vented = tuple(s for s in emo.critical if self.weak_signs.vented(s.id, t, s.span.start, s.span.end))
+        if vented and context is not None and context.danger_seen(utterance_id):
+            vented = ()  # after an earlier sign it is a second one, not venting
         if vented:
             kept = tuple(s for s in emo.critical if s not in vented)
             label, intensity = (emo.label, emo.intensity) if kept else self.emotion.plain_label(emo.scores)

@@ -230,7 +230,8 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     # the safety question (the second review: such calm farewells inside routine calls got nothing)
     vented = a.safety_question is not None and not a.critical  # the rules' own sign below the card: 气话 (烦得想跳楼)
     # (the model's 绝望 alone is no sign: it read 那多久能拿到钱我们已经等了三个月了 as despair; so with a cue)
-    floor = not flagged and not a.critical and (signs.farewell(text) or (label == DESPAIR and cue) or vented)
+    farewell = signs.farewell(text)
+    floor = not flagged and not a.critical and (farewell or (label == DESPAIR and cue) or vented)
     if floor:
         flagged, confident = True, False
     # a model-only self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
@@ -267,8 +268,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # of its own nor an answered question: ask (the second review: with the confident threshold at 0.61 a
         # routine second line, 他儿子不管他低保也停了, went red as 走失 once an amber question stood)
         confident = False
-    elif flagged and not confident and evidence \
-            and not analyzer.referrals.opens_with_denial(text):
+    elif flagged and not confident and evidence and not denied:
         # a second sign in the call raises the card when there is evidence: the words' own cue (我这几天一直在想
         # 一些不好的事), or an earlier sign the rules found, or a weak one the operator asked about (the answer)
         confident = True
@@ -285,7 +285,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if flagged and not a.critical and crit is not None:
         reason = f"可能有{kind or '生命安全'}风险(模型判断)"
     if floor:
-        reason = ("来电人话中有告别或交代后事之意,请确认其安全" if signs.farewell(text) else
+        reason = ("来电人话中有告别或交代后事之意,请确认其安全" if farewell else
                   "来电人情绪绝望,请确认其安全" if label == DESPAIR and not vented else
                   "来电人在气头上说到轻生,请确认其安全")
     if affirmed:
