@@ -7,7 +7,11 @@ something new (``RECENCY``), so a call that opens with a quick question and then
 becomes the dispute — but only once the new value outweighs the current one by ``SWITCH_MARGIN``
 (one passing remark does not flip the call, two do).  A crisis (a critical signal) makes the call
 求助 and keeps it there.  Praise said while the caller is upset (你们效率真高啊, 真是太负责了) is
-sarcasm, not 表扬: it adds no weight to 表扬.
+sarcasm, not 表扬: it adds no weight to 表扬.  A question (咨询) once the call is a request (一般诉求,
+投诉举报, 求助) is mostly about that request (那多久能修好, 这事到底归谁管): it weighs ``FOLLOW_UP``, so
+three follow-ups do not turn a complaint into 咨询 (trial 4, f6: the ticket was filed as 咨询 and the
+empathy card's deadline gave way to 我现在为您查询确认 just when the caller asked for the deadline);
+a caller who moves on to questions of their own still makes the call 咨询 after four.
 
 Department: a hint weighs what the analysis scored it (楼下 0.5, 楼梯 1, 拖欠工资 2); the call has
 a department only once one reaches ``DEPARTMENT_FLOOR`` (one vague word such as 楼下 or 小区 does
@@ -57,6 +61,8 @@ CALM_BELOW = 0.3  # running level under which the call's emotion is the caller's
 KB_MARGIN = 1.5  # a new knowledge answer must score this many times the current one's faded score
 KB_PARTIAL_MIN = 0.4  # a knowledge answer found on a partial is shown only from this score (the final decides)
 KB_CONFIDENT = 0.75  # an answer matched this well is the call's matter: only another as confident replaces it
+FOLLOW_UP = 0.3  # weight of a question (咨询) once the call is a request (see the module)
+REQUESTS = frozenset({Category.GENERAL, Category.COMPLAINT, Category.HELP})
 KB_LEAD = 0.1  # ... and, when the utterance also finds the call's answer, only one ahead of it by this much
 
 K = TypeVar("K", Category, str, Emotion)
@@ -122,8 +128,9 @@ class CallTopic:
         number is for), the call's running negative-emotion level and its own emotion."""
         if intent is not None:
             sarcasm = intent == Category.PRAISE and (negative_now or upset >= UPSET)
+            follow_up = intent == Category.CONSULTATION and self.category.current in REQUESTS
             if not sarcasm:
-                self.category.add(intent)
+                self.category.add(intent, FOLLOW_UP if follow_up else 1.0)
         if department:
             self.department.add(department, department_weight)
         if critical and not self.category.pinned:

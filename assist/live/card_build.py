@@ -6,12 +6,14 @@
 - ``steady_on_partial``: while the words come, a card changes only on a meaningful change (trial 3:
   a knowledge percentage ran 76→90→76→65→96→100 % within one line); the final settles it.
 - ``found_span``: where a referral's words stand in the transcript, for the overlay's highlight.
+- ``heard_span``: the words that raised a crisis or safety card, marked likewise (trial 4: 被打 was, 汽油 was not).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from assist.nlp.analysis import Analysis
 from assist.nlp.banned import BannedHit
 from assist.protocol.events import Span
 from assist.protocol.payloads import BannedPayload, EmotionPayload, KnowledgePayload, PromptData
@@ -68,3 +70,10 @@ def found_span(text: str, words: str) -> Span | None:
         return None
     pos = max(text.find(words), 0)
     return Span(text=words, start=pos, end=pos + len(words))
+
+
+def heard_span(text: str, r: Analysis) -> Span | None:
+    """The first words the analysis gives as evidence of a critical sign (the rules' or the quoted cue of a
+    model-only sign, ``WeakSigns.heard``), as found in ``text``."""
+    spans = r.evidence.get("critical", ())
+    return found_span(text, spans[0].text) if spans else None

@@ -32,8 +32,10 @@ from pathlib import Path
 from assist.nlp.analyzer import Analysis
 from assist.nlp.data import DEFAULT_DATA_DIR, DataError, load_toml
 from assist.nlp.referral import Referral, ReferralTable
+from assist.nlp.weaksigns import quoted
 
 KINDS_FILE = "crisis_kinds.toml"
+HEARD_KEPT = 2  # a model crisis card quotes the words of the call's last two utterances that gave some
 
 
 class Source(StrEnum):
@@ -120,6 +122,7 @@ class CrisisReading:
     numbers: tuple[str, ...]  # its emergency numbers, in the analysis's order
     said: frozenset[str]  # those its words gave (the rules found them in the text)
     raised: frozenset[str] = frozenset()  # those whose words raised the crisis (叫他没反应 → 120, not 撞了 → 122)
+    heard: str = ""  # a model reading: the words that make it specific (WeakSigns.heard), quoted on the card
 
 
 def emergency(table: ReferralTable | None, ref: Referral) -> bool:
@@ -148,7 +151,8 @@ def read(kinds: CrisisKinds, table: ReferralTable | None, rules: Analysis, refin
     if words and not set(words) & set(of_kind):
         kind = kinds.of_numbers(words, text) or kind  # the words say what the danger is, not the guess
     reason = kinds.model_reason.format(kind=kind) if kind else refined.critical_reason or ""
-    return CrisisReading(reason, kind, Source.MODEL, numbers, said)
+    heard = refined.evidence.get("critical", ())
+    return CrisisReading(reason, kind, Source.MODEL, numbers, said, heard=heard[0].text if heard else "")
 
 
 @dataclass
@@ -163,10 +167,20 @@ class CallCrisis:
     numbers: list[str] = field(default_factory=list)  # the call's crisis numbers, in the card's order
     said: set[str] = field(default_factory=set)  # crisis numbers the caller's words gave
     utterance: str | None = None  # the utterance whose reading set the call's reason
+    heard: dict[str, str] = field(default_factory=dict)  # utterance -> the words a model reading quoted
 
     @property
     def active(self) -> bool:
         return self.reason is not None
+
+    @property
+    def card_reason(self) -> str | None:
+        """The reason the crisis card and the supervisor's alert give: a model crisis quotes the words heard in
+        the call's last ``HEARD_KEPT`` utterances that gave some (trial 4, f1: "可能有自伤自杀风险(模型判断)"
+        stayed so through 存折密码我都写在本子上了 and the caller's 想过好几回了)."""
+        if self.reason is None or self.source is not Source.MODEL:
+            return self.reason
+        return self.reason + quoted(list(self.heard.values())[-HEARD_KEPT:])
 
     def take(self, reading: CrisisReading, utterance_id: str | None = None) -> bool:
         """Fold in one critical utterance's reading; True when the call's kind changed (or was set).  A
@@ -175,7 +189,12 @@ class CallCrisis:
             if self.reason is not None and reading.reason not in self.reason:
                 self.reason = f"{self.reason};{reading.reason}"  # 扬言伤人 stays; 大不了一起死 adds its reason
             return False
-        if not self._replaces(reading, utterance_id):
+        replaces = self._replaces(reading, utterance_id)
+        if reading.heard and (replaces or reading.kind in (None, self.kind)):
+            key = utterance_id or ""
+            self.heard.pop(key, None)  # the utterance's newest words (its final after a partial), last
+            self.heard[key] = reading.heard
+        if not replaces:
             return False
         changed = reading.kind != self.kind
         self.reason, self.source, self.utterance = reading.reason, reading.source, utterance_id

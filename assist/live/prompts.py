@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from assist.live.alerts import CallAlerts
 from assist.live.call_context import CallDepartmentView
 from assist.live.call_level import CallLevel
-from assist.live.card_build import found_span, lapse_card, steady_on_partial
+from assist.live.card_build import found_span, heard_span, lapse_card, steady_on_partial
 from assist.live.card_life import KB_STRONG, CallCards, LiveCard
 from assist.live.crisis import CrisisReading, read
 from assist.live.echo import SuggestedLines
@@ -273,15 +273,15 @@ class LiveAssist:
         crisis = set(self.call.crisis_numbers)
         asked: set[str] = set()  # numbers only the safety question's card gives (not found in the words)
         if r.critical and crisis_card is not None:  # the call's reason and numbers (emergency ones only)
-            data: PromptData = CriticalPayload(reason=self.call.crisis.reason, referrals=crisis_card)
-            cards[(PromptKind.CRITICAL, "0")] = (data, None)
+            data: PromptData = CriticalPayload(reason=self.call.crisis.card_reason, referrals=crisis_card)
+            cards[(PromptKind.CRITICAL, "0")] = (data, heard_span(text, r))
             crisis.update(crisis_card)
         elif r.safety_question is not None and not crisis:  # a weaker sign: ask, no crisis mode, no alert
             asked = {x.number for x in r.referrals if x.span is None}  # the kind's numbers, not said in the words
             if not self._denied(t, r):  # a denial of the danger answers the standing question: no new card
                 safety = SafetyPayload(question=r.safety_question, reason=r.critical_reason,
                                        referrals=tuple(x.number for x in r.referrals if x.number in asked))
-                cards[(PromptKind.SAFETY, "0")] = (safety, None)
+                cards[(PromptKind.SAFETY, "0")] = (safety, heard_span(text, r))
         if r.emotion is not None and r.emotion.label.negative:
             # while the words come, an upset call's emotion card names the call's emotion (the meter's):
             # one partial's reading (焦虑 60 % before the final's 愤怒 59 %, trial 3 e1 T6) does not relabel it

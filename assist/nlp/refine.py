@@ -30,7 +30,9 @@ from assist.nlp.features import FloatArray, RuleView, clean
 from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel, LearnedResult
 from assist.nlp.querycap import query_text
 from assist.nlp.traindata import Head
+from assist.nlp.weaksigns import quoted
 from assist.protocol.enums import Category, Emotion
+from assist.protocol.events import Span
 
 if TYPE_CHECKING:
     from assist.nlp.analysis import Analysis, CallContext
@@ -282,8 +284,9 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if safety_check and kind == SELF_HARM and (soft or (not cue and not seen)):
         kind = None  # no words of self-harm (我一个月没睡过整觉了): the general safety question, not the self-harm one
     reason = a.critical_reason if critical else None
+    heard = signs.heard(text) if flagged and not a.critical else None  # the words the card quotes and marks
     if flagged and not a.critical and crit is not None:
-        reason = f"可能有{kind or '生命安全'}风险(模型判断)"
+        reason = f"可能有{kind or '生命安全'}风险(模型判断)" + quoted([text[heard[0]:heard[1]]] if heard else [])
     if floor:
         reason = ("来电人话中有告别或交代后事之意,请确认其安全" if farewell else
                   "来电人情绪绝望,请确认其安全" if label == DESPAIR and not vented else
@@ -325,9 +328,10 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
                        utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
     question = analyzer.referrals.safety_question(kind) if safety_check else None
+    marks = a.evidence if heard is None else {**a.evidence, "critical": (Span(text[heard[0]:heard[1]], *heard),)}
     return dataclasses.replace(a, intent=intent, department=fields["department"], emotion=emotion,
                                referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
-                               critical_reason=reason, scores=scores, safety_question=question)
+                               critical_reason=reason, scores=scores, safety_question=question, evidence=marks)
 
 
 def _crisis_referrals(analyzer: RulesEngine, kind: str, referrals: tuple[Referral, ...],

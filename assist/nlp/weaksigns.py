@@ -10,6 +10,7 @@ operator's safety questions (``SafetyRules`` of safety_check.toml, as the traini
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,13 @@ from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
 from assist.nlp.safety_questions import SafetyRules
 
 WEAK_FILE = "weak_signs.toml"
+HEARD_SIDE = 6  # characters either side of a cue quoted as what was heard, when no punctuation ends the clause
+_CLAUSE_END = re.compile(r"[,.!?;:，。！？；：、]")
+
+
+def quoted(words: Sequence[str]) -> str:
+    """What was heard, after a model-only reason: ``:「…」「…」`` ("" for nothing)."""
+    return ":" + "".join(f"「{w}」" for w in words) if words else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,22 @@ class WeakSigns:
         """A last goodbye or affairs put in order (退休金我都留给闺女了再见, 户口迁完了我就可以安心走了): asks the
         safety question even when no net flags the line (refine.apply)."""
         return any(p.search(text) for p in self.farewells)
+
+    def heard(self, text: str) -> tuple[int, int] | None:
+        """Where the words that make a model-only sign specific stand: the clause of the first farewell, else
+        of the first cue (hyperbole masked), at most ``HEARD_SIDE`` characters either side of it.  The crisis
+        card quotes and highlights it (trial 4: "可能有自伤自杀风险(模型判断)" named nothing the caller said)."""
+        found = next((m for p in self.farewells if (m := p.search(text))), None)
+        if found is None:
+            rest = self.masked(text)
+            found = min((m for p in self.cues if (m := p.search(rest))), key=lambda m: m.start(), default=None)
+        if found is None:
+            return None
+        start, end = found.start(), found.end()
+        before = [m.end() for m in _CLAUSE_END.finditer(text, max(0, start - HEARD_SIDE), start)]
+        after = _CLAUSE_END.search(text, end, min(len(text), end + HEARD_SIDE))
+        return (before[-1] if before else max(0, start - HEARD_SIDE),
+                after.start() if after else min(len(text), end + HEARD_SIDE))
 
     def vented(self, rule: str, text: str, start: int, end: int) -> bool:
         """The rules' critical signal ``rule`` at ``start:end`` is said in frustration (烦得想跳楼), and the words

@@ -41,3 +41,22 @@ def test_departments_switch_with_the_same_margin() -> None:
     assert dept.current == "住建"
     dept.add("人社")
     assert dept.current == "人社"
+
+
+def test_follow_up_questions_do_not_turn_a_request_into_a_consultation() -> None:
+    """Trial 4, f6: 电梯坏了一个礼拜物业不修 … 那多久能修好 was filed as 咨询."""
+    topic = CallTopic()
+    for intent in (Category.GENERAL, Category.COMPLAINT, Category.COMPLAINT, Category.CONSULTATION,
+                   Category.CONSULTATION, Category.CONSULTATION):
+        topic.fold(intent, None, critical=False, upset=0.3, negative_now=False)
+    assert topic.category.current == Category.COMPLAINT
+    topic.fold(Category.CONSULTATION, None, critical=False, upset=0.0, negative_now=False)
+    assert topic.category.current == Category.CONSULTATION  # four questions of the caller's own: a consultation
+
+
+def test_a_consultation_call_becomes_a_request_at_once() -> None:
+    topic = CallTopic()
+    topic.fold(Category.CONSULTATION, None, critical=False, upset=0.0, negative_now=False)
+    topic.fold(Category.COMPLAINT, None, critical=False, upset=0.0, negative_now=False)
+    topic.fold(Category.COMPLAINT, None, critical=False, upset=0.0, negative_now=False)
+    assert topic.category.current == Category.COMPLAINT

@@ -179,3 +179,23 @@ def test_the_same_utterance_may_revise_its_own_guess_another_may_not(learned: An
     assert crisis.take(partial, "u1") and crisis.kind == "其他危险"
     assert crisis.take(final, "u1") and crisis.kind == "被困"
     assert not crisis.take(other, "u2") and crisis.kind == "被困"
+
+
+def test_a_model_crisis_quotes_the_words_heard_in_its_last_two_utterances(learned: Analyzer) -> None:
+    """Trial 4, f1: "可能有自伤自杀风险(模型判断)" named nothing the caller said, and stayed so."""
+    crisis = CallCrisis(shipped_kinds(), learned.referrals)
+
+    def guess(heard: str) -> CrisisReading:
+        return CrisisReading("可能有自伤自杀风险(模型判断)", "自伤自杀", Source.MODEL, ("12356",), frozenset(),
+                             heard=heard)
+
+    crisis.take(guess("存折密码我都交代好了"), "u1")
+    assert crisis.card_reason == "可能有自伤自杀风险(模型判断):「存折密码我都交代好了」"
+    crisis.take(guess(""), "u2")  # 嗯: nothing to quote
+    crisis.take(guess("想过好几回"), "u3")
+    crisis.take(guess("想过好几回了家里就我一个人"), "u3")  # the same utterance's final replaces its partial
+    crisis.take(guess("我就是累了"), "u4")
+    assert crisis.card_reason == "可能有自伤自杀风险(模型判断):「想过好几回了家里就我一个人」「我就是累了」"
+    rules = CrisisReading("来电人明确表达轻生意图", "自伤自杀", Source.RULES, ("12356",), frozenset())
+    crisis.take(rules, "u5")
+    assert crisis.card_reason == "来电人明确表达轻生意图"  # words of the rules need no quote

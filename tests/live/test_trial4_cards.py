@@ -1,7 +1,8 @@
 """The fourth new-user trial's calls word by word through live assist (tests/data/trial4, the trial's own
 scripts): a follow-up keeps the call's knowledge answer and 承办 (problem 5), a new explicit question
 replaces it (6), the percentage does not flicker within one utterance (17), and the crisis card and the
-referral cards agree on the order of the numbers and on who dials (11)."""
+referral cards agree on the order of the numbers and on who dials (11), and a follow-up question keeps the
+call's category and the empathy card's deadline (12)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import tomllib
 from assist.live.call_state import KB_CONFIDENT, Answer, CallKnowledge
 from assist.nlp.analyzer import Analyzer
 from assist.nlp.data import DEFAULT_DATA_DIR
-from assist.protocol.enums import PromptAction, PromptKind
+from assist.protocol.enums import Category, PromptAction, PromptKind
 from assist.protocol.events import CallState, Prompt
-from assist.protocol.payloads import KnowledgePayload, ReferralPayload
+from assist.protocol.payloads import CriticalPayload, EmpathyPayload, KnowledgePayload, ReferralPayload
 from tests.support.word_replay import DATA, Turn, call_lines, critical_cards, replay_words, shown
 
 TRIAL = DATA / "trial4"
@@ -132,3 +133,23 @@ def test_every_crisis_wording_in_the_data_files_has_the_operator_connect() -> No
     assert len(wordings) >= 10
     assert all(TRANSFER in w and "请您立即拨打" not in w and "请立即拨打" not in w for w in wordings), \
         [w for w in wordings if TRANSFER not in w]
+
+
+def test_a_follow_up_question_keeps_the_calls_category_and_deadline(learned: Analyzer) -> None:
+    """f6 T8 那多久能修好 turned a complaint into 咨询 and its 行动承诺 from the deadline to 我现在为您查询确认."""
+    turns = replay(learned, "f6")
+    states = [(line, e) for line, final, events in turns if final for e in events if isinstance(e, CallState)]
+    after = [e.intent for line, e in states if line.startswith("那 多久") or line.startswith("那多久")]
+    assert after and after[-1] != Category.CONSULTATION, [(line[:8], e.intent) for line, e in states]
+    scripts = [p.data for _, final, p in shown(turns, PromptKind.EMPATHY)
+               if final and isinstance(p.data, EmpathyPayload)]
+    assert scripts and "办结时限" in scripts[-1].steps[2], scripts[-1].steps
+
+
+def test_a_model_crisis_card_quotes_and_marks_what_the_caller_said(learned: Analyzer) -> None:
+    """f1 T4 (存折密码我都写在本子上了): the card said only 可能有自伤自杀风险(模型判断), nothing was marked."""
+    cards = [(line, p) for line, final, p in shown(replay(learned, "f1"), PromptKind.CRITICAL) if final]
+    assert cards
+    line, first = cards[0]
+    assert isinstance(first.data, CriticalPayload) and first.data.reason and "「" in first.data.reason
+    assert first.span is not None and first.span.text in line and first.span.text in first.data.reason

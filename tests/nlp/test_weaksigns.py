@@ -1,0 +1,44 @@
+"""What a model-only crisis sign quotes and marks (assist/nlp/weaksigns.py ``heard``, ``quoted``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.nlp.weaksigns import HEARD_SIDE, WeakSigns, quoted
+
+
+@pytest.fixture(scope="module")
+def signs() -> WeakSigns:
+    return WeakSigns.load()
+
+
+def words(signs: WeakSigns, text: str) -> str | None:
+    at = signs.heard(text)
+    return text[at[0]:at[1]] if at is not None else None
+
+
+def test_the_clause_of_the_cue_is_quoted(signs: WeakSigns) -> None:
+    assert words(signs, "公积金的事先不说了,存折密码我都交代好了,以后她用得着。") == "存折密码我都交代好了"
+
+
+def test_a_farewell_is_quoted_before_a_cue(signs: WeakSigns) -> None:
+    assert words(signs, "我一个人过,退休金我都留给闺女了再见") == "退休金我都留给闺女了再见"
+
+
+def test_recognizer_text_is_cut_around_the_cue(signs: WeakSigns) -> None:
+    text = "就是那个社保的事情反正最近总在想一些不好的事情你们也别打回访了"
+    found = signs.heard(text)
+    assert found is not None
+    start, end = found
+    cue = text.index("不好的事")
+    assert start == cue - HEARD_SIDE and end == cue + len("不好的事") + HEARD_SIDE
+
+
+def test_hyperbole_and_routine_words_are_not_quoted(signs: WeakSigns) -> None:
+    assert words(signs, "排队排了一上午,真是愁死了,社保卡到底什么时候能办好?") is None
+    assert words(signs, "我想问一下公积金提取需要什么材料") is None
+
+
+def test_quoted_format() -> None:
+    assert quoted([]) == ""
+    assert quoted(["想过好几回了", "就是累了"]) == ":「想过好几回了」「就是累了」"
