@@ -1,8 +1,8 @@
 """Training report of one call (docs/training.md): what the operator said and should have said.
 
 ``build_report(events)`` reads the typed event stream of a call (final transcripts, prompts, alerts,
-call state; JSON from the server is decoded at the edge by ``assist.protocol.decode.decode_events``)
-and returns a ``TrainingReport``: banned phrases used (time, words, what to say instead), the standard
+call state; JSON from the server is decoded at the edge by ``assist.protocol.decode.decode_events``;
+read into a call by ``assist.training.call_events``) and returns a ``TrainingReport``: banned phrases used (time, words, what to say instead), the standard
 opening and closing greetings, the three empathy steps in the operator's words after the caller showed
 emotion (情绪承接 not in the first reply is ``late``), 知识库有答案而坐席答不知道 (``assist.training.unanswered``),
 the referrals and knowledge answers the assistant offered (a missed number with the card's
@@ -26,23 +26,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from assist.live.card_build import distinct_wordings
 from assist.nlp.safety_questions import SafetyRules
-from assist.protocol.enums import AlertKind, CallMode, Emotion, PromptAction, PromptKind, Role, Severity
-from assist.protocol.events import Alert, CallStarted, CallState, Event, Prompt, Ready, Transcript
+from assist.protocol.enums import AlertKind, Emotion, PromptAction, PromptKind, Role, Severity
+from assist.protocol.events import Alert, Event
 from assist.protocol.payloads import (
     BannedPayload,
     CategoryPayload,
     CriticalPayload,
     EmotionPayload,
     KnowledgePayload,
-    PromptData,
     ReferralPayload,
     SafetyPayload,
 )
-from assist.text import join_cjk
+from assist.training.call_events import CallRead, Card, Utterance, cards_of, read_call, rounded
 from assist.training.crisis import CrisisCheck, CrisisRules, Said, judge
 from assist.training.crisis_signs import CallerLine, CrisisReading, CrisisSign, read_crisis
 from assist.training.offers import KnowledgeCard, ReferralCard
@@ -71,88 +69,11 @@ from assist.training.unanswered import Answer, Lapse, Line, unanswered
 CRISIS_EMPATHY_NOTE = "危急来电按危急处置评价:情绪承接见危急处置,不检查责任表态和行动承诺(办结时限)"
 
 
-def _t(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 2)
-
-
-# ---------------------------------------------------------------- the call as read from events
-
-
-@dataclass(frozen=True, slots=True)
-class _Utterance:
-    utterance_id: str
-    role: Role
-    text: str  # for display (no spaces between Chinese words)
-    norm: str  # normalised, for matching
-    start: float
-    end: float
-    words: tuple[tuple[str, float], ...]  # (word, start)
-
-
-@dataclass(frozen=True, slots=True)
-class _Card:
-    """A prompt in its last state, at the time of its utterance."""
-
-    prompt: Prompt
-    time: float
-
-    @property
-    def data(self) -> PromptData:
-        return self.prompt.data
-
-
-@dataclass
-class _Call:
-    call_id: str | None = None
-    agent_id: str | None = None
-    mode: CallMode | None = None
-    state: CallState | None = None  # the last call state: the call-level category the overlay ends on
-    utterances: dict[str, _Utterance] = field(default_factory=dict)
-    prompts: dict[str, Prompt] = field(default_factory=dict)
-    alerts: dict[str, Alert] = field(default_factory=dict)
-
-
-def _read(events: Iterable[Event], rules: TrainingRules) -> _Call:
-    call = _Call()
-    for ev in events:
-        if isinstance(ev, Ready | CallState | CallStarted | Transcript | Prompt | Alert) and ev.call_id:
-            call.call_id = call.call_id or ev.call_id
-        if isinstance(ev, CallState | CallStarted):
-            call.agent_id = ev.agent_id or call.agent_id
-            call.mode = ev.mode or call.mode
-            if isinstance(ev, CallState):
-                call.state = ev
-        elif isinstance(ev, Transcript) and ev.final:
-            if not ev.text.strip():
-                call.utterances.pop(ev.utterance_id, None)  # a withdrawn utterance
-                continue
-            call.utterances[ev.utterance_id] = _Utterance(
-                ev.utterance_id, Role(ev.role), join_cjk(ev.text), rules.normalize(ev.text), ev.start, ev.end,
-                tuple((w.word, w.start) for w in ev.words),
-            )
-        elif isinstance(ev, Prompt):
-            call.prompts[ev.prompt_id] = ev
-        elif isinstance(ev, Alert):
-            call.alerts[ev.alert_id] = ev  # a continuing crisis comes again with its count updated
-    return call
-
-
-def _cards(call: _Call) -> list[_Card]:
-    """Prompts in their last state, withdrawn ones left out, in time order."""
-    out = []
-    for p in call.prompts.values():
-        if p.action == PromptAction.WITHDRAW:
-            continue
-        utt = call.utterances.get(p.utterance_id)
-        out.append(_Card(p, utt.start if utt is not None else p.audio_time))
-    return sorted(out, key=lambda c: (c.time, c.prompt.prompt_id))
-
-
 # ---------------------------------------------------------------- the checks
 
 
-def _greeting(rule: GreetingRule, utterances: Sequence[_Utterance]) -> GreetingCheck:
-    found: dict[str, _Utterance] = {}
+def _greeting(rule: GreetingRule, utterances: Sequence[Utterance]) -> GreetingCheck:
+    found: dict[str, Utterance] = {}
     for utt in utterances:
         for part in rule.parts:
             if part.name not in found and part.cue.find(utt.norm) is not None:
@@ -161,37 +82,37 @@ def _greeting(rule: GreetingRule, utterances: Sequence[_Utterance]) -> GreetingC
     missing = tuple(p.name for p in rule.parts if p.name not in found)
     return GreetingCheck(
         used=not missing,
-        time=_t(hits[0].start) if hits else None,
+        time=rounded(hits[0].start) if hits else None,
         said=" / ".join(u.text for u in hits) if hits else None,
         missing=missing,
         expected=rule.example,
     )
 
 
-def _opening(rules: TrainingRules, agent: Sequence[_Utterance]) -> GreetingCheck:
+def _opening(rules: TrainingRules, agent: Sequence[Utterance]) -> GreetingCheck:
     if not agent:
         return _greeting(rules.opening, [])
     first = agent[0].start
     return _greeting(rules.opening, [u for u in agent if u.start <= first + rules.opening.within_seconds])
 
 
-def _closing(rules: TrainingRules, agent: Sequence[_Utterance], call_end: float) -> GreetingCheck:
+def _closing(rules: TrainingRules, agent: Sequence[Utterance], call_end: float) -> GreetingCheck:
     return _greeting(rules.closing, [u for u in agent if u.end >= call_end - rules.closing.within_seconds])
 
 
-def _step(step: EmpathyStep, utterances: Sequence[_Utterance]) -> StepCheck:
+def _step(step: EmpathyStep, utterances: Sequence[Utterance]) -> StepCheck:
     notes: list[str] = []
     for utt in utterances:
         for m in step.cue.find_all(utt.norm):
             problem = step.problem(utt.norm, m)
             if problem is None:
-                return StepCheck(step.name, True, _t(utt.start), utt.text, step.example)
+                return StepCheck(step.name, True, rounded(utt.start), utt.text, step.example)
             if problem not in notes:
                 notes.append(problem)
     return StepCheck(step.name, False, None, None, step.example, tuple(notes))
 
 
-def _emotions(cards: Sequence[_Card]) -> list[tuple[_Card, Emotion, float]]:
+def _emotions(cards: Sequence[Card]) -> list[tuple[Card, Emotion, float]]:
     out = []
     for c in cards:
         data = c.data
@@ -200,7 +121,7 @@ def _emotions(cards: Sequence[_Card]) -> list[tuple[_Card, Emotion, float]]:
     return out
 
 
-def _empathy(rules: TrainingRules, cards: Sequence[_Card], agent: Sequence[_Utterance]) -> EmpathyCheck:
+def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Utterance]) -> EmpathyCheck:
     shown = [(c, label, level) for c, label, level in _emotions(cards) if level >= rules.min_intensity]
     if not shown:
         return EmpathyCheck(None, (), ("来电人没有表现出明显的负面情绪,本通电话不检查共情三步",))
@@ -215,20 +136,20 @@ def _empathy(rules: TrainingRules, cards: Sequence[_Card], agent: Sequence[_Utte
             late = LateStep(round(first.time - card.time, 1), len(before),
                             sum(1 for u in before if u.utterance_id in banned))
             steps[0] = dataclasses.replace(first, late=late)
-    return EmpathyCheck(EmotionMark(label, round(level, 2), _t(card.time)), tuple(steps))
+    return EmpathyCheck(EmotionMark(label, round(level, 2), rounded(card.time)), tuple(steps))
 
 
-def _peak(cards: Sequence[_Card]) -> EmotionMark | None:
-    best: tuple[_Card, Emotion, float] | None = None
+def _peak(cards: Sequence[Card]) -> EmotionMark | None:
+    best: tuple[Card, Emotion, float] | None = None
     for item in _emotions(cards):
         if best is None or item[2] > best[2]:
             best = item
     if best is None:
         return None
-    return EmotionMark(best[1], round(best[2], 2), _t(best[0].time))
+    return EmotionMark(best[1], round(best[2], 2), rounded(best[0].time))
 
 
-def _category(call: _Call, cards: Sequence[_Card]) -> CallCategory | None:
+def _category(call: CallRead, cards: Sequence[Card]) -> CallCategory | None:
     """The call's category and handling department as the call ended: the call-level decision
     (``assist.live.call_level``) that the overlay shows last.  Live assist sends it as the call state
     and writes it on every category card (a stored call keeps only the cards), so the last call
@@ -242,7 +163,7 @@ def _category(call: _Call, cards: Sequence[_Card]) -> CallCategory | None:
     return CallCategory(latest.intent, latest.department or (state.department if state is not None else None))
 
 
-def _word_time(utt: _Utterance | None, card: _Card, said: str) -> float:
+def _word_time(utt: Utterance | None, card: Card, said: str) -> float:
     """When the banned words were said: the start of the word where the span begins."""
     if utt is None:
         return card.time
@@ -261,7 +182,7 @@ def _word_time(utt: _Utterance | None, card: _Card, said: str) -> float:
     return max((s for i, s in starts if i <= pos), default=utt.start)
 
 
-def _banned(call: _Call, cards: Sequence[_Card]) -> tuple[BannedUse, ...]:
+def _banned(call: CallRead, cards: Sequence[Card]) -> tuple[BannedUse, ...]:
     out = []
     for c in cards:
         data = c.data
@@ -269,18 +190,18 @@ def _banned(call: _Call, cards: Sequence[_Card]) -> tuple[BannedUse, ...]:
             when = _word_time(call.utterances.get(c.prompt.utterance_id), c, data.said)
             # a card stored before the live card dropped a wording another one contains says it once here
             suggestion = " ".join(distinct_wordings(data.suggestion.split(" ")))
-            out.append(BannedUse(_t(when) or 0.0, data.said, data.rule, suggestion))
+            out.append(BannedUse(rounded(when) or 0.0, data.said, data.rule, suggestion))
     return tuple(sorted(out, key=lambda b: (b.time, b.words, b.rule)))
 
 
-def _referrals(cards: Sequence[_Card], agent: Sequence[_Utterance], caller: Sequence[CallerLine],
+def _referrals(cards: Sequence[Card], agent: Sequence[Utterance], caller: Sequence[CallerLine],
                crisis: CrisisReading | None) -> tuple[ReferralOffer, ...]:
     shown = [ReferralCard(c.prompt.utterance_id, c.time, d.number, d.name, d.reason, d.script)
              for c in cards if isinstance(d := c.data, ReferralPayload) and d.number]
     return referral_offers(shown, [_said(u) for u in agent], caller, crisis, _crisis_rules())
 
 
-def _knowledge(call: _Call) -> tuple[KnowledgeOffer, ...]:
+def _knowledge(call: CallRead) -> tuple[KnowledgeOffer, ...]:
     """Every answer shown, withdrawn ones too (a withdraw carries the card's last content)."""
     shown = []
     for p in call.prompts.values():
@@ -291,7 +212,7 @@ def _knowledge(call: _Call) -> tuple[KnowledgeOffer, ...]:
     return knowledge_offers(shown)
 
 
-def _alerts(call: _Call, cards: Sequence[_Card]) -> tuple[AlertNote, ...]:
+def _alerts(call: CallRead, cards: Sequence[Card]) -> tuple[AlertNote, ...]:
     """The alerts in time order, each alert (kind, severity, message) once: at its first time, with how
     many times it came again (the model re-raising the same crisis on every caller final is one episode).
     A changed reason or another kind is another note."""
@@ -304,12 +225,12 @@ def _alerts(call: _Call, cards: Sequence[_Card]) -> tuple[AlertNote, ...]:
         key = (a.kind, a.severity, a.message)
         seen = notes.get(key)
         again = max(0, a.count - 1)  # re-raises of a continuing crisis folded into one alert
-        notes[key] = (AlertNote(_t(when) or 0.0, key[0], key[1], a.message, again) if seen is None
+        notes[key] = (AlertNote(rounded(when) or 0.0, key[0], key[1], a.message, again) if seen is None
                       else dataclasses.replace(seen, repeats=seen.repeats + 1 + again))
     return tuple(notes.values())  # in the order of their first time
 
 
-def _alert_time(call: _Call, alert: Alert, banned_at: dict[str, float]) -> float:
+def _alert_time(call: CallRead, alert: Alert, banned_at: dict[str, float]) -> float:
     """An alert's moment, as the report dates its cards (its ``audio_time`` is when the words ended and the
     alert was raised): a banned-phrase alert when the banned words were said, another the start of the words
     that raised it (转介 and 危急信号 of one caller line at one time)."""
@@ -321,8 +242,8 @@ def _alert_time(call: _Call, alert: Alert, banned_at: dict[str, float]) -> float
     return utt.start if utt is not None else alert.audio_time
 
 
-def _unanswered(call: _Call, cards: Sequence[_Card], rules: TrainingRules,
-                utterances: Sequence[_Utterance]) -> tuple[Unanswered, ...]:
+def _unanswered(call: CallRead, cards: Sequence[Card], rules: TrainingRules,
+                utterances: Sequence[Utterance]) -> tuple[Unanswered, ...]:
     """知识库有答案而坐席答不知道 (``assist.training.unanswered``)."""
     lapses = [Lapse(c.prompt.utterance_id, _word_time(call.utterances.get(c.prompt.utterance_id), c, d.said),
                     d.said, d.rule, d.suggestion)
@@ -338,10 +259,10 @@ def _unanswered(call: _Call, cards: Sequence[_Card], rules: TrainingRules,
 def build_report(events: Iterable[Event], rules: TrainingRules | None = None) -> TrainingReport:
     """The training report of one call from its event stream (see the module docstring)."""
     rules = rules or TrainingRules.load()
-    call = _read(events, rules)
+    call = read_call(events, rules)
     utterances = sorted(call.utterances.values(), key=lambda u: (u.start, u.end, u.utterance_id))
     agent = [u for u in utterances if u.role.is_agent]
-    cards = _cards(call)
+    cards = cards_of(call)
     end = max((u.end for u in utterances), default=0.0)
     counts: dict[Role, int] = {}
     for u in utterances:
@@ -359,7 +280,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
         call_id=call.call_id,
         agent_id=call.agent_id,
         mode=call.mode,
-        duration=_t(end) or 0.0,
+        duration=rounded(end) or 0.0,
         utterances=dict(sorted(counts.items())),
         category=_category(call, cards),
         emotion=_peak(cards),
@@ -387,11 +308,11 @@ def _crisis_rules() -> CrisisRules:
     return _CRISIS_RULES[0]
 
 
-def _said(u: _Utterance) -> Said:
+def _said(u: Utterance) -> Said:
     return Said(u.text, u.norm, u.start, u.end)
 
 
-def _reading(call: _Call, cards: Sequence[_Card], caller: Sequence[CallerLine]) -> CrisisReading | None:
+def _reading(call: CallRead, cards: Sequence[Card], caller: Sequence[CallerLine]) -> CrisisReading | None:
     """What the crisis cards amount to (``assist.training.crisis_signs``; None: no critical signal)."""
     signs = [CrisisSign(c.prompt.utterance_id, c.time, d.reason, d.referrals)
              for c in cards if isinstance(d := c.data, CriticalPayload)]
@@ -404,7 +325,7 @@ def _reading(call: _Call, cards: Sequence[_Card], caller: Sequence[CallerLine]) 
     return read_crisis(_crisis_rules(), signs, caller, safety, despair)
 
 
-def _crisis(reading: CrisisReading | None, agent: Sequence[_Utterance]) -> CrisisCheck | None:
+def _crisis(reading: CrisisReading | None, agent: Sequence[Utterance]) -> CrisisCheck | None:
     """Crisis criteria from the first critical prompt on, with the numbers its kinds need (None when no
     critical signal fired); an unconfirmed model guess is reported without items, as ``reading.note``."""
     if reading is None:
@@ -416,7 +337,7 @@ def _crisis(reading: CrisisReading | None, agent: Sequence[_Utterance]) -> Crisi
     return dataclasses.replace(check, kinds=kinds, offered=reading.offered, note=reading.note)
 
 
-def _safety(call: _Call, cards: Sequence[_Card], agent: Sequence[_Utterance],
+def _safety(call: CallRead, cards: Sequence[Card], agent: Sequence[Utterance],
             reading: CrisisReading | None) -> tuple[SafetyCheck, ...]:
     """Whether the operator asked about the caller's safety after each safety card (withdrawn ones too:
     a safety card retires on the caller's next calm final, after it was shown), and after an unconfirmed
