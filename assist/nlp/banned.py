@@ -61,7 +61,6 @@ class BannedList:
         negated: Sequence[re.Pattern[str]] = (),
         negated_categories: Sequence[str] = (),
         standard: Sequence[re.Pattern[str]] = (),
-        declined: Sequence[re.Pattern[str]] = (),
     ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
@@ -69,13 +68,12 @@ class BannedList:
         self.unknown_department = unknown_department
         self.crisis_suggestion = crisis_suggestion
         self.learned = learned or {}
-        self.compliant = tuple(compliant)  # standard commitments the learned model must not flag
+        self.compliant = tuple(compliant)  # promises the learned model must not flag: a time limit, or declined
         self.deescalation = tuple(deescalation)  # 请您冷静…不要冲动: the protocol when the caller threatens harm
         self.deescalation_categories = frozenset(deescalation_categories)  # the rules' categories it may cover
         self.negated = tuple(negated)  # 我不能向您保证… / 我没法替部门打包票: a promise declined
         self.negated_categories = frozenset(negated_categories)
         self.standard = tuple(standard)  # standard wording and filler: never a learned warning (还有其他问题吗)
-        self.declined = tuple(declined)  # 我没法替部门打包票: no learned promise warning
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
 
     @classmethod
@@ -83,7 +81,7 @@ class BannedList:
         doc = load_toml(path)
         doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
                         "learned", "compliant", "deescalation", "deescalation_categories", "negated",
-                        "negated_categories", "standard", "declined"})
+                        "negated_categories", "standard"})
         defines = doc.defines()
         limits = time_limits(path)
         rules: list[tuple[BannedRule, Entry[int]]] = []
@@ -124,7 +122,7 @@ class BannedList:
                    deescalation=doc.regex_list("deescalation", defines),
                    deescalation_categories=doc.texts("deescalation_categories"),
                    negated=doc.regex_list("negated", defines), negated_categories=doc.texts("negated_categories"),
-                   standard=doc.regex_list("standard", defines), declined=doc.regex_list("declined", defines))
+                   standard=doc.regex_list("standard", defines))
 
     def learned_hit(self, text: str, kind: str | None, *, department: str | None = None,
                     crisis: tuple[str, ...] | None = None, threat: bool = False) -> BannedHit | None:
@@ -137,8 +135,8 @@ class BannedList:
             return None
         if any(p.search(text) for p in self.standard):
             return None  # 好的还有其他问题吗 / 这个情况我了解了 / 嗯那个呃就是这样子啊: standard wording or filler
-        if kind in PROMISE_KINDS and any(p.search(text) for p in (*self.compliant, *self.declined)):
-            return None  # a promise read as vague or absolute, but it states a standard time limit
+        if kind in PROMISE_KINDS and any(p.search(text) for p in self.compliant):
+            return None  # a promise read as vague or absolute, but it states a standard time limit or declines one
         if threat and self._deescalating(text):
             return None  # 请您冷静一下千万不要冲动 to a caller threatening harm: the protocol, not a lapse
         fallback = self.learned.get("default", "我非常理解您的心情,我立即为您转办并跟踪进度。")

@@ -2,9 +2,10 @@
 
 ``build_report(events)`` reads the typed event stream of a call (final transcripts, prompts, alerts,
 call state; JSON from the server is decoded at the edge by ``assist.protocol.decode.decode_events``;
-read into a call by ``assist.training.call_events``) and returns a ``TrainingReport``: banned phrases used (time, words, what to say instead), the standard
-opening and closing greetings, the three empathy steps in the operator's words after the caller showed
-emotion (情绪承接 not in the first reply is ``late``), 知识库有答案而坐席答不知道 (``assist.training.unanswered``),
+read into a call by ``assist.training.call_events``) and returns a ``TrainingReport``: banned phrases
+used (time, words, what to say instead), the standard opening and closing greetings, the three empathy
+steps in the operator's words after the caller showed emotion (情绪承接 not in the first reply is
+``late``), 知识库有答案而坐席答不知道 (``assist.training.unanswered``),
 the referrals and knowledge answers the assistant offered (a missed number with the card's
 words for the caller), the call-level category and department the call ended on, the caller's peak
 emotion, the alerts (each raised again listed once, with its repeats), and whether the operator asked
