@@ -19,6 +19,7 @@ CRISIS_SUGGESTION = "请您先不要挂电话,我一直在这里,我马上为您
 
 
 PROMISE_KINDS = frozenset({"模糊承诺", "绝对承诺"})  # the classes a standard time commitment answers
+TONE_KINDS = frozenset({"指责顶撞", "情绪命令", "禁用语"})  # the classes an empathy line (情绪承接) answers
 
 @dataclass(frozen=True, slots=True)
 class BannedRule:
@@ -58,6 +59,7 @@ class BannedList:
         compliant: Sequence[re.Pattern[str]] = (),
         deescalation: Sequence[re.Pattern[str]] = (),
         deescalation_categories: Sequence[str] = (),
+        crisis_calming: Sequence[re.Pattern[str]] = (),
         negated: Sequence[re.Pattern[str]] = (),
         negated_categories: Sequence[str] = (),
         standard: Sequence[re.Pattern[str]] = (),
@@ -71,6 +73,7 @@ class BannedList:
         self.compliant = tuple(compliant)  # promises the learned model must not flag: a time limit, or declined
         self.deescalation = tuple(deescalation)  # 请您冷静…不要冲动: the protocol when the caller threatens harm
         self.deescalation_categories = frozenset(deescalation_categories)  # the rules' categories it may cover
+        self.crisis_calming = tuple(crisis_calming)  # 您先别慌 to a caller in danger: in a crisis, no 情绪命令
         self.negated = tuple(negated)  # 我不能向您保证… / 我没法替部门打包票: a promise declined
         self.negated_categories = frozenset(negated_categories)
         self.standard = tuple(standard)  # standard wording and filler: never a learned warning (还有其他问题吗)
@@ -80,7 +83,7 @@ class BannedList:
     def load(cls, path: Path) -> BannedList:
         doc = load_toml(path)
         doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
-                        "learned", "compliant", "deescalation", "deescalation_categories", "negated",
+                        "learned", "compliant", "deescalation", "deescalation_categories", "crisis_calming", "negated",
                         "negated_categories", "standard"})
         defines = doc.defines()
         limits = time_limits(path)
@@ -121,6 +124,7 @@ class BannedList:
                    compliant=doc.regex_list("compliant", defines),
                    deescalation=doc.regex_list("deescalation", defines),
                    deescalation_categories=doc.texts("deescalation_categories"),
+                   crisis_calming=doc.regex_list("crisis_calming", defines),
                    negated=doc.regex_list("negated", defines), negated_categories=doc.texts("negated_categories"),
                    standard=doc.regex_list("standard", defines))
 
@@ -154,9 +158,12 @@ class BannedList:
         then every alternative is the crisis one (keep the caller on the line, transfer), not the
         routine wording (这个问题我帮您查询确认后给您回复 does not fit a caller in danger).
         ``threat``: the caller threatened to hurt someone; then a hit of ``deescalation_categories``
-        (情绪命令) inside ``deescalation`` wording (请您冷静一下, 千万不要冲动) is the protocol, not a lapse."""
+        (情绪命令) inside ``deescalation`` wording (请您冷静一下, 千万不要冲动) is the protocol, not a lapse;
+        so is one inside ``crisis_calming`` wording (您先别慌) in any crisis (``crisis`` is not None)."""
         out: list[BannedHit] = []
         calm = [m.span() for p in self.deescalation for m in p.finditer(text)] if threat else []
+        if crisis is not None:  # a critical signal fired: reassuring the caller (您先别慌) is the rescue's
+            calm += [m.span() for p in self.crisis_calming for m in p.finditer(text)]
         seen: set[tuple[int, int, int]] = set()
         quoted = self._reported(text)
         for hit in self._matcher.find(text, longest_only=False):

@@ -111,13 +111,14 @@ class ReferralTable:
                  crisis_kinds: dict[str, tuple[str, ...]] | None = None,
                  safety_questions: dict[str, str] | None = None,
                  department_numbers: dict[str, str] | None = None,
-                 denials: tuple[re.Pattern[str], ...] = ()) -> None:
+                 denials: tuple[re.Pattern[str], ...] = (), retractions: tuple[re.Pattern[str], ...] = ()) -> None:
         self.rows: dict[str, ReferralInfo] = {info.number: info for info, _ in rows}
         self.timing = timing or Timing()
         self.crisis_kinds: dict[str, tuple[str, ...]] = crisis_kinds or {}
         self.safety_questions: dict[str, str] = safety_questions or {}
         self.department_numbers: dict[str, str] = department_numbers or {}
         self.denials: tuple[re.Pattern[str], ...] = denials
+        self.retractions: tuple[re.Pattern[str], ...] = retractions  # 我就是随口一说: the words taken back
         # the numbers a crisis card may name: the urgent ones and every number of a kind of danger (12356)
         self.emergency_numbers = frozenset({info.number for info, _ in rows if info.urgent}
                                            | {n for numbers in self.crisis_kinds.values() for n in numbers})
@@ -177,9 +178,10 @@ class ReferralTable:
             if key.count("/") != 1 or number not in seen:
                 raise matters.error(f"{key!r} must be 'department/category' with a number of the table, got {number!r}")
         answers = doc.table("safety_answers", required=False)
-        answers.check_keys({"denials"})
+        answers.check_keys({"denials", "retractions"})
         denials = answers.regex_list("denials", defines) if answers.has("denials") else ()
-        return cls(rows, timing, crisis_kinds, safety_questions, department_numbers, denials)
+        retractions = answers.regex_list("retractions", defines) if answers.has("retractions") else ()
+        return cls(rows, timing, crisis_kinds, safety_questions, department_numbers, denials, retractions)
 
     def denies_danger(self, text: str) -> bool:
         """Whether a caller's answer to the safety question denies the danger (没有没有, 不会的, 我没事…:
@@ -201,7 +203,12 @@ class ReferralTable:
     def opens_with_denial(self, text: str) -> bool:
         """The answer starts by denying the danger (没有没有,我在家呢…; 没有啊,就是…我好累), whatever follows:
         a second sign that opens so does not escalate to the crisis card (``refine.apply``)."""
-        return any(p.match(text) for p in self.denials)
+        return any(p.match(text) for p in self.denials) or self.retracts(text)
+
+    def retracts(self, text: str) -> bool:
+        """The caller takes the words back (我就是随口一说, 说的气话; ``[safety_answers] retractions``): whatever
+        business follows, a model guess on the answer raises no card (``refine.apply``)."""
+        return any(p.match(text) for p in self.retractions)
 
     def is_matter_number(self, number: str) -> bool:
         """A hotline given for the matter the call is about (``[department_numbers]``), not for words said."""

@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from assist.nlp.analysis import EmotionReading, UtteranceRecord
+from assist.nlp.banned import TONE_KINDS
 from assist.nlp.embed import CachedEmbedder, load_embedder
 from assist.nlp.features import FloatArray, RuleView, clean
 from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel, LearnedResult
 from assist.nlp.querycap import query_text
+from assist.nlp.stepcues import shipped_steps
 from assist.nlp.traindata import Head
 from assist.nlp.weaksigns import quoted
 from assist.protocol.enums import Category, Emotion
@@ -274,6 +276,14 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # a second sign in the call raises the card when there is evidence: the words' own cue (我这几天一直在想
         # 一些不好的事), or an earlier sign the rules found, or a weak one the operator asked about (the answer)
         confident = True
+    if denied and not a.critical:
+        # the caller denies the danger (没事没事,我就是随口一说): a guess of the model is no crisis card (trial 5, g:
+        # a denial after 烦得我都想跳楼了 went red, took the ID-card answer away and alerted the supervisor), and
+        # no card when it takes the words back (我就是随口一说) or says little else, unless they carry a cue of their
+        # own (没有啊就是家里人都不理解我我好累, 没有没有我在家呢就是最近加班太多想歇一阵 keep the question up)
+        confident = False
+        if not cue and (analyzer.referrals.retracts(text) or analyzer.referrals.denies_danger(text)):
+            flagged = False
     critical = flagged and confident
     safety_check = flagged and not confident
     kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
@@ -385,6 +395,10 @@ def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: C
         return a
     if analyzer.weak_signs.asks_safety(a.normalized.text):
         return a  # the protocol's safety question (您现在有没有伤害自己的打算) is never a lapse
+    if banned.kind in TONE_KINDS and shipped_steps()[0].done_in(a.normalized.text):
+        # the 情绪承接 the product coaches (trial 5, a: 大爷,听得出来您一个人挺不容易的 was read as 指责顶撞, flashed,
+        # alerted and counted); the rules still warn a banned phrase said beside it
+        return a
     hit = analyzer.banned.learned_hit(a.normalized.text, banned.kind,
                                       department=context.department if context is not None else None,
                                       crisis=context.crisis_numbers if context is not None else None,

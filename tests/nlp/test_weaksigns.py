@@ -42,3 +42,9 @@ def test_hyperbole_and_routine_words_are_not_quoted(signs: WeakSigns) -> None:
 def test_quoted_format() -> None:
     assert quoted([]) == ""
     assert quoted(["想过好几回了", "就是累了"]) == ":「想过好几回了」「就是累了」"
+
+
+def test_more_farewell_cues(signs: WeakSigns) -> None:
+    """Trial 5, a: 我这些天把家里的东西都收拾好了,存折和钥匙都放在桌上了,你们以后也不用再为我操心了."""
+    for text in ("存折和钥匙都放在桌上了", "你们以后也不用再为我操心了", "我把家里的东西都收拾好了"):
+        assert signs.cue(text), text
