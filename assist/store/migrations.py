@@ -55,6 +55,11 @@ MIGRATIONS: tuple[Migration, ...] = (
          "ALTER TABLE alerts ADD COLUMN last_time REAL",
          "ALTER TABLE alerts ADD COLUMN last_at REAL"),
     ),
+    Migration(
+        5,
+        "a call's audio duration (a replay at --speed max lasts a fraction of a second of wall time)",
+        ("ALTER TABLE calls ADD COLUMN audio_seconds REAL",),
+    ),
 )
 
 LATEST: int = MIGRATIONS[-1].version

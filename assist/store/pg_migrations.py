@@ -43,6 +43,11 @@ MIGRATIONS: tuple[Migration, ...] = (
          "ALTER TABLE alerts ADD COLUMN last_time DOUBLE PRECISION",
          "ALTER TABLE alerts ADD COLUMN last_at DOUBLE PRECISION"),
     ),
+    Migration(
+        5,
+        "a call's audio duration (a replay at --speed max lasts a fraction of a second of wall time)",
+        ("ALTER TABLE calls ADD COLUMN audio_seconds DOUBLE PRECISION",),
+    ),
 )
 
 LATEST: Final[int] = MIGRATIONS[-1].version

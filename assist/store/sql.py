@@ -20,7 +20,7 @@ WILDCARDS: Final[str] = "%_\\"  # characters LIKE reads specially, escaped with 
 UPSERT_CALL: Final[str] = """INSERT INTO calls (call_id, agent_id, mode, started_at, meta, updated_at)
    VALUES ($1, $2, $3, $4, $5, $6)
    ON CONFLICT (call_id) DO UPDATE SET
-       ended_at = NULL, end_reason = NULL, resumes = calls.resumes + 1,
+       ended_at = NULL, end_reason = NULL, audio_seconds = NULL, resumes = calls.resumes + 1,
        updated_at = excluded.updated_at
    RETURNING resumes"""
 UPSERT_UTTERANCE: Final[str] = """INSERT INTO utterances (call_id, utterance_id, role, text, search_text, original,
@@ -51,7 +51,9 @@ INSERT_ALERT: Final[str] = """INSERT INTO alerts (alert_id, call_id, agent_id, k
    WHERE excluded.count > alerts.count"""
 ACK_ALERT: Final[str] = """UPDATE alerts SET acknowledged_by = $1, acknowledged_at = $2, ack_note = $3
    WHERE alert_id = $4 AND acknowledged_at IS NULL"""
-END_CALL: Final[str] = "UPDATE calls SET ended_at = $1, end_reason = $2, updated_at = $3 WHERE call_id = $4"
+# audio_seconds: the call's audio duration (its summary's), NULL when unknown (a call closed as interrupted)
+END_CALL: Final[str] = """UPDATE calls SET ended_at = $1, end_reason = $2, updated_at = $3, audio_seconds = $5
+   WHERE call_id = $4"""
 # {greatest}: the dialect's function of the larger of two values
 INTERRUPT_OPEN_CALLS: Final[str] = """UPDATE calls SET end_reason = 'interrupted', updated_at = $1,
        ended_at = {greatest}(started_at, coalesce(
@@ -97,7 +99,12 @@ def check_limit(limit: int) -> None:
 
 
 def call_dict(row: Row) -> dict[str, Any]:
+    """A call row as the API gives it.  ``duration``: the call's audio duration when it was recorded at its end
+    (a training replay at --speed max takes well under a second of wall time for a minute of call), else
+    the wall time from start to end; None while the call is open."""
     ended = row["ended_at"]
+    audio = row["audio_seconds"]
+    wall = None if ended is None else ended - row["started_at"]
     return {
         "call_id": row["call_id"],
         "agent_id": row["agent_id"],
@@ -105,7 +112,7 @@ def call_dict(row: Row) -> dict[str, Any]:
         "started_at": row["started_at"],
         "ended_at": ended,
         "end_reason": row["end_reason"],
-        "duration": None if ended is None else round(max(0.0, ended - row["started_at"]), 3),
+        "duration": None if wall is None else round(max(0.0, wall if audio is None else audio), 3),
         "resumes": row["resumes"],
         "meta": json.loads(row["meta"]),
     }

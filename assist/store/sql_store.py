@@ -218,16 +218,18 @@ class SqlStore(SqlReads, Generic[C]):
 
         return op
 
-    async def end_call(self, call_id: str, ended_at: float, reason: EndReason) -> None:
-        """Record how a call ended.  Raises ``NotFound``."""
-        await self._write(self._end_op(call_id, ended_at, reason))
+    async def end_call(self, call_id: str, ended_at: float, reason: EndReason, audio_seconds: float | None = None
+                       ) -> None:
+        """Record how a call ended (``audio_seconds``: its audio duration, when known).  Raises ``NotFound``."""
+        await self._write(self._end_op(call_id, ended_at, reason, audio_seconds))
 
-    def _end_op(self, call_id: str, ended_at: float, reason: EndReason) -> Op[C]:
+    def _end_op(self, call_id: str, ended_at: float, reason: EndReason, audio_seconds: float | None = None) -> Op[C]:
         reason = EndReason(self.rows.end_reason(reason))
         now = time.time()
+        audio = None if audio_seconds is None else max(0.0, float(audio_seconds))
 
         async def op(conn: C) -> None:
-            if await self._execute(conn, END_CALL, (float(ended_at), reason, now, call_id)) == 0:
+            if await self._execute(conn, END_CALL, (float(ended_at), reason, now, call_id, audio)) == 0:
                 raise NotFound(f"no call {call_id!r}")
 
         return op
@@ -248,7 +250,7 @@ class SqlStore(SqlReads, Generic[C]):
         """Event-sink form (never blocks): queue the write for a stored event type.
 
         Handles ``CallStarted``, final ``Transcript``, ``Prompt``, ``Alert``,
-        ``AlertAcknowledged`` and ``CallEnded`` (ended now, with its summary's reason);
+        ``AlertAcknowledged`` and ``CallEnded`` (ended now, with its summary's reason and audio duration);
         other events and partial transcripts are ignored (``None``).  Returns the
         future of the write (resolved once committed; its exception, e.g. ``NotFound``,
         is logged if nobody awaits it).  Raises ``StoreBusy`` if the queue is full.
@@ -269,7 +271,7 @@ class SqlStore(SqlReads, Generic[C]):
         elif isinstance(event, CallStarted):
             op = self._start_op(event.call_id, event.agent_id, event.started_at, event.mode, None)
         elif isinstance(event, CallEnded):
-            op = self._end_op(event.call_id, time.time(), event.summary.reason)
+            op = self._end_op(event.call_id, time.time(), event.summary.reason, event.summary.duration)
         if op is None:
             return None
         fut = self._write_nowait(op)

@@ -5,7 +5,8 @@ by the routine closing and 办结时限 promise but by what a crisis needs: the 
 taken up, the caller kept on the line, the location asked, the transfer made (the crisis number
 said, or 转接/三方).  ``CrisisRules.load()`` reads the items and the kinds of crisis (which numbers
 each kind needs: ``assist.training.crisis_signs``); ``judge(rules, ...)`` checks the items in the
-operator's words from the caller's critical utterance on.
+operator's words from the caller's critical utterance on (询问位置 from the caller's first crisis sign on,
+never before it).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class CrisisRule:
     expected: str
     patterns: tuple[re.Pattern[str], ...]
     number: bool
-    earlier: bool = False  # words said before the critical utterance count too (the address already asked)
+    earlier: bool = False  # words said before the critical utterance, from the first crisis sign on, count too
     optional: bool = False  # credited when done, never a finding when missing (确认安全)
     safety: tuple[re.Pattern[str], ...] = ()  # safety_check.toml's questions, when the item takes them too
 
@@ -143,18 +144,22 @@ class Said:
     end: float
 
 
-def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Sequence[Said]) -> CrisisCheck:
+def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Sequence[Said],
+          first_sign: float | None = None) -> CrisisCheck:
     """The crisis items in the operator's utterances ending after ``since`` (the critical utterance), or
-    else earlier in the call for an item marked ``earlier`` (询问位置: an address asked before the crisis
-    card is known); each credited at the time the operator said it."""
+    else, for an item marked ``earlier`` (询问位置), from ``first_sign`` on: the caller's first crisis sign (a
+    safety card or a 绝望 reading before the crisis card; None: ``since``).  Nothing said before any crisis
+    sign counts: a routine question (您住哪个区呢? about a 社保 matter) is no crisis step.  Each item is
+    credited at the time the operator said it."""
     after = [u for u in agent if u.end >= since - SLACK]
+    signs_on = [u for u in agent if u.end >= min(since, since if first_sign is None else first_sign) - SLACK]
     number_text = "/".join(numbers) if numbers else "110"
     items = []
     credits = []
     for rule in rules.items:
         hit = next((u for u in after if rule.said_in(u.norm, numbers)), None)
-        if hit is None and rule.earlier:  # asked after the crisis is best (a caller may have moved), else before
-            hit = next((u for u in agent if rule.said_in(u.norm, numbers)), None)
+        if hit is None and rule.earlier:  # asked after the crisis card is best (a caller may have moved)
+            hit = next((u for u in signs_on if rule.said_in(u.norm, numbers)), None)
         if rule.optional:
             if hit is not None:
                 credits.append(CrisisItem(rule.name, True, hit.start, hit.text, rule.expected))

@@ -64,6 +64,7 @@ class CrisisReading:
     note: str = ""  # a lone model guess: why it is judged as a crisis, or why not
     ask: str = ""  # an unconfirmed guess still to be judged like a safety card: the question to ask
     reason: str | None = None  # the first crisis card's reason
+    first_sign: float | None = None  # the start of the caller's first crisis sign (crisis card, safety card, 绝望)
 
     def applies(self, number: str, all_kind_numbers: frozenset[str]) -> bool:
         """Whether a number the assistant offered fits the crisis (a number of no kind always does)."""
@@ -91,7 +92,10 @@ def read_crisis(rules: CrisisRules, signs: Sequence[CrisisSign], caller: Sequenc
         numbers = tuple(n for n in offered if n not in kind_numbers(rules) or any(n in k.numbers for k in named))
     else:
         numbers = offered
-    reading = CrisisReading(first.time, confirmed, offered, numbers, tuple(kinds), utterances, reason=first.reason)
+    # the crisis items count from the first sign on: a safety card or 绝望 reading may come before the crisis card
+    first_sign = min((first.time, *(line.start for line in (*safety, *despair))))
+    reading = CrisisReading(first.time, confirmed, offered, numbers, tuple(kinds), utterances, reason=first.reason,
+                            first_sign=first_sign)
     if confirmed:
         return reading
     guess = (first.reason or "危急").replace(rules.model_mark, "")

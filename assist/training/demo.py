@@ -18,11 +18,11 @@ from importlib import resources
 
 from assist.protocol.enums import Role
 from assist.protocol.events import TranscriptLine
+from assist.training.demo_agent import DEMO_AGENT as DEMO_AGENT
 from assist.training.replay import EventHandler, ReplayError, parse_transcript, replay_transcript, transcript_roles
 
 log = logging.getLogger("assist.training.demo")
 
-DEMO_AGENT = "demo"
 PAUSE_SECONDS = 3.0  # between two calls, so the overlay shows a call's end before the next begins
 
 

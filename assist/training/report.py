@@ -44,6 +44,7 @@ from assist.protocol.payloads import (
 from assist.training.call_events import CallRead, Card, Utterance, cards_of, read_call, rounded
 from assist.training.crisis import CrisisCheck, CrisisRules, Said, judge
 from assist.training.crisis_signs import CallerLine, CrisisReading, CrisisSign, read_crisis
+from assist.training.empathy_wording import acknowledgement
 from assist.training.offers import KnowledgeCard, ReferralCard
 from assist.training.offers import knowledge as knowledge_offers
 from assist.training.offers import referrals as referral_offers
@@ -130,6 +131,9 @@ def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Uttera
     after = [u for u in agent if u.start >= card.time]
     steps = [_step(s, after) for s in rules.steps]
     first = steps[0]  # 情绪承接: the caller's feelings are taken up in the first reply, not after other lines
+    # its wording fits the caller's strongest emotion (an angry caller is not told 也会同样焦虑)
+    strongest = max(shown, key=lambda s: s[2])[1]
+    first = steps[0] = dataclasses.replace(first, expected=acknowledgement(strongest, first.expected))
     if first.done and first.time is not None:
         before = [u for u in after if u.start < first.time]
         if len(before) >= rules.late_turns:
@@ -334,7 +338,7 @@ def _crisis(reading: CrisisReading | None, agent: Sequence[Utterance]) -> Crisis
     kinds = tuple(k.name for k in reading.kinds)
     if not reading.confirmed:
         return CrisisCheck(reading.since, reading.numbers, (), False, kinds, reading.offered, reading.note)
-    check = judge(_crisis_rules(), reading.since, reading.numbers, [_said(u) for u in agent])
+    check = judge(_crisis_rules(), reading.since, reading.numbers, [_said(u) for u in agent], reading.first_sign)
     return dataclasses.replace(check, kinds=kinds, offered=reading.offered, note=reading.note)
 
 

@@ -3,7 +3,8 @@
 Who sees what: a principal sees only what ``can_see`` lets it (agents their own
 calls, trainers training replays), and training replays never reach a view of
 an agent: a subscription by ``agent_id`` follows that agent's live calls only
-(a trainer's, training replays only); a replay is watched by its ``call_id``.
+(a trainer's, training replays only; in demo mode the demo agent's, its training replays); a replay is
+watched by its ``call_id``.
 Supervisors' ``all`` view shows replays marked as training, without their alerts.
 Each principal holds at most ``max_subscriptions_per_principal`` subscriptions.
 """
@@ -32,6 +33,7 @@ from assist.protocol.events import (
     Subscribed,
     Ticket,
 )
+from assist.training.demo_agent import DEMO_AGENT
 from assist.web.auth import Role, can_acknowledge, can_see, can_subscribe
 from assist.web.quotas import Slot, release_nothing
 from assist.web.wsbase import AssistConnection, ServerContext, close_quietly, peer, principal_of
@@ -134,8 +136,11 @@ class SubscriberConnection:
         return can_see(principal, agent_id, known if known is not None else _mode(mode))
 
     def _mode_ok(self, sub: Subscribe, mode: str | None, event: Event | None = None) -> bool:
-        """Training replays reach a view only by call id, a trainer, or (without alerts) the ``all`` view."""
+        """Training replays reach a view only by call id, a trainer, (without alerts) the ``all`` view, or in
+        demo mode the demo agent's own view (``/?agent=demo``: the demo's calls are training replays)."""
         if mode != TRAINING or sub.call_id is not None or self.principal.role is Role.TRAINER:
+            return True
+        if self.ctx.config.demo and sub.agent_id == DEMO_AGENT:
             return True
         if sub.all:
             return not isinstance(event, Alert | AlertAcknowledged)

@@ -163,6 +163,7 @@ async def test_migration_from_version_1_indexes_existing_text(tmp_path: Path) ->
         conn.execute("ALTER TABLE alerts DROP COLUMN ack_note")  # added by migration 3
         for column in ("count", "last_time", "last_at"):  # added by migration 4
             conn.execute(f"ALTER TABLE alerts DROP COLUMN {column}")
+        conn.execute("ALTER TABLE calls DROP COLUMN audio_seconds")  # added by migration 5
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     with pytest.raises(SchemaError, match="start the server once"):
         await Store.open(path, readonly=True)

@@ -96,3 +96,20 @@ async def test_demo_mode_fills_the_pages(demo_server: tuple[int, subprocess.Pope
     assert any("DEMO MODE (演示)" in line and f"/?agent={DEMO_AGENT}" in line for line in log)
     assert (tmp_path / "var" / "demo.sqlite3").is_file()  # demo calls stay out of var/assist.sqlite3
     assert not (tmp_path / "var" / "assist.sqlite3").exists()
+
+
+@pytest.mark.slow
+async def test_demo_mode_fills_the_demo_agents_overlay(demo_server: tuple[int, subprocess.Popen[str],
+                                                                          queue.Queue[str]]) -> None:
+    """``/?agent=demo`` subscribes by agent: the demo's calls (training replays) reach it in demo mode
+    (trial 5, #20: it stayed on 等待来电 while the calls ran)."""
+    port, _, _ = demo_server
+    kinds: dict[str, int] = {}
+    async with connect(f"ws://127.0.0.1:{port}/ws/subscribe") as ws:
+        await ws.send(json.dumps({"type": "subscribe", "agent_id": DEMO_AGENT}))
+        async with asyncio.timeout(60):
+            while not (kinds.get("transcript") and kinds.get("prompt")):
+                event = json.loads(await ws.recv())
+                kinds[event["type"]] = kinds.get(event["type"], 0) + 1
+                if event["type"] == "call_started":
+                    assert event["agent_id"] == DEMO_AGENT and event["mode"] == "training"

@@ -1,6 +1,6 @@
 """The training report on the third new-user trial's calls (tests/data/trial3, CC0), from the events the
 trial's live run received (the very cards it saw): a referral number is credited when the operator SAID
-it (一一零 at 0:55, not the card at 0:06), an address asked before the crisis card counts, a direct
+it (一一零 at 0:55, not the card at 0:06), an address asked before any crisis sign does not count, a direct
 clarifying check (是身体不舒服还是心里难受) is credited as a safety check, and a training call's report
 does not present alerts as sent to a supervisor."""
 
@@ -86,13 +86,16 @@ def test_a_number_said_as_yaoyaoling_is_credited_and_one_never_said_is_not(rules
 # ---------------------------------------------------------------- 询问位置 asked before the crisis card
 
 
-def test_e6_address_asked_before_the_knife_threat_counts(rules: TrainingRules) -> None:
+def test_e6_address_asked_in_the_noise_complaint_before_any_sign_is_no_crisis_step(rules: TrainingRules) -> None:
+    """The address (0:28) was asked about the noise, before the first crisis sign (the safety card on the
+    caller's 0:34 line): crisis steps count from the first sign on (trial 5, #9), so it is not 询问位置."""
     report = build_report(recorded("e6-noise-threat"), rules)
-    said, start = line("e6-noise-threat", "agent", "几栋几楼")
+    _, start = line("e6-noise-threat", "agent", "几栋几楼")
+    _, first_sign = line("e6-noise-threat", "caller", "锦江苑")
     _, threat = line("e6-noise-threat", "caller", "菜刀")
-    assert report.crisis is not None and report.crisis.confirmed and start < threat
-    assert item(report, "询问位置") == (True, start, said)
-    assert not any("询问位置" in s for s in report.suggestions)
+    assert report.crisis is not None and report.crisis.confirmed and start < first_sign < threat
+    assert item(report, "询问位置") == (False, None, None)
+    assert any(s.startswith("危急来电缺少「询问位置」") for s in report.suggestions)
     # the feelings taken up before the threat still do not count for the crisis (理解您的心情 at 0:28)
     assert item(report, "情绪承接")[0] is False
     told, told_at = line("e6-noise-threat", "agent", "一一零民警")

@@ -65,14 +65,24 @@ export function fmtDateTime(unix) {
 
 const SPACE_NEXT_TO_CJK =
   /\s+(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])|(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])\s+/g;
+// a space between two digits where one is a lone digit (a number spelt one digit a word: 1 2 3 4 5)
+const SPACE_IN_NUMBER = /(?<=(?<![0-9])[0-9])\s+(?=[0-9])|(?<=[0-9])\s+(?=[0-9](?![0-9]))/g;
+// a space next to full-width punctuation (，。？！、：；)
+const SPACE_NEXT_TO_PUNCT = /(?<=[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20])\s+|\s+(?=[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20])/g;
 
 /**
  * Transcript text for display: Vosk writes Chinese with spaces between words ("我 想 问 一下");
- * whitespace next to a CJK ideograph is removed, as the server's normaliser does, so evidence
- * spans (`prompt.span.text`, counted without those spaces) are found in the line.
+ * whitespace next to a CJK ideograph or full-width punctuation is removed, as the server's normaliser
+ * does, so evidence spans (`prompt.span.text`, counted without those spaces) are found in the line.
+ * The digits of one number stay together: "1 2 3 4 5" (typed text split into characters) is "12345",
+ * while two numbers of several digits ("138 1234") keep their space (assist/text.py join_cjk).
  */
 export function displayText(text) {
-  return String(text ?? "").replace(SPACE_NEXT_TO_CJK, "").trim();
+  return String(text ?? "")
+    .replace(SPACE_NEXT_TO_CJK, "")
+    .replace(SPACE_IN_NUMBER, "")
+    .replace(SPACE_NEXT_TO_PUNCT, "")
+    .trim();
 }
 
 /** A 0..1 score → "82%". */

@@ -64,7 +64,8 @@ async function search() {
 }
 
 function resultRow(c) {
-  const duration = typeof c.ended_at === "number" && typeof c.started_at === "number" ? fmtClock(c.ended_at - c.started_at) : "进行中";
+  // the call's audio duration as the store gives it (a replay at --speed max ends within a second of wall time)
+  const duration = typeof c.duration === "number" ? fmtClock(c.duration) : "进行中";
   const row = el(
     "tr",
     {
