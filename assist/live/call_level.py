@@ -130,7 +130,7 @@ class CallLevel:
             return
         weights = hint_weights(r)
         follow_up = self.follow_up(r)
-        if follow_up or self.on_route(r.department):  # a question about the call's answer, or a further route
+        if follow_up or self.asks_route(r):  # a question about the call's answer, or a further route
             weights = HintWeights(weights.category, 0.0)  # (起诉, 律师 in a 欠薪 call): they do not move its 承办
         self.reporter = self.reporter or self.kinds.reports_other(r.normalized.text)
         label = r.emotion.label if r.emotion is not None else Emotion.CALM
@@ -159,6 +159,12 @@ class CallLevel:
         department's: asking about suing or legal aid adds 12348, it does not move the matter."""
         current = self.topic.department.current
         return department in self.units.routes and current is not None and current != department
+
+    def asks_route(self, r: Analysis) -> bool:
+        """``r`` places its matter at a route department only by words of the route (起诉, 律师: units.toml
+        ``route_words``) while the call has another department: it adds the route, the matter stays."""
+        words = [s.text for s in r.evidence.get("department", ())]
+        return self.on_route(r.department) and bool(words) and all(w in self.units.route_words for w in words)
 
     def further_route(self, number: str) -> tuple[str, str] | None:
         """(reason, script) of ``number`` offered as a further route beside the call's matter (12348 in a

@@ -359,13 +359,10 @@ def _learned_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: 
     Emergency numbers (urgent, or of a kind of danger in ``[crisis_kinds]``) go after the emergencies
     already there, before the rest, as ``_crisis_referrals`` places them; the others at the end.  A
     flagged utterance gets no matter hotline unless the model is confident (its stricter threshold):
-    the department's hotline is not given to a caller at risk either.  Nor does an utterance with no danger
-    signal whose words gave a matter hotline get an emergency number the model is unsure of (the fifth
-    trial, f: 健身房突然关门了,老板也联系不上 had 12315 from its words and 110 at 0.82 from the head)."""
+    the department's hotline is not given to a caller at risk either."""
     table = analyzer.referrals
     emergency = table.emergency_numbers
     have = {r.number for r in referrals}
-    said_matter = any(r.span is not None and not (r.urgent or r.critical) for r in referrals)
     urgent_new: list[Referral] = []
     matter_new: list[Referral] = []
     for pred in result.referrals:
@@ -373,8 +370,6 @@ def _learned_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: 
         if ref is None:
             continue
         if ref.urgent or ref.number in emergency:
-            if not flagged and not pred.confident and said_matter:
-                continue  # no danger said, the words placed the matter (a gym gone: 12315): no unsure 110
             urgent_new.append(ref)
         elif not flagged or pred.confident:
             matter_new.append(ref)
