@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 
 from assist.live.call_state import KB_CONFIDENT, CallKnowledge, CallMood, CallTopic
 from assist.live.card_life import KB_STRONG
-from assist.live.crisis import CallCrisis, CrisisKinds, CrisisReading, shipped_kinds
+from assist.live.crisis import CallCrisis, CrisisKinds, CrisisReading, KindCard, shipped_kinds
 from assist.live.handling_unit import HandlingUnits, NamedUnit
 from assist.nlp.analyzer import Analysis
 from assist.nlp.empathy import EmpathyScripts
 from assist.nlp.referral import Referral, ReferralTable
 from assist.protocol.enums import Emotion, Role
 
+REPORTER = "报告人"  # crisis_kinds.toml's cards for a caller reporting someone else's danger
 CONFIDENT = 0.6  # learned probability a hint needs when the rules found no words for it
 MIN_CONTENT = 12  # characters an utterance needs before a hint without words of the rules moves the call
 
@@ -85,6 +86,7 @@ class CallLevel:
     crisis: CallCrisis = field(init=False)  # the call's crisis: reason, kind of danger, numbers
     critical: bool = False
     referral_names: dict[str, str] = field(default_factory=dict)
+    reporter: bool = False  # the caller reported someone else's danger (crisis_kinds.toml [reporter])
 
     def __post_init__(self) -> None:
         self.crisis = CallCrisis(self.kinds, self.referrals)
@@ -128,8 +130,9 @@ class CallLevel:
             return
         weights = hint_weights(r)
         follow_up = self.follow_up(r)
-        if follow_up:  # a question about the call's answer: its words do not move the call's 承办
-            weights = HintWeights(weights.category, 0.0)
+        if follow_up or self.asks_route(r):  # a question about the call's answer, or a further route
+            weights = HintWeights(weights.category, 0.0)  # (起诉, 律师 in a 欠薪 call): they do not move its 承办
+        self.reporter = self.reporter or self.kinds.reports_other(r.normalized.text)
         label = r.emotion.label if r.emotion is not None else Emotion.CALM
         intensity = r.emotion.intensity if r.emotion is not None else 0.0
         self.mood.fold(label, intensity, relabel=weights.informative or r.critical)
@@ -150,6 +153,31 @@ class CallLevel:
             return False
         words = tuple(dict.fromkeys(s.text for s in r.evidence.get("department", ()) if s.text))
         return self.knowledge.covers(words)
+
+    def on_route(self, department: str | None) -> bool:
+        """``department`` is a further route (units.toml ``routes``: 司法) while the call's matter is another
+        department's: asking about suing or legal aid adds 12348, it does not move the matter."""
+        current = self.topic.department.current
+        return department in self.units.routes and current is not None and current != department
+
+    def asks_route(self, r: Analysis) -> bool:
+        """``r`` places its matter at a route department only by words of the route (起诉, 律师: units.toml
+        ``route_words``) while the call has another department: it adds the route, the matter stays."""
+        words = [s.text for s in r.evidence.get("department", ())]
+        return self.on_route(r.department) and bool(words) and all(w in self.units.route_words for w in words)
+
+    def further_route(self, number: str) -> tuple[str, str] | None:
+        """(reason, script) of ``number`` offered as a further route beside the call's matter (12348 in a
+        欠薪 call: not 不在12345受理范围), or None when the number is not one here."""
+        if self.referrals is None:
+            return None
+        return self.referrals.aside(number) if self.on_route(self.units.department_of_referral(number)) else None
+
+    def kind_card(self, kind: str | None, number: str, *, crisis: bool) -> KindCard | None:
+        """The card of ``number`` in a call of danger ``kind`` (crisis_kinds.toml [cards]); for a crisis number
+        in a call whose caller reports someone else's danger, the reporter's card when the kind has none."""
+        fit = self.kinds.card(kind, number)
+        return fit if fit is not None or not (crisis and self.reporter) else self.kinds.card(REPORTER, number)
 
     def matter_number(self) -> str | None:
         """The hotline of the call's matter (its department and category, ``[department_numbers]``)."""
@@ -182,3 +210,15 @@ class CallLevel:
             department=self.topic.department.current, critical=self.crisis.active, referrals=offered,
             kind=self.crisis.kind,
         ))
+
+
+def distinct(referrals: tuple[Referral, ...]) -> tuple[Referral, ...]:
+    """``referrals`` without a routine number whose words lie inside another routine number's words: the same
+    words read twice, the longer reading wins (健身房突然关门了,老板也联系不上 is 12315's; its 老板也联系不上 is
+    not 12333's wage case: the fifth trial, f).  Emergency and critical numbers are always kept."""
+    def inside(a: Referral, b: Referral) -> bool:
+        return (a.span is not None and b.span is not None and b.span.start <= a.span.start
+                and a.span.end <= b.span.end and b.span.end - b.span.start > a.span.end - a.span.start)
+
+    routine = [x for x in referrals if not (x.urgent or x.critical)]
+    return tuple(x for x in referrals if x.urgent or x.critical or not any(inside(x, y) for y in routine if y is not x))

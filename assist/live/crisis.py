@@ -67,8 +67,9 @@ class CrisisKinds:
     """``crisis_kinds.toml``: the kind of a crisis from its numbers and words, the model's reason, the cards."""
 
     def __init__(self, rules: tuple[KindRule, ...], model_reason: str, cards: dict[tuple[str, str], KindCard],
-                 keeps: frozenset[str] = frozenset()) -> None:
+                 keeps: frozenset[str] = frozenset(), reporter: tuple[re.Pattern[str], ...] = ()) -> None:
         self.rules = rules
+        self.reporter = reporter  # a caller reporting someone else's danger (对门的老太太三天没出门)
         self.model_reason = model_reason
         self.cards = cards
         self.keeps = keeps  # kinds a rules reading of another kind joins instead of replacing
@@ -77,7 +78,7 @@ class CrisisKinds:
     def load(cls, data_dir: Path = DEFAULT_DATA_DIR) -> CrisisKinds:
         path = data_dir / KINDS_FILE
         doc = load_toml(path)
-        doc.check_keys({"rule", "model", "cards"})
+        doc.check_keys({"rule", "model", "cards", "reporter"})
         rules = []
         for entry in doc.tables("rule"):
             entry.check_keys({"number", "kind", "patterns"})
@@ -96,7 +97,10 @@ class CrisisKinds:
             card = table.table(key)
             card.check_keys({"reason", "script"})
             cards[(kind, number)] = KindCard(card.text("reason"), card.text("script"))
-        return cls(tuple(rules), reason, cards, frozenset(model.texts("keeps")))
+        reporter = doc.table("reporter", required=False)
+        reporter.check_keys({"patterns"})
+        return cls(tuple(rules), reason, cards, frozenset(model.texts("keeps")),
+                   reporter.regex_list("patterns") if reporter.has("patterns") else ())
 
     def of_numbers(self, numbers: Collection[str], text: str) -> str | None:
         """The kind of danger of words that gave ``numbers`` (None: no rule fits)."""
@@ -104,6 +108,10 @@ class CrisisKinds:
 
     def card(self, kind: str | None, number: str) -> KindCard | None:
         return self.cards.get((kind, number)) if kind is not None else None
+
+    def reports_other(self, text: str) -> bool:
+        """The caller speaks of someone else's danger, as a neighbour or a passer-by (``[reporter]``)."""
+        return any(p.search(text) for p in self.reporter)
 
 
 @cache

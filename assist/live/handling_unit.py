@@ -30,9 +30,12 @@ class NamedUnit:
 class HandlingUnits:
     """Finds the handling unit in an operator's words; maps referral numbers to departments."""
 
-    def __init__(self, units: dict[str, str], handling: tuple[str, ...], referrals: dict[str, str]) -> None:
+    def __init__(self, units: dict[str, str], handling: tuple[str, ...], referrals: dict[str, str],
+                 routes: frozenset[str] = frozenset(), route_words: frozenset[str] = frozenset()) -> None:
         self.units = units
         self.referrals = referrals
+        self.routes = routes  # departments that are a further route beside a matter, not its handling unit
+        self.route_words = route_words  # the words of such a route (起诉, 律师): a procedure, not a matter
         names = "|".join(re.escape(n) for n in sorted(units, key=len, reverse=True))
         group = f"(?P<unit>{names})"
         self._patterns = tuple(re.compile(p.replace(_UNIT, group, 1)) for p in handling)
@@ -41,7 +44,7 @@ class HandlingUnits:
     def load(cls, data_dir: Path = DEFAULT_DATA_DIR) -> HandlingUnits:
         path = data_dir / UNITS_FILE
         doc = load_toml(path)
-        doc.check_keys({"units", "handling", "referrals"})
+        doc.check_keys({"units", "handling", "referrals", "routes", "route_words"})
         canonical = load_toml(data_dir / "departments.toml").texts("canonical", required=True)
         units: dict[str, str] = {name: name for name in canonical}
         for section in ("units", "referrals"):
@@ -59,7 +62,10 @@ class HandlingUnits:
                 re.compile(pattern.replace(_UNIT, "(?P<unit>x)", 1))
             except re.error as exc:
                 raise DataError(path, f"handling[{i}]", f"bad regular expression: {exc}") from exc
-        return cls(units, handling, dict(doc.table("referrals").raw))
+        routes = frozenset(doc.texts("routes"))
+        if routes - set(canonical):
+            raise DataError(path, "routes", f"must be canonical departments, got {sorted(routes - set(canonical))}")
+        return cls(units, handling, dict(doc.table("referrals").raw), routes, frozenset(doc.texts("route_words")))
 
     def named(self, text: str) -> NamedUnit | None:
         """The last unit ``text`` names as the one handling the matter (None: none named)."""

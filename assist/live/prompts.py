@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 from assist.live.alerts import CallAlerts
 from assist.live.call_context import CallDepartmentView
-from assist.live.call_level import CallLevel
+from assist.live.call_level import CallLevel, distinct
 from assist.live.card_build import found_span, heard_span, lapse_card, steady_on_partial
 from assist.live.card_life import KB_STRONG, CallCards, LiveCard
-from assist.live.crisis import CrisisReading, read
+from assist.live.crisis import CrisisReading, KindCard, read
 from assist.live.echo import SuggestedLines
 from assist.live.engine import LearnedAnalyzer, ScriptedEngine, TextAnalyzer
 from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
@@ -295,15 +295,18 @@ class LiveAssist:
             cards[(PromptKind.CATEGORY, "0")] = (hint, None)
         matter = self.call.matter_number()
         order = self.call.crisis_numbers  # one order: the crisis card's, then the words'
-        for ref in sorted(r.referrals, key=lambda x: order.index(x.number) if x.number in order else len(order)):
+        said = distinct(r.referrals)  # the same words read twice: the longer reading
+        for ref in sorted(said, key=lambda x: order.index(x.number) if x.number in order else len(order)):
             if ref.number in self._shown_referrals or (crisis and ref.number not in crisis) or ref.number in asked:
                 continue  # shown already, a routine referral while a crisis holds the screen, or on the safety card
             if self.call.is_matter_hotline(ref) and ref.number != matter:
                 continue  # a matter hotline follows the call's matter, not one utterance's guess
             # the call's kind of danger, else these words' (119 for 水漫进屋了: the rescue script, not fire's)
             kind = self.call.crisis.kind if ref.number in crisis else self.call.kinds.of_numbers((ref.number,), text)
-            fit = self.call.kinds.card(kind, ref.number)
+            fit = self.call.kind_card(kind, ref.number, crisis=ref.number in crisis)  # a reporter's card, too
             script = self.call.crisis_wording(ref) if ref.number in crisis else ref.script  # 三方转接 in a crisis
+            if fit is None and ref.number not in crisis and (route := self.call.further_route(ref.number)):
+                fit = KindCard(*route)  # 12348 beside a 欠薪 matter: a further route, not 不在12345受理范围
             data = ReferralPayload(number=ref.number, name=ref.name, reason=fit.reason if fit else ref.reason,
                                    script=fit.script if fit else script)  # 119 for someone trapped: rescue
             cards[(PromptKind.REFERRAL, ref.number)] = (data, found_span(text, ref.span.text if ref.span else ""))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assist.nlp.data import load_toml
+from assist.nlp.data import Table, load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
 from assist.protocol.events import Span
 
@@ -28,6 +28,7 @@ class ReferralInfo:
     urgent: bool = False
     critical_reason: str | None = None
     crisis_script: str | None = None  # what to read when the number is given for a danger to life
+    aside: tuple[str, str] | None = None  # (reason, script) as a further route beside a matter 12345 handles
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,13 @@ def _sentence_end(text: str, end: int) -> int:
     return m.start() if m else len(text)
 
 
+def _aside(entry: Table) -> tuple[str, str] | None:
+    """A row's ``aside_reason`` and ``aside_script``: both or neither."""
+    if entry.has("aside_reason") != entry.has("aside_script"):
+        raise entry.error("'aside_reason' and 'aside_script' go together")
+    return (entry.text("aside_reason"), entry.text("aside_script")) if entry.has("aside_reason") else None
+
+
 class ReferralTable:
     """Compiled referral triggers; ``find`` lists the referrals an utterance calls for."""
 
@@ -140,7 +148,8 @@ class ReferralTable:
         seen: set[str] = set()
         for entry in doc.tables("referral"):
             entry.check_keys({"number", "name", "reason", "script", "urgent", "words", "patterns", "not_in",
-                              "critical_words", "critical_patterns", "critical_reason", "fuzzy", "crisis_script"})
+                              "critical_words", "critical_patterns", "critical_reason", "fuzzy", "crisis_script",
+                              "aside_reason", "aside_script"})
             number = entry.text("number")
             if not _NUMBER.match(number):
                 raise entry.error(f"'number' must be 3 to 8 digits, got {number!r}")
@@ -155,7 +164,8 @@ class ReferralTable:
             info = ReferralInfo(number, entry.text("name"), entry.text("reason"), entry.text("script"),
                                 entry.boolean("urgent"),
                                 entry.text("critical_reason") if entry.has("critical_reason") else None,
-                                entry.text("crisis_script") if entry.has("crisis_script") else None)
+                                entry.text("crisis_script") if entry.has("crisis_script") else None,
+                                _aside(entry))
             not_in = entry.texts("not_in")
             entries = [Entry(_Key(number, False), entry.texts("words"), entry.regex_list("patterns", defines), not_in)]
             if has_critical:  # `fuzzy`: critical words are also matched by sound (recognizer slips)
@@ -209,6 +219,11 @@ class ReferralTable:
         """The caller takes the words back (我就是随口一说, 说的气话; ``[safety_answers] retractions``): whatever
         business follows, a model guess on the answer raises no card (``refine.apply``)."""
         return any(p.match(text) for p in self.retractions)
+
+    def aside(self, number: str) -> tuple[str, str] | None:
+        """``number``'s (reason, script) as a further route beside a matter 12345 handles, or None."""
+        info = self.rows.get(number)
+        return info.aside if info is not None else None
 
     def is_matter_number(self, number: str) -> bool:
         """A hotline given for the matter the call is about (``[department_numbers]``), not for words said."""
