@@ -126,11 +126,17 @@ export class AlertQueue {
     let open = 0;
     let total = 0;
     let reason = "";
+    let newest = -Infinity;
     for (const { alert } of this.records.values()) {
       if (alert.call_id !== callId) continue;
       total += 1;
       if (!alert.acknowledged_by) open += 1;
-      if (alert.severity === "critical" && !reason) reason = criticalTag(alert.message);
+      // the call's newest crisis (trial 5, b: 其他危险 → 人身安全 → 急症/受伤 kept "危急 · 其他危险" on the row)
+      const tag = alert.severity === "critical" ? criticalTag(alert.message) : "";
+      if (tag && Number(alert.audio_time) >= newest) {
+        newest = Number(alert.audio_time);
+        reason = tag;
+      }
     }
     return { open, total, reason };
   }

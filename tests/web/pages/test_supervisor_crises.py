@@ -242,3 +242,20 @@ def test_an_acknowledged_continuing_crisis_is_not_pinned_again(new_page: NewPage
     fake_server.push(critical("al-21", "call-004", "A36", "危机信号:可能有自伤自杀风险(模型判断)", now + 50))
     expect(page.locator(f'{tid("pinned-critical")}[data-call-id="call-004"]')).to_have_attribute(
         "data-alert-ids", "al-21")
+
+
+def test_the_call_row_names_the_calls_newest_crisis(new_page: NewPage, fake_server: FakeServer) -> None:
+    """Trial 5, b: the crisis went 其他危险 → 急症/受伤 and the row kept "危急 · 其他危险"."""
+    page = open_supervisor(new_page, fake_server)
+    now = time.time()
+    call_id, agent = "t5-b-neighbour-smell", "A02"
+    fake_server.push(CallStarted(call_id, agent, now - 60))
+    fake_server.push(CallState(call_id, agent, now - 60, True, 60.0, EmotionLevel("焦虑", 0.6), "求助", "公安",
+                               critical=True))
+    fake_server.push(Alert("b-1", call_id, agent, "critical", "critical", "危机信号:可能有其他危险风险(模型判断)", 28.9,
+                           None, now - 30))
+    row = page.locator(f'{tid("call-row")}[data-call-id="{call_id}"]')
+    expect(row.locator(tid("critical-marker"))).to_have_text("危急 · 其他危险")
+    fake_server.push(Alert("b-2", call_id, agent, "critical", "critical", "危机信号:有人急症或重伤,需要急救(120)", 52.0,
+                           None, now))
+    expect(row.locator(tid("critical-marker"))).to_have_text("危急 · 急症/受伤")
