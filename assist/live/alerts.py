@@ -1,8 +1,8 @@
 """The supervisor alerts of one call: a crisis, a banned phrase said (once its utterance is final), one
-anger escalation per call and one notice of a threatened collective action (``notices.py``: 拉横幅,
-堵门); each numbered in the call and acknowledged by a supervisor.  ``AlertBook``
-keeps the recent alerts of the whole floor with their acknowledgement state, so a dashboard that
-connects late still sees them and an acknowledgement reaches every supervisor.
+anger escalation per call and one notice of each kind (``notices.py``: a threatened collective action,
+拉横幅, 堵门; a threat to go to 信访 or the media); each numbered in the call and acknowledged by a
+supervisor.  ``AlertBook`` keeps the recent alerts of the whole floor with their acknowledgement state, so
+a dashboard that connects late still sees them and an acknowledgement reaches every supervisor.
 
 A continuing crisis is ONE alert: the call's crisis re-raised on later utterances (the same kind of
 danger, ``CallCrisis.kind``, and no new emergency number) sends the same alert again with its ``count``
@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from assist.live.notices import CollectiveRule, shipped_collective
+from assist.live.notices import NoticeRule, Notices, shipped_notices
 from assist.nlp.analyzer import Analysis
 from assist.protocol.enums import AlertKind, Emotion, PromptKind, Role, Severity
 from assist.protocol.events import Alert, Span, Transcript
@@ -41,12 +41,12 @@ class CallAlerts:
     """The alerts raised in one call, in order (a continuing crisis once, updated in place)."""
 
     def __init__(self, call_id: str, agent_id: str, clock: Callable[[], float],
-                 collective: CollectiveRule | None = None) -> None:
+                 notices: Notices | None = None) -> None:
         self.call_id = call_id
         self.agent_id = agent_id
         self._clock = clock
-        self._collective_rule = collective or shipped_collective()
-        self._collective: str | None = None  # the call's collective-action notice (one, updated on re-raise)
+        self._notices = notices or shipped_notices()
+        self._noticed: dict[AlertKind, str] = {}  # the call's notice of each kind (one, updated on re-raise)
         self._seq = 0
         self._escalated = False
         self._crisis: _Episode | None = None
@@ -76,9 +76,7 @@ class CallAlerts:
                 out.append(self._new(AlertKind.BANNED, Severity.WARNING, msg, t))
                 alerted.add(tag)
         if r is not None and t.final and Role(t.role).is_caller:
-            said = self._collective_rule.find(r.normalized.text)
-            if said is not None:
-                out.append(self._collective_alert(said, t))
+            out.extend(self._notice(rule, said, t) for rule, said in self._notices.find(r.normalized.text))
         if r is not None and t.final and Role(t.role).is_caller and not self._escalated:
             label = r.emotion.label if r.emotion is not None else None
             intensity = r.emotion.intensity if r.emotion is not None else 0.0
@@ -106,14 +104,13 @@ class CallAlerts:
                                 numbers | known)
         return alert
 
-    def _collective_alert(self, said: str, t: Transcript) -> Alert:
-        """The call's notice of a threat of collective action: new, or the one already raised updated."""
-        again = self._again(self._collective, t)
+    def _notice(self, rule: NoticeRule, said: str, t: Transcript) -> Alert:
+        """The call's notice of ``rule``'s kind: new, or the one already raised updated."""
+        again = self._again(self._noticed.get(rule.kind), t)
         if again is not None:
             return again
-        rule = self._collective_rule
-        alert = self._new(AlertKind.COLLECTIVE, rule.severity, rule.message.format(said=said), t)
-        self._collective = alert.alert_id
+        alert = self._new(rule.kind, rule.severity, rule.message.format(said=said), t)
+        self._noticed[rule.kind] = alert.alert_id
         return alert
 
     def _again(self, alert_id: str | None, t: Transcript, *, message: str | None = None) -> Alert | None:

@@ -13,7 +13,7 @@ export const PROMPT_KIND_LABEL = {
   safety: "安全确认",
 };
 
-export const ALERT_KIND_LABEL = { banned: "禁用语", escalation: "情绪升级", critical: "危急", collective: "群体性事件" };
+export const ALERT_KIND_LABEL = { banned: "禁用语", escalation: "情绪升级", critical: "危急", collective: "群体性事件", petition: "信访/舆情" };
 
 export const SEVERITY_LABEL = { info: "提示", warning: "警告", critical: "危急" };
 
