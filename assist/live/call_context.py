@@ -40,9 +40,9 @@ class CallDepartmentView(CallContext):
             return self._crisis
         return self._base.crisis_numbers if self._base is not None else None
 
-    def safety_asked(self, *, danger: bool = False) -> None:
+    def safety_asked(self, *, danger: bool = False, explicit: bool = True) -> None:
         if self._base is not None:  # the operator's question is the call's: the caller's answer is read there
-            self._base.safety_asked(danger=danger)
+            self._base.safety_asked(danger=danger, explicit=explicit)
 
     @property
     def threat(self) -> bool:

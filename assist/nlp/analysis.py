@@ -62,6 +62,7 @@ class CallContext:
         self._asked: frozenset[str] = frozenset()  # the utterances before the operator's last safety question
         self._question = False  # the operator has asked a safety question in this call, not yet answered no
         self._danger_question = False  # ... and the last one's yes means danger (有没有伤害自己的想法)
+        self._explicit = False  # ... and the last one was a safety question as such (not any question after a sign)
 
     def history(self, exclude: str | None = None) -> list[UtteranceRecord]:
         """Records in call order, without utterance ``exclude``."""
@@ -119,11 +120,12 @@ class CallContext:
         """Any caller utterance gave a sign, a soft one included: the operator's own question may be about it."""
         return any(r.flagged or r.critical or r.strong for r in self.history())
 
-    def safety_asked(self, *, danger: bool = False) -> None:
+    def safety_asked(self, *, danger: bool = False, explicit: bool = True) -> None:
         """The operator asked about the caller's safety (您现在安全吗…): the caller's next words answer it.
-        ``danger``: the question's yes means danger (您现在有没有伤害自己的想法), not safety."""
+        ``danger``: the question's yes means danger (您现在有没有伤害自己的想法), not safety; ``explicit``: a safety
+        question as such, not any question of the operator's after a sign (阿姨您这话是什么意思啊)."""
         self._asked = frozenset(self._records)
-        self._question, self._danger_question = True, danger
+        self._question, self._danger_question, self._explicit = True, danger, explicit
 
     @property
     def asked_about_danger(self) -> bool:
@@ -153,8 +155,12 @@ class CallContext:
         the rules found (their despair included: ``strong``), or a weak sign the operator then asked about
         (``exclude`` is the answer).  A model's reading of 绝望 alone is not evidence: it read 我娃儿明年要在这边读书
         急得很 as despair (trial 2, d5)."""
+        asked = self.asked_sign(exclude)
+        # a soft sign asked about by any question (a model guess on routine words: 公积金销户要怎么办, then the
+        # operator's routine 请问您是离职了还是要离开本市) is no evidence for a later sign, only the caller's yes to it
+        # (refine.apply); asked about by a safety question as such, it is
         return (any(r.critical or r.strong for uid, r in self._records.items() if uid != exclude)
-                or self.asked_sign(exclude) is not None)
+                or (asked is not None and (not asked.soft or self._explicit)))
 
     def __len__(self) -> int:
         return len(self._records)

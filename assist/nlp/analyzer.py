@@ -139,7 +139,8 @@ class Analyzer:
             hits = self.banned.find(norm.text, department=department, crisis=crisis, threat=threat)
             if context is not None and self.weak_signs.asks_safety(norm.text, sign_up=context.any_sign()):
                 # the caller's next words answer it (refine: a second sign, or a yes)
-                context.safety_asked(danger=self.weak_signs.asks_about_danger(norm.text))
+                context.safety_asked(danger=self.weak_signs.asks_about_danger(norm.text),
+                                     explicit=self.weak_signs.questions.asks(norm.text) is not None)
             return Analysis(role=role, text=text, normalized=norm, banned=tuple(hits),
                             evidence={"banned": tuple(h.span for h in hits)})
         return self._caller(role, text, norm, context, utterance_id)

@@ -11,8 +11,8 @@ import pytest
 
 from assist.live.call_state import Answer, CallKnowledge
 from assist.live.prompts import LiveAssist
-from assist.nlp.analyzer import Analyzer
-from assist.protocol.enums import Category, PromptAction, PromptKind
+from assist.nlp.analyzer import Analyzer, CallContext
+from assist.protocol.enums import Category, PromptAction, PromptKind, Role
 from assist.protocol.events import CallState, Prompt
 from assist.protocol.payloads import (
     CategoryPayload,
@@ -161,3 +161,14 @@ def test_partial_knowledge_answer_never_replaces_a_stronger_one() -> None:
     assert not kb.better(weak, "住建", partial=True)
     assert not kb.better(Answer("property", 0.6, "住建"), "住建", partial=True)
     assert kb.better(Answer("property", 0.6, "住建"), "住建")  # the final: the call moved to 住建's matter
+
+
+def test_a_routine_question_after_a_soft_sign_makes_no_answer(learned: Analyzer) -> None:
+    """A soft sign (a model guess on routine words, 公积金销户要怎么办) is asked about only by a safety question:
+    the operator's 请问您是离职了还是要离开本市 had made the caller's next line an answer, and that answer (就是太累了
+    什么都不想弄了) the red card."""
+    ctx = CallContext()
+    lines = [(Role.CALLER, "我想咨询一下公积金销户要怎么办"), (Role.AGENT, "好的请问您是离职了还是要离开本市"),
+             (Role.CALLER, "嗯就是太累了什么都不想弄了")]
+    out = [learned.analyze_final(role, text, ctx, utterance_id=f"u{i}") for i, (role, text) in enumerate(lines)]
+    assert not out[2].critical and out[2].safety_question is not None

@@ -48,3 +48,9 @@ def test_more_farewell_cues(signs: WeakSigns) -> None:
     """Trial 5, a: 我这些天把家里的东西都收拾好了,存折和钥匙都放在桌上了,你们以后也不用再为我操心了."""
     for text in ("存折和钥匙都放在桌上了", "你们以后也不用再为我操心了", "我把家里的东西都收拾好了"):
         assert signs.cue(text), text
+
+
+def test_a_legal_matter_is_routine(signs: WeakSigns) -> None:
+    """The sample legal-dispute call: a 0.81 self-harm guess on a debt and a lawsuit is soft (the general question)."""
+    assert signs.not_a_sign("还有个事我朋友欠我三万块钱一直不还我想起诉他太气人了")
+    assert not signs.not_a_sign("欠了一屁股债,起诉也没用,我不想活了")  # a cue of its own
