@@ -57,3 +57,4 @@ def test_reassuring_a_caller_in_a_rescue_is_no_feeling_command(learned: Analyzer
     assert not any("别慌" in line for line in lapses), lapses
     routine = learned.analyze("agent", "您先别慌,家里现在有几个人?")  # outside a crisis: still a feeling command
     assert [h.category for h in routine.banned] == ["情绪命令"]
+

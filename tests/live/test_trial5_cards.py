@@ -54,3 +54,11 @@ def test_a_neighbour_reporting_someone_elses_danger_gets_a_reporters_scripts(lea
     for d in cards:
         assert "您身边" not in d.script and "您现在的具体位置" not in d.script, d.script
         assert "三方转接" in d.script and "不要自己进去" in d.script and "附近" in d.script, d.script
+
+
+def test_water_coming_into_the_flat_is_a_crisis_in_the_rules_words(analyzer: Analyzer) -> None:
+    """d T2c 水已经灌进我家里了: the card waited for the learned path at the final, 3 s after the words (problem
+    19): the rules, which run on every partial, had 水灌进屋 but not 灌进我家."""
+    for words in ("快帮帮我们!雨太大了,水已经灌进我家里了", "水涌进俺们屋了"):
+        a = analyzer.analyze("caller", words)
+        assert a.critical and [r.number for r in a.referrals][:1] == ["119"], words
