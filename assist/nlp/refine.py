@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DESPAIR = "绝望"
+_CONTRAST = re.compile("但|不过|可是|然而|就是你|问题是")  # an empathy opener turned against the caller
 SELF_HARM = "自伤自杀"  # the kind of danger whose safety question asks about harming oneself
 # a weak signal asks the question of its kind of danger only when the kind head (conditional on a danger)
 # is this sure; otherwise the general one (冒昧问一句:您现在安全吗?): an angry caller is not asked about
@@ -276,13 +278,16 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # a second sign in the call raises the card when there is evidence: the words' own cue (我这几天一直在想
         # 一些不好的事), or an earlier sign the rules found, or a weak one the operator asked about (the answer)
         confident = True
-    if denied and not a.critical:
-        # the caller denies the danger (没事没事,我就是随口一说): a guess of the model is no crisis card (trial 5, g:
-        # a denial after 烦得我都想跳楼了 went red, took the ID-card answer away and alerted the supervisor), and
-        # no card when it takes the words back (我就是随口一说) or says little else, unless they carry a cue of their
-        # own (没有啊就是家里人都不理解我我好累, 没有没有我在家呢就是最近加班太多想歇一阵 keep the question up)
+    if (denied and not a.critical and not cue and (seen or answered) and not (crit is not None and crit.sure)
+            and _kind(result) in (None, SELF_HARM)):
+        # after a sign, the caller denies it (没事没事,我就是随口一说): the model's self-harm guess is no crisis card
+        # (trial 5, g: a denial after 烦得我都想跳楼了 went red, took the ID-card answer away and alerted the
+        # supervisor), and no card when the words are taken back (我就是随口一说) or little else is said.  Never on a
+        # call's first words (您放心吧,我都安排好了… is a farewell, not a denial: the fourth review), never with a cue
+        # of their own (没有啊就是家里人都不理解我我好累), never when the model is sure, never for another danger
+        # (开个玩笑啊,我已经把煤气灶拧开了)
         confident = False
-        if not cue and (analyzer.referrals.retracts(text) or analyzer.referrals.denies_danger(text)):
+        if analyzer.referrals.retracts(text) or analyzer.referrals.denies_danger(text):
             flagged = False
     critical = flagged and confident
     safety_check = flagged and not confident
@@ -395,7 +400,7 @@ def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: C
         return a
     if analyzer.weak_signs.asks_safety(a.normalized.text):
         return a  # the protocol's safety question (您现在有没有伤害自己的打算) is never a lapse
-    if banned.kind in TONE_KINDS and shipped_steps()[0].done_in(a.normalized.text):
+    if banned.kind in TONE_KINDS and _empathy_only(a.normalized.text):
         # the 情绪承接 the product coaches (trial 5, a: 大爷,听得出来您一个人挺不容易的 was read as 指责顶撞, flashed,
         # alerted and counted); the rules still warn a banned phrase said beside it
         return a
@@ -407,6 +412,13 @@ def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: C
         return a
     scores = {**a.scores, "learned": {"violation": round(banned.probability, 4)}}
     return dataclasses.replace(a, banned=(hit,), evidence={**a.evidence, "banned": (hit.span,)}, scores=scores)
+
+
+def _empathy_only(text: str) -> bool:
+    """``text`` does the 情绪承接 step and turns against the caller nowhere after it (理解您的心情,不过您这问题问了
+    八遍了 is scolding with an empathy opener: the fourth review)."""
+    step = shipped_steps()[0]
+    return any(step.problem(text, m) is None and not _CONTRAST.search(text, m.end) for m in step.cue.find_all(text))
 
 
 def _kind(result: LearnedResult, confidence: float = 0.0) -> str | None:

@@ -75,12 +75,14 @@ class WeakSigns:
 
     def heard(self, text: str) -> tuple[int, int] | None:
         """Where the words that make a model-only sign specific stand: the clause of the first farewell, else
-        of the first cue (hyperbole masked), at most ``HEARD_SIDE`` characters either side of it.  The crisis
-        card quotes and highlights it (trial 4: "可能有自伤自杀风险(模型判断)" named nothing the caller said)."""
+        of the first cue in ``weak_signs.toml``'s order (a place of danger, means or a plan before thoughts and
+        exhaustion: the fourth review saw 「我一个人住」 quoted rather than the medicine saved up; hyperbole
+        masked), at most ``HEARD_SIDE`` characters either side of it.  The crisis card quotes and highlights
+        it (trial 4: "可能有自伤自杀风险(模型判断)" named nothing the caller said)."""
         found = next((m for p in self.farewells if (m := p.search(text))), None)
-        if found is None:
+        if found is None:  # the cues in their order: a place of danger, then means or a plan, then thoughts…
             rest = self.masked(text)
-            found = min((m for p in self.cues if (m := p.search(rest))), key=lambda m: m.start(), default=None)
+            found = next((m for p in self.cues if (m := p.search(rest))), None)
         if found is None:
             return None
         start, end = found.start(), found.end()

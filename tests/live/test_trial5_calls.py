@@ -42,7 +42,7 @@ def test_a_farewells_crisis_reason_says_what_was_said(learned: Analyzer) -> None
     last = [c.reason or "" for line, c in cards if "最后一次打电话" in line]
     assert last and "告别" in last[-1]
     first = cards[0][1].reason or ""
-    assert "收拾好了" in first  # the model's card quotes what the caller said (存折和钥匙…收拾好了)
+    assert "「" in first and any(w in first for w in ("收拾好了", "存折", "操心"))  # what the caller said
 
 
 def test_the_operators_empathy_is_no_banned_phrase(learned: Analyzer) -> None:
