@@ -37,7 +37,6 @@ from assist.protocol.enums import Emotion, Role
 
 REPORTER = "报告人"  # crisis_kinds.toml's cards for a caller reporting someone else's danger
 CONFIDENT = 0.6  # learned probability a hint needs when the rules found no words for it
-KB_UNIT_WEIGHT = 1.5  # evidence of the unit a confident knowledge answer's entry names (a word hint weighs 1)
 MIN_CONTENT = 12  # characters an utterance needs before a hint without words of the rules moves the call
 
 
@@ -139,21 +138,23 @@ class CallLevel:
         self.mood.fold(label, intensity, relabel=weights.informative or r.critical)
         crisis_department = self.crisis_department() if r.critical else None
         unit = self.answer_unit(r) if not follow_up and weights.department > 0 else None
-        if unit is not None:  # before the utterance's own hint: the centre's knowledge base names the unit
-            self.topic.department.add(unit, KB_UNIT_WEIGHT, fade=False)
+        unit = unit if unit != r.department else None  # it corrects another reading, it does not add to the same
         for ref in r.referrals:
             self.referral_names.setdefault(ref.number, ref.name)
         self.topic.fold(r.intent if weights.category > 0 else None,
                         r.department if weights.department > 0 else None,
                         critical=r.critical, upset=self.mood.upset, negative_now=label.negative,
-                        department_weight=weights.department, crisis_department=crisis_department)
+                        department_weight=weights.department, crisis_department=crisis_department,
+                        answer_unit=unit)
         answer = self.knowledge.current
         self.knowledge.fold(tuple(k.id for k in r.knowledge) + ((answer.id,) if follow_up and answer else ()))
 
     def answer_unit(self, r: Analysis) -> str | None:
         """The unit of the utterance's ``KB_CONFIDENT`` knowledge answer, when its entry names one of ours: the
         centre's knowledge base knows who handles the matter (trial 4, f5: 驾驶证快到期了怎么换证 is 公安's, 车管所;
-        model 20261206-f7c7a8b5 read the words as 交通's)."""
+        model 20261206-f7c7a8b5 read the words as 交通's).  ``fold`` weighs it only against another reading: added
+        to the same one it made the call's first matter outweigh the next (a 公积金 call kept 住建 and refused the
+        路灯 answer of its second matter)."""
         top = r.knowledge[0] if r.knowledge else None
         if top is None or top.score < KB_CONFIDENT or not top.department:
             return None

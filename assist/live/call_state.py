@@ -64,6 +64,7 @@ KB_CONFIDENT = 0.75  # an answer matched this well is the call's matter: only an
 FOLLOW_UP = 0.3  # weight of a question (咨询) once the call is a request (see the module)
 REQUESTS = frozenset({Category.GENERAL, Category.COMPLAINT, Category.HELP})
 KB_LEAD = 0.1  # ... and, when the utterance also finds the call's answer, only one ahead of it by this much
+KB_UNIT_WEIGHT = 1.5  # evidence of the unit a confident knowledge answer's entry names (a word hint weighs 1)
 
 K = TypeVar("K", Category, str, Emotion)
 
@@ -82,10 +83,15 @@ class Sticky(Generic[K]):
             self.scores[k] *= RECENCY
 
     def add(self, key: K, weight: float = 1.0, *, fade: bool = True) -> None:
+        self.add_all(((key, weight),), fade=fade)
+
+    def add_all(self, items: tuple[tuple[K, float], ...], *, fade: bool = True) -> None:
+        """Several hints of one utterance: earlier evidence fades once, then the value is decided."""
         if fade:
             self.fade()
-        self.scores[key] = self.scores.get(key, 0.0) + weight
-        if self.pinned:
+        for key, weight in items:
+            self.scores[key] = self.scores.get(key, 0.0) + weight
+        if self.pinned or not self.scores:
             return
         best = max(self.scores, key=lambda k: self.scores[k])
         if self.scores[best] < self.floor:
@@ -122,17 +128,22 @@ class CallTopic:
         negative_now: bool,
         department_weight: float = 1.0,
         crisis_department: str | None = None,
+        answer_unit: str | None = None,
     ) -> None:
         """One final caller utterance: its category and department hints (the department weighing
         ``department_weight``), whether it raised a critical signal (and the department its crisis
-        number is for), the call's running negative-emotion level and its own emotion."""
+        number is for), the call's running negative-emotion level and its own emotion; ``answer_unit``: the
+        unit its confident knowledge answer's entry names, weighed with the words' hint."""
         if intent is not None:
             sarcasm = intent == Category.PRAISE and (negative_now or upset >= UPSET)
             follow_up = intent == Category.CONSULTATION and self.category.current in REQUESTS
             if not sarcasm:
                 self.category.add(intent, FOLLOW_UP if follow_up else 1.0)
-        if department:
-            self.department.add(department, department_weight)
+        hints = ((department, department_weight),) if department else ()
+        if answer_unit:  # the unit a confident knowledge answer's entry names (call_level.answer_unit)
+            hints = (*hints, (answer_unit, KB_UNIT_WEIGHT))
+        if hints:
+            self.department.add_all(hints)
         if critical and not self.category.pinned:
             self.category.pin(Category.HELP)
             if crisis_department is not None:

@@ -60,3 +60,13 @@ def test_a_consultation_call_becomes_a_request_at_once() -> None:
     topic.fold(Category.COMPLAINT, None, critical=False, upset=0.0, negative_now=False)
     topic.fold(Category.COMPLAINT, None, critical=False, upset=0.0, negative_now=False)
     assert topic.category.current == Category.COMPLAINT
+
+
+def test_a_confident_answers_unit_outweighs_another_reading_of_the_words() -> None:
+    """Trial 4, f5: 驾驶证快到期了怎么换证, read as 交通's by the model; its knowledge answer is 公安's (车管所)."""
+    topic = CallTopic()
+    topic.fold(Category.CONSULTATION, "交通", critical=False, upset=0.0, negative_now=False, answer_unit="公安")
+    assert topic.department.current == "公安"
+    other = CallTopic()  # without the answer the words decide
+    other.fold(Category.CONSULTATION, "交通", critical=False, upset=0.0, negative_now=False)
+    assert other.department.current == "交通"
