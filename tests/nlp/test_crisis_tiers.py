@@ -160,7 +160,7 @@ def test_a_second_sign_in_the_call_raises_the_card_unless_it_opens_with_a_denial
 
     analyzer = Analyzer.load(learned=True)
     weak = "家里人都不理解我我好累"
-    answer = "我对什么都提不起兴趣了"  # a weak sign of its own, no cue (model 0.45 with 20261206-d41c3bc8)
+    answer = "什么事都不想做了"  # a weak sign of its own, no cue (model 0.21 with 20261206-2168fdde)
     alone = analyzer.analyze_final(Role.CALLER, answer)
     assert not alone.critical and alone.safety_question is not None  # weak on its own
     ctx = CallContext()
