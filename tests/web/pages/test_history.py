@@ -88,6 +88,7 @@ def test_a_safety_question_not_asked_is_a_finding_and_one_asked_is_credited(
     page.goto(f"{fake_server.base_url}/history?call={PAST}")
     detail = page.locator(tid("call-detail"))
     findings = detail.locator(tid("finding"))
+    expect(findings).to_have_count(5)  # rendered once the report has loaded (a busy machine: not at once)
     # the missed question comes right after crisis handling, before the banned phrases
     assert findings.evaluate_all("ns => ns.map(n => n.dataset.kind)") == [
         "safety", "banned", "banned", "empathy", "greeting"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from assist.audio.recognizer import ScriptedFactory
 from assist.live.pipeline import AssistPipeline
@@ -188,7 +189,10 @@ async def test_idle_calls_and_calls_past_max_call_seconds_are_ended(
         for n in range(8):
             if reader.done():
                 break
-            await ws.send(json.dumps({**LINE, "start": float(n), "end": n + 0.5}))
+            try:
+                await ws.send(json.dumps({**LINE, "start": float(n), "end": n + 0.5}))
+            except ConnectionClosed:  # the server ended the call between the check and the send (a busy machine)
+                break
             await asyncio.sleep(1.0)
         await asyncio.wait_for(reader, 10)
     assert "call_too_long" in [e["code"] for e in result.errors]
