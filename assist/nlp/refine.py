@@ -228,7 +228,10 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     confident = a.critical or crit is None or crit.confident
     signs = analyzer.weak_signs
     text = a.normalized.text
-    cue = signs.cue(text)  # self-harm or despair content of the words' own (hyperbole masked)
+    # the clause of a farewell or of self-harm or despair content of the words' own (hyperbole masked): a cue, and
+    # what a model-only card quotes and marks (WeakSigns.heard finds one exactly when WeakSigns.cue does)
+    said = signs.heard(text)
+    cue = said is not None
     seen = context is not None and context.danger_seen(utterance_id)  # an earlier sign of the call
     confirmed = context is not None and context.danger_confirmed(utterance_id)  # ... that is evidence
     evidence = (cue and seen) or confirmed  # what a later model-only sign below the sure tier needs
@@ -299,9 +302,10 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if safety_check and kind == SELF_HARM and (soft or (not cue and not seen)):
         kind = None  # no words of self-harm (我一个月没睡过整觉了): the general safety question, not the self-harm one
     reason = a.critical_reason if critical else None
-    heard = signs.heard(text) if flagged and not a.critical else None  # the words the card quotes and marks
+    heard = said if flagged and not a.critical else None  # the words the card quotes and marks
+    words = text[heard[0]:heard[1]] if heard is not None else ""
     if flagged and not a.critical and crit is not None:
-        reason = f"可能有{kind or '生命安全'}风险(模型判断)" + quoted([text[heard[0]:heard[1]]] if heard else [])
+        reason = f"可能有{kind or '生命安全'}风险(模型判断)" + quoted([words] if words else [])
     if floor:
         reason = ("来电人话中有告别或交代后事之意,请确认其安全" if farewell else
                   "来电人情绪绝望,请确认其安全" if label == DESPAIR and not vented else
@@ -343,7 +347,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
                        utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
     question = analyzer.referrals.safety_question(kind) if safety_check else None
-    marks = a.evidence if heard is None else {**a.evidence, "critical": (Span(text[heard[0]:heard[1]], *heard),)}
+    marks = a.evidence if heard is None else {**a.evidence, "critical": (Span(words, *heard),)}
     return dataclasses.replace(a, intent=intent, department=fields["department"], emotion=emotion,
                                referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
                                critical_reason=reason, scores=scores, safety_question=question, evidence=marks)
