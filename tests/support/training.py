@@ -1,5 +1,5 @@
-"""Helpers of the training replay tests: the server maker's type, the stored call of a replay, and
-events and reports normalised for comparing two runs."""
+"""Helpers of the training replay tests: the server maker's type, a call file replayed to a server, the
+stored call of a replay, and events and reports normalised for comparing two runs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import asyncio
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 from assist.store.db import Store
+from assist.training.replay import parse_transcript, replay_transcript, transcript_roles
 from assist.web.server import AssistServer
 
 ServerMaker = Callable[..., AbstractAsyncContextManager[AssistServer]]
@@ -22,6 +24,17 @@ def call_url(server: AssistServer) -> str:
 def store_of(server: AssistServer) -> Store:
     assert server.pipeline is not None and server.pipeline.store is not None
     return server.pipeline.store
+
+
+async def replay_file(server: AssistServer, path: Path, call_id: str, *, speed: float = 0.0,
+                      roles: tuple[str, ...] | None = None, agent_id: str = "T01") -> list[dict[str, Any]]:
+    """A call file's lines (``roles``: those kept; None: all) replayed to ``server`` as a training call; its events."""
+    lines = parse_transcript(path.read_text(encoding="utf-8"), path.name)  # noqa: ASYNC240 (a small sample)
+    call_roles, kept = transcript_roles(lines, roles)
+    result = await replay_transcript(call_url(server), kept, call_roles, call_id=call_id, agent_id=agent_id,
+                                     speed=speed, on_event=lambda e: None)
+    assert result.ended and result.error is None and result.events[-1]["type"] == "ended"
+    return result.events
 
 
 async def stored_call(store: Store, call_id: str, wait: float = 5.0) -> dict[str, Any]:

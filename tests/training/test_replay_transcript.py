@@ -18,17 +18,15 @@ from assist.training.rules import TrainingRules
 from assist.training.stored_report import report_for_call
 from assist.web.server import AssistServer
 from tests.support.samples import LEGAL, NOISE
-from tests.support.training import call_url, canonical, finals, store_of, stored_call, without_call_id
-
-
-async def replay_file(server: AssistServer, path: Path, call_id: str, *, speed: float = 0.0,
-                      roles: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-    lines = parse_transcript(path.read_text(encoding="utf-8"), path.name)  # noqa: ASYNC240 (a small sample)
-    call_roles, kept = transcript_roles(lines, roles)
-    result = await replay_transcript(call_url(server), kept, call_roles, call_id=call_id, agent_id="T01",
-                                     speed=speed, on_event=lambda e: None)
-    assert result.ended and result.error is None and result.events[-1]["type"] == "ended"
-    return result.events
+from tests.support.training import (
+    call_url,
+    canonical,
+    finals,
+    replay_file,
+    store_of,
+    stored_call,
+    without_call_id,
+)
 
 
 async def test_two_replays_give_the_same_prompts_and_report(server: AssistServer, rules: TrainingRules) -> None:

@@ -21,7 +21,7 @@ import pytest
 from assist.cli import main
 from assist.live.card_build import distinct_wordings
 from assist.protocol.decode import decode_events
-from assist.training.replay import parse_transcript, replay_transcript, transcript_roles, watch_url
+from assist.training.replay import watch_url
 from assist.training.report import build_report
 from assist.training.report_shape import TrainingReport
 from assist.training.report_text import render_text
@@ -29,7 +29,7 @@ from assist.training.rules import TrainingRules, UnansweredRule
 from assist.training.stored_report import report_for_call
 from assist.training.unanswered import Answer, Lapse, Line, banned_kinds, unanswered
 from assist.web.server import AssistServer
-from tests.support.training import call_url, store_of, stored_call
+from tests.support.training import replay_file, store_of, stored_call
 
 TRIAL4 = Path(__file__).resolve().parents[1] / "data" / "trial4_training"
 DISCLAIMED = "这个问题我帮您查询确认后给您回复"
@@ -37,12 +37,7 @@ FUND = "房屋维修基金怎么查询和使用？"
 
 
 async def replay(server: AssistServer, name: str, call_id: str) -> list[dict[str, Any]]:
-    lines = parse_transcript((TRIAL4 / f"{name}.jsonl").read_text(encoding="utf-8"), name)
-    roles, kept = transcript_roles(lines, None)
-    result = await replay_transcript(call_url(server), kept, roles, call_id=call_id, agent_id="trainee46",
-                                     speed=0.0, on_event=lambda e: None)
-    assert result.ended and result.error is None
-    return result.events
+    return await replay_file(server, TRIAL4 / f"{name}.jsonl", call_id, agent_id="trainee46")
 
 
 async def both_reports(server: AssistServer, name: str, call_id: str,

@@ -21,24 +21,18 @@ from assist.protocol.enums import Emotion
 from assist.text import join_cjk
 from assist.training.crisis import CrisisRules, Said, judge
 from assist.training.empathy_wording import acknowledgement
-from assist.training.replay import parse_transcript, replay_transcript, transcript_roles
 from assist.training.report import build_report
 from assist.training.report_shape import TrainingReport
 from assist.training.report_text import render_text
 from assist.training.rules import TrainingRules
 from assist.web.server import AssistServer
-from tests.support.training import call_url, store_of, stored_call
+from tests.support.training import replay_file, store_of, stored_call
 
 TRIAL5 = Path(__file__).resolve().parents[1] / "data" / "trial5"
 
 
 async def replay(server: AssistServer, name: str, call_id: str) -> list[dict[str, Any]]:
-    lines = parse_transcript((TRIAL5 / f"{name}.jsonl").read_text(encoding="utf-8"), name)
-    roles, kept = transcript_roles(lines, None)
-    result = await replay_transcript(call_url(server), kept, roles, call_id=call_id, agent_id="T01",
-                                     speed=0.0, on_event=lambda e: None)
-    assert result.ended and result.error is None
-    return result.events
+    return await replay_file(server, TRIAL5 / f"{name}.jsonl", call_id)
 
 
 async def report_of(server: AssistServer, name: str, call_id: str, rules: TrainingRules) -> TrainingReport:
