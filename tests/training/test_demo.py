@@ -11,8 +11,9 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
@@ -27,6 +28,18 @@ def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:
         body: bytes = response.read()
     return body.decode()
+
+
+async def _watch(port: int, subscribe: dict[str, Any], check: Callable[[dict[str, Any]], None]) -> None:
+    """Subscribe to the demo server with ``subscribe`` until a transcript and a prompt came, ``check``ing each event."""
+    kinds: dict[str, int] = {}
+    async with connect(f"ws://127.0.0.1:{port}/ws/subscribe") as ws:
+        await ws.send(json.dumps(subscribe))
+        async with asyncio.timeout(60):
+            while not (kinds.get("transcript") and kinds.get("prompt")):
+                event = json.loads(await ws.recv())
+                kinds[event["type"]] = kinds.get(event["type"], 0) + 1
+                check(event)
 
 
 def test_samples_are_package_data() -> None:
@@ -75,15 +88,12 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str], qu
 async def test_demo_mode_fills_the_pages(demo_server: tuple[int, subprocess.Popen[str], queue.Queue[str]],
                                          tmp_path: Path) -> None:
     port, proc, lines = demo_server
-    kinds: dict[str, int] = {}
-    async with connect(f"ws://127.0.0.1:{port}/ws/subscribe") as ws:
-        await ws.send(json.dumps({"type": "subscribe", "all": True}))
-        async with asyncio.timeout(60):
-            while not (kinds.get("transcript") and kinds.get("prompt")):
-                event = json.loads(await ws.recv())
-                kinds[event["type"]] = kinds.get(event["type"], 0) + 1
-                if event["type"] in ("transcript", "prompt", "call_started"):
-                    assert event.get("agent_id", DEMO_AGENT) == DEMO_AGENT
+
+    def by_the_demo_agent(event: dict[str, Any]) -> None:
+        if event["type"] in ("transcript", "prompt", "call_started"):
+            assert event.get("agent_id", DEMO_AGENT) == DEMO_AGENT
+
+    await _watch(port, {"type": "subscribe", "all": True}, by_the_demo_agent)
     for page in ("/", "/supervisor", "/history"):
         html = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}{page}")
         assert DEMO_BADGE in html and "演示" in html
@@ -104,12 +114,9 @@ async def test_demo_mode_fills_the_demo_agents_overlay(demo_server: tuple[int, s
     """``/?agent=demo`` subscribes by agent: the demo's calls (training replays) reach it in demo mode
     (trial 5, #20: it stayed on 等待来电 while the calls ran)."""
     port, _, _ = demo_server
-    kinds: dict[str, int] = {}
-    async with connect(f"ws://127.0.0.1:{port}/ws/subscribe") as ws:
-        await ws.send(json.dumps({"type": "subscribe", "agent_id": DEMO_AGENT}))
-        async with asyncio.timeout(60):
-            while not (kinds.get("transcript") and kinds.get("prompt")):
-                event = json.loads(await ws.recv())
-                kinds[event["type"]] = kinds.get(event["type"], 0) + 1
-                if event["type"] == "call_started":
-                    assert event["agent_id"] == DEMO_AGENT and event["mode"] == "training"
+
+    def a_demo_training_call(event: dict[str, Any]) -> None:
+        if event["type"] == "call_started":
+            assert event["agent_id"] == DEMO_AGENT and event["mode"] == "training"
+
+    await _watch(port, {"type": "subscribe", "agent_id": DEMO_AGENT}, a_demo_training_call)
