@@ -180,7 +180,9 @@ class TerminalView:
             numbers = data.get("referrals")
             numbers = numbers if isinstance(numbers, list) else []
             refer = f" 转介 {'/'.join(clean(n, 20) for n in numbers)}" if numbers else ""
-            return f"  [危急] {clean(data.get('reason')) or '来电人有危险信号'}{refer}"
+            aid = data.get("first_aid")
+            aid = " 现场指导:" + " ".join(clean(s) for s in aid) if isinstance(aid, list) and aid else ""
+            return f"  [危急] {clean(data.get('reason')) or '来电人有危险信号'}{refer}{aid}"
         if kind == "safety":
             numbers = data.get("referrals")
             numbers = numbers if isinstance(numbers, list) else []

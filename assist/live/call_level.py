@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from assist.live.call_state import KB_CONFIDENT, CallKnowledge, CallMood, CallTopic
 from assist.live.card_life import KB_STRONG
 from assist.live.crisis import CallCrisis, CrisisKinds, CrisisReading, KindCard, shipped_kinds
+from assist.live.first_aid import CallAid
 from assist.live.handling_unit import HandlingUnits, NamedUnit
 from assist.nlp.analyzer import Analysis
 from assist.nlp.empathy import EmpathyScripts
@@ -87,6 +88,7 @@ class CallLevel:
     critical: bool = False
     referral_names: dict[str, str] = field(default_factory=dict)
     reporter: bool = False  # the caller reported someone else's danger (crisis_kinds.toml [reporter])
+    aid: CallAid = field(default_factory=CallAid)  # first steps the caller's words called for (first_aid.toml)
 
     def __post_init__(self) -> None:
         self.crisis = CallCrisis(self.kinds, self.referrals)

@@ -176,6 +176,7 @@ class CallCrisis:
     said: set[str] = field(default_factory=set)  # crisis numbers the caller's words gave
     utterance: str | None = None  # the utterance whose reading set the call's reason
     heard: dict[str, str] = field(default_factory=dict)  # utterance -> the words a model reading quoted
+    joined: set[str] = field(default_factory=set)  # other kinds whose readings joined the call's (_joins)
 
     @property
     def active(self) -> bool:
@@ -196,6 +197,10 @@ class CallCrisis:
         if self._joins(reading, utterance_id):
             if self.reason is not None and reading.reason not in self.reason:
                 self.reason = f"{self.reason};{reading.reason}"  # 扬言伤人 stays; 大不了一起死 adds its reason
+            if reading.kind is not None:
+                self.joined.add(reading.kind)  # its kind's numbers may join the card (allowed)
+            if reading.heard:
+                self.heard[utterance_id or ""] = reading.heard
             return False
         replaces = self._replaces(reading, utterance_id)
         if reading.heard and (replaces or reading.kind in (None, self.kind)):
@@ -212,10 +217,18 @@ class CallCrisis:
         return changed
 
     def _joins(self, reading: CrisisReading, utterance_id: str | None) -> bool:
-        """A rules reading of another kind in a call whose kind ``keeps`` (crisis_kinds.toml): its reason joins."""
-        return (self.reason is not None and self.kind in self.kinds.keeps and self.source is Source.RULES
-                and reading.source is Source.RULES and reading.kind is not None and reading.kind != self.kind
-                and utterance_id != self.utterance and bool(reading.reason))
+        """A reading of another kind that joins the call's instead of replacing it: its reason joins and its
+        kind's numbers may join the card.  Either a rules reading in a call whose kind ``keeps``
+        (crisis_kinds.toml), or a model reading in a call whose kind is itself only the model's: two guesses
+        of two dangers both stand (a chest-pain guess, then 我已经站在江边了,这是最后一次给你们打电话了 read as
+        自伤自杀 by the model alone, kept 120 and lost 12356 and 110).  A model guess never joins a call whose
+        danger the rules named (a DV call gets no 12356 from a guess)."""
+        if (self.reason is None or reading.kind is None or reading.kind == self.kind or utterance_id == self.utterance
+                or not reading.reason or reading.source is not self.source):
+            return False
+        if reading.source is Source.MODEL:  # words that make the guess specific (「我已经站在江边了」), not a mood
+            return self.kind is not None and bool(reading.heard)
+        return self.kind in self.kinds.keeps
 
     def _replaces(self, reading: CrisisReading, utterance_id: str | None) -> bool:
         if self.reason is None or self.source is None:
@@ -238,6 +251,8 @@ class CallCrisis:
         mine = set(self.kind_numbers())
         if self.kind is None or not mine:
             return reading.numbers
+        if self.table is not None:
+            mine.update(n for kind in self.joined for n in self.table.crisis_kinds.get(kind, ()))
         return tuple(n for n in reading.numbers if n in reading.said or n in mine)
 
     def card(self, reading: CrisisReading) -> tuple[str, ...]:

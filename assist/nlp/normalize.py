@@ -9,7 +9,9 @@
   and ``!!!`` is an intensity cue);
 * simplified: traditional characters converted with OpenCC ``t2s``;
 * unspaced: whitespace next to a CJK character is removed (Vosk writes
-  ``我 要 投诉``); other whitespace runs become one space; ends are trimmed;
+  ``我 要 投诉``), and so is whitespace inside a number written one digit a word (``拨打 1 2 0``: a
+  transcript-source call splits typed text into characters); other whitespace runs become one space;
+  ends are trimmed;
 * digits: runs of three or more Chinese digit characters
   (``幺三八``, ``一二三四五``, ``幺幺零``) become ASCII digits (``138``, ``12345``,
   ``110``); shorter runs (``一二线``, ``三五个``) and runs touching ``十百千万亿``
@@ -132,10 +134,21 @@ def _despace(chars: Chars) -> Chars:
             j += 1
         before = out[-1][0] if out else ""
         after = chars[j][0] if j < n else ""
-        if before and after and not is_cjk(before) and not is_cjk(after):
+        if before and after and not is_cjk(before) and not is_cjk(after) and not _one_number(out, chars, j):
             out.append(chars[i])
         i = j
     return out
+
+
+def _one_number(out: Chars, chars: Chars, j: int) -> bool:
+    """The space before ``chars[j]`` splits one number written a digit a word (``1 2 0``, as a transcript-source
+    call splits typed text): digits on both sides, one of them a lone digit (``assist.text.join_cjk`` alike);
+    two numbers of several digits (``138 1234``) stay apart."""
+    if not (out[-1][0].isdigit() and chars[j][0].isdigit()):
+        return False
+    lone_before = len(out) < 2 or not out[-2][0].isdigit()
+    lone_after = j + 1 >= len(chars) or not chars[j + 1][0].isdigit()
+    return lone_before or lone_after
 
 
 def _digits(chars: Chars) -> Chars:

@@ -73,10 +73,11 @@ class BannedPayload:
 
 @dataclass(frozen=True, slots=True)
 class CriticalPayload:
-    """Risk to life or safety: why, and the numbers to transfer to."""
+    """Risk to life or safety: why, the numbers to transfer to, and what the caller can do meanwhile."""
 
     reason: str | None
     referrals: tuple[str, ...]
+    first_aid: tuple[str, ...] = ()  # 现场指导 for the card's numbers (first_aid.toml), in their order
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,3 +65,13 @@ def test_empty_and_whitespace_only_input() -> None:
     assert normalize("").text == ""
     assert normalize("   ").text == ""
     assert normalize("   ").source_span(0, 0) == (3, 3)
+
+
+def test_a_number_written_one_digit_a_word_is_one_number() -> None:
+    """A transcript-source call splits typed text into characters: 拨打 1 2 0 is 拨打120 (a training report
+    missed the operator's 120 and 12345热线), while two numbers of several digits stay apart."""
+    assert normalize("我建议您马上拨打 1 2 0 ,不要").text == "我建议您马上拨打120 ,不要"
+    assert normalize("您好, 1 2 3 4 5热线").text == "您好, 12345热线"
+    assert normalize("138 1234").text == "138 1234"
+    n = normalize("拨打 1 2 0")
+    assert n.text == "拨打120" and n.source_span(2, 5) == (3, 8)

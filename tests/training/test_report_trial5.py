@@ -121,3 +121,15 @@ def test_join_cjk_keeps_the_digits_of_a_number_together() -> None:
     assert join_cjk("转 1 1 0 或 者 1 2 0") == "转 110 或者 120"
     assert join_cjk("138 1234") == "138 1234"  # two numbers of several digits stay apart
     assert join_cjk(" 我 想 问 一下 公积金 ") == "我想问一下公积金"
+
+
+async def test_h_numbers_the_trainee_said_are_heard_in_a_transcript_replay(server: AssistServer,
+                                                                          rules: TrainingRules) -> None:
+    """A transcript replay splits typed text into characters (1 2 0): the report missed 我建议您马上拨打120
+    (120 "未告知来电人", 转接处置 ✗) and 您好,12345热线 (开头语 "缺少报热线名"); the normaliser joins the digits."""
+    report = await report_of(server, "h-chestpain-downplay", "t5-h-digits", rules)
+    assert report.opening.used, report.opening
+    offers = [r for r in report.referrals if r.number == "120"]
+    assert offers and offers[0].given and "拨打" in (offers[0].given_said or ""), offers
+    assert report.crisis is not None
+    assert next(i for i in report.crisis.items if i.item == "转接处置").done

@@ -21,7 +21,7 @@ const str = (v) => (v === undefined || v === null ? "" : String(v));
 //   referral {number, name, reason, script}
 //   knowledge {id, question, answer, score, source, updated}
 //   empathy {label, steps}            banned {rule, said, suggestion}
-//   critical {reason, referrals}
+//   critical {reason, referrals, first_aid}
 
 /** Empathy prompt data → [{name, text}]: `steps` are the three steps in order. */
 export function empathySteps(data) {
@@ -584,6 +584,7 @@ export class CallView {
     const d = p.data;
     const message = d.reason || "危急情况";
     const number = d.referrals.join(" / ");
+    const aid = Array.isArray(d.first_aid) ? d.first_aid : [];
     return el(
       "div",
       { className: "critical", testid: "critical-banner", dataset: { promptId: p.prompt_id } },
@@ -591,6 +592,10 @@ export class CallView {
       number
         ? el("div", { className: "critical-action" }, "建议转接",
           el("span", { className: "critical-number", testid: "critical-number", text: number }))
+        : null,
+      aid.length
+        ? el("div", { className: "first-aid", testid: "first-aid" }, el("strong", { text: "现场指导" }),
+          ...aid.map((s) => el("p", { text: str(s) })))
         : null,
       el("ol", { className: "crisis-steps", testid: "crisis-steps" },
         CRISIS_STEPS.map((step) => {

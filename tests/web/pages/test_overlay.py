@@ -237,3 +237,22 @@ def test_prompts_shaped_like_the_live_pipeline(page: Page, fake_server: FakeServ
     expect(banner).to_contain_text("来电人表达暴力倾向")
     expect(banner.locator(tid("critical-number"))).to_have_text("110 / 12356")
     expect(page.locator(tid("critical-banner")).first).to_have_attribute("data-prompt-id", "u-c9:critical:0")
+
+
+def test_the_crisis_banner_shows_first_aid_when_the_card_has_some(page: Page, fake_server: FakeServer) -> None:
+    """现场指导 (first_aid.toml): what the caller can do while the call is connected, under the numbers."""
+    open_overlay(page, fake_server, f"?agent={AGENT}")
+    fake_server.push(CallStarted("call-fa", AGENT, 1_700_000_000.0))
+    fake_server.push(Transcript("call-fa", "caller", "f-1", True, "胸口有点闷,出了一身冷汗。", 0.5, 2.5))
+    fake_server.push(Prompt("call-fa:f-1:critical:0", "call-fa", "caller", "f-1", "critical", "show", 2.5, None,
+                            CriticalPayload("有人急症或重伤,需立即医疗急救", ("120",))))
+    banner = page.locator(tid("critical-banner"))
+    expect(banner).to_have_count(1)
+    expect(banner.locator(tid("first-aid"))).to_have_count(0)  # none given: no empty heading
+    fake_server.push(Prompt("call-fa:f-1:critical:0", "call-fa", "caller", "f-1", "critical", "update", 3.0, None,
+                            CriticalPayload("有人急症或重伤,需立即医疗急救", ("120",),
+                                            ("马上停下来,坐下或半躺着休息,不要走动。",))))
+    aid = banner.locator(tid("first-aid"))
+    expect(aid).to_contain_text("现场指导")
+    expect(aid).to_contain_text("坐下或半躺着休息")
+    expect(banner.locator(tid("critical-number"))).to_have_text("120")
