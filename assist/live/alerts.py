@@ -82,7 +82,10 @@ class CallAlerts:
             intensity = r.emotion.intensity if r.emotion is not None else 0.0
             if (label == Emotion.ANGER and intensity >= ESCALATION_LEVEL) or r.escalation:
                 self._escalated = True
-                msg = f"来电人情绪升级({label or Emotion.ANGER} {intensity:.1f}),建议班长关注或介入"
+                # the words' signs are named (扬言上访或越级反映); a calm caller's never as 平静 0.0
+                felt = [f"{label} {intensity:.1f}"] if label is not None and label.negative else []
+                why = " · ".join((*felt, *r.escalation_why)) or "情绪激动"
+                msg = f"来电人情绪升级({why}),建议班长关注或介入"
                 out.append(self._new(AlertKind.ESCALATION, Severity.WARNING, msg, t))
         return out
 

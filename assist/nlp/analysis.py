@@ -184,7 +184,8 @@ class Analysis:
     critical_reason: str | None = None
     safety_question: str | None = None  # a weaker signal (learned, or the rules' 气话): ask this, no crisis mode
     escalation: bool = False
-    escalation_reasons: tuple[str, ...] = ()
+    escalation_reasons: tuple[str, ...] = ()  # ids: emotion.toml's signs and the context's (sustained_anger …)
+    escalation_why: tuple[str, ...] = ()  # what the words' signs say (emotion.toml reasons: 扬言上访或越级反映)
     evidence: dict[str, tuple[Span, ...]] = field(default_factory=dict)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
 

@@ -259,6 +259,7 @@ class Analyzer:
             referrals=tuple(referrals), knowledge=knowledge, empathy=tuple(empathy),
             critical=critical, critical_reason=critical_reason,
             escalation=bool(reasons), escalation_reasons=tuple(dict.fromkeys(reasons)),
+            escalation_why=tuple(dict.fromkeys(s.reason for s in emo.escalation)),
             evidence={
                 "emotion": emo.evidence,
                 "intent": cat.evidence,

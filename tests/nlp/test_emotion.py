@@ -92,6 +92,18 @@ def test_escalation_signs(model: EmotionModel, text: str, sign: str) -> None:
     assert result.label == "愤怒"
 
 
+@pytest.mark.parametrize("text", ["你们再不管我就去北京上访", "我要去北京告你们", "不行我就找市长讨说法"])
+def test_going_over_heads_is_a_petition_sign(model: EmotionModel, text: str) -> None:
+    assert "petition" in [s.id for s in model.analyze(normalize(text).text).escalation]
+
+
+@pytest.mark.parametrize("text", ["我下周要去北京出差,社保卡能在那边用吗", "我就是找市长热线反映一下路灯的事",
+                                  "去北京的高铁票怎么退", "孩子要去北京上学,户口要迁吗"])
+def test_travel_to_beijing_and_the_mayors_hotline_are_no_petition(model: EmotionModel, text: str) -> None:
+    """The fourth review: the escalation rule fired on 去北京出差 and 找市长热线 (emotion.toml not_in)."""
+    assert "petition" not in [s.id for s in model.analyze(normalize(text).text).escalation]
+
+
 def test_overturned_and_past_feelings_count_less(model: EmotionModel) -> None:
     text = "一开始我挺生气的,结果很快就解决了,非常满意"
     assert label(model, text) == "满意"
