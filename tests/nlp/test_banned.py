@@ -179,3 +179,12 @@ def test_declined_promises_own_actions_polite_requests_and_reported_words_are_no
 def test_the_same_words_said_as_the_operators_own_lapse_are_still_banned(
         banned: BannedList, text: str, rule: str) -> None:
     assert rule in rules(banned, text)
+
+
+def test_a_hedge_about_the_callers_condition_before_an_instruction_is_no_promise() -> None:
+    """Trial 6, c2 T9, heard without punctuation: 可能是心脏的问题 tells a caller who plays chest pain down why to
+    act now; it was flagged 模糊承诺 (「可能是心脏的问题请您马上」) in the middle of the crisis."""
+    analyzer = Analyzer.load()
+    said = "先生您这个情况不能等 胸痛伴随胳膊麻和出汗可能是心脏的问题 请您马上拨打120 我现在也可以帮您转接120"
+    assert analyzer.analyze(Role.AGENT, said).banned == ()
+    assert [h.rule for h in analyzer.analyze(Role.AGENT, "可能明天就能修好").banned] == ["vague_promise"]
