@@ -8,6 +8,7 @@ from assist.nlp.analyzer import Analyzer, CallContext
 from assist.nlp.banned import BannedList
 from assist.nlp.data import DEFAULT_DATA_DIR
 from assist.nlp.normalize import normalize
+from assist.protocol.enums import Role
 
 
 @pytest.fixture(scope="module")
