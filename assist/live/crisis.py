@@ -131,6 +131,7 @@ class CrisisReading:
     said: frozenset[str]  # those its words gave (the rules found them in the text)
     raised: frozenset[str] = frozenset()  # those whose words raised the crisis (叫他没反应 → 120, not 撞了 → 122)
     heard: str = ""  # a model reading: the words that make it specific (WeakSigns.heard), quoted on the card
+    grave: bool = False  # a model reading: a farewell, a place of danger, means or a plan (WeakSigns.serious)
 
 
 def emergency(table: ReferralTable | None, ref: Referral) -> bool:
@@ -140,9 +141,10 @@ def emergency(table: ReferralTable | None, ref: Referral) -> bool:
 
 
 def read(kinds: CrisisKinds, table: ReferralTable | None, rules: Analysis, refined: Analysis,
-         model_kind: str | None) -> CrisisReading | None:
+         model_kind: str | None, *, grave: bool = False) -> CrisisReading | None:
     """The crisis ``refined`` raises (None: not critical).  ``rules``: the same utterance before the learned
-    path; ``model_kind``: the kind of danger the learned model reads (None: none, or no model)."""
+    path; ``model_kind``: the kind of danger the learned model reads (None: none, or no model); ``grave``: the
+    words hold a farewell, a place of danger, means or a plan (``WeakSigns.serious``)."""
     if not refined.critical:
         return None
     text = refined.normalized.text
@@ -160,7 +162,7 @@ def read(kinds: CrisisKinds, table: ReferralTable | None, rules: Analysis, refin
         kind = kinds.of_numbers(words, text) or kind  # the words say what the danger is, not the guess
     reason = kinds.model_reason.format(kind=kind) if kind else refined.critical_reason or ""
     heard = refined.evidence.get("critical", ())
-    return CrisisReading(reason, kind, Source.MODEL, numbers, said, heard=heard[0].text if heard else "")
+    return CrisisReading(reason, kind, Source.MODEL, numbers, said, heard=heard[0].text if heard else "", grave=grave)
 
 
 @dataclass
@@ -221,13 +223,15 @@ class CallCrisis:
         kind's numbers may join the card.  Either a rules reading in a call whose kind ``keeps``
         (crisis_kinds.toml), or a model reading in a call whose kind is itself only the model's: two guesses
         of two dangers both stand (a chest-pain guess, then 我已经站在江边了,这是最后一次给你们打电话了 read as
-        自伤自杀 by the model alone, kept 120 and lost 12356 and 110).  A model guess never joins a call whose
-        danger the rules named (a DV call gets no 12356 from a guess)."""
+        自伤自杀 by the model alone, kept 120 and lost 12356 and 110) when its words are grave: a farewell, a place
+        of danger, means or a plan (trial 6, c2: 真的有这么严重吗我一个人在家不想折腾 in the chest-pain call is no
+        second danger).  A model guess never joins a call whose danger the rules named (a DV call gets no 12356
+        from a guess)."""
         if (self.reason is None or reading.kind is None or reading.kind == self.kind or utterance_id == self.utterance
                 or not reading.reason or reading.source is not self.source):
             return False
-        if reading.source is Source.MODEL:  # words that make the guess specific (「我已经站在江边了」), not a mood
-            return self.kind is not None and bool(reading.heard)
+        if reading.source is Source.MODEL:  # grave words (「我已经站在江边了」), not a mood (我一个人在家不想折腾)
+            return self.kind is not None and reading.grave
         return self.kind in self.kinds.keeps
 
     def _replaces(self, reading: CrisisReading, utterance_id: str | None) -> bool:

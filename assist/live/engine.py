@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 from assist.nlp.analyzer import Analysis, CallContext
 from assist.nlp.empathy import EmpathyScripts
 from assist.nlp.refine import Refinement
+from assist.nlp.weaksigns import WeakSigns
 from assist.protocol.enums import Role
 
 
@@ -21,7 +22,10 @@ class TextAnalyzer(Protocol):
 
 @runtime_checkable
 class LearnedAnalyzer(TextAnalyzer, Protocol):
-    """An analysis engine with learned models beside its rules (``assist train``)."""
+    """An analysis engine with learned models beside its rules (``assist train``), and what its weak model-only
+    guesses need (``weak_signs``: live assist asks whether a guess's words are grave)."""
+
+    weak_signs: WeakSigns
 
     @property
     def learns(self) -> bool: ...

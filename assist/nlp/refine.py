@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 DESPAIR = "绝望"
 _CONTRAST = re.compile("但|不过|可是|然而|就是你|问题是")  # an empathy opener turned against the caller
 SELF_HARM = "自伤自杀"  # the kind of danger whose safety question asks about harming oneself
+CRISIS_LINE = "12356"  # the psychological crisis line: from the model alone only on a sign or when it is confident
+VIOLENCE, THREAT = "暴力", "扬言伤人"  # a victim of violence; the caller as the one who threatens (its own question)
 # a weak signal asks the question of its kind of danger only when the kind head (conditional on a danger)
 # is this sure; otherwise the general one (冒昧问一句:您现在安全吗?): an angry caller is not asked about
 # self-harm on a guess
@@ -251,6 +253,11 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
             and _kind(result) in (None, *signs.soft_kinds) and label != DESPAIR and signs.not_a_sign(text))
     if soft:
         confident = False
+        if (signs.aggrieved(text) or (a.intent is Category.CONSULTATION and label in (None, Emotion.CALM))) \
+                and not (crit is not None and crit.sure):
+            # a threat to complain or go public, or a calm routine question (几点开门), with no cue, as the call's
+            # first sign: no sign at all (trials 5 and 6: amber cards on plain opening questions)
+            flagged = False
     if vented and not (crit is not None and crit.sure):
         # 气话 asks rather than raises the card, unless the model is sure; unlike a soft sign it is a first sign a
         # later one builds on (the third review: 气得我想跳河 then 反正我也不打算再麻烦谁了 stayed amber)
@@ -301,6 +308,8 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         kind = asked.kind if asked is not None and asked.kind is not None else SELF_HARM
     if safety_check and kind == SELF_HARM and (soft or (not cue and not seen)):
         kind = None  # no words of self-harm (我一个月没睡过整觉了): the general safety question, not the self-harm one
+    if safety_check and kind == VIOLENCE and signs.threat(text):
+        kind = THREAT  # the caller threatens: where are you, is there a knife, go home (not 对方还在身边吗)
     reason = a.critical_reason if critical else None
     heard = said if flagged and not a.critical else None  # the words the card quotes and marks
     words = text[heard[0]:heard[1]] if heard is not None else ""
@@ -322,7 +331,8 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     matter = analyzer.referrals.for_matter(fields["department"], fields["intent"]) if not flagged else None
     if matter is not None and all(r.number != matter.number for r in referrals):
         referrals = (*referrals, matter)
-    referrals, learned_numbers = _learned_referrals(analyzer, result, referrals, flagged)
+    referrals, learned_numbers = _learned_referrals(analyzer, result, referrals, flagged,
+                                                    quiet=not flagged and not cue and label != DESPAIR)
     added = (*added, *learned_numbers)
     empathy = analyzer.empathy.scripts(
         emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
@@ -372,13 +382,15 @@ def _after_emergencies(referrals: tuple[Referral, ...], added: tuple[Referral, .
 
 
 def _learned_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: tuple[Referral, ...],
-                       flagged: bool) -> tuple[tuple[Referral, ...], tuple[str, ...]]:
+                       flagged: bool, *, quiet: bool = False) -> tuple[tuple[Referral, ...], tuple[str, ...]]:
     """``referrals`` with the numbers the referral head gives that are not there yet (name, reason and script
     from the table; a number the table does not know is skipped), and the emergency numbers added.
     Emergency numbers (urgent, or of a kind of danger in ``[crisis_kinds]``) go after the emergencies
     already there, before the rest, as ``_crisis_referrals`` places them; the others at the end.  A
     flagged utterance gets no matter hotline unless the model is confident (its stricter threshold):
-    the department's hotline is not given to a caller at risk either."""
+    the department's hotline is not given to a caller at risk either.  On ``quiet`` words (no sign, no cue, not
+    despair) the crisis line 12356 needs the model's confident threshold too (trial 6, c2: 幸福里社区我就是想去
+    拿点药 got a 12356 card, 来电人情绪低落或有心理困扰)."""
     table = analyzer.referrals
     emergency = table.emergency_numbers
     have = {r.number for r in referrals}
@@ -386,7 +398,7 @@ def _learned_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: 
     matter_new: list[Referral] = []
     for pred in result.referrals:
         ref = table.get(pred.number, crisis=flagged) if pred.number not in have else None
-        if ref is None:
+        if ref is None or (quiet and ref.number == CRISIS_LINE and not pred.confident):
             continue
         if ref.urgent or ref.number in emergency:
             urgent_new.append(ref)

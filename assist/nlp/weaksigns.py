@@ -42,18 +42,22 @@ class WeakSigns:
     vent_rules: frozenset[str] = frozenset()  # the rules' critical signals hyperbole can hold (烦得想跳楼)
     negative_questions: tuple[re.Pattern[str], ...] = ()  # 您不会想做什么傻事吧: a bare yes means no danger
     soft_kinds: tuple[str, ...] = ("自伤自杀",)  # the model's guesses hyperbole or a routine request can soften
+    grave: tuple[re.Pattern[str], ...] = ()  # cues of a place of danger, means or a plan (在江边, 药攒好了)
+    grievance: tuple[re.Pattern[str], ...] = ()  # a threat to complain or go public (找电视台曝光你们): no sign
+    threatens: tuple[re.Pattern[str], ...] = ()  # the caller as the one who threatens (今晚我就下去跟他拼了)
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
         """Read ``weak_signs.toml`` and ``safety_check.toml`` (default: the shipped ones).  Raises ``DataError``."""
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
-                        "closing", "vent_rules", "negative_questions", "soft_kinds"})
+                        "closing", "vent_rules", "negative_questions", "soft_kinds", "grievance", "threatens", "grave"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
                    doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
                    doc.regex_list("closing"), frozenset(doc.texts("vent_rules")), doc.regex_list("negative_questions"),
-                   tuple(doc.texts("soft_kinds")))
+                   tuple(doc.texts("soft_kinds")), grave=doc.regex_list("grave"),
+                   grievance=doc.regex_list("grievance"), threatens=doc.regex_list("threatens"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -66,7 +70,12 @@ class WeakSigns:
     def cue(self, text: str) -> bool:
         """The words carry self-harm or despair content of their own (hyperbole does not count); a farewell is one."""
         rest = self.masked(text)
-        return any(p.search(rest) for p in self.cues) or self.farewell(text)
+        return any(p.search(rest) for p in (*self.grave, *self.cues)) or self.farewell(text)
+
+    def serious(self, text: str) -> bool:
+        """A farewell, or a grave cue: a place of danger, means or a plan (hyperbole masked)."""
+        rest = self.masked(text)
+        return self.farewell(text) or any(p.search(rest) for p in self.grave)
 
     def farewell(self, text: str) -> bool:
         """A last goodbye or affairs put in order (退休金我都留给闺女了再见, 户口迁完了我就可以安心走了): asks the
@@ -82,7 +91,7 @@ class WeakSigns:
         found = next((m for p in self.farewells if (m := p.search(text))), None)
         if found is None:  # the cues in their order: a place of danger, then means or a plan, then thoughts…
             rest = self.masked(text)
-            found = next((m for p in self.cues if (m := p.search(rest))), None)
+            found = next((m for p in (*self.grave, *self.cues) if (m := p.search(rest))), None)
         if found is None:
             return None
         start, end = found.start(), found.end()
@@ -103,9 +112,19 @@ class WeakSigns:
         return any(p.search(text) for p in self.routine)
 
     def not_a_sign(self, text: str) -> bool:
-        """A weak self-harm guess on these words is soft (refine.apply): hyperbole or a routine request, and no
-        cue.  The caller decides which guesses may be softened (never violence, a medical emergency…)."""
-        return (self.hyperbolic(text) or self.routine_request(text)) and not self.cue(text)
+        """A weak self-harm guess on these words is soft (refine.apply): hyperbole, a routine request or a
+        grievance, and no cue.  The caller decides which guesses may be softened (never violence, a medical
+        emergency…)."""
+        return (self.hyperbolic(text) or self.routine_request(text) or self.aggrieved(text)) and not self.cue(text)
+
+    def aggrieved(self, text: str) -> bool:
+        """A threat to complain or to go public (再不来人我就找电视台曝光你们): anger at the service, no sign of danger
+        (trial 6, c4: the safety question it drew became the training report's first finding)."""
+        return any(p.search(text) for p in self.grievance)
+
+    def threat(self, text: str) -> bool:
+        """The caller is the one who threatens violence (今晚我就下去跟那个老板拼了): a threat, not a victim."""
+        return any(p.search(text) for p in self.threatens)
 
     def affirms(self, text: str, *, bare: bool = True) -> bool:
         """The caller says yes: what was thought (想过, 有时候会想) always, a bare yes (有, 嗯, 是的) when ``bare``

@@ -54,3 +54,15 @@ def test_a_legal_matter_is_routine(signs: WeakSigns) -> None:
     """The sample legal-dispute call: a 0.81 self-harm guess on a debt and a lawsuit is soft (the general question)."""
     assert signs.not_a_sign("还有个事我朋友欠我三万块钱一直不还我想起诉他太气人了")
     assert not signs.not_a_sign("欠了一屁股债,起诉也没用,我不想活了")  # a cue of its own
+
+
+def test_grievances_threats_and_grave_cues_are_told_apart() -> None:
+    """Trial 6: a threat to go public is no sign (c4), the caller who threatens gets the threat question (p2), and
+    only grave words (a place of danger, means, a plan, a farewell) let a second model guess join the first (c2)."""
+    signs = WeakSigns.load()
+    assert signs.aggrieved("再不来人我就找电视台曝光你们") and signs.aggrieved("我要投诉你们,我去信访局")
+    assert not signs.aggrieved("我想问问社保卡在哪办")
+    assert signs.threat("今晚我就下去跟那个老板拼了") and signs.threat("今晚非得让他见点血不可")
+    assert not signs.threat("他说要跟我拼了,我好害怕")
+    assert signs.serious("我已经站在江边了,这是最后一次给你们打电话了.") and signs.serious("药我都攒好了")
+    assert not signs.serious("我一个人在家不想折腾") and signs.cue("我一个人在家不想折腾")

@@ -1,0 +1,55 @@
+"""The sixth new-user trial's calls word by word through live assist with the learned path (tests/data/trial6,
+the trial's own scripts): no sign on a plain opening question or on a threat to go to the media, the threat
+question for a caller who threatens, no 12356 on 我就是想去拿点药, and a chest-pain call that stays one danger."""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.live.prompts import LiveAssist
+from assist.nlp.analyzer import Analyzer
+from assist.protocol.enums import PromptKind
+from assist.protocol.payloads import ReferralPayload, SafetyPayload
+from tests.support.word_replay import DATA, Turn, call_lines, critical_cards, replay_words, shown
+
+TRIAL = DATA / "trial6"
+
+
+@pytest.fixture(scope="module")
+def calls(learned: Analyzer) -> dict[str, tuple[LiveAssist, Turn]]:
+    return {name: replay_words(learned, name, call_lines(next(TRIAL.glob(f"{name}-*.jsonl"))))
+            for name in ("c2", "c4", "p2")}
+
+
+def test_a_plain_opening_question_and_fetching_medicine_raise_nothing(calls: dict[str, tuple[LiveAssist, Turn]]
+                                                                      ) -> None:
+    """c2 T2 社区卫生服务中心几点开门 drew the amber safety question, T4 我就是想去拿点药 a 12356 card."""
+    _, turns = calls["c2"]
+    before = turns[:next(i for i, (line, _, _) in enumerate(turns) if "胸口" in line)]
+    assert shown(before, PromptKind.SAFETY) == [] and critical_cards(before) == []
+    assert [p.data.number for _, _, p in shown(before, PromptKind.REFERRAL) if isinstance(p.data, ReferralPayload)] \
+        == []
+
+
+def test_a_chest_pain_call_stays_one_danger_when_the_caller_is_alone(calls: dict[str, tuple[LiveAssist, Turn]]
+                                                                     ) -> None:
+    """c2 T10 真的有这么严重吗我一个人在家不想折腾: no self-harm joins the chest pain (一个人 is no grave cue)."""
+    live, turns = calls["c2"]
+    cards = critical_cards(turns)
+    assert cards and all(c.referrals == ("120",) for _, c in cards), cards
+    assert live.call.crisis.kind == "医疗急症"
+
+
+def test_a_threat_to_go_to_the_media_is_no_sign(calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    """c4 T12 再不来人我就找电视台曝光你们: a safety question, which the training report made its first finding."""
+    _, turns = calls["c4"]
+    assert shown(turns, PromptKind.SAFETY) == [] and critical_cards(turns) == []
+
+
+def test_a_caller_who_threatens_is_asked_where_he_is_not_whether_the_other_is_near(
+        calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    """p2 T4 今晚我就下去跟那个老板拼了: the victim's 对方还在身边吗 was asked."""
+    _, turns = calls["p2"]
+    questions = [p.data.question for _, _, p in shown(turns, PromptKind.SAFETY) if isinstance(p.data, SafetyPayload)]
+    assert all("对方还在身边" not in q for q in questions), questions
+    assert critical_cards(turns) or questions  # the threat is never missed
