@@ -67,6 +67,9 @@ def add_parser(subparsers: Any) -> None:
                         help="agent id of the training call (default $ASSIST_AGENT or 'trainee')")
     parser.add_argument("--call-id", metavar="ID", help="call id (default replay-<time>-<hash of the input>)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON (prompts go to stderr)")
+    parser.add_argument("--live", action="store_true",
+                        help="send it as a live call, a drill: the supervisors get its alerts and the operator's "
+                        "overlay (/?agent=ID) shows it (default: a training call, no alerts)")
     parser.set_defaults(func=run)
 
 
@@ -232,7 +235,7 @@ async def _stream(args: argparse.Namespace, url: str | None, local: LocalParts |
         assert url is not None
         view.on_status(ClientStatus("info", f"replay {source.label} as call {call_id} ({', '.join(roles)}), "
                                             f"speed {speed_name} → {url}"))
-        view.on_status(ClientStatus("info", _watch_line(url, call_id)))
+        view.on_status(ClientStatus("info", _watch_line(url, call_id, agent if args.live else None)))
         try:
             return await _send(args, url, agent, call_id, roles, source, lines, speed, view, bar)
         finally:
@@ -248,30 +251,34 @@ async def _stream(args: argparse.Namespace, url: str | None, local: LocalParts |
                 target = server.url + "/ws/call"
                 view.on_status(ClientStatus("info", f"replay {source.label} as call {call_id} ({', '.join(roles)}), "
                                                     f"speed {speed_name}, in-process server (model {factory.name})"))
-                view.on_status(ClientStatus("info", _watch_line(target, call_id)))
+                view.on_status(ClientStatus("info", _watch_line(target, call_id, agent if args.live else None)))
                 return await _send(args, target, agent, call_id, roles, source, lines, speed, view, bar)
     finally:
         bar.close()
         server_log.setLevel(level)
 
 
-def _watch_line(url: str, call_id: str) -> str:
+def _watch_line(url: str, call_id: str, live_agent: str | None) -> str:
     from assist.training.replay import watch_url
 
+    if live_agent is not None:  # a drill: the operator's overlay and the supervisors' dashboard show it
+        return f"watch it at {watch_url(url, call_id)}, as the operator at /?agent={live_agent}, on /supervisor"
     return f"watch it at {watch_url(url, call_id)} (the trainee's /?agent= view shows live calls only)"
 
 
 async def _send(args: argparse.Namespace, url: str, agent: str, call_id: str, roles: tuple[Role, ...],
                 source: _Input, lines: list[TranscriptLine] | None, speed: float, view: Any, bar: _Bar) -> ReplayResult:
+    from assist.protocol.enums import CallMode
     from assist.training.replay import replay_audio, replay_transcript
 
+    mode = CallMode.LIVE if args.live else CallMode.TRAINING
     if source.audio is not None:
         return await replay_audio(url, source.audio, roles, call_id=call_id, agent_id=agent, speed=speed,
                                   on_event=view.on_event, on_status=view.on_status, on_progress=bar.to,
-                                  token=args.token)
+                                  token=args.token, mode=mode)
     assert lines is not None
     return await replay_transcript(url, lines, roles, call_id=call_id, agent_id=agent, speed=speed,
-                                   on_event=view.on_event, on_progress=bar.to, token=args.token)
+                                   on_event=view.on_event, on_progress=bar.to, token=args.token, mode=mode)
 
 
 def _finish(args: argparse.Namespace, result: ReplayResult, rules: TrainingRules) -> int:

@@ -214,8 +214,10 @@ async def replay_audio(
     on_status: Callable[[ClientStatus], None] | None = None,
     on_progress: ProgressHandler | None = None,
     token: str | None = None,
+    mode: CallMode = CallMode.TRAINING,
 ) -> ReplayResult:
-    """Stream ``audio`` to the call endpoint ``url`` as a training call; ``speed`` 0 = as fast as possible."""
+    """Stream ``audio`` to the call endpoint ``url`` as a training call (``mode``: or a live one, a drill the
+    supervisors see); ``speed`` 0 = as fast as possible."""
     events: list[dict[str, Any]] = []
 
     def collect(event: dict[str, Any]) -> None:
@@ -223,7 +225,7 @@ async def replay_audio(
         on_event(event)
 
     start = Start(call_id=call_id, agent_id=agent_id, sample_rate=audio.sample_rate, channels=audio.channels,
-                  roles=roles, mode=CallMode.TRAINING)
+                  roles=roles, mode=mode)
     sending = audio.duration / speed if speed else 0.0
     connected = False
     failure: list[str] = []
@@ -276,15 +278,17 @@ async def replay_transcript(
     on_progress: ProgressHandler | None = None,
     token: str | None = None,
     direct: bool = False,
+    mode: CallMode = CallMode.TRAINING,
 ) -> ReplayResult:
-    """Send timed lines as a transcript-source training call; the server releases them at ``speed``.
+    """Send timed lines as a transcript-source training call (``mode``: or a live one, a drill the supervisors
+    see); the server releases them at ``speed``.
 
     ``direct``: never through a proxy of the environment (the demo's calls to its own server)."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
     start = Start(call_id=call_id, agent_id=agent_id, sample_rate=TRANSCRIPT_SAMPLE_RATE, channels=len(roles),
-                  roles=roles, mode=CallMode.TRAINING, source=Source.TRANSCRIPT, speed=speed)
+                  roles=roles, mode=mode, source=Source.TRANSCRIPT, speed=speed)
     total = max(ln.end for ln in lines)
     deadline = (total / speed if speed else 0.0) + END_MARGIN
     events: list[dict[str, Any]] = []

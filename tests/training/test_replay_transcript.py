@@ -243,3 +243,19 @@ async def test_dashboard_report_endpoint(analyzer: Any, tmp_path: Path) -> None:
         await server.stop(grace=5)
         assert pipeline.store is not None
         await pipeline.store.close()
+
+
+async def test_cli_live_sends_a_drill_the_supervisors_see(server: AssistServer,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """--live (trial 6, D1: no command streamed a live call without a speech model): a live call, its alerts raised
+    and stored, watched as the operator's overlay."""
+    code = await asyncio.to_thread(main, ["replay", str(NOISE), "--url", server.url, "--speed", "max", "--live",
+                                          "--agent", "A05", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["mode"] == "live" and report["agent_id"] == "A05"
+    assert "/?agent=A05" in err and "/supervisor" in err
+    stored = await stored_call(store_of(server), report["call_id"])
+    assert stored["call"]["mode"] == "live"
+    assert stored["alerts"], "a live call's banned phrases alert the supervisors"

@@ -303,7 +303,7 @@ function buffer(ev) {
 
 async function select(callId) {
   const rec = calls.get(callId);
-  if (!rec) return;
+  if (!rec) return selectStored(callId);
   selected = callId;
   for (const r of calls.values()) r.row.classList.toggle("selected", r.state.call_id === callId);
   detailPanel.hidden = false;
@@ -319,6 +319,24 @@ async function select(callId) {
     if (selected === callId) detail.applyHistory(stored);
   } catch {
     /* not stored yet: the live buffer is all there is */
+  }
+}
+
+/**
+ * A call that has left the table (ended a while ago, or before the page opened): its detail from the store, as
+ * the history page shows it (trial 6: 查看通话 on a pinned crisis of an ended call did nothing).
+ */
+async function selectStored(callId) {
+  selected = callId;
+  for (const r of calls.values()) r.row.classList.remove("selected");
+  detailPanel.hidden = false;
+  document.body.dataset.detail = "open";
+  detail.reset(callId, { waitingText: "正在读取通话记录…", pending: true });
+  try {
+    const stored = await getJson(`/api/calls/${encodeURIComponent(callId)}`);
+    if (selected === callId) detail.applyHistory(stored);
+  } catch (err) {
+    if (selected === callId) detail.showWaiting(`读取通话记录失败:${err && err.message ? err.message : err}`);
   }
 }
 

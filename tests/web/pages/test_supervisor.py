@@ -251,3 +251,28 @@ def test_a_note_being_typed_survives_a_new_copy_of_its_alert(new_page: NewPage, 
                            time.time()))
     expect(row.locator(tid("alert-message"))).to_contain_text("更新")
     expect(row.locator(tid("alert-note"))).to_have_value("已提醒坐席")  # (it was lost: the ack then had no note)
+
+
+def test_an_alert_of_a_call_no_longer_in_the_table_opens_the_stored_call(new_page: NewPage,
+                                                                         fake_server: FakeServer) -> None:
+    """Trial 6, M10: the call link of an alert (or 查看通话 on a pin) whose call had left the table did nothing."""
+    call = "gone-1"
+    fake_server.scenario.history[call] = {
+        "call": {"call_id": call, "agent_id": "A09", "started_at": time.time() - 300, "ended_at": time.time() - 200,
+                 "end_reason": "completed", "mode": "live", "duration": 95.0, "utterances": 1, "alerts": 1,
+                 "first_text": "我把存折放在桌子上了"},
+        "utterances": [{"utterance_id": "g1", "role": "caller", "text": "我把存折放在桌子上了", "start": 3.0,
+                        "end": 5.0}],
+        "alerts": [], "prompts": [],
+    }
+    page = open_supervisor(new_page, fake_server, "王组长")
+    fake_server.push(Alert("gone-1:a1", call, "A09", "critical", "critical", "危机信号:来电人话中有告别之意", 5.0, "g1",
+                           time.time() - 200))
+    alert = page.locator(f'{tid("alert")}[data-call-id="{call}"]')
+    expect(alert).to_have_count(1)
+    alert.get_by_title("查看这通电话").click()
+    panel = page.locator(tid("call-detail"))
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("我把存折放在桌子上了")
+    expect(panel).to_contain_text("坐席 A09")
+    expect(panel).to_contain_text("已结束")
