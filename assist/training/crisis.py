@@ -11,6 +11,7 @@ never before it).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ class CrisisRules:
     items: tuple[CrisisRule, ...]
     kinds: tuple[CrisisKind, ...] = ()
     model_mark: str = "(模型判断)"
+    ended: tuple[str, str] | None = None  # [ended]: (name, expected) of closing a call before the transfer
 
     @classmethod
     def load(cls, path: Path | None = None, kind_numbers: Path | None = None,
@@ -74,7 +76,7 @@ class CrisisRules:
         """Read ``crisis.toml`` and the numbers of each kind (``[crisis_kinds]`` of referrals.toml).
         Raises ``DataError`` naming the file and the entry."""
         doc = load_toml(path or DEFAULT_CRISIS)
-        doc.check_keys({"define", "item", "kind", "model_mark"})
+        doc.check_keys({"define", "item", "kind", "model_mark", "ended"})
         defines = doc.defines()
         items = []
         safety_patterns: tuple[re.Pattern[str], ...] | None = None
@@ -110,7 +112,10 @@ class CrisisRules:
         # a kind without an entry is known by the model's guesses only (its name in the card's reason)
         kinds = tuple(described.get(k) or CrisisKind(k, n, (), (), False, False, questions.get(k, default))
                       for k, n in numbers.items())
-        return cls(tuple(items), kinds, doc.text("model_mark", "(模型判断)"))
+        ended = doc.table("ended", required=False)
+        ended.check_keys({"name", "expected"})
+        return cls(tuple(items), kinds, doc.text("model_mark", "(模型判断)"),
+                   (ended.text("name"), ended.text("expected")) if ended.has("name") else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,7 @@ class CrisisCheck:
     offered: tuple[str, ...] = ()  # every number the crisis cards offered
     note: str = ""  # why it was not judged as a crisis ("模型提示未确认: …")
     credits: tuple[CrisisItem, ...] = ()  # the optional items (确认安全) the operator did: credited, never findings
+    ended: CrisisItem | None = None  # the call was closed before the transfer (crisis.toml [ended]): the first finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,3 +173,20 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
         items.append(CrisisItem(rule.name, hit is not None, None if hit is None else hit.start,
                                 None if hit is None else hit.text, rule.expected.format(number=number_text)))
     return CrisisCheck(since, tuple(numbers), tuple(items), credits=tuple(credits))
+
+
+def ended_early(rules: CrisisRules, check: CrisisCheck, closed: Said | None) -> CrisisCheck:
+    """``check`` with ``ended`` set when the operator's closing (``closed``: the first closing line near the call's
+    end) came before the transfer item (``number = true``) was done, or with none done at all."""
+    transfer = [item for rule, item in zip([r for r in rules.items if not r.optional], check.items, strict=True)
+                if rule.number]
+    if rules.ended is None or closed is None or not transfer or closed.start < check.time:
+        return check
+    done = transfer[0].done and transfer[0].time is not None and transfer[0].time <= closed.start
+    if done:
+        return check
+    name, expected = rules.ended
+    number = "/".join(check.numbers) if check.numbers else "110"
+    return dataclasses.replace(check, ended=CrisisItem(name, False, closed.start, closed.text,
+                                                       expected.format(number=number)))
+

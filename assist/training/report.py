@@ -42,7 +42,7 @@ from assist.protocol.payloads import (
     SafetyPayload,
 )
 from assist.training.call_events import CallRead, Card, Utterance, cards_of, read_call, rounded
-from assist.training.crisis import CrisisCheck, CrisisRules, Said, judge
+from assist.training.crisis import CrisisCheck, CrisisRules, Said, ended_early, judge
 from assist.training.crisis_signs import CallerLine, CrisisReading, CrisisSign, read_crisis
 from assist.training.empathy_wording import acknowledgement
 from assist.training.offers import KnowledgeCard, ReferralCard
@@ -279,6 +279,8 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     closing = _closing(rules, agent, end)
     empathy = _empathy(rules, cards, agent)
     if crisis is not None and crisis.confirmed:  # judged by what a crisis needs: not the closing, steps or 办结时限
+        said = None if closing.time is None else Said(closing.said or "", "", closing.time, closing.time)
+        crisis = ended_early(_crisis_rules(), crisis, said)  # ... and whether the call was closed on the caller
         closing = dataclasses.replace(closing, judged=False)
         empathy = EmpathyCheck(empathy.emotion, (), (CRISIS_EMPATHY_NOTE,)) if empathy.emotion else empathy
     report = TrainingReport(

@@ -102,6 +102,8 @@ def render_text(report: TrainingReport) -> str:
         lines.append(f"危急处置(按危急来电标准评价,不看结束语和办结时限{kinds})")
         if report.crisis.note:  # a lone model guess the caller said nothing after
             lines.append(f"  {report.crisis.note}")
+        if (ended := report.crisis.ended) is not None:  # the call closed on a caller at risk: first
+            lines.append(f"  {ok[False]} {ended.item} [{clock(ended.time)}] {ended.said} — {ended.expected}")
         done: set[tuple[float | None, str | None]] = set()
         for item in (*report.crisis.items, *report.crisis.credits):
             if item.done:  # a line that did several items is quoted once
@@ -150,6 +152,8 @@ def suggestions(report: TrainingReport) -> tuple[str, ...]:
     """What to improve, one sentence each, most important first (the report's ``suggestions``)."""
     out: list[str] = []
     crisis = report.crisis
+    if crisis is not None and crisis.ended is not None:  # the call was closed on a caller at risk: first of all
+        out.append(f"{clock(crisis.ended.time)} {crisis.ended.item}(「{crisis.ended.said}」);{crisis.ended.expected}")
     if crisis is not None:  # judged by what a crisis needs, not by the routine closing or 办结时限
         out.extend(f"危急来电缺少「{i.item}」;可以说:{i.expected}" for i in crisis.items if not i.done)
     for name, check in (("开头语", report.opening), ("结束语", report.closing)):

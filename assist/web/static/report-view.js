@@ -9,8 +9,9 @@
 import { el, fmtClock, fmtPercent } from "./dom.js";
 
 /** Importance of a finding kind: lower comes first. */
-const IMPORTANCE = { critical: 0, safety: 1, banned: 2, unanswered: 3, empathy: 4, referral: 5, greeting: 6 };
-const KIND_LABEL = { critical: "危急处置", safety: "安全确认", banned: "服务禁语", unanswered: "知识库有答案",
+// "ended": the call closed on a caller at risk before the transfer (crisis.ended), first of all
+const IMPORTANCE = { ended: -1, critical: 0, safety: 1, banned: 2, unanswered: 3, empathy: 4, referral: 5, greeting: 6 };
+const KIND_LABEL = { ended: "危急处置", critical: "危急处置", safety: "安全确认", banned: "服务禁语", unanswered: "知识库有答案",
   empathy: "共情三步", referral: "转介号码", greeting: "规范用语" };
 
 const text = (v) => (typeof v === "string" ? v : "");
@@ -37,7 +38,11 @@ export function findings(report) {
   if (crisis && crisis.confirmed === false) {
     // only a model guess the call did not confirm: shown as 模型提示未确认 (notes), never a finding
   } else if (crisis) {
-    // a crisis call is judged by crisis criteria, not by the routine closing or 办结时限
+    // a crisis call is judged by crisis criteria, not by the routine closing or 办结时限; first of all, whether
+    // the call was closed on the caller before the transfer (crisis.toml [ended])
+    const ended = crisis.ended && typeof crisis.ended === "object" ? crisis.ended : null;
+    if (ended) out.push({ kind: "ended", time: num(ended.time), title: text(ended.item), said: text(ended.said),
+      better: text(ended.expected) });
     for (const item of list(crisis.items)) {
       if (item.done) continue;
       out.push({ kind: "critical", time: num(crisis.time), title: `危急来电缺少「${text(item.item)}」`, said: "",

@@ -187,3 +187,21 @@ def test_an_unconfirmed_model_guess_and_excused_numbers_are_not_findings(
     expect(knowledge).to_contain_text("(后被撤下)")
     strengths = detail.locator(f'{tid("report-section")}[data-key="strengths"]')
     expect(strengths).to_contain_text("结束语规范")
+
+
+def test_a_call_closed_on_a_caller_at_risk_is_the_first_finding(new_page: NewPage, fake_server: FakeServer) -> None:
+    """Trial 6, M12: the report (crisis.ended, crisis.toml [ended]) says the operator closed the call before any
+    transfer, above the crisis items; the history page shows it first, with the words and what to do."""
+    report = dict(fake_server.scenario.reports[PAST])
+    report["crisis"] = {"time": 4.0, "numbers": ["110", "12356"], "items": [
+        {"item": "情绪承接", "done": False, "time": None, "said": None,
+         "expected": "我能感受到您现在很难受,我一直在听,您慢慢说。"}],
+        "ended": {"item": "未转接就结束通话", "done": False, "time": 75.4, "said": "好的感谢您的来电再见",
+                  "expected": "来电人有危险时,请先为其三方转接110/12356,对方接通、交接完成后再结束通话。"}}
+    fake_server.scenario.reports[PAST] = report
+    page = new_page(viewport=DESKTOP_VIEWPORT)
+    page.goto(f"{fake_server.base_url}/history?call={PAST}")
+    first = page.locator(f'{tid("call-detail")} {tid("finding")}').first
+    expect(first).to_contain_text("未转接就结束通话")
+    expect(first).to_contain_text("好的感谢您的来电再见")
+    expect(first.locator(tid("finding-better"))).to_contain_text("三方转接110/12356")

@@ -1,0 +1,33 @@
+"""The training report on trial 6's calls (tests/data/trial6, CC0), replayed through a real server: a call
+closed on a caller at risk before any transfer is the first finding (M12), one closed after the transfer is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assist.protocol.decode import decode_events
+from assist.training.report import build_report
+from assist.training.report_text import render_text
+from assist.training.rules import TrainingRules
+from assist.web.server import AssistServer
+from tests.support.training import replay_file
+
+TRIAL6 = Path(__file__).resolve().parents[1] / "data" / "trial6"
+
+
+async def test_c1_closing_on_a_widows_farewell_is_the_first_finding(server: AssistServer,
+                                                                     rules: TrainingRules) -> None:
+    events = await replay_file(server, TRIAL6 / "c1-pension-late-risk.jsonl", "t6-c1")
+    report = build_report(decode_events(events), rules)
+    assert report.crisis is not None and report.crisis.ended is not None
+    assert "感谢您的来电再见" in (report.crisis.ended.said or "") and report.crisis.ended.time == pytest.approx(75.4)
+    assert report.suggestions[0].startswith("01:15 未转接就结束通话")
+    assert "✗ 未转接就结束通话 [01:15]" in render_text(report)
+
+
+async def test_c2_closing_after_the_transfer_is_no_finding(server: AssistServer, rules: TrainingRules) -> None:
+    events = await replay_file(server, TRIAL6 / "c2-chestpain-downplay.jsonl", "t6-c2")
+    report = build_report(decode_events(events), rules)
+    assert report.crisis is not None and report.crisis.ended is None
