@@ -69,6 +69,7 @@ from assist.training.safety import judge as judge_safety
 from assist.training.unanswered import Answer, Lapse, Line, unanswered
 
 CRISIS_EMPATHY_NOTE = "危急来电按危急处置评价:情绪承接见危急处置,不检查责任表态和行动承诺(办结时限)"
+UNNAMED_UNIT = "承办"  # the 责任表态 wording when the call has no department: 此事由承办部门主办
 
 
 # ---------------------------------------------------------------- the checks
@@ -123,13 +124,18 @@ def _emotions(cards: Sequence[Card]) -> list[tuple[Card, Emotion, float]]:
     return out
 
 
-def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Utterance]) -> EmpathyCheck:
+def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Utterance],
+             department: str | None) -> EmpathyCheck:
+    """The three empathy steps after the caller's first negative emotion; the wording to suggest names the call's
+    ``department`` (trial 6, L7: 此事由承办部门主办 when the live card had said 此事由人社部门主办)."""
     shown = [(c, label, level) for c, label, level in _emotions(cards) if level >= rules.min_intensity]
     if not shown:
         return EmpathyCheck(None, (), ("来电人没有表现出明显的负面情绪,本通电话不检查共情三步",))
     card, label, level = shown[0]
     after = [u for u in agent if u.start >= card.time]
-    steps = [_step(s, after) for s in rules.steps]
+    unit = department or UNNAMED_UNIT
+    steps = [dataclasses.replace(c, expected=c.expected.replace("{department}", unit))
+             for c in (_step(s, after) for s in rules.steps)]
     first = steps[0]  # 情绪承接: the caller's feelings are taken up in the first reply, not after other lines
     # its wording fits the caller's strongest emotion (an angry caller is not told 也会同样焦虑)
     strongest = max(shown, key=lambda s: s[2])[1]
@@ -277,7 +283,8 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     reading = _reading(call, cards, caller)
     crisis = _crisis(reading, agent)
     closing = _closing(rules, agent, end)
-    empathy = _empathy(rules, cards, agent)
+    category = _category(call, cards)
+    empathy = _empathy(rules, cards, agent, category.department if category is not None else None)
     if crisis is not None and crisis.confirmed:  # judged by what a crisis needs: not the closing, steps or 办结时限
         said = None if closing.time is None else Said(closing.said or "", "", closing.time, closing.time)
         crisis = ended_early(_crisis_rules(), crisis, said)  # ... and whether the call was closed on the caller
@@ -289,7 +296,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
         mode=call.mode,
         duration=rounded(end) or 0.0,
         utterances=dict(sorted(counts.items())),
-        category=_category(call, cards),
+        category=category,
         emotion=_peak(cards),
         opening=_opening(rules, agent),
         closing=closing,

@@ -31,3 +31,12 @@ async def test_c2_closing_after_the_transfer_is_no_finding(server: AssistServer,
     events = await replay_file(server, TRIAL6 / "c2-chestpain-downplay.jsonl", "t6-c2")
     report = build_report(decode_events(events), rules)
     assert report.crisis is not None and report.crisis.ended is None
+
+
+async def test_c7_the_suggested_wording_names_the_calls_department(server: AssistServer, rules: TrainingRules) -> None:
+    """L7: 责任表态's wording said 此事由承办部门主办 when the call's department (人社) was known."""
+    events = await replay_file(server, TRIAL6 / "c7-wage-then-sue.jsonl", "t6-c7")
+    report = build_report(decode_events(events), rules)
+    assert report.category is not None and report.category.department == "人社"
+    step = next(s for s in report.empathy.steps if s.step == "责任表态")
+    assert "此事由人社部门主办" in step.expected and "{department}" not in step.expected
