@@ -82,9 +82,10 @@ class CallAlerts:
             intensity = r.emotion.intensity if r.emotion is not None else 0.0
             if (label == Emotion.ANGER and intensity >= ESCALATION_LEVEL) or r.escalation:
                 self._escalated = True
-                # the words' signs are named (扬言上访或越级反映); a calm caller's never as 平静 0.0
-                felt = [f"{label} {intensity:.1f}"] if label is not None and label.negative else []
-                why = " · ".join((*felt, *r.escalation_why)) or "情绪激动"
+                # the words' signs are named (扬言上访或越级反映), else the anger; never a calm 平静 0.0, nor one line's
+                # 焦虑 0.4 beside the call's 失望 on the overlay (trial 6, M9)
+                felt = f"{label} {intensity:.1f}" if label is not None and label.negative else "情绪激动"
+                why = " · ".join(r.escalation_why) or felt
                 msg = f"来电人情绪升级({why}),建议班长关注或介入"
                 out.append(self._new(AlertKind.ESCALATION, Severity.WARNING, msg, t))
         return out

@@ -210,6 +210,10 @@ class CallLevel:
         row = self.referrals.get(ref.number, crisis=True) if self.referrals is not None else None
         return row.script if row is not None else ref.script
 
+    def is_matter_number(self, number: str) -> bool:
+        """A hotline of a matter (12315, 12333: ``[department_numbers]``), not an emergency or a legal route."""
+        return self.referrals is not None and self.referrals.is_matter_number(number)
+
     def is_matter_hotline(self, ref: Referral) -> bool:
         """A hotline the analysis gave for the utterance's matter, not for words said (no span)."""
         return ref.span is None and self.referrals is not None and self.referrals.is_matter_number(ref.number)

@@ -301,11 +301,14 @@ class LiveAssist:
         matter = self.call.matter_number()
         order = self.call.crisis_numbers  # one order: the crisis card's, then the words'
         said = distinct(r.referrals)  # the same words read twice: the longer reading
+        numbers = {x.number for x in said}
         for ref in sorted(said, key=lambda x: order.index(x.number) if x.number in order else len(order)):
             if ref.number in self._shown_referrals or (crisis and ref.number not in crisis) or ref.number in asked:
                 continue  # shown already, a routine referral while a crisis holds the screen, or on the safety card
             if self.call.is_matter_hotline(ref) and ref.number != matter:
                 continue  # a matter hotline follows the call's matter, not one utterance's guess
+            if matter in numbers and ref.number != matter and self.call.is_matter_number(ref.number):
+                continue  # beside the call's own matter hotline, another one's words (老板也联系不上 in a gym's 12315)
             # the call's kind of danger, else these words' (119 for 水漫进屋了: the rescue script, not fire's)
             kind = self.call.crisis.kind if ref.number in crisis else self.call.kinds.of_numbers((ref.number,), text)
             fit = self.call.kind_card(kind, ref.number, crisis=ref.number in crisis)  # a reporter's card, too

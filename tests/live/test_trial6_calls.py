@@ -18,7 +18,7 @@ TRIAL = DATA / "trial6"
 @pytest.fixture(scope="module")
 def calls(learned: Analyzer) -> dict[str, tuple[LiveAssist, Turn]]:
     return {name: replay_words(learned, name, call_lines(next(TRIAL.glob(f"{name}-*.jsonl"))))
-            for name in ("c2", "c4", "p2")}
+            for name in ("c2", "c4", "c6", "p2")}
 
 
 def test_a_plain_opening_question_and_fetching_medicine_raise_nothing(calls: dict[str, tuple[LiveAssist, Turn]]
@@ -53,3 +53,10 @@ def test_a_caller_who_threatens_is_asked_where_he_is_not_whether_the_other_is_ne
     questions = [p.data.question for _, _, p in shown(turns, PromptKind.SAFETY) if isinstance(p.data, SafetyPayload)]
     assert all("对方还在身边" not in q for q in questions), questions
     assert critical_cards(turns) or questions  # the threat is never missed
+
+
+def test_a_gym_gone_gets_12315_and_not_12333_from_老板也联系不上(calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    """c6 T2: the rules' 12333 (老板也联系不上, words of wage arrears) came on top of the call's own 12315 (M7)."""
+    _, turns = calls["c6"]
+    numbers = [p.data.number for _, _, p in shown(turns, PromptKind.REFERRAL) if isinstance(p.data, ReferralPayload)]
+    assert numbers and numbers[0] == "12315" and "12333" not in numbers, numbers
