@@ -246,11 +246,12 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if floor:
         flagged, confident = True, False
     # a model-only self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
-    # with no cue, not read as despair and the call's first: soft — however sure the model is (it put 0.91 on
+    # with no cue, no words of despair (the model's 绝望 on 俺俩都快被这事儿逼疯了 is the idiom's: model 7d4e53ef put
+    # 0.96 on it) and the call's first: soft — however sure the model is (it put 0.91 on
     # 俺俩都快被这事儿逼疯了), the general safety question, and not a sign a second one can build on
     # (weak_signs.toml).  Never dropped: the operator still sees it.
     soft = (flagged and not a.critical and not cue and not seen and not vented
-            and _kind(result) in (None, *signs.soft_kinds) and label != DESPAIR and signs.not_a_sign(text))
+            and _kind(result) in (None, *signs.soft_kinds) and rule_emotion != DESPAIR and signs.not_a_sign(text))
     if soft:
         confident = False
         if (signs.aggrieved(text) or (a.intent is Category.CONSULTATION and label in (None, Emotion.CALM))) \
@@ -322,8 +323,11 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if affirmed:
         reason = f"来电人对安全确认作了肯定回答:可能有{kind or '生命安全'}风险"
     referrals = a.referrals
-    if label == DESPAIR and all(r.number != "12356" for r in referrals):
-        extra = analyzer.referrals.get("12356", reason="情绪绝望,可能有自伤风险")
+    # despair with something behind it — the rules' words of despair, a cue, a flag — gets the crisis line; the
+    # model's 绝望 alone does not (model 7d4e53ef read 幸福里社区我就是想去拿点药 as 绝望: trial 6, c2)
+    despair = label == DESPAIR and (rule_emotion == DESPAIR or cue or flagged)
+    if despair and all(r.number != CRISIS_LINE for r in referrals):
+        extra = analyzer.referrals.get(CRISIS_LINE, reason="情绪绝望,可能有自伤风险")
         referrals = (extra, *referrals) if extra is not None else referrals
     added: tuple[str, ...] = ()
     if kind is not None:
@@ -332,7 +336,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if matter is not None and all(r.number != matter.number for r in referrals):
         referrals = (*referrals, matter)
     referrals, learned_numbers = _learned_referrals(analyzer, result, referrals, flagged,
-                                                    quiet=not flagged and not cue and label != DESPAIR)
+                                                    quiet=not flagged and not cue and not despair)
     added = (*added, *learned_numbers)
     empathy = analyzer.empathy.scripts(
         emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
@@ -398,7 +402,8 @@ def _learned_referrals(analyzer: RulesEngine, result: LearnedResult, referrals: 
     matter_new: list[Referral] = []
     for pred in result.referrals:
         ref = table.get(pred.number, crisis=flagged) if pred.number not in have else None
-        if ref is None or (quiet and ref.number == CRISIS_LINE and not pred.confident):
+        if ref is None or (not pred.confident and ((quiet and ref.number == CRISIS_LINE)
+                                                   or table.only_confident(ref.number))):
             continue
         if ref.urgent or ref.number in emergency:
             urgent_new.append(ref)
