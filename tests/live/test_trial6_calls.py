@@ -18,7 +18,7 @@ TRIAL = DATA / "trial6"
 @pytest.fixture(scope="module")
 def calls(learned: Analyzer) -> dict[str, tuple[LiveAssist, Turn]]:
     return {name: replay_words(learned, name, call_lines(next(TRIAL.glob(f"{name}-*.jsonl"))))
-            for name in ("c2", "c4", "c6", "p2")}
+            for name in ("c2", "c4", "c6", "c7", "p2")}
 
 
 def test_a_plain_opening_question_and_fetching_medicine_raise_nothing(calls: dict[str, tuple[LiveAssist, Turn]]
@@ -60,3 +60,11 @@ def test_a_gym_gone_gets_12315_and_not_12333_from_老板也联系不上(calls: d
     _, turns = calls["c6"]
     numbers = [p.data.number for _, _, p in shown(turns, PromptKind.REFERRAL) if isinstance(p.data, ReferralPayload)]
     assert numbers and numbers[0] == "12315" and "12333" not in numbers, numbers
+
+
+def test_a_wage_call_gets_no_national_security_card(calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    """c7 T6 合同没签但是有考勤的照片: the learned head's 12310 (its 80%-precision threshold was 0.20) covered 12333
+    for 28 s (M6); referrals.toml `model_confident` now asks its confident threshold of the head alone."""
+    _, turns = calls["c7"]
+    numbers = [p.data.number for _, _, p in shown(turns, PromptKind.REFERRAL) if isinstance(p.data, ReferralPayload)]
+    assert "12310" not in numbers, numbers
