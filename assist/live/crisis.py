@@ -153,8 +153,9 @@ def read(kinds: CrisisKinds, table: ReferralTable | None, rules: Analysis, refin
     if rules.critical:
         spans = set(rules.evidence.get("critical", ()))
         raised = [r.number for r in rules.referrals if r.critical or (r.span is not None and r.span in spans)]
-        return CrisisReading(refined.critical_reason or rules.critical_reason or "", kinds.of_numbers(raised, text),
-                             Source.RULES, numbers, said, frozenset(raised))
+        kind = kinds.of_numbers(raised, text)
+        reason = _specific(kinds, table, kind, raised, refined.critical_reason or rules.critical_reason or "")
+        return CrisisReading(reason, kind, Source.RULES, numbers, said, frozenset(raised))
     kind = model_kind
     words = [n for n in numbers if n in said and table is not None and table.is_urgent(n)]
     of_kind = table.crisis_kinds.get(kind or "", ()) if table is not None else ()
@@ -163,6 +164,18 @@ def read(kinds: CrisisKinds, table: ReferralTable | None, rules: Analysis, refin
     reason = kinds.model_reason.format(kind=kind) if kind else refined.critical_reason or ""
     heard = refined.evidence.get("critical", ())
     return CrisisReading(reason, kind, Source.MODEL, numbers, said, heard=heard[0].text if heard else "", grave=grave)
+
+
+def _specific(kinds: CrisisKinds, table: ReferralTable | None, kind: str | None, raised: list[str], reason: str) -> str:
+    """``reason`` with a number's generic crisis reason (119's 火情、燃气泄漏、被困或落水等紧急险情) replaced by its
+    card's in a call of ``kind`` (被困: 有人被困或被水围困,需要消防救援; trial 6, c5: a flood's headline went from
+    the model's 被困 to the generic one, and the supervisor's tag read 火情)."""
+    for number in raised:
+        card = kinds.card(kind, number)
+        generic = table.critical_reason(number) if table is not None else None
+        if card is not None and generic:
+            reason = reason.replace(f"{generic}({number})", f"{card.reason}({number})")
+    return reason
 
 
 @dataclass

@@ -230,6 +230,11 @@ class ReferralTable:
         """A hotline given for the matter the call is about (``[department_numbers]``), not for words said."""
         return number in self.department_numbers.values()
 
+    def critical_reason(self, number: str) -> str | None:
+        """The reason a crisis raised by ``number``'s critical words gives (``critical_reason``), if any."""
+        info = self.rows.get(number)
+        return info.critical_reason if info is not None else None
+
     def only_confident(self, number: str) -> bool:
         """The learned head alone gives ``number`` only above its confident threshold (``model_confident``)."""
         info = self.rows.get(number)

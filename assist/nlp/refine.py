@@ -285,6 +285,12 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # of its own nor an answered question: ask (the second review: with the confident threshold at 0.61 a
         # routine second line, 他儿子不管他低保也停了, went red as 走失 once an amber question stood)
         confident = False
+    elif (confident and not a.critical and crit is not None and context is not None and not affirmed and not cue
+          and not seen and _kind(result) in (None, SELF_HARM)):
+        # a sure self-harm guess with no word of self-harm, as the call's first sign: ask (trial 6, c1: model
+        # 7d4e53ef raised the red card at 0.96 on a widow's 手机我不会弄…以前都是我老伴帮我弄的, took the pension
+        # cards away and alerted the supervisor 35 s before her farewell, which now raises it on its own cues)
+        confident = False
     elif flagged and not confident and evidence and not denied:
         # a second sign in the call raises the card when there is evidence: the words' own cue (我这几天一直在想
         # 一些不好的事), or an earlier sign the rules found, or a weak one the operator asked about (the answer)

@@ -18,7 +18,7 @@ TRIAL = DATA / "trial6"
 @pytest.fixture(scope="module")
 def calls(learned: Analyzer) -> dict[str, tuple[LiveAssist, Turn]]:
     return {name: replay_words(learned, name, call_lines(next(TRIAL.glob(f"{name}-*.jsonl"))))
-            for name in ("c2", "c4", "c6", "c7", "p2")}
+            for name in ("c1", "c2", "c4", "c5", "c6", "c7", "p1", "p2")}
 
 
 def test_a_plain_opening_question_and_fetching_medicine_raise_nothing(calls: dict[str, tuple[LiveAssist, Turn]]
@@ -68,3 +68,25 @@ def test_a_wage_call_gets_no_national_security_card(calls: dict[str, tuple[LiveA
     _, turns = calls["c7"]
     numbers = [p.data.number for _, _, p in shown(turns, PromptKind.REFERRAL) if isinstance(p.data, ReferralPayload)]
     assert "12310" not in numbers, numbers
+
+
+def test_a_widows_routine_line_asks_and_her_farewell_raises_the_card(calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    """c1 T4 手机我不会弄…以前都是我老伴帮我弄的: a sure self-harm guess with no word of self-harm as the call's
+    first sign raised the red card 35 s before the farewell (M1): now the safety question, and the card on
+    以后也用不着了…一个人也没啥意思, quoting it; p1's 算了停就停吧以后也用不着了 raises it on its own cue."""
+    _, turns = calls["c1"]
+    cards = critical_cards(turns)
+    assert cards and "用不着了" in cards[0][0], [line for line, _ in cards]
+    assert any("老伴帮我弄的" in line for line, _, _ in shown(turns, PromptKind.SAFETY))
+    _, p1 = calls["p1"]
+    first = critical_cards(p1)
+    assert first and "用不着了" in first[0][0] and "用不着了" in (first[0][1].reason or "")
+
+
+def test_a_flood_keeps_its_own_headline(calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    """c5: 水已经到膝盖了 replaced the model's 可能有被困风险 by 119's generic 火情、燃气泄漏、被困或落水等紧急险情
+    (L2)."""
+    _, turns = calls["c5"]
+    reasons = [c.reason or "" for _, c in critical_cards(turns)]
+    assert reasons and all("火情" not in r for r in reasons), reasons
+    assert "有人被困或被水围困" in reasons[-1]

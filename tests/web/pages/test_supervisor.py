@@ -230,8 +230,16 @@ def test_filters_keyboard_and_critical_notification(
     expect(page.locator(tid("pinned-critical"))).to_have_count(2)
     fire = page.locator(f'{tid("pinned-critical")}[data-alert-id="al-9"]')
     expect(fire.locator(tid("pinned-reason"))).to_have_text("火情/险情")
+    # a flood's crisis names what it is (trial 6, L2: 有人被困或被水围困 read 火情/险情)
+    fake_server.push(Alert("al-10", "call-003", "A03", "critical", "critical",
+                           "危机信号:有人被困或被水围困,需要消防救援(119)", 331.0, "u3-c1", time.time()))
+    flood = page.locator(f'{tid("pinned-critical")}[data-alert-id="al-10"]')
+    expect(flood.locator(tid("pinned-reason"))).to_have_text("被困/落水")
+    page.locator(tid("filter-kind")).select_option("petition")  # 信访/舆情 is a kind of the filter (L10)
+    expect(page.locator(f'{tid("alert")}:visible')).to_have_count(0)
+    page.locator(tid("filter-kind")).select_option("")
     notes = page.evaluate("window.__notes")
-    assert [n["tag"] for n in notes] == ["al-9"] and "坐席 A02" in notes[0]["title"]
+    assert [n["tag"] for n in notes][:1] == ["al-9"] and "坐席 A02" in notes[0]["title"]
     assert page.evaluate("window.__beeps") >= 2  # two tones for the alert (plus the test tone when enabled)
     page.locator(f'{tid("alert")}:visible').last.focus()
     page.keyboard.press("Home")
