@@ -192,6 +192,7 @@ class CallCrisis:
     utterance: str | None = None  # the utterance whose reading set the call's reason
     heard: dict[str, str] = field(default_factory=dict)  # utterance -> the words a model reading quoted
     joined: set[str] = field(default_factory=set)  # other kinds whose readings joined the call's (_joins)
+    grave: bool = False  # the call's reason came from words: the rules', or grave ones of a model reading
 
     @property
     def active(self) -> bool:
@@ -225,7 +226,10 @@ class CallCrisis:
         if not replaces:
             return False
         changed = reading.kind != self.kind
+        if changed and self.kind is not None and reading.kind is not None and self.grave:
+            self.joined.add(self.kind)  # the danger it replaced was words, not a guess: its numbers stay (_rekind)
         self.reason, self.source, self.utterance = reading.reason, reading.source, utterance_id
+        self.grave = reading.source is Source.RULES or reading.grave
         if changed:
             self.kind = reading.kind
             self._rekind(reading)
@@ -238,14 +242,17 @@ class CallCrisis:
         of two dangers both stand (a chest-pain guess, then 我已经站在江边了,这是最后一次给你们打电话了 read as
         自伤自杀 by the model alone, kept 120 and lost 12356 and 110) when its words are grave: a farewell, a place
         of danger, means or a plan (trial 6, c2: 真的有这么严重吗我一个人在家不想折腾 in the chest-pain call is no
-        second danger).  A model guess never joins a call whose danger the rules named (a DV call gets no 12356
-        from a guess)."""
+        second danger), onto a crisis of the model's or of the rules' (a rules chest pain, then a farewell).  A
+        guess without grave words never joins a call whose danger the rules named (a DV call gets no 12356 from
+        他好像过来了我不敢说了).  A danger of words (the rules', or a grave guess) replaced by a rules reading of
+        another kind still stands too: its numbers stay (a caller on a bridge who then falls keeps 110 and 12356
+        beside 120); a replaced guess without such words leaves (``take``)."""
         if (self.reason is None or reading.kind is None or reading.kind == self.kind or utterance_id == self.utterance
-                or not reading.reason or reading.source is not self.source):
+                or not reading.reason):
             return False
-        if reading.source is Source.MODEL:  # grave words (「我已经站在江边了」), not a mood (我一个人在家不想折腾)
-            return self.kind is not None and reading.grave
-        return self.kind in self.kinds.keeps
+        if reading.source is Source.MODEL:  # grave words (「我已经站在江边了」), not a mood (我一个人在家不想折腾),
+            return self.kind is not None and reading.grave  # onto a model crisis or one the rules named
+        return self.source is Source.RULES and self.kind in self.kinds.keeps
 
     def _replaces(self, reading: CrisisReading, utterance_id: str | None) -> bool:
         if self.reason is None or self.source is None:
@@ -289,6 +296,8 @@ class CallCrisis:
         """The call's kind was set or changed by ``reading``: numbers neither said nor of the new kind leave;
         the reading's, urgent first, those its words raised, those said, then the kind's, lead."""
         mine = self.kind_numbers()
+        if self.table is not None:  # and those of the dangers that joined or were replaced: they still stand
+            mine = (*mine, *(n for kind in self.joined for n in self.table.crisis_kinds.get(kind, ()) if n not in mine))
         self.said.update(reading.said)
         pool = list(dict.fromkeys((*self.numbers, *self.allowed(reading))))
         if mine:

@@ -27,6 +27,7 @@ from collections import deque
 from assist.protocol.enums import Role
 from assist.protocol.payloads import (
     BannedPayload,
+    CriticalPayload,
     EmpathyPayload,
     PromptData,
     ReferralPayload,
@@ -56,6 +57,8 @@ def wordings(data: PromptData) -> tuple[str, ...]:
         return (data.script,) if data.script else ()
     if isinstance(data, BannedPayload):
         return (data.suggestion,)
+    if isinstance(data, CriticalPayload):
+        return data.first_aid  # 现场指导 read out on a mixed channel is the operator's (the review of stop 15)
     return ()
 
 

@@ -145,8 +145,8 @@ class LiveAssist:
         result, reading = self._analyze(role, text, t.utterance_id, named, refinement) if text.strip() else (None, None)
         if t.final and not text.strip() and self._context is not None:  # the recogniser took the words back
             self._context.forget(t.utterance_id)
-        if result is not None and role.is_caller:
-            self.call.aid.hear(result.normalized.text)  # 胸口闷 said before the crisis card still counts
+        if reading is not None and role.is_caller:  # the words that raised or joined the crisis: its first steps
+            self.call.aid.hear(t.utterance_id, result.normalized.text if result is not None else "")
         numbers = self.call.enter_crisis(reading, t.utterance_id) if reading is not None else None
         if t.final:
             self.call.fold(role, result, named)
@@ -278,7 +278,7 @@ class LiveAssist:
         asked: set[str] = set()  # numbers only the safety question's card gives (not found in the words)
         if r.critical and crisis_card is not None:  # the call's reason and numbers (emergency ones only)
             data: PromptData = CriticalPayload(reason=self.call.crisis.card_reason, referrals=crisis_card,
-                                               first_aid=self.call.aid.steps(crisis_card))
+                                               first_aid=self.call.aid.steps(crisis_card, self.call.crisis.kind))
             cards[(PromptKind.CRITICAL, "0")] = (data, heard_span(text, r))
             crisis.update(crisis_card)
         elif r.safety_question is not None and not crisis:  # a weaker sign: ask, no crisis mode, no alert

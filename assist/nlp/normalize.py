@@ -134,21 +134,22 @@ def _despace(chars: Chars) -> Chars:
             j += 1
         before = out[-1][0] if out else ""
         after = chars[j][0] if j < n else ""
-        if before and after and not is_cjk(before) and not is_cjk(after) and not _one_number(out, chars, j):
+        if before and after and not is_cjk(before) and not is_cjk(after) and not _one_number(chars, i, j):
             out.append(chars[i])
         i = j
     return out
 
 
-def _one_number(out: Chars, chars: Chars, j: int) -> bool:
+def _one_number(chars: Chars, i: int, j: int) -> bool:
     """The space before ``chars[j]`` splits one number written a digit a word (``1 2 0``, as a transcript-source
-    call splits typed text): digits on both sides, one of them a lone digit (``assist.text.join_cjk`` alike);
-    two numbers of several digits (``138 1234``) stay apart."""
-    if not (out[-1][0].isdigit() and chars[j][0].isdigit()):
+    call splits typed text): a lone digit on both sides.  Two numbers of several digits (``138 1234``) stay
+    apart, and so does a digit beside a longer number (``欠了 3 5000``: the review of stop 15)."""
+    # the spaces are chars[i:j]; the digits either side as written (not as joined so far)
+    if not (i > 0 and chars[i - 1][0].isdigit() and chars[j][0].isdigit()):
         return False
-    lone_before = len(out) < 2 or not out[-2][0].isdigit()
+    lone_before = i < 2 or not chars[i - 2][0].isdigit()
     lone_after = j + 1 >= len(chars) or not chars[j + 1][0].isdigit()
-    return lone_before or lone_after
+    return lone_before and lone_after
 
 
 def _digits(chars: Chars) -> Chars:

@@ -246,19 +246,20 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if floor:
         flagged, confident = True, False
     # a model-only self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
-    # with no cue, no words of despair (the model's 绝望 on 俺俩都快被这事儿逼疯了 is the idiom's: model 7d4e53ef put
-    # 0.96 on it) and the call's first: soft — however sure the model is (it put 0.91 on
+    # with no cue, not read as despair and the call's first: soft — however sure the model is (it put 0.91 on
     # 俺俩都快被这事儿逼疯了), the general safety question, and not a sign a second one can build on
     # (weak_signs.toml).  Never dropped: the operator still sees it.
     soft = (flagged and not a.critical and not cue and not seen and not vented
-            and _kind(result) in (None, *signs.soft_kinds) and rule_emotion != DESPAIR and signs.not_a_sign(text))
+            and _kind(result) in (None, *signs.soft_kinds) and label != DESPAIR and signs.not_a_sign(text))
     if soft:
         confident = False
-        if (signs.aggrieved(text) or (a.intent is Category.CONSULTATION and label in (None, Emotion.CALM))) \
-                and not (crit is not None and crit.sure):
-            # a threat to complain or go public, or a calm routine question (几点开门), with no cue, as the call's
-            # first sign: no sign at all (trials 5 and 6: amber cards on plain opening questions)
-            flagged = False
+    if (flagged and not a.critical and not cue and not seen and not vented and not confident
+            and _kind(result) in (None, *signs.soft_kinds)
+            and (signs.aggrieved(text) or (signs.plain_question(text) and label in (None, Emotion.CALM)))):
+        # a weak guess (below the confident threshold) on a threat to complain or go public, or on a calm plain
+        # question (几点开门), with no cue, as the call's first sign: no sign at all (trials 5 and 6: amber cards on
+        # plain opening questions; the independent review: never a confident or sure one, never with a cue)
+        flagged = False
     if vented and not (crit is not None and crit.sure):
         # 气话 asks rather than raises the card, unless the model is sure; unlike a soft sign it is a first sign a
         # later one builds on (the third review: 气得我想跳河 then 反正我也不打算再麻烦谁了 stayed amber)
@@ -285,12 +286,6 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # of its own nor an answered question: ask (the second review: with the confident threshold at 0.61 a
         # routine second line, 他儿子不管他低保也停了, went red as 走失 once an amber question stood)
         confident = False
-    elif (confident and not a.critical and crit is not None and context is not None and not affirmed and not cue
-          and not seen and _kind(result) in (None, SELF_HARM)):
-        # a sure self-harm guess with no word of self-harm, as the call's first sign: ask (trial 6, c1: model
-        # 7d4e53ef raised the red card at 0.96 on a widow's 手机我不会弄…以前都是我老伴帮我弄的, took the pension
-        # cards away and alerted the supervisor 35 s before her farewell, which now raises it on its own cues)
-        confident = False
     elif flagged and not confident and evidence and not denied:
         # a second sign in the call raises the card when there is evidence: the words' own cue (我这几天一直在想
         # 一些不好的事), or an earlier sign the rules found, or a weak one the operator asked about (the answer)
@@ -315,7 +310,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         kind = asked.kind if asked is not None and asked.kind is not None else SELF_HARM
     if safety_check and kind == SELF_HARM and (soft or (not cue and not seen)):
         kind = None  # no words of self-harm (我一个月没睡过整觉了): the general safety question, not the self-harm one
-    if safety_check and kind == VIOLENCE and signs.threat(text):
+    if safety_check and kind in (None, VIOLENCE, SELF_HARM) and signs.threat(text):
         kind = THREAT  # the caller threatens: where are you, is there a knife, go home (not 对方还在身边吗)
     reason = a.critical_reason if critical else None
     heard = said if flagged and not a.critical else None  # the words the card quotes and marks

@@ -43,6 +43,7 @@ class WeakSigns:
     negative_questions: tuple[re.Pattern[str], ...] = ()  # 您不会想做什么傻事吧: a bare yes means no danger
     soft_kinds: tuple[str, ...] = ("自伤自杀",)  # the model's guesses hyperbole or a routine request can soften
     grave: tuple[re.Pattern[str], ...] = ()  # cues of a place of danger, means or a plan (在江边, 药攒好了)
+    questions_plain: tuple[re.Pattern[str], ...] = ()  # 几点开门, 在哪办: a weak guess on them is none
     grievance: tuple[re.Pattern[str], ...] = ()  # a threat to complain or go public (找电视台曝光你们): no sign
     threatens: tuple[re.Pattern[str], ...] = ()  # the caller as the one who threatens (今晚我就下去跟他拼了)
 
@@ -51,13 +52,15 @@ class WeakSigns:
         """Read ``weak_signs.toml`` and ``safety_check.toml`` (default: the shipped ones).  Raises ``DataError``."""
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
-                        "closing", "vent_rules", "negative_questions", "soft_kinds", "grievance", "threatens", "grave"})
+                        "closing", "vent_rules", "negative_questions", "soft_kinds", "grievance", "threatens", "grave",
+                        "plain_questions"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
                    doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
                    doc.regex_list("closing"), frozenset(doc.texts("vent_rules")), doc.regex_list("negative_questions"),
                    tuple(doc.texts("soft_kinds")), grave=doc.regex_list("grave"),
-                   grievance=doc.regex_list("grievance"), threatens=doc.regex_list("threatens"))
+                   grievance=doc.regex_list("grievance"), threatens=doc.regex_list("threatens"),
+                   questions_plain=doc.regex_list("plain_questions"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -112,15 +115,19 @@ class WeakSigns:
         return any(p.search(text) for p in self.routine)
 
     def not_a_sign(self, text: str) -> bool:
-        """A weak self-harm guess on these words is soft (refine.apply): hyperbole, a routine request or a
-        grievance, and no cue.  The caller decides which guesses may be softened (never violence, a medical
-        emergency…)."""
-        return (self.hyperbolic(text) or self.routine_request(text) or self.aggrieved(text)) and not self.cue(text)
+        """A weak self-harm guess on these words is soft (refine.apply): hyperbole or a routine request, and no
+        cue.  The caller decides which guesses may be softened (never violence, a medical emergency…)."""
+        return (self.hyperbolic(text) or self.routine_request(text)) and not self.cue(text)
 
     def aggrieved(self, text: str) -> bool:
         """A threat to complain or to go public (再不来人我就找电视台曝光你们): anger at the service, no sign of danger
         (trial 6, c4: the safety question it drew became the training report's first finding)."""
         return any(p.search(text) for p in self.grievance)
+
+    def plain_question(self, text: str) -> bool:
+        """A plain question about opening hours or where to do something (几点开门, 在哪办): with no cue, a weak
+        model guess on it is no sign (refine.apply)."""
+        return any(p.search(text) for p in self.questions_plain)
 
     def threat(self, text: str) -> bool:
         """The caller is the one who threatens violence (今晚我就下去跟那个老板拼了): a threat, not a victim."""

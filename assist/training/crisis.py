@@ -178,8 +178,8 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
 def ended_early(rules: CrisisRules, check: CrisisCheck, closed: Said | None) -> CrisisCheck:
     """``check`` with ``ended`` set when the operator's closing (``closed``: the first closing line near the call's
     end) came before the transfer item (``number = true``) was done, or with none done at all."""
-    transfer = [item for rule, item in zip([r for r in rules.items if not r.optional], check.items, strict=True)
-                if rule.number]
+    names = {r.name for r in rules.items if r.number}  # the transfer item (number = true): 转接处置
+    transfer = [item for item in check.items if item.item in names]
     if rules.ended is None or closed is None or not transfer or closed.start < check.time:
         return check
     done = transfer[0].done and transfer[0].time is not None and transfer[0].time <= closed.start

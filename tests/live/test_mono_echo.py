@@ -10,7 +10,7 @@ from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.protocol.enums import AlertKind, PromptAction, PromptKind, Role
 from assist.protocol.events import Alert, Event, Prompt, Transcript
-from assist.protocol.payloads import EmpathyPayload, SafetyPayload
+from assist.protocol.payloads import CriticalPayload, EmpathyPayload, SafetyPayload
 
 UNEASY = "家里 人 都 不 理解 我 我 好 累"  # the learned net's weak sign: the amber safety card
 DARK = "我 这 几天 一直 在 想 一些 不好 的 事"  # the caller confirms: the crisis card
@@ -103,6 +103,10 @@ def test_only_the_mixed_channel_is_read_for_echoes() -> None:
     assert lines.voice(Role.CALLER, "您 现在 安全 吗") is Role.CALLER  # the caller's own channel is the caller's
     assert lines.voice(Role.MIXED, "我 现在 很 不 安全") is Role.MIXED
     assert lines.voice(Role.MIXED, "好的") is Role.MIXED  # too short to be a reading
+    # 现场指导 read out is the operator's too (the review of stop 15: it was analysed as the caller's words)
+    lines.note(CriticalPayload("有人急症或重伤,需立即医疗急救", ("120",),
+                               ("先看看他还有没有呼吸;摔伤、车祸的伤员不要随意搬动",)))
+    assert lines.voice(Role.MIXED, "您 先 看看 他 还 有没有 呼吸") is Role.AGENT
 
 
 @pytest.mark.parametrize(("said", "line", "expected"), [

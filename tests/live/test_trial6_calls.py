@@ -70,14 +70,14 @@ def test_a_wage_call_gets_no_national_security_card(calls: dict[str, tuple[LiveA
     assert "12310" not in numbers, numbers
 
 
-def test_a_widows_routine_line_asks_and_her_farewell_raises_the_card(calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
-    """c1 T4 手机我不会弄…以前都是我老伴帮我弄的: a sure self-harm guess with no word of self-harm as the call's
-    first sign raised the red card 35 s before the farewell (M1): now the safety question, and the card on
-    以后也用不着了…一个人也没啥意思, quoting it; p1's 算了停就停吧以后也用不着了 raises it on its own cue."""
+def test_a_widows_farewell_is_quoted_on_the_card(calls: dict[str, tuple[LiveAssist, Turn]]) -> None:
+    """c1 and p1: the farewell (以后也用不着了, a cue since trial 6) raises the card or stands on it, quoted.
+    (c1 T4, 以前都是我老伴帮我弄的, got the red card from the model before the farewell, M1: kept, since an
+    independent review measured that asking instead on sure guesses without a listed cue loses 45 of 420
+    callers at risk of the retired sets' red cards.)"""
     _, turns = calls["c1"]
     cards = critical_cards(turns)
-    assert cards and "用不着了" in cards[0][0], [line for line, _ in cards]
-    assert any("老伴帮我弄的" in line for line, _, _ in shown(turns, PromptKind.SAFETY))
+    assert cards and any("用不着了" in (c.reason or "") for _, c in cards), [c.reason for _, c in cards]
     _, p1 = calls["p1"]
     first = critical_cards(p1)
     assert first and "用不着了" in first[0][0] and "用不着了" in (first[0][1].reason or "")

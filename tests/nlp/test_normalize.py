@@ -75,3 +75,8 @@ def test_a_number_written_one_digit_a_word_is_one_number() -> None:
     assert normalize("138 1234").text == "138 1234"
     n = normalize("拨打 1 2 0")
     assert n.text == "拨打120" and n.source_span(2, 5) == (3, 8)
+
+
+def test_a_digit_beside_a_longer_number_stays_apart() -> None:
+    """The review of stop 15: 欠了 3 5000 became 35000."""
+    assert normalize("欠了 3 5000").text == "欠了3 5000"
