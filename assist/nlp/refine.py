@@ -57,6 +57,7 @@ VIOLENCE, THREAT = "暴力", "扬言伤人"  # a victim of violence; the caller 
 # is this sure; otherwise the general one (冒昧问一句:您现在安全吗?): an angry caller is not asked about
 # self-harm on a guess
 KIND_QUESTION = 0.9
+DESPAIR_READ = 0.5  # the model's 绝望 keeps a weak sign hard (never soft) from this probability
 
 
 def single_blas_thread() -> None:
@@ -246,11 +247,13 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     if floor:
         flagged, confident = True, False
     # a model-only self-harm guess (or one of no kind) on hyperbole (逼疯了) or a plainly routine request (社保断了),
-    # with no cue, not read as despair and the call's first: soft — however sure the model is (it put 0.91 on
+    # with no cue, not read as despair (the rules' words, or the model's 绝望 at DESPAIR_READ: model 7d4e53ef put
+    # 绝望 at 0.34 on 俺俩都快被这事儿逼疯了) and the call's first: soft — however sure the model is (it put 0.91 on
     # 俺俩都快被这事儿逼疯了), the general safety question, and not a sign a second one can build on
     # (weak_signs.toml).  Never dropped: the operator still sees it.
     soft = (flagged and not a.critical and not cue and not seen and not vented
-            and _kind(result) in (None, *signs.soft_kinds) and label != DESPAIR and signs.not_a_sign(text))
+            and _kind(result) in (None, *signs.soft_kinds) and not _reads_despair(result, label, rule_emotion)
+            and signs.not_a_sign(text))
     if soft:
         confident = False
     if (flagged and not a.critical and not cue and not seen and not vented and not confident
@@ -434,6 +437,14 @@ def _agent(analyzer: RulesEngine, a: Analysis, result: LearnedResult, context: C
         return a
     scores = {**a.scores, "learned": {"violation": round(banned.probability, 4)}}
     return dataclasses.replace(a, banned=(hit,), evidence={**a.evidence, "banned": (hit.span,)}, scores=scores)
+
+
+def _reads_despair(result: LearnedResult, label: str | None, rule_emotion: str | None) -> bool:
+    """The line is read as 绝望: by the rules' words, or by the model at ``DESPAIR_READ`` or more."""
+    if rule_emotion == DESPAIR:
+        return True
+    head = result.heads.get(Head.EMOTION)
+    return label == DESPAIR and head is not None and head.probability >= DESPAIR_READ
 
 
 def _empathy_only(text: str) -> bool:

@@ -77,7 +77,8 @@ def test_a_widows_farewell_is_quoted_on_the_card(calls: dict[str, tuple[LiveAssi
     callers at risk of the retired sets' red cards.)"""
     _, turns = calls["c1"]
     cards = critical_cards(turns)
-    assert cards and any("用不着了" in (c.reason or "") for _, c in cards), [c.reason for _, c in cards]
+    farewell = [c.reason or "" for line, c in cards if "用不着了" in line]
+    assert farewell and all("「" in r for r in farewell), farewell  # the card quotes her words
     _, p1 = calls["p1"]
     first = critical_cards(p1)
     assert first and "用不着了" in first[0][0] and "用不着了" in (first[0][1].reason or "")
