@@ -3,7 +3,8 @@
 * ``is_cjk`` — a CJK ideograph (the characters Vosk separates with spaces).
 * ``join_cjk`` — Vosk writes ``我 想 问 一下``; people read ``我想问一下``.  Spaces between
   two CJK characters go, and so do the spaces inside a number written one digit a word
-  (``1 2 3 4 5`` → ``12345``: a transcript-source call splits typed text into characters) and
+  (``1 2 3 4 5`` → ``12345``: a transcript-source call splits typed text into characters; a digit beside a
+  longer number, ``3 5000``, keeps its space) and
   next to full-width punctuation (``您好 ， 12345`` → ``您好，12345``); spaces between a CJK
   character and Latin letters or a number stay (``打 12345 热线``), and so does the space between
   two numbers of several digits (``138 1234``).
@@ -30,8 +31,8 @@ SPOKEN_DIGITS: Final[dict[str, str]] = {
 CHINESE_DIGITS: Final[str] = "".join(ch for ch in SPOKEN_DIGITS if not ch.isdigit())
 
 _CJK_GAP = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) +(?=[\u3000-\u9fff\uff00-\uffef])")
-# a space between two digits where one of them is a lone digit (a word of one digit: 1 2 3 4 5)
-_DIGIT_GAP = re.compile(r"(?<=(?<![0-9])[0-9]) +(?=[0-9])|(?<=[0-9]) +(?=[0-9](?![0-9]))")
+# a space between two lone digits (words of one digit: 1 2 3 4 5); not beside a longer number (欠了 3 5000)
+LONE_DIGIT_GAP = re.compile(r"(?<=(?<![0-9])[0-9]) +(?=[0-9](?![0-9]))")
 # a space next to full-width punctuation (，。？！、：；…) whatever is on the other side
 _PUNCT = r"[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]"
 _PUNCT_GAP = re.compile(rf"(?<={_PUNCT}) +| +(?={_PUNCT})")
@@ -46,4 +47,4 @@ def is_cjk(ch: str) -> bool:
 def join_cjk(text: str) -> str:
     """Remove the recognizer's spaces between CJK characters, inside a number spelt one digit a word and next
     to full-width punctuation; trim the ends."""
-    return _PUNCT_GAP.sub("", _DIGIT_GAP.sub("", _CJK_GAP.sub("", text.strip())))
+    return _PUNCT_GAP.sub("", LONE_DIGIT_GAP.sub("", _CJK_GAP.sub("", text.strip())))

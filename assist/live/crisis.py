@@ -141,10 +141,11 @@ def emergency(table: ReferralTable | None, ref: Referral) -> bool:
 
 
 def read(kinds: CrisisKinds, table: ReferralTable | None, rules: Analysis, refined: Analysis,
-         model_kind: str | None, *, grave: bool = False) -> CrisisReading | None:
+         model_kind: str | None) -> CrisisReading | None:
     """The crisis ``refined`` raises (None: not critical).  ``rules``: the same utterance before the learned
-    path; ``model_kind``: the kind of danger the learned model reads (None: none, or no model); ``grave``: the
-    words hold a farewell, a place of danger, means or a plan (``WeakSigns.serious``)."""
+    path; ``model_kind``: the kind of danger the learned model reads (None: none, or no model).  A model
+    reading is grave when the learned path marked its words so (``evidence["grave"]``: a farewell, a place of
+    danger, means or a plan, ``WeakSigns.serious``)."""
     if not refined.critical:
         return None
     text = refined.normalized.text
@@ -163,7 +164,8 @@ def read(kinds: CrisisKinds, table: ReferralTable | None, rules: Analysis, refin
         kind = kinds.of_numbers(words, text) or kind  # the words say what the danger is, not the guess
     reason = kinds.model_reason.format(kind=kind) if kind else refined.critical_reason or ""
     heard = refined.evidence.get("critical", ())
-    return CrisisReading(reason, kind, Source.MODEL, numbers, said, heard=heard[0].text if heard else "", grave=grave)
+    return CrisisReading(reason, kind, Source.MODEL, numbers, said, heard=heard[0].text if heard else "",
+                         grave=bool(refined.evidence.get("grave")))
 
 
 def _specific(kinds: CrisisKinds, table: ReferralTable | None, kind: str | None, raised: list[str], reason: str) -> str:

@@ -8,7 +8,6 @@ from typing import Protocol, runtime_checkable
 from assist.nlp.analyzer import Analysis, CallContext
 from assist.nlp.empathy import EmpathyScripts
 from assist.nlp.refine import Refinement
-from assist.nlp.weaksigns import WeakSigns
 from assist.protocol.enums import Role
 
 
@@ -22,10 +21,7 @@ class TextAnalyzer(Protocol):
 
 @runtime_checkable
 class LearnedAnalyzer(TextAnalyzer, Protocol):
-    """An analysis engine with learned models beside its rules (``assist train``), and what its weak model-only
-    guesses need (``weak_signs``: live assist asks whether a guess's words are grave)."""
-
-    weak_signs: WeakSigns
+    """An analysis engine with learned models beside its rules (``assist train``)."""
 
     @property
     def learns(self) -> bool: ...

@@ -236,9 +236,7 @@ class LiveAssist:
         if refinement is not None and isinstance(self._analyzer, LearnedAnalyzer):
             result = self._analyzer.refine(result, ctx, utterance_id=utterance_id, refinement=refinement)
         kind = refinement.result.heads.get(Head.KIND) if refinement is not None and refinement.result else None
-        reading = read(self.call.kinds, self.call.referrals, rules, result, kind.label if kind else None,
-                       grave=isinstance(self._analyzer, LearnedAnalyzer)  # only it reads a crisis the words did not
-                       and self._analyzer.weak_signs.serious(result.normalized.text))
+        reading = read(self.call.kinds, self.call.referrals, rules, result, kind.label if kind else None)
         if role == Role.CALLER:
             return result, reading
         # One mixed channel carries both voices: caller prompts plus banned-phrase checks.

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assist.nlp.data import DataError, load_toml
-from assist.text import CHINESE_DIGITS, SPOKEN_DIGITS, is_cjk
+from assist.text import CHINESE_DIGITS, LONE_DIGIT_GAP, SPOKEN_DIGITS, is_cjk
 
 _PUNCT = {
     "\u3000": " ", "。": ".", "、": ",", "，": ",", "！": "!", "？": "?", "：": ":", "；": ";",
@@ -122,6 +122,8 @@ def _replace(chars: Chars, pattern: re.Pattern[str] | None, table: Mapping[str, 
 def _despace(chars: Chars) -> Chars:
     out: Chars = []
     n = len(chars)
+    # spaces inside a number written one digit a word (拨打 1 2 0: a transcript-source call splits typed text)
+    joined = {k for m in LONE_DIGIT_GAP.finditer("".join(c for c, _, _ in chars)) for k in range(m.start(), m.end())}
     i = 0
     while i < n:
         ch = chars[i][0]
@@ -134,22 +136,10 @@ def _despace(chars: Chars) -> Chars:
             j += 1
         before = out[-1][0] if out else ""
         after = chars[j][0] if j < n else ""
-        if before and after and not is_cjk(before) and not is_cjk(after) and not _one_number(chars, i, j):
+        if before and after and not is_cjk(before) and not is_cjk(after) and i not in joined:
             out.append(chars[i])
         i = j
     return out
-
-
-def _one_number(chars: Chars, i: int, j: int) -> bool:
-    """The space before ``chars[j]`` splits one number written a digit a word (``1 2 0``, as a transcript-source
-    call splits typed text): a lone digit on both sides.  Two numbers of several digits (``138 1234``) stay
-    apart, and so does a digit beside a longer number (``欠了 3 5000``: the review of stop 15)."""
-    # the spaces are chars[i:j]; the digits either side as written (not as joined so far)
-    if not (i > 0 and chars[i - 1][0].isdigit() and chars[j][0].isdigit()):
-        return False
-    lone_before = i < 2 or not chars[i - 2][0].isdigit()
-    lone_after = j + 1 >= len(chars) or not chars[j + 1][0].isdigit()
-    return lone_before and lone_after
 
 
 def _digits(chars: Chars) -> Chars:

@@ -366,6 +366,8 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
     question = analyzer.referrals.safety_question(kind) if safety_check else None
     marks = a.evidence if heard is None else {**a.evidence, "critical": (Span(words, *heard),)}
+    if heard is not None and signs.serious(text):  # grave words: a farewell, a place of danger, means, a plan
+        marks["grave"] = marks["critical"]  # (live assist lets such a guess join a crisis of another kind)
     return dataclasses.replace(a, intent=intent, department=fields["department"], emotion=emotion,
                                referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
                                critical_reason=reason, scores=scores, safety_question=question, evidence=marks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assist.nlp.data import DEFAULT_DATA_DIR
 from assist.nlp.normalize import Normalizer, normalize
+from assist.text import join_cjk
 
 
 def test_vosk_spaces_between_chinese_are_removed() -> None:
@@ -80,3 +81,10 @@ def test_a_number_written_one_digit_a_word_is_one_number() -> None:
 def test_a_digit_beside_a_longer_number_stays_apart() -> None:
     """The review of stop 15: 欠了 3 5000 became 35000."""
     assert normalize("欠了 3 5000").text == "欠了3 5000"
+
+
+def test_the_display_and_the_analysis_join_the_same_digits() -> None:
+    """One rule (assist.text.LONE_DIGIT_GAP) for the transcript shown and the text analysed."""
+    for said in ("拨打 1 2 0", "欠了 3 5000", "138 1234", "1 2 3 4 5 热线"):
+        assert join_cjk(said).replace(" ", "") == normalize(said).text.replace(" ", ""), said
+        assert ("3 5000" in join_cjk(said)) == ("3 5000" in said)

@@ -65,8 +65,8 @@ export function fmtDateTime(unix) {
 
 const SPACE_NEXT_TO_CJK =
   /\s+(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])|(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])\s+/g;
-// a space between two digits where one is a lone digit (a number spelt one digit a word: 1 2 3 4 5)
-const SPACE_IN_NUMBER = /(?<=(?<![0-9])[0-9])\s+(?=[0-9])|(?<=[0-9])\s+(?=[0-9](?![0-9]))/g;
+// a space between two lone digits (a number spelt one digit a word: 1 2 3 4 5; not 3 5000), as assist/text.py
+const SPACE_IN_NUMBER = /(?<=(?<![0-9])[0-9])\s+(?=[0-9](?![0-9]))/g;
 // a space next to full-width punctuation (，。？！、：；)
 const SPACE_NEXT_TO_PUNCT = /(?<=[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20])\s+|\s+(?=[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20])/g;
 
