@@ -271,14 +271,20 @@ class CallCrisis:
             return ()
         return self.table.crisis_kinds.get(self.kind, ())
 
+    def standing_numbers(self) -> tuple[str, ...]:
+        """The numbers of the call's kind, then those of the dangers that joined it or that it replaced and that
+        still stand (``joined``), each once."""
+        if self.table is None:
+            return self.kind_numbers()
+        joined = (n for kind in sorted(self.joined) for n in self.table.crisis_kinds.get(kind, ()))
+        return tuple(dict.fromkeys((*self.kind_numbers(), *joined)))
+
     def allowed(self, reading: CrisisReading) -> tuple[str, ...]:
         """The numbers of ``reading`` that belong on the call's card: said, or of the call's kind (all of
         them while the call's kind is unknown)."""
-        mine = set(self.kind_numbers())
-        if self.kind is None or not mine:
+        if self.kind is None or not self.kind_numbers():
             return reading.numbers
-        if self.table is not None:
-            mine.update(n for kind in self.joined for n in self.table.crisis_kinds.get(kind, ()))
+        mine = set(self.standing_numbers())
         return tuple(n for n in reading.numbers if n in reading.said or n in mine)
 
     def card(self, reading: CrisisReading) -> tuple[str, ...]:
@@ -297,9 +303,7 @@ class CallCrisis:
     def _rekind(self, reading: CrisisReading) -> None:
         """The call's kind was set or changed by ``reading``: numbers neither said nor of the new kind leave;
         the reading's, urgent first, those its words raised, those said, then the kind's, lead."""
-        mine = self.kind_numbers()
-        if self.table is not None:  # and those of the dangers that joined or were replaced: they still stand
-            mine = (*mine, *(n for kind in self.joined for n in self.table.crisis_kinds.get(kind, ()) if n not in mine))
+        mine = self.standing_numbers()
         self.said.update(reading.said)
         pool = list(dict.fromkeys((*self.numbers, *self.allowed(reading))))
         if mine:

@@ -73,7 +73,7 @@ class CallAid:
     def steps(self, numbers: tuple[str, ...], kind: str | None) -> tuple[str, ...]:
         """What to read out for a crisis card naming ``numbers`` in a call of danger ``kind``: the entries heard
         for those numbers and that kind, in the file's order, at most ``MAX_STEPS``."""
-        names = frozenset().union(*self.heard.values()) if self.heard else frozenset()
+        names = set().union(*self.heard.values())
         out: list[str] = []
         for e in self.entries:
             if e.name in names and e.number in numbers and (not e.kinds or kind in e.kinds) and e.say not in out:

@@ -189,4 +189,3 @@ def ended_early(rules: CrisisRules, check: CrisisCheck, closed: Said | None) -> 
     number = "/".join(check.numbers) if check.numbers else "110"
     return dataclasses.replace(check, ended=CrisisItem(name, False, closed.start, closed.text,
                                                        expected.format(number=number)))
-
