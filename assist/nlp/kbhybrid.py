@@ -8,11 +8,11 @@
   question's).  Both are summed into one vector per entry, so a search is one matrix
   product.  Entry vectors are computed at import and cached on disk by content hash
   (``vectors-<sha256>.npy``).
-- **Dialect wording** (``kbwording.py``, 俺…咋整 → 我…怎么办) rewrites the query of both rankers.  When
-  the rewrite changes nothing the dense score reuses the utterance's own vector (the one the learned
-  heads used, passed in by the learned path when it read the whole utterance); a rewritten query is
-  encoded again: a second encoder pass on the ~5% of caller finals with such words, which is the learned
-  path's p95 (reading the words as said instead lost trial 3's dialect 社保 call: docs/performance.md).
+- **Dialect wording** (``kbwording.py``, 俺…咋整 → 我…怎么办) rewrites the query of both rankers; the dense
+  score reads it cut as the encoder reads any utterance (``querycap``: the first 16 and last 20 of at most 36
+  characters).  A model trained to read utterances so (the shipped one) passes its vector in: one encoder
+  pass per final.  An older model's vector (the words as said, or another cut) is not reused: the search
+  encodes its own text, a second pass (docs/performance.md).
 - **Fusion**: ranking score = dense + ``BM25_WEIGHT`` × BM25 relative to the best
   possible BM25 of the query.
 - **Confidence calibrated per knowledge base, per entry** (``Gate``): at import, the
@@ -46,6 +46,7 @@ from assist.nlp.embed import Embedder
 from assist.nlp.features import clean
 from assist.nlp.kb import KbEntry, KbHit, KnowledgeBase
 from assist.nlp.normalize import Normalizer
+from assist.nlp.querycap import QUERY_CHARS, QUERY_HEAD, Encoded, query_text
 
 FloatArray = npt.NDArray[np.float64]
 OFFTOPIC_FILE = Path(__file__).parent / "data" / "kb_offtopic.txt"
@@ -250,21 +251,20 @@ class HybridKb:
         scale = max(1e-3, sum(spread) / max(1, len(entries)) * SCALE_FACTOR)
         return Gate(null, scale)
 
-    def search(self, normalized: str, vector: npt.NDArray[np.float32] | None = None, limit: int = 3,
+    def search(self, normalized: str, encoded: Encoded | None = None, limit: int = 3,
                threshold: float = THRESHOLD) -> list[KbHit]:
         """Best entries whose gate probability is >= ``threshold``, best first; [] for off-topic text.
 
-        ``vector`` is the query vector of the words as said (``clean(normalized)``), encoded here when
-        None; the dialect rewrite changes the lexical query only, so a final is encoded once."""
-        said = clean(normalized)
+        The dense score reads the utterance as the entries write it (俺这社保断了仨月了咋整啊 found its entry
+        only so: trial 3's e4), cut as the encoder reads an utterance (``querycap``); ``encoded`` (the learned
+        path's vector and the text it read) is reused when it read just that, so a final is encoded once."""
         # dialect wording as the entries write it (俺…咋整 → 我…怎么办), read before the punctuation goes
         query = clean(self.kb.wording(normalized))
         if not query or not self.kb.entries or limit <= 0:
             return []
-        if vector is None or query != said:
-            # the dialect rewrite is encoded too (俺这社保断了仨月了咋整啊 found its entry only so: trial 3's e4;
-            # using the words as said lost it, docs/performance.md)
-            vector = self.embedder.embed_queries([query])[0]
+        reads = query_text(query, QUERY_CHARS, QUERY_HEAD)
+        same = encoded is not None and encoded.text == reads
+        vector = encoded.vector if encoded is not None and same else self.embedder.embed_queries([reads])[0]
         fused, dense = self._scores(query, vector)
         order = [int(i) for i in np.argsort(-fused, kind="stable")[:limit]]
         prob = {i: self.gate.probability(i, float(dense[i])) for i in order}  # each entry against its own null

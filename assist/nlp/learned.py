@@ -184,9 +184,11 @@ class LearnedModel:
                                           banned=bool(feats.get("banned", False)))
         self.encoder = str(meta["encoder"])
         self.dim = int(str(meta["dim"]))
-        # characters of an utterance its vectors were computed from (embed.query_text); absent: the whole
-        # utterance (models written before the cap)
+        # what the encoder read of an utterance in training (querycap.encoder_text); absent: the whole utterance
+        # (models written before the cap), the last query_chars characters, the words as said (before the head)
         self.query_chars = int(str(meta.get("query_chars", 0)))
+        self.query_head = int(str(meta.get("query_head", 0)))
+        self.query_wording = bool(meta.get("query_wording", False))
         self.emb_weight = float(str(meta["emb_weight"]))
         self.rule_weight = float(str(meta["rule_weight"]))
         crit = meta.get("critical")

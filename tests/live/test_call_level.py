@@ -128,3 +128,17 @@ def test_fire_call_is_handled_by_emergency_management(analyzer: Analyzer) -> Non
     assert live.state().department == "应急管理"  # not 住建 from the vague 楼下
     dv, _ = run(analyzer, scenario("domestic-violence"))
     assert dv.state().department != "住建"  # 幸福小区 is an address, not the handling unit
+
+
+def test_the_call_state_says_which_crisis_numbers_the_operator_said(analyzer: Analyzer) -> None:
+    """Trial 6, M11: the supervisor's pin of an ended crisis call says whether its numbers were told."""
+    crisis = [("caller", "我爸刚才突然倒在地上了叫他也不答应,嘴唇都发紫了")]
+    before = [("agent", "您好,这里是市民服务热线,请讲"), ("agent", "紧急情况请拨打120")]  # said before any crisis
+    live, _ = run(analyzer, before + crisis)
+    state = live.state()
+    assert state.critical and "120" in state.crisis_numbers and state.told == ()
+    live, _ = run(analyzer, [*crisis, ("agent", "您别着急,我现在马上帮您转接幺二零急救,请不要挂电话")])
+    state = live.state()
+    assert state.told == ("120",) and set(state.told) <= set(state.crisis_numbers)
+    wire = json.loads(state.to_json())
+    assert wire["told"] == ["120"] and wire["crisis_numbers"] == list(state.crisis_numbers)

@@ -1,5 +1,6 @@
-"""What the sentence encoder reads of an utterance (``assist.nlp.querycap``): its last characters, cut alike in
-``assist train`` and in the learned path, the length recorded in the model."""
+"""What the sentence encoder reads of an utterance (``assist.nlp.querycap``): its first and last characters in
+the knowledge base's wording, cut alike in ``assist train``, the learned path and the knowledge search, the cut
+recorded in the model."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from assist.cli.train import main
 from assist.nlp.analyzer import Analyzer
 from assist.nlp.embed import CachedEmbedder, Vectors
 from assist.nlp.features import clean
+from assist.nlp.kbwording import QueryWording
 from assist.nlp.learned import LearnedModel
-from assist.nlp.querycap import QUERY_CHARS, query_text
+from assist.nlp.querycap import QUERY_CHARS, QUERY_HEAD, encoder_text, query_text
 from assist.nlp.refine import LearnedEngine
 from assist.protocol.enums import Role
 
@@ -24,13 +26,26 @@ LONG = "我家那个楼上天天半夜装修吵得孩子没法睡觉我找了物
 SHORT = "路灯坏了没人修"
 
 
-def test_a_long_text_keeps_its_last_characters_and_a_short_one_is_unchanged() -> None:
-    assert len(LONG) > QUERY_CHARS > len(SHORT)
-    cut = query_text(LONG, QUERY_CHARS)
-    assert len(cut) == QUERY_CHARS and LONG.endswith(cut) and cut.endswith("真的不想活了")
-    assert query_text(SHORT, QUERY_CHARS) == SHORT
-    assert query_text(LONG[:QUERY_CHARS], QUERY_CHARS) == LONG[:QUERY_CHARS]  # exactly the length: unchanged
-    assert query_text(LONG, 0) == LONG  # 0: the whole utterance (models written before the cap)
+def test_a_long_text_keeps_its_opening_and_its_end_and_a_short_one_is_unchanged() -> None:
+    assert len(LONG) > QUERY_CHARS > QUERY_HEAD > 0 and len(SHORT) < QUERY_CHARS
+    cut = query_text(LONG, QUERY_CHARS, QUERY_HEAD)
+    assert len(cut) == QUERY_CHARS
+    assert cut == LONG[:QUERY_HEAD] + LONG[-(QUERY_CHARS - QUERY_HEAD):]
+    assert cut.startswith("我家那个楼上天天半夜装修") and cut.endswith("真的不想活了")  # the matter and the danger
+    assert query_text(LONG, QUERY_CHARS) == LONG[-QUERY_CHARS:]  # no head: the last characters (older models)
+    assert query_text(LONG, 10, 20) == LONG[:10]  # a head longer than the cut: the opening only
+    assert query_text(SHORT, QUERY_CHARS, QUERY_HEAD) == SHORT
+    assert query_text(LONG[:QUERY_CHARS], QUERY_CHARS, QUERY_HEAD) == LONG[:QUERY_CHARS]  # exactly the length
+    assert query_text(LONG, 0, QUERY_HEAD) == LONG  # 0: the whole utterance (models written before the cap)
+
+
+def test_the_encoder_reads_the_knowledge_wording_cleaned() -> None:
+    wording = QueryWording.load()
+    said = "俺这社保断了仨月了，咋整啊？"
+    assert encoder_text(said, None, 0) == "俺这社保断了仨月了咋整啊"  # as said, without punctuation
+    rewritten = encoder_text(said, wording, 0)
+    assert rewritten == clean(wording(said)) and rewritten != "俺这社保断了仨月了咋整啊"
+    assert encoder_text("？！", wording, QUERY_CHARS, QUERY_HEAD) == "？！"  # nothing to clean to: as it came
 
 
 class Recording:
@@ -61,6 +76,19 @@ def _engine(model_dir: Path, encoder: Recording) -> LearnedEngine:
     return engine
 
 
+def _train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, str]],
+           *flags: str) -> tuple[Path, Recording]:
+    """``assist train`` on ``rows`` with the recording stand-in encoder: the model directory and what it encoded."""
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    trained = Recording()
+    monkeypatch.setattr(assist.nlp.embed, "load_embedder", lambda spec, **kw: CachedEmbedder(trained))
+    out = tmp_path / "model"
+    assert main(["--data", str(data), "--out", str(out), "--encoder", "recording", "--folds", "3", "--quiet",
+                 "--min-examples", "3", *flags]) == 0
+    return out, trained
+
+
 def test_training_and_inference_cut_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rows = [{"text": t, "category": c} for t, c in [
         (LONG, "求助"), ("楼上装修太吵了半夜都不停我要投诉他们", "投诉举报"), (SHORT, "一般诉求"),
@@ -68,25 +96,37 @@ def test_training_and_inference_cut_alike(tmp_path: Path, monkeypatch: pytest.Mo
         ("小区门口的垃圾好几天没人清理了都臭了", "一般诉求"), ("我要举报一家饭店用地沟油", "投诉举报"),
         ("我爸走丢了到现在还没找到你们快帮帮忙", "求助"), ("你们上次帮我解决了停水的事谢谢你们", "表扬"),
         ("建议在学校门口多设几个红绿灯", "建议")] * 3]
-    data = tmp_path / "rows.jsonl"
-    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    trained = Recording()
-    monkeypatch.setattr(assist.nlp.embed, "load_embedder", lambda spec, **kw: CachedEmbedder(trained))
-    out = tmp_path / "model"
-    assert main(["--data", str(data), "--out", str(out), "--encoder", "recording", "--query-chars", "12",
-                 "--folds", "3", "--quiet", "--min-examples", "3"]) == 0
-    assert json.loads((out / "model.json").read_text(encoding="utf-8"))["query_chars"] == 12
-    assert "the last 12 characters" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    out, trained = _train(tmp_path, monkeypatch, rows, "--query-chars", "12", "--query-head", "4")
+    meta = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert (meta["query_chars"], meta["query_head"], meta["query_wording"]) == (12, 4, True)
+    assert "12 characters in the knowledge base's wording (the first 4 and the last 8)" in \
+        (out / "MODEL_CARD.md").read_text(encoding="utf-8")
     analyzer = Analyzer.load(use_kb=False)
     cleaned = clean(analyzer.analyze(Role.CALLER, LONG).normalized.text)
-    assert len(cleaned) > 12 and cleaned[-12:] in trained.texts and cleaned not in trained.texts
+    assert len(cleaned) > 12 and cleaned[:4] + cleaned[-8:] in trained.texts and cleaned not in trained.texts
     assert max(map(len, trained.texts)) == 12 and SHORT in trained.texts  # short ones whole
 
     served = Recording()
     engine = _engine(out, served)
-    assert engine.model.query_chars == 12
+    assert (engine.model.query_chars, engine.model.query_head, engine.model.query_wording) == (12, 4, True)
     engine.vector(analyzer.analyze(Role.CALLER, LONG).normalized.text)
-    assert served.texts == [cleaned[-12:]]  # what training encoded for the same utterance
+    assert served.texts == [cleaned[:4] + cleaned[-8:]]  # what training encoded for the same utterance
+
+
+def test_training_and_inference_read_dialect_in_the_knowledge_wording(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One vector for the heads and the knowledge search: both read 咋整 as the entries write it."""
+    dialect = "俺这社保断了仨月了咋整啊"
+    rows = [{"text": t, "category": c} for t, c in [
+        (dialect, "咨询"), ("楼上装修太吵了半夜都不停我要投诉他们", "投诉举报"), (SHORT, "一般诉求"),
+        ("我要举报一家饭店用地沟油", "投诉举报"), ("小区门口的垃圾好几天没人清理了", "一般诉求"),
+        ("社保卡丢了去哪补办", "咨询")] * 3]
+    out, trained = _train(tmp_path, monkeypatch, rows)
+    rewritten = clean(QueryWording.load()(dialect))
+    assert rewritten != dialect and rewritten in trained.texts and dialect not in trained.texts
+    served = Recording()
+    _engine(out, served).vector(dialect)
+    assert served.texts == [rewritten]
 
 
 def test_a_model_written_before_the_cap_reads_whole_utterances(tmp_path: Path) -> None:
@@ -94,10 +134,12 @@ def test_a_model_written_before_the_cap_reads_whole_utterances(tmp_path: Path) -
     for name in ("vocab.txt", "weights.npz"):
         (tmp_path / name).write_bytes((shipped.directory / name).read_bytes())
     meta = dict(shipped.meta)
-    meta.pop("query_chars", None)
+    for key in ("query_chars", "query_head", "query_wording"):
+        meta.pop(key, None)
     (tmp_path / "model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     served = Recording()
     served.dim = shipped.dim
     engine = _engine(tmp_path, served)
-    assert engine.model.query_chars == 0
+    assert engine.model.query_chars == 0 and engine.model.query_head == 0 and engine.wording is None
     assert engine.query(LONG) == clean(LONG)
+    assert engine.query("俺这社保断了仨月了咋整啊") == "俺这社保断了仨月了咋整啊"  # as said, as it was trained

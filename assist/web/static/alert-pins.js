@@ -21,10 +21,11 @@ export const QUICK_NOTES_ID = "ack-notes";
 
 /**
  * Open critical alerts grouped by call, in pinned order.
- * records: [{alert, pending}]; isLive(callId) → bool.
- * Returns [{callId, recs (oldest first), since, latest, live}].
+ * records: [{alert, pending}]; isLive(callId) → bool; handoff(callId) → {numbers, told} of the call's
+ * crisis (call_state.crisis_numbers / told) or null when the page does not know the call.
+ * Returns [{callId, recs (oldest first), since, latest, live, handoff}].
  */
-export function pinGroups(records, isLive) {
+export function pinGroups(records, isLive, handoff = () => null) {
   const byCall = new Map();
   for (const rec of records) {
     const a = rec.alert;
@@ -40,9 +41,24 @@ export function pinGroups(records, isLive) {
       since: recs[0].alert.created_at || 0,
       latest: recs[recs.length - 1].alert,
       live: Boolean(isLive(callId)),
+      handoff: handoff(callId),
     };
   });
   return groups.sort((a, b) => Number(b.live) - Number(a.live) || b.since - a.since || a.callId.localeCompare(b.callId));
+}
+
+/**
+ * An ended crisis call: were its crisis numbers said to the caller (trial 6, M11: a transfer to 120 and a
+ * caller at risk hung up on looked the same)? 已告知 120, or 未告知 120 · 请回访 for the call to return first.
+ */
+function handoffText(node, group) {
+  const h = group.handoff;
+  const numbers = h && Array.isArray(h.numbers) ? h.numbers : [];
+  const told = h && Array.isArray(h.told) ? h.told : [];
+  node.hidden = group.live || numbers.length === 0;
+  node.textContent = node.hidden ? "" : told.length ? `已告知 ${told.join("、")}` : `未告知 ${numbers.join("、")} · 请回访`;
+  node.classList.toggle("pin-untold", !node.hidden && told.length === 0);
+  node.dataset.told = told.join(" ");
 }
 
 export class PinnedCrises {
@@ -102,6 +118,7 @@ export class PinnedCrises {
       reason: el("strong", { className: "pin-reason", testid: "pinned-reason" }),
       agent: el("span", { className: "pin-agent", testid: "pinned-agent" }),
       state: el("span", { className: "pin-state", testid: "pinned-call-state" }),
+      handoff: el("span", { className: "pin-handoff", testid: "pinned-handoff" }),
       count: el("span", { className: "pin-count", testid: "pinned-count" }),
       age: el("span", { className: "pin-age", testid: "pinned-age" }),
       waitLabel: el("span", { className: "pin-wait-label", text: "已等待 " }),
@@ -118,7 +135,7 @@ export class PinnedCrises {
     const node = el("li", { className: "pin", testid: "pinned-critical", dataset: { callId } },
       el("div", { className: "pin-head" },
         el("span", { className: "badge kind kind-critical", text: "危急" }),
-        parts.reason, parts.agent, parts.state, parts.count,
+        parts.reason, parts.agent, parts.state, parts.handoff, parts.count,
         parts.wait = el("span", { className: "pin-wait muted", testid: "pinned-wait" }, parts.waitLabel, parts.age)),
       parts.msg,
       el("div", { className: "pin-actions" },
@@ -158,6 +175,7 @@ export class PinnedCrises {
     parts.agent.textContent = a.agent_id ? `坐席 ${a.agent_id}` : "";
     parts.state.textContent = group.live ? "" : "通话已结束";
     parts.state.hidden = group.live;
+    handoffText(parts.handoff, group);
     parts.count.textContent = n > 1 ? `共 ${n} 次` : "";
     parts.count.hidden = n < 2;
     parts.count.title = n > 1 ? "同一通话再次出现危机信号,已合并为一行" : "";

@@ -49,11 +49,14 @@ export class AlertQueue {
    * els: feed, pinned, empty, open, shown, severity, kind, agent, onlyOpen, sound, desktop (elements)
    * onSelectCall(callId), sendAck(message) → bool, showNotice(text), supervisorName() → string,
    * onCallCounts(callId, {open, total, critical, reason}) after each render for the calls that changed,
-   * isLive(callId) → bool: the call is still going on (its pinned crisis goes above ended calls').
+   * isLive(callId) → bool: the call is still going on (its pinned crisis goes above ended calls');
+   * handoff(callId) → {numbers, told} | null: the call's crisis numbers and those the operator said.
    */
-  constructor(els, { onSelectCall, sendAck, showNotice, supervisorName, onCallCounts, isLive = () => true }) {
+  constructor(els, { onSelectCall, sendAck, showNotice, supervisorName, onCallCounts, isLive = () => true,
+    handoff = () => null }) {
     this.els = els;
     this.isLive = isLive;
+    this.handoff = handoff;
     this.pins = new PinnedCrises(els.pinned, {
       onSelectCall: (callId) => onSelectCall(callId),
       acknowledge: (recs, note) => this.acknowledgeAll(recs, note),
@@ -284,7 +287,7 @@ export class AlertQueue {
   }
 
   _renderPinned() {
-    this.pins.render(pinGroups(this.ordered, this.isLive));
+    this.pins.render(pinGroups(this.ordered, this.isLive, this.handoff));
   }
 
   _renderAgents() {

@@ -49,6 +49,10 @@ const queue = new AlertQueue(
       const rec = calls.get(callId);
       return Boolean(rec) && rec.state.active !== false; // unknown: ended before this page opened
     },
+    handoff: (callId) => {
+      const rec = calls.get(callId);
+      return rec ? { numbers: rec.state.crisis_numbers || [], told: rec.state.told || [] } : null;
+    },
     onCallCounts: (callId, counts) => {
       const rec = calls.get(callId);
       if (!rec) return;

@@ -84,6 +84,34 @@ def test_a_pin_first_seen_ended_shows_no_growing_wait(new_page: NewPage, fake_se
     expect(old.locator(tid("pinned-wait"))).to_be_hidden()
 
 
+def test_an_ended_crisis_pin_says_whether_the_numbers_were_told(new_page: NewPage, fake_server: FakeServer) -> None:
+    """Trial 6, M11: a call handed to 120 and a caller at risk hung up on looked the same once ended."""
+    page = new_page(viewport=SUPERVISOR)
+    page.goto(f"{fake_server.base_url}/supervisor?name=王组长")
+    expect(page.locator(f'{tid("alert")}[data-alert-id="al-3"]')).to_be_visible()
+    now = time.time()
+    for call, agent, told in (("m11-told", "A21", ("120",)), ("m11-untold", "A22", ())):
+        fake_server.push(CallStarted(call, agent, now - 90))
+        fake_server.push(CallState(call, agent, now - 90, True, 80.0, EmotionLevel("焦虑", 0.6), "求助", "卫健",
+                                   critical=True, crisis_numbers=("120", "110"), told=told))
+        fake_server.push(Alert(f"{call}-a", call, agent, "critical", "critical", SELF_HARM, 30.0, None, now - 60))
+        expect(pin(page, call)).to_have_attribute("data-live", "true")
+        expect(pin(page, call).locator(tid("pinned-handoff"))).to_be_hidden()  # the operator is still on it
+    for call, agent in (("m11-told", "A21"), ("m11-untold", "A22")):
+        fake_server.push(CallEnded(call, agent, CallSummary(90.0, {"agent": 4, "caller": 4}, "completed")))
+        expect(pin(page, call)).to_have_attribute("data-live", "false")
+    handed = pin(page, "m11-told").locator(tid("pinned-handoff"))
+    expect(handed).to_have_text("已告知 120")
+    expect(handed).not_to_have_class("pin-handoff pin-untold")
+    dropped = pin(page, "m11-untold").locator(tid("pinned-handoff"))
+    expect(dropped).to_have_text("未告知 120、110 · 请回访")
+    expect(dropped).to_have_class("pin-handoff pin-untold")
+    # a pin of a call this page never saw: nothing is claimed either way
+    fake_server.push(Alert("m11-old-a", "m11-old", "R6", "critical", "critical", HURT, 30.0, None, now - 180))
+    expect(pin(page, "m11-old")).to_have_attribute("data-live", "false")
+    expect(pin(page, "m11-old").locator(tid("pinned-handoff"))).to_be_hidden()
+
+
 HISTORY = [
     ("t4-f6-training-property-70523", "trainee46",
      "你好我是阳光花园的业主我们小区电梯坏了一个礼拜了物业一直不修我家住十八楼老人腿脚不好根本下不了楼"),
