@@ -8,11 +8,12 @@
   question's).  Both are summed into one vector per entry, so a search is one matrix
   product.  Entry vectors are computed at import and cached on disk by content hash
   (``vectors-<sha256>.npy``).
-- **Dialect wording** (``kbwording.py``, 俺…咋整 → 我…怎么办) rewrites the query of both rankers; the dense
-  score reads it cut as the encoder reads any utterance (``querycap``: the first 16 and last 20 of at most 36
-  characters).  A model trained to read utterances so (the shipped one) passes its vector in: one encoder
-  pass per final.  An older model's vector (the words as said, or another cut) is not reused: the search
-  encodes its own text, a second pass (docs/performance.md).
+- **Dialect wording** (``kbwording.py``, 俺…咋整 → 我…怎么办) rewrites the query of both rankers, and the
+  dense score reads all of it.  A model trained to read utterances in that wording (the shipped one,
+  ``querycap``) passes its vector in: one encoder pass for a final its cut leaves whole (up to 36
+  characters).  A longer final is encoded whole a second time: its cut (first 16 + last 20 characters)
+  lost the matter of a caller who greets first (trial 4, f6: 你好我是阳光花园的业主…电梯坏了… went to
+  供暖), docs/performance.md.
 - **Fusion**: ranking score = dense + ``BM25_WEIGHT`` × BM25 relative to the best
   possible BM25 of the query.
 - **Confidence calibrated per knowledge base, per entry** (``Gate``): at import, the
@@ -46,7 +47,7 @@ from assist.nlp.embed import Embedder
 from assist.nlp.features import clean
 from assist.nlp.kb import KbEntry, KbHit, KnowledgeBase
 from assist.nlp.normalize import Normalizer
-from assist.nlp.querycap import QUERY_CHARS, QUERY_HEAD, Encoded, query_text
+from assist.nlp.querycap import Encoded
 
 FloatArray = npt.NDArray[np.float64]
 OFFTOPIC_FILE = Path(__file__).parent / "data" / "kb_offtopic.txt"
@@ -255,16 +256,15 @@ class HybridKb:
                threshold: float = THRESHOLD) -> list[KbHit]:
         """Best entries whose gate probability is >= ``threshold``, best first; [] for off-topic text.
 
-        The dense score reads the utterance as the entries write it (俺这社保断了仨月了咋整啊 found its entry
-        only so: trial 3's e4), cut as the encoder reads an utterance (``querycap``); ``encoded`` (the learned
-        path's vector and the text it read) is reused when it read just that, so a final is encoded once."""
+        The dense score reads the whole utterance as the entries write it (俺这社保断了仨月了咋整啊 found its
+        entry only so: trial 3's e4); ``encoded`` (the learned path's vector and the text it read) is reused
+        when it read just that, so a final the encoder's cut left whole is encoded once."""
         # dialect wording as the entries write it (俺…咋整 → 我…怎么办), read before the punctuation goes
         query = clean(self.kb.wording(normalized))
         if not query or not self.kb.entries or limit <= 0:
             return []
-        reads = query_text(query, QUERY_CHARS, QUERY_HEAD)
-        same = encoded is not None and encoded.text == reads
-        vector = encoded.vector if encoded is not None and same else self.embedder.embed_queries([reads])[0]
+        same = encoded is not None and encoded.text == query
+        vector = encoded.vector if encoded is not None and same else self.embedder.embed_queries([query])[0]
         fused, dense = self._scores(query, vector)
         order = [int(i) for i in np.argsort(-fused, kind="stable")[:limit]]
         prob = {i: self.gate.probability(i, float(dense[i])) for i in order}  # each entry against its own null

