@@ -159,6 +159,10 @@ class Analyzer:
             return analysis
         return self.refine(analysis, context, utterance_id=utterance_id)
 
+    def word_starts(self, text: str) -> frozenset[int]:
+        """Where words start in normalised ``text`` (the knowledge base's segmenter; none without one)."""
+        return self.kb.tokenizer.word_starts(text) if self.kb is not None else frozenset()
+
     @property
     def learns(self) -> bool:
         """A learned model runs beside the rules (``learned_refinement`` can return something)."""

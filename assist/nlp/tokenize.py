@@ -146,6 +146,14 @@ class Tokenizer:
             return []
         return [w for w in self._jieba.lcut(prepared, HMM=self._hmm) if w]
 
+    def word_starts(self, text: str) -> frozenset[int]:
+        """Offsets in ``text`` itself (not prepared: a normalised utterance) where a word starts, and its end."""
+        starts, at = {len(text)}, 0
+        for w in self._jieba.lcut(text, HMM=self._hmm):
+            starts.add(at)
+            at += len(w)
+        return frozenset(starts)
+
     def terms(self, text: str) -> list[str]:
         """Content words: ``cut`` without stopwords."""
         return [w for w in self.cut(text) if w not in self.stopwords]

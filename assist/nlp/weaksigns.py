@@ -19,6 +19,7 @@ from assist.nlp.safety_questions import SafetyRules
 
 WEAK_FILE = "weak_signs.toml"
 HEARD_SIDE = 6  # characters either side of a cue quoted as what was heard, when no punctuation ends the clause
+WORD_SLACK = 3  # characters such an edge may move out to a word's start
 _CLAUSE_END = re.compile(r"[,.!?;:，。！？；：、]")
 
 
@@ -85,12 +86,14 @@ class WeakSigns:
         safety question even when no net flags the line (refine.apply)."""
         return any(p.search(text) for p in self.farewells)
 
-    def heard(self, text: str) -> tuple[int, int] | None:
+    def heard(self, text: str, words: frozenset[int] = frozenset()) -> tuple[int, int] | None:
         """Where the words that make a model-only sign specific stand: the clause of the first farewell, else
         of the first cue in ``weak_signs.toml``'s order (a place of danger, means or a plan before thoughts and
         exhaustion: the fourth review saw 「我一个人住」 quoted rather than the medicine saved up; hyperbole
         masked), at most ``HEARD_SIDE`` characters either side of it.  The crisis card quotes and highlights
-        it (trial 4: "可能有自伤自杀风险(模型判断)" named nothing the caller said)."""
+        it (trial 4: "可能有自伤自杀风险(模型判断)" named nothing the caller said).  An edge that no punctuation
+        gives moves out to a word start of ``words`` (offsets, ``Tokenizer.word_starts``), at most ``WORD_SLACK``
+        characters (trial 6: 「伴走了半年了…」 lost the 老 of 老伴)."""
         found = next((m for p in self.farewells if (m := p.search(text))), None)
         if found is None:  # the cues in their order: a place of danger, then means or a plan, then thoughts…
             rest = self.masked(text)
@@ -100,8 +103,17 @@ class WeakSigns:
         start, end = found.start(), found.end()
         before = [m.end() for m in _CLAUSE_END.finditer(text, max(0, start - HEARD_SIDE), start)]
         after = _CLAUSE_END.search(text, end, min(len(text), end + HEARD_SIDE))
-        return (before[-1] if before else max(0, start - HEARD_SIDE),
-                after.start() if after else min(len(text), end + HEARD_SIDE))
+        if before:
+            lo = before[-1]
+        else:
+            lo = max(0, start - HEARD_SIDE)
+            lo = next((i for i in range(lo, max(0, lo - WORD_SLACK) - 1, -1) if i in words), lo)
+        if after:
+            hi = after.start()
+        else:
+            hi = min(len(text), end + HEARD_SIDE)
+            hi = next((i for i in range(hi, min(len(text), hi + WORD_SLACK) + 1) if i in words), hi)
+        return lo, hi
 
     def vented(self, rule: str, text: str, start: int, end: int) -> bool:
         """The rules' critical signal ``rule`` at ``start:end`` is said in frustration (烦得想跳楼), and the words

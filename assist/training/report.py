@@ -103,6 +103,15 @@ def _closing(rules: TrainingRules, agent: Sequence[Utterance], call_end: float) 
     return _greeting(rules.closing, [u for u in agent if u.end >= call_end - rules.closing.within_seconds])
 
 
+def _closed(closing: GreetingCheck, utterances: Sequence[Utterance]) -> Said | None:
+    """The operator's words that ended the call: the closing words, else the operator's line when it was the call's
+    last (a hang-up without 再见 after 那就这样吧 closes a call too); None when the caller spoke last."""
+    if closing.time is not None:
+        return Said(closing.said or "", "", closing.time, closing.time)
+    last = max(utterances, key=lambda u: u.end, default=None)
+    return Said(last.text, last.norm, last.start, last.end) if last is not None and last.role.is_agent else None
+
+
 def _step(step: EmpathyStep, utterances: Sequence[Utterance]) -> StepCheck:
     notes: list[str] = []
     for utt in utterances:
@@ -286,8 +295,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     category = _category(call, cards)
     empathy = _empathy(rules, cards, agent, category.department if category is not None else None)
     if crisis is not None and crisis.confirmed:  # judged by what a crisis needs: not the closing, steps or 办结时限
-        said = None if closing.time is None else Said(closing.said or "", "", closing.time, closing.time)
-        crisis = ended_early(_crisis_rules(), crisis, said)  # ... and whether the call was closed on the caller
+        crisis = ended_early(_crisis_rules(), crisis, _closed(closing, utterances))  # ... closed on the caller?
         closing = dataclasses.replace(closing, judged=False)
         empathy = EmpathyCheck(empathy.emotion, (), (CRISIS_EMPATHY_NOTE,)) if empathy.emotion else empathy
     report = TrainingReport(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from assist.nlp.tokenize import Tokenizer
 from assist.nlp.weaksigns import HEARD_SIDE, WeakSigns, quoted
 
 
@@ -66,3 +67,16 @@ def test_grievances_threats_and_grave_cues_are_told_apart() -> None:
     assert not signs.threat("他说要跟我拼了,我好害怕")
     assert signs.serious("我已经站在江边了,这是最后一次给你们打电话了.") and signs.serious("药我都攒好了")
     assert not signs.serious("我一个人在家不想折腾") and signs.cue("我一个人在家不想折腾")
+
+
+def test_recognizer_text_is_cut_at_a_word_start(signs: WeakSigns) -> None:
+    """Trial 6, L1: 「伴走了半年了我一个人也没啥意思」 lost the 老 of 老伴; an edge moves out to a word's start."""
+    text = "我老伴走了半年了我一个人也没啥意思"
+    starts = Tokenizer().word_starts(text)
+    assert 2 not in starts and 1 in starts  # 老伴 is one word
+    plain = signs.heard(text)
+    snapped = signs.heard(text, starts)
+    assert plain is not None and snapped is not None
+    assert text[plain[0]:plain[1]].startswith("伴走了")  # the window alone cuts the word
+    assert text[snapped[0]:snapped[1]] == "老伴走了半年了我一个人也没啥意思"
+    assert snapped[0] >= plain[0] - 3 and snapped[1] == plain[1]  # at most a few characters out

@@ -40,3 +40,22 @@ async def test_c7_the_suggested_wording_names_the_calls_department(server: Assis
     assert report.category is not None and report.category.department == "人社"
     step = next(s for s in report.empathy.steps if s.step == "责任表态")
     assert "此事由人社部门主办" in step.expected and "{department}" not in step.expected
+
+
+@pytest.mark.parametrize(("last", "flagged"), [
+    ('{"role": "agent", "start": 75.4, "end": 77.0, "text": "行 那就这样吧"}', True),  # no 再见: still closed by her
+    ('{"role": "caller", "start": 75.4, "end": 77.0, "text": "就这样吧 我挂了"}', False),  # the caller hung up
+])
+async def test_c1_without_closing_words_the_operators_last_line_closed_the_call(
+        server: AssistServer, rules: TrainingRules, tmp_path: Path, last: str, flagged: bool) -> None:
+    """Review of stop 15: a hang-up without 再见 on a caller at risk was not named (it needed closing words)."""
+    lines = (TRIAL6 / "c1-pension-late-risk.jsonl").read_text(encoding="utf-8").splitlines()
+    call = tmp_path / "c1-no-goodbye.jsonl"
+    call.write_text("\n".join([*lines[:-1], last]) + "\n", encoding="utf-8")
+    report = build_report(decode_events(await replay_file(server, call, f"t6-c1-{flagged}")), rules)
+    assert report.crisis is not None
+    if flagged:
+        assert report.crisis.ended is not None and "那就这样吧" in (report.crisis.ended.said or "")
+        assert report.suggestions[0].startswith("01:15 未转接就结束通话")
+    else:
+        assert report.crisis.ended is None
