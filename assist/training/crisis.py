@@ -35,6 +35,12 @@ class CrisisRule:
     earlier: bool = False  # words said before the critical utterance, from the first crisis sign on, count too
     optional: bool = False  # credited when done, never a finding when missing (确认安全)
     safety: tuple[re.Pattern[str], ...] = ()  # safety_check.toml's questions, when the item takes them too
+    by_kind: tuple[tuple[str, str], ...] = ()  # (kind of danger, its own expected wording): a gas leak is not a despair
+
+    def wording(self, kinds: Sequence[str]) -> str:
+        """The expected wording for a call of ``kinds`` (its first kind with one of its own, else ``expected``)."""
+        own = dict(self.by_kind)
+        return next((own[k] for k in kinds if k in own), self.expected)
 
     def said_in(self, norm: str, numbers: Sequence[str]) -> bool:
         """Whether one operator utterance (normalised) does this item."""
@@ -81,7 +87,7 @@ class CrisisRules:
         items = []
         safety_patterns: tuple[re.Pattern[str], ...] | None = None
         for table in doc.tables("item"):
-            table.check_keys({"name", "expected", "patterns", "number", "earlier", "optional", "safety"})
+            table.check_keys({"name", "expected", "patterns", "number", "earlier", "optional", "safety", "by_kind"})
             safety: tuple[re.Pattern[str], ...] = ()
             if table.boolean("safety", False):
                 if safety_patterns is None:
@@ -90,9 +96,11 @@ class CrisisRules:
             patterns = table.regex_list("patterns", defines)
             if not patterns and not safety and not table.boolean("number", False):
                 raise table.error("needs 'patterns', 'safety = true' or 'number = true'")
+            own = table.table("by_kind", required=False)
+            by_kind = tuple((kind, own.text(kind)) for kind in own.raw)
             items.append(CrisisRule(table.text("name"), table.text("expected"), patterns,
                                     table.boolean("number", False), table.boolean("earlier", False),
-                                    table.boolean("optional", False), safety))
+                                    table.boolean("optional", False), safety, by_kind))
         referrals = load_toml(kind_numbers or DEFAULT_KIND_NUMBERS)
         numbers_doc = referrals.table("crisis_kinds", required=False)
         numbers = {kind: numbers_doc.texts(kind) for kind in numbers_doc.raw}
@@ -151,12 +159,13 @@ class Said:
 
 
 def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Sequence[Said],
-          first_sign: float | None = None) -> CrisisCheck:
+          first_sign: float | None = None, kinds: Sequence[str] = ()) -> CrisisCheck:
     """The crisis items in the operator's utterances ending after ``since`` (the critical utterance), or
     else, for an item marked ``earlier`` (询问位置), from ``first_sign`` on: the caller's first crisis sign (a
     safety card or a 绝望 reading before the crisis card; None: ``since``).  Nothing said before any crisis
     sign counts: a routine question (您住哪个区呢? about a 社保 matter) is no crisis step.  Each item is
-    credited at the time the operator said it."""
+    credited at the time the operator said it.  An item's expected wording is the one for the call's ``kinds``
+    of danger, when it has one (``by_kind``)."""
     after = [u for u in agent if u.end >= since - SLACK]
     signs_on = [u for u in agent if u.end >= min(since, since if first_sign is None else first_sign) - SLACK]
     number_text = "/".join(numbers) if numbers else "110"
@@ -168,10 +177,10 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
             hit = next((u for u in signs_on if rule.said_in(u.norm, numbers)), None)
         if rule.optional:
             if hit is not None:
-                credits.append(CrisisItem(rule.name, True, hit.start, hit.text, rule.expected))
+                credits.append(CrisisItem(rule.name, True, hit.start, hit.text, rule.wording(kinds)))
             continue
         items.append(CrisisItem(rule.name, hit is not None, None if hit is None else hit.start,
-                                None if hit is None else hit.text, rule.expected.format(number=number_text)))
+                                None if hit is None else hit.text, rule.wording(kinds).format(number=number_text)))
     return CrisisCheck(since, tuple(numbers), tuple(items), credits=tuple(credits))
 
 

@@ -355,7 +355,8 @@ def _crisis(reading: CrisisReading | None, agent: Sequence[Utterance]) -> Crisis
     kinds = tuple(k.name for k in reading.kinds)
     if not reading.confirmed:
         return CrisisCheck(reading.since, reading.numbers, (), False, kinds, reading.offered, reading.note)
-    check = judge(_crisis_rules(), reading.since, reading.numbers, [_said(u) for u in agent], reading.first_sign)
+    check = judge(_crisis_rules(), reading.since, reading.numbers, [_said(u) for u in agent], reading.first_sign,
+                  kinds)
     return dataclasses.replace(check, kinds=kinds, offered=reading.offered, note=reading.note)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assist.protocol.decode import decode_events
+from assist.training.crisis import CrisisRules
 from assist.training.report import build_report
 from assist.training.report_text import render_text
 from assist.training.rules import TrainingRules
@@ -59,3 +60,29 @@ async def test_c1_without_closing_words_the_operators_last_line_closed_the_call(
         assert report.suggestions[0].startswith("01:15 未转接就结束通话")
     else:
         assert report.crisis.ended is None
+
+
+def test_each_kinds_own_wording_is_credited_by_its_item() -> None:
+    """L8: a kind's own wording (by_kind) must do the item it suggests, as `expected` does."""
+    rules = CrisisRules.load()
+    worded = [(item, kind, text) for item in rules.items for kind, text in item.by_kind]
+    assert {item.name for item, _, _ in worded} == {"情绪承接", "稳住来电人"}
+    for item, kind, text in worded:
+        assert item.said_in(text, ()), (item.name, kind, text)
+        assert item.wording([kind]) == text != item.expected
+    assert "离开" in next(i for i in rules.items if i.name == "稳住来电人").wording(["燃气泄漏"])  # not stay indoors
+    assert rules.items[0].wording(["自伤自杀"]) == rules.items[0].expected
+
+
+async def test_p3_the_gas_leaks_missing_items_are_worded_for_a_gas_leak(server: AssistServer,
+                                                                       rules: TrainingRules) -> None:
+    """L8: the gas-leak call was told 我能感受到您现在很难受…您慢慢说 and 我一直陪着您 (the despair wording)."""
+    events = await replay_file(server, TRIAL6 / "p3-gas-smell-downplay.jsonl", "t6-p3")
+    report = build_report(decode_events(events), rules)
+    assert report.crisis is not None and report.crisis.kinds == ("燃气泄漏",), report.crisis.kinds  # not 被困, 火灾
+    missing = {i.item: i.expected for i in report.crisis.items if not i.done}
+    assert missing, report.crisis
+    for name, expected in missing.items():
+        assert "很难受" not in expected and "一直陪着您" not in expected, (name, expected)
+    if "稳住来电人" in missing:
+        assert "离开房间" in missing["稳住来电人"]
