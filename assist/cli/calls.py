@@ -15,6 +15,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from assist.protocol.decode import decode_payload
+from assist.protocol.enums import PromptKind
+from assist.protocol.payloads import (
+    BannedPayload,
+    CategoryPayload,
+    CriticalPayload,
+    EmotionPayload,
+    EmpathyPayload,
+    KnowledgePayload,
+    ReferralPayload,
+    SafetyPayload,
+)
+from assist.text import join_cjk
+
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 
@@ -148,6 +162,31 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}m{sec:02d}s"
 
 
+def _detail(kind: str, obj: object) -> str:
+    """A stored prompt's data as the overlay says it (as stored when it does not decode: an older version's)."""
+    try:
+        d = decode_payload(PromptKind(kind), obj)
+    except (ValueError, TypeError):
+        return json.dumps(obj, ensure_ascii=False)
+    match d:
+        case EmotionPayload():
+            return f"{d.label} {d.intensity:.0%}"
+        case CategoryPayload():
+            return f"{d.intent} · 承办 {d.department or '未定'}"
+        case ReferralPayload():
+            return f"{d.number} {d.name}"
+        case KnowledgePayload():
+            return f"{d.question} ({d.score:.0%})"
+        case EmpathyPayload():
+            return f"{d.label} · {d.steps[min(d.stage, len(d.steps) - 1)]}" if d.steps else str(d.label)
+        case BannedPayload():
+            return f"「{d.said}」→ {d.suggestion}"
+        case CriticalPayload():
+            return f"{d.reason or '危机信号'} [{'/'.join(d.referrals)}]"
+        case SafetyPayload():
+            return f"{d.question} [{'/'.join(d.referrals)}]"
+
+
 def _print_call(data: dict[str, Any], out: TextIO) -> None:
     call = data["call"]
     out.write(f"call {call['call_id']}  agent {call['agent_id']}  mode {call['mode']}\n")
@@ -159,9 +198,9 @@ def _print_call(data: dict[str, Any], out: TextIO) -> None:
     )
     lines: list[tuple[float, int, str]] = []
     for u in data["utterances"]:
-        lines.append((u["start"], 0, f"[{_clock(u['start'])}] {u['role']:6} {u['text']}"))
+        lines.append((u["start"], 0, f"[{_clock(u['start'])}] {u['role']:6} {join_cjk(u['text'])}"))
     for p in data["prompts"]:
-        detail = json.dumps(p["event"].get("data", {}), ensure_ascii=False)
+        detail = _detail(p["kind"], p["event"].get("data") or {})
         if len(detail) > 90:
             detail = detail[:89] + "…"
         state = "" if p["action"] != "withdraw" else " (withdrawn)"

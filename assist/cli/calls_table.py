@@ -16,6 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TextIO
 
+from assist.text import join_cjk
+
 
 class Lang(StrEnum):
     ZH = "zh"
@@ -117,4 +119,4 @@ def print_list(calls: list[dict[str, Any]], out: TextIO, lang: Lang = Lang.ZH) -
     for c, row in zip(calls, rows, strict=True):
         out.write(line(row) + "\n")
         for m in c.get("matches", []):
-            out.write(f"    [{_clock(m['start'])}] {words.roles.get(m['role'], m['role'])}: {m['text']}\n")
+            out.write(f"    [{_clock(m['start'])}] {words.roles.get(m['role'], m['role'])}: {join_cjk(m['text'])}\n")

@@ -31,7 +31,7 @@ async def _fill(path: Path) -> None:
         await store.start_call("new-1", "agent-b", NOW - 600)
         await store.add_utterance("new-1", "agent", "a-1", "您好，请讲", 0.0, 1.0)
         await store.add_utterance("new-1", "caller", "c-1", "我的手机 幺 三 八 幺 二 三 四 五 六 七 八", 1.5, 4.0)
-        await store.add_utterance("new-1", "caller", "c-2", "楼下噪音太大了", 5.0, 6.0)
+        await store.add_utterance("new-1", "caller", "c-2", "楼下 噪音 太 大 了", 5.0, 6.0)  # recognizer words
         await store.add_prompt(
             Prompt(
                 prompt_id="p-1",
@@ -133,8 +133,8 @@ def test_show(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert body == [
         "[00:00.0] agent  您好，请讲",
         "[00:01.5] caller 我的手机 138****5678",
-        "[00:05.0] caller 楼下噪音太大了",
-        '↳ category {"intent": "投诉举报", "department": "生态环境"}',
+        "[00:05.0] caller 楼下噪音太大了",  # joined as the pages show it (trial 6, L11: 「您 好 市 民…」)
+        "↳ category 投诉举报 · 承办 生态环境",  # as the overlay says it, not its JSON
         "!! warning escalation: 来电人情绪升级 [open]",
     ]
 
