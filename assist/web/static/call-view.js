@@ -3,7 +3,7 @@
 // call panel. The page decides which events belong to the call and passes them to apply().
 
 import { displayText, el, fmtClock, fmtPercent, nearBottom, setChildren, setTicking } from "./dom.js";
-import { CRISIS_STEPS, EMPATHY_STEPS, END_REASON_LABEL, MODE_LABEL, ROLE_LABEL, emotionLevel } from "./labels.js";
+import { CRISIS_STEPS, EMPATHY_STEPS, END_REASON_LABEL, MODE_LABEL, NEGATIVE_EMOTIONS, ROLE_LABEL, emotionLevel } from "./labels.js";
 import { empathyBody, knowledgeBody, setEmpathyStep } from "./card-views.js";
 
 /** Newest cards kept per kind (older ones drop off). */
@@ -512,8 +512,10 @@ export class CallView {
     this.meter.dataset.level = label ? level : "none";
     this.meter.dataset.label = str(label);
     this.meterLabel.textContent = label ? label : "—";
-    this.meterFill.style.width = `${label ? Math.round(Math.max(x, 0.04) * 100) : 0}%`;
-    this.meterValue.textContent = label ? fmtPercent(x) : "";
+    // an intensity is a negative emotion's: 平静 and 满意 show their label alone (trial 6, L9: 「满意 0%」)
+    const graded = NEGATIVE_EMOTIONS.has(label);
+    this.meterFill.style.width = `${graded ? Math.round(Math.max(x, 0.04) * 100) : 0}%`;
+    this.meterValue.textContent = graded ? fmtPercent(x) : "";
   }
 
   _refreshEmotion() {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from assist.protocol.events import CallStarted, Prompt, Span, Transcript
+from assist.protocol.events import CallStarted, CallState, EmotionLevel, Prompt, Span, Transcript
 from assist.protocol.payloads import (
     BannedPayload,
     CriticalPayload,
@@ -170,6 +170,19 @@ def test_a_safety_question_holds_the_zone_without_crisis_mode(page: Page, fake_s
     expect(page.locator(tid("critical-banner"))).to_have_count(1)
     expect(safety).to_have_count(0)
     expect(page.locator(tid("cards"))).to_be_hidden()
+
+
+def test_the_meter_grades_only_a_negative_emotion(page: Page, fake_server: FakeServer) -> None:
+    """Trial 6, L9: a praise call's meter read 「满意 0%」; 平静 and 满意 show their label alone."""
+    open_overlay(page, fake_server, f"?agent={AGENT}")
+    fake_server.push(CallStarted("call-m", AGENT, 1_700_000_000.0))
+    meter = page.locator(tid("emotion-meter"))
+    for label, level, value in (("满意", 0.0, ""), ("焦虑", 0.55, "55%"), ("平静", 0.0, "")):
+        emotion = EmotionLevel(label, level)
+        fake_server.push(CallState("call-m", AGENT, 1_700_000_000.0, True, 5.0, emotion, "表扬", None))
+        expect(meter).to_have_attribute("data-label", label)
+        expect(meter.locator(".meter-value")).to_have_text(value)
+        expect(page.locator(tid("emotion-label"))).to_have_text(label)
 
 
 def test_text_is_escaped_and_ticket_is_passed_on(page: Page, fake_server: FakeServer) -> None:
