@@ -6,6 +6,8 @@
   the same score (公积金 alone: 转移 80 %, 提取 79 %, 贷款 78 %) is no answer yet, only a top answer ahead
   of the next one by ``KB_PARTIAL_LEAD`` is shown (trial 4, f1: the card went 转移 80 % → 提取 96 %).
 - While the words come, a card shown stays until the final decides (no withdraw-and-show on a partial).
+- A praise call (the call's category 表扬) gets an answer only for an utterance that asks something: its
+  story (上个礼拜反映路灯坏了…第二天就修好了) drew 路灯报修 97 % (trial 6, L9).
 - Within one utterance the same answer's percentage does not fall: partials hold it (``card_build``),
   and so does the final (trial 4, f1: 提取 96 % on the words, 68 % on the final's search).  The final's
   own score still weighs the answer for the call (``kb_answer``).
@@ -18,6 +20,7 @@ import dataclasses
 from assist.live.call_level import CallLevel
 from assist.live.call_state import Answer
 from assist.nlp.analyzer import Analysis
+from assist.protocol.enums import Category
 from assist.protocol.payloads import KnowledgePayload, PromptData
 
 KB_PARTIAL_LEAD = 0.05  # on a partial, the top answer must lead the next one by this to be shown
@@ -33,8 +36,8 @@ def knowledge_card(call: CallLevel, r: Analysis, *, final: bool, shown: PromptDa
 
 
 def _decide(call: CallLevel, r: Analysis, *, final: bool, shown: PromptData | None) -> KnowledgePayload | None:
-    if not r.knowledge:
-        return None
+    if not r.knowledge or (call.topic.category.current is Category.PRAISE and not _asks(r)):
+        return None  # a praise call's story (路灯坏了…第二天就修好了) wants no answer, a question in it does
     top = r.knowledge[0]
     if not final and len(r.knowledge) > 1 and top.score - r.knowledge[1].score < KB_PARTIAL_LEAD \
             and not (isinstance(shown, KnowledgePayload) and shown.id == top.id):
@@ -50,6 +53,11 @@ def _decide(call: CallLevel, r: Analysis, *, final: bool, shown: PromptData | No
     if final and isinstance(shown, KnowledgePayload) and shown.id == data.id and data.score < shown.score:
         return dataclasses.replace(data, score=shown.score)  # one utterance, one answer: its percentage holds
     return data
+
+
+def _asks(r: Analysis) -> bool:
+    """The utterance asks something: a 咨询 reading, or the rules' 咨询 words in it (intent.toml: 想问一下, 怎么办理)."""
+    return r.intent is Category.CONSULTATION or r.scores.get("intent", {}).get(Category.CONSULTATION, 0.0) > 0
 
 
 def kb_answer(r: Analysis | None, card: KnowledgePayload) -> Answer:

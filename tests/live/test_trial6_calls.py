@@ -91,3 +91,15 @@ def test_a_flood_keeps_its_own_headline(calls: dict[str, tuple[LiveAssist, Turn]
     reasons = [c.reason or "" for _, c in critical_cards(turns)]
     assert reasons and all("火情" not in r for r in reasons), reasons
     assert "有人被困或被水围困" in reasons[-1]
+
+
+def test_a_praise_calls_story_draws_no_knowledge_answer(learned: Analyzer) -> None:
+    """L9: c8 上个礼拜我打电话反映我们小区门口路灯坏了… drew 路灯报修 97 % on a praise call; a question gets one."""
+    lines = call_lines(next(TRIAL.glob("c8-*.jsonl")))
+    live, turns = replay_words(learned, "c8", lines)
+    assert live.call.topic.category.current == "表扬"
+    assert shown(turns, PromptKind.KNOWLEDGE) == []
+    question = "对了 我 还 想 问 一下 路灯 坏 了 以后 应该 怎么 报修"
+    asked = [*lines[:-1], {"role": "caller", "start": 60.0, "end": 64.0, "text": question}, lines[-1]]
+    _, turns = replay_words(learned, "c8q", asked)
+    assert {line for line, _, _ in shown(turns, PromptKind.KNOWLEDGE)} == {question.replace(" ", "")}
