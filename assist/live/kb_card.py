@@ -56,7 +56,7 @@ def _decide(call: CallLevel, r: Analysis, *, final: bool, shown: PromptData | No
 
 
 def _asks(r: Analysis) -> bool:
-    """The utterance asks something: a 咨询 reading, or the rules' 咨询 words in it (intent.toml: 想问一下, 怎么办理)."""
+    """The utterance asks something: a 咨询 reading, or the rules' 咨询 words (intent.toml: 想问一下, 怎么办理)."""
     return r.intent is Category.CONSULTATION or r.scores.get("intent", {}).get(Category.CONSULTATION, 0.0) > 0
 
 

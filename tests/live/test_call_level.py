@@ -63,6 +63,8 @@ def test_units_table_reads_handling_units_only() -> None:
     named = units.named("这个归住建管")
     assert named is not None and named.department == "住建"
     assert units.named("我上次去过社保局") is None  # mentioned, not named as handling the matter
+    assert units.named("养老金认证您在手机上就能办,也可以去社区办") is None  # an alternative (trial 6, L3)
+    assert units.named("您可以去社区,或者找街道") is not None  # the first is named; 或者找街道 is not
     assert units.department_of_referral("119") == "应急管理"
 
 
