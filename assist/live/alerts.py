@@ -59,10 +59,13 @@ class CallAlerts:
         r: Analysis | None,
         wanted: Mapping[tuple[PromptKind, str], tuple[PromptData, Span | None]],
         crisis_kind: str | None = None,
+        call_emotion: Emotion | None = None,
     ) -> list[Alert]:
         """The alerts the cards ``wanted`` for ``t`` call for, each once per utterance (``alerted`` holds
         the cards of the utterance already alerted on), and the call's escalation.  ``crisis_kind``: the
-        call's kind of danger (``CallCrisis.kind``), which tells a continuing crisis from a new one."""
+        call's kind of danger (``CallCrisis.kind``), which tells a continuing crisis from a new one;
+        ``call_emotion``: the call's emotion after ``t`` (the meter's label): one line read as 愤怒 0.8 in a call
+        whose emotion stays 失望 is no escalation (trial 6, L6: a factual 包工头…人跑了电话也不接)."""
         out: list[Alert] = []
         for (kind, key), (data, _) in wanted.items():
             tag = f"{kind}:{key}"
@@ -80,7 +83,8 @@ class CallAlerts:
         if r is not None and t.final and Role(t.role).is_caller and not self._escalated:
             label = r.emotion.label if r.emotion is not None else None
             intensity = r.emotion.intensity if r.emotion is not None else 0.0
-            if (label == Emotion.ANGER and intensity >= ESCALATION_LEVEL) or r.escalation:
+            angry = label == Emotion.ANGER and intensity >= ESCALATION_LEVEL and call_emotion in (None, Emotion.ANGER)
+            if angry or r.escalation:
                 self._escalated = True
                 # the words' signs are named (扬言上访或越级反映), else the anger; never a calm 平静 0.0, nor one line's
                 # 焦虑 0.4 beside the call's 失望 on the overlay (trial 6, M9)

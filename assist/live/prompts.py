@@ -169,7 +169,7 @@ class LiveAssist:
         for key in [k for k in utt.cards if k not in wanted]:
             card = utt.cards.pop(key)
             out.append(self._prompt(card.prompt_id, t, PromptAction.WITHDRAW, None, card.data))
-        alerts = self._alerts.raise_for(t, utt.alerted, result, wanted, self.call.crisis.kind)
+        alerts = self._alerts.raise_for(t, utt.alerted, result, wanted, self.call.crisis.kind, self.call.mood.label)
         if any(a.kind is AlertKind.CRITICAL for a in alerts):
             self.call.critical = True
         out.extend(alerts)

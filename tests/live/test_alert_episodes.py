@@ -10,8 +10,9 @@ import dataclasses
 from pathlib import Path
 
 from assist.live.alerts import AlertBook, CallAlerts
+from assist.nlp.analysis import EmotionReading
 from assist.nlp.analyzer import Analyzer
-from assist.protocol.enums import AlertKind, PromptKind
+from assist.protocol.enums import AlertKind, Emotion, PromptKind, Role
 from assist.protocol.events import Alert, Span, Transcript
 from assist.protocol.payloads import CriticalPayload, PromptData
 from tests.support.word_replay import call_lines, replay_words
@@ -65,3 +66,19 @@ def test_a_new_kind_or_a_new_number_pins_again() -> None:
     assert _crisis(alerts, 4, "有人持刀威胁", ("110",), "暴力")[0].alert_id == escalated.alert_id
     other = _crisis(alerts, 5, "可能有自伤自杀风险(模型判断)", ("110", "12356"), "自伤自杀")[0]
     assert other.alert_id not in {first.alert_id, escalated.alert_id}
+
+
+def test_one_line_read_as_anger_in_a_disappointed_call_is_no_escalation() -> None:
+    """Trial 6, L6: 包工头…人跑了电话也不接 read as 愤怒 0.8 raised 来电人情绪升级 in a call whose emotion (the meter's)
+    stayed 失望; the call's emotion turned 愤怒 raises it, and so do the words' own signs whatever the emotion."""
+    analyzer = Analyzer.load()
+    line = analyzer.analyze(Role.CALLER, "城南新区那个锦绣家园二期包工头姓刘现在人跑了电话也不接")
+    angry = dataclasses.replace(line, emotion=EmotionReading(Emotion.ANGER, 0.8), escalation=())
+    t = Transcript("c1", "caller", "u4", True, line.text, 16.9, 23.3)
+    assert CallAlerts("c1", "a1", lambda: 1000.0).raise_for(t, set(), angry, {}, None, Emotion.DISAPPOINTMENT) == []
+    raised = CallAlerts("c1", "a1", lambda: 1000.0).raise_for(t, set(), angry, {}, None, Emotion.ANGER)
+    assert [a.kind for a in raised] == [AlertKind.ESCALATION]
+    petition = analyzer.analyze(Role.CALLER, "你们再不管我就去北京上访")
+    assert petition.escalation
+    signs = CallAlerts("c1", "a1", lambda: 1000.0).raise_for(t, set(), petition, {}, None, Emotion.DISAPPOINTMENT)
+    assert AlertKind.ESCALATION in [a.kind for a in signs]
