@@ -142,7 +142,8 @@ class CallLevel:
         intensity = r.emotion.intensity if r.emotion is not None else 0.0
         self.mood.fold(label, intensity, relabel=weights.informative or r.critical)
         crisis_department = self.crisis_department() if r.critical else None
-        unit = self.answer_unit(r) if not follow_up and weights.department > 0 else None
+        # a weak reading of the words (交通 0.51 on 驾驶证到期怎么换证) gives way to the answer's unit too
+        unit = self.answer_unit(r) if not follow_up and weights.informative else None
         unit = unit if unit != r.department else None  # it corrects another reading, it does not add to the same
         for ref in r.referrals:
             self.referral_names.setdefault(ref.number, ref.name)
