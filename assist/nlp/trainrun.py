@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assist.nlp.features import RuleFeatures, RuleView, clean
+from assist.nlp.kbwording import WORDING_FILE, QueryWording
 from assist.nlp.learned import CARD_FILE, FORMAT, MODEL_FILE, VOCAB_FILE, WEIGHTS_FILE
 from assist.nlp.querycap import QUERY_CHARS, QUERY_HEAD, encoder_text
 from assist.nlp.traindata import (
@@ -54,7 +57,7 @@ def prepare(examples: list[Example], encoder: str, threads: int, progress: bool,
     from assist.nlp.embed import load_embedder
 
     analyzer = Analyzer.load()
-    assert analyzer.kb is not None
+    wording = QueryWording.load(WORDING_FILE)  # copied into the model (``write``): what inference reads in
     rules: list[RuleView] = []
     cleaned: list[str] = []
     queries: list[str] = []
@@ -62,7 +65,7 @@ def prepare(examples: list[Example], encoder: str, threads: int, progress: bool,
         a = analyzer.analyze(Role.AGENT if e.agent else Role.CALLER, e.text)
         rules.append(RuleView.of(a))
         cleaned.append(clean(a.normalized.text))
-        queries.append(encoder_text(a.normalized.text, analyzer.kb.wording, query_chars, query_head))
+        queries.append(encoder_text(a.normalized.text, wording, query_chars, query_head))
     vectors = None
     if encoder != "none":
         emb = load_embedder(encoder, threads=threads)
@@ -180,6 +183,7 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         arrays["W_referral"], arrays["b_referral"] = ref.weights, ref.bias
     digest = weights_digest(arrays)
     dhash = data_hash([*args.data, *args.crisis_bank])
+    wording_sha = hashlib.sha256(WORDING_FILE.read_bytes()).hexdigest()
     now = datetime.now(UTC)
     meta: dict[str, Any] = {
         "format": FORMAT, "version": f"{now:%Y%m%d}-{digest[:8]}", "created": now.isoformat(timespec="seconds"),
@@ -187,7 +191,9 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         "examples": len(prep.examples), "encoder": args.encoder if prep.vectors is not None else "none",
         "dim": 0 if prep.vectors is None else int(prep.vectors.shape[1]),
         "query_chars": args.query_chars if prep.vectors is not None else 0,
-        "query_head": args.query_head if prep.vectors is not None else 0, "query_wording": prep.vectors is not None,
+        "query_head": args.query_head if prep.vectors is not None else 0,
+        "query_wording": WORDING_FILE.name if prep.vectors is not None else "",  # a copy beside model.json
+        "query_wording_sha256": wording_sha if prep.vectors is not None else "",
         "emb_weight": cfg.emb_weight, "rule_weight": cfg.rule_weight,
         "rule_features": {"categories": list(CATEGORIES), "emotions": list(EMOTIONS), "banned": True,
                           "departments": [n.split("=", 1)[1] for n in feats.names if n.startswith("department=")]},
@@ -205,6 +211,8 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
     if prep.vectors is None:
         meta["encoder"] = "none"
     (out / VOCAB_FILE).write_text("\n".join(space.vocabulary) + "\n", encoding="utf-8")
+    if prep.vectors is not None:
+        shutil.copyfile(WORDING_FILE, out / WORDING_FILE.name)
     np.savez_compressed(out / WEIGHTS_FILE, **arrays)  # type: ignore[arg-type]
     (out / MODEL_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (out / CARD_FILE).write_text(_card(meta), encoding="utf-8")

@@ -107,7 +107,7 @@ def test_the_dense_score_reads_the_whole_rewrite_and_reuses_a_vector_of_just_tha
     assert enc.encoded == before + 1  # only the given vector: reused
     long = "你好我是阳光花园的业主我们小区电梯坏了一个礼拜了物业一直不修我家住十八楼老人腿脚不好根本下不了楼"
     cut = encoder_text(long, hybrid.kb.wording, QUERY_CHARS, QUERY_HEAD)
-    assert len(cut) == QUERY_CHARS and "电梯" not in cut  # the heads' cut loses the matter of a caller who greets
+    assert len(cut) == QUERY_CHARS and cut != long  # the heads' cut (a greeting first: the matter may be lost)
     before = enc.encoded
     hybrid.search(long, Encoded(cut, enc.embed_queries([cut])[0]))
     assert enc.encoded == before + 2 and enc.texts[-1] == long  # the search reads all of it

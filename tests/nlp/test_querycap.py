@@ -16,7 +16,7 @@ from assist.cli.train import main
 from assist.nlp.analyzer import Analyzer
 from assist.nlp.embed import CachedEmbedder, Vectors
 from assist.nlp.features import clean
-from assist.nlp.kbwording import QueryWording
+from assist.nlp.kbwording import WORDING_FILE, QueryWording
 from assist.nlp.learned import LearnedModel
 from assist.nlp.querycap import QUERY_CHARS, QUERY_HEAD, encoder_text, query_text
 from assist.nlp.refine import LearnedEngine
@@ -26,17 +26,16 @@ LONG = "我家那个楼上天天半夜装修吵得孩子没法睡觉我找了物
 SHORT = "路灯坏了没人修"
 
 
-def test_a_long_text_keeps_its_opening_and_its_end_and_a_short_one_is_unchanged() -> None:
-    assert len(LONG) > QUERY_CHARS > QUERY_HEAD > 0 and len(SHORT) < QUERY_CHARS
+def test_a_long_text_keeps_its_end_or_its_opening_and_end_and_a_short_one_is_unchanged() -> None:
+    assert len(LONG) > QUERY_CHARS > len(SHORT) and QUERY_HEAD == 0  # by default the last characters: the danger
     cut = query_text(LONG, QUERY_CHARS, QUERY_HEAD)
-    assert len(cut) == QUERY_CHARS
-    assert cut == LONG[:QUERY_HEAD] + LONG[-(QUERY_CHARS - QUERY_HEAD):]
-    assert cut.startswith("我家那个楼上天天半夜装修") and cut.endswith("真的不想活了")  # the matter and the danger
-    assert query_text(LONG, QUERY_CHARS) == LONG[-QUERY_CHARS:]  # no head: the last characters (older models)
+    assert len(cut) == QUERY_CHARS and LONG.endswith(cut) and cut.endswith("真的不想活了")
+    headed = query_text(LONG, 36, 16)  # --query-head 16: the matter too
+    assert headed == LONG[:16] + LONG[-20:] and headed.startswith("我家那个楼上天天半夜装修")
     assert query_text(LONG, 10, 20) == LONG[:10]  # a head longer than the cut: the opening only
     assert query_text(SHORT, QUERY_CHARS, QUERY_HEAD) == SHORT
-    assert query_text(LONG[:QUERY_CHARS], QUERY_CHARS, QUERY_HEAD) == LONG[:QUERY_CHARS]  # exactly the length
-    assert query_text(LONG, 0, QUERY_HEAD) == LONG  # 0: the whole utterance (models written before the cap)
+    assert query_text(LONG[:QUERY_CHARS], QUERY_CHARS, 16) == LONG[:QUERY_CHARS]  # exactly the length
+    assert query_text(LONG, 0, 16) == LONG  # 0: the whole utterance (models written before the cap)
 
 
 def test_the_encoder_reads_the_knowledge_wording_cleaned() -> None:
@@ -98,7 +97,8 @@ def test_training_and_inference_cut_alike(tmp_path: Path, monkeypatch: pytest.Mo
         ("建议在学校门口多设几个红绿灯", "建议")] * 3]
     out, trained = _train(tmp_path, monkeypatch, rows, "--query-chars", "12", "--query-head", "4")
     meta = json.loads((out / "model.json").read_text(encoding="utf-8"))
-    assert (meta["query_chars"], meta["query_head"], meta["query_wording"]) == (12, 4, True)
+    assert (meta["query_chars"], meta["query_head"], meta["query_wording"]) == (12, 4, "kb_wording.toml")
+    assert (out / "kb_wording.toml").read_bytes() == WORDING_FILE.read_bytes()  # the table it read in, beside it
     assert "12 characters in the knowledge base's wording (the first 4 and the last 8)" in \
         (out / "MODEL_CARD.md").read_text(encoding="utf-8")
     analyzer = Analyzer.load(use_kb=False)
@@ -108,7 +108,8 @@ def test_training_and_inference_cut_alike(tmp_path: Path, monkeypatch: pytest.Mo
 
     served = Recording()
     engine = _engine(out, served)
-    assert (engine.model.query_chars, engine.model.query_head, engine.model.query_wording) == (12, 4, True)
+    assert (engine.model.query_chars, engine.model.query_head) == (12, 4)
+    assert engine.model.wording_file == out / "kb_wording.toml"
     engine.vector(analyzer.analyze(Role.CALLER, LONG).normalized.text)
     assert served.texts == [cleaned[:4] + cleaned[-8:]]  # what training encoded for the same utterance
 
@@ -127,6 +128,11 @@ def test_training_and_inference_read_dialect_in_the_knowledge_wording(
     served = Recording()
     _engine(out, served).vector(dialect)
     assert served.texts == [rewritten]
+    # the model reads in its own copy of the table: a centre's later edit does not change what it reads
+    (out / "kb_wording.toml").write_text("", encoding="utf-8")
+    served = Recording()
+    _engine(out, served).vector(dialect)
+    assert served.texts == [dialect]
 
 
 def test_a_model_written_before_the_cap_reads_whole_utterances(tmp_path: Path) -> None:
@@ -134,12 +140,13 @@ def test_a_model_written_before_the_cap_reads_whole_utterances(tmp_path: Path) -
     for name in ("vocab.txt", "weights.npz"):
         (tmp_path / name).write_bytes((shipped.directory / name).read_bytes())
     meta = dict(shipped.meta)
-    for key in ("query_chars", "query_head", "query_wording"):
+    for key in ("query_chars", "query_head", "query_wording", "query_wording_sha256"):
         meta.pop(key, None)
     (tmp_path / "model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     served = Recording()
     served.dim = shipped.dim
     engine = _engine(tmp_path, served)
     assert engine.model.query_chars == 0 and engine.model.query_head == 0 and engine.wording is None
+    assert engine.model.wording_file is None
     assert engine.query(LONG) == clean(LONG)
     assert engine.query("俺这社保断了仨月了咋整啊") == "俺这社保断了仨月了咋整啊"  # as said, as it was trained
