@@ -468,3 +468,16 @@ def test_colloquial_superlatives_raise_intensity(analyzer: Analyzer) -> None:
 
     assert intensity("这事太气人") < intensity("这事太气人了,气得我要死")
     assert intensity("我有点着急") < intensity("我贼着急")
+
+
+@pytest.mark.parametrize("text", ["我已经把一瓶安眠药都吃下去了", "我把农药全喝了", "我刚把一把药吞下去了"])
+def test_pills_taken_in_the_ba_form_call_120(analyzer: Analyzer, text: str) -> None:
+    """Stop 16's review: 我已经把一瓶安眠药都吃下去了 was not critical on the rules and got no 120 with the model."""
+    result = analyzer.analyze("caller", text)
+    assert result.critical and {"120", "12356"} <= {r.number for r in result.referrals}
+
+
+@pytest.mark.parametrize("text", ["医生让我把药吃完", "把药片吃完了再睡", "我把安眠药都扔了",
+                                  "我把安眠药吃了还是睡不着"])
+def test_taking_medicine_as_prescribed_is_no_overdose(analyzer: Analyzer, text: str) -> None:
+    assert not analyzer.analyze("caller", text).critical
