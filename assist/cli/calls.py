@@ -185,6 +185,8 @@ def _detail(kind: str, obj: object) -> str:
             return f"{d.reason or '危机信号'} [{'/'.join(d.referrals)}]"
         case SafetyPayload():
             return f"{d.question} [{'/'.join(d.referrals)}]"
+        case _:  # a payload kind added later: as stored
+            return json.dumps(obj, ensure_ascii=False)
 
 
 def _print_call(data: dict[str, Any], out: TextIO) -> None:

@@ -25,6 +25,7 @@ from assist.protocol.payloads import BannedPayload, CriticalPayload, PromptData
 
 # Caller emotion intensity from which an anger escalation alert is raised.
 ESCALATION_LEVEL = 0.75
+FURIOUS = 0.9  # anger this strong is an escalation whatever the call's emotion so far
 MAX_ALERTS = 500  # alerts remembered for late-joining dashboards (oldest forgotten first)
 
 
@@ -83,7 +84,10 @@ class CallAlerts:
         if r is not None and t.final and Role(t.role).is_caller and not self._escalated:
             label = r.emotion.label if r.emotion is not None else None
             intensity = r.emotion.intensity if r.emotion is not None else 0.0
-            angry = label == Emotion.ANGER and intensity >= ESCALATION_LEVEL and call_emotion in (None, Emotion.ANGER)
+            # strong anger raises it at once; below that, in a call whose emotion is 愤怒 (the meter needs two lines
+            # to turn from 焦虑: a caller who turns furious is not left waiting a line, stop 16's review)
+            angry = label == Emotion.ANGER and (intensity >= FURIOUS or (
+                intensity >= ESCALATION_LEVEL and call_emotion in (None, Emotion.ANGER)))
             if angry or r.escalation:
                 self._escalated = True
                 # the words' signs are named (扬言上访或越级反映), else the anger; never a calm 平静 0.0, nor one line's

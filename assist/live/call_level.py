@@ -24,6 +24,7 @@ number (119 → 应急管理, 120 → 卫健), again when the call's kind of dan
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from assist.live.call_state import KB_CONFIDENT, CallKnowledge, CallMood, CallTopic
@@ -35,6 +36,16 @@ from assist.nlp.analyzer import Analysis
 from assist.nlp.empathy import EmpathyScripts
 from assist.nlp.referral import Referral, ReferralTable
 from assist.protocol.enums import Emotion, Role
+
+# a number told: dialled, transferred to, or given to dial (拨打120, 转接110, 帮您联系120, 请打119, 报警110), the
+# number whole (not 13812034567 or 120号), not negated (别打120, 不用打120)
+_TELL = r"(?<!别)(?<!不用)(?<!不要)(?<!没)(?:拨打|拨|打|转接|转到|转给|接通|联系|呼叫|报警|通知)(?:一下)?(?:给)?(?:您)?"
+
+
+def told(number: str, said: str) -> bool:
+    """Whether the operator's normalised words ``said`` tell or transfer to ``number``."""
+    return re.search(f"{_TELL}[^,.!?;]{{0,6}}(?<!\\d){re.escape(number)}(?!\\d|号|室|栋|楼|单元|路)", said) is not None
+
 
 REPORTER = "报告人"  # crisis_kinds.toml's cards for a caller reporting someone else's danger
 CONFIDENT = 0.6  # learned probability a hint needs when the rules found no words for it
@@ -156,9 +167,16 @@ class CallLevel:
         self.knowledge.fold(tuple(k.id for k in r.knowledge) + ((answer.id,) if follow_up and answer else ()))
 
     def hear_operator(self, said: str) -> None:
-        """The operator's final: the crisis numbers it says (digits in the normalised text: 幺二零 is 120) count
-        as told, so a supervisor sees whether an ended crisis call was handed on (trial 6, M11)."""
-        self.told += [n for n in self.crisis.numbers if n in said and n not in self.told]
+        """The operator's final: a crisis number it tells the caller or transfers to (``told``: the number whole,
+        幺二零 being 120 in the normalised text, after a word of dialling or transferring, not negated) counts as
+        told, so a supervisor sees whether an ended crisis call was handed on (trial 6, M11).  A phone number or a
+        house number read back (13812034567, 幸福路120号) and 您先别打120 do not (stop 16's review)."""
+        self.told += [n for n in self.crisis.numbers if n not in self.told and told(n, said)]
+
+    @property
+    def handed(self) -> tuple[str, ...]:
+        """The call's crisis numbers the operator told, in the card's order (one the crisis no longer needs is not)."""
+        return tuple(n for n in self.crisis.numbers if n in self.told)
 
     def answer_unit(self, r: Analysis) -> str | None:
         """The unit of the utterance's ``KB_CONFIDENT`` knowledge answer, when its entry names one of ours: the

@@ -31,7 +31,8 @@ class HandlingUnits:
     """Finds the handling unit in an operator's words; maps referral numbers to departments."""
 
     def __init__(self, units: dict[str, str], handling: tuple[str, ...], referrals: dict[str, str],
-                 routes: frozenset[str] = frozenset(), route_words: frozenset[str] = frozenset()) -> None:
+                 routes: frozenset[str] = frozenset(), route_words: frozenset[str] = frozenset(),
+                 alternatives: tuple[str, ...] = ()) -> None:
         self.units = units
         self.referrals = referrals
         self.routes = routes  # departments that are a further route beside a matter, not its handling unit
@@ -39,12 +40,15 @@ class HandlingUnits:
         names = "|".join(re.escape(n) for n in sorted(units, key=len, reverse=True))
         group = f"(?P<unit>{names})"
         self._patterns = tuple(re.compile(p.replace(_UNIT, group, 1)) for p in handling)
+        # an alternative offered (也可以直接去社区办, 或者您去社区问问) a few characters before, in the same clause
+        words = "|".join(re.escape(w) for w in alternatives)
+        self._alternative = re.compile(f"(?:{words})[^,.!?;，。！？；]{{0,4}}$") if words else None
 
     @classmethod
     def load(cls, data_dir: Path = DEFAULT_DATA_DIR) -> HandlingUnits:
         path = data_dir / UNITS_FILE
         doc = load_toml(path)
-        doc.check_keys({"units", "handling", "referrals", "routes", "route_words"})
+        doc.check_keys({"units", "handling", "referrals", "routes", "route_words", "alternatives"})
         canonical = load_toml(data_dir / "departments.toml").texts("canonical", required=True)
         units: dict[str, str] = {name: name for name in canonical}
         for section in ("units", "referrals"):
@@ -65,13 +69,16 @@ class HandlingUnits:
         routes = frozenset(doc.texts("routes"))
         if routes - set(canonical):
             raise DataError(path, "routes", f"must be canonical departments, got {sorted(routes - set(canonical))}")
-        return cls(units, handling, dict(doc.table("referrals").raw), routes, frozenset(doc.texts("route_words")))
+        return cls(units, handling, dict(doc.table("referrals").raw), routes, frozenset(doc.texts("route_words")),
+                   doc.texts("alternatives"))
 
     def named(self, text: str) -> NamedUnit | None:
         """The last unit ``text`` names as the one handling the matter (None: none named)."""
         best: tuple[int, NamedUnit] | None = None
         for pattern in self._patterns:
             for m in pattern.finditer(text):
+                if self._alternative is not None and self._alternative.search(text, 0, m.start()):
+                    continue  # offered beside the matter, not named as handling it
                 unit = m.group("unit")
                 if best is None or m.start("unit") > best[0]:
                     best = (m.start("unit"), NamedUnit(unit, self.units[unit]))

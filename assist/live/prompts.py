@@ -201,7 +201,7 @@ class LiveAssist:
             critical=self.critical,
             mode=self.mode,
             crisis_numbers=tuple(self.call.crisis_numbers),
-            told=tuple(self.call.told),
+            told=self.call.handed,
         )
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert | None:

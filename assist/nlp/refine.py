@@ -237,7 +237,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     text = a.normalized.text
     # the clause of a farewell or of self-harm or despair content of the words' own (hyperbole masked): a cue, and
     # what a model-only card quotes and marks (WeakSigns.heard finds one exactly when WeakSigns.cue does)
-    said = signs.heard(text, analyzer.word_starts(text))
+    said = signs.heard(text, lambda: analyzer.word_starts(text))
     cue = said is not None
     seen = context is not None and context.danger_seen(utterance_id)  # an earlier sign of the call
     confirmed = context is not None and context.danger_confirmed(utterance_id)  # ... that is evidence

@@ -10,7 +10,7 @@ operator's safety questions (``SafetyRules`` of safety_check.toml, as the traini
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,14 +86,14 @@ class WeakSigns:
         safety question even when no net flags the line (refine.apply)."""
         return any(p.search(text) for p in self.farewells)
 
-    def heard(self, text: str, words: frozenset[int] = frozenset()) -> tuple[int, int] | None:
+    def heard(self, text: str, words: Callable[[], frozenset[int]] | None = None) -> tuple[int, int] | None:
         """Where the words that make a model-only sign specific stand: the clause of the first farewell, else
         of the first cue in ``weak_signs.toml``'s order (a place of danger, means or a plan before thoughts and
         exhaustion: the fourth review saw 「我一个人住」 quoted rather than the medicine saved up; hyperbole
         masked), at most ``HEARD_SIDE`` characters either side of it.  The crisis card quotes and highlights
         it (trial 4: "可能有自伤自杀风险(模型判断)" named nothing the caller said).  An edge that no punctuation
-        gives moves out to a word start of ``words`` (offsets, ``Tokenizer.word_starts``), at most ``WORD_SLACK``
-        characters (trial 6: 「伴走了半年了…」 lost the 老 of 老伴)."""
+        gives moves out to a word start of ``words()`` (offsets, ``Tokenizer.word_starts``; segmented only then),
+        at most ``WORD_SLACK`` characters (trial 6: 「伴走了半年了…」 lost the 老 of 老伴)."""
         found = next((m for p in self.farewells if (m := p.search(text))), None)
         if found is None:  # the cues in their order: a place of danger, then means or a plan, then thoughts…
             rest = self.masked(text)
@@ -103,16 +103,14 @@ class WeakSigns:
         start, end = found.start(), found.end()
         before = [m.end() for m in _CLAUSE_END.finditer(text, max(0, start - HEARD_SIDE), start)]
         after = _CLAUSE_END.search(text, end, min(len(text), end + HEARD_SIDE))
-        if before:
-            lo = before[-1]
-        else:
-            lo = max(0, start - HEARD_SIDE)
-            lo = next((i for i in range(lo, max(0, lo - WORD_SLACK) - 1, -1) if i in words), lo)
-        if after:
-            hi = after.start()
-        else:
-            hi = min(len(text), end + HEARD_SIDE)
-            hi = next((i for i in range(hi, min(len(text), hi + WORD_SLACK) + 1) if i in words), hi)
+        lo = before[-1] if before else max(0, start - HEARD_SIDE)
+        hi = after.start() if after else min(len(text), end + HEARD_SIDE)
+        if words is not None and ((not before and lo > 0) or (not after and hi < len(text))):
+            starts = words()
+            if not before:
+                lo = next((i for i in range(lo, max(0, lo - WORD_SLACK) - 1, -1) if i in starts), lo)
+            if not after:
+                hi = next((i for i in range(hi, min(len(text), hi + WORD_SLACK) + 1) if i in starts), hi)
         return lo, hi
 
     def vented(self, rule: str, text: str, start: int, end: int) -> bool:

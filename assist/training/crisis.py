@@ -36,15 +36,18 @@ class CrisisRule:
     optional: bool = False  # credited when done, never a finding when missing (确认安全)
     safety: tuple[re.Pattern[str], ...] = ()  # safety_check.toml's questions, when the item takes them too
     by_kind: tuple[tuple[str, str], ...] = ()  # (kind of danger, its own expected wording): a gas leak is not a despair
+    kind_patterns: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = ()  # (kind, what credits the item then)
 
     def wording(self, kinds: Sequence[str]) -> str:
-        """The expected wording for a call of ``kinds`` (its first kind with one of its own, else ``expected``)."""
-        own = dict(self.by_kind)
-        return next((own[k] for k in kinds if k in own), self.expected)
+        """The expected wording for a call of ``kinds``: its leading kind's own, else ``expected`` (a suicidal
+        caller who took pills, 自伤自杀 and 医疗急症, keeps the despair wording)."""
+        return dict(self.by_kind).get(kinds[0], self.expected) if kinds else self.expected
 
-    def said_in(self, norm: str, numbers: Sequence[str]) -> bool:
-        """Whether one operator utterance (normalised) does this item."""
-        return (any(p.search(norm) for p in self.patterns) or any(p.search(norm) for p in self.safety)
+    def said_in(self, norm: str, numbers: Sequence[str], kinds: Sequence[str] = ()) -> bool:
+        """Whether one operator utterance (normalised) does this item (in a call whose leading kind of danger has
+        patterns of its own, those: a gas leak's caller is kept safe by leaving the room, not by staying on)."""
+        patterns = dict(self.kind_patterns).get(kinds[0], self.patterns) if kinds else self.patterns
+        return (any(p.search(norm) for p in patterns) or any(p.search(norm) for p in self.safety)
                 or (self.number and any(n in norm for n in numbers)))
 
 
@@ -87,7 +90,8 @@ class CrisisRules:
         items = []
         safety_patterns: tuple[re.Pattern[str], ...] | None = None
         for table in doc.tables("item"):
-            table.check_keys({"name", "expected", "patterns", "number", "earlier", "optional", "safety", "by_kind"})
+            table.check_keys({"name", "expected", "patterns", "number", "earlier", "optional", "safety", "by_kind",
+                              "kind_patterns"})
             safety: tuple[re.Pattern[str], ...] = ()
             if table.boolean("safety", False):
                 if safety_patterns is None:
@@ -98,9 +102,11 @@ class CrisisRules:
                 raise table.error("needs 'patterns', 'safety = true' or 'number = true'")
             own = table.table("by_kind", required=False)
             by_kind = tuple((kind, own.text(kind)) for kind in own.raw)
+            special = table.table("kind_patterns", required=False)
+            kind_patterns = tuple((kind, special.regex_list(kind, defines)) for kind in special.raw)
             items.append(CrisisRule(table.text("name"), table.text("expected"), patterns,
                                     table.boolean("number", False), table.boolean("earlier", False),
-                                    table.boolean("optional", False), safety, by_kind))
+                                    table.boolean("optional", False), safety, by_kind, kind_patterns))
         referrals = load_toml(kind_numbers or DEFAULT_KIND_NUMBERS)
         numbers_doc = referrals.table("crisis_kinds", required=False)
         numbers = {kind: numbers_doc.texts(kind) for kind in numbers_doc.raw}
@@ -172,9 +178,9 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
     items = []
     credits = []
     for rule in rules.items:
-        hit = next((u for u in after if rule.said_in(u.norm, numbers)), None)
+        hit = next((u for u in after if rule.said_in(u.norm, numbers, kinds)), None)
         if hit is None and rule.earlier:  # asked after the crisis card is best (a caller may have moved)
-            hit = next((u for u in signs_on if rule.said_in(u.norm, numbers)), None)
+            hit = next((u for u in signs_on if rule.said_in(u.norm, numbers, kinds)), None)
         if rule.optional:
             if hit is not None:
                 credits.append(CrisisItem(rule.name, True, hit.start, hit.text, rule.wording(kinds)))

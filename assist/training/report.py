@@ -70,6 +70,7 @@ from assist.training.unanswered import Answer, Lapse, Line, unanswered
 
 CRISIS_EMPATHY_NOTE = "危急来电按危急处置评价:情绪承接见危急处置,不检查责任表态和行动承诺(办结时限)"
 UNNAMED_UNIT = "承办"  # the 责任表态 wording when the call has no department: 此事由承办部门主办
+BACKCHANNEL = 2  # a caller's line this short (嗯, 好的, 哦) is no turn of the caller's: the operator still closed
 
 
 # ---------------------------------------------------------------- the checks
@@ -105,10 +106,12 @@ def _closing(rules: TrainingRules, agent: Sequence[Utterance], call_end: float) 
 
 def _closed(closing: GreetingCheck, utterances: Sequence[Utterance]) -> Said | None:
     """The operator's words that ended the call: the closing words, else the operator's line when it was the call's
-    last (a hang-up without 再见 after 那就这样吧 closes a call too); None when the caller spoke last."""
+    last (a hang-up without 再见 after 那就这样吧 closes a call too), a caller's backchannel after it (嗯, 好)
+    aside; None when the caller spoke last."""
     if closing.time is not None:
         return Said(closing.said or "", "", closing.time, closing.time)
-    last = max(utterances, key=lambda u: u.end, default=None)
+    spoken = [u for u in utterances if u.role.is_agent or len(u.norm) > BACKCHANNEL]
+    last = max(spoken, key=lambda u: u.end, default=None)
     return Said(last.text, last.norm, last.start, last.end) if last is not None and last.role.is_agent else None
 
 

@@ -78,6 +78,9 @@ def test_one_line_read_as_anger_in_a_disappointed_call_is_no_escalation() -> Non
     assert CallAlerts("c1", "a1", lambda: 1000.0).raise_for(t, set(), angry, {}, None, Emotion.DISAPPOINTMENT) == []
     raised = CallAlerts("c1", "a1", lambda: 1000.0).raise_for(t, set(), angry, {}, None, Emotion.ANGER)
     assert [a.kind for a in raised] == [AlertKind.ESCALATION]
+    furious = dataclasses.replace(angry, emotion=EmotionReading(Emotion.ANGER, 0.95))  # turned furious at once
+    raised = CallAlerts("c1", "a1", lambda: 1000.0).raise_for(t, set(), furious, {}, None, Emotion.ANXIETY)
+    assert [a.kind for a in raised] == [AlertKind.ESCALATION]
     petition = analyzer.analyze(Role.CALLER, "你们再不管我就去北京上访")
     assert petition.escalation
     signs = CallAlerts("c1", "a1", lambda: 1000.0).raise_for(t, set(), petition, {}, None, Emotion.DISAPPOINTMENT)

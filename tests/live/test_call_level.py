@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from assist.live.call_level import told
 from assist.live.call_state import Answer, CallKnowledge, CallMood
 from assist.live.handling_unit import shipped_units
 from assist.live.prompts import LiveAssist
@@ -63,8 +64,12 @@ def test_units_table_reads_handling_units_only() -> None:
     named = units.named("这个归住建管")
     assert named is not None and named.department == "住建"
     assert units.named("我上次去过社保局") is None  # mentioned, not named as handling the matter
-    assert units.named("养老金认证您在手机上就能办,也可以去社区办") is None  # an alternative (trial 6, L3)
-    assert units.named("您可以去社区,或者找街道") is not None  # the first is named; 或者找街道 is not
+    for alternative in ("养老金认证您在手机上就能办,也可以去社区办", "也可以直接去社区办", "或者您去社区问问"):
+        assert units.named(alternative) is None, alternative  # offered beside the matter (trial 6, L3)
+    first = units.named("您可以去社区,或者找街道")
+    assert first is not None and first.department == "街道社区" and first.said == "社区"  # 或者找街道 is not it
+    direct = units.named("这个您直接去人社局问一下")
+    assert direct is not None and direct.department == "人社"
     assert units.department_of_referral("119") == "应急管理"
 
 
@@ -144,3 +149,21 @@ def test_the_call_state_says_which_crisis_numbers_the_operator_said(analyzer: An
     assert state.told == ("120",) and set(state.told) <= set(state.crisis_numbers)
     wire = json.loads(state.to_json())
     assert wire["told"] == ["120"] and wire["crisis_numbers"] == list(state.crisis_numbers)
+
+
+def test_a_number_read_back_or_negated_is_not_told() -> None:
+    """Stop 16's review: a phone or house number read back turned the pin green (已告知 120)."""
+    for said in ("您的电话是13812034567对吧", "您是在幸福路120号吗", "您家是1203室吗", "您先别打120", "不用打120了",
+                 "您家的地址是长江路120号吗"):
+        assert not told("120", said), said
+    for said in ("我现在马上帮您转接120急救", "请您马上拨打120", "您先挂了打120", "我帮您联系120", "请打电话给120"):
+        assert told("120", said), said
+
+
+def test_the_state_names_only_the_current_crisis_numbers_told(analyzer: Analyzer) -> None:
+    """A number told and then no longer the crisis's (a guess replaced) is not shown as told (review, H2)."""
+    live, _ = run(analyzer, [("caller", "我爸刚才突然倒在地上了叫他也不答应,嘴唇都发紫了"),
+                             ("agent", "我马上帮您转接120")])
+    live.call.told.append("12356")  # told in an earlier reading of the call that no longer stands
+    state = live.state()
+    assert state.told == ("120",) and "12356" not in state.crisis_numbers

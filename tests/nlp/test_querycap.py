@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -16,10 +17,12 @@ from assist.cli.train import main
 from assist.nlp.analyzer import Analyzer
 from assist.nlp.embed import CachedEmbedder, Vectors
 from assist.nlp.features import clean
+from assist.nlp.kb import KbHit
+from assist.nlp.kbhybrid import HybridKb
 from assist.nlp.kbwording import WORDING_FILE, QueryWording
 from assist.nlp.learned import LearnedModel
-from assist.nlp.querycap import QUERY_CHARS, QUERY_HEAD, encoder_text, query_text
-from assist.nlp.refine import LearnedEngine
+from assist.nlp.querycap import QUERY_CHARS, QUERY_HEAD, Encoded, encoder_text, query_text
+from assist.nlp.refine import LearnedEngine, compute
 from assist.protocol.enums import Role
 
 LONG = "我家那个楼上天天半夜装修吵得孩子没法睡觉我找了物业好几次都没人管后来我实在受不了了真的不想活了"
@@ -150,3 +153,25 @@ def test_a_model_written_before_the_cap_reads_whole_utterances(tmp_path: Path) -
     assert engine.model.wording_file is None
     assert engine.query(LONG) == clean(LONG)
     assert engine.query("俺这社保断了仨月了咋整啊") == "俺这社保断了仨月了咋整啊"  # as said, as it was trained
+
+
+def test_the_learned_path_hands_the_search_the_vector_and_the_text_it_read() -> None:
+    """The search reuses the learned path's vector only for the text it was read from: the pair must match."""
+    analyzer = Analyzer.load(learned=True)
+    engine = analyzer.learned
+    assert engine is not None and engine.available
+    seen: list[Encoded | None] = []
+
+    class Spy:
+        def search(self, normalized: str, encoded: Encoded | None = None, limit: int = 3) -> list[KbHit]:
+            seen.append(encoded)
+            return []
+
+    analyzer.hybrid = cast(HybridKb, Spy())
+    for text in ("俺这社保断了仨月了咋整啊", LONG):
+        a = analyzer.analyze(Role.CALLER, text)
+        compute(analyzer, a)
+        got = seen[-1]
+        assert got is not None and got.text == engine.query(a.normalized.text)
+        vector = engine.vector(a.normalized.text)
+        assert vector is not None and np.array_equal(got.vector, vector)

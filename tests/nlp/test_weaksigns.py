@@ -75,7 +75,7 @@ def test_recognizer_text_is_cut_at_a_word_start(signs: WeakSigns) -> None:
     starts = Tokenizer().word_starts(text)
     assert 2 not in starts and 1 in starts  # 老伴 is one word
     plain = signs.heard(text)
-    snapped = signs.heard(text, starts)
+    snapped = signs.heard(text, lambda: starts)
     assert plain is not None and snapped is not None
     assert text[plain[0]:plain[1]].startswith("伴走了")  # the window alone cuts the word
     assert text[snapped[0]:snapped[1]] == "老伴走了半年了我一个人也没啥意思"

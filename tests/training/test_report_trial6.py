@@ -45,6 +45,8 @@ async def test_c7_the_suggested_wording_names_the_calls_department(server: Assis
 
 @pytest.mark.parametrize(("last", "flagged"), [
     ('{"role": "agent", "start": 75.4, "end": 77.0, "text": "行 那就这样吧"}', True),  # no 再见: still closed by her
+    ('{"role": "agent", "start": 75.4, "end": 77.0, "text": "行 那就这样吧"}\n'
+     '{"role": "caller", "start": 77.2, "end": 77.6, "text": "嗯"}', True),  # a backchannel does not hide it
     ('{"role": "caller", "start": 75.4, "end": 77.0, "text": "就这样吧 我挂了"}', False),  # the caller hung up
 ])
 async def test_c1_without_closing_words_the_operators_last_line_closed_the_call(
@@ -67,11 +69,18 @@ def test_each_kinds_own_wording_is_credited_by_its_item() -> None:
     rules = CrisisRules.load()
     worded = [(item, kind, text) for item in rules.items for kind, text in item.by_kind]
     assert {item.name for item, _, _ in worded} == {"情绪承接", "稳住来电人"}
+    transfer = next(i for i in rules.items if i.name == "转接处置")
     for item, kind, text in worded:
-        assert item.said_in(text, ()), (item.name, kind, text)
+        assert item.said_in(text, (), [kind]), (item.name, kind, text)
         assert item.wording([kind]) == text != item.expected
-    assert "离开" in next(i for i in rules.items if i.name == "稳住来电人").wording(["燃气泄漏"])  # not stay indoors
+        # read out, it must not pass the transfer item without a transfer (stop 16's review)
+        assert not transfer.said_in(text, ("110", "119", "120", "122", "12356")), (item.name, kind, text)
+    steady = next(i for i in rules.items if i.name == "稳住来电人")
+    assert "离开" in steady.wording(["燃气泄漏"])  # not stay indoors
+    assert not steady.said_in("请您先不要挂电话", (), ["燃气泄漏"])  # ... nor credited for it in a gas leak
+    assert steady.said_in("请您先不要挂电话", (), ["医疗急症"])
     assert rules.items[0].wording(["自伤自杀"]) == rules.items[0].expected
+    assert rules.items[0].wording(["自伤自杀", "医疗急症"]) == rules.items[0].expected  # pills taken: the leading kind
 
 
 async def test_p3_the_gas_leaks_missing_items_are_worded_for_a_gas_leak(server: AssistServer,

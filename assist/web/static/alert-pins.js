@@ -49,15 +49,20 @@ export function pinGroups(records, isLive, handoff = () => null) {
 
 /**
  * An ended crisis call: were its crisis numbers said to the caller (trial 6, M11: a transfer to 120 and a
- * caller at risk hung up on looked the same)? 已告知 120, or 未告知 120 · 请回访 for the call to return first.
+ * caller at risk hung up on looked the same)? 已告知 120 (green) when every one was; any number not told is
+ * named, 未告知 110 · 请回访, in red, so the calls to return stand out (a knife attack told 110 and never 120).
  */
 function handoffText(node, group) {
   const h = group.handoff;
   const numbers = h && Array.isArray(h.numbers) ? h.numbers : [];
-  const told = h && Array.isArray(h.told) ? h.told : [];
+  const told = h && Array.isArray(h.told) ? h.told.filter((n) => numbers.includes(n)) : [];
+  const untold = numbers.filter((n) => !told.includes(n));
   node.hidden = group.live || numbers.length === 0;
-  node.textContent = node.hidden ? "" : told.length ? `已告知 ${told.join("、")}` : `未告知 ${numbers.join("、")} · 请回访`;
-  node.classList.toggle("pin-untold", !node.hidden && told.length === 0);
+  const parts = [];
+  if (told.length) parts.push(`已告知 ${told.join("、")}`);
+  if (untold.length) parts.push(`未告知 ${untold.join("、")} · 请回访`);
+  node.textContent = node.hidden ? "" : parts.join(" · ");
+  node.classList.toggle("pin-untold", !node.hidden && untold.length > 0);
   node.dataset.told = told.join(" ");
 }
 

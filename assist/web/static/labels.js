@@ -1,5 +1,7 @@
 // Chinese display names for wire-format values (roles, prompt and alert kinds, emotions).
 
+import { fmtPercent } from "./dom.js";
+
 export const ROLE_LABEL = { agent: "坐席", caller: "来电人", mixed: "通话" };
 
 export const PROMPT_KIND_LABEL = {
@@ -44,6 +46,11 @@ export function emotionLevel(label, intensity) {
   if (x >= 0.7) return "high";
   if (x >= 0.4) return "medium";
   return "low";
+}
+
+/** An emotion as the pages write it: a negative one with its intensity (愤怒 80%), 平静/满意 alone (trial 6, L9). */
+export function emotionText(label, intensity) {
+  return NEGATIVE_EMOTIONS.has(label) ? `${label} ${fmtPercent(intensity)}` : String(label);
 }
 
 /** Short reasons of critical alerts, matched in the alert's message (the server's full reason). */

@@ -7,6 +7,7 @@
 // same items as sentences (for the terminal): the page does not list them a second time.
 
 import { el, fmtClock, fmtPercent } from "./dom.js";
+import { emotionText } from "./labels.js";
 
 /** Importance of a finding kind: lower comes first. */
 // "ended": the call closed on a caller at risk before the transfer (crisis.ended), first of all
@@ -171,7 +172,7 @@ function summaryLine(report) {
   const cat = report.category;
   if (cat && cat.intent) parts.push(`诉求分类 ${cat.intent}${cat.department ? ` · 承办 ${cat.department}` : ""}`);
   const emo = report.emotion;
-  if (emo && emo.label) parts.push(`来电人情绪最高 ${emo.label} ${fmtPercent(emo.intensity)}${num(emo.time) !== null ? `(${fmtClock(emo.time)})` : ""}`);
+  if (emo && emo.label) parts.push(`来电人情绪最高 ${emotionText(emo.label, emo.intensity)}${num(emo.time) !== null ? `(${fmtClock(emo.time)})` : ""}`);
   if (num(report.duration) !== null) parts.push(`时长 ${fmtClock(report.duration)}`);
   const u = report.utterances || {};
   if (num(u.agent) !== null || num(u.caller) !== null) parts.push(`坐席 ${u.agent || 0} 句 · 来电人 ${u.caller || 0} 句`);

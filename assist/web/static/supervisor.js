@@ -4,8 +4,8 @@
 import { AlertQueue } from "./alert-queue.js";
 import { AssistSocket, getJson, pageParams, statusRenderer } from "./assist-ws.js";
 import { CallView } from "./call-view.js";
-import { el, fmtPercent, setChildren, setTicking, startTicker } from "./dom.js";
-import { MODE_LABEL, criticalTag, emotionLevel } from "./labels.js";
+import { el, setChildren, setTicking, startTicker } from "./dom.js";
+import { MODE_LABEL, criticalTag, emotionLevel, emotionText } from "./labels.js";
 
 const NAME_KEY = "assist.supervisor.name";
 const ENDED_ROW_MS = 60000; // ended calls stay greyed in the table this long
@@ -163,7 +163,7 @@ function renderRow(rec) {
     c.emotion,
     emo.label
       ? el("span", { className: `emo emo-${level}`, testid: "emotion-chip", dataset: { level } },
-        `${emo.label} ${fmtPercent(emo.intensity)}`)
+        emotionText(emo.label, emo.intensity))
       : el("span", { className: "muted", text: "—" }),
   );
   c.warnings.textContent = String(s.warnings || 0);

@@ -90,22 +90,31 @@ def test_an_ended_crisis_pin_says_whether_the_numbers_were_told(new_page: NewPag
     page.goto(f"{fake_server.base_url}/supervisor?name=王组长")
     expect(page.locator(f'{tid("alert")}[data-alert-id="al-3"]')).to_be_visible()
     now = time.time()
-    for call, agent, told in (("m11-told", "A21", ("120",)), ("m11-untold", "A22", ())):
+    cases = (("m11-told", "A21", ("120", "110")), ("m11-half", "A23", ("110",)), ("m11-untold", "A22", ()))
+    for call, agent, told in cases:
         fake_server.push(CallStarted(call, agent, now - 90))
         fake_server.push(CallState(call, agent, now - 90, True, 80.0, EmotionLevel("焦虑", 0.6), "求助", "卫健",
                                    critical=True, crisis_numbers=("120", "110"), told=told))
         fake_server.push(Alert(f"{call}-a", call, agent, "critical", "critical", SELF_HARM, 30.0, None, now - 60))
         expect(pin(page, call)).to_have_attribute("data-live", "true")
         expect(pin(page, call).locator(tid("pinned-handoff"))).to_be_hidden()  # the operator is still on it
-    for call, agent in (("m11-told", "A21"), ("m11-untold", "A22")):
+    for call, agent, _ in cases:
         fake_server.push(CallEnded(call, agent, CallSummary(90.0, {"agent": 4, "caller": 4}, "completed")))
         expect(pin(page, call)).to_have_attribute("data-live", "false")
     handed = pin(page, "m11-told").locator(tid("pinned-handoff"))
-    expect(handed).to_have_text("已告知 120")
+    expect(handed).to_have_text("已告知 120、110")
     expect(handed).not_to_have_class("pin-handoff pin-untold")
+    half = pin(page, "m11-half").locator(tid("pinned-handoff"))  # a knife attack told 110, never 120
+    expect(half).to_have_text("已告知 110 · 未告知 120 · 请回访")
+    expect(half).to_have_class("pin-handoff pin-untold")
     dropped = pin(page, "m11-untold").locator(tid("pinned-handoff"))
     expect(dropped).to_have_text("未告知 120、110 · 请回访")
     expect(dropped).to_have_class("pin-handoff pin-untold")
+    # the calls table writes a calm or satisfied caller's emotion without a percentage (trial 6, L9)
+    fake_server.push(CallStarted("m11-praise", "A24", now - 30))
+    fake_server.push(CallState("m11-praise", "A24", now - 30, True, 20.0, EmotionLevel("满意", 0.0), "表扬", None))
+    chip = page.locator(f'{tid("call-row")}[data-call-id="m11-praise"] {tid("emotion-chip")}')
+    expect(chip).to_have_text("满意")
     # a pin of a call this page never saw: nothing is claimed either way
     fake_server.push(Alert("m11-old-a", "m11-old", "R6", "critical", "critical", HURT, 30.0, None, now - 180))
     expect(pin(page, "m11-old")).to_have_attribute("data-live", "false")
