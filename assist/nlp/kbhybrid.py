@@ -10,8 +10,8 @@
   (``vectors-<sha256>.npy``).
 - **Dialect wording** (``kbwording.py``, 俺…咋整 → 我…怎么办) rewrites the query of both rankers, and the
   dense score reads all of it.  A model trained to read utterances in that wording (the shipped one,
-  ``querycap``) passes its vector in: one encoder pass for a final its cut leaves whole (up to 36
-  characters).  A longer final is encoded whole a second time: its cut (first 16 + last 20 characters)
+  ``querycap``) passes its vector in: one encoder pass for a final its cut leaves whole (up to 40
+  characters).  A longer final is encoded whole a second time: a cut (its first 16 + last 20 characters)
   lost the matter of a caller who greets first (trial 4, f6: 你好我是阳光花园的业主…电梯坏了… went to
   供暖), docs/performance.md.
 - **Fusion**: ranking score = dense + ``BM25_WEIGHT`` × BM25 relative to the best
