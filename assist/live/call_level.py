@@ -42,9 +42,11 @@ from assist.protocol.enums import Emotion, Role
 _TELL = r"(?<!别)(?<!不用)(?<!不要)(?<!没)(?:拨打|拨|打|转接|转到|转给|接通|联系|呼叫|报警|通知)(?:一下)?(?:给)?(?:您)?"
 
 
-def told(number: str, said: str) -> bool:
-    """Whether the operator's normalised words ``said`` tell or transfer to ``number``."""
-    return re.search(f"{_TELL}[^,.!?;]{{0,6}}(?<!\\d){re.escape(number)}(?!\\d|号|室|栋|楼|单元|路)", said) is not None
+def told(number: str, said: str, names: tuple[str, ...] = ()) -> bool:
+    """Whether the operator's normalised words ``said`` tell or transfer to ``number``, or to one of its spoken
+    ``names`` (转接急救中心, 帮您联系派出所: referrals.toml ``spoken``)."""
+    target = "|".join([f"(?<!\\d){re.escape(number)}(?!\\d|号|室|栋|楼|单元|路)", *map(re.escape, names)])
+    return re.search(f"{_TELL}[^,.!?;]{{0,6}}(?:{target})", said) is not None
 
 
 REPORTER = "报告人"  # crisis_kinds.toml's cards for a caller reporting someone else's danger
@@ -171,7 +173,8 @@ class CallLevel:
         幺二零 being 120 in the normalised text, after a word of dialling or transferring, not negated) counts as
         told, so a supervisor sees whether an ended crisis call was handed on (trial 6, M11).  A phone number or a
         house number read back (13812034567, 幸福路120号) and 您先别打120 do not (stop 16's review)."""
-        self.told += [n for n in self.crisis.numbers if n not in self.told and told(n, said)]
+        spoken = self.referrals.spoken if self.referrals is not None else (lambda n: ())
+        self.told += [n for n in self.crisis.numbers if n not in self.told and told(n, said, spoken(n))]
 
     @property
     def handed(self) -> tuple[str, ...]:

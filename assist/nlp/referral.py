@@ -30,6 +30,7 @@ class ReferralInfo:
     crisis_script: str | None = None  # what to read when the number is given for a danger to life
     aside: tuple[str, str] | None = None  # (reason, script) as a further route beside a matter 12345 handles
     model_confident: bool = False  # the learned referral head alone gives it only above its confident threshold
+    spoken: tuple[str, ...] = ()  # how an operator names it when transferring (急救中心 for 120): live assist's `told`
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,7 @@ class ReferralTable:
         for entry in doc.tables("referral"):
             entry.check_keys({"number", "name", "reason", "script", "urgent", "words", "patterns", "not_in",
                               "critical_words", "critical_patterns", "critical_reason", "fuzzy", "crisis_script",
-                              "aside_reason", "aside_script", "model_confident"})
+                              "aside_reason", "aside_script", "model_confident", "spoken"})
             number = entry.text("number")
             if not _NUMBER.match(number):
                 raise entry.error(f"'number' must be 3 to 8 digits, got {number!r}")
@@ -166,7 +167,7 @@ class ReferralTable:
                                 entry.boolean("urgent"),
                                 entry.text("critical_reason") if entry.has("critical_reason") else None,
                                 entry.text("crisis_script") if entry.has("crisis_script") else None,
-                                _aside(entry), entry.boolean("model_confident"))
+                                _aside(entry), entry.boolean("model_confident"), entry.texts("spoken"))
             not_in = entry.texts("not_in")
             entries = [Entry(_Key(number, False), entry.texts("words"), entry.regex_list("patterns", defines), not_in)]
             if has_critical:  # `fuzzy`: critical words are also matched by sound (recognizer slips)
@@ -239,6 +240,11 @@ class ReferralTable:
         """The learned head alone gives ``number`` only above its confident threshold (``model_confident``)."""
         info = self.rows.get(number)
         return info is not None and info.model_confident
+
+    def spoken(self, number: str) -> tuple[str, ...]:
+        """The names an operator calls ``number`` by when transferring (``spoken``: 急救中心 for 120)."""
+        info = self.rows.get(number)
+        return info.spoken if info is not None else ()
 
     def is_urgent(self, number: str) -> bool:
         """An urgent number of the table (police, fire, ambulance, traffic: ``urgent = true``)."""

@@ -12,6 +12,8 @@ from assist.live.call_state import Answer, CallKnowledge, CallMood
 from assist.live.handling_unit import shipped_units
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
+from assist.nlp.data import DEFAULT_DATA_DIR
+from assist.nlp.referral import ReferralTable
 from assist.protocol.enums import Emotion, PromptAction, PromptKind
 from assist.protocol.events import CallState, Event, Prompt, Transcript
 from assist.protocol.payloads import BannedPayload, EmpathyPayload, ReferralPayload
@@ -151,6 +153,10 @@ def test_the_call_state_says_which_crisis_numbers_the_operator_said(analyzer: An
     assert wire["told"] == ["120"] and wire["crisis_numbers"] == list(state.crisis_numbers)
 
 
+def shipped_table() -> ReferralTable:
+    return ReferralTable.load(DEFAULT_DATA_DIR / "referrals.toml")
+
+
 def test_a_number_read_back_or_negated_is_not_told() -> None:
     """Stop 16's review: a phone or house number read back turned the pin green (已告知 120)."""
     for said in ("您的电话是13812034567对吧", "您是在幸福路120号吗", "您家是1203室吗", "您先别打120", "不用打120了",
@@ -158,6 +164,9 @@ def test_a_number_read_back_or_negated_is_not_told() -> None:
         assert not told("120", said), said
     for said in ("我现在马上帮您转接120急救", "请您马上拨打120", "您先挂了打120", "我帮您联系120", "请打电话给120"):
         assert told("120", said), said
+    names = shipped_table().spoken("120")  # referrals.toml `spoken`: a transfer said by name
+    assert "急救中心" in names and told("120", "我马上帮您转接急救中心", names)
+    assert not told("120", "急救中心离您家远吗", names)  # named, not transferred to
 
 
 def test_the_state_names_only_the_current_crisis_numbers_told(analyzer: Analyzer) -> None:
