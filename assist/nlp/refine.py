@@ -58,6 +58,8 @@ VIOLENCE, THREAT = "暴力", "扬言伤人"  # a victim of violence; the caller 
 # is this sure; otherwise the general one (冒昧问一句:您现在安全吗?): an angry caller is not asked about
 # self-harm on a guess
 KIND_QUESTION = 0.9
+EMOTION_DOUBT = 0.4  # a learned emotion below this probability ...
+EMOTION_WORDS = 0.6  # ... does not overturn the rules' reading of explicit words at least this strong
 DESPAIR_READ = 0.5  # the model's 绝望 keeps a weak sign hard (never soft) from this probability
 
 
@@ -225,9 +227,12 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     fields = merge_fields(result, intent=a.intent, department=a.department, emotion=rule_emotion)
     label = fields["emotion"] or rule_emotion
     emotion = a.emotion
-    if label is not None and label != rule_emotion:
-        p = result.heads[Head.EMOTION].probability if Head.EMOTION in result.heads else 0.5
+    p = result.heads[Head.EMOTION].probability if Head.EMOTION in result.heads else 0.5
+    if label is not None and label != rule_emotion and (p >= EMOTION_DOUBT or a.emotion is None
+                                                        or a.emotion.intensity < EMOTION_WORDS):
         emotion = EmotionReading(Emotion(label), round(max(0.3, min(1.0, p)), 3))
+    elif label is not None and label != rule_emotion:
+        label = rule_emotion  # a doubtful guess does not overturn clear words (太气人了: 愤怒, not 失望 0.3)
     crit = result.critical
     # the OR of the nets (rules included unless validation chose otherwise: learned.decide_critical);
     # a net's flag below its confident threshold asks a safety question instead of raising the crisis card

@@ -28,3 +28,10 @@ def test_heart_pills_asked_about_or_that_helped_are_no_emergency(analyzer: Analy
 def test_the_chest_pain_caller_gets_the_red_card_with_the_learned_path(learned: Analyzer) -> None:
     r = learned.analyze_final(Role.CALLER, V12_C300)
     assert r.critical and r.referrals[0].number == "120"
+
+
+def test_a_doubtful_learned_emotion_does_not_overturn_the_words(learned: Analyzer) -> None:
+    """太气人了 is anger: a learned 失望 at probability 0.3 (model bb0fc52e) did not keep the training sample's
+    report's 情绪承接 check; a learned label below EMOTION_DOUBT leaves the words' clear reading."""
+    r = learned.analyze_final(Role.CALLER, "还有个事我朋友欠我三万块钱一直不还我想起诉他太气人了")
+    assert r.emotion is not None and r.emotion.label == "愤怒" and r.emotion.intensity >= 0.6
