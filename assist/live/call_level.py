@@ -24,7 +24,6 @@ number (119 → 应急管理, 120 → 卫健), again when the call's kind of dan
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from assist.live.call_state import KB_CONFIDENT, CallKnowledge, CallMood, CallTopic
@@ -34,20 +33,8 @@ from assist.live.first_aid import CallAid
 from assist.live.handling_unit import HandlingUnits, NamedUnit
 from assist.nlp.analyzer import Analysis
 from assist.nlp.empathy import EmpathyScripts
-from assist.nlp.referral import Referral, ReferralTable
+from assist.nlp.referral import Referral, ReferralTable, told
 from assist.protocol.enums import Emotion, Role
-
-# a number told: dialled, transferred to, or given to dial (拨打120, 转接110, 帮您联系120, 请打119, 报警110), the
-# number whole (not 13812034567 or 120号), not negated (别打120, 不用打120)
-_TELL = r"(?<!别)(?<!不用)(?<!不要)(?<!没)(?:拨打|拨|打|转接|转到|转给|接通|联系|呼叫|报警|通知)(?:一下)?(?:给)?(?:您)?"
-
-
-def told(number: str, said: str, names: tuple[str, ...] = ()) -> bool:
-    """Whether the operator's normalised words ``said`` tell or transfer to ``number``, or to one of its spoken
-    ``names`` (转接急救中心, 帮您联系派出所: referrals.toml ``spoken``)."""
-    target = "|".join([f"(?<!\\d){re.escape(number)}(?!\\d|号|室|栋|楼|单元|路)", *map(re.escape, names)])
-    return re.search(f"{_TELL}[^,.!?;]{{0,6}}(?:{target})", said) is not None
-
 
 REPORTER = "报告人"  # crisis_kinds.toml's cards for a caller reporting someone else's danger
 CONFIDENT = 0.6  # learned probability a hint needs when the rules found no words for it
@@ -173,8 +160,8 @@ class CallLevel:
         幺二零 being 120 in the normalised text, after a word of dialling or transferring, not negated) counts as
         told, so a supervisor sees whether an ended crisis call was handed on (trial 6, M11).  A phone number or a
         house number read back (13812034567, 幸福路120号) and 您先别打120 do not (stop 16's review)."""
-        spoken = self.referrals.spoken if self.referrals is not None else (lambda n: ())
-        self.told += [n for n in self.crisis.numbers if n not in self.told and told(n, said, spoken(n))]
+        tells = self.referrals.tells if self.referrals is not None else told
+        self.told += [n for n in self.crisis.numbers if n not in self.told and tells(n, said)]
 
     @property
     def handed(self) -> tuple[str, ...]:

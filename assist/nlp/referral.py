@@ -17,6 +17,18 @@ _NUMBER = re.compile(r"^[0-9]{3,8}$")
 DENIAL_REST = 6  # letters a denial of danger may carry besides its own words (没有没有,就是问问)
 
 
+# a number told: dialled, transferred to, or given to dial (拨打120, 转接110, 帮您联系120, 请打119, 报警110), the
+# number whole (not 13812034567 or 120号), not negated (别打120, 不用打120)
+_TELL = r"(?<!别)(?<!不用)(?<!不要)(?<!没)(?:拨打|拨|打|转接|转到|转给|接通|联系|呼叫|报警|通知)(?:一下)?(?:给)?(?:您)?"
+
+
+def told(number: str, said: str, names: tuple[str, ...] = ()) -> bool:
+    """Whether the operator's normalised words ``said`` tell or transfer to ``number``, or to one of its spoken
+    ``names`` (转接急救中心, 帮您联系派出所: referrals.toml ``spoken``)."""
+    target = "|".join([f"(?<!\\d){re.escape(number)}(?!\\d|号|室|栋|楼|单元|路)", *map(re.escape, names)])
+    return re.search(f"{_TELL}[^,.!?;]{{0,6}}(?:{target})", said) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class ReferralInfo:
     """One row of the referral table."""
@@ -245,6 +257,10 @@ class ReferralTable:
         """The names an operator calls ``number`` by when transferring (``spoken``: 急救中心 for 120)."""
         info = self.rows.get(number)
         return info.spoken if info is not None else ()
+
+    def tells(self, number: str, said: str) -> bool:
+        """Whether the operator's words ``said`` tell or transfer to ``number``, by number or spoken name (``told``)."""
+        return told(number, said, self.spoken(number))
 
     def is_urgent(self, number: str) -> bool:
         """An urgent number of the table (police, fire, ambulance, traffic: ``urgent = true``)."""

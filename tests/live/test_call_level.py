@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assist.live.call_level import told
 from assist.live.call_state import Answer, CallKnowledge, CallMood
 from assist.live.handling_unit import shipped_units
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.nlp.data import DEFAULT_DATA_DIR
-from assist.nlp.referral import ReferralTable
+from assist.nlp.referral import ReferralTable, told
 from assist.protocol.enums import Emotion, PromptAction, PromptKind
 from assist.protocol.events import CallState, Event, Prompt, Transcript
 from assist.protocol.payloads import BannedPayload, EmpathyPayload, ReferralPayload
