@@ -17,9 +17,11 @@ _NUMBER = re.compile(r"^[0-9]{3,8}$")
 DENIAL_REST = 6  # letters a denial of danger may carry besides its own words (没有没有,就是问问)
 
 
-# a number told: dialled, transferred to, or given to dial (拨打120, 转接110, 帮您联系120, 请打119, 报警110), the
-# number whole (not 13812034567 or 120号), not negated (别打120, 不用打120)
-_TELL = r"(?<!别)(?<!不用)(?<!不要)(?<!没)(?:拨打|拨|打|转接|转到|转给|接通|联系|呼叫|报警|通知)(?:一下)?(?:给)?(?:您)?"
+# a number told: dialled, transferred to, sent for, or given to dial or ask (拨打120, 转接110, 帮您联系120, 请打119,
+# 报警110, 请110民警过去, 咨询12348, 可以问12333, 法律援助热线是12348), the number whole (not 13812034567 or 120号),
+# not negated (别打120, 不用打120); the one rule of live assist's pin and the training report
+_TELL = (r"(?<!别)(?<!不用)(?<!不要)(?<!没)"
+         r"(?:拨打|拨|打|转接|转到|转给|转|接通|联系|呼叫|报警|通知|请|咨询|问|找|热线是|电话是|号码是)(?:一下)?(?:给)?(?:您)?")
 
 
 def told(number: str, said: str, names: tuple[str, ...] = ()) -> bool:

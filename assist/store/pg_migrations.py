@@ -48,6 +48,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "a call's audio duration (a replay at --speed max lasts a fraction of a second of wall time)",
         ("ALTER TABLE calls ADD COLUMN audio_seconds DOUBLE PRECISION",),
     ),
+    Migration(
+        6,
+        "an ended crisis call's numbers and those the operator told (the supervisor's pin after a reload)",
+        ("ALTER TABLE calls ADD COLUMN crisis_numbers TEXT NOT NULL DEFAULT ''",
+         "ALTER TABLE calls ADD COLUMN told TEXT NOT NULL DEFAULT ''"),
+    ),
 )
 
 LATEST: Final[int] = MIGRATIONS[-1].version

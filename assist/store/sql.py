@@ -55,6 +55,8 @@ ACK_ALERT: Final[str] = """UPDATE alerts SET acknowledged_by = $1, acknowledged_
 END_CALL: Final[str] = """UPDATE calls SET ended_at = $1, end_reason = $2, updated_at = $3, audio_seconds = $5
    WHERE call_id = $4"""
 # {greatest}: the dialect's function of the larger of two values
+# an ended crisis call's numbers and those told (space-separated), from its last call state
+CALL_HANDOFF: Final[str] = "UPDATE calls SET crisis_numbers = $1, told = $2, updated_at = $3 WHERE call_id = $4"
 INTERRUPT_OPEN_CALLS: Final[str] = """UPDATE calls SET end_reason = 'interrupted', updated_at = $1,
        ended_at = {greatest}(started_at, coalesce(
            (SELECT max(recorded_at) FROM utterances u WHERE u.call_id = calls.call_id),
@@ -115,6 +117,9 @@ def call_dict(row: Row) -> dict[str, Any]:
         "duration": None if wall is None else round(max(0.0, wall if audio is None else audio), 3),
         "resumes": row["resumes"],
         "meta": json.loads(row["meta"]),
+        # a crisis call's numbers and those the operator told, from its last call state (empty: no crisis)
+        "crisis_numbers": row["crisis_numbers"].split(),
+        "told": row["told"].split(),
     }
 
 

@@ -25,6 +25,7 @@ from assist.protocol.events import (
     AlertAcknowledged,
     CallEnded,
     CallStarted,
+    CallState,
     Event,
     Prompt,
     Transcript,
@@ -36,6 +37,7 @@ from assist.store.privacy import Redacted, Redactor
 from assist.store.rows import Rows
 from assist.store.sql import (
     ACK_ALERT,
+    CALL_HANDOFF,
     END_CALL,
     INSERT_ALERT,
     INTERRUPT_OPEN_CALLS,
@@ -234,6 +236,15 @@ class SqlStore(SqlReads, Generic[C]):
 
         return op
 
+    def _handoff_op(self, call_id: str, numbers: Sequence[str], told: Sequence[str]) -> Op[C]:
+        params = (" ".join(numbers), " ".join(told), time.time(), call_id)
+
+        async def op(conn: C) -> None:
+            if await self._execute(conn, CALL_HANDOFF, params) == 0:
+                raise NotFound(f"no call {call_id!r}")
+
+        return op
+
     async def mark_open_calls_interrupted(self) -> list[str]:
         """At startup: close every call still open (the previous process died) as
         ``interrupted``, ended at its last stored utterance.  Returns their ids."""
@@ -250,7 +261,8 @@ class SqlStore(SqlReads, Generic[C]):
         """Event-sink form (never blocks): queue the write for a stored event type.
 
         Handles ``CallStarted``, final ``Transcript``, ``Prompt``, ``Alert``,
-        ``AlertAcknowledged`` and ``CallEnded`` (ended now, with its summary's reason and audio duration);
+        ``AlertAcknowledged``, ``CallEnded`` (ended now, with its summary's reason and audio duration) and a crisis
+        call's last ``CallState`` (inactive: its crisis numbers and those told, for the supervisor's pin);
         other events and partial transcripts are ignored (``None``).  Returns the
         future of the write (resolved once committed; its exception, e.g. ``NotFound``,
         is logged if nobody awaits it).  Raises ``StoreBusy`` if the queue is full.
@@ -272,6 +284,8 @@ class SqlStore(SqlReads, Generic[C]):
             op = self._start_op(event.call_id, event.agent_id, event.started_at, event.mode, None)
         elif isinstance(event, CallEnded):
             op = self._end_op(event.call_id, time.time(), event.summary.reason, event.summary.duration)
+        elif isinstance(event, CallState) and not event.active and event.crisis_numbers:
+            op = self._handoff_op(event.call_id, event.crisis_numbers, event.told)
         if op is None:
             return None
         fut = self._write_nowait(op)

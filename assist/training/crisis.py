@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
+from assist.nlp.referral import told
 from assist.nlp.safety_questions import SafetyRules
 
 DEFAULT_CRISIS = DEFAULT_DATA_DIR / "crisis.toml"
@@ -43,12 +44,15 @@ class CrisisRule:
         caller who took pills, 自伤自杀 and 医疗急症, keeps the despair wording)."""
         return dict(self.by_kind).get(kinds[0], self.expected) if kinds else self.expected
 
-    def said_in(self, norm: str, numbers: Sequence[str], kinds: Sequence[str] = ()) -> bool:
+    def said_in(self, norm: str, numbers: Sequence[str], kinds: Sequence[str] = (),
+                tells: Callable[[str, str], bool] = told) -> bool:
         """Whether one operator utterance (normalised) does this item (in a call whose leading kind of danger has
-        patterns of its own, those: a gas leak's caller is kept safe by leaving the room, not by staying on)."""
+        patterns of its own, those: a gas leak's caller is kept safe by leaving the room, not by staying on).  The
+        transfer item (``number``) is also done by telling one of ``numbers`` (``tells``: the live pin's rule, so a
+        phone number read back, 13812034567, never credits 120)."""
         patterns = dict(self.kind_patterns).get(kinds[0], self.patterns) if kinds else self.patterns
         return (any(p.search(norm) for p in patterns) or any(p.search(norm) for p in self.safety)
-                or (self.number and any(n in norm for n in numbers)))
+                or (self.number and any(tells(n, norm) for n in numbers)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,12 @@ class CrisisRules:
     kinds: tuple[CrisisKind, ...] = ()
     model_mark: str = "(模型判断)"
     ended: tuple[str, str] | None = None  # [ended]: (name, expected) of closing a call before the transfer
+    spoken: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (number, names an operator transfers to it by)
+
+    def tells(self, number: str, norm: str) -> bool:
+        """Whether the operator's normalised words tell or transfer to ``number`` (by number or spoken name):
+        ``assist.nlp.referral.told``, the rule of the live supervisor pin's 已告知."""
+        return told(number, norm, dict(self.spoken).get(number, ()))
 
     @classmethod
     def load(cls, path: Path | None = None, kind_numbers: Path | None = None,
@@ -128,8 +138,10 @@ class CrisisRules:
                       for k, n in numbers.items())
         ended = doc.table("ended", required=False)
         ended.check_keys({"name", "expected"})
+        spoken = tuple((row.text("number"), row.texts("spoken")) for row in referrals.tables("referral")
+                       if row.has("spoken"))
         return cls(tuple(items), kinds, doc.text("model_mark", "(模型判断)"),
-                   (ended.text("name"), ended.text("expected")) if ended.has("name") else None)
+                   (ended.text("name"), ended.text("expected")) if ended.has("name") else None, spoken)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +190,9 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
     items = []
     credits = []
     for rule in rules.items:
-        hit = next((u for u in after if rule.said_in(u.norm, numbers, kinds)), None)
+        hit = next((u for u in after if rule.said_in(u.norm, numbers, kinds, rules.tells)), None)
         if hit is None and rule.earlier:  # asked after the crisis card is best (a caller may have moved)
-            hit = next((u for u in signs_on if rule.said_in(u.norm, numbers, kinds)), None)
+            hit = next((u for u in signs_on if rule.said_in(u.norm, numbers, kinds, rules.tells)), None)
         if rule.optional:
             if hit is not None:
                 credits.append(CrisisItem(rule.name, True, hit.start, hit.text, rule.wording(kinds)))

@@ -1,7 +1,9 @@
 """The referral numbers and knowledge answers the assistant offered, for the training report.
 
-**Referrals.** A number counts as told (``ReferralOffer.given``) when the operator said it (or the
-number's name, 心理援助热线) at any time after the caller's need for it arose: for a crisis number, from
+**Referrals.** A number counts as told (``ReferralOffer.given``) when the operator told it (dialled,
+transferred to, sent for or given, the number whole and not negated: ``assist.nlp.referral.told``, the rule
+of live assist's supervisor pin; a phone number read back is not 120 told) or said the number's name
+(心理援助热线) at any time after the caller's need for it arose: for a crisis number, from
 the caller's utterance with the first crisis card (the number may have come on a later card, as 110
 did when the operator had already said 通知一一零交警); for another number, from the caller's
 utterance with its card.  Said before that, it counts when it was said for that need: in the
@@ -60,7 +62,7 @@ def referrals(cards: Sequence[ReferralCard], agent: Sequence[Said], caller: Sequ
         need = card.time
         if crisis is not None and crisis.confirmed and number in crisis.offered:
             need = min(need, crisis.since)
-        told = _told(number, card.name, need, agent, caller)
+        told = _told(number, card.name, need, agent, caller, rules)
         excused = "" if told is not None else _excuse(number, card, crisis, agent, caller, rules)
         out.append(ReferralOffer(round(card.time, 2), number, card.name, card.reason, card.script, told is not None,
                                  excused, None if told is None else round(told.start, 2),
@@ -68,11 +70,13 @@ def referrals(cards: Sequence[ReferralCard], agent: Sequence[Said], caller: Sequ
     return tuple(out)
 
 
-def _told(number: str, name: str, need: float, agent: Sequence[Said], caller: Sequence[CallerLine]) -> Said | None:
-    """The operator's utterance that said ``number`` (its digits, or spoken: 一一零 and 幺幺零 are 110 in the
-    normalised text) or its name after the need arose at ``need``, else in the turn just before; None: not told.
-    The credit is dated by these words, not by the card."""
-    said = [u for u in agent if number in u.norm or (name and name in u.norm)]
+def _told(number: str, name: str, need: float, agent: Sequence[Said], caller: Sequence[CallerLine],
+          rules: CrisisRules) -> Said | None:
+    """The operator's utterance that told ``number`` (``CrisisRules.tells``, the live pin's rule: dialled,
+    transferred to or given, the number whole and not negated; 一一零 and 幺幺零 are 110 in the normalised text) or
+    said its name, after the need arose at ``need``, else in the turn just before; None: not told.  The credit is
+    dated by these words, not by the card."""
+    said = [u for u in agent if rules.tells(number, u.norm) or (name and name in u.norm)]
     hit = next((u for u in said if u.end >= need - SLACK), None)
     if hit is not None:
         return hit
@@ -95,7 +99,7 @@ def _excuse(number: str, card: ReferralCard, crisis: CrisisReading | None, agent
     for kind in crisis.kinds:
         if kind.one_of and number in kind.numbers:
             other = next((n for n in kind.numbers if n != number
-                          and _told(n, "", crisis.since, agent, caller) is not None), None)
+                          and _told(n, "", crisis.since, agent, caller, rules) is not None), None)
             if other is not None:
                 return f"已告知 {other}({kind.name}告知其中一个号码即可)"
     return ""

@@ -161,8 +161,12 @@ def test_a_number_read_back_or_negated_is_not_told() -> None:
     for said in ("您的电话是13812034567对吧", "您是在幸福路120号吗", "您家是1203室吗", "您先别打120", "不用打120了",
                  "您家的地址是长江路120号吗"):
         assert not told("120", said), said
-    for said in ("我现在马上帮您转接120急救", "请您马上拨打120", "您先挂了打120", "我帮您联系120", "请打电话给120"):
+    for said in ("我现在马上帮您转接120急救", "请您马上拨打120", "您先挂了打120", "我帮您联系120", "请打电话给120",
+                 "我马上请120过去"):
         assert told("120", said), said
+    for number, said in (("12348", "这个可以咨询12348"), ("12333", "社保的话可以问12333"),
+                         ("12348", "法律援助热线是12348"), ("110", "我马上帮您转幺幺零")):
+        assert told(number, said.replace("幺幺零", "110")), said
     names = shipped_table().spoken("120")  # referrals.toml `spoken`: a transfer said by name
     assert "急救中心" in names and told("120", "我马上帮您转接急救中心", names)
     assert not told("120", "急救中心离您家远吗", names)  # named, not transferred to

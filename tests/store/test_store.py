@@ -13,12 +13,15 @@ from typing import Any, cast
 
 import pytest
 
+from assist.protocol.enums import Emotion
 from assist.protocol.events import (
     Alert,
     AlertAcknowledged,
     CallEnded,
     CallStarted,
+    CallState,
     CallSummary,
+    EmotionLevel,
     Prompt,
     Span,
     Transcript,
@@ -164,6 +167,8 @@ async def test_migration_from_version_1_indexes_existing_text(tmp_path: Path) ->
         for column in ("count", "last_time", "last_at"):  # added by migration 4
             conn.execute(f"ALTER TABLE alerts DROP COLUMN {column}")
         conn.execute("ALTER TABLE calls DROP COLUMN audio_seconds")  # added by migration 5
+        for column in ("crisis_numbers", "told"):  # added by migration 6
+            conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     with pytest.raises(SchemaError, match="start the server once"):
         await Store.open(path, readonly=True)
@@ -348,6 +353,31 @@ async def test_record_events_as_a_sink(store: Store) -> None:
     assert [u["text"] for u in data["utterances"]] == ["我的手机138****5678"]
     assert data["alerts"][0]["acknowledged_by"] == "sup"
     assert len(data["prompts"]) == 1
+
+
+async def test_an_ended_crisis_calls_numbers_and_those_told_are_kept(store: Store) -> None:
+    """The last call state of a crisis call (inactive) keeps its numbers and those the operator told, so the
+    supervisor's pin still says 未告知 120 · 请回访 after a reload; a live state or a call without a crisis writes
+    nothing."""
+    now = time.time()
+
+    def state(call_id: str, active: bool, numbers: tuple[str, ...], told: tuple[str, ...]) -> CallState:
+        return CallState(call_id=call_id, agent_id="a1", started_at=now, active=active, duration=30.0,
+                         emotion=EmotionLevel(Emotion.CALM, 0.0), intent=None, department=None, critical=bool(numbers),
+                         crisis_numbers=numbers, told=told)
+
+    for call_id in ("crisis", "calm"):
+        await store.start_call(call_id, "a1", now)
+    assert store.record(state("crisis", True, ("110", "120"), ())) is None  # live: the bus has it
+    assert store.record(state("calm", False, (), ())) is None
+    future = store.record(state("crisis", False, ("110", "120"), ("110",)))
+    assert future is not None
+    await future
+    crisis = (await store.get_call("crisis"))["call"]
+    assert (crisis["crisis_numbers"], crisis["told"]) == (["110", "120"], ["110"])
+    calm = (await store.get_call("calm"))["call"]
+    assert (calm["crisis_numbers"], calm["told"]) == ([], [])
+    assert [c["crisis_numbers"] for c in (await store.list_calls()) if c["call_id"] == "crisis"] == [["110", "120"]]
 
 
 async def test_record_refuses_when_the_queue_is_full(tmp_path: Path) -> None:

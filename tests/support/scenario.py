@@ -185,10 +185,12 @@ PAST = "call-0917"
 def _row(
     call_id: str, agent: str, started: float, ended: float | None, reason: str | None,
     utterances: list[dict[str, Any]], alerts: int, mode: str = "live",
+    crisis_numbers: tuple[str, ...] = (), told: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     return {
         "call_id": call_id, "agent_id": agent, "started_at": started, "ended_at": ended, "end_reason": reason,
         "mode": mode, "utterances": len(utterances), "alerts": alerts,
+        "crisis_numbers": list(crisis_numbers), "told": list(told),  # an ended crisis call's, as the store keeps
         # like the store: the caller's first utterance, else the call's first
         "first_text": next((u["text"] for u in utterances if u["role"] == "caller"),
                            utterances[0]["text"] if utterances else ""),

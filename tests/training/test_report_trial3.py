@@ -18,6 +18,8 @@ from assist.protocol.enums import CallMode
 from assist.protocol.events import Alert, CallStarted, Event
 from assist.store.db import Store
 from assist.training.crisis import CrisisRules, Said, judge
+from assist.training.crisis_signs import CallerLine
+from assist.training.offers import ReferralCard, referrals
 from assist.training.report import build_report
 from assist.training.report_shape import ReferralOffer, TrainingReport
 from assist.training.report_text import TRAINING_ALERTS, render_text
@@ -81,6 +83,25 @@ def test_a_number_said_as_yaoyaoling_is_credited_and_one_never_said_is_not(rules
     assert transfer.done and transfer.time == 20.0
     check = judge(crisis, 10.0, ("120",), agent[:1])
     assert not next(i for i in check.items if i.item == "转接处置").done
+
+
+def test_a_number_read_back_or_refused_credits_no_transfer_and_no_referral(rules: TrainingRules) -> None:
+    """The report tells a number told by live assist's rule (assist.nlp.referral.told): a phone number or house
+    number read back (13812034567, 长江路120号) or a negated one (不用打120) is not 120 told, in the crisis check
+    nor in the referral offers; a transfer said by the number's spoken name (转接急救中心) is."""
+    crisis = CrisisRules.load()
+    card = ReferralCard("caller-2", 10.0, "120", "医疗急救电话", "医疗急症", "请您马上拨打120")
+    caller = [CallerLine("caller-2", "我爸倒地上叫不醒了", 10.0)]
+    for text in ("您的电话是13812034567对吧", "您家是长江路120号吗", "您先不用打120,我问一下情况"):
+        said = [Said(text, rules.normalize(text), 12.0, 14.0)]
+        transfer = next(i for i in judge(crisis, 10.0, ("120",), said).items if i.item == "转接处置")
+        assert not transfer.done, text
+        assert not referrals([card], said, caller, None, crisis)[0].given, text
+    for text in ("我马上帮您转接急救中心,请不要挂机", "请您马上拨打一二零"):
+        said = [Said(text, rules.normalize(text), 12.0, 14.0)]
+        transfer = next(i for i in judge(crisis, 10.0, ("120",), said).items if i.item == "转接处置")
+        assert transfer.done and transfer.said == text, text
+        assert referrals([card], said, caller, None, crisis)[0].given, text
 
 
 # ---------------------------------------------------------------- 询问位置 asked before the crisis card

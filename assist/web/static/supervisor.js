@@ -51,7 +51,8 @@ const queue = new AlertQueue(
     },
     handoff: (callId) => {
       const rec = calls.get(callId);
-      return rec ? { numbers: rec.state.crisis_numbers || [], told: rec.state.told || [] } : null;
+      if (rec) return { numbers: rec.state.crisis_numbers || [], told: rec.state.told || [] };
+      return storedHandoff(callId);
     },
     onCallCounts: (callId, counts) => {
       const rec = calls.get(callId);
@@ -219,6 +220,28 @@ async function storedCardReason(rec) {
     if (row.action !== "withdraw" && p && p.kind === "critical") rec.cardReason = criticalTag((p.data || {}).reason) || rec.cardReason;
   }
   if (rec.cardReason && calls.get(rec.state.call_id) === rec) renderRow(rec);
+}
+
+/**
+ * A pinned call that ended before this page opened (or left the table): its crisis numbers and those the
+ * operator told, as the store kept them from its last call state (null until asked, or when not stored).
+ * Asked once per call; the pins are drawn again when the answer comes.
+ */
+const storedHandoffs = new Map();
+
+function storedHandoff(callId) {
+  if (!storedHandoffs.has(callId)) {
+    storedHandoffs.set(callId, null);
+    getJson(`/api/calls/${encodeURIComponent(callId)}`)
+      .then((stored) => {
+        const call = (stored && stored.call) || {};
+        if (!Array.isArray(call.crisis_numbers) || !call.crisis_numbers.length) return;
+        storedHandoffs.set(callId, { numbers: call.crisis_numbers, told: Array.isArray(call.told) ? call.told : [] });
+        queue.render();
+      })
+      .catch(() => {}); // not stored: the pin names no numbers
+  }
+  return storedHandoffs.get(callId);
 }
 
 /** Order: critical first, then the angriest, then the oldest call. */

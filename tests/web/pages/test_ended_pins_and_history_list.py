@@ -121,6 +121,26 @@ def test_an_ended_crisis_pin_says_whether_the_numbers_were_told(new_page: NewPag
     expect(pin(page, "m11-old").locator(tid("pinned-handoff"))).to_be_hidden()
 
 
+def test_an_ended_crisis_pin_after_a_reload_says_what_the_store_kept(new_page: NewPage,
+                                                                    fake_server: FakeServer) -> None:
+    """Stop 16's review: after a reload an ended crisis call is not among the page's calls, and its pin claimed
+    neither 已告知 nor 未告知; the store keeps the call's last numbers and those told (calls.crisis_numbers, told)."""
+    now = time.time()
+    lines = [{"utterance_id": "r-0", "role": "caller", "text": "我在江边", "start": 1.0, "end": 3.0}]
+    fake_server.scenario.history["m11-reload"] = {
+        "call": _row("m11-reload", "A25", now - 300, now - 200, "completed", lines, 1, crisis_numbers=("120", "110"),
+                     told=("110",)),
+        "utterances": lines, "prompts": [], "alerts": []}
+    page = new_page(viewport=SUPERVISOR)
+    page.goto(f"{fake_server.base_url}/supervisor?name=王组长")
+    expect(page.locator(f'{tid("alert")}[data-alert-id="al-3"]')).to_be_visible()
+    fake_server.push(Alert("m11-r-a", "m11-reload", "A25", "critical", "critical", SELF_HARM, 30.0, None, now - 250))
+    stored = pin(page, "m11-reload")
+    expect(stored).to_have_attribute("data-live", "false")
+    expect(stored.locator(tid("pinned-handoff"))).to_have_text("已告知 110 · 未告知 120 · 请回访")
+    expect(stored.locator(tid("pinned-handoff"))).to_have_class("pin-handoff pin-untold")
+
+
 HISTORY = [
     ("t4-f6-training-property-70523", "trainee46",
      "你好我是阳光花园的业主我们小区电梯坏了一个礼拜了物业一直不修我家住十八楼老人腿脚不好根本下不了楼"),
