@@ -17,18 +17,27 @@ _NUMBER = re.compile(r"^[0-9]{3,8}$")
 DENIAL_REST = 6  # letters a denial of danger may carry besides its own words (没有没有,就是问问)
 
 
-# a number told: dialled, transferred to, sent for, or given to dial or ask (拨打120, 转接110, 帮您联系120, 请打119,
-# 报警110, 请110民警过去, 咨询12348, 可以问12333, 法律援助热线是12348), the number whole (not 13812034567 or 120号),
-# not negated (别打120, 不用打120); the one rule of live assist's pin and the training report
-_TELL = (r"(?<!别)(?<!不用)(?<!不要)(?<!没)"
-         r"(?:拨打|拨|打|转接|转到|转给|转|接通|联系|呼叫|报警|通知|请|咨询|问|找|热线是|电话是|号码是)(?:一下)?(?:给)?(?:您)?")
+# A number told, the one rule of live assist's pin and the training report: the number whole (not 13812034567 or
+# 120号) or a spoken name (急救中心), not negated (别打120, 请不要打120, 不需要打120) nor asked about (打过120吗)
+# - after a word of dialling, transferring or sending, a few words between (拨打120, 马上帮您转接急救中心, 叫了120);
+_DIAL = r"(?:拨打|拨|打|转接|转到|转给|接通|联系|呼叫|报警|通知|致电|叫了|叫辆|叫个|派)"
+# - right after a word of giving or asking (请110民警过去, 转幺幺零, 可以问12333, 咨询12348, 向12315投诉, 帮您报110,
+#   社保电话12333, 号码,12356), never 请问, 申请, 问题, 转交 or 转账
+_GIVE = r"(?:(?<![请申邀])请|(?<!请)问问|(?<!请)问一下|可以问|去问|咨询|找|向|报|转)"
+_NUMBER_IS = r"(?:热线|电话|号码)是?[,:]?"  # the number itself, not a name (不挂电话民警马上就到)
+_NEGATED = re.compile(r"(?:(?:别|不用|不要|不必|不需要|没必要|先不)[^,.!?;]{0,3}|没有?)$")  # before the verb
+_ASKED = re.compile(r"别|不用|不要|过")  # between the verb and the number: 打不要打120, 打过120吗
+_NOT_NAME = r"(?!通道|栓|设施|知识|培训|器材|人员|队伍)"  # 消防通道, 急救知识: the name of no one to call
 
 
 def told(number: str, said: str, names: tuple[str, ...] = ()) -> bool:
     """Whether the operator's normalised words ``said`` tell or transfer to ``number``, or to one of its spoken
     ``names`` (转接急救中心, 帮您联系派出所: referrals.toml ``spoken``)."""
-    target = "|".join([f"(?<!\\d){re.escape(number)}(?!\\d|号|室|栋|楼|单元|路)", *map(re.escape, names)])
-    return re.search(f"{_TELL}[^,.!?;]{{0,6}}(?:{target})", said) is not None
+    whole = f"(?<!\\d){re.escape(number)}(?!\\d|号|室|栋|楼|单元|路|元|块)"
+    target = "|".join([whole, *(f"{re.escape(n)}{_NOT_NAME}" for n in names if n)])
+    pattern = f"(?:{_DIAL}(?P<gap>[^,.!?;]{{0,6}}?)|{_GIVE}(?:一下)?(?:给)?(?:您)?)(?:{target})|{_NUMBER_IS}{whole}"
+    return any(not _NEGATED.search(said[:m.start()]) and not _ASKED.search(m.group("gap") or "")
+               for m in re.finditer(pattern, said))
 
 
 @dataclass(frozen=True, slots=True)

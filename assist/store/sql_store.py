@@ -237,11 +237,15 @@ class SqlStore(SqlReads, Generic[C]):
         return op
 
     def _handoff_op(self, call_id: str, numbers: Sequence[str], told: Sequence[str]) -> Op[C]:
-        params = (" ".join(numbers), " ".join(told), time.time(), call_id)
+        """Keep a crisis call's numbers and those told; a number told before a resume stays told."""
 
         async def op(conn: C) -> None:
-            if await self._execute(conn, CALL_HANDOFF, params) == 0:
+            rows = await self._query(conn, "SELECT told FROM calls WHERE call_id = $1", (call_id,))
+            if not rows:
                 raise NotFound(f"no call {call_id!r}")
+            before = set(str(rows[0][0]).split())
+            said = [n for n in numbers if n in told or n in before]
+            await self._execute(conn, CALL_HANDOFF, (" ".join(numbers), " ".join(said), time.time(), call_id))
 
         return op
 

@@ -84,10 +84,10 @@ class CrisisRules:
     ended: tuple[str, str] | None = None  # [ended]: (name, expected) of closing a call before the transfer
     spoken: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (number, names an operator transfers to it by)
 
-    def tells(self, number: str, norm: str) -> bool:
-        """Whether the operator's normalised words tell or transfer to ``number`` (by number or spoken name):
-        ``assist.nlp.referral.told``, the rule of the live supervisor pin's 已告知."""
-        return told(number, norm, dict(self.spoken).get(number, ()))
+    def tells(self, number: str, norm: str, names: tuple[str, ...] = ()) -> bool:
+        """Whether the operator's normalised words tell or transfer to ``number`` (by number, spoken name or one of
+        ``names``: a card's 心理援助热线): ``assist.nlp.referral.told``, the rule of the live pin's 已告知."""
+        return told(number, norm, (*dict(self.spoken).get(number, ()), *names))
 
     @classmethod
     def load(cls, path: Path | None = None, kind_numbers: Path | None = None,

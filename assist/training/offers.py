@@ -2,8 +2,8 @@
 
 **Referrals.** A number counts as told (``ReferralOffer.given``) when the operator told it (dialled,
 transferred to, sent for or given, the number whole and not negated: ``assist.nlp.referral.told``, the rule
-of live assist's supervisor pin; a phone number read back is not 120 told) or said the number's name
-(心理援助热线) at any time after the caller's need for it arose: for a crisis number, from
+of live assist's supervisor pin; a phone number read back is not 120 told), or the number's name in the same
+way (可以问心理援助热线), at any time after the caller's need for it arose: for a crisis number, from
 the caller's utterance with the first crisis card (the number may have come on a later card, as 110
 did when the operator had already said 通知一一零交警); for another number, from the caller's
 utterance with its card.  Said before that, it counts when it was said for that need: in the
@@ -72,11 +72,11 @@ def referrals(cards: Sequence[ReferralCard], agent: Sequence[Said], caller: Sequ
 
 def _told(number: str, name: str, need: float, agent: Sequence[Said], caller: Sequence[CallerLine],
           rules: CrisisRules) -> Said | None:
-    """The operator's utterance that told ``number`` (``CrisisRules.tells``, the live pin's rule: dialled,
-    transferred to or given, the number whole and not negated; 一一零 and 幺幺零 are 110 in the normalised text) or
-    said its name, after the need arose at ``need``, else in the turn just before; None: not told.  The credit is
-    dated by these words, not by the card."""
-    said = [u for u in agent if rules.tells(number, u.norm) or (name and name in u.norm)]
+    """The operator's utterance that told ``number`` or its ``name`` (``CrisisRules.tells``, the live pin's rule:
+    dialled, transferred to or given, the number whole and not negated; 一一零 and 幺幺零 are 110 in the normalised
+    text) after the need arose at ``need``, else in the turn just before; None: not told.  The credit is dated by
+    these words, not by the card."""
+    said = [u for u in agent if rules.tells(number, u.norm, (name,) if name else ())]
     hit = next((u for u in said if u.end >= need - SLACK), None)
     if hit is not None:
         return hit

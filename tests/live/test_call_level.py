@@ -165,8 +165,24 @@ def test_a_number_read_back_or_negated_is_not_told() -> None:
                  "我马上请120过去"):
         assert told("120", said), said
     for number, said in (("12348", "这个可以咨询12348"), ("12333", "社保的话可以问12333"),
-                         ("12348", "法律援助热线是12348"), ("110", "我马上帮您转幺幺零")):
-        assert told(number, said.replace("幺幺零", "110")), said
+                         ("12348", "法律援助热线是12348"), ("110", "我马上帮您转110"), ("12333", "社保电话12333"),
+                         ("12333", "您可以致电12333"), ("12315", "您可以向12315投诉"), ("12356", "您记一下号码,12356"),
+                         ("120", "我这边已经给您叫了120"), ("110", "我帮您报110"), ("120", "没事的,我马上拨打120")):
+        assert told(number, said), said
+
+
+def test_a_question_a_refusal_or_a_word_like_a_name_is_not_told() -> None:
+    """Stop 17's review: 请问, 问题, 申请 and a 请 before a refusal must not tell a number or a spoken name."""
+    table = shipped_table()
+    cases = [("120", "请问救护车到了吗"), ("110", "请问警察来了吗"), ("119", "请问被占用的是消防通道还是小区主干道?"),
+             ("110", "您这个问题派出所会处理的"), ("120", "请您稍等120马上就到"), ("12333", "这个问题12333也能解答"),
+             ("12356", "您可以申请心理援助"), ("110", "您的电话是多少我让派出所联系您"), ("120", "请不要打120"),
+             ("120", "请您先别打120"), ("120", "请先不用打120"), ("110", "请您别着急民警马上到"),
+             ("120", "不需要打120"), ("120", "没必要打120"), ("110", "别再打110了"), ("120", "先不要拨打120"),
+             ("120", "您之前打过120吗"), ("110", "转交派出所"), ("110", "转告民警"), ("120", "转账120元"),
+             ("110", "请问一下派出所在哪"), ("110", "我不挂电话民警马上就到")]
+    for number, said in cases:
+        assert not table.tells(number, said), said
     names = shipped_table().spoken("120")  # referrals.toml `spoken`: a transfer said by name
     assert "急救中心" in names and told("120", "我马上帮您转接急救中心", names)
     assert not told("120", "急救中心离您家远吗", names)  # named, not transferred to

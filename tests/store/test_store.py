@@ -378,6 +378,10 @@ async def test_an_ended_crisis_calls_numbers_and_those_told_are_kept(store: Stor
     calm = (await store.get_call("calm"))["call"]
     assert (calm["crisis_numbers"], calm["told"]) == ([], [])
     assert [c["crisis_numbers"] for c in (await store.list_calls()) if c["call_id"] == "crisis"] == [["110", "120"]]
+    # the call resumed on another connection: its new session told 120 only; 110, told before, stays told
+    await (store.record(state("crisis", False, ("110", "120"), ("120",))) or asyncio.sleep(0))
+    crisis = (await store.get_call("crisis"))["call"]
+    assert (crisis["crisis_numbers"], crisis["told"]) == (["110", "120"], ["110", "120"])
 
 
 async def test_record_refuses_when_the_queue_is_full(tmp_path: Path) -> None:

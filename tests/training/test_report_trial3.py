@@ -92,7 +92,8 @@ def test_a_number_read_back_or_refused_credits_no_transfer_and_no_referral(rules
     crisis = CrisisRules.load()
     card = ReferralCard("caller-2", 10.0, "120", "医疗急救电话", "医疗急症", "请您马上拨打120")
     caller = [CallerLine("caller-2", "我爸倒地上叫不醒了", 10.0)]
-    for text in ("您的电话是13812034567对吧", "您家是长江路120号吗", "您先不用打120,我问一下情况"):
+    for text in ("您的电话是13812034567对吧", "您家是长江路120号吗", "您先不用打120,我问一下情况", "请问救护车到了吗",
+                 "请您先别打120"):
         said = [Said(text, rules.normalize(text), 12.0, 14.0)]
         transfer = next(i for i in judge(crisis, 10.0, ("120",), said).items if i.item == "转接处置")
         assert not transfer.done, text

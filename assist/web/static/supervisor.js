@@ -23,6 +23,9 @@ const notice = $('[data-testid="notice"]');
 
 /** call_id → {state, row, cells, lines: Map, prompts: Map, endedAt} */
 const calls = new Map();
+// ended calls' crisis numbers and those told, from the store: callId → {numbers, told} | null | {retryAt}
+const storedHandoffs = new Map();
+const HANDOFF_RETRY_MS = 30000;
 const detail = new CallView($(".detail-view"));
 let selected = null;
 let sock = null;
@@ -224,24 +227,25 @@ async function storedCardReason(rec) {
 
 /**
  * A pinned call that ended before this page opened (or left the table): its crisis numbers and those the
- * operator told, as the store kept them from its last call state (null until asked, or when not stored).
- * Asked once per call; the pins are drawn again when the answer comes.
+ * operator told, as the store kept them from its last call state (null while asked, or when none is stored).
+ * One light request per call (/api/calls?call=ID: [] when not stored); after a failure, again 30 s later. The
+ * pins are drawn again when the answer comes. A row leaving the table leaves its own state here first.
  */
-const storedHandoffs = new Map();
 
 function storedHandoff(callId) {
-  if (!storedHandoffs.has(callId)) {
-    storedHandoffs.set(callId, null);
-    getJson(`/api/calls/${encodeURIComponent(callId)}`)
-      .then((stored) => {
-        const call = (stored && stored.call) || {};
-        if (!Array.isArray(call.crisis_numbers) || !call.crisis_numbers.length) return;
-        storedHandoffs.set(callId, { numbers: call.crisis_numbers, told: Array.isArray(call.told) ? call.told : [] });
-        queue.render();
-      })
-      .catch(() => {}); // not stored: the pin names no numbers
-  }
-  return storedHandoffs.get(callId);
+  const known = storedHandoffs.get(callId);
+  if (known && known.retryAt === undefined) return known;
+  if (known === null || (known && Date.now() < known.retryAt)) return null;
+  storedHandoffs.set(callId, null);
+  getJson(`/api/calls?call=${encodeURIComponent(callId)}`)
+    .then((page) => {
+      const call = ((page && page.calls) || [])[0] || {};
+      if (!Array.isArray(call.crisis_numbers) || !call.crisis_numbers.length) return;
+      storedHandoffs.set(callId, { numbers: call.crisis_numbers, told: Array.isArray(call.told) ? call.told : [] });
+      queue.render();
+    })
+    .catch(() => storedHandoffs.set(callId, { retryAt: Date.now() + HANDOFF_RETRY_MS }));
+  return null;
 }
 
 /** Order: critical first, then the angriest, then the oldest call. */
@@ -293,6 +297,8 @@ function markEnded(rec, summary) {
   rec.endedAt = Date.now();
   rec.removeTimer = setTimeout(() => {
     rec.row.remove();
+    const numbers = rec.state.crisis_numbers || [];
+    if (numbers.length) storedHandoffs.set(rec.state.call_id, { numbers, told: rec.state.told || [] });
     calls.delete(rec.state.call_id);
     sortRows();
   }, ENDED_ROW_MS);
