@@ -151,7 +151,27 @@ def test_negated_reported_and_honest_wording_is_not_banned(banned: BannedList, t
     assert banned.find(normalize(text).text) == []
 
 
-@pytest.mark.parametrize("text", ["我跟您打包票,明天肯定修好。", "我做不了主,你找别人吧。", "估计下周就能修好吧。"])
+@pytest.mark.parametrize("text", [
+    # stop 17: a colleague's words told to the caller, a declined promise, the caller's question or demand read
+    # back, the operator's own action vouched for, a phrase named as a phrase, talk about banned phrases
+    "之前有位同事跟您说这不归我们管,那是不对的,这事我们受理。",
+    "我没法跟您拍胸脯说下周一定修好,但我今天就派单。",
+    "我不能跟您乱打包票说月底肯定批,我能做的是每周给您通报一次。",
+    "您问能不能保证月底前退款,我如实说要看商家的答复。",
+    "您要我保证明天一定通水,这个我保证不了,我每两个小时帮您问一次进度。",
+    "我保证今天下班前把您的工单派出去。",
+    "我肯定会给您回电话的,最晚明天上午十点。",
+    "像你冷静点这种话我们是不能说的。",
+    "培训的时候讲过,我不知道这种回答算禁语。",
+])
+def test_others_words_declined_promises_and_own_actions_are_not_banned(banned: BannedList, text: str) -> None:
+    assert banned.find(normalize(text).text) == []
+
+
+@pytest.mark.parametrize("text", ["我跟您打包票,明天肯定修好。", "我做不了主,你找别人吧。", "估计下周就能修好吧。",
+                                  "上回不是跟你说过了吗怎么又打来问", "你问我我也不知道",
+                                  "您问我也白搭,这事得您自己去跑", "您要是早点来办也不至于这样",
+                                  "这个肯定能办好,您放心吧"])
 def test_the_same_words_as_a_promise_or_a_brush_off_still_are(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text)
 

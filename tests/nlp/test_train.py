@@ -131,3 +131,24 @@ def test_grouped_folds_keep_each_writers_rows_together(tmp_path: Path) -> None:
     assert any({examples[i].group for i in train} & {examples[i].group for i in val} for train, val in shuffled)
     with pytest.raises(TrainDataError, match="at least 8 groups"):
         make_folds(examples, TrainConfig(folds=8, group_folds=True))
+
+
+def test_the_banned_model_adds_warnings_where_the_rules_alone_fall_short_of_the_precision_target() -> None:
+    """Stop 17: compliant lines quoting banned words put the rules alone at 93.5% precision, under the 95% target;
+    no threshold reached it, and the model's warnings were switched off (recall 96% → 67%). Now the model adds
+    what keeps the rules' own precision."""
+    import numpy as np
+
+    from assist.nlp.learned import Head, Policy
+    from assist.nlp.trainer import HeadResult, choose_violation
+
+    truth = ["true"] * 60 + ["false"] * 40
+    # the rules find 30 violations and wrongly flag 5 quotes (85.7%); the model is sure of 25 more violations
+    rules: list[str | None] = ["true"] * 30 + ["false"] * 30 + ["true"] * 5 + ["false"] * 35
+    sure = [0.9] * 55 + [0.2] * 5 + [0.1] * 40
+    res = HeadResult(Head.VIOLATION, ("false", "true"), truth, rules, [], [], Policy("model", 0.0, "rules"), 1.0, 1.0,
+                     probabilities=np.array([[1 - p, p] for p in sure]))
+    threshold, flags = choose_violation(res, 0.95)
+    assert threshold < 1.0
+    found, wrong = sum(flags[:60]), sum(flags[60:])
+    assert found >= 55 and found / (found + wrong) >= 30 / 35  # recall 30 → 55+ of 60, precision not below the rules'
