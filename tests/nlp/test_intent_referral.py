@@ -85,6 +85,8 @@ def numbers(analyzer: Analyzer, text: str) -> list[str]:
         ("家里一股煤气味,我奶奶说头晕想吐", "120"),
         ("我爸喝醉了在打我妈妈妈妈流血了", "120"),  # blind v12 (retired): the words between the blow and the blood
         ("屋里一股燃气味,我老伴刚才说头有点晕", "120"),
+        ("我打了胰岛素忘了吃饭,现在浑身冒冷汗手一直抖", "120"),  # low blood sugar
+        ("我低血糖犯了站不稳", "120"),
         # the road made dangerous now: the traffic police close it
         ("盘山公路上山体滑坡了,石头滚到路面上,车还在往上开", "122"),
         ("下穿隧道里积水快到车窗了,还有车往里开", "122"),
