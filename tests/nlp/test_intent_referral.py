@@ -87,6 +87,9 @@ def numbers(analyzer: Analyzer, text: str) -> list[str]:
         ("屋里一股燃气味,我老伴刚才说头有点晕", "120"),
         ("我打了胰岛素忘了吃饭,现在浑身冒冷汗手一直抖", "120"),  # low blood sugar
         ("我低血糖犯了站不稳", "120"),
+        # blind v13 (retired): heatstroke with its signs; extortion with a threat to burn the shop (话 = 说)
+        ("我今天在工地上可能是中暑了,有点站不稳,还吐了两回", "120"),
+        ("有人收保护费,唔畀就话今晚过嚟烧铺", "110"),
         # the road made dangerous now: the traffic police close it
         ("盘山公路上山体滑坡了,石头滚到路面上,车还在往上开", "122"),
         ("下穿隧道里积水快到车窗了,还有车往里开", "122"),
@@ -136,3 +139,13 @@ def test_an_emergency_last_week_is_over_unless_it_goes_on(analyzer: Analyzer, te
 
 def test_an_emergency_that_began_last_week_and_goes_on_now_is_not_over(analyzer: Analyzer) -> None:
     assert analyzer.analyze(Role.CALLER, "上个星期我妈中风了现在还躺着起不来").critical
+
+
+@pytest.mark.parametrize(("text", "critical"), [
+    ("俺也不指望了这两天俺把后事都安排好了", True),  # blind v13 (retired): one's own funeral arranged
+    ("我爸的后事安排好了,想问问丧葬补贴怎么领", False), ("我把我妈的后事办完了,想问问抚恤金", False),
+    ("今天好热差点中暑,想问问高温补贴", False), ("你说要烧掉这些垃圾吗", False),
+])
+def test_own_funeral_heatstroke_and_threats_are_critical_their_look_alikes_not(analyzer: Analyzer, text: str,
+                                                                               critical: bool) -> None:
+    assert analyzer.analyze("caller", text).critical is critical
