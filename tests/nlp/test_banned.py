@@ -163,6 +163,8 @@ def test_negated_reported_and_honest_wording_is_not_banned(banned: BannedList, t
     "我肯定会给您回电话的,最晚明天上午十点。",
     "像你冷静点这种话我们是不能说的。",
     "培训的时候讲过,我不知道这种回答算禁语。",
+    # blind v13 (retired): a denial of pushing away, a promise declined with 随便 between
+    "打老婆可不是家务事,您现在安全吗?", "您没找错地方,这个事我们受理。", "我不能随便跟您打包票,但我会盯着进度。",
 ])
 def test_others_words_declined_promises_and_own_actions_are_not_banned(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text) == []
@@ -171,7 +173,7 @@ def test_others_words_declined_promises_and_own_actions_are_not_banned(banned: B
 @pytest.mark.parametrize("text", ["我跟您打包票,明天肯定修好。", "我做不了主,你找别人吧。", "估计下周就能修好吧。",
                                   "上回不是跟你说过了吗怎么又打来问", "你问我我也不知道",
                                   "您问我也白搭,这事得您自己去跑", "您要是早点来办也不至于这样",
-                                  "这个肯定能办好,您放心吧"])
+                                  "这个肯定能办好,您放心吧", "有话快说,我这边忙着呢", "这是你们两口子的家务事"])
 def test_the_same_words_as_a_promise_or_a_brush_off_still_are(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text)
 
