@@ -325,6 +325,17 @@ def test_the_safety_question_is_never_a_banned_phrase(learned: Analyzer, questio
     assert learned.analyze_final(Role.AGENT, question, ctx).banned == ()
 
 
+@pytest.mark.parametrize("text", ["我想反映一下我们楼里有个老人", "你好,我想说个事,我们村东头有个小孩"])
+def test_a_bare_opener_that_names_a_person_raises_nothing(learned: Analyzer, text: str) -> None:
+    """Stop 17: a model put 0.59 (医疗急症 at 0.40) on 我想反映一下我们楼里有个老人, a safety question before the caller
+    had said anything; a weak guess on a calm bare opener with no cue is no sign (weak_signs.toml plain_questions)."""
+    got = crisis_tiers(learned, [("caller", text)])
+    assert got == [(False, None)]
+    # what follows with a cue of its own still is one
+    later = crisis_tiers(learned, [("caller", text), ("caller", "她说她不想活了药都准备好了")])
+    assert later[1][0]
+
+
 def test_a_later_model_sign_needs_a_cue_or_an_answered_question_below_the_sure_threshold(learned: Analyzer) -> None:
     # the second review: a routine second line (他儿子不管他低保也停了, 0.86 as 走失) went red once an amber stood
     routine = crisis_tiers(learned, [("caller", "我想反映一下我们楼里有个老人"), ("caller", "他儿子不管他低保也停了")])
