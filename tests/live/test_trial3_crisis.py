@@ -331,6 +331,9 @@ def test_a_bare_opener_that_names_a_person_raises_nothing(learned: Analyzer, tex
     had said anything; a weak guess on a calm bare opener with no cue is no sign (weak_signs.toml plain_questions)."""
     got = crisis_tiers(learned, [("caller", text)])
     assert got == [(False, None)]
+    # a place of danger is no bare opener (the second review: 楼顶上有个人, 桥上有个人)
+    for danger in ("我想反映一下楼顶上有个人", "桥上有个人", "水里有个人"):
+        assert not WeakSigns.load().plain_question(danger), danger
     # what follows with a cue of its own still is one
     later = crisis_tiers(learned, [("caller", text), ("caller", "她说她不想活了药都准备好了")])
     assert later[1][0]

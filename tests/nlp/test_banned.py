@@ -173,7 +173,12 @@ def test_others_words_declined_promises_and_own_actions_are_not_banned(banned: B
 @pytest.mark.parametrize("text", ["我跟您打包票,明天肯定修好。", "我做不了主,你找别人吧。", "估计下周就能修好吧。",
                                   "上回不是跟你说过了吗怎么又打来问", "你问我我也不知道",
                                   "您问我也白搭,这事得您自己去跑", "您要是早点来办也不至于这样",
-                                  "这个肯定能办好,您放心吧", "有话快说,我这边忙着呢", "这是你们两口子的家务事"])
+                                  "这个肯定能办好,您放心吧", "有话快说,我这边忙着呢", "这是你们两口子的家务事",
+                                  # stop 17's second review: the reported-speech patterns must not hide these
+                                  "这句话我说最后一遍,你听不懂吗", "你这人怎么听不懂人话这种话我都懒得说",
+                                  "驾照扣分的事不归我们管,你自己去交警队问吧", "我们同事已经跟您说过了,你听不懂吗",
+                                  "有人跟您说过吧,烦死了", "我没法跟您说太多反正肯定给您解决",
+                                  "您问能不能退肯定能退给您", "您要我保证我保证明天一定修好"])
 def test_the_same_words_as_a_promise_or_a_brush_off_still_are(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text)
 
