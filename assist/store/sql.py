@@ -57,6 +57,7 @@ END_CALL: Final[str] = """UPDATE calls SET ended_at = $1, end_reason = $2, updat
 # {greatest}: the dialect's function of the larger of two values
 # an ended crisis call's numbers and those told (space-separated), from its last call state
 CALL_HANDOFF: Final[str] = "UPDATE calls SET crisis_numbers = $1, told = $2, updated_at = $3 WHERE call_id = $4"
+CALL_TOLD: Final[str] = "SELECT told FROM calls WHERE call_id = $1"
 INTERRUPT_OPEN_CALLS: Final[str] = """UPDATE calls SET end_reason = 'interrupted', updated_at = $1,
        ended_at = {greatest}(started_at, coalesce(
            (SELECT max(recorded_at) FROM utterances u WHERE u.call_id = calls.call_id),

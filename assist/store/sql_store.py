@@ -38,6 +38,7 @@ from assist.store.rows import Rows
 from assist.store.sql import (
     ACK_ALERT,
     CALL_HANDOFF,
+    CALL_TOLD,
     END_CALL,
     INSERT_ALERT,
     INTERRUPT_OPEN_CALLS,
@@ -240,7 +241,7 @@ class SqlStore(SqlReads, Generic[C]):
         """Keep a crisis call's numbers and those told; a number told before a resume stays told."""
 
         async def op(conn: C) -> None:
-            rows = await self._query(conn, "SELECT told FROM calls WHERE call_id = $1", (call_id,))
+            rows = await self._query(conn, CALL_TOLD, (call_id,))
             if not rows:
                 raise NotFound(f"no call {call_id!r}")
             before = set(str(rows[0][0]).split())

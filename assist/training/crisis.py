@@ -44,8 +44,8 @@ class CrisisRule:
         caller who took pills, 自伤自杀 and 医疗急症, keeps the despair wording)."""
         return dict(self.by_kind).get(kinds[0], self.expected) if kinds else self.expected
 
-    def said_in(self, norm: str, numbers: Sequence[str], kinds: Sequence[str] = (),
-                tells: Callable[[str, str], bool] = told) -> bool:
+    def said_in(self, norm: str, numbers: Sequence[str], kinds: Sequence[str],
+                tells: Callable[[str, str], bool]) -> bool:
         """Whether one operator utterance (normalised) does this item (in a call whose leading kind of danger has
         patterns of its own, those: a gas leak's caller is kept safe by leaving the room, not by staying on).  The
         transfer item (``number``) is also done by telling one of ``numbers`` (``tells``: the live pin's rule, so a

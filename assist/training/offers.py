@@ -76,7 +76,7 @@ def _told(number: str, name: str, need: float, agent: Sequence[Said], caller: Se
     dialled, transferred to or given, the number whole and not negated; 一一零 and 幺幺零 are 110 in the normalised
     text) after the need arose at ``need``, else in the turn just before; None: not told.  The credit is dated by
     these words, not by the card."""
-    said = [u for u in agent if rules.tells(number, u.norm, (name,) if name else ())]
+    said = [u for u in agent if rules.tells(number, u.norm, (name,))]
     hit = next((u for u in said if u.end >= need - SLACK), None)
     if hit is not None:
         return hit

@@ -71,14 +71,16 @@ def test_each_kinds_own_wording_is_credited_by_its_item() -> None:
     assert {item.name for item, _, _ in worded} == {"情绪承接", "稳住来电人"}
     transfer = next(i for i in rules.items if i.name == "转接处置")
     for item, kind, text in worded:
-        assert item.said_in(text, (), [kind]), (item.name, kind, text)
+        assert item.said_in(text, (), [kind], rules.tells), (item.name, kind, text)
         assert item.wording([kind]) == text != item.expected
         # read out, it must not pass the transfer item without a transfer (stop 16's review)
-        assert not transfer.said_in(text, ("110", "119", "120", "122", "12356")), (item.name, kind, text)
+        numbers = ("110", "119", "120", "122", "12356")
+        assert not transfer.said_in(text, numbers, (), rules.tells), (item.name, kind, text)
     steady = next(i for i in rules.items if i.name == "稳住来电人")
     assert "离开" in steady.wording(["燃气泄漏"])  # not stay indoors
-    assert not steady.said_in("请您先不要挂电话", (), ["燃气泄漏"])  # ... nor credited for it in a gas leak
-    assert steady.said_in("请您先不要挂电话", (), ["医疗急症"])
+    # ... nor credited for it in a gas leak
+    assert not steady.said_in("请您先不要挂电话", (), ["燃气泄漏"], rules.tells)
+    assert steady.said_in("请您先不要挂电话", (), ["医疗急症"], rules.tells)
     assert rules.items[0].wording(["自伤自杀"]) == rules.items[0].expected
     assert rules.items[0].wording(["自伤自杀", "医疗急症"]) == rules.items[0].expected  # pills taken: the leading kind
 

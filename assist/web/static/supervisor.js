@@ -231,7 +231,6 @@ async function storedCardReason(rec) {
  * One light request per call (/api/calls?call=ID: [] when not stored); after a failure, again 30 s later. The
  * pins are drawn again when the answer comes. A row leaving the table leaves its own state here first.
  */
-
 function storedHandoff(callId) {
   const known = storedHandoffs.get(callId);
   if (known && known.retryAt === undefined) return known;
