@@ -165,6 +165,9 @@ def test_negated_reported_and_honest_wording_is_not_banned(banned: BannedList, t
     "培训的时候讲过,我不知道这种回答算禁语。",
     # blind v13 (retired): a denial of pushing away, a promise declined with 随便 between
     "打老婆可不是家务事,您现在安全吗?", "您没找错地方,这个事我们受理。", "我不能随便跟您打包票,但我会盯着进度。",
+    # stop 18: the own action vouched for, what others do asked of them, not promised
+    "我一定转给他们,请他们尽快修好", "我一定把工单转给街道让他们尽快处理", "我一定转给他们督促他们尽快修好",
+    "我一定帮您转办三个工作日内会有回复", "我肯定转交给住建部门处理",
 ])
 def test_others_words_declined_promises_and_own_actions_are_not_banned(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text) == []
@@ -178,7 +181,10 @@ def test_others_words_declined_promises_and_own_actions_are_not_banned(banned: B
                                   "这句话我说最后一遍,你听不懂吗", "你这人怎么听不懂人话这种话我都懒得说",
                                   "驾照扣分的事不归我们管,你自己去交警队问吧", "我们同事已经跟您说过了,你听不懂吗",
                                   "有人跟您说过吧,烦死了", "我没法跟您说太多反正肯定给您解决",
-                                  "您问能不能退肯定能退给您", "您要我保证我保证明天一定修好"])
+                                  "您问能不能退肯定能退给您", "您要我保证我保证明天一定修好",
+                                  # stop 18: the outcome promised after an own action vouched for
+                                  "我肯定转给他们今天就修好", "我保证反映上去明天就能来水", "我肯定转给他们就能解决",
+                                  "我肯定帮您派单明天就有人来修好", "绝对转交给他们明天就能到账"])
 def test_the_same_words_as_a_promise_or_a_brush_off_still_are(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text)
 

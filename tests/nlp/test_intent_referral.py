@@ -90,6 +90,7 @@ def numbers(analyzer: Analyzer, text: str) -> list[str]:
         # blind v13 (retired): heatstroke with its signs; extortion with a threat to burn the shop (话 = 说)
         ("我今天在工地上可能是中暑了,有点站不稳,还吐了两回", "120"),
         ("有人收保护费,唔畀就话今晚过嚟烧铺", "110"),
+        ("那帮人放话要烧了我家", "110"), ("他们放话说要把我家烧了", "110"),  # the review of stop 17
         # the road made dangerous now: the traffic police close it
         ("盘山公路上山体滑坡了,石头滚到路面上,车还在往上开", "122"),
         ("下穿隧道里积水快到车窗了,还有车往里开", "122"),
@@ -145,6 +146,12 @@ def test_an_emergency_that_began_last_week_and_goes_on_now_is_not_over(analyzer:
     ("俺也不指望了这两天俺把后事都安排好了", True),  # blind v13 (retired): one's own funeral arranged
     ("我爸的后事安排好了,想问问丧葬补贴怎么领", False), ("我把我妈的后事办完了,想问问抚恤金", False),
     ("今天好热差点中暑,想问问高温补贴", False), ("你说要烧掉这些垃圾吗", False),
+    # the review of stop 17: the topic first; a death just named, a funeral matter after; a past burning, hearsay
+    ("低保还没发,后事我早就安排好了,也没啥牵挂", True), ("后事我都安排妥了,存折在抽屉里", True),
+    ("我妈上个月去世了,我把后事都安排好了,想问丧葬补助怎么领", False), ("老伴走了,后事我都安排好了", False),
+    ("老伴走了俺把后事安排好了现在想问问抚恤金", False),
+    ("那帮人放话要烧了我家", True), ("他说要砸了我的店", True),
+    ("听说隔壁烧了家具", False), ("他说烧了家里的旧东西", False), ("小说里写烧了房子", False),
 ])
 def test_own_funeral_heatstroke_and_threats_are_critical_their_look_alikes_not(analyzer: Analyzer, text: str,
                                                                                critical: bool) -> None:
