@@ -19,11 +19,19 @@ safety question until the final decides; later partials of the utterance keep th
 cards do not go and come back as the words grow.  Only live calls wait for stable partials: a
 training replay runs the learned path on finals alone, so two replays of one recording give the same
 prompts and the same report.
+
+A live final longer than the encoder's cut needs a second encoder pass for its knowledge search (the search
+reads the whole utterance; ``refine.compute``).  Its cards do not wait for it: the final's words are first
+analysed as its last partial with the learned result (crisis, category, emotion and referral cards, with no
+new knowledge answer), then the search runs and the final itself is analysed with its answers, once, on the
+same thread and before the role's next transcript.  A training replay analyses every final in one step.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -57,6 +65,7 @@ class LearnedCounts:
     stable: int = 0  # stable partials it ran on
     reused: int = 0  # finals that reused their stable partial's result instead of running it again
     busy: int = 0  # stable partials left to the final because the analysis thread had work queued
+    searched_after: int = 0  # finals whose knowledge search followed their cards (a second encoder pass)
 
 
 class CallListener:
@@ -75,6 +84,8 @@ class CallListener:
         self._timers: dict[str, asyncio.TimerHandle] = {}  # utterance id -> its stable-partial timer
         self._learned: dict[str, tuple[str, Refinement | None]] = {}  # utterance id -> stable partial's result
         self._tasks: set[asyncio.Task[None]] = set()
+        self._searching: dict[str, Refinement] = {}  # utterance id -> a final's result waiting for its search
+        self._finishing: set[asyncio.Task[None]] = set()  # finals analysed again once their search is done
         self._closed = False  # the call ended: no stable run starts any more
         self.counts = counts if counts is not None else LearnedCounts()
 
@@ -88,7 +99,7 @@ class CallListener:
         self._analysed[t.utterance_id] = len(t.text)
         return True
 
-    def _refinement(self, t: Transcript) -> Refinement | None:
+    def _refinement(self, t: Transcript, defer: bool) -> Refinement | None:
         """In the analysis thread: the learned result for ``t``, the stable partial's when the words match."""
         kept = self._learned.pop(t.utterance_id, None)
         if self.live.learns:
@@ -96,18 +107,30 @@ class CallListener:
         if kept is not None and kept[0] == join_cjk(t.text):
             self.counts.reused += 1
             return kept[1]
-        return self.live.learned_for(t)
+        return self.live.learned_for(t, defer_search=defer)
 
-    def _analyse(self, t: Transcript) -> list[Event]:
+    def _analyse(self, t: Transcript, defer: bool = False) -> list[Event]:
         """In the analysis thread: the learned path on finals, then the rules; a partial keeps its utterance's
         latest stable result, so the learned cards do not go and come back as the partial grows.  The
         learned path needs no call state, so the lock (which the loop's state reads take) is held only for
-        the rules."""
+        the rules.  ``defer``: a final whose knowledge search needs a second encoder pass is analysed as its
+        last partial now and kept for ``_finish``."""
         if t.final:
-            refinement = self._refinement(t)
+            refinement = self._refinement(t, defer)
+            if refinement is not None and refinement.pending is not None:
+                self._searching[t.utterance_id] = refinement
+                with self._lock:
+                    return self.live.on_transcript(dataclasses.replace(t, final=False), refinement)
         else:
             kept = self._learned.get(t.utterance_id)
             refinement = kept[1] if kept is not None else None
+        with self._lock:
+            return self.live.on_transcript(t, refinement)
+
+    def _finish(self, t: Transcript, refinement: Refinement) -> list[Event]:
+        """In the analysis thread: the knowledge search a final left pending, then the final with it."""
+        refinement = self.live.with_knowledge(refinement)
+        self.counts.searched_after += 1
         with self._lock:
             return self.live.on_transcript(t, refinement)
 
@@ -174,11 +197,36 @@ class CallListener:
         self._watch(session, transcript)
         if not self._due(transcript):
             return ()
-        events = await self._run(self._analyse, transcript)
+        defer = transcript.final and session.live and self.live.learns  # a replay: one step per final
+        events = await self._run(functools.partial(self._analyse, defer=defer), transcript)
+        waiting = self._searching.pop(transcript.utterance_id, None)
+        if waiting is not None:
+            self._follow(session, transcript, waiting)  # queued now: before this role's next transcript
         for ev in events:
             if isinstance(ev, Alert):
                 self.alerts.add(ev)
         return events
+
+    def _follow(self, session: CallSession, t: Transcript, refinement: Refinement) -> None:
+        """Queue the final ``t`` with its knowledge search on the analysis thread; its events follow."""
+        self.counts.pending += 1
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._finish, t, refinement)
+        task = asyncio.get_running_loop().create_task(self._followed(session, t, future))
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
+    async def _followed(self, session: CallSession, t: Transcript, future: asyncio.Future[list[Event]]) -> None:
+        try:
+            events = await future
+        except Exception:  # as a listener's failure in delivery: logged, the call goes on
+            log.exception("call %s: the final %s with its knowledge search failed", session.call_id, t.utterance_id)
+            return
+        finally:
+            self.counts.pending -= 1
+        for ev in events:
+            if isinstance(ev, Alert):
+                self.alerts.add(ev)
+            session.emit(ev)
 
     async def _run(self, analyse: Callable[[Transcript], list[Event]], t: Transcript) -> list[Event]:
         """``analyse(t)`` on the analysis thread, counted in ``counts.pending`` while it waits or runs."""
@@ -193,6 +241,8 @@ class CallListener:
             return self.live.state(active=active)
 
     async def on_end(self, session: CallSession, summary: CallSummary) -> Sequence[Event]:
+        if self._finishing:  # the last finals' analyses with their knowledge search: part of the call's state
+            await asyncio.gather(*tuple(self._finishing), return_exceptions=True)
         self._closed = True
         for task in self._tasks:
             task.cancel()

@@ -119,15 +119,22 @@ class LiveAssist:
 
     # ------------------------------------------------------------ public
 
-    def learned_for(self, t: Transcript) -> Refinement | None:
+    def learned_for(self, t: Transcript, *, defer_search: bool = False) -> Refinement | None:
         """The learned path for a final or a stable partial (blocking, ~40 ms: run it off the event loop),
         or None: the caller's heads, or on the operator's channel the banned-phrase head.  Pass it to
-        ``on_transcript(t, refinement)``."""
+        ``on_transcript(t, refinement)``.  ``defer_search``: a knowledge search needing a second encoder pass
+        is left pending (``refinement.pending``) for ``with_knowledge``."""
         if not isinstance(self._analyzer, LearnedAnalyzer):
             return None
         text = join_cjk(t.text)
         role = Role.AGENT if self._suggested.voice(Role(t.role), text) is Role.AGENT else Role.CALLER
-        return self._analyzer.learned_refinement(role, text) if text.strip() else None
+        return self._analyzer.learned_refinement(role, text, defer_search=defer_search) if text.strip() else None
+
+    def with_knowledge(self, refinement: Refinement) -> Refinement:
+        """Blocking: ``refinement`` with the knowledge search ``learned_for`` left pending."""
+        if refinement.pending is None or not isinstance(self._analyzer, LearnedAnalyzer):
+            return refinement
+        return self._analyzer.learned_search(refinement)
 
     @property
     def learns(self) -> bool:

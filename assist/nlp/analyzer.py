@@ -181,16 +181,23 @@ class Analyzer:
             return f"rules only: no learned analysis model ({shipped} not found; `assist train` builds one)"
         return "rules only: the learned analysis model was not loaded (not requested)"
 
-    def learned_refinement(self, role: Role, text: str) -> Refinement | None:
+    def learned_refinement(self, role: Role, text: str, *, defer_search: bool = False) -> Refinement | None:
         """The learned decisions for one utterance, without the call context.
 
         Thread-safe and blocking (~40 ms): the server runs it in a worker thread on finals and stable partials,
-        then applies it on the event loop with ``refine(..., refinement=...)``."""
+        then applies it with ``refine(..., refinement=...)``.  ``defer_search``: a knowledge search that needs a
+        second encoder pass is left to ``learned_search`` (``refine.compute``)."""
         if self.learned is None:
             return None
         from assist.nlp.refine import compute
 
-        return compute(self, self.analyze(role, text))
+        return compute(self, self.analyze(role, text), defer_search=defer_search)
+
+    def learned_search(self, refinement: Refinement) -> Refinement:
+        """Blocking: ``refinement`` with the knowledge search it left pending (``refine.search_pending``)."""
+        from assist.nlp.refine import search_pending
+
+        return search_pending(self, refinement)
 
     def refine(self, a: Analysis, context: CallContext | None = None, *, utterance_id: str | None = None,
                refinement: Refinement | None = None) -> Analysis:

@@ -252,6 +252,10 @@ class HybridKb:
         scale = max(1e-3, sum(spread) / max(1, len(entries)) * SCALE_FACTOR)
         return Gate(null, scale)
 
+    def reuses(self, normalized: str, encoded: Encoded) -> bool:
+        """Whether ``search(normalized, encoded)`` reuses ``encoded``'s vector (no encoder pass of its own)."""
+        return encoded.text == clean(self.kb.wording(normalized))
+
     def search(self, normalized: str, encoded: Encoded | None = None, limit: int = 3,
                threshold: float = THRESHOLD) -> list[KbHit]:
         """Best entries whose gate probability is >= ``threshold``, best first; [] for off-topic text.
@@ -263,7 +267,7 @@ class HybridKb:
         query = clean(self.kb.wording(normalized))
         if not query or not self.kb.entries or limit <= 0:
             return []
-        same = encoded is not None and encoded.text == query
+        same = encoded is not None and self.reuses(normalized, encoded)
         vector = encoded.vector if encoded is not None and same else self.embedder.embed_queries([query])[0]
         fused, dense = self._scores(query, vector)
         order = [int(i) for i in np.argsort(-fused, kind="stable")[:limit]]

@@ -155,6 +155,9 @@ class Refinement:
 
     result: LearnedResult | None  # None: the encoder cannot load (rules-only)
     knowledge: tuple[KbHit, ...] | None  # hybrid knowledge search (None: keep the rules' hits)
+    # the normalised utterance whose knowledge search was left to a follow-up (``compute(..., defer_search=True)``:
+    # a final longer than the encoder's cut needs a second encoder pass for it); ``knowledge`` is () meanwhile
+    pending: str | None = None
 
 
 class RulesEngine(Protocol):
@@ -185,8 +188,11 @@ class RulesEngine(Protocol):
     def word_starts(self, text: str) -> frozenset[int]: ...
 
 
-def compute(analyzer: RulesEngine, a: Analysis) -> Refinement:
-    """Blocking: encoder, learned heads, crisis nets and hybrid knowledge search for ``a``."""
+def compute(analyzer: RulesEngine, a: Analysis, *, defer_search: bool = False) -> Refinement:
+    """Blocking: encoder, learned heads, crisis nets and hybrid knowledge search for ``a``.  With
+    ``defer_search``, a knowledge search that would encode the utterance a second time (a final longer than
+    the encoder's cut: the search reads it whole) is left out and named in ``pending``, for ``search_pending``
+    after the cards are out (live calls: the crisis, category and emotion cards do not wait for it)."""
     engine = analyzer.learned
     if engine is None or not a.normalized.text:
         return Refinement(None, None)
@@ -200,8 +206,19 @@ def compute(analyzer: RulesEngine, a: Analysis) -> Refinement:
     if analyzer.hybrid is not None and result is not None and vector is not None:
         # the search reuses it when it reads the utterance as the search would (a model trained so): one pass
         encoded = Encoded(engine.query(a.normalized.text), vector)
+        if defer_search and not analyzer.hybrid.reuses(a.normalized.text, encoded):
+            return Refinement(result, (), pending=a.normalized.text)
         knowledge = tuple(analyzer.hybrid.search(a.normalized.text, encoded, limit=analyzer.kb_limit))
     return Refinement(result, knowledge)
+
+
+def search_pending(analyzer: RulesEngine, refinement: Refinement) -> Refinement:
+    """Blocking: ``refinement`` with the knowledge search ``compute`` left to a follow-up (the whole utterance
+    encoded for it); unchanged when none is pending."""
+    if refinement.pending is None or analyzer.hybrid is None:
+        return refinement
+    hits = tuple(analyzer.hybrid.search(refinement.pending, limit=analyzer.kb_limit))
+    return dataclasses.replace(refinement, knowledge=hits, pending=None)
 
 
 def tentative(refinement: Refinement | None) -> Refinement | None:

@@ -118,7 +118,8 @@ class ServerFigures:
         model = (summary() if callable(summary) else "analysis off" if self.pipeline.analyzer is None
                  else "rules only: an analysis engine without a learned model")
         return {"analysis_model": model, "learned_finals": n.finals, "learned_stable_partials": n.stable,
-                "learned_reused": n.reused, "learned_stable_busy": n.busy, "analysis_pending": n.pending}
+                "learned_reused": n.reused, "learned_stable_busy": n.busy, "analysis_pending": n.pending,
+                "learned_searched_after": n.searched_after}
 
     def _pool_stats(self) -> dict[str, Any]:
         if self.pool is None:

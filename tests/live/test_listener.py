@@ -202,3 +202,54 @@ def test_an_empty_final_takes_the_partials_sign_back_from_the_call() -> None:
     assert ctx.danger_seen()
     ctx.forget("u1")
     assert not ctx.danger_seen()
+
+
+# A final longer than the encoder's cut (40 characters): its knowledge search reads it whole, a second pass.
+LONG_QUESTION = "你好我是阳光花园小区的业主我们那栋楼的电梯已经坏了一个多星期了物业一直拖着不修老人根本下不了楼"
+
+
+def _knowledge(events: list[Event]) -> list[Prompt]:
+    return [e for e in events if isinstance(e, Prompt) and e.kind == PromptKind.KNOWLEDGE
+            and e.action == PromptAction.SHOW]
+
+
+async def _settled(listener: CallListener) -> None:
+    for _ in range(200):
+        if listener.counts.pending == 0:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the final's knowledge search never finished")
+
+
+async def test_a_long_finals_cards_do_not_wait_for_its_knowledge_search(
+        learned: Analyzer, executor: ThreadPoolExecutor) -> None:
+    """The final's words are analysed as its last partial at once (no answer yet); the final with its
+    knowledge answer follows, once, and the call's state is the one-step analysis's."""
+    session, listener, as_session = _listener(learned, executor)
+    early = list(await listener.on_transcript(as_session, _t(LONG_QUESTION, final=True)))
+    assert any(isinstance(e, Prompt) for e in early) and not _knowledge(early)
+    await _settled(listener)
+    assert listener.counts.searched_after == 1
+    answers = _knowledge(session.events)
+    assert [p.data.question for p in answers if hasattr(p.data, "question")] == ["和物业有纠纷（物业费、服务差）该找谁？"]
+    replay, one_step, as_replay = _listener(learned, executor)
+    replay.live = False  # a training replay: every final in one step
+    direct = list(await one_step.on_transcript(as_replay, _t(LONG_QUESTION, final=True)))
+    assert one_step.counts.searched_after == 0 and len(_knowledge(direct)) == 1
+    deferred, direct_state = listener.state(True), one_step.state(True)
+    assert (deferred.intent, deferred.department, deferred.emotion, deferred.referrals, deferred.critical) == \
+        (direct_state.intent, direct_state.department, direct_state.emotion, direct_state.referrals,
+         direct_state.critical)
+    assert listener.live.call.knowledge.current == one_step.live.call.knowledge.current is not None
+
+
+async def test_the_end_of_a_call_waits_for_its_last_finals_knowledge_search(
+        learned: Analyzer, executor: ThreadPoolExecutor) -> None:
+    from assist.protocol.enums import EndReason
+    from assist.protocol.events import CallSummary
+
+    session, listener, as_session = _listener(learned, executor)
+    await listener.on_transcript(as_session, _t(LONG_QUESTION, final=True))
+    await listener.on_end(as_session, CallSummary(3.0, {"caller": 1}, EndReason.COMPLETED))
+    assert listener.counts.searched_after == 1 and _knowledge(session.events)
+    assert listener.live.call.knowledge.current is not None  # folded into the call before its last state
