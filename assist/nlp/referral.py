@@ -40,6 +40,12 @@ def told(number: str, said: str, names: tuple[str, ...] = ()) -> bool:
                for m in re.finditer(pattern, said))
 
 
+def spoken_names(doc: Table) -> dict[str, tuple[str, ...]]:
+    """Each ``[[referral]]`` row's ``spoken`` names (急救中心 for 120), by number: the one reading of them that live
+    assist's ``ReferralTable`` and the training report's crisis check (``assist.training.crisis``) share."""
+    return {row.text("number"): row.texts("spoken") for row in doc.tables("referral") if row.has("spoken")}
+
+
 @dataclass(frozen=True, slots=True)
 class ReferralInfo:
     """One row of the referral table."""
@@ -171,6 +177,7 @@ class ReferralTable:
                         int(tim.number("window", 30, lo=1, hi=200)))
         rows: list[tuple[ReferralInfo, list[Entry[_Key]]]] = []
         seen: set[str] = set()
+        spoken = spoken_names(doc)
         for entry in doc.tables("referral"):
             entry.check_keys({"number", "name", "reason", "script", "urgent", "words", "patterns", "not_in",
                               "critical_words", "critical_patterns", "critical_reason", "fuzzy", "crisis_script",
@@ -190,7 +197,7 @@ class ReferralTable:
                                 entry.boolean("urgent"),
                                 entry.text("critical_reason") if entry.has("critical_reason") else None,
                                 entry.text("crisis_script") if entry.has("crisis_script") else None,
-                                _aside(entry), entry.boolean("model_confident"), entry.texts("spoken"))
+                                _aside(entry), entry.boolean("model_confident"), spoken.get(number, ()))
             not_in = entry.texts("not_in")
             entries = [Entry(_Key(number, False), entry.texts("words"), entry.regex_list("patterns", defines), not_in)]
             if has_critical:  # `fuzzy`: critical words are also matched by sound (recognizer slips)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
-from assist.nlp.referral import told
+from assist.nlp.referral import spoken_names, told
 from assist.nlp.safety_questions import SafetyRules
 
 DEFAULT_CRISIS = DEFAULT_DATA_DIR / "crisis.toml"
@@ -138,10 +138,9 @@ class CrisisRules:
                       for k, n in numbers.items())
         ended = doc.table("ended", required=False)
         ended.check_keys({"name", "expected"})
-        spoken = tuple((row.text("number"), row.texts("spoken")) for row in referrals.tables("referral")
-                       if row.has("spoken"))
         return cls(tuple(items), kinds, doc.text("model_mark", "(模型判断)"),
-                   (ended.text("name"), ended.text("expected")) if ended.has("name") else None, spoken)
+                   (ended.text("name"), ended.text("expected")) if ended.has("name") else None,
+                   tuple(spoken_names(referrals).items()))
 
 
 @dataclass(frozen=True, slots=True)
