@@ -286,10 +286,14 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
             and _kind(result, KIND_QUESTION) in (None, *signs.soft_kinds)
             and (signs.aggrieved(text) or (signs.plain_question(text) and label in (None, Emotion.CALM)))):
         # a weak guess (below the confident threshold) on a threat to complain or go public, or on a calm plain
-        # question (几点开门) or bare opener (我想反映一下我们楼里有个老人), with no cue, as the call's first sign: no
-        # sign at all (trials 5 and 6: amber cards on plain opening questions; the independent review: never a
-        # confident or sure one, never with a cue).  Its kind counts as the question would name it (KIND_QUESTION):
-        # a 医疗急症 guess at 0.40 on the opener is no kind
+        # question (几点开门), with no cue, as the call's first sign: no sign at all (trials 5 and 6: amber cards on
+        # plain opening questions; the independent review: never a confident or sure one, never with a cue).  Its
+        # kind counts as the question would name it (KIND_QUESTION)
+        flagged = False
+    if (flagged and not a.critical and not cue and not seen and not vented and not (crit is not None and crit.sure)
+            and signs.bare_opener(text)):
+        # a bare opener (我想反映一下我们楼里有个老人) says nothing of what happened: no guess below sure on it is a
+        # sign, however confident (model 20261207-72ede1d5: 0.67, the crisis card before the caller said anything)
         flagged = False
     if vented and not (crit is not None and crit.sure):
         # 气话 asks rather than raises the card, unless the model is sure; unlike a soft sign it is a first sign a

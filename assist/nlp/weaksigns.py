@@ -45,6 +45,7 @@ class WeakSigns:
     soft_kinds: tuple[str, ...] = ("自伤自杀",)  # the model's guesses hyperbole or a routine request can soften
     grave: tuple[re.Pattern[str], ...] = ()  # cues of a place of danger, means or a plan (在江边, 药攒好了)
     questions_plain: tuple[re.Pattern[str], ...] = ()  # 几点开门, 在哪办: a weak guess on them is none
+    openers: tuple[re.Pattern[str], ...] = ()  # 我想反映一下我们楼里有个老人: no guess below sure on it is a sign
     grievance: tuple[re.Pattern[str], ...] = ()  # a threat to complain or go public (找电视台曝光你们): no sign
     threatens: tuple[re.Pattern[str], ...] = ()  # the caller as the one who threatens (今晚我就下去跟他拼了)
 
@@ -54,14 +55,14 @@ class WeakSigns:
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
                         "closing", "vent_rules", "negative_questions", "soft_kinds", "grievance", "threatens", "grave",
-                        "plain_questions"})
+                        "plain_questions", "bare_openers"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
                    doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
                    doc.regex_list("closing"), frozenset(doc.texts("vent_rules")), doc.regex_list("negative_questions"),
                    tuple(doc.texts("soft_kinds")), grave=doc.regex_list("grave"),
                    grievance=doc.regex_list("grievance"), threatens=doc.regex_list("threatens"),
-                   questions_plain=doc.regex_list("plain_questions"))
+                   questions_plain=doc.regex_list("plain_questions"), openers=doc.regex_list("bare_openers"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -138,6 +139,11 @@ class WeakSigns:
         """A plain question about opening hours or where to do something (几点开门, 在哪办): with no cue, a weak
         model guess on it is no sign (refine.apply)."""
         return any(p.search(text) for p in self.questions_plain)
+
+    def bare_opener(self, text: str) -> bool:
+        """The whole line only names whom the call is about (我想反映一下我们楼里有个老人): a model guess below sure on
+        it is no sign (refine.apply)."""
+        return any(p.search(text) for p in self.openers)
 
     def threat(self, text: str) -> bool:
         """The caller is the one who threatens violence (今晚我就下去跟那个老板拼了): a threat, not a victim."""

@@ -231,7 +231,8 @@ async def test_a_long_finals_cards_do_not_wait_for_its_knowledge_search(
     await _settled(listener)
     assert listener.counts.searched_after == 1
     answers = _knowledge(session.events)
-    assert [p.data.question for p in answers if hasattr(p.data, "question")] == ["和物业有纠纷（物业费、服务差）该找谁？"]
+    questions = [p.data.question for p in answers if hasattr(p.data, "question")]
+    assert questions == ["和物业有纠纷（物业费、服务差）该找谁？"]
     replay, one_step, as_replay = _listener(learned, executor)
     replay.live = False  # a training replay: every final in one step
     direct = list(await one_step.on_transcript(as_replay, _t(LONG_QUESTION, final=True)))

@@ -51,6 +51,21 @@ def test_more_farewell_cues(signs: WeakSigns) -> None:
         assert signs.cue(text), text
 
 
+def test_not_to_be_found_again_is_a_farewell_a_new_number_or_a_move_is_not(signs: WeakSigns) -> None:
+    """Stop 18: model 20261207-72ede1d5 put 0.29 on 谁跟你开玩笑的,明天你们就再也找不到我了 (under its threshold)."""
+    assert signs.farewell("谁跟你开玩笑的,明天你们就再也找不到我了")
+    assert signs.farewell("以后大家再也见不到我了")
+    assert not signs.farewell("换了号你们就再也找不到我了")
+    assert not signs.farewell("我下个月搬走了,你们就再也找不到我了")
+
+
+def test_a_bare_opener_is_the_whole_line_naming_whom_the_call_is_about(signs: WeakSigns) -> None:
+    assert signs.bare_opener("我想反映一下我们楼里有个老人")
+    assert signs.bare_opener("你好,我想问个事,我们村里有个孩子")
+    assert not signs.bare_opener("我想反映一下我们楼里有个老人摔倒了")
+    assert not signs.bare_opener("我想反映一下楼顶上有个人")
+
+
 def test_a_legal_matter_is_routine(signs: WeakSigns) -> None:
     """The sample legal-dispute call: a 0.81 self-harm guess on a debt and a lawsuit is soft (the general question)."""
     assert signs.not_a_sign("还有个事我朋友欠我三万块钱一直不还我想起诉他太气人了")

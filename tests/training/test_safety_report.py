@@ -25,7 +25,9 @@ from assist.training.stored_report import report_for_call
 from assist.web.server import AssistServer
 from tests.support.training import call_url, store_of, stored_call
 
-WEAK = "我 最近 压力 特别 大 睡 不 着"  # the learned net's weak sign: a safety card, not the crisis card
+# the learned net's weak sign (a model-only first sign below its sure threshold): a safety card, not the crisis card
+# (model 20261207-72ede1d5 no longer flags 我最近压力特别大睡不着 alone: stress and no sleep are no danger now)
+WEAK = "我 最近 压力 特别 大 睡 不 着 老 想 一些 不好 的 事"
 OPENING = "您好 市长 热线 请问 有 什么 可以 帮 您"
 
 
@@ -56,9 +58,9 @@ def test_a_safety_question_in_other_words_is_credited_though_the_card_was_withdr
     report = build_report(events, rules)
     [check] = report.safety
     assert check.outcome is SafetyOutcome.ASKED and check.time == 4.0 and check.asked_time == 8.0
-    assert check.said == "我想确认一下您身边有家人陪着吗" and check.caller == "我最近压力特别大睡不着"
+    assert check.said == "我想确认一下您身边有家人陪着吗" and check.caller == "我最近压力特别大睡不着老想一些不好的事"
     assert not any("安全确认" in s for s in report.suggestions)
-    assert "✓ [00:04] 来电人:我最近压力特别大睡不着 → 坐席 [00:08]" in render_text(report)
+    assert "✓ [00:04] 来电人:我最近压力特别大睡不着老想一些不好的事 → 坐席 [00:08]" in render_text(report)
     assert report.to_dict()["safety"][0]["outcome"] == "asked"
 
 
@@ -75,7 +77,7 @@ def test_no_safety_question_in_the_next_turns_is_a_finding_with_the_suggested_qu
     assert isinstance(card, SafetyPayload) and check.question == card.question  # the card's own wording
     assert f"00:04 助手提示安全确认,坐席没有询问来电人的安全;可以问:{check.question}" in report.suggestions
     text = render_text(report)
-    assert "✗ [00:04] 来电人:我最近压力特别大睡不着 → 坐席没有询问" in text
+    assert "✗ [00:04] 来电人:我最近压力特别大睡不着老想一些不好的事 → 坐席没有询问" in text
 
 
 def test_the_callers_next_words_raising_the_crisis_card_hand_over_to_the_crisis_criteria(
