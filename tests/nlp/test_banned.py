@@ -168,6 +168,11 @@ def test_negated_reported_and_honest_wording_is_not_banned(banned: BannedList, t
     # stop 18: the own action vouched for, what others do asked of them, not promised
     "我一定转给他们,请他们尽快修好", "我一定把工单转给街道让他们尽快处理", "我一定转给他们督促他们尽快修好",
     "我一定帮您转办三个工作日内会有回复", "我肯定转交给住建部门处理",
+    # blind v14 (retired): an honest difficulty, the operator's own actions, a declined promise then an own action
+    "距离事情发生已经过了半年,取证可能会比较困难,但我还是先帮您把情况如实记录下来。",
+    "您放心我一定把您的诉求转到供热公司并且明天上午我亲自给您回电话",
+    "这个工单我肯定会帮您跟到底的有任何进展我都会及时联系您",
+    "这个我不能保证结果但我可以保证今天下班前就把工单派出去", "建议您也可以自行联系开发商,同时我这边给您登记",
 ])
 def test_others_words_declined_promises_and_own_actions_are_not_banned(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text) == []
@@ -184,7 +189,11 @@ def test_others_words_declined_promises_and_own_actions_are_not_banned(banned: B
                                   "您问能不能退肯定能退给您", "您要我保证我保证明天一定修好",
                                   # stop 18: the outcome promised after an own action vouched for
                                   "我肯定转给他们今天就修好", "我保证反映上去明天就能来水", "我肯定转给他们就能解决",
-                                  "我肯定帮您派单明天就有人来修好", "绝对转交给他们明天就能到账"])
+                                  "我肯定帮您派单明天就有人来修好", "绝对转交给他们明天就能到账",
+                                  # blind v14 (retired): others' outcome vouched for, a push-away before a
+                                  # goodbye, telling the caller not to be upset
+                                  "我立即为您转办,他们一定会让老板把工资结清", "您犯不着急成这样,我看看",
+                                  "您反映的路灯问题是开发商遗留的,建议您自行联系开发商,祝您生活愉快,再见。"])
 def test_the_same_words_as_a_promise_or_a_brush_off_still_are(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text)
 

@@ -91,6 +91,9 @@ def numbers(analyzer: Analyzer, text: str) -> list[str]:
         ("我今天在工地上可能是中暑了,有点站不稳,还吐了两回", "120"),
         ("有人收保护费,唔畀就话今晚过嚟烧铺", "110"),
         ("那帮人放话要烧了我家", "110"), ("他们放话说要把我家烧了", "110"),  # the review of stop 17
+        # blind v14 (retired): pills already swallowed, the topic first; short of breath with asthma now
+        ("侬帮我记一记我安眠药已经吃下去了一歇歇就好了", "120"),
+        ("我在电梯里卡了快一个钟头,我有点喘不上来,我有哮喘", "120"),
         # the road made dangerous now: the traffic police close it
         ("盘山公路上山体滑坡了,石头滚到路面上,车还在往上开", "122"),
         ("下穿隧道里积水快到车窗了,还有车往里开", "122"),
@@ -152,6 +155,7 @@ def test_an_emergency_that_began_last_week_and_goes_on_now_is_not_over(analyzer:
     ("老伴走了俺把后事安排好了现在想问问抚恤金", False),
     ("那帮人放话要烧了我家", True), ("他说要砸了我的店", True),
     ("听说隔壁烧了家具", False), ("他说烧了家里的旧东西", False), ("小说里写烧了房子", False),
+    ("我妈安眠药吃下去了还是睡不着", False), ("我有哮喘,跑两步就喘不上来,想问问医保", False),
 ])
 def test_own_funeral_heatstroke_and_threats_are_critical_their_look_alikes_not(analyzer: Analyzer, text: str,
                                                                                critical: bool) -> None:
