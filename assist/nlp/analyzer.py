@@ -28,7 +28,7 @@ from assist.nlp.kbwording import QueryWording
 from assist.nlp.normalize import Normalized, Normalizer
 from assist.nlp.referral import Referral, ReferralTable
 from assist.nlp.tokenize import Tokenizer
-from assist.nlp.weaksigns import WeakSigns
+from assist.nlp.weaksigns import MEDICAL, WeakSigns
 from assist.protocol.enums import Category, Emotion, Role
 
 if TYPE_CHECKING:
@@ -240,6 +240,13 @@ class Analyzer:
                     first.append(ref)
         referrals = self.referrals.find(t, first=first)
         emergencies = [r for r in referrals if r.critical]
+        medical = set(self.referrals.crisis_kinds.get(MEDICAL, ()))
+        if emergencies and not emo.critical and {r.number for r in emergencies} <= medical \
+                and self.weak_signs.bereaved(t):
+            # a relative's death told with its symptoms (说胸口闷…抢救了一个多小时也没救过来…这几天办后事): that
+            # emergency is over, no 120 and no crisis card in a funeral-subsidy call (trial 7, t3; weak_signs.toml)
+            referrals = [r for r in referrals if not (r.critical and r.number in medical)]
+            emergencies = []
         urgent = [r for r in referrals if r.urgent]
         signals = [name for name, found in (("critical", emo.critical), ("emergency", emergencies),
                                             ("urgent", urgent)) if found]

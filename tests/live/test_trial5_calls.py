@@ -6,7 +6,7 @@ caller in a rescue (您先别慌) is no 情绪命令 (17)."""
 from __future__ import annotations
 
 from assist.nlp.analyzer import Analyzer
-from assist.protocol.enums import PromptAction, PromptKind
+from assist.protocol.enums import AlertKind, PromptAction, PromptKind
 from assist.protocol.events import Alert, Prompt
 from assist.protocol.payloads import KnowledgePayload
 from tests.support.word_replay import DATA, Turn, call_lines, critical_cards, replay_words, shown
@@ -23,7 +23,8 @@ def test_a_denial_after_venting_clears_the_safety_card_and_keeps_the_answer(lear
     withdrew the ID-card answer and alerted the supervisor."""
     turns = replay(learned, "g")
     assert critical_cards(turns) == []
-    assert [e for _, _, events in turns for e in events if isinstance(e, Alert)] == []
+    # no crisis alert (model 20261207-708b8478 reads 真是烦死了 as 愤怒 0.88: an anger alert, not a crisis one)
+    assert [e for _, _, events in turns for e in events if isinstance(e, Alert) and e.kind == AlertKind.CRITICAL] == []
     denial = [(e.kind, e.action) for line, final, events in turns if final and "随口一说" in line
               for e in events if isinstance(e, Prompt)]
     assert (PromptKind.SAFETY, PromptAction.WITHDRAW) in denial

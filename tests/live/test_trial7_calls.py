@@ -1,0 +1,53 @@
+"""New-user trial 7 (stop 18, docs/nlp-evaluation.md): a bereaved daughter telling how her father died got a red
+120 card with chest-pain first aid in a funeral-subsidy call; extortionists' arson threat with petrol at the door
+was read as self-harm (12356); a courtesy (这是我们应该做的) was warned as a vague promise."""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.nlp.analyzer import Analyzer
+from assist.nlp.banned import BannedList
+from assist.nlp.data import DEFAULT_DATA_DIR
+from assist.nlp.normalize import normalize
+from assist.protocol.enums import Role
+from tests.support.caller_lines import crisis_tiers
+
+BEREAVED = ("嗯 他走得太突然了 那天晚上还好好的 说胸口闷 送到医院的时候人就不行了 "
+            "抢救了一个多小时也没救过来 医生说是心梗 我到现在都不敢相信 这几天办后事 整个人都是懵的 晚上一闭眼就是他")
+EXTORTION = ("报案 俺不敢啊 昨儿黑他们又来了 领头那个光头说 再不拿钱 就一把火把俺店给点了 "
+             "还说知道俺家住哪 俺闺女才上初中 今儿早上开门一看 门口放了一桶汽油 俺这腿到现在都是软的")
+
+
+def test_a_relatives_death_told_with_its_symptoms_is_no_emergency(learned: Analyzer) -> None:
+    (turn,) = crisis_tiers(learned, [("caller", BEREAVED)])
+    assert turn == (False, None)
+    assert "120" not in {r.number for r in learned.analyze_final(Role.CALLER, BEREAVED).referrals}
+
+
+@pytest.mark.parametrize("text", ["我妈去世了 我爸刚才也晕倒了", "我爸走了我也不想活了"])
+def test_danger_now_beside_a_death_still_is(learned: Analyzer, text: str) -> None:
+    assert learned.analyze_final(Role.CALLER, text).critical
+
+
+def test_an_arson_threat_with_petrol_at_the_door_is_violence_not_self_harm(learned: Analyzer) -> None:
+    r = learned.analyze_final(Role.CALLER, EXTORTION)
+    numbers = {x.number for x in r.referrals}
+    assert r.critical and "110" in numbers and "12356" not in numbers, (r.critical_reason, numbers)
+
+
+@pytest.mark.parametrize(("text", "critical"), [
+    ("领头那个光头说 再不拿钱 就一把火把俺店给点了", True), ("今儿早上开门一看 门口放了一桶汽油", True),
+    ("店门口被泼了汽油", True), ("我们家门口放了一桶汽油是给摩托车加的", False), ("一把火把那堆落叶烧了", False),
+])
+def test_arson_threats_by_others_and_their_look_alikes(analyzer: Analyzer, text: str, critical: bool) -> None:
+    assert analyzer.analyze(Role.CALLER, text).critical is critical
+
+
+@pytest.mark.parametrize(("text", "warned"), [
+    ("不客气 这是我们应该做的 有进展我们会及时联系您 请问还有其他需要帮助的吗", False),
+    ("应该的应该的,明天会有人上门", False), ("这个应该明天就能修好", True),
+])
+def test_a_courtesy_is_no_vague_promise(text: str, warned: bool) -> None:
+    banned = BannedList.load(DEFAULT_DATA_DIR / "banned.toml")
+    assert bool(banned.find(normalize(text).text)) is warned
