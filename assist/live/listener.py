@@ -21,10 +21,12 @@ training replay runs the learned path on finals alone, so two replays of one rec
 prompts and the same report.
 
 A live final longer than the encoder's cut needs a second encoder pass for its knowledge search (the search
-reads the whole utterance; ``refine.compute``).  Its cards do not wait for it: the final's words are first
-analysed as its last partial with the learned result (crisis, category, emotion and referral cards, with no
-new knowledge answer), then the search runs and the final itself is analysed with its answers, once, on the
-same thread and before the role's next transcript.  A training replay analyses every final in one step.
+reads the whole utterance; ``refine.compute``).  Its cards do not wait for it: in the same job on the analysis
+thread, the final's words are first analysed as its last partial with the learned result (crisis, category,
+emotion and referral cards, with no new knowledge answer), those events are handed to the loop at once, then the
+search runs and the final itself is analysed with its answers, once.  One job: nothing of the call (the other
+channel included) is analysed between the two steps; a failed search leaves the final with the rules' answers.
+A training replay analyses every final in one step.
 """
 
 from __future__ import annotations
@@ -84,8 +86,6 @@ class CallListener:
         self._timers: dict[str, asyncio.TimerHandle] = {}  # utterance id -> its stable-partial timer
         self._learned: dict[str, tuple[str, Refinement | None]] = {}  # utterance id -> stable partial's result
         self._tasks: set[asyncio.Task[None]] = set()
-        self._searching: dict[str, Refinement] = {}  # utterance id -> a final's result waiting for its search
-        self._finishing: set[asyncio.Task[None]] = set()  # finals analysed again once their search is done
         self._closed = False  # the call ended: no stable run starts any more
         self.counts = counts if counts is not None else LearnedCounts()
 
@@ -109,30 +109,33 @@ class CallListener:
             return kept[1]
         return self.live.learned_for(t, defer_search=defer)
 
-    def _analyse(self, t: Transcript, defer: bool = False) -> list[Event]:
+    def _analyse(self, t: Transcript, early: Callable[[list[Event]], None] | None = None) -> list[Event]:
         """In the analysis thread: the learned path on finals, then the rules; a partial keeps its utterance's
         latest stable result, so the learned cards do not go and come back as the partial grows.  The
         learned path needs no call state, so the lock (which the loop's state reads take) is held only for
-        the rules.  ``defer``: a final whose knowledge search needs a second encoder pass is analysed as its
-        last partial now and kept for ``_finish``."""
+        the rules.  ``early`` (a live call): a final whose knowledge search needs a second encoder pass is
+        analysed as its last partial first, and those events go to ``early`` before the search."""
         if t.final:
-            refinement = self._refinement(t, defer)
-            if refinement is not None and refinement.pending is not None:
-                self._searching[t.utterance_id] = refinement
+            refinement = self._refinement(t, early is not None)
+            if refinement is not None and refinement.pending is not None and early is not None:
                 with self._lock:
-                    return self.live.on_transcript(dataclasses.replace(t, final=False), refinement)
+                    early(self.live.on_transcript(dataclasses.replace(t, final=False), refinement))
+                refinement = self._searched(t, refinement)
         else:
             kept = self._learned.get(t.utterance_id)
             refinement = kept[1] if kept is not None else None
         with self._lock:
             return self.live.on_transcript(t, refinement)
 
-    def _finish(self, t: Transcript, refinement: Refinement) -> list[Event]:
-        """In the analysis thread: the knowledge search a final left pending, then the final with it."""
-        refinement = self.live.with_knowledge(refinement)
+    def _searched(self, t: Transcript, refinement: Refinement) -> Refinement:
+        """In the analysis thread: ``refinement`` with the knowledge search it left pending; on a failure, the
+        rules' answers (the final is still analysed and folded into the call)."""
         self.counts.searched_after += 1
-        with self._lock:
-            return self.live.on_transcript(t, refinement)
+        try:
+            return self.live.with_knowledge(refinement)
+        except Exception:
+            log.exception("call %s: the knowledge search of final %s failed", t.call_id, t.utterance_id)
+            return dataclasses.replace(refinement, knowledge=None, pending=None)
 
     def _analyse_stable(self, t: Transcript) -> list[Event]:
         """In the analysis thread: a partial that stayed the same, unless a final or newer words came."""
@@ -197,32 +200,20 @@ class CallListener:
         self._watch(session, transcript)
         if not self._due(transcript):
             return ()
-        defer = transcript.final and session.live and self.live.learns  # a replay: one step per final
-        events = await self._run(functools.partial(self._analyse, defer=defer), transcript)
-        waiting = self._searching.pop(transcript.utterance_id, None)
-        if waiting is not None:
-            self._follow(session, transcript, waiting)  # queued now: before this role's next transcript
+        early: Callable[[list[Event]], None] | None = None
+        if transcript.final and session.live and self.live.learns:  # a replay: one step per final
+            loop = asyncio.get_running_loop()
+
+            def early(events: list[Event]) -> None:  # from the analysis thread: the loop emits them
+                loop.call_soon_threadsafe(self._emit_early, session, events)
+        events = await self._run(functools.partial(self._analyse, early=early), transcript)
         for ev in events:
             if isinstance(ev, Alert):
                 self.alerts.add(ev)
         return events
 
-    def _follow(self, session: CallSession, t: Transcript, refinement: Refinement) -> None:
-        """Queue the final ``t`` with its knowledge search on the analysis thread; its events follow."""
-        self.counts.pending += 1
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._finish, t, refinement)
-        task = asyncio.get_running_loop().create_task(self._followed(session, t, future))
-        self._finishing.add(task)
-        task.add_done_callback(self._finishing.discard)
-
-    async def _followed(self, session: CallSession, t: Transcript, future: asyncio.Future[list[Event]]) -> None:
-        try:
-            events = await future
-        except Exception:  # as a listener's failure in delivery: logged, the call goes on
-            log.exception("call %s: the final %s with its knowledge search failed", session.call_id, t.utterance_id)
-            return
-        finally:
-            self.counts.pending -= 1
+    def _emit_early(self, session: CallSession, events: list[Event]) -> None:
+        """On the loop: a long final's cards, before its knowledge search is done."""
         for ev in events:
             if isinstance(ev, Alert):
                 self.alerts.add(ev)
@@ -241,8 +232,6 @@ class CallListener:
             return self.live.state(active=active)
 
     async def on_end(self, session: CallSession, summary: CallSummary) -> Sequence[Event]:
-        if self._finishing:  # the last finals' analyses with their knowledge search: part of the call's state
-            await asyncio.gather(*tuple(self._finishing), return_exceptions=True)
         self._closed = True
         for task in self._tasks:
             task.cancel()

@@ -242,8 +242,8 @@ class Analyzer:
         emergencies = [r for r in referrals if r.critical]
         medical = set(self.referrals.crisis_kinds.get(MEDICAL, ()))
         if emergencies and not emo.critical and {r.number for r in emergencies} <= medical \
-                and self.weak_signs.bereaved(t):
-            # a relative's death told with its symptoms (说胸口闷…抢救了一个多小时也没救过来…这几天办后事): that
+                and self.weak_signs.bereaved(t, [(r.span.start, r.span.end) for r in emergencies if r.span]):
+            # a relative's death told with its symptoms (说胸口闷…抢救了一个多小时也没救过来…医生说是心梗): that
             # emergency is over, no 120 and no crisis card in a funeral-subsidy call (trial 7, t3; weak_signs.toml)
             referrals = [r for r in referrals if not (r.critical and r.number in medical)]
             emergencies = []

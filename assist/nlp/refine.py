@@ -295,11 +295,9 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # a bare opener (我想反映一下我们楼里有个老人) says nothing of what happened: no guess below sure on it is a
         # sign, however confident (model 20261207-72ede1d5: 0.67, the crisis card before the caller said anything)
         flagged = False
-    if (flagged and not a.critical and not seen and not vented and signs.bereaved(text)
-            and (_kind(result) == MEDICAL or (_kind(result) is None and not cue))):
-        # a relative's death told (没救过来, 办后事): that emergency is over; a medical guess is no sign, however sure
-        # (trial 7, t3: 0.99 and chest-pain first aid in a funeral-subsidy call; 办后事 is a cue of one's own
-        # affairs, so a medical guess is dropped with it, a guess of no kind only without a cue)
+    if flagged and not a.critical and not seen and not vented and _kind(result) == MEDICAL and signs.bereaved(text):
+        # a relative's failed rescue told (没救过来): that emergency is over; a medical guess is no sign (trial 7, t3:
+        # 0.99 and chest-pain first aid in a funeral-subsidy call)
         flagged = False
     if vented and not (crit is not None and crit.sure):
         # 气话 asks rather than raises the card, unless the model is sure; unlike a soft sign it is a first sign a

@@ -48,8 +48,9 @@ class WeakSigns:
     grave: tuple[re.Pattern[str], ...] = ()  # cues of a place of danger, means or a plan (在江边, 药攒好了)
     questions_plain: tuple[re.Pattern[str], ...] = ()  # 几点开门, 在哪办: a weak guess on them is none
     openers: tuple[re.Pattern[str], ...] = ()  # 我想反映一下我们楼里有个老人: no guess below sure on it is a sign
-    deaths: tuple[re.Pattern[str], ...] = ()  # a relative's death told (没救过来, 办后事): a medical guess is no sign
+    deaths: tuple[re.Pattern[str], ...] = ()  # a relative's failed rescue told (没救过来): that emergency is over
     deaths_unless: tuple[re.Pattern[str], ...] = ()  # ... unless danger now is told too (刚才, 也晕倒了)
+    diagnosis: tuple[re.Pattern[str], ...] = ()  # after it, a trigger only as the doctor's word (医生说是心梗)
     grievance: tuple[re.Pattern[str], ...] = ()  # a threat to complain or go public (找电视台曝光你们): no sign
     threatens: tuple[re.Pattern[str], ...] = ()  # the caller as the one who threatens (今晚我就下去跟他拼了)
 
@@ -59,7 +60,8 @@ class WeakSigns:
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
                         "closing", "vent_rules", "negative_questions", "soft_kinds", "grievance", "threatens", "grave",
-                        "plain_questions", "bare_openers", "bereaved", "bereaved_unless"})
+                        "plain_questions", "bare_openers", "bereaved", "bereaved_unless",
+                        "bereaved_diagnosis"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
                    doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
@@ -67,7 +69,8 @@ class WeakSigns:
                    tuple(doc.texts("soft_kinds")), grave=doc.regex_list("grave"),
                    grievance=doc.regex_list("grievance"), threatens=doc.regex_list("threatens"),
                    questions_plain=doc.regex_list("plain_questions"), openers=doc.regex_list("bare_openers"),
-                   deaths=doc.regex_list("bereaved"), deaths_unless=doc.regex_list("bereaved_unless"))
+                   deaths=doc.regex_list("bereaved"), deaths_unless=doc.regex_list("bereaved_unless"),
+                   diagnosis=doc.regex_list("bereaved_diagnosis"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -150,10 +153,15 @@ class WeakSigns:
         it is no sign (refine.apply)."""
         return any(p.search(text) for p in self.openers)
 
-    def bereaved(self, text: str) -> bool:
-        """The line tells of a relative's death already past (没救过来, 办后事) and of no danger now: a model guess of
-        a medical emergency on it is no sign (refine.apply)."""
-        return any(p.search(text) for p in self.deaths) and not any(p.search(text) for p in self.deaths_unless)
+    def bereaved(self, text: str, triggers: Sequence[tuple[int, int]] = ()) -> bool:
+        """The line tells of a relative's failed rescue (没救过来) and of no danger now, and each of the rules'
+        ``triggers`` (start, end) comes before those words or after them only as the doctor's word (医生说是心梗):
+        that emergency is over (the analyzer's 120, refine.apply's medical guess)."""
+        if any(p.search(text) for p in self.deaths_unless):
+            return False
+        death = min((m.start() for p in self.deaths if (m := p.search(text))), default=None)
+        return death is not None and all(
+            end <= death or any(p.search(text, death, start) for p in self.diagnosis) for start, end in triggers)
 
     def threat(self, text: str) -> bool:
         """The caller is the one who threatens violence (今晚我就下去跟那个老板拼了): a threat, not a victim."""

@@ -25,9 +25,20 @@ def test_a_relatives_death_told_with_its_symptoms_is_no_emergency(learned: Analy
     assert "120" not in {r.number for r in learned.analyze_final(Role.CALLER, BEREAVED).referrals}
 
 
-@pytest.mark.parametrize("text", ["我妈去世了 我爸刚才也晕倒了", "我爸走了我也不想活了"])
-def test_danger_now_beside_a_death_still_is(learned: Analyzer, text: str) -> None:
+# the independent review of stop 18: a first version hid every one of these present emergencies (a death named
+# anywhere in the line, or after the emergency, cancelled it)
+@pytest.mark.parametrize("text", [
+    "我妈去世了 我爸刚才也晕倒了", "我爸走了我也不想活了", "我爸去世了,我妈哭得晕过去了,怎么叫都没反应",
+    "我爸去世以后我妈一个人在家,今天摔倒了起不来,头上流了好多血",
+    "我来问丧葬补助的,排队的时候我突然心口疼得厉害,出了一身冷汗",
+    "我叔叔病故了,我奶奶听说后心脏病犯了,倒在地上一动不动", "老伴没救过来,我孙子在旁边抽搐口吐白沫",
+    "那个撞我的人已经走了,我腿上一直在流血,站不起来", "邻居大爷倒在楼道里一动不动,他老伴前年就去世了,一个人住",
+    "我爸心脏病又犯了倒在地上,上次也是这样差点没救过来", "我老公倒在地上一动不动,他去年心梗就差点去世了",
+    "隔壁着火了烟很大,里面还有个老人,他老伴前年去世了", "煤气泄漏了味道很大,这家老人老伴去世了一个人住",
+])
+def test_danger_now_beside_a_death_still_is(learned: Analyzer, analyzer: Analyzer, text: str) -> None:
     assert learned.analyze_final(Role.CALLER, text).critical
+    assert analyzer.analyze(Role.CALLER, text).critical  # the rules alone too
 
 
 def test_an_arson_threat_with_petrol_at_the_door_is_violence_not_self_harm(learned: Analyzer) -> None:
@@ -39,6 +50,7 @@ def test_an_arson_threat_with_petrol_at_the_door_is_violence_not_self_harm(learn
 @pytest.mark.parametrize(("text", "critical"), [
     ("领头那个光头说 再不拿钱 就一把火把俺店给点了", True), ("今儿早上开门一看 门口放了一桶汽油", True),
     ("店门口被泼了汽油", True), ("我们家门口放了一桶汽油是给摩托车加的", False), ("一把火把那堆落叶烧了", False),
+    ("去年一把火把我家的店烧了,保险到现在还没赔", False),
 ])
 def test_arson_threats_by_others_and_their_look_alikes(analyzer: Analyzer, text: str, critical: bool) -> None:
     assert analyzer.analyze(Role.CALLER, text).critical is critical

@@ -173,6 +173,9 @@ def test_negated_reported_and_honest_wording_is_not_banned(banned: BannedList, t
     "您放心我一定把您的诉求转到供热公司并且明天上午我亲自给您回电话",
     "这个工单我肯定会帮您跟到底的有任何进展我都会及时联系您",
     "这个我不能保证结果但我可以保证今天下班前就把工单派出去", "建议您也可以自行联系开发商,同时我这边给您登记",
+    # the independent review of stop 18: advice that is no push-away, hurrying that is no feeling, an own action
+    "建议您自己和家人商量一下再决定", "用药的问题建议您自己咨询一下主治医生", "您没必要着急跑一趟,材料下周一交也来得及",
+    "我一定帮您问清楚什么时候补发",
 ])
 def test_others_words_declined_promises_and_own_actions_are_not_banned(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text) == []
@@ -193,7 +196,9 @@ def test_others_words_declined_promises_and_own_actions_are_not_banned(banned: B
                                   # blind v14 (retired): others' outcome vouched for, a push-away before a
                                   # goodbye, telling the caller not to be upset
                                   "我立即为您转办,他们一定会让老板把工资结清", "您犯不着急成这样,我看看",
-                                  "您反映的路灯问题是开发商遗留的,建议您自行联系开发商,祝您生活愉快,再见。"])
+                                  "您反映的路灯问题是开发商遗留的,建议您自行联系开发商,祝您生活愉快,再见。",
+                                  # the review of stop 18: the textbook promise, not an own action
+                                  "我一定把您的问题处理好", "您放心我肯定把您的诉求办妥", "用不着这么着急上火"])
 def test_the_same_words_as_a_promise_or_a_brush_off_still_are(banned: BannedList, text: str) -> None:
     assert banned.find(normalize(text).text)
 

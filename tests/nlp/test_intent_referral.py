@@ -151,11 +151,18 @@ def test_an_emergency_that_began_last_week_and_goes_on_now_is_not_over(analyzer:
     ("今天好热差点中暑,想问问高温补贴", False), ("你说要烧掉这些垃圾吗", False),
     # the review of stop 17: the topic first; a death just named, a funeral matter after; a past burning, hearsay
     ("低保还没发,后事我早就安排好了,也没啥牵挂", True), ("后事我都安排妥了,存折在抽屉里", True),
-    ("我妈上个月去世了,我把后事都安排好了,想问丧葬补助怎么领", False), ("老伴走了,后事我都安排好了", False),
+    ("我妈上个月去世了,我把后事都安排好了,想问丧葬补助怎么领", False),
     ("老伴走了俺把后事安排好了现在想问问抚恤金", False),
+    # the independent review of stop 18: one's own arrangements after it, no punctuation, 走了 as leaving; 老伴走了,
+    # 后事我都安排好了 is ambiguous (whose funeral?) and is flagged: missing a caller at risk is the worse error
+    ("我把后事都安排好了,墓地也买好了", True), ("俺把后事都安排好了,抚恤金留给俺闺女", True),
+    ("低保还没发后事我早就安排好了也没啥牵挂", True), ("他走了我把后事都安排好了", True),
+    ("老伴走了,后事我都安排好了", True), ("给我妈办后事我都安排好了", False),
     ("那帮人放话要烧了我家", True), ("他说要砸了我的店", True),
     ("听说隔壁烧了家具", False), ("他说烧了家里的旧东西", False), ("小说里写烧了房子", False),
     ("我妈安眠药吃下去了还是睡不着", False), ("我有哮喘,跑两步就喘不上来,想问问医保", False),
+    ("我妈的安眠药已经吃完了,想问问医保能不能多开一点", False), ("小区投放的老鼠药都吃光了,老鼠还是很多", False),
+    ("前年一把火把俺家房子给烧了,现在还住在亲戚家,想问问有没有救助", False),
 ])
 def test_own_funeral_heatstroke_and_threats_are_critical_their_look_alikes_not(analyzer: Analyzer, text: str,
                                                                                critical: bool) -> None:
