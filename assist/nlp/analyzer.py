@@ -240,13 +240,14 @@ class Analyzer:
                     first.append(ref)
         referrals = self.referrals.find(t, first=first)
         emergencies = [r for r in referrals if r.critical]
-        medical = set(self.referrals.crisis_kinds.get(MEDICAL, ()))
-        if emergencies and not emo.critical and {r.number for r in emergencies} <= medical \
-                and self.weak_signs.bereaved(t, [(r.span.start, r.span.end) for r in emergencies if r.span]):
-            # a relative's death told with its symptoms (说胸口闷…抢救了一个多小时也没救过来…医生说是心梗): that
-            # emergency is over, no 120 and no crisis card in a funeral-subsidy call (trial 7, t3; weak_signs.toml)
-            referrals = [r for r in referrals if not (r.critical and r.number in medical)]
-            emergencies = []
+        if emergencies and not emo.critical:
+            medical = set(self.referrals.crisis_kinds.get(MEDICAL, ()))
+            if {r.number for r in emergencies} <= medical \
+                    and self.weak_signs.bereaved(t, [(r.span.start, r.span.end) for r in emergencies if r.span]):
+                # a relative's death told with its symptoms (说胸口闷…抢救了一个多小时也没救过来…医生说是心梗): that
+                # emergency is over, no 120 and no crisis card in a funeral-subsidy call (trial 7, t3; weak_signs.toml)
+                referrals = [r for r in referrals if not (r.critical and r.number in medical)]
+                emergencies = []
         urgent = [r for r in referrals if r.urgent]
         signals = [name for name, found in (("critical", emo.critical), ("emergency", emergencies),
                                             ("urgent", urgent)) if found]

@@ -252,9 +252,14 @@ class HybridKb:
         scale = max(1e-3, sum(spread) / max(1, len(entries)) * SCALE_FACTOR)
         return Gate(null, scale)
 
+    def _query(self, normalized: str) -> str:
+        """What the search reads of an utterance: dialect wording as the entries write it (俺…咋整 → 我…怎么办), read
+        before the punctuation goes."""
+        return clean(self.kb.wording(normalized))
+
     def reuses(self, normalized: str, encoded: Encoded) -> bool:
         """Whether ``search(normalized, encoded)`` reuses ``encoded``'s vector (no encoder pass of its own)."""
-        return encoded.text == clean(self.kb.wording(normalized))
+        return encoded.text == self._query(normalized)
 
     def search(self, normalized: str, encoded: Encoded | None = None, limit: int = 3,
                threshold: float = THRESHOLD) -> list[KbHit]:
@@ -263,12 +268,11 @@ class HybridKb:
         The dense score reads the whole utterance as the entries write it (俺这社保断了仨月了咋整啊 found its
         entry only so: trial 3's e4); ``encoded`` (the learned path's vector and the text it read) is reused
         when it read just that, so a final the encoder's cut left whole is encoded once."""
-        # dialect wording as the entries write it (俺…咋整 → 我…怎么办), read before the punctuation goes
-        query = clean(self.kb.wording(normalized))
+        query = self._query(normalized)
         if not query or not self.kb.entries or limit <= 0:
             return []
-        same = encoded is not None and self.reuses(normalized, encoded)
-        vector = encoded.vector if encoded is not None and same else self.embedder.embed_queries([query])[0]
+        vector = encoded.vector if encoded is not None and encoded.text == query \
+            else self.embedder.embed_queries([query])[0]
         fused, dense = self._scores(query, vector)
         order = [int(i) for i in np.argsort(-fused, kind="stable")[:limit]]
         prob = {i: self.gate.probability(i, float(dense[i])) for i in order}  # each entry against its own null
