@@ -284,10 +284,12 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         confident = False
     if (flagged and not a.critical and not cue and not seen and not vented and not confident
             and _kind(result, KIND_QUESTION) in (None, *signs.soft_kinds)
-            and (signs.aggrieved(text) or (signs.plain_question(text) and label in (None, Emotion.CALM)))):
-        # a weak guess (below the confident threshold) on a threat to complain or go public, or on a calm plain
-        # question (几点开门), with no cue, as the call's first sign: no sign at all (trials 5 and 6: amber cards on
-        # plain opening questions; the independent review: never a confident or sure one, never with a cue).  Its
+            and (signs.aggrieved(text) or signs.plans_ahead(text)
+                 or (signs.plain_question(text) and label in (None, Emotion.CALM)))):
+        # a weak guess (below the confident threshold) on a threat to complain or go public, on the caller's next
+        # step (弄不明白再打电话问你们: trial 7's polite closing) or on a calm plain question (几点开门), with no cue,
+        # as the call's first sign: no sign at all (trials 5 and 6: amber cards on plain opening questions; the
+        # independent review: never a confident or sure one, never with a cue).  Its
         # kind counts as the question would name it (KIND_QUESTION)
         flagged = False
     if (flagged and not a.critical and not cue and not seen and not vented and not (crit is not None and crit.sure)

@@ -47,6 +47,7 @@ class WeakSigns:
     soft_kinds: tuple[str, ...] = ("自伤自杀",)  # the model's guesses hyperbole or a routine request can soften
     grave: tuple[re.Pattern[str], ...] = ()  # cues of a place of danger, means or a plan (在江边, 药攒好了)
     questions_plain: tuple[re.Pattern[str], ...] = ()  # 几点开门, 在哪办: a weak guess on them is none
+    plans: tuple[re.Pattern[str], ...] = ()  # 弄不明白再打电话问你们: a weak guess on the caller's next step is none
     openers: tuple[re.Pattern[str], ...] = ()  # 我想反映一下我们楼里有个老人: no guess below sure on it is a sign
     deaths: tuple[re.Pattern[str], ...] = ()  # a relative's failed rescue told (没救过来): that emergency is over
     deaths_unless: tuple[re.Pattern[str], ...] = ()  # ... unless danger now is told too (刚才, 也晕倒了)
@@ -60,7 +61,7 @@ class WeakSigns:
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
                         "closing", "vent_rules", "negative_questions", "soft_kinds", "grievance", "threatens", "grave",
-                        "plain_questions", "bare_openers", "bereaved", "bereaved_unless",
+                        "plain_questions", "plans_ahead", "bare_openers", "bereaved", "bereaved_unless",
                         "bereaved_diagnosis"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
@@ -68,7 +69,8 @@ class WeakSigns:
                    doc.regex_list("closing"), frozenset(doc.texts("vent_rules")), doc.regex_list("negative_questions"),
                    tuple(doc.texts("soft_kinds")), grave=doc.regex_list("grave"),
                    grievance=doc.regex_list("grievance"), threatens=doc.regex_list("threatens"),
-                   questions_plain=doc.regex_list("plain_questions"), openers=doc.regex_list("bare_openers"),
+                   questions_plain=doc.regex_list("plain_questions"), plans=doc.regex_list("plans_ahead"),
+                   openers=doc.regex_list("bare_openers"),
                    deaths=doc.regex_list("bereaved"), deaths_unless=doc.regex_list("bereaved_unless"),
                    diagnosis=doc.regex_list("bereaved_diagnosis"))
 
@@ -147,6 +149,11 @@ class WeakSigns:
         """A plain question about opening hours or where to do something (几点开门, 在哪办): with no cue, a weak
         model guess on it is no sign (refine.apply)."""
         return any(p.search(text) for p in self.questions_plain)
+
+    def plans_ahead(self, text: str) -> bool:
+        """The caller says what they will do next (弄不明白再打电话问你们, 今晚就在手机上弄): with no cue, a weak
+        model guess on it is no sign (refine.apply; trial 7's polite closing)."""
+        return any(p.search(text) for p in self.plans)
 
     def bare_opener(self, text: str) -> bool:
         """The whole line only names whom the call is about (我想反映一下我们楼里有个老人): a model guess below sure on

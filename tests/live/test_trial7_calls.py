@@ -51,6 +51,9 @@ def test_an_arson_threat_with_petrol_at_the_door_is_violence_not_self_harm(learn
     ("领头那个光头说 再不拿钱 就一把火把俺店给点了", True), ("今儿早上开门一看 门口放了一桶汽油", True),
     ("店门口被泼了汽油", True), ("我们家门口放了一桶汽油是给摩托车加的", False), ("一把火把那堆落叶烧了", False),
     ("去年一把火把我家的店烧了,保险到现在还没赔", False),
+    # the independent review of stop 18: an ultimatum in other words (only the model had it)
+    ("他说三天之内不还钱就烧了我家", True), ("他们说再不还钱就砸了我的店", True),
+    ("不交物业费就停了我家的水", False), ("上回没给钱就烧了他家的草垛", False),
 ])
 def test_arson_threats_by_others_and_their_look_alikes(analyzer: Analyzer, text: str, critical: bool) -> None:
     assert analyzer.analyze(Role.CALLER, text).critical is critical
@@ -63,3 +66,16 @@ def test_arson_threats_by_others_and_their_look_alikes(analyzer: Analyzer, text:
 def test_a_courtesy_is_no_vague_promise(text: str, warned: bool) -> None:
     banned = BannedList.load(DEFAULT_DATA_DIR / "banned.toml")
     assert bool(banned.find(normalize(text).text)) is warned
+
+
+def test_a_polite_closing_with_the_callers_next_step_asks_nothing(learned: Analyzer) -> None:
+    """Trial 7: the crisis-bank similarity net (the model's own 0.11) asked the safety question on a closing."""
+    turns = crisis_tiers(learned, [
+        ("caller", "我想问一下那个居住证网上怎么续签"),
+        ("agent", "您可以在政务服务网上办理,登录以后选居住证签注就可以"),
+        ("caller", "那我今天晚上就在手机上弄,弄不明白再打电话问你们"),
+    ])
+    assert turns == [(False, None), (False, None)]
+    # a plan does not hide despair said with it
+    (turn,) = crisis_tiers(learned, [("caller", "那我明天再打电话问,反正我也活不了几天了")])
+    assert turn[0] or turn[1] is not None

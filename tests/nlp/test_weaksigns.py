@@ -57,6 +57,26 @@ def test_not_to_be_found_again_is_a_farewell_a_new_number_or_a_move_is_not(signs
     assert signs.farewell("以后大家再也见不到我了")
     assert not signs.farewell("换了号你们就再也找不到我了")
     assert not signs.farewell("我下个月搬走了,你们就再也找不到我了")
+    # the independent review of stop 18: the number or the move said in more words, anywhere in the sentence
+    assert not signs.farewell("我换了手机号码你们就再也找不到我了")
+    assert not signs.farewell("我下个月就搬去海南了,以后你们就再也找不到我了")
+    assert signs.farewell("我想了很久.明天你们就再也找不到我了")
+
+
+def test_a_province_or_a_trip_is_no_place_of_danger(signs: WeakSigns) -> None:
+    """去海南 was a grave cue (去海): provinces, cities and trips are not the sea or a river."""
+    for text in ("我下个月就搬去海南了", "我要去河南打工", "去湖北看我女儿", "俺家今年冬天去海南过年"):
+        assert not signs.cue(text), text
+    for text in ("我想去河里", "我现在就去江边", "我想去海里一了百了"):
+        assert signs.cue(text), text
+
+
+def test_the_callers_next_step_is_a_plan_not_a_sign(signs: WeakSigns) -> None:
+    """Trial 7: a polite closing drew the safety question from the crisis-bank similarity net."""
+    assert signs.plans_ahead("那我今天晚上就在手机上弄,弄不明白再打电话问你们")
+    assert signs.plans_ahead("行那我明天再打过来问问")
+    assert not signs.plans_ahead("我再打电话问你们也没用了")
+    assert not signs.plans_ahead("我今年七十九了腿脚不行了不想再给孩子添麻烦了")
 
 
 def test_a_bare_opener_is_the_whole_line_naming_whom_the_call_is_about(signs: WeakSigns) -> None:
