@@ -90,6 +90,7 @@ class CallLevel:
     reporter: bool = False  # the caller reported someone else's danger (crisis_kinds.toml [reporter])
     aid: CallAid = field(default_factory=CallAid)  # first steps the caller's words called for (first_aid.toml)
     told: list[str] = field(default_factory=list)  # crisis numbers the operator said once the crisis stood
+    urgent: bool = False  # a caller's line told of a matter to handle at once (Analysis.urgent: 急办)
 
     def __post_init__(self) -> None:
         self.crisis = CallCrisis(self.kinds, self.referrals)
@@ -138,6 +139,7 @@ class CallLevel:
         if follow_up or self.asks_route(r):  # a question about the call's answer, or a further route
             weights = HintWeights(weights.category, 0.0)  # (起诉, 律师 in a 欠薪 call): they do not move its 承办
         self.reporter = self.reporter or self.kinds.reports_other(r.normalized.text)
+        self.urgent = self.urgent or r.urgent
         label = r.emotion.label if r.emotion is not None else Emotion.CALM
         intensity = r.emotion.intensity if r.emotion is not None else 0.0
         self.mood.fold(label, intensity, relabel=weights.informative or r.critical)
@@ -246,7 +248,7 @@ class CallLevel:
         return tuple(scripts.scripts(
             emotion=label, intensity=intensity, intent=self.topic.category.current,
             department=self.topic.department.current, critical=self.crisis.active, referrals=offered,
-            kind=self.crisis.kind,
+            kind=self.crisis.kind, urgent=self.urgent,
         ))
 
 

@@ -183,6 +183,7 @@ class Analysis:
     critical: bool = False  # a crisis: the crisis card and crisis mode
     critical_reason: str | None = None
     safety_question: str | None = None  # a weaker signal (learned, or the rules' 气话): ask this, no crisis mode
+    urgent: bool = False  # a matter to handle at once (急办): an urgent number, a safety question, a hazard's words
     escalation: bool = False
     escalation_reasons: tuple[str, ...] = ()  # ids: emotion.toml's signs and the context's (sustained_anger …)
     escalation_why: tuple[str, ...] = ()  # what the words' signs say (emotion.toml reasons: 扬言上访或越级反映)

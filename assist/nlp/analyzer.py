@@ -260,9 +260,10 @@ class Analyzer:
         critical = bool(emo.critical or emergencies)
         reasons_text = [s.reason for s in emo.critical] + [f"{r.critical_reason}({r.number})" for r in emergencies]
         critical_reason = "; ".join(dict.fromkeys(reasons_text)) if critical else None
+        at_once = bool(urgent or vented) or self.empathy.urgent_matter(t)  # 急办: no 3至5个工作日
         empathy = self.empathy.scripts(
             emotion=emo.label, intensity=emo.intensity, intent=cat.name, department=department,
-            critical=bool(emo.critical), referrals=tuple(r.number for r in referrals),
+            critical=bool(emo.critical), referrals=tuple(r.number for r in referrals), urgent=at_once,
         )
         if context is not None:
             context.record(UtteranceRecord(emo.label, emo.intensity, tuple(s.id for s in emo.escalation),
@@ -276,7 +277,7 @@ class Analyzer:
             intent=None if cat.name is None else Category(cat.name), department=department,
             emotion=EmotionReading(Emotion(emo.label), emo.intensity),
             referrals=tuple(referrals), knowledge=knowledge, empathy=tuple(empathy),
-            critical=critical, critical_reason=critical_reason,
+            critical=critical, critical_reason=critical_reason, urgent=at_once,
             escalation=bool(reasons), escalation_reasons=tuple(dict.fromkeys(reasons)),
             escalation_why=tuple(dict.fromkeys(s.reason for s in emo.escalation)),
             evidence={

@@ -8,6 +8,7 @@ psychological support line (``[defaults] support``, 12356) — never 110 as a �
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,11 +32,13 @@ class Script:
     department: bool | None = None
     critical: bool | None = None
     kinds: tuple[str, ...] = ()  # the call's kind of danger is one of these (referrals.toml [crisis_kinds])
+    urgent: bool | None = None  # a matter to handle at once (急办)
 
     def applies(self, emotion: str, intent: str | None, department: str | None, critical: bool,
-                kind: str | None = None) -> bool:
+                kind: str | None = None, urgent: bool = False) -> bool:
         return (
             (not self.emotions or emotion in self.emotions)
+            and (self.urgent is None or self.urgent == urgent)
             and (not self.kinds or kind in self.kinds)
             and (not self.intents or intent in self.intents)
             and (self.department is None or self.department == (department is not None))
@@ -44,7 +47,7 @@ class Script:
 
 
 def _script(entry: Table) -> Script:
-    entry.check_keys({"text", "emotion", "intent", "department", "critical", "kind"})
+    entry.check_keys({"text", "emotion", "intent", "department", "critical", "kind", "urgent"})
     text = entry.text("text")
     names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     unknown = names - PLACEHOLDERS
@@ -58,6 +61,7 @@ def _script(entry: Table) -> Script:
         department=entry.boolean("department") if entry.has("department") else None,
         critical=entry.boolean("critical") if entry.has("critical") else None,
         kinds=entry.texts("kind"),
+        urgent=entry.boolean("urgent") if entry.has("urgent") else None,
     )
 
 
@@ -66,13 +70,14 @@ class EmpathyScripts:
 
     def __init__(self, steps: tuple[tuple[Script, ...], ...], defaults: dict[str, str],
                  emotions: tuple[str, ...], intents: tuple[str, ...], min_intensity: float,
-                 referrals: ReferralTable | None = None) -> None:
+                 referrals: ReferralTable | None = None, urgent: tuple[re.Pattern[str], ...] = ()) -> None:
         self.steps = steps
         self.defaults = defaults
         self.emotions = emotions
         self.intents = intents
         self.min_intensity = min_intensity
         self.referrals = referrals  # the numbers' names and which are urgent (None: the numbers as given)
+        self.urgent_words = urgent  # [when] urgent: a matter to handle at once (急办: a burst main, ice)
 
     @classmethod
     def load(cls, path: Path, referrals: ReferralTable | None = None) -> EmpathyScripts:
@@ -86,7 +91,7 @@ class EmpathyScripts:
         defaults["emergency"] = d.text("emergency", "110", required=False)
         defaults["support"] = d.text("support", "12356", required=False)
         when = doc.table("when")
-        when.check_keys({"emotions", "intents", "min_intensity"})
+        when.check_keys({"emotions", "intents", "min_intensity", "urgent"})
         steps = []
         for step in STEPS:
             scripts = tuple(_script(e) for e in doc.tables(step))
@@ -94,7 +99,12 @@ class EmpathyScripts:
                 raise doc.error(f"[[{step}]] needs a default entry (one without conditions)")
             steps.append(scripts)
         return cls(tuple(steps), defaults, when.choices("emotions", EMOTION_LABELS),
-                   when.choices("intents", CATEGORIES), when.number("min_intensity", 0.0, lo=0.0, hi=1.0), referrals)
+                   when.choices("intents", CATEGORIES), when.number("min_intensity", 0.0, lo=0.0, hi=1.0), referrals,
+                   when.regex_list("urgent"))
+
+    def urgent_matter(self, text: str) -> bool:
+        """``text`` (normalised) tells of a hazard to handle at once ([when] urgent: 水管爆了, 结冰, 井盖没了)."""
+        return any(p.search(text) for p in self.urgent_words)
 
     def wanted(self, emotion: str, intensity: float, intent: str | None, critical: bool) -> bool:
         return critical or (emotion in self.emotions and intensity >= self.min_intensity) or intent in self.intents
@@ -109,13 +119,17 @@ class EmpathyScripts:
         critical: bool = False,
         referrals: Sequence[str] = (),
         kind: str | None = None,
+        urgent: bool = False,
     ) -> list[str]:
         """Three filled scripts, or [] when the caller needs none.  ``referrals``: the numbers offered
         (the call's crisis numbers first); ``{referral}`` is the first urgent one of them.  ``kind``: the
-        call's kind of danger (自伤自杀, 暴力, 被困…), for the entries with a ``kind`` condition."""
-        if not self.wanted(emotion, intensity, intent, critical):
+        call's kind of danger (自伤自杀, 暴力, 被困…), for the entries with a ``kind`` condition.  ``urgent``:
+        a matter to handle at once (`urgent_matter`'s words, a safety question); an urgent number offered
+        makes it one too."""
+        if not self.wanted(emotion, intensity, intent, critical or urgent):
             return []
         emergency = self.emergency(referrals)
+        urgent = urgent or self._offers_urgent(referrals)
         support = self.defaults["support"]
         values = {
             "department": f"{department}{self.defaults['suffix']}" if department else self.defaults["department"],
@@ -128,7 +142,7 @@ class EmpathyScripts:
         }
         out = []
         for scripts in self.steps:
-            chosen = next(s for s in scripts if s.applies(emotion, intent, department, critical, kind))
+            chosen = next(s for s in scripts if s.applies(emotion, intent, department, critical, kind, urgent))
             out.append(chosen.text.format(**values))
         return out
 
@@ -140,6 +154,11 @@ class EmpathyScripts:
             return numbers[0] if numbers else self.defaults["emergency"]
         return next((n for n in numbers if (info := table.rows.get(n)) is not None and info.urgent),
                     self.defaults["emergency"])
+
+    def _offers_urgent(self, numbers: Sequence[str]) -> bool:
+        """An urgent number (110/119/120/122: referrals.toml ``urgent``) is among ``numbers``."""
+        table = self.referrals
+        return table is not None and any(table.is_urgent(n) for n in numbers)
 
     def name(self, number: str) -> str:
         """``number``'s own wording in ``referrals.toml`` (公安报警电话, 心理援助热线); "" without the table."""

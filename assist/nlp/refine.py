@@ -380,10 +380,11 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     referrals, learned_numbers = _learned_referrals(analyzer, result, referrals, flagged,
                                                     quiet=not flagged and not cue and not despair)
     added = (*added, *learned_numbers)
+    urgent = a.urgent or safety_check or critical
     empathy = analyzer.empathy.scripts(
         emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
         intent=fields["intent"], department=fields["department"], critical=critical,
-        referrals=tuple(r.number for r in referrals))
+        referrals=tuple(r.number for r in referrals), urgent=urgent)
     knowledge = a.knowledge if refinement.knowledge is None else refinement.knowledge
     scores = dict(a.scores)
     learned: dict[str, float] = {h.value: round(p.probability, 4) for h, p in result.heads.items()}
@@ -402,13 +403,16 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
                                        soft=soft, kind=kind if flagged else None),
                        utterance_id)
     intent = Category(fields["intent"]) if fields["intent"] is not None else None
-    question = analyzer.referrals.safety_question(kind) if safety_check else None
+    # no kind guessed, 120 offered (a rider fallen on the ice, trial 7): the medical question, not 您现在安全吗
+    asked_kind = MEDICAL if kind is None and any(r.number == "120" for r in referrals) and not floor else kind
+    question = analyzer.referrals.safety_question(asked_kind) if safety_check else None
     marks = a.evidence if heard is None else {**a.evidence, "critical": (Span(words, *heard),)}
     if heard is not None and signs.serious(text):  # grave words: a farewell, a place of danger, means, a plan
         marks["grave"] = marks["critical"]  # (live assist lets such a guess join a crisis of another kind)
     return dataclasses.replace(a, intent=intent, department=fields["department"], emotion=emotion,
                                referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
-                               critical_reason=reason, scores=scores, safety_question=question, evidence=marks)
+                               critical_reason=reason, scores=scores, safety_question=question, evidence=marks,
+                               urgent=urgent or any(r.urgent for r in referrals))
 
 
 def _crisis_referrals(analyzer: RulesEngine, kind: str, referrals: tuple[Referral, ...],

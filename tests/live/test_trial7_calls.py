@@ -79,3 +79,29 @@ def test_a_polite_closing_with_the_callers_next_step_asks_nothing(learned: Analy
     # a plan does not hide despair said with it
     (turn,) = crisis_tiers(learned, [("caller", "那我明天再打电话问,反正我也活不了几天了")])
     assert turn[0] or turn[1] is not None
+
+
+def test_a_rider_fallen_on_a_burst_mains_ice_gets_the_medical_question_and_an_urgent_order(learned: Analyzer) -> None:
+    """Trial 7: a 3–5 working-day limit in the suggested wording, and 您现在安全吗 where 摔倒的人受伤了吗 was
+    wanted.  The call's empathy card keeps the urgent order once the matter was urgent."""
+    from assist.live.prompts import LiveAssist
+    from assist.nlp.analyzer import CallContext
+    from assist.protocol.events import Prompt, Transcript
+    from assist.protocol.payloads import EmpathyPayload
+    lines = [
+        ("caller", "你好 我们这边幸福路和建设路路口那个自来水管子爆了 水流了一地 现在天冷全冻成冰了"),
+        ("agent", "好的您别着急 请问具体是在路口的哪个位置"),
+        ("caller", "刚才有个骑电动车的大爷在那摔倒了 现在还坐在地上呢 你们赶紧派人来处理一下吧"),
+        ("caller", "你们到底什么时候能来人啊 这都多长时间了 再摔一个怎么办"),
+    ]
+    ctx = CallContext()
+    r = learned.analyze_final(Role.CALLER, lines[2][1], ctx)
+    if r.safety_question is not None:  # the model's weak guess asks about the fallen man, not 您现在安全吗
+        assert "意识" in r.safety_question or "受伤" in r.safety_question, r.safety_question
+    live = LiveAssist("c1", "a1", learned, context_factory=CallContext)
+    steps: list[tuple[str, ...]] = []
+    for i, (role, text) in enumerate(lines):
+        for event in live.on_transcript(Transcript("c1", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0)):
+            if isinstance(event, Prompt) and isinstance(event.data, EmpathyPayload):
+                steps.append(event.data.steps)
+    assert steps and all("工作日" not in s[2] for s in steps if s), steps

@@ -10,6 +10,11 @@ from assist.nlp.empathy import EmpathyScripts
 
 
 @pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer.load(use_kb=False)
+
+
+@pytest.fixture(scope="module")
 def scripts() -> EmpathyScripts:
     return EmpathyScripts.load(DEFAULT_DATA_DIR / "empathy.toml")
 
@@ -48,3 +53,34 @@ def test_critical_despair_offers_the_support_line_by_its_own_name(scripts: Empat
     fire = named.scripts(emotion="焦虑", intensity=0.9, intent="求助", department=None, critical=True,
                          referrals=("12356", "119"))
     assert "119" in fire[2] and "12356" not in fire[2]  # an emergency number, not the support line
+
+
+def test_an_urgent_matter_is_an_urgent_order_not_working_days() -> None:
+    """New-user trial 7: a burst main frozen to ice where a rider had fallen got 3至5个工作日 (seed 002: 要求急办的,
+    应及时处理)."""
+    from assist.nlp.normalize import normalize
+    from assist.nlp.referral import ReferralTable
+    table = ReferralTable.load(DEFAULT_DATA_DIR / "referrals.toml")
+    scripts = EmpathyScripts.load(DEFAULT_DATA_DIR / "empathy.toml", table)
+    for text in ("路口那个自来水管子爆了,水流了一地,现在全冻成冰了", "学校门口的井盖没了", "电线掉下来耷拉在人行道上"):
+        assert scripts.urgent_matter(normalize(text).text), text
+    for text in ("我们小区路灯坏了好几天了", "去年水管爆过一次想问问维修基金", "电线杆上贴满了小广告"):
+        assert not scripts.urgent_matter(normalize(text).text), text
+    urgent = scripts.scripts(emotion="焦虑", intensity=0.7, intent="一般诉求", department="水务", urgent=True)
+    assert "急办" in urgent[2] and "水务部门" in urgent[2] and "工作日" not in urgent[2]
+    # an urgent number offered makes the matter urgent too
+    offered = scripts.scripts(emotion="焦虑", intensity=0.7, intent="一般诉求", department="城管", referrals=("120",))
+    assert "工作日" not in offered[2]
+    routine = scripts.scripts(emotion="焦虑", intensity=0.7, intent="一般诉求", department="城管", referrals=("12345",))
+    assert "3至5个工作日" in routine[2]
+    # a crisis keeps its own action commitment
+    crisis = scripts.scripts(emotion="焦虑", intensity=0.7, intent="求助", department=None, critical=True,
+                             referrals=("120",), kind="医疗急症", urgent=True)
+    assert "三方转接120" in crisis[2]
+
+
+def test_the_rules_mark_an_urgent_matter(analyzer: Analyzer) -> None:
+    r = analyzer.analyze("caller", "你好 我们这边路口那个自来水管子爆了 水流了一地 现在天冷全冻成冰了")
+    assert r.urgent and r.empathy and "工作日" not in r.empathy[2]
+    plain = analyzer.analyze("caller", "我们小区路灯坏了好几天了,你们怎么还不来修")
+    assert not plain.urgent
