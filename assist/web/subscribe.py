@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from assist.live.hub import Envelope, Matcher, Subscriber, matcher_for
 from assist.live.session import CallSession
 from assist.protocol.client_messages import parse_client_message
-from assist.protocol.enums import CallMode
+from assist.protocol.enums import AlertKind, CallMode
 from assist.protocol.errors import CLOSE_GOING_AWAY, CLOSE_POLICY, ErrorCode, ProtocolError
 from assist.protocol.events import (
     Acknowledge,
@@ -173,16 +173,28 @@ class SubscriberConnection:
         following = None
         if sub.agent_id is not None:
             mine = [s for s in sessions if s.agent_id == sub.agent_id]
-            following = max(mine, key=lambda s: s.started_at).call_id if mine else None
+            following = max(mine, key=lambda s: s.started_at).call_id if mine else self._ended_crisis(sub)
         alerts: tuple[Alert, ...] = ()
         if self.ctx.pipeline is not None:
             book = self.ctx.pipeline.alerts
-            recent = book.recent() if sub.all else book.recent([s.call_id for s in sessions])
+            shown = [s.call_id for s in sessions] + ([following] if following is not None and not sessions else [])
+            recent = book.recent() if sub.all else book.recent(shown)
             alerts = tuple(
                 a for a in recent
                 if self._visible(a.agent_id, a.call_id, a) and self._mode_ok(sub, self.ctx.call_of(a.call_id)[1], a)
             )
         return Subscribed(calls=tuple(s.state() for s in sessions), alerts=alerts, following=following)
+
+    def _ended_crisis(self, sub: Subscribe) -> str | None:
+        """An agent with no live call: their newest crisis call that has ended, while its critical alert is still
+        in the alert book — the overlay keeps showing it, with what the operator still owes the caller (new-user
+        trial 7: the overlay lost an ended crisis on reload, the supervisor page kept it).  A new call replaces it."""
+        if self.ctx.pipeline is None or sub.agent_id is None:
+            return None
+        crises = [a for a in self.ctx.pipeline.alerts.recent()
+                  if a.kind is AlertKind.CRITICAL and a.agent_id == sub.agent_id
+                  and self._visible(a.agent_id, a.call_id) and self.ctx.call_of(a.call_id)[1] is CallMode.LIVE]
+        return max(crises, key=lambda a: a.created_at).call_id if crises else None
 
     async def _floor_snapshot(self, sub: Subscribe) -> Subscribed:
         """The snapshot with the live calls of the cluster's other nodes (from Redis), not only this node's."""
@@ -206,7 +218,7 @@ class SubscriberConnection:
         following = snapshot.following
         if sub.agent_id is not None:
             mine = [c for c in calls if c.agent_id == sub.agent_id]
-            following = max(mine, key=lambda c: c.started_at).call_id if mine else None
+            following = max(mine, key=lambda c: c.started_at).call_id if mine else snapshot.following
         return Subscribed(calls=calls, alerts=snapshot.alerts, following=following)
 
     async def _renew_tickets(self, subscriber: Subscriber) -> None:

@@ -132,3 +132,36 @@ async def test_audio_call_on_a_server_without_model_is_refused_clearly(live_serv
     # the server goes on serving transcript calls
     events = await replay(live_server.url, "after", sample_lines("legal-dispute.jsonl")[:2])
     assert events[-1]["type"] == "ended"
+
+
+async def test_an_agents_overlay_keeps_following_an_ended_crisis_call_until_the_next_call(
+        live_server: LiveServer) -> None:
+    """New-user trial 7: after a crisis caller hung up, the overlay lost the call on reload (the supervisor page
+    kept it).  An agent subscription with no live call follows the agent's newest ended crisis call; a routine call
+    that ended does not; the next live call replaces it."""
+    crisis = [{"role": "agent", "start": 0.0, "end": 1.0, "text": "您好 12345"},
+              {"role": "caller", "start": 1.5, "end": 4.0, "text": "我真的不想活了 药我都准备好了"}]
+    events = await replay(live_server.url, "call-crisis", crisis, agent="a7")
+    assert any(e["type"] == "prompt" and e["kind"] == "critical" for e in events)
+    reloaded = await subscribe_snapshot(live_server.url, agent_id="a7")
+    assert reloaded["calls"] == [] and reloaded["following"] == "call-crisis"
+    assert [a["call_id"] for a in reloaded["alerts"] if a["kind"] == "critical"] == ["call-crisis"]
+    # another agent's overlay, and an agent whose last call was routine, follow nothing
+    await replay(live_server.url, "call-routine", [{"role": "caller", "start": 0.0, "end": 2.0, "text": "我家停水了"}],
+                 agent="a8")
+    assert (await subscribe_snapshot(live_server.url, agent_id="a8"))["following"] is None
+    # the next live call of the agent is the one followed
+    async with connect(live_server.url + "/ws/call") as ws:
+        await ws.send(json.dumps({"type": "start", "call_id": "call-next", "agent_id": "a7", "sample_rate": 16000,
+                                  "channels": 2, "roles": ["agent", "caller"], "source": "transcript", "speed": 1}))
+        assert (await recv_json(ws))["type"] == "ready"
+        assert (await subscribe_snapshot(live_server.url, agent_id="a7"))["following"] == "call-next"
+        await ws.send(json.dumps({"type": "end"}))
+
+
+async def subscribe_snapshot(url: str, **what: Any) -> dict[str, Any]:
+    async with connect(url + "/ws/subscribe") as ws:
+        await ws.send(json.dumps({"type": "subscribe", **what}))
+        first = await recv_json(ws)
+    assert first["type"] == "subscribed"
+    return first

@@ -14,7 +14,7 @@
 // A row that moves (another call ended) keeps the focus and the caret of a half-typed note.
 
 import { el, setTicking } from "./dom.js";
-import { criticalTag } from "./labels.js";
+import { criticalTag, handoff } from "./labels.js";
 
 /** The <datalist> of quick notes (alert-queue.js adds it to the page). */
 export const QUICK_NOTES_ID = "ack-notes";
@@ -54,10 +54,8 @@ export function pinGroups(records, isLive, handoff = () => null) {
  */
 function handoffText(node, group) {
   const h = group.handoff;
-  const numbers = h && Array.isArray(h.numbers) ? h.numbers : [];
-  const told = h && Array.isArray(h.told) ? h.told.filter((n) => numbers.includes(n)) : [];
-  const untold = numbers.filter((n) => !told.includes(n));
-  node.hidden = group.live || numbers.length === 0;
+  const { told, untold } = handoff(h && h.numbers, h && h.told);
+  node.hidden = group.live || told.length + untold.length === 0;
   const parts = [];
   if (told.length) parts.push(`已告知 ${told.join("、")}`);
   if (untold.length) parts.push(`未告知 ${untold.join("、")} · 请回访`);

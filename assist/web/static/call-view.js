@@ -3,7 +3,7 @@
 // call panel. The page decides which events belong to the call and passes them to apply().
 
 import { displayText, el, fmtClock, fmtPercent, nearBottom, setChildren, setTicking } from "./dom.js";
-import { CRISIS_STEPS, EMPATHY_STEPS, END_REASON_LABEL, MODE_LABEL, NEGATIVE_EMOTIONS, ROLE_LABEL, emotionLevel } from "./labels.js";
+import { CRISIS_STEPS, EMPATHY_STEPS, END_REASON_LABEL, MODE_LABEL, NEGATIVE_EMOTIONS, ROLE_LABEL, emotionLevel, handoff } from "./labels.js";
 import { empathyBody, knowledgeBody, setEmpathyStep } from "./card-views.js";
 
 /** Newest cards kept per kind (older ones drop off). */
@@ -77,6 +77,9 @@ export class CallView {
       el("div", { className: "callbar-side" }, this.state, this.duration),
     );
     this.criticalZone = el("div", { className: "critical-zone", attrs: { role: "alert" } });
+    // An ended crisis call: what the operator still owes the caller (trial 7: after a crisis caller hung up the
+    // overlay offered no call-back step, and lost the call on reload)
+    this.followUp = el("p", { className: "crisis-followup", testid: "crisis-followup", hidden: true, attrs: { role: "alert" } });
     this.flash = el("div", {
       className: "flash",
       testid: "banned-warning",
@@ -143,7 +146,7 @@ export class CallView {
     // (slot-scroll) when a banner (危急 or 安全确认) leaves the cards less room than they need:
     // nothing spills over the transcript, and every card can be read in full.
     this.slotBody = el("div", { className: "slot-scroll", testid: "slot-scroll" },
-      this.criticalZone, this.routineToggle, this.cards);
+      this.followUp, this.criticalZone, this.routineToggle, this.cards);
     // more below the fold of the one scrolling column: its bottom edge fades and a mark says so
     this.moreBelow = el("span", { className: "more-below", testid: "more-below", hidden: true, text: "↓ 下方还有",
       attrs: { "aria-hidden": "true" } });
@@ -214,6 +217,9 @@ export class CallView {
     this.categorySeq = -Infinity;
     this.callEmotion = null;
     this.callCategory = null;
+    this.crisisNumbers = []; // the call's crisis numbers and those the operator told (its call state)
+    this.told = [];
+    this._showFollowUp(false);
     clearTimeout(this.flashTimer);
     this.flashPrompt = null;
     this.flashQueue = [];
@@ -281,6 +287,9 @@ export class CallView {
     this.state.textContent = cs.active === false ? "已结束" : "通话中";
     this.callbar.dataset.state = cs.active === false ? "ended" : "active";
     if (cs.critical) this.callbar.dataset.critical = "true";
+    if (Array.isArray(cs.crisis_numbers)) this.crisisNumbers = cs.crisis_numbers;
+    if (Array.isArray(cs.told)) this.told = cs.told;
+    if (cs.active === false) this._showFollowUp(true);
     if (cs.emotion) {
       this.callEmotion = cs.emotion;
       this._setEmotion(cs.emotion.label, cs.emotion.intensity);
@@ -305,6 +314,31 @@ export class CallView {
     const reason = END_REASON_LABEL[call.end_reason];
     this.state.textContent = reason && call.end_reason !== "completed" ? `已结束 · ${reason}` : "已结束";
     this.callbar.dataset.state = "ended";
+    if (Array.isArray(call.crisis_numbers) && call.crisis_numbers.length) {
+      this.crisisNumbers = call.crisis_numbers;
+      this.told = Array.isArray(call.told) ? call.told : [];
+    }
+    this._showFollowUp(true);
+  }
+
+  /**
+   * An ended call with a crisis: the numbers not told the caller, in red, with the call-back step; or, all told,
+   * the return visit. Hidden for any other call, and while the call is live.
+   */
+  _showFollowUp(ended) {
+    const { told, untold } = handoff(this.crisisNumbers, this.told);
+    const node = this.followUp;
+    node.hidden = !ended || told.length + untold.length === 0;
+    node.dataset.untold = untold.join(" ");
+    if (node.hidden) {
+      node.textContent = "";
+    } else if (untold.length) {
+      const done = told.length ? `已告知 ${told.join("、")}；` : "";
+      node.textContent = `危急来电已结束:${done}未告知 ${untold.join("、")}。请立即回拨来电人确认安全,`
+        + `联系不上时代为拨打 ${untold[0]} 并报告值班长。`;
+    } else {
+      node.textContent = `危急来电已结束:已告知 ${told.join("、")}。请按规定回访,确认来电人安全。`;
+    }
   }
 
   /** The page's call is neither live nor stored: it has not started yet. */
@@ -319,6 +353,7 @@ export class CallView {
     else if (this.duration.dataset.tickBase !== undefined) this.duration.dataset.tickStopped = "";
     this.state.textContent = "已结束";
     this.callbar.dataset.state = "ended";
+    this._showFollowUp(true);
   }
 
   // ------------------------------------------------------------ transcript

@@ -87,3 +87,13 @@ export const CRISIS_STEPS = [
   "三方转接 {number},说明情况",
   "对方接通、交接完成后再离开",
 ];
+
+/**
+ * An ended crisis call's numbers split into those the operator told the caller and those not (the
+ * supervisor's pins and the operator's follow-up line read it the same way).
+ */
+export function handoff(numbers, told) {
+  const all = Array.isArray(numbers) ? numbers : [];
+  const said = Array.isArray(told) ? told.filter((n) => all.includes(n)) : [];
+  return { told: said, untold: all.filter((n) => !said.includes(n)) };
+}

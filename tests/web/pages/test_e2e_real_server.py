@@ -276,3 +276,28 @@ def test_history_report_of_a_crisis_call_uses_crisis_criteria(real_server: RealS
     assert "结束语" not in text and "行动承诺" not in text  # not judged by the routine closing or 办结时限
     for raw in ("××", "{number}", "undefined", "null"):
         assert raw not in text, raw
+
+
+def test_overlay_reopened_after_a_crisis_call_keeps_it_with_the_call_back_step(
+        real_server: RealServer, page: Page) -> None:
+    """New-user trial 7: after a crisis caller hung up, the overlay offered no call-back step and lost the call on
+    reload.  The agent's overlay opened afterwards shows the ended crisis call, its crisis card, and in red the
+    numbers never told with the call-back step; the next call of the agent replaces it."""
+    agent = "a9"
+    lines = [{"role": "agent", "start": 0.0, "end": 1.0, "text": "您好 12345"},
+             {"role": "caller", "start": 1.5, "end": 4.0, "text": "我真的不想活了 药我都准备好了"}]
+    events = real_server.replay("20250611-0010", agent, lines, speed=0).result(timeout=30)
+    assert events[-1]["type"] == "ended"
+    open_page(page, f"{real_server.base_url}/?agent={agent}")
+    expect(page.locator(tid("call-id"))).to_have_text("20250611-0010")
+    expect(page.locator(tid("critical-banner"))).to_have_count(1)
+    follow = page.locator(tid("crisis-followup"))
+    expect(follow).to_be_visible()
+    expect(follow).to_contain_text("未告知")
+    expect(follow).to_contain_text("回拨")
+    assert follow.get_attribute("data-untold")
+    # the agent's next call takes its place
+    real_server.replay("20250611-0011", agent, [{"role": "caller", "start": 0.0, "end": 2.0, "text": "我家停水了"}],
+                       speed=1).result(timeout=30)
+    expect(page.locator(tid("call-id"))).to_have_text("20250611-0011")
+    expect(follow).to_be_hidden()

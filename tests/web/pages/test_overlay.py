@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from assist.protocol.events import CallStarted, CallState, EmotionLevel, Prompt, Span, Transcript
+from assist.protocol.events import (
+    CallEnded,
+    CallStarted,
+    CallState,
+    CallSummary,
+    EmotionLevel,
+    Prompt,
+    Span,
+    Transcript,
+)
 from assist.protocol.payloads import (
     BannedPayload,
     CriticalPayload,
@@ -269,3 +278,35 @@ def test_the_crisis_banner_shows_first_aid_when_the_card_has_some(page: Page, fa
     expect(aid).to_contain_text("现场指导")
     expect(aid).to_contain_text("坐下或半躺着休息")
     expect(banner.locator(tid("critical-number"))).to_have_text("120")
+
+
+def test_an_ended_crisis_call_says_what_the_operator_still_owes_the_caller(page: Page, fake_server: FakeServer) -> None:
+    """New-user trial 7: after a crisis caller hung up the overlay offered no call-back step.  Every number told:
+    the return visit (amber); one not told: named in red with the call-back step; a routine call: nothing."""
+    open_overlay(page, fake_server, "?agent=A77")  # not the scenario's agent: its call plays meanwhile
+    follow = page.locator(tid("crisis-followup"))
+    fake_server.push(CallStarted("call-f", "A77", 1_700_000_000.0))
+    fake_server.push(CallState("call-f", "A77", 1_700_000_000.0, True, 20.0, EmotionLevel("焦虑", 0.8), "求助", "卫健",
+                               critical=True, crisis_numbers=("120",), told=("120",)))
+    expect(page.locator(tid("call-id"))).to_have_text("call-f")
+    expect(follow).to_be_hidden()  # not while the call is live
+    fake_server.push(CallState("call-f", "A77", 1_700_000_000.0, False, 30.0, EmotionLevel("焦虑", 0.8), "求助", "卫健",
+                               critical=True, crisis_numbers=("120",), told=("120",)))
+    expect(follow).to_be_visible()
+    expect(follow).to_contain_text("已告知 120")
+    expect(follow).to_contain_text("回访")
+    expect(follow).to_have_attribute("data-untold", "")
+    fake_server.push(CallStarted("call-g", "A77", 1_700_000_100.0))
+    fake_server.push(CallState("call-g", "A77", 1_700_000_100.0, True, 20.0, EmotionLevel("绝望", 0.9), "求助", "公安",
+                               critical=True, crisis_numbers=("110", "12356"), told=("110",)))
+    expect(page.locator(tid("call-id"))).to_have_text("call-g")
+    expect(follow).to_be_hidden()
+    fake_server.push(CallEnded("call-g", "A77", CallSummary(40.0, {"agent": 3, "caller": 3}, "client_gone")))
+    expect(follow).to_be_visible()
+    expect(follow).to_contain_text("未告知 12356")
+    expect(follow).to_contain_text("回拨")
+    expect(follow).to_have_attribute("data-untold", "12356")
+    fake_server.push(CallStarted("call-h", "A77", 1_700_000_200.0))
+    fake_server.push(CallEnded("call-h", "A77", CallSummary(10.0, {"agent": 1, "caller": 1}, "completed")))
+    expect(page.locator(tid("call-id"))).to_have_text("call-h")
+    expect(follow).to_be_hidden()
