@@ -27,6 +27,7 @@ class BannedRule:
     category: str
     suggestion: str
     secondary: bool = False  # reported only where no earlier rule already covers the phrase
+    crisis_only: bool = False  # a lapse only in a crisis (您先挂了马上打110: a caller in danger is transferred)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +91,10 @@ class BannedList:
         rules: list[tuple[BannedRule, Entry[int]]] = []
         seen: set[str] = set()
         for i, entry in enumerate(doc.tables("rule")):
-            entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy", "secondary"})
+            entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy", "secondary",
+                              "crisis_only"})
             rule = BannedRule(entry.text("id"), entry.text("category"), fill(entry.text("suggestion"), limits),
-                              entry.boolean("secondary", False))
+                              entry.boolean("secondary", False), entry.boolean("crisis_only", False))
             if rule.id in seen:
                 raise entry.error(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
@@ -174,6 +176,8 @@ class BannedList:
                 continue
             seen.add(marker)
             rule = self.rules[hit.key]
+            if rule.crisis_only and crisis is None:
+                continue
             if rule.category in self.deescalation_categories and any(s <= hit.start and hit.end <= e for s, e in calm):
                 continue
             if rule.category in self.negated_categories and self._declined(text, hit.start):

@@ -83,6 +83,9 @@ class CrisisRules:
     model_mark: str = "(模型判断)"
     ended: tuple[str, str] | None = None  # [ended]: (name, expected) of closing a call before the transfer
     spoken: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (number, names an operator transfers to it by)
+    hung_up: tuple[str, str] | None = None  # [ended] hung_up_name/_expected: the caller hung up before it
+    hang_up_words: tuple[re.Pattern[str], ...] = ()  # the caller's words ending the call (我不说了,挂了)
+    still_there: tuple[re.Pattern[str], ...] = ()  # the operator into a dead line (喂?您还在吗)
 
     def tells(self, number: str, norm: str, names: tuple[str, ...] = ()) -> bool:
         """Whether the operator's normalised words tell or transfer to ``number`` (by number, spoken name or one of
@@ -137,10 +140,20 @@ class CrisisRules:
         kinds = tuple(described.get(k) or CrisisKind(k, n, (), (), False, False, questions.get(k, default))
                       for k, n in numbers.items())
         ended = doc.table("ended", required=False)
-        ended.check_keys({"name", "expected"})
+        ended.check_keys({"name", "expected", "hung_up_name", "hung_up_expected", "hung_up", "still_there"})
         return cls(tuple(items), kinds, doc.text("model_mark", "(模型判断)"),
                    (ended.text("name"), ended.text("expected")) if ended.has("name") else None,
-                   tuple(spoken_names(referrals).items()))
+                   tuple(spoken_names(referrals).items()),
+                   (ended.text("hung_up_name"), ended.text("hung_up_expected")) if ended.has("hung_up_name") else None,
+                   ended.regex_list("hung_up", defines), ended.regex_list("still_there", defines))
+
+    def hangs_up(self, caller_norm: str) -> bool:
+        """The caller's words end the call (我不说了,挂了)."""
+        return any(p.search(caller_norm) for p in self.hang_up_words)
+
+    def into_dead_line(self, operator_norm: str) -> bool:
+        """The operator calls into a line the caller has left (喂?您还在吗)."""
+        return any(p.search(operator_norm) for p in self.still_there)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,17 +214,19 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
     return CrisisCheck(since, tuple(numbers), tuple(items), credits=tuple(credits))
 
 
-def ended_early(rules: CrisisRules, check: CrisisCheck, closed: Said | None) -> CrisisCheck:
+def ended_early(rules: CrisisRules, check: CrisisCheck, closed: Said | None, *, by_caller: bool = False) -> CrisisCheck:
     """``check`` with ``ended`` set when the operator's closing (``closed``: the first closing line near the call's
-    end) came before the transfer item (``number = true``) was done, or with none done at all."""
+    end) came before the transfer item (``number = true``) was done, or with none done at all.  ``by_caller``: the
+    caller's words ended the call (``closed`` is them): the finding is the caller's hang-up and the call-back."""
     names = {r.name for r in rules.items if r.number}  # the transfer item (number = true): 转接处置
     transfer = [item for item in check.items if item.item in names]
-    if rules.ended is None or closed is None or not transfer or closed.start < check.time:
+    wording = rules.hung_up if by_caller and rules.hung_up is not None else rules.ended
+    if wording is None or closed is None or not transfer or closed.start < check.time:
         return check
     done = transfer[0].done and transfer[0].time is not None and transfer[0].time <= closed.start
     if done:
         return check
-    name, expected = rules.ended
+    name, expected = wording
     number = "/".join(check.numbers) if check.numbers else "110"
     return dataclasses.replace(check, ended=CrisisItem(name, False, closed.start, closed.text,
                                                        expected.format(number=number)))

@@ -105,3 +105,20 @@ def test_a_rider_fallen_on_a_burst_mains_ice_gets_the_medical_question_and_an_ur
             if isinstance(event, Prompt) and isinstance(event.data, EmpathyPayload):
                 steps.append(event.data.steps)
     assert steps and all("工作日" not in s[2] for s in steps if s), steps
+
+
+@pytest.mark.parametrize("said", ["您先挂了马上打110", "你先把电话挂了 赶紧自己打110", "您挂了以后马上打110报警"])
+def test_telling_a_caller_in_danger_to_hang_up_and_dial_is_warned_only_in_a_crisis(analyzer: Analyzer,
+                                                                                  said: str) -> None:
+    """Trial 7: the training report did not flag 您先挂了马上打110 (a caller at risk is transferred, not sent to
+    dial alone); on a routine call the same words can be plain advice."""
+    from assist.nlp.analyzer import CallContext
+    crisis = CallContext()
+    assert analyzer.analyze(Role.CALLER, "他拿着刀在砸我家门 说要砍死我", crisis).critical
+    hits = analyzer.analyze(Role.AGENT, said, crisis).banned
+    assert [h.category for h in hits] == ["推诿"] and "不要挂电话" in hits[0].suggestion, hits
+    routine = CallContext()
+    analyzer.analyze(Role.CALLER, "我家昨天晚上被偷了 想问问怎么办", routine)
+    assert not analyzer.analyze(Role.AGENT, said, routine).banned
+    for kept in ("您别挂电话,我马上帮您转110", "您先别挂,我给您转120"):
+        assert not analyzer.analyze(Role.AGENT, kept, crisis).banned, kept

@@ -47,7 +47,10 @@ async def test_c7_the_suggested_wording_names_the_calls_department(server: Assis
     ('{"role": "agent", "start": 75.4, "end": 77.0, "text": "行 那就这样吧"}', True),  # no 再见: still closed by her
     ('{"role": "agent", "start": 75.4, "end": 77.0, "text": "行 那就这样吧"}\n'
      '{"role": "caller", "start": 77.2, "end": 77.6, "text": "嗯"}', True),  # a backchannel does not hide it
-    ('{"role": "caller", "start": 75.4, "end": 77.0, "text": "就这样吧 我挂了"}', False),  # the caller hung up
+    # the caller hung up (new-user trial 7: read as the operator's ending): the caller's hang-up and the call-back
+    ('{"role": "caller", "start": 75.4, "end": 77.0, "text": "就这样吧 我挂了"}', False),
+    ('{"role": "caller", "start": 75.4, "end": 77.0, "text": "算了 我不跟你们说了"}\n'
+     '{"role": "agent", "start": 78.0, "end": 79.5, "text": "喂 喂 阿姨您还在吗"}', False),
 ])
 async def test_c1_without_closing_words_the_operators_last_line_closed_the_call(
         server: AssistServer, rules: TrainingRules, tmp_path: Path, last: str, flagged: bool) -> None:
@@ -55,13 +58,16 @@ async def test_c1_without_closing_words_the_operators_last_line_closed_the_call(
     lines = (TRIAL6 / "c1-pension-late-risk.jsonl").read_text(encoding="utf-8").splitlines()
     call = tmp_path / "c1-no-goodbye.jsonl"
     call.write_text("\n".join([*lines[:-1], last]) + "\n", encoding="utf-8")
-    report = build_report(decode_events(await replay_file(server, call, f"t6-c1-{flagged}")), rules)
-    assert report.crisis is not None
+    report = build_report(decode_events(await replay_file(server, call, f"t6-c1-{flagged}-{len(last)}")), rules)
+    assert report.crisis is not None and report.crisis.ended is not None
     if flagged:
-        assert report.crisis.ended is not None and "那就这样吧" in (report.crisis.ended.said or "")
+        assert "那就这样吧" in (report.crisis.ended.said or "")
         assert report.suggestions[0].startswith("01:15 未转接就结束通话")
     else:
-        assert report.crisis.ended is None
+        assert report.crisis.ended.item == "来电人挂断,未完成转接"
+        assert "回拨" in report.crisis.ended.expected and report.crisis.ended.said
+        assert report.suggestions[0].startswith("01:15 来电人挂断,未完成转接")
+        assert "未转接就结束通话" not in render_text(report)
 
 
 def test_each_kinds_own_wording_is_credited_by_its_item() -> None:
