@@ -98,17 +98,20 @@ class WeakSigns:
         return any(p.search(text) for p in self.farewells)
 
     def heard(self, text: str, words: Callable[[], frozenset[int]] | None = None) -> tuple[int, int] | None:
-        """Where the words that make a model-only sign specific stand: the clause of the first farewell, else
-        of the first cue in ``weak_signs.toml``'s order (a place of danger, means or a plan before thoughts and
-        exhaustion: the fourth review saw 「我一个人住」 quoted rather than the medicine saved up; hyperbole
-        masked), at most ``HEARD_SIDE`` characters either side of it.  The crisis card quotes and highlights
+        """Where the words that make a model-only sign specific stand: the clause of the first grave cue (a place
+        of danger, means or a plan: new-user trial 7 saw 「床上一躺谁也不麻烦」, a farewell, quoted rather than the
+        pills saved up), else of the first farewell, else of the first other cue in ``weak_signs.toml``'s order
+        (thoughts and exhaustion after: the fourth review saw 「我一个人住」 quoted rather than the medicine saved
+        up; hyperbole masked), at most ``HEARD_SIDE`` characters either side of it.  The crisis card quotes and highlights
         it (trial 4: "可能有自伤自杀风险(模型判断)" named nothing the caller said).  An edge that no punctuation
         gives moves out to a word start of ``words()`` (offsets, ``Tokenizer.word_starts``; segmented only then),
         at most ``WORD_SLACK`` characters (trial 6: 「伴走了半年了…」 lost the 老 of 老伴)."""
-        found = next((m for p in self.farewells if (m := p.search(text))), None)
-        if found is None:  # the cues in their order: a place of danger, then means or a plan, then thoughts…
-            rest = self.masked(text)
-            found = next((m for p in (*self.grave, *self.cues) if (m := p.search(rest))), None)
+        rest = self.masked(text)
+        found = next((m for p in self.grave if (m := p.search(rest))), None)  # a place of danger, means, a plan
+        if found is None:
+            found = next((m for p in self.farewells if (m := p.search(text))), None)
+        if found is None:  # then thoughts, exhaustion… in their order
+            found = next((m for p in self.cues if (m := p.search(rest))), None)
         if found is None:
             return None
         start, end = found.start(), found.end()

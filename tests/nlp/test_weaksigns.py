@@ -26,6 +26,12 @@ def test_a_farewell_is_quoted_before_a_cue(signs: WeakSigns) -> None:
     assert words(signs, "我一个人过,退休金我都留给闺女了再见") == "退休金我都留给闺女了再见"
 
 
+def test_means_or_a_place_of_danger_is_quoted_before_a_farewell(signs: WeakSigns) -> None:
+    """New-user trial 7, t1: the card quoted 「床上一躺谁也不麻烦」, not the pills saved up."""
+    quoted = words(signs, "我这辈子也就这样了,安眠药我攒了好几瓶了,到时候往床上一躺谁也不麻烦")
+    assert quoted is not None and "安眠药" in quoted and "床上" not in quoted
+
+
 def test_recognizer_text_is_cut_around_the_cue(signs: WeakSigns) -> None:
     text = "就是那个社保的事情反正最近总在想一些不好的事情你们也别打回访了"
     found = signs.heard(text)
