@@ -102,10 +102,10 @@ class WeakSigns:
         of danger, means or a plan: new-user trial 7 saw 「床上一躺谁也不麻烦」, a farewell, quoted rather than the
         pills saved up), else of the first farewell, else of the first other cue in ``weak_signs.toml``'s order
         (thoughts and exhaustion after: the fourth review saw 「我一个人住」 quoted rather than the medicine saved
-        up; hyperbole masked), at most ``HEARD_SIDE`` characters either side of it.  The crisis card quotes and highlights
-        it (trial 4: "可能有自伤自杀风险(模型判断)" named nothing the caller said).  An edge that no punctuation
-        gives moves out to a word start of ``words()`` (offsets, ``Tokenizer.word_starts``; segmented only then),
-        at most ``WORD_SLACK`` characters (trial 6: 「伴走了半年了…」 lost the 老 of 老伴)."""
+        up; hyperbole masked), at most ``HEARD_SIDE`` characters either side of it.  The crisis card quotes and
+        highlights it (trial 4: "可能有自伤自杀风险(模型判断)" named nothing the caller said).  An edge that no
+        punctuation gives moves out to a word start of ``words()`` (offsets, ``Tokenizer.word_starts``; segmented
+        only then), at most ``WORD_SLACK`` characters (trial 6: 「伴走了半年了…」 lost the 老 of 老伴)."""
         rest = self.masked(text)
         found = next((m for p in self.grave if (m := p.search(rest))), None)  # a place of danger, means, a plan
         if found is None:

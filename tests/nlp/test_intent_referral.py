@@ -167,3 +167,25 @@ def test_an_emergency_that_began_last_week_and_goes_on_now_is_not_over(analyzer:
 def test_own_funeral_heatstroke_and_threats_are_critical_their_look_alikes_not(analyzer: Analyzer, text: str,
                                                                                critical: bool) -> None:
     assert analyzer.analyze("caller", text).critical is critical
+
+
+@pytest.mark.parametrize(("text", "number", "critical"), [
+    # a public hazard now with people still passing it (the fourteenth round; blind v13's one miss was of this shape)
+    ("中山路上塌了个坑,一米多宽还在往外扩,车照样从旁边开,你们到底有没有人来封路", "110", True),
+    ("那栋写字楼外墙的玻璃又掉了一块,碎了一地,楼下人行道照常走人,物业连条警戒线都不拉", "110", True),
+    ("盘山路那个急弯的护栏昨晚让车撞掉了一截现在就那么空着底下是沟车照样跑连个警示牌都没有", "110", True),
+    ("公交站那个灯箱的线又露出来了下着雨呢那铁架子带电我刚才碰了一下麻了一下", "110", True),
+    ("唉,我们村那座小桥的栏杆断了一截,孩子们天天从那过,报了半年了", None, False),  # chronic: a repair
+    ("路灯坏了好几天了晚上走路看不见", None, False),
+    # carbon monoxide from a coal or charcoal fire, told as a heating question; breathless on missed dialysis
+    ("我们村有户人家冬天烧煤炉取暖,今早一家三口都说头疼想吐,孩子已经站不稳了,想问问能不能统一换电取暖", "120", True),
+    ("我爸透析两天没做了,电梯坏了他下不了楼,现在腿肿得厉害,说话喘得接不上气", "120", True),
+    ("去年冬天家里烧炭盆有点头疼,想问问取暖补贴", None, False),
+    # charcoal with the room sealed is the method, whatever it is called
+    ("我要在屋里烧炭取暖,我已经把窗户都用胶带封好了", "12356", True),
+])
+def test_hazards_now_and_carbon_monoxide(analyzer: Analyzer, text: str, number: str | None, critical: bool) -> None:
+    r = analyzer.analyze(Role.CALLER, text)
+    assert r.critical is critical, (text, r.critical_reason)
+    if number is not None:
+        assert number in {x.number for x in r.referrals}, [x.number for x in r.referrals]
