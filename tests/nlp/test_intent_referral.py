@@ -183,6 +183,12 @@ def test_own_funeral_heatstroke_and_threats_are_critical_their_look_alikes_not(a
     ("去年冬天家里烧炭盆有点头疼,想问问取暖补贴", None, False),
     # charcoal with the room sealed is the method, whatever it is called
     ("我要在屋里烧炭取暖,我已经把窗户都用胶带封好了", "12356", True),
+    # unresponsive, silent on the ground, a diabetic shaking and confused; worthless and asking for sleeping pills
+    ("我爸刚才在菜地里摔倒了,人没反应,这里离镇上二十里地", "120", True),
+    ("老人摔倒以后是不是不能扶啊我爸现在躺地上不说话", "120", True),
+    ("我家老爷子糖尿病现在哆嗦得厉害说胡话", "120", True),
+    ("他没反应过来,又问了我一遍", None, False),
+    ("考研又没上,家里人都不理我,觉得自己就是多余的.请问药店买安眠药要处方吗", "12356", True),
 ])
 def test_hazards_now_and_carbon_monoxide(analyzer: Analyzer, text: str, number: str | None, critical: bool) -> None:
     r = analyzer.analyze(Role.CALLER, text)
