@@ -183,7 +183,9 @@ class SubscriberConnection:
                 a for a in recent
                 if self._visible(a.agent_id, a.call_id, a) and self._mode_ok(sub, self.ctx.call_of(a.call_id)[1], a)
             )
-        return Subscribed(calls=tuple(s.state() for s in sessions), alerts=alerts, following=following)
+        states = tuple(s.state() for s in sessions)
+        last = self.ctx.ended.get(following) if following is not None and not sessions else None
+        return Subscribed(calls=states + ((last,) if last is not None else ()), alerts=alerts, following=following)
 
     def _ended_crisis(self, sub: Subscribe) -> str | None:
         """An agent with no live call: their newest crisis call that has ended, while its critical alert is still

@@ -310,3 +310,18 @@ def test_an_ended_crisis_call_says_what_the_operator_still_owes_the_caller(page:
     fake_server.push(CallEnded("call-h", "A77", CallSummary(10.0, {"agent": 1, "caller": 1}, "completed")))
     expect(page.locator(tid("call-id"))).to_have_text("call-h")
     expect(follow).to_be_hidden()
+
+
+def test_an_overlay_reopened_between_calls_shows_the_ended_crisis_from_the_snapshot_alone(
+        page: Page, fake_server: FakeServer) -> None:
+    """An agent's token may not read the history API: the subscription's snapshot carries the ended crisis call's
+    last state, and the follow-up line needs nothing else (the fake server has no such stored call)."""
+    open_overlay(page, fake_server, "?agent=A78")
+    state = CallState("call-x", "A78", 1_700_000_000.0, False, 95.0, EmotionLevel("绝望", 0.9), "求助", "卫健",
+                      critical=True, crisis_numbers=("12356", "110"), told=())
+    fake_server.push_raw({"type": "subscribed", "calls": [state.to_dict()], "alerts": [], "following": "call-x"})
+    expect(page.locator(tid("call-id"))).to_have_text("call-x")
+    expect(page.locator(tid("call-state"))).to_have_text("已结束")
+    follow = page.locator(tid("crisis-followup"))
+    expect(follow).to_contain_text("未告知 12356、110")
+    expect(follow).to_have_attribute("data-untold", "12356 110")
