@@ -260,7 +260,7 @@ class Analyzer:
         critical = bool(emo.critical or emergencies)
         reasons_text = [s.reason for s in emo.critical] + [f"{r.critical_reason}({r.number})" for r in emergencies]
         critical_reason = "; ".join(dict.fromkeys(reasons_text)) if critical else None
-        at_once = bool(urgent or vented) or self.empathy.urgent_matter(t)  # 急办: no 3至5个工作日
+        at_once = self.empathy.urgent_matter(t)  # 急办: a hazard now, no 3至5个工作日 (venting is not)
         empathy = self.empathy.scripts(
             emotion=emo.label, intensity=emo.intensity, intent=cat.name, department=department,
             critical=bool(emo.critical), referrals=tuple(r.number for r in referrals), urgent=at_once,

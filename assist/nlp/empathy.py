@@ -124,12 +124,10 @@ class EmpathyScripts:
         """Three filled scripts, or [] when the caller needs none.  ``referrals``: the numbers offered
         (the call's crisis numbers first); ``{referral}`` is the first urgent one of them.  ``kind``: the
         call's kind of danger (自伤自杀, 暴力, 被困…), for the entries with a ``kind`` condition.  ``urgent``:
-        a matter to handle at once (`urgent_matter`'s words, a safety question); an urgent number offered
-        makes it one too."""
+        a matter to handle at once (`urgent_matter`'s words, an emergency number with a safety question)."""
         if not self.wanted(emotion, intensity, intent, critical or urgent):
             return []
         emergency = self.emergency(referrals)
-        urgent = urgent or self._offers_urgent(referrals)
         support = self.defaults["support"]
         values = {
             "department": f"{department}{self.defaults['suffix']}" if department else self.defaults["department"],
@@ -154,11 +152,6 @@ class EmpathyScripts:
             return numbers[0] if numbers else self.defaults["emergency"]
         return next((n for n in numbers if (info := table.rows.get(n)) is not None and info.urgent),
                     self.defaults["emergency"])
-
-    def _offers_urgent(self, numbers: Sequence[str]) -> bool:
-        """An urgent number (110/119/120/122: referrals.toml ``urgent``) is among ``numbers``."""
-        table = self.referrals
-        return table is not None and any(table.is_urgent(n) for n in numbers)
 
     def name(self, number: str) -> str:
         """``number``'s own wording in ``referrals.toml`` (公安报警电话, 心理援助热线); "" without the table."""

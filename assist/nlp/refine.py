@@ -380,7 +380,10 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     referrals, learned_numbers = _learned_referrals(analyzer, result, referrals, flagged,
                                                     quiet=not flagged and not cue and not despair)
     added = (*added, *learned_numbers)
-    urgent = a.urgent or safety_check or critical
+    # 急办: a hazard's words, or an emergency number (110/119/120/122, not the crisis line) with the safety question of
+    # a danger that is not self-harm (a rider fallen on the ice: trial 7); never venting or a grieving parent's question
+    urgent = a.urgent or (safety_check and not floor and kind != SELF_HARM
+                          and any(r.urgent and r.number != CRISIS_LINE for r in referrals))
     empathy = analyzer.empathy.scripts(
         emotion=emotion.label if emotion else "平静", intensity=emotion.intensity if emotion else 0.0,
         intent=fields["intent"], department=fields["department"], critical=critical,
@@ -412,7 +415,7 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
     return dataclasses.replace(a, intent=intent, department=fields["department"], emotion=emotion,
                                referrals=referrals, knowledge=knowledge, empathy=tuple(empathy), critical=critical,
                                critical_reason=reason, scores=scores, safety_question=question, evidence=marks,
-                               urgent=urgent or any(r.urgent for r in referrals))
+                               urgent=urgent)
 
 
 def _crisis_referrals(analyzer: RulesEngine, kind: str, referrals: tuple[Referral, ...],

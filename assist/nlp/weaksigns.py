@@ -54,6 +54,7 @@ class WeakSigns:
     diagnosis: tuple[re.Pattern[str], ...] = ()  # after it, a trigger only as the doctor's word (医生说是心梗)
     grievance: tuple[re.Pattern[str], ...] = ()  # a threat to complain or go public (找电视台曝光你们): no sign
     threatens: tuple[re.Pattern[str], ...] = ()  # the caller as the one who threatens (今晚我就下去跟他拼了)
+    farewell_unless: tuple[re.Pattern[str], ...] = ()  # a new number or a move in its clause or the one before
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
@@ -61,8 +62,8 @@ class WeakSigns:
         doc = load_toml(path or DEFAULT_DATA_DIR / WEAK_FILE)
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
                         "closing", "vent_rules", "negative_questions", "soft_kinds", "grievance", "threatens", "grave",
-                        "plain_questions", "plans_ahead", "bare_openers", "bereaved", "bereaved_unless",
-                        "bereaved_diagnosis"})
+                        "plain_questions", "plans_ahead", "bare_openers", "farewell_unless", "bereaved",
+                        "bereaved_unless", "bereaved_diagnosis"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
                    doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
@@ -70,6 +71,7 @@ class WeakSigns:
                    tuple(doc.texts("soft_kinds")), grave=doc.regex_list("grave"),
                    grievance=doc.regex_list("grievance"), threatens=doc.regex_list("threatens"),
                    questions_plain=doc.regex_list("plain_questions"), plans=doc.regex_list("plans_ahead"),
+                   farewell_unless=doc.regex_list("farewell_unless"),
                    openers=doc.regex_list("bare_openers"),
                    deaths=doc.regex_list("bereaved"), deaths_unless=doc.regex_list("bereaved_unless"),
                    diagnosis=doc.regex_list("bereaved_diagnosis"))
@@ -95,7 +97,15 @@ class WeakSigns:
     def farewell(self, text: str) -> bool:
         """A last goodbye or affairs put in order (退休金我都留给闺女了再见, 户口迁完了我就可以安心走了): asks the
         safety question even when no net flags the line (refine.apply)."""
-        return any(p.search(text) for p in self.farewells)
+        return any(not self._moving(text, m.start()) for p in self.farewells for m in p.finditer(text))
+
+    def _moving(self, text: str, at: int) -> bool:
+        """The clause of ``at``, or the one just before it, tells of a new number or a move (``farewell_unless``)."""
+        bounds = [0, *(m.end() for m in _CLAUSE_END.finditer(text)), len(text) + 1]
+        i = max(k for k, b in enumerate(bounds) if b <= at)
+        end = next((b for b in bounds if b > at), len(text))
+        near = text[bounds[max(0, i - 1)]:end]
+        return any(p.search(near) for p in self.farewell_unless)
 
     def heard(self, text: str, words: Callable[[], frozenset[int]] | None = None) -> tuple[int, int] | None:
         """Where the words that make a model-only sign specific stand: the clause of the first grave cue (a place
@@ -109,7 +119,8 @@ class WeakSigns:
         rest = self.masked(text)
         found = next((m for p in self.grave if (m := p.search(rest))), None)  # a place of danger, means, a plan
         if found is None:
-            found = next((m for p in self.farewells if (m := p.search(text))), None)
+            found = next((m for p in self.farewells for m in p.finditer(text) if not self._moving(text, m.start())),
+                         None)
         if found is None:  # then thoughts, exhaustion… in their order
             found = next((m for p in self.cues if (m := p.search(rest))), None)
         if found is None:

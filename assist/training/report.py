@@ -104,12 +104,15 @@ def _closing(rules: TrainingRules, agent: Sequence[Utterance], call_end: float) 
     return _greeting(rules.closing, [u for u in agent if u.end >= call_end - rules.closing.within_seconds])
 
 
-def _hung_up(rules: CrisisRules, utterances: Sequence[Utterance]) -> Said | None:
+def _hung_up(rules: CrisisRules, closing: GreetingCheck, utterances: Sequence[Utterance]) -> Said | None:
     """The caller's words that ended the call: their last line hangs up (我不说了,挂了) and the operator's lines
-    after it only call into the dead line (喂?您还在吗); None otherwise (new-user trial 7)."""
+    after it only call into the dead line (喂?您还在吗); None otherwise (new-user trial 7), and None when the
+    operator's closing words came before them (the caller answered the operator's goodbye)."""
     said = [u for u in utterances if u.role.is_caller and len(u.norm) > BACKCHANNEL]
     last = max(said, key=lambda u: u.end, default=None)
     if last is None or not rules.hangs_up(last.norm):
+        return None
+    if closing.time is not None and closing.time <= last.start:
         return None
     after = [u for u in utterances if u.role.is_agent and u.start >= last.start and u is not last]
     if not all(rules.into_dead_line(u.norm) for u in after):
@@ -311,7 +314,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     category = _category(call, cards)
     empathy = _empathy(rules, cards, agent, category.department if category is not None else None)
     if crisis is not None and crisis.confirmed:  # judged by what a crisis needs: not the closing, steps or 办结时限
-        hung_up = _hung_up(_crisis_rules(), utterances)  # the caller ended it, or the operator closed on them?
+        hung_up = _hung_up(_crisis_rules(), closing, utterances)  # the caller ended it, or the operator closed?
         crisis = ended_early(_crisis_rules(), crisis, hung_up or _closed(closing, utterances), by_caller=bool(hung_up))
         closing = dataclasses.replace(closing, judged=False)
         empathy = EmpathyCheck(empathy.emotion, (), (CRISIS_EMPATHY_NOTE,)) if empathy.emotion else empathy

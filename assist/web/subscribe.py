@@ -188,15 +188,19 @@ class SubscriberConnection:
         return Subscribed(calls=states + ((last,) if last is not None else ()), alerts=alerts, following=following)
 
     def _ended_crisis(self, sub: Subscribe) -> str | None:
-        """An agent with no live call: their newest crisis call that has ended, while its critical alert is still
-        in the alert book — the overlay keeps showing it, with what the operator still owes the caller (new-user
-        trial 7: the overlay lost an ended crisis on reload, the supervisor page kept it).  A new call replaces it."""
+        """An agent with no live call: their newest ended call when it was a crisis whose critical alert no supervisor
+        has acknowledged yet — the overlay keeps showing it, with what the operator still owes the caller (new-user
+        trial 7: the overlay lost an ended crisis on reload, the supervisor page kept it).  A later call of the agent,
+        live or ended, replaces it (the independent review of stop 19: an older crisis came back after a routine
+        call), and so does the supervisor's acknowledgement."""
         if self.ctx.pipeline is None or sub.agent_id is None:
             return None
-        crises = [a for a in self.ctx.pipeline.alerts.recent()
-                  if a.kind is AlertKind.CRITICAL and a.agent_id == sub.agent_id
-                  and self._visible(a.agent_id, a.call_id) and self.ctx.call_of(a.call_id)[1] is CallMode.LIVE]
-        return max(crises, key=lambda a: a.created_at).call_id if crises else None
+        newest = next((c for c in reversed(self.ctx.ended.values())
+                       if c.agent_id == sub.agent_id and c.mode is CallMode.LIVE), None)
+        if newest is None or not newest.critical or not self._visible(newest.agent_id, newest.call_id):
+            return None
+        alerts = [a for a in self.ctx.pipeline.alerts.recent([newest.call_id]) if a.kind is AlertKind.CRITICAL]
+        return newest.call_id if alerts and all(a.acknowledged_by is None for a in alerts) else None
 
     async def _floor_snapshot(self, sub: Subscribe) -> Subscribed:
         """The snapshot with the live calls of the cluster's other nodes (from Redis), not only this node's."""

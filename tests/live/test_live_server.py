@@ -161,6 +161,20 @@ async def test_an_agents_overlay_keeps_following_an_ended_crisis_call_until_the_
         assert (await recv_json(ws))["type"] == "ready"
         assert (await subscribe_snapshot(live_server.url, agent_id="a7"))["following"] == "call-next"
         await ws.send(json.dumps({"type": "end"}))
+        while (await recv_json(ws))["type"] != "ended":
+            pass
+    # ... and once it has ended (a routine call), the older crisis does not come back (the review of stop 19)
+    assert (await subscribe_snapshot(live_server.url, agent_id="a7"))["following"] is None
+    # a supervisor's acknowledgement of the crisis ends the follow-up too
+    await replay(live_server.url, "call-crisis-2", crisis, agent="a7")
+    assert (await subscribe_snapshot(live_server.url, agent_id="a7"))["following"] == "call-crisis-2"
+    sup = await subscribe(live_server.url, all=True)
+    snap_alerts = (await subscribe_snapshot(live_server.url, all=True))["alerts"]
+    alert = next(a for a in snap_alerts if a["call_id"] == "call-crisis-2" and a["kind"] == "critical")
+    await sup.send(json.dumps({"type": "ack", "alert_id": alert["alert_id"], "by": "班长李"}))
+    await collect_until(sup, "alert_ack")
+    assert (await subscribe_snapshot(live_server.url, agent_id="a7"))["following"] is None
+    await sup.close()
 
 
 async def subscribe_snapshot(url: str, **what: Any) -> dict[str, Any]:

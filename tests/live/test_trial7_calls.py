@@ -95,9 +95,11 @@ def test_a_rider_fallen_on_a_burst_mains_ice_gets_the_medical_question_and_an_ur
         ("caller", "你们到底什么时候能来人啊 这都多长时间了 再摔一个怎么办"),
     ]
     ctx = CallContext()
+    learned.analyze_final(Role.CALLER, lines[0][1], ctx)
     r = learned.analyze_final(Role.CALLER, lines[2][1], ctx)
-    if r.safety_question is not None:  # the model's weak guess asks about the fallen man, not 您现在安全吗
-        assert "意识" in r.safety_question or "受伤" in r.safety_question, r.safety_question
+    # the fallen man: a red 120 card or the medical safety question, never 您现在安全吗
+    assert r.critical or (r.safety_question is not None and "意识" in r.safety_question), (r.critical,
+                                                                                          r.safety_question)
     live = LiveAssist("c1", "a1", learned, context_factory=CallContext)
     steps: list[tuple[str, ...]] = []
     for i, (role, text) in enumerate(lines):

@@ -64,13 +64,17 @@ def test_an_urgent_matter_is_an_urgent_order_not_working_days() -> None:
     scripts = EmpathyScripts.load(DEFAULT_DATA_DIR / "empathy.toml", table)
     for text in ("路口那个自来水管子爆了,水流了一地,现在全冻成冰了", "学校门口的井盖没了", "电线掉下来耷拉在人行道上"):
         assert scripts.urgent_matter(normalize(text).text), text
-    for text in ("我们小区路灯坏了好几天了", "去年水管爆过一次想问问维修基金", "电线杆上贴满了小广告"):
+    for text in ("我们小区路灯坏了好几天了", "去年水管爆过一次想问问维修基金", "电线杆上贴满了小广告",
+                 # the independent review of stop 19
+                 "冰箱冷冻室结冰严重,想投诉售后", "去年冬天结冰的时候我摔了一跤,想问问医保报销",
+                 "电动车充电器漏电,商家不给退", "我家洗衣机漏电", "楼道里的电线乱拖乱拉,想投诉物业",
+                 "楼上空调外机滴水砸在我家雨棚上"):
         assert not scripts.urgent_matter(normalize(text).text), text
     urgent = scripts.scripts(emotion="焦虑", intensity=0.7, intent="一般诉求", department="水务", urgent=True)
     assert "急办" in urgent[2] and "水务部门" in urgent[2] and "工作日" not in urgent[2]
-    # an urgent number offered makes the matter urgent too
-    offered = scripts.scripts(emotion="焦虑", intensity=0.7, intent="一般诉求", department="城管", referrals=("120",))
-    assert "工作日" not in offered[2]
+    # a number alone does not (a theft last night is given 110 and is no urgent order: the review of stop 19)
+    offered = scripts.scripts(emotion="焦虑", intensity=0.7, intent="一般诉求", department="公安", referrals=("110",))
+    assert "3至5个工作日" in offered[2]
     routine = scripts.scripts(emotion="焦虑", intensity=0.7, intent="一般诉求", department="城管", referrals=("12345",))
     assert "3至5个工作日" in routine[2]
     # a crisis keeps its own action commitment
@@ -84,3 +88,7 @@ def test_the_rules_mark_an_urgent_matter(analyzer: Analyzer) -> None:
     assert r.urgent and r.empathy and "工作日" not in r.empathy[2]
     plain = analyzer.analyze("caller", "我们小区路灯坏了好几天了,你们怎么还不来修")
     assert not plain.urgent
+    # venting is no urgent order (the independent review of stop 19)
+    for text in ("这个社保转移办了三个月还没办好,气得我想死", "小区停车位的事拖了半年了,烦得我想跳楼"):
+        r = analyzer.analyze("caller", text)
+        assert not r.urgent and all("急办" not in step for step in r.empathy), text

@@ -180,7 +180,7 @@ def test_own_funeral_heatstroke_and_threats_are_critical_their_look_alikes_not(a
     # carbon monoxide from a coal or charcoal fire, told as a heating question; breathless on missed dialysis
     ("我们村有户人家冬天烧煤炉取暖,今早一家三口都说头疼想吐,孩子已经站不稳了,想问问能不能统一换电取暖", "120", True),
     ("我爸透析两天没做了,电梯坏了他下不了楼,现在腿肿得厉害,说话喘得接不上气", "120", True),
-    ("去年冬天家里烧炭盆有点头疼,想问问取暖补贴", None, False),
+    ("去年冬天家里烧炭盆取暖有点头疼,想问问取暖补贴", None, False),  # past, and heating (烧炭盆 alone is the method)
     # charcoal with the room sealed is the method, whatever it is called
     ("我要在屋里烧炭取暖,我已经把窗户都用胶带封好了", "12356", True),
     # unresponsive, silent on the ground, a diabetic shaking and confused; worthless and asking for sleeping pills
@@ -189,6 +189,16 @@ def test_own_funeral_heatstroke_and_threats_are_critical_their_look_alikes_not(a
     ("我家老爷子糖尿病现在哆嗦得厉害说胡话", "120", True),
     ("他没反应过来,又问了我一遍", None, False),
     ("考研又没上,家里人都不理我,觉得自己就是多余的.请问药店买安眠药要处方吗", "12356", True),
+    # the independent review of stop 19: the charcoal method under any name; complaints, stairs, heating, negations
+    ("我准备在车里烧炭炉", "12356", True), ("我在屋里烧炭盆,门窗都关好了", "12356", True),
+    ("投诉了好几次,他们都没反应", None, False), ("我给他发微信他没反应", None, False),
+    ("我家烧煤炉取暖,冬天窗户都用塑料布封上了保暖", None, False), ("烧炉子的时候门窗要不要关死", None, False),
+    ("外墙瓷砖掉了一块,物业说还在走流程", None, False), ("小区门口路面塌了,旁边超市照常开门", None, False),
+    ("塌了个坑好几天了,车照样从旁边开,能不能来修一下", None, False),
+    ("电梯坏了一个星期了,我七十多了每天爬八楼喘得接不上气,物业也不管", None, False),
+    ("煤改电以后不烧煤炉了,但是老人说暖气不热头疼", None, False),
+    ("我想问一下烧炭盆取暖安全吗,会不会头疼", None, False),
+    ("检查了,护栏没有漏电", None, False), ("我家的灯箱漏电了能不能帮我修", None, False),
 ])
 def test_hazards_now_and_carbon_monoxide(analyzer: Analyzer, text: str, number: str | None, critical: bool) -> None:
     r = analyzer.analyze(Role.CALLER, text)

@@ -67,13 +67,17 @@ def test_not_to_be_found_again_is_a_farewell_a_new_number_or_a_move_is_not(signs
     assert not signs.farewell("我换了手机号码你们就再也找不到我了")
     assert not signs.farewell("我下个月就搬去海南了,以后你们就再也找不到我了")
     assert signs.farewell("我想了很久.明天你们就再也找不到我了")
+    # ... only the farewell's own clause or the one before: an eviction is a trigger, not a move (review of stop 19)
+    assert signs.farewell("房东让我搬走,我没地方去了,明天你们就再也找不到我了")
+    assert signs.farewell("厂里停了我的工资,打电话也没人接,你们永远也见不到我了")
 
 
 def test_a_province_or_a_trip_is_no_place_of_danger(signs: WeakSigns) -> None:
     """去海南 was a grave cue (去海): provinces, cities and trips are not the sea or a river."""
-    for text in ("我下个月就搬去海南了", "我要去河南打工", "去湖北看我女儿", "俺家今年冬天去海南过年"):
+    for text in ("我下个月就搬去海南了", "我要去河南打工", "去湖北看我女儿", "俺家今年冬天去海南过年", "去江阴",
+                 "周末去海边度假"):
         assert not signs.cue(text), text
-    for text in ("我想去河里", "我现在就去江边", "我想去海里一了百了"):
+    for text in ("我想去河里", "我现在就去江边", "我想去海里一了百了", "我想跳河一了百了", "我就想去海边坐坐"):
         assert signs.cue(text), text
 
 

@@ -49,6 +49,9 @@ async def test_c7_the_suggested_wording_names_the_calls_department(server: Assis
      '{"role": "caller", "start": 77.2, "end": 77.6, "text": "嗯"}', True),  # a backchannel does not hide it
     # the caller hung up (new-user trial 7: read as the operator's ending): the caller's hang-up and the call-back
     ('{"role": "caller", "start": 75.4, "end": 77.0, "text": "就这样吧 我挂了"}', False),
+    # the caller answering the operator's goodbye is the operator's ending (the independent review of stop 19)
+    ('{"role": "agent", "start": 75.4, "end": 77.0, "text": "行 那就先这样吧 再见"}\n'
+     '{"role": "caller", "start": 77.2, "end": 78.6, "text": "嗯 好 那就这样吧 再见"}', True),
     ('{"role": "caller", "start": 75.4, "end": 77.0, "text": "算了 我不跟你们说了"}\n'
      '{"role": "agent", "start": 78.0, "end": 79.5, "text": "喂 喂 阿姨您还在吗"}', False),
 ])
@@ -61,7 +64,7 @@ async def test_c1_without_closing_words_the_operators_last_line_closed_the_call(
     report = build_report(decode_events(await replay_file(server, call, f"t6-c1-{flagged}-{len(last)}")), rules)
     assert report.crisis is not None and report.crisis.ended is not None
     if flagged:
-        assert "那就这样吧" in (report.crisis.ended.said or "")
+        assert "这样吧" in (report.crisis.ended.said or "")
         assert report.suggestions[0].startswith("01:15 未转接就结束通话")
     else:
         assert report.crisis.ended.item == "来电人挂断,未完成转接"
