@@ -89,7 +89,7 @@ class CallLevel:
     referral_names: dict[str, str] = field(default_factory=dict)
     reporter: bool = False  # the caller reported someone else's danger (crisis_kinds.toml [reporter])
     aid: CallAid = field(default_factory=CallAid)  # first steps the caller's words called for (first_aid.toml)
-    told: list[str] = field(default_factory=list)  # crisis numbers the operator said once the crisis stood
+    told: list[str] = field(default_factory=list)  # emergency numbers the operator said (``handed``: the card's)
     urgent: bool = False  # a caller's line told of a matter to handle at once (Analysis.urgent: 急办)
 
     def __post_init__(self) -> None:
@@ -163,7 +163,12 @@ class CallLevel:
         told, so a supervisor sees whether an ended crisis call was handed on (trial 6, M11).  A phone number or a
         house number read back (13812034567, 幸福路120号) and 您先别打120 do not (stop 16's review)."""
         tells = self.referrals.tells if self.referrals is not None else told
-        self.told += [n for n in self.crisis.numbers if n not in self.told and tells(n, said)]
+        # once the crisis stands, any emergency number, not only the card's now: one the crisis adds later was told
+        # already (new-user trial 8: 我马上为您转接120 while the card said 119 only, then 未告知 120 · 请立即回拨
+        # after a transferred call); before it, nothing (紧急情况请拨打120 in a greeting is no hand-on)
+        known = sorted(self.referrals.emergency_numbers) if self.referrals is not None and self.crisis.active else []
+        numbers = (*self.crisis.numbers, *known)
+        self.told += [n for n in dict.fromkeys(numbers) if n not in self.told and tells(n, said)]
 
     @property
     def handed(self) -> tuple[str, ...]:

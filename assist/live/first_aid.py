@@ -30,6 +30,7 @@ class AidEntry:
     say: str
     kinds: frozenset[str] = frozenset()  # the call's kinds of danger it is for (empty: any)
     unless: tuple[re.Pattern[str], ...] = ()  # words in which a match does not count (敲门也没反应)
+    from_call: bool = False  # heard in any caller line of the call (a coal stove said before the symptoms)
 
     def heard(self, text: str) -> bool:
         spoiled = [m.span() for p in self.unless for m in p.finditer(text)]
@@ -49,12 +50,13 @@ def shipped_aid(data_dir: Path = DEFAULT_DATA_DIR) -> tuple[AidEntry, ...]:
     doc.check_keys({"entry"})
     entries = []
     for entry in doc.tables("entry"):
-        entry.check_keys({"name", "number", "patterns", "say", "kinds", "unless"})
+        entry.check_keys({"name", "number", "patterns", "say", "kinds", "unless", "from_call"})
         patterns = entry.regex_list("patterns")
         if not patterns:
             raise entry.error("needs at least one pattern")
         entries.append(AidEntry(entry.text("name"), entry.text("number"), patterns, entry.text("say"),
-                                frozenset(entry.texts("kinds")), entry.regex_list("unless")))
+                                frozenset(entry.texts("kinds")), entry.regex_list("unless"),
+                                entry.boolean("from_call", False)))
     return tuple(entries)
 
 
@@ -70,10 +72,17 @@ class CallAid:
         utterance (its final after a partial) replaces the earlier one."""
         self.heard[utterance_id] = frozenset(e.name for e in self.entries if e.heard(text))
 
+    called: set[str] = field(default_factory=set)  # ``from_call`` entries heard in any caller line of the call
+
+    def note(self, text: str) -> None:
+        """Any caller final (normalised): the ``from_call`` entries it names count for a later crisis card (the
+        coal stove said a turn before 我头疼想吐 孩子喊也喊不醒: new-user trial 8)."""
+        self.called |= {e.name for e in self.entries if e.from_call and e.heard(text)}
+
     def steps(self, numbers: tuple[str, ...], kind: str | None) -> tuple[str, ...]:
         """What to read out for a crisis card naming ``numbers`` in a call of danger ``kind``: the entries heard
         for those numbers and that kind, in the file's order, at most ``MAX_STEPS``."""
-        names = set().union(*self.heard.values())
+        names = set().union(*self.heard.values()) | self.called
         out: list[str] = []
         for e in self.entries:
             if e.name in names and e.number in numbers and (not e.kinds or kind in e.kinds) and e.say not in out:

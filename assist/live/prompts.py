@@ -154,6 +154,8 @@ class LiveAssist:
             self._context.forget(t.utterance_id)
         if reading is not None and role.is_caller:  # the words that raised or joined the crisis: its first steps
             self.call.aid.hear(t.utterance_id, result.normalized.text if result is not None else "")
+        if t.final and role.is_caller and result is not None:
+            self.call.aid.note(result.normalized.text)
         numbers = self.call.enter_crisis(reading, t.utterance_id) if reading is not None else None
         if t.final:
             self.call.fold(role, result, named)

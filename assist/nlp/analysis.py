@@ -63,6 +63,7 @@ class CallContext:
         self._question = False  # the operator has asked a safety question in this call, not yet answered no
         self._danger_question = False  # ... and the last one's yes means danger (有没有伤害自己的想法)
         self._explicit = False  # ... and the last one was a safety question as such (not any question after a sign)
+        self.moving = False  # the caller told of a move or a new number in this call (WeakSigns.moves)
 
     def history(self, exclude: str | None = None) -> list[UtteranceRecord]:
         """Records in call order, without utterance ``exclude``."""

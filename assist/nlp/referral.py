@@ -28,6 +28,10 @@ _NUMBER_IS = r"(?:热线|电话|号码)是?[,:]?"  # the number itself, not a na
 _NEGATED = re.compile(r"(?:(?:别|不用|不要|不必|不需要|没必要|先不)[^,.!?;]{0,3}|没有?)$")  # before the verb
 _ASKED = re.compile(r"别|不用|不要|过")  # between the verb and the number: 打不要打120, 打过120吗
 _NOT_NAME = r"(?!通道|栓|设施|知识|培训|器材|人员|队伍)"  # 消防通道, 急救知识: the name of no one to call
+# the caller sent to hang up and dial alone (您先挂了马上打110, 那你赶紧打110啊): no number told nor transfer done — a
+# caller at risk is transferred (new-user trial 8: the report credited 你先挂了自己打110吧 as 转接处置); not a matter
+# hotline given (您可以自己拨打12333咨询)
+_ALONE = re.compile(r"(?:挂(?:了|掉|断)[^.!?;]{0,10}|(?:你|您)(?:赶紧|赶快|快)(?:去)?)$")
 
 
 def told(number: str, said: str, names: tuple[str, ...] = ()) -> bool:
@@ -36,8 +40,8 @@ def told(number: str, said: str, names: tuple[str, ...] = ()) -> bool:
     whole = f"(?<!\\d){re.escape(number)}(?!\\d|号|室|栋|楼|单元|路|元|块)"
     target = "|".join([whole, *(f"{re.escape(n)}{_NOT_NAME}" for n in names if n)])
     pattern = f"(?:{_DIAL}(?P<gap>[^,.!?;]{{0,6}}?)|{_GIVE}(?:一下)?(?:给)?(?:您)?)(?:{target})|{_NUMBER_IS}{whole}"
-    return any(not _NEGATED.search(said[:m.start()]) and not _ASKED.search(m.group("gap") or "")
-               for m in re.finditer(pattern, said))
+    return any(not _NEGATED.search(said[:m.start()]) and not _ALONE.search(said[:m.start()])
+               and not _ASKED.search(m.group("gap") or "") for m in re.finditer(pattern, said))
 
 
 def spoken_names(doc: Table) -> dict[str, tuple[str, ...]]:

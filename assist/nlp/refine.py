@@ -284,23 +284,39 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         confident = False
     if (flagged and not a.critical and not cue and not seen and not vented and not confident
             and _kind(result, KIND_QUESTION) in (None, *signs.soft_kinds)
-            and (signs.aggrieved(text) or signs.plans_ahead(text)
-                 or (signs.plain_question(text) and label in (None, Emotion.CALM)))):
-        # a weak guess (below the confident threshold) on a threat to complain or go public, on the caller's next
-        # step (弄不明白再打电话问你们: trial 7's polite closing) or on a calm plain question (几点开门), with no cue,
-        # as the call's first sign: no sign at all (trials 5 and 6: amber cards on plain opening questions; the
-        # independent review: never a confident or sure one, never with a cue).  Its
+            and (signs.aggrieved(text) or (signs.plain_question(text) and label in (None, Emotion.CALM)))):
+        # a weak guess (below the confident threshold) on a threat to complain or go public or on a calm plain
+        # question (几点开门), with no cue, as the call's first sign: no sign at all (trials 5 and 6: amber cards on
+        # plain opening questions; the independent review: never a confident or sure one, never with a cue).  Its
         # kind counts as the question would name it (KIND_QUESTION)
         flagged = False
     if (flagged and not a.critical and not cue and not seen and not vented and not (crit is not None and crit.sure)
-            and signs.bare_opener(text)):
+            and (signs.bare_opener(text) or signs.plans_ahead(text))):
         # a bare opener (我想反映一下我们楼里有个老人) says nothing of what happened: no guess below sure on it is a
-        # sign, however confident (model 20261207-72ede1d5: 0.67, the crisis card before the caller said anything)
+        # sign, however confident (model 20261207-72ede1d5: 0.67, the crisis card before the caller said anything);
+        # nor the caller's next step or thanks at the close (弄不明白再打电话问你们, 你别往心里去…谢谢你了: trials 7, 8)
         flagged = False
+    if label == DESPAIR and rule_emotion != DESPAIR and not cue and signs.plans_ahead(text):
+        label, emotion = rule_emotion, a.emotion  # the model's 绝望 on a plan or thanks at the close: the words'
     if flagged and not a.critical and not seen and not vented and _kind(result) == MEDICAL and signs.bereaved(text):
         # a relative's failed rescue told (没救过来): that emergency is over; a medical guess is no sign (trial 7, t3:
         # 0.99 and chest-pain first aid in a funeral-subsidy call)
         flagged = False
+    moves = signs.moves(text)
+    if context is not None and moves:
+        context.moving = True
+    moved = moves or (context is not None and context.moving)
+    goodbye = False  # a goodbye of a caller who told of a move: no crisis line from the model either
+    if (flagged and not a.critical and not vented and not confirmed and moved and _kind(result) in (None, SELF_HARM)
+            and not signs.serious(text) and rule_emotion != DESPAIR):
+        # a caller who told of a move says goodbye (我下个月就要搬走了 去深圳跟我女儿一起住 … 这是最后一次了…再见了:
+        # new-user trial 8, a red suicide card with 110): a model-only self-harm guess, or the farewell floor, with
+        # no grave cue (a place of danger, means, a plan) and no despair in the words is no sign, however sure; nor is
+        # the model's 绝望 on it (the goodbye is not despair: the words' reading stands, no 12356)
+        flagged = False
+        cue, goodbye = False, True
+        if label == DESPAIR:
+            label, emotion = rule_emotion, a.emotion
     if vented and not (crit is not None and crit.sure):
         # 气话 asks rather than raises the card, unless the model is sure; unlike a soft sign it is a first sign a
         # later one builds on (the third review: 气得我想跳河 then 反正我也不打算再麻烦谁了 stayed amber)
@@ -379,6 +395,9 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         referrals = (*referrals, matter)
     referrals, learned_numbers = _learned_referrals(analyzer, result, referrals, flagged,
                                                     quiet=not flagged and not cue and not despair)
+    if goodbye:
+        referrals = tuple(r for r in referrals if r.number != CRISIS_LINE or r.span is not None)
+        learned_numbers = tuple(n for n in learned_numbers if n != CRISIS_LINE)
     added = (*added, *learned_numbers)
     # 急办: a hazard's words, or an emergency number (110/119/120/122, not the crisis line) with the safety question of
     # a danger that is not self-harm (a rider fallen on the ice: trial 7); never venting or a grieving parent's question

@@ -99,6 +99,10 @@ class WeakSigns:
         safety question even when no net flags the line (refine.apply)."""
         return any(not self._moving(text, m.start()) for p in self.farewells for m in p.finditer(text))
 
+    def moves(self, text: str) -> bool:
+        """The words tell of a move or a new number (``farewell_unless``: 搬走了, 去深圳跟我女儿住, 换了号)."""
+        return any(p.search(text) for p in self.farewell_unless)
+
     def _moving(self, text: str, at: int) -> bool:
         """The clause of ``at``, or the one just before it, tells of a new number or a move (``farewell_unless``)."""
         bounds = [0, *(m.end() for m in _CLAUSE_END.finditer(text)), len(text) + 1]

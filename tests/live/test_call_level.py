@@ -150,6 +150,12 @@ def test_the_call_state_says_which_crisis_numbers_the_operator_said(analyzer: An
     assert state.told == ("120",) and set(state.told) <= set(state.crisis_numbers)
     wire = json.loads(state.to_json())
     assert wire["told"] == ["120"] and wire["crisis_numbers"] == list(state.crisis_numbers)
+    # a number told once the crisis stood, before the card named it, counts when it joins (new-user trial 8)
+    live, _ = run(analyzer, [("caller", "楼下着火了 烟很大 我们下不去了"),
+                             ("agent", "我马上为您转接120和119 请不要挂电话"),
+                             ("caller", "我老婆吸了烟 现在叫她也不答应 嘴唇都发紫了")])
+    state = live.state()
+    assert {"119", "120"} <= set(state.crisis_numbers) and {"119", "120"} <= set(state.told), state
 
 
 def shipped_table() -> ReferralTable:
@@ -159,9 +165,11 @@ def shipped_table() -> ReferralTable:
 def test_a_number_read_back_or_negated_is_not_told() -> None:
     """Stop 16's review: a phone or house number read back turned the pin green (已告知 120)."""
     for said in ("您的电话是13812034567对吧", "您是在幸福路120号吗", "您家是1203室吗", "您先别打120", "不用打120了",
-                 "您家的地址是长江路120号吗"):
+                 "您家的地址是长江路120号吗",
+                 # sent to hang up and dial alone is neither told nor the transfer (new-user trial 8)
+                 "您先挂了打120", "你先挂了自己打120吧", "那你赶紧打120啊"):
         assert not told("120", said), said
-    for said in ("我现在马上帮您转接120急救", "请您马上拨打120", "您先挂了打120", "我帮您联系120", "请打电话给120",
+    for said in ("我现在马上帮您转接120急救", "请您马上拨打120", "我帮您联系120", "请打电话给120",
                  "我马上请120过去"):
         assert told("120", said), said
     for number, said in (("12348", "这个可以咨询12348"), ("12333", "社保的话可以问12333"),

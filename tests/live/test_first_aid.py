@@ -25,6 +25,9 @@ SAMPLES = {
     "噎住": "老人吃年糕噎住了",
     "燃气": "屋里一股煤气味,越来越大",
     "火": "楼道里冒烟了,烟越来越大",
+    # new-user trial 8: carbon monoxide, a fallen wire
+    "一氧化碳": "屋里生着蜂窝煤炉子,我们都头疼想吐",
+    "断落电线": "电线耷拉下来搭在冰上,还冒火星子",
 }
 
 
@@ -129,3 +132,12 @@ def test_a_second_guess_of_another_danger_joins_the_first(learned: Analyzer) -> 
     assert "江边" in line
     assert {"110", "12356"} <= set(card.referrals), card
     assert "自伤自杀" in (card.reason or "") and "江边" in (card.reason or ""), card
+
+
+def test_carbon_monoxide_comes_first_and_a_fallen_wire_gets_no_fire_escape_steps() -> None:
+    """New-user trial 8: after 孩子叫不醒 the card read 摔伤、车祸的伤员不要随意搬动, never open the windows; a sparking
+    wire on the ice got 用湿毛巾捂住口鼻…沿楼梯往下走."""
+    steps = heard("屋里生了个蜂窝煤炉子窗户都关得严严的", "我头疼想吐,孩子喊也喊不醒").steps(("120",), "医疗急症")
+    assert "开门窗通风" in steps[0], steps
+    wire = heard("电线耷拉下来搭在冰上,我瞅着还冒火星子").steps(("110", "120"), "其他危险")
+    assert wire and "10米" in wire[0] and not any("湿毛巾" in s for s in wire), wire
