@@ -120,6 +120,8 @@ export class PinnedCrises {
     const parts = {
       reason: el("strong", { className: "pin-reason", testid: "pinned-reason" }),
       agent: el("span", { className: "pin-agent", testid: "pinned-agent" }),
+      // which call: two ended pins of one agent were told apart by nothing (new-user trial 8)
+      callId: el("span", { className: "pin-call muted", testid: "pinned-call-id", text: callId }),
       state: el("span", { className: "pin-state", testid: "pinned-call-state" }),
       handoff: el("span", { className: "pin-handoff", testid: "pinned-handoff" }),
       count: el("span", { className: "pin-count", testid: "pinned-count" }),
@@ -138,7 +140,7 @@ export class PinnedCrises {
     const node = el("li", { className: "pin", testid: "pinned-critical", dataset: { callId } },
       el("div", { className: "pin-head" },
         el("span", { className: "badge kind kind-critical", text: "危急" }),
-        parts.reason, parts.agent, parts.state, parts.handoff, parts.count,
+        parts.reason, parts.agent, parts.callId, parts.state, parts.handoff, parts.count,
         parts.wait = el("span", { className: "pin-wait muted", testid: "pinned-wait" }, parts.waitLabel, parts.age)),
       parts.msg,
       el("div", { className: "pin-actions" },

@@ -188,3 +188,14 @@ def test_the_history_list_gives_the_first_sentence_its_room_at_1280(
     # the whole sentence is in its tooltip
     assert first.get_attribute("title") == HISTORY[0][2]
     screenshot(page, "history")
+
+
+def test_a_pin_names_its_call(new_page: NewPage, fake_server: FakeServer) -> None:
+    """New-user trial 8: two ended pins of one agent were told apart by nothing."""
+    page = new_page(viewport=SUPERVISOR)
+    page.goto(f"{fake_server.base_url}/supervisor?name=王组长")
+    expect(page.locator(f'{tid("alert")}[data-alert-id="al-3"]')).to_be_visible()
+    for call, alert in (("t8-a", "t8-a1"), ("t8-b", "t8-b1")):
+        fake_server.push(Alert(alert, call, "A81", "critical", "critical", HURT, 30.0, None, time.time() - 60))
+    for call in ("t8-a", "t8-b"):
+        expect(pin(page, call).locator(tid("pinned-call-id"))).to_have_text(call)
