@@ -66,6 +66,7 @@ class EmpathyStep:
     reject: tuple[re.Pattern[str], ...] = ()
     reject_note: str = ""
     window: int = 16
+    not_for: frozenset[str] = frozenset()  # the call's categories the report does not ask this step of (咨询)
 
     def problem(self, text: str, m: Match) -> str | None:
         """Why the cue ``m`` does not count (no specific time near it, a hedge near it), or None if it does."""
@@ -98,7 +99,7 @@ def cue(table: Table, defines: Mapping[str, str]) -> Cue:
 
 def step(table: Table, defines: Mapping[str, str]) -> EmpathyStep:
     table.check_keys({"name", "example", "words", "patterns", "require", "require_note", "reject", "reject_note",
-                      "window"})
+                      "window", "not_for"})
     require = table.regex_list("require", defines) if table.has("require") else ()
     reject = table.regex_list("reject", defines) if table.has("reject") else ()
     if require and not table.has("require_note"):
@@ -117,6 +118,7 @@ def step(table: Table, defines: Mapping[str, str]) -> EmpathyStep:
         reject=reject,
         reject_note=table.text("reject_note", "", required=False),
         window=int(window),
+        not_for=frozenset(table.texts("not_for")),
     )
 
 

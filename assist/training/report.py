@@ -153,9 +153,11 @@ def _emotions(cards: Sequence[Card]) -> list[tuple[Card, Emotion, float]]:
 
 
 def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Utterance],
-             department: str | None) -> EmpathyCheck:
-    """The three empathy steps after the caller's first negative emotion; the wording to suggest names the call's
-    ``department`` (trial 6, L7: 此事由承办部门主办 when the live card had said 此事由人社部门主办)."""
+             department: str | None, category: str | None = None) -> EmpathyCheck:
+    """The three empathy steps after the caller's first negative emotion (a step whose ``not_for`` names the
+    call's ``category`` is not asked: a consultation answered on the spot owes no 办结时限, new-user trial 8); the
+    wording to suggest names the call's ``department`` (trial 6, L7: 此事由承办部门主办 when the live card had said
+    此事由人社部门主办)."""
     shown = [(c, label, level) for c, label, level in _emotions(cards) if level >= rules.min_intensity]
     if not shown:
         return EmpathyCheck(None, (), ("来电人没有表现出明显的负面情绪,本通电话不检查共情三步",))
@@ -163,7 +165,7 @@ def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Uttera
     after = [u for u in agent if u.start >= card.time]
     unit = department or UNNAMED_UNIT
     steps = [dataclasses.replace(c, expected=c.expected.replace("{department}", unit))
-             for c in (_step(s, after) for s in rules.steps)]
+             for c in (_step(s, after) for s in rules.steps if category is None or category not in s.not_for)]
     first = steps[0]  # 情绪承接: the caller's feelings are taken up in the first reply, not after other lines
     # its wording fits the caller's strongest emotion (an angry caller is not told 也会同样焦虑)
     strongest = max(shown, key=lambda s: s[2])[1]
@@ -312,7 +314,8 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     crisis = _crisis(reading, agent)
     closing = _closing(rules, agent, end)
     category = _category(call, cards)
-    empathy = _empathy(rules, cards, agent, category.department if category is not None else None)
+    empathy = _empathy(rules, cards, agent, category.department if category is not None else None,
+                       category.intent if category is not None else None)
     if crisis is not None and crisis.confirmed:  # judged by what a crisis needs: not the closing, steps or 办结时限
         hung_up = _hung_up(_crisis_rules(), closing, utterances)  # the caller ended it, or the operator closed?
         crisis = ended_early(_crisis_rules(), crisis, hung_up or _closed(closing, utterances), by_caller=bool(hung_up))

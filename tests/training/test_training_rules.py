@@ -85,3 +85,12 @@ def test_a_step_needs_cues_and_there_are_three(tmp_path: Path) -> None:
         TrainingRules.load(tmp_path / "missing.toml")
     with pytest.raises(DataError, match="invalid TOML"):
         TrainingRules.load(write(tmp_path, "[opening\n"))
+
+
+def test_a_consultation_owes_no_completion_time_and_listening_takes_up_feelings() -> None:
+    """New-user trial 8: a 养老金 consultation answered in the call was asked for 办结时限为3至5个工作日, and
+    不会的大爷您慢慢说我听着呢 was not credited as 情绪承接."""
+    from assist.nlp.stepcues import load_steps
+    steps = {s.name: s for s in load_steps()}
+    assert steps["行动承诺"].not_for == {"咨询"} and not steps["情绪承接"].not_for
+    assert steps["情绪承接"].cue.find_all("不会的大爷您慢慢说我听着呢")
