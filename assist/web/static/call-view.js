@@ -78,7 +78,8 @@ export class CallView {
     );
     this.criticalZone = el("div", { className: "critical-zone", attrs: { role: "alert" } });
     // An ended crisis call: what the operator still owes the caller (trial 7: after a crisis caller hung up the
-    // overlay offered no call-back step, and lost the call on reload)
+    // overlay offered no call-back step, and lost the call on reload). It lies just below the card slot, over the
+    // top of the ended call's transcript, so nothing on the page moves when the call ends.
     this.followUp = el("p", { className: "crisis-followup", testid: "crisis-followup", hidden: true, attrs: { role: "alert" } });
     this.flash = el("div", {
       className: "flash",
@@ -146,7 +147,7 @@ export class CallView {
     // (slot-scroll) when a banner (危急 or 安全确认) leaves the cards less room than they need:
     // nothing spills over the transcript, and every card can be read in full.
     this.slotBody = el("div", { className: "slot-scroll", testid: "slot-scroll" },
-      this.followUp, this.criticalZone, this.routineToggle, this.cards);
+      this.criticalZone, this.routineToggle, this.cards);
     // more below the fold of the one scrolling column: its bottom edge fades and a mark says so
     this.moreBelow = el("span", { className: "more-below", testid: "more-below", hidden: true, text: "↓ 下方还有",
       attrs: { "aria-hidden": "true" } });
@@ -156,7 +157,7 @@ export class CallView {
       for (const node of [this.slotBody, this.criticalZone, this.cards]) watch.observe(node);
     }
     this.slot = el("section", { className: "card-slot", testid: "card-slot" },
-      this.slotBody, this.moreBelow, this.flash, this.warnings);
+      this.slotBody, this.moreBelow, this.followUp, this.flash, this.warnings);
     this.transcript = el("div", { className: "transcript", testid: "transcript", attrs: { tabindex: "0" } });
     this.jump = el("button", {
       className: "jump",
