@@ -86,6 +86,10 @@ def test_the_callers_next_step_is_a_plan_not_a_sign(signs: WeakSigns) -> None:
     assert signs.plans_ahead("那我今天晚上就在手机上弄,弄不明白再打电话问你们")
     assert signs.plans_ahead("行那我明天再打过来问问")
     assert not signs.plans_ahead("我再打电话问你们也没用了")
+    # the retired blind v15's false flags: an errand next, nothing left to ask
+    assert signs.plans_ahead("行,那就麻烦你们了,我没别的事了,谢谢姑娘,挂了啊,再见.")
+    assert signs.plans_ahead("好的,我明白了,那我就先走了啊,不打扰你们了,你们也早点下班.")
+    assert signs.plans_ahead("那我就不打扰你了我先去医院拿药了拜拜")
     assert not signs.plans_ahead("我今年七十九了腿脚不行了不想再给孩子添麻烦了")
 
 
