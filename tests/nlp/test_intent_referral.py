@@ -199,6 +199,10 @@ def test_own_funeral_heatstroke_and_threats_are_critical_their_look_alikes_not(a
     ("煤改电以后不烧煤炉了,但是老人说暖气不热头疼", None, False),
     ("我想问一下烧炭盆取暖安全吗,会不会头疼", None, False),
     ("检查了,护栏没有漏电", None, False), ("我家的灯箱漏电了能不能帮我修", None, False),
+    # the retired blind v15's two misses: silent and sweating after insulin; dizzy at the stove with a smell there
+    ("我问一下胰岛素医保能报多少我老伴打完针一直没起来叫他光出汗不说话", "120", True),
+    ("我那个燃气表显示余额不足,想问问怎么充值.另外这两天一做饭就头晕,灶台那边有股味,不知道有没有关系.", "120", True),
+    ("厨房灶台那边有股味,想问问燃气公司电话多少", None, False),
 ])
 def test_hazards_now_and_carbon_monoxide(analyzer: Analyzer, text: str, number: str | None, critical: bool) -> None:
     r = analyzer.analyze(Role.CALLER, text)
