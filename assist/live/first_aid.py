@@ -66,13 +66,12 @@ class CallAid:
 
     entries: tuple[AidEntry, ...] = field(default_factory=shipped_aid)
     heard: dict[str, frozenset[str]] = field(default_factory=dict)  # utterance -> names of the entries heard
+    called: set[str] = field(default_factory=set)  # ``from_call`` entries heard in any caller line of the call
 
     def hear(self, utterance_id: str, text: str) -> None:
         """Note the entries a critical caller utterance (its normalised text) calls for; a later text of the same
         utterance (its final after a partial) replaces the earlier one."""
         self.heard[utterance_id] = frozenset(e.name for e in self.entries if e.heard(text))
-
-    called: set[str] = field(default_factory=set)  # ``from_call`` entries heard in any caller line of the call
 
     def note(self, text: str) -> None:
         """Any caller final (normalised): the ``from_call`` entries it names count for a later crisis card (the

@@ -290,13 +290,14 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # plain opening questions; the independent review: never a confident or sure one, never with a cue).  Its
         # kind counts as the question would name it (KIND_QUESTION)
         flagged = False
+    plans = signs.plans_ahead(text)
     if (flagged and not a.critical and not cue and not seen and not vented and not (crit is not None and crit.sure)
-            and (signs.bare_opener(text) or signs.plans_ahead(text))):
+            and (signs.bare_opener(text) or plans)):
         # a bare opener (我想反映一下我们楼里有个老人) says nothing of what happened: no guess below sure on it is a
         # sign, however confident (model 20261207-72ede1d5: 0.67, the crisis card before the caller said anything);
         # nor the caller's next step or thanks at the close (弄不明白再打电话问你们, 你别往心里去…谢谢你了: trials 7, 8)
         flagged = False
-    if label == DESPAIR and rule_emotion != DESPAIR and not cue and signs.plans_ahead(text):
+    if label == DESPAIR and rule_emotion != DESPAIR and not cue and plans:
         label, emotion = rule_emotion, a.emotion  # the model's 绝望 on a plan or thanks at the close: the words'
     if flagged and not a.critical and not seen and not vented and _kind(result) == MEDICAL and signs.bereaved(text):
         # a relative's failed rescue told (没救过来): that emergency is over; a medical guess is no sign (trial 7, t3:

@@ -97,7 +97,11 @@ class WeakSigns:
     def farewell(self, text: str) -> bool:
         """A last goodbye or affairs put in order (退休金我都留给闺女了再见, 户口迁完了我就可以安心走了): asks the
         safety question even when no net flags the line (refine.apply)."""
-        return any(not self._moving(text, m.start()) for p in self.farewells for m in p.finditer(text))
+        return self._farewell(text) is not None
+
+    def _farewell(self, text: str) -> re.Match[str] | None:
+        """The first farewell whose own clause, and the one before it, tell of no move or new number."""
+        return next((m for p in self.farewells for m in p.finditer(text) if not self._moving(text, m.start())), None)
 
     def moves(self, text: str) -> bool:
         """The words tell of a move or a new number (``farewell_unless``: 搬走了, 去深圳跟我女儿住, 换了号)."""
@@ -108,8 +112,7 @@ class WeakSigns:
         bounds = [0, *(m.end() for m in _CLAUSE_END.finditer(text)), len(text) + 1]
         i = max(k for k, b in enumerate(bounds) if b <= at)
         end = next((b for b in bounds if b > at), len(text))
-        near = text[bounds[max(0, i - 1)]:end]
-        return any(p.search(near) for p in self.farewell_unless)
+        return self.moves(text[bounds[max(0, i - 1)]:end])
 
     def heard(self, text: str, words: Callable[[], frozenset[int]] | None = None) -> tuple[int, int] | None:
         """Where the words that make a model-only sign specific stand: the clause of the first grave cue (a place
@@ -123,8 +126,7 @@ class WeakSigns:
         rest = self.masked(text)
         found = next((m for p in self.grave if (m := p.search(rest))), None)  # a place of danger, means, a plan
         if found is None:
-            found = next((m for p in self.farewells for m in p.finditer(text) if not self._moving(text, m.start())),
-                         None)
+            found = self._farewell(text)
         if found is None:  # then thoughts, exhaustion… in their order
             found = next((m for p in self.cues if (m := p.search(rest))), None)
         if found is None:

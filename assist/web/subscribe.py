@@ -174,18 +174,17 @@ class SubscriberConnection:
         if sub.agent_id is not None:
             mine = [s for s in sessions if s.agent_id == sub.agent_id]
             following = max(mine, key=lambda s: s.started_at).call_id if mine else self._ended_crisis(sub)
+        ended = [following] if following is not None and not sessions else []  # the agent's ended crisis call
         alerts: tuple[Alert, ...] = ()
         if self.ctx.pipeline is not None:
             book = self.ctx.pipeline.alerts
-            shown = [s.call_id for s in sessions] + ([following] if following is not None and not sessions else [])
-            recent = book.recent() if sub.all else book.recent(shown)
+            recent = book.recent() if sub.all else book.recent([s.call_id for s in sessions] + ended)
             alerts = tuple(
                 a for a in recent
                 if self._visible(a.agent_id, a.call_id, a) and self._mode_ok(sub, self.ctx.call_of(a.call_id)[1], a)
             )
-        states = tuple(s.state() for s in sessions)
-        last = self.ctx.ended.get(following) if following is not None and not sessions else None
-        return Subscribed(calls=states + ((last,) if last is not None else ()), alerts=alerts, following=following)
+        states = tuple(s.state() for s in sessions) + tuple(c for c in map(self.ctx.ended.get, ended) if c is not None)
+        return Subscribed(calls=states, alerts=alerts, following=following)
 
     def _ended_crisis(self, sub: Subscribe) -> str | None:
         """An agent with no live call: their newest ended call when it was a crisis whose critical alert no supervisor
