@@ -86,6 +86,8 @@ class CrisisRules:
     hung_up: tuple[str, str] | None = None  # [ended] hung_up_name/_expected: the caller hung up before it
     hang_up_words: tuple[re.Pattern[str], ...] = ()  # the caller's words ending the call (我不说了,挂了)
     still_there: tuple[re.Pattern[str], ...] = ()  # the operator into a dead line (喂?您还在吗)
+    routine: tuple[str, str] | None = None  # [routine]: (name, expected) of handling the caller as a routine matter
+    routine_words: tuple[re.Pattern[str], ...] = ()  # its patterns (工单, 三个工作日内回复您)
 
     def tells(self, number: str, norm: str, names: tuple[str, ...] = ()) -> bool:
         """Whether the operator's normalised words tell or transfer to ``number`` (by number, spoken name or one of
@@ -98,7 +100,7 @@ class CrisisRules:
         """Read ``crisis.toml`` and the numbers of each kind (``[crisis_kinds]`` of referrals.toml).
         Raises ``DataError`` naming the file and the entry."""
         doc = load_toml(path or DEFAULT_CRISIS)
-        doc.check_keys({"define", "item", "kind", "model_mark", "ended"})
+        doc.check_keys({"define", "item", "kind", "model_mark", "ended", "routine"})
         defines = doc.defines()
         items = []
         safety_patterns: tuple[re.Pattern[str], ...] | None = None
@@ -141,11 +143,15 @@ class CrisisRules:
                       for k, n in numbers.items())
         ended = doc.table("ended", required=False)
         ended.check_keys({"name", "expected", "hung_up_name", "hung_up_expected", "hung_up", "still_there"})
+        routine = doc.table("routine", required=False)
+        routine.check_keys({"name", "expected", "patterns"})
         return cls(tuple(items), kinds, doc.text("model_mark", "(模型判断)"),
                    (ended.text("name"), ended.text("expected")) if ended.has("name") else None,
                    tuple(spoken_names(referrals).items()),
                    (ended.text("hung_up_name"), ended.text("hung_up_expected")) if ended.has("hung_up_name") else None,
-                   ended.regex_list("hung_up", defines), ended.regex_list("still_there", defines))
+                   ended.regex_list("hung_up", defines), ended.regex_list("still_there", defines),
+                   (routine.text("name"), routine.text("expected")) if routine.has("name") else None,
+                   routine.regex_list("patterns", defines))
 
     def hangs_up(self, caller_norm: str) -> bool:
         """The caller's words end the call (我不说了,挂了)."""
@@ -176,6 +182,7 @@ class CrisisCheck:
     note: str = ""  # why it was not judged as a crisis ("模型提示未确认: …")
     credits: tuple[CrisisItem, ...] = ()  # the optional items (确认安全) the operator did: credited, never findings
     ended: CrisisItem | None = None  # the call was closed before the transfer (crisis.toml [ended]): the first finding
+    routine: CrisisItem | None = None  # handled as a routine matter before the transfer (crisis.toml [routine])
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,3 +237,26 @@ def ended_early(rules: CrisisRules, check: CrisisCheck, closed: Said | None, *, 
     number = "/".join(check.numbers) if check.numbers else "110"
     return dataclasses.replace(check, ended=CrisisItem(name, False, closed.start, closed.text,
                                                        expected.format(number=number)))
+
+
+def routine_handling(rules: CrisisRules, check: CrisisCheck, agent: Sequence[Said]) -> CrisisCheck:
+    """``check`` with ``routine`` set to the operator's first line from the crisis card on that handles the caller
+    at risk as a routine matter (crisis.toml [routine]: a ticket, working days, 转交相关部门) before the transfer
+    item was done; a line that itself transfers or tells the crisis number is no such line, nor the line that closed
+    the call (``ended`` quotes it: the first finding says it)."""
+    transfer = next((r for r in rules.items if r.number), None)
+    if rules.routine is None or transfer is None or not check.items:
+        return check
+    item = next((i for i in check.items if i.item == transfer.name), None)
+    until = item.time if item is not None and item.done and item.time is not None else float("inf")
+    kinds = check.kinds
+    for u in sorted(agent, key=lambda s: (s.start, s.end)):
+        if u.start < check.time or u.start >= until or (check.ended is not None and check.ended.time == u.start):
+            continue  # before the caller's words of danger, after the transfer, or the closing line
+        if (any(p.search(u.norm) for p in rules.routine_words)
+                and not transfer.said_in(u.norm, check.numbers, kinds, rules.tells)):
+            name, expected = rules.routine
+            number = "/".join(check.numbers) if check.numbers else "110"
+            return dataclasses.replace(check, routine=CrisisItem(name, False, u.start, u.text,
+                                                                 expected.format(number=number)))
+    return check

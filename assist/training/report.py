@@ -42,7 +42,7 @@ from assist.protocol.payloads import (
     SafetyPayload,
 )
 from assist.training.call_events import CallRead, Card, Utterance, cards_of, read_call, rounded
-from assist.training.crisis import CrisisCheck, CrisisRules, Said, ended_early, judge
+from assist.training.crisis import CrisisCheck, CrisisRules, Said, ended_early, judge, routine_handling
 from assist.training.crisis_signs import CallerLine, CrisisReading, CrisisSign, read_crisis
 from assist.training.empathy_wording import acknowledgement
 from assist.training.offers import KnowledgeCard, ReferralCard
@@ -319,6 +319,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     if crisis is not None and crisis.confirmed:  # judged by what a crisis needs: not the closing, steps or 办结时限
         hung_up = _hung_up(_crisis_rules(), closing, utterances)  # the caller ended it, or the operator closed?
         crisis = ended_early(_crisis_rules(), crisis, hung_up or _closed(closing, utterances), by_caller=bool(hung_up))
+        crisis = routine_handling(_crisis_rules(), crisis, [_said(u) for u in agent])
         closing = dataclasses.replace(closing, judged=False)
         empathy = EmpathyCheck(empathy.emotion, (), (CRISIS_EMPATHY_NOTE,)) if empathy.emotion else empathy
     report = TrainingReport(

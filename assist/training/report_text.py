@@ -104,6 +104,8 @@ def render_text(report: TrainingReport) -> str:
             lines.append(f"  {report.crisis.note}")
         if (ended := report.crisis.ended) is not None:  # the call closed on a caller at risk: first
             lines.append(f"  {ok[False]} {ended.item} [{clock(ended.time)}] {ended.said} — {ended.expected}")
+        if (routine := report.crisis.routine) is not None:  # a ticket and working days for a caller at risk
+            lines.append(f"  {ok[False]} {routine.item} [{clock(routine.time)}] {routine.said} — {routine.expected}")
         done: set[tuple[float | None, str | None]] = set()
         for item in (*report.crisis.items, *report.crisis.credits):
             if item.done:  # a line that did several items is quoted once
@@ -154,6 +156,9 @@ def suggestions(report: TrainingReport) -> tuple[str, ...]:
     crisis = report.crisis
     if crisis is not None and crisis.ended is not None:  # the call was closed on a caller at risk: first of all
         out.append(f"{clock(crisis.ended.time)} {crisis.ended.item}(「{crisis.ended.said}」);{crisis.ended.expected}")
+    if crisis is not None and crisis.routine is not None:  # a ticket and working days for a caller at risk
+        out.append(f"{clock(crisis.routine.time)} {crisis.routine.item}(「{crisis.routine.said}」);"
+                   f"{crisis.routine.expected}")
     if crisis is not None:  # judged by what a crisis needs, not by the routine closing or 办结时限
         out.extend(f"危急来电缺少「{i.item}」;可以说:{i.expected}" for i in crisis.items if not i.done)
     for name, check in (("开头语", report.opening), ("结束语", report.closing)):

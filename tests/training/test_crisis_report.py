@@ -14,12 +14,13 @@ from assist.training.report_text import render_text
 SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "data" / "scenarios"
 
 
-def events_of(name: str, analyzer: Analyzer) -> list[Event]:
-    """The scenario's finals through the live prompt logic, as the pipeline would publish them."""
+def events_of(name: str, analyzer: Analyzer, lines: list[str] | None = None) -> list[Event]:
+    """The scenario's finals (or ``lines``, JSON lines like the scenario's) through the live prompt logic, as the
+    pipeline would publish them."""
     live = LiveAssist(f"c-{name}", "a1", analyzer, context_factory=CallContext)
     out: list[Event] = []
     counters = {"agent": 0, "caller": 0}
-    for raw in (SCENARIOS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+    for raw in lines or (SCENARIOS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
         line = json.loads(raw)
         uid = f"{line['role']}-{counters[line['role']]}"
         counters[line["role"]] += 1
@@ -66,3 +67,49 @@ def test_missing_crisis_steps_are_suggested_with_the_calls_number() -> None:
 def test_routine_call_has_no_crisis_section() -> None:
     report = build_report(events_of("consumer-dispute", Analyzer.load()))
     assert report.crisis is None and report.to_dict()["crisis"] is None
+
+
+def _fire_with(agent_line: str, at: float = 6.12) -> list[str]:
+    """The fire scenario with the operator's first turn after the caller's alarm replaced by ``agent_line``."""
+    lines = (SCENARIOS / "fire.jsonl").read_text(encoding="utf-8").splitlines()
+    return [*lines[:2], json.dumps({"role": "agent", "start": at, "end": at + 3.0, "text": agent_line},
+                                   ensure_ascii=False), *lines[3:]]
+
+
+def test_a_ticket_and_working_days_for_a_caller_at_risk_is_a_finding() -> None:
+    """New-user trial 8: 危急提示后仍按一般诉求答复 was no finding; it comes first, with the call's number."""
+    lines = _fire_with("好的 我 给 您 登记 一下 三 个 工作日 内 回复 您")
+    report = build_report(events_of("fire", Analyzer.load(), lines))
+    assert report.crisis is not None and report.crisis.routine is not None
+    assert report.crisis.routine.item == "危急情况按一般诉求处理" and report.crisis.routine.time == 6.12
+    assert "119" in report.crisis.routine.expected and "工作日" in (report.crisis.routine.said or "")
+    assert report.crisis.ended is None  # transferred at 13.36, after the ticket
+    assert report.suggestions[0].startswith("00:06 危急情况按一般诉求处理")
+    assert "✗ 危急情况按一般诉求处理 [00:06]" in render_text(report)
+    assert report.to_dict()["crisis"]["routine"]["item"] == "危急情况按一般诉求处理"
+
+
+def test_a_ticket_with_the_transfer_or_after_it_is_no_finding() -> None:
+    analyzer = Analyzer.load()
+    both = _fire_with("我 马上 三方 转接 119 同时 给 您 登记 一下 工单")
+    with_transfer = build_report(events_of("fire", analyzer, both))
+    assert with_transfer.crisis is not None and with_transfer.crisis.routine is None
+    lines = [*(SCENARIOS / "fire.jsonl").read_text(encoding="utf-8").splitlines(),
+             json.dumps({"role": "agent", "start": 17.0, "end": 19.0, "text": "事后 我们 会 给 您 回访 工单 已经 登记"},
+                        ensure_ascii=False)]
+    after = build_report(events_of("fire", analyzer, lines))
+    assert after.crisis is not None and after.crisis.routine is None
+    # a routine line before the crisis card is the routine call it was then
+    greeting = {"role": "agent", "start": 0.0, "end": 1.3, "text": "您好 我 给 您 登记 一下"}
+    before = [json.dumps(greeting, ensure_ascii=False),
+              *(SCENARIOS / "fire.jsonl").read_text(encoding="utf-8").splitlines()[1:]]
+    assert (r := build_report(events_of("fire", analyzer, before)).crisis) is not None and r.routine is None
+
+
+def test_the_closing_line_is_one_finding_not_two() -> None:
+    """A ticket promised as the call's last words is the call closed before the transfer, quoted once."""
+    last = {"role": "agent", "start": 6.12, "end": 9.0, "text": "好的 给 您 登记 了 三 个 工作日 内 回复 您 再见"}
+    opening = (SCENARIOS / "fire.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    lines = [*opening, json.dumps(last, ensure_ascii=False)]
+    report = build_report(events_of("fire", Analyzer.load(), lines))
+    assert report.crisis is not None and report.crisis.ended is not None and report.crisis.routine is None

@@ -10,9 +10,10 @@ import { el, fmtClock, fmtPercent } from "./dom.js";
 import { emotionText } from "./labels.js";
 
 /** Importance of a finding kind: lower comes first. */
-// "ended": the call closed on a caller at risk before the transfer (crisis.ended), first of all
-const IMPORTANCE = { ended: -1, critical: 0, safety: 1, banned: 2, unanswered: 3, empathy: 4, referral: 5, greeting: 6 };
-const KIND_LABEL = { ended: "危急处置", critical: "危急处置", safety: "安全确认", banned: "服务禁语", unanswered: "知识库有答案",
+// "ended": the call closed on a caller at risk before the transfer (crisis.ended), first of all; "routine": the
+// caller at risk handled as a routine matter, a ticket and working days (crisis.routine)
+const IMPORTANCE = { ended: -1, routine: -1, critical: 0, safety: 1, banned: 2, unanswered: 3, empathy: 4, referral: 5, greeting: 6 };
+const KIND_LABEL = { ended: "危急处置", routine: "危急处置", critical: "危急处置", safety: "安全确认", banned: "服务禁语", unanswered: "知识库有答案",
   empathy: "共情三步", referral: "转介号码", greeting: "规范用语" };
 
 const text = (v) => (typeof v === "string" ? v : "");
@@ -44,6 +45,9 @@ export function findings(report) {
     const ended = crisis.ended && typeof crisis.ended === "object" ? crisis.ended : null;
     if (ended) out.push({ kind: "ended", time: num(ended.time), title: text(ended.item), said: text(ended.said),
       better: text(ended.expected) });
+    const routine = crisis.routine && typeof crisis.routine === "object" ? crisis.routine : null;
+    if (routine) out.push({ kind: "routine", time: num(routine.time), title: text(routine.item), said: text(routine.said),
+      better: text(routine.expected) });
     for (const item of list(crisis.items)) {
       if (item.done) continue;
       out.push({ kind: "critical", time: num(crisis.time), title: `危急来电缺少「${text(item.item)}」`, said: "",

@@ -205,3 +205,28 @@ def test_a_call_closed_on_a_caller_at_risk_is_the_first_finding(new_page: NewPag
     expect(first).to_contain_text("未转接就结束通话")
     expect(first).to_contain_text("好的感谢您的来电再见")
     expect(first.locator(tid("finding-better"))).to_contain_text("三方转接110/12356")
+
+
+def test_a_caller_at_risk_handled_as_a_routine_matter_is_a_first_finding(new_page: NewPage,
+                                                                        fake_server: FakeServer) -> None:
+    """New-user trial 8: a ticket and working days after the crisis card (crisis.routine, crisis.toml [routine]) is
+    a crisis finding above the crisis items, in the danger colour, with the words and what to do."""
+    report = dict(fake_server.scenario.reports[PAST])
+    report["crisis"] = {"time": 4.0, "numbers": ["119"], "items": [
+        {"item": "情绪承接", "done": False, "time": None, "said": None, "expected": "您别慌,我知道您现在很害怕。"}],
+        "routine": {"item": "危急情况按一般诉求处理", "done": False, "time": 6.1,
+                    "said": "我给您登记一下三个工作日内回复您",
+                    "expected": "来电人有危险时不要按一般诉求登记转办、约定工作日答复:先稳住来电人、问清位置,"
+                                "立即三方转接119。"}}
+    fake_server.scenario.reports[PAST] = report
+    page = new_page(viewport=DESKTOP_VIEWPORT)
+    page.goto(f"{fake_server.base_url}/history?call={PAST}")
+    first = page.locator(f'{tid("call-detail")} {tid("finding")}').first
+    expect(first).to_have_attribute("data-kind", "routine")
+    expect(first).to_contain_text("危急情况按一般诉求处理")
+    expect(first).to_contain_text("我给您登记一下三个工作日内回复您")
+    expect(first.locator(tid("finding-better"))).to_contain_text("立即三方转接119")
+    expect(first.locator(".finding-kind")).to_have_text("危急处置")
+    colour = first.locator(".finding-kind").evaluate("e => getComputedStyle(e).backgroundColor")
+    critical = page.locator(f'{tid("call-detail")} {tid("finding")}[data-kind="critical"] .finding-kind')
+    assert critical.evaluate("e => getComputedStyle(e).backgroundColor") == colour
