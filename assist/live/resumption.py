@@ -14,7 +14,9 @@ The new session must go on where the old one stopped:
 
 ``ResumePoint`` carries this per role.  It comes from the store (the finals
 stored for the call) and from ``ResumeBook``, the server's memory of recently
-ended calls (for servers without a store, and before queued writes land).
+ended calls (for servers without a store, and before queued writes land).  The
+book also keeps each ended call's last ``CallState`` (its crisis numbers and those
+told), for an agent's overlay reopened between calls: one bounded memory of ended calls.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from assist.protocol.enums import CallMode
 
 if TYPE_CHECKING:
+    from assist.protocol.events import CallState
     from assist.store.base import CallStore as Store  # either backend (assist.store.open)
 
 CLOSED_REASONS = ("completed", "error")  # a call that ended so is immutable: it cannot be resumed or reopened
@@ -108,7 +111,8 @@ async def point_from_store(store: Store, call_id: str) -> ResumePoint | None:
 
 
 class ResumeBook:
-    """Resume points of the calls that ended recently, at most ``max_calls`` for ``max_age`` seconds."""
+    """The calls that ended recently, at most ``max_calls`` for ``max_age`` seconds: each one's resume point and its
+    last state (None for a call that ended without one)."""
 
     def __init__(
         self, max_calls: int = 1000, max_age: float = 3600.0, clock: Callable[[], float] = time.monotonic
@@ -116,26 +120,37 @@ class ResumeBook:
         self.max_calls = max_calls
         self.max_age = max_age
         self._clock = clock
-        self._points: OrderedDict[str, tuple[float, ResumePoint]] = OrderedDict()
+        self._calls: OrderedDict[str, tuple[float, ResumePoint, CallState | None]] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._points)
+        return len(self._calls)
 
-    def remember(self, call_id: str, point: ResumePoint) -> None:
-        self._points.pop(call_id, None)
-        self._points[call_id] = (self._clock(), point)
-        while len(self._points) > self.max_calls:
-            self._points.popitem(last=False)
+    def remember(self, call_id: str, point: ResumePoint, state: CallState | None = None) -> None:
+        self._calls.pop(call_id, None)
+        self._calls[call_id] = (self._clock(), point, state)
+        while len(self._calls) > self.max_calls:
+            self._calls.popitem(last=False)
 
     def get(self, call_id: str) -> ResumePoint | None:
         self._expire()
-        item = self._points.get(call_id)
+        item = self._calls.get(call_id)
         return None if item is None else item[1]
+
+    def state(self, call_id: str) -> CallState | None:
+        """The ended call's last state."""
+        self._expire()
+        item = self._calls.get(call_id)
+        return None if item is None else item[2]
+
+    def states(self) -> list[CallState]:
+        """The last states of the calls remembered, the call that ended last at the end."""
+        self._expire()
+        return [state for _, _, state in self._calls.values() if state is not None]
 
     def _expire(self) -> None:
         horizon = self._clock() - self.max_age
-        while self._points:
-            first = next(iter(self._points.values()))
+        while self._calls:
+            first = next(iter(self._calls.values()))
             if first[0] >= horizon:
                 return
-            self._points.popitem(last=False)
+            self._calls.popitem(last=False)

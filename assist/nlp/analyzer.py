@@ -112,13 +112,14 @@ class Analyzer:
                 kb_path = next((base / n for n in KB_FILES if (base / n).exists()), fallback / KB_FILES[0])
             kb = KnowledgeBase.load(kb_path, tokenizer, wording=QueryWording.load(pick("kb_wording.toml")))
         emotion = EmotionModel.load(pick("emotion.toml"))
-        referrals = ReferralTable.load(pick("referrals.toml"))
+        banned = BannedList.load(pick("banned.toml"))
+        referrals = ReferralTable.load(pick("referrals.toml"), banned.sent_away)
         return cls(
             normalizer=normalizer,
             emotion=emotion,
             intent=IntentModel.load(pick("intent.toml"), pick("departments.toml"), emotion.negation),
             referrals=referrals,
-            banned=BannedList.load(pick("banned.toml")),
+            banned=banned,
             empathy=EmpathyScripts.load(pick("empathy.toml"), referrals),
             kb=kb,
             learned=_learned(nlp_model) if nlp_model is not None or learned else None,

@@ -28,6 +28,7 @@ class BannedRule:
     suggestion: str
     secondary: bool = False  # reported only where no earlier rule already covers the phrase
     crisis_only: bool = False  # a lapse only in a crisis (您先挂了马上打110: a caller in danger is transferred)
+    not_told: bool = False  # a number said in its words is neither told nor transferred (``sent_away``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,9 @@ class BannedList:
         self.negated = tuple(negated)  # 我不能向您保证… / 我没法替部门打包票: a promise declined
         self.negated_categories = frozenset(negated_categories)
         self.standard = tuple(standard)  # standard wording and filler: never a learned warning (还有其他问题吗)
+        # the words of the rules marked not_told (您先挂了马上打110: the caller sent to dial alone): a number said in
+        # them is neither told nor the transfer (``assist.nlp.referral.told``: the live pin and the report)
+        self.sent_away = tuple(p for r, e in rules if r.not_told for p in e.patterns)
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
 
     @classmethod
@@ -92,15 +96,18 @@ class BannedList:
         seen: set[str] = set()
         for i, entry in enumerate(doc.tables("rule")):
             entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy", "secondary",
-                              "crisis_only"})
+                              "crisis_only", "not_told"})
             rule = BannedRule(entry.text("id"), entry.text("category"), fill(entry.text("suggestion"), limits),
-                              entry.boolean("secondary", False), entry.boolean("crisis_only", False))
+                              entry.boolean("secondary", False), entry.boolean("crisis_only", False),
+                              entry.boolean("not_told", False))
             if rule.id in seen:
                 raise entry.error(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
             words, patterns = entry.texts("words"), entry.regex_list("patterns", defines)
             if not words and not patterns:
                 raise entry.error("needs 'words' or 'patterns'")
+            if rule.not_told and words:
+                raise entry.error("'not_told' takes 'patterns' only (the words around a number)")
             try:
                 rule.suggestion.format(department="")
             except (KeyError, IndexError, ValueError) as exc:

@@ -28,20 +28,21 @@ _NUMBER_IS = r"(?:热线|电话|号码)是?[,:]?"  # the number itself, not a na
 _NEGATED = re.compile(r"(?:(?:别|不用|不要|不必|不需要|没必要|先不)[^,.!?;]{0,3}|没有?)$")  # before the verb
 _ASKED = re.compile(r"别|不用|不要|过")  # between the verb and the number: 打不要打120, 打过120吗
 _NOT_NAME = r"(?!通道|栓|设施|知识|培训|器材|人员|队伍)"  # 消防通道, 急救知识: the name of no one to call
-# the caller sent to hang up and dial alone (您先挂了马上打110, 那你赶紧打110啊): no number told nor transfer done — a
-# caller at risk is transferred (new-user trial 8: the report credited 你先挂了自己打110吧 as 转接处置); not a matter
-# hotline given (您可以自己拨打12333咨询)
-_ALONE = re.compile(r"(?:挂(?:了|掉|断)[^.!?;]{0,10}|(?:你|您)(?:赶紧|赶快|快)(?:去)?)$")
 
 
-def told(number: str, said: str, names: tuple[str, ...] = ()) -> bool:
+def told(number: str, said: str, names: tuple[str, ...] = (), alone: tuple[re.Pattern[str], ...] = ()) -> bool:
     """Whether the operator's normalised words ``said`` tell or transfer to ``number``, or to one of its spoken
-    ``names`` (转接急救中心, 帮您联系派出所: referrals.toml ``spoken``)."""
+    ``names`` (转接急救中心, 帮您联系派出所: referrals.toml ``spoken``).  Not inside words of ``alone``: a caller sent
+    to hang up and dial alone (您先挂了马上打110) is neither told nor transferred (new-user trial 8: the report
+    credited 你先挂了自己打110吧 as 转接处置); they are banned.toml's rules marked ``not_told``
+    (``BannedList.sent_away``), the warning's own words."""
     whole = f"(?<!\\d){re.escape(number)}(?!\\d|号|室|栋|楼|单元|路|元|块)"
     target = "|".join([whole, *(f"{re.escape(n)}{_NOT_NAME}" for n in names if n)])
     pattern = f"(?:{_DIAL}(?P<gap>[^,.!?;]{{0,6}}?)|{_GIVE}(?:一下)?(?:给)?(?:您)?)(?:{target})|{_NUMBER_IS}{whole}"
-    return any(not _NEGATED.search(said[:m.start()]) and not _ALONE.search(said[:m.start()])
-               and not _ASKED.search(m.group("gap") or "") for m in re.finditer(pattern, said))
+    away = [m.span() for p in alone for m in p.finditer(said)]
+    return any(not _NEGATED.search(said[:m.start()]) and not _ASKED.search(m.group("gap") or "")
+               and not any(start < m.end() and m.start() < end for start, end in away)
+               for m in re.finditer(pattern, said))
 
 
 def spoken_names(doc: Table) -> dict[str, tuple[str, ...]]:
@@ -154,7 +155,8 @@ class ReferralTable:
                  crisis_kinds: dict[str, tuple[str, ...]] | None = None,
                  safety_questions: dict[str, str] | None = None,
                  department_numbers: dict[str, str] | None = None,
-                 denials: tuple[re.Pattern[str], ...] = (), retractions: tuple[re.Pattern[str], ...] = ()) -> None:
+                 denials: tuple[re.Pattern[str], ...] = (), retractions: tuple[re.Pattern[str], ...] = (),
+                 alone: tuple[re.Pattern[str], ...] = ()) -> None:
         self.rows: dict[str, ReferralInfo] = {info.number: info for info, _ in rows}
         self.timing = timing or Timing()
         self.crisis_kinds: dict[str, tuple[str, ...]] = crisis_kinds or {}
@@ -162,6 +164,7 @@ class ReferralTable:
         self.department_numbers: dict[str, str] = department_numbers or {}
         self.denials: tuple[re.Pattern[str], ...] = denials
         self.retractions: tuple[re.Pattern[str], ...] = retractions  # 我就是随口一说: the words taken back
+        self.alone = alone  # words sending the caller to dial alone: no number told in them (``told``)
         # the numbers a crisis card may name: the urgent ones and every number of a kind of danger (12356)
         self.emergency_numbers = frozenset({info.number for info, _ in rows if info.urgent}
                                            | {n for numbers in self.crisis_kinds.values() for n in numbers})
@@ -169,7 +172,9 @@ class ReferralTable:
         self._matcher: PhraseMatcher[_Key] = PhraseMatcher([e for _, entries in rows for e in entries])
 
     @classmethod
-    def load(cls, path: Path) -> ReferralTable:
+    def load(cls, path: Path, alone: tuple[re.Pattern[str], ...] = ()) -> ReferralTable:
+        """Read ``referrals.toml``; ``alone``: banned.toml's words that send a caller to dial alone
+        (``BannedList.sent_away``), in which no number is told."""
         doc = load_toml(path)
         doc.check_keys({"referral", "define", "timing", "crisis_kinds", "safety_questions", "department_numbers",
                         "safety_answers"})
@@ -227,7 +232,7 @@ class ReferralTable:
         answers.check_keys({"denials", "retractions"})
         denials = answers.regex_list("denials", defines) if answers.has("denials") else ()
         retractions = answers.regex_list("retractions", defines) if answers.has("retractions") else ()
-        return cls(rows, timing, crisis_kinds, safety_questions, department_numbers, denials, retractions)
+        return cls(rows, timing, crisis_kinds, safety_questions, department_numbers, denials, retractions, alone)
 
     def denies_danger(self, text: str) -> bool:
         """Whether a caller's answer to the safety question denies the danger (没有没有, 不会的, 我没事…:
@@ -282,7 +287,7 @@ class ReferralTable:
 
     def tells(self, number: str, said: str) -> bool:
         """Whether the operator's words ``said`` tell or transfer to ``number``, by number or spoken name (``told``)."""
-        return told(number, said, self.spoken(number))
+        return told(number, said, self.spoken(number), self.alone)
 
     def is_urgent(self, number: str) -> bool:
         """An urgent number of the table (police, fire, ambulance, traffic: ``urgent = true``)."""

@@ -17,12 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from assist.nlp.banned import BannedList
 from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
 from assist.nlp.referral import spoken_names, told
 from assist.nlp.safety_questions import SafetyRules
 
 DEFAULT_CRISIS = DEFAULT_DATA_DIR / "crisis.toml"
 DEFAULT_KIND_NUMBERS = DEFAULT_DATA_DIR / "referrals.toml"  # its [crisis_kinds]: the numbers of each kind
+DEFAULT_BANNED = DEFAULT_DATA_DIR / "banned.toml"  # its rules marked not_told: a caller sent to dial alone
 SLACK = 1.0  # s: words said just before the critical utterance ended still count
 SAFETY_QUESTION = "您现在安全吗?"  # when referrals.toml has no [safety_questions] default
 
@@ -88,16 +90,18 @@ class CrisisRules:
     still_there: tuple[re.Pattern[str], ...] = ()  # the operator into a dead line (喂?您还在吗)
     routine: tuple[str, str] | None = None  # [routine]: (name, expected) of handling the caller as a routine matter
     routine_words: tuple[re.Pattern[str], ...] = ()  # its patterns (工单, 三个工作日内回复您)
+    alone: tuple[re.Pattern[str], ...] = ()  # banned.toml's words sending a caller to dial alone (``sent_away``)
 
     def tells(self, number: str, norm: str, names: tuple[str, ...] = ()) -> bool:
         """Whether the operator's normalised words tell or transfer to ``number`` (by number, spoken name or one of
         ``names``: a card's 心理援助热线): ``assist.nlp.referral.told``, the rule of the live pin's 已告知."""
-        return told(number, norm, (*dict(self.spoken).get(number, ()), *names))
+        return told(number, norm, (*dict(self.spoken).get(number, ()), *names), self.alone)
 
     @classmethod
     def load(cls, path: Path | None = None, kind_numbers: Path | None = None,
-             safety_questions: Path | None = None) -> CrisisRules:
-        """Read ``crisis.toml`` and the numbers of each kind (``[crisis_kinds]`` of referrals.toml).
+             safety_questions: Path | None = None, banned: Path | None = None) -> CrisisRules:
+        """Read ``crisis.toml``, the numbers of each kind (``[crisis_kinds]`` of referrals.toml) and banned.toml's words
+        that send a caller to dial alone (``BannedList.sent_away``: no number is told in them).
         Raises ``DataError`` naming the file and the entry."""
         doc = load_toml(path or DEFAULT_CRISIS)
         doc.check_keys({"define", "item", "kind", "model_mark", "ended", "routine"})
@@ -151,7 +155,7 @@ class CrisisRules:
                    (ended.text("hung_up_name"), ended.text("hung_up_expected")) if ended.has("hung_up_name") else None,
                    ended.regex_list("hung_up", defines), ended.regex_list("still_there", defines),
                    (routine.text("name"), routine.text("expected")) if routine.has("name") else None,
-                   routine.regex_list("patterns", defines))
+                   routine.regex_list("patterns", defines), BannedList.load(banned or DEFAULT_BANNED).sent_away)
 
     def hangs_up(self, caller_norm: str) -> bool:
         """The caller's words end the call (我不说了,挂了)."""

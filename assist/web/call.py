@@ -139,8 +139,8 @@ class CallConnection:
             summary = session.summary
             if summary is not None:  # an ended call is remembered as closed: it can never be reopened
                 point = dataclasses.replace(session.resume_point(), closed=summary.reason in CLOSED_REASONS)
-                ctx.resume_book.remember(session.call_id, point)
-                ctx.remember_ended(session.state())
+                # with its last state: the agent's overlay reopened between calls (``subscribed.following``)
+                ctx.resume_book.remember(session.call_id, point, session.state())
             ctx.registry.unregister(session)
         if ctx.owners.get(session.call_id) is self:
             del ctx.owners[session.call_id]

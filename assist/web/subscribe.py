@@ -183,7 +183,8 @@ class SubscriberConnection:
                 a for a in recent
                 if self._visible(a.agent_id, a.call_id, a) and self._mode_ok(sub, self.ctx.call_of(a.call_id)[1], a)
             )
-        states = tuple(s.state() for s in sessions) + tuple(c for c in map(self.ctx.ended.get, ended) if c is not None)
+        last = self.ctx.resume_book.state  # an ended call's last state
+        states = tuple(s.state() for s in sessions) + tuple(c for c in map(last, ended) if c is not None)
         return Subscribed(calls=states, alerts=alerts, following=following)
 
     def _ended_crisis(self, sub: Subscribe) -> str | None:
@@ -194,7 +195,7 @@ class SubscriberConnection:
         call), and so does the supervisor's acknowledgement."""
         if self.ctx.pipeline is None or sub.agent_id is None:
             return None
-        newest = next((c for c in reversed(self.ctx.ended.values())
+        newest = next((c for c in reversed(self.ctx.resume_book.states())
                        if c.agent_id == sub.agent_id and c.mode is CallMode.LIVE), None)
         if newest is None or not newest.critical or not self._visible(newest.agent_id, newest.call_id):
             return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from assist.live.resumption import ResumeBook
 from assist.live.session import CallSession, SessionConfig
 from assist.protocol.enums import CallMode
 from assist.protocol.errors import ErrorCode, ProtocolError
-from assist.protocol.events import CallState, Error, Event
+from assist.protocol.events import Error, Event
 from assist.settings import ServerConfig
 from assist.web.access import Access
 from assist.web.auth import Principal
@@ -90,9 +89,6 @@ class AssistConnection(ServerConnection):
             raise ProtocolError(code, f"no '{expected}' message was received in time") from None
 
 
-ENDED_KEPT = 256  # the last states of this many recently ended calls (an overlay reopened between calls)
-
-
 @dataclass(frozen=True, slots=True)
 class ServerContext:
     """What every connection handler needs; the server builds one."""
@@ -112,16 +108,6 @@ class ServerContext:
     pipeline: AssistPipeline | None = None  # live assist, alerts and storage (None: transcripts only)
     owners: dict[str, CallOwner] = field(default_factory=dict)  # live call id -> its socket
     floor: LiveFloor | None = None  # cluster: the other nodes' live calls (assist.live.floor)
-    ended: OrderedDict[str, CallState] = field(default_factory=OrderedDict)  # recently ended calls' last states
-
-    def remember_ended(self, state: CallState) -> None:
-        """An ended call's last state (its crisis numbers and those told), for the agent's overlay reopened
-        before the next call (``subscribed.following``); the newest ``ENDED_KEPT`` are kept."""
-        self.ended.pop(state.call_id, None)
-        self.ended[state.call_id] = state
-        while len(self.ended) > ENDED_KEPT:
-            self.ended.popitem(last=False)
-
     def call_of(self, call_id: str | None) -> tuple[str | None, CallMode | None]:
         """(agent id, mode) of a live or recently ended call; (None, None) if unknown."""
         if call_id is None:

@@ -11,6 +11,7 @@ from assist.live.call_state import Answer, CallKnowledge, CallMood
 from assist.live.handling_unit import shipped_units
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
+from assist.nlp.banned import BannedList
 from assist.nlp.data import DEFAULT_DATA_DIR
 from assist.nlp.referral import ReferralTable, told
 from assist.protocol.enums import Emotion, PromptAction, PromptKind
@@ -165,10 +166,14 @@ def shipped_table() -> ReferralTable:
 def test_a_number_read_back_or_negated_is_not_told() -> None:
     """Stop 16's review: a phone or house number read back turned the pin green (已告知 120)."""
     for said in ("您的电话是13812034567对吧", "您是在幸福路120号吗", "您家是1203室吗", "您先别打120", "不用打120了",
-                 "您家的地址是长江路120号吗",
-                 # sent to hang up and dial alone is neither told nor the transfer (new-user trial 8)
-                 "您先挂了打120", "你先挂了自己打120吧", "那你赶紧打120啊"):
+                 "您家的地址是长江路120号吗"):
         assert not told("120", said), said
+    # sent to hang up and dial alone is neither told nor the transfer (new-user trial 8): banned.toml's words
+    alone = BannedList.load(DEFAULT_DATA_DIR / "banned.toml").sent_away
+    referrals = Analyzer.load().referrals  # the live pin's table reads them
+    for said in ("您先挂了打120", "你先挂了自己打120吧", "那你赶紧打120啊", "你自己打120吧"):
+        assert not told("120", said, alone=alone) and not referrals.tells("120", said), said
+    assert told("120", "那你赶紧打120啊") and told("12333", "您可以自己拨打12333咨询", alone=alone)
     for said in ("我现在马上帮您转接120急救", "请您马上拨打120", "我帮您联系120", "请打电话给120",
                  "我马上请120过去"):
         assert told("120", said), said
