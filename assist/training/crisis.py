@@ -40,6 +40,7 @@ class CrisisRule:
     safety: tuple[re.Pattern[str], ...] = ()  # safety_check.toml's questions, when the item takes them too
     by_kind: tuple[tuple[str, str], ...] = ()  # (kind of danger, its own expected wording): a gas leak is not a despair
     kind_patterns: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = ()  # (kind, what credits the item then)
+    unless: tuple[re.Pattern[str], ...] = ()  # a line with these never does the item (a wrap-up question)
 
     def wording(self, kinds: Sequence[str]) -> str:
         """The expected wording for a call of ``kinds``: its leading kind's own, else ``expected`` (a suicidal
@@ -52,6 +53,8 @@ class CrisisRule:
         patterns of its own, those: a gas leak's caller is kept safe by leaving the room, not by staying on).  The
         transfer item (``number``) is also done by telling one of ``numbers`` (``tells``: the live pin's rule, so a
         phone number read back, 13812034567, never credits 120)."""
+        if any(p.search(norm) for p in self.unless):
+            return False
         patterns = dict(self.kind_patterns).get(kinds[0], self.patterns) if kinds else self.patterns
         return (any(p.search(norm) for p in patterns) or any(p.search(norm) for p in self.safety)
                 or (self.number and any(tells(n, norm) for n in numbers)))
@@ -110,7 +113,7 @@ class CrisisRules:
         safety_patterns: tuple[re.Pattern[str], ...] | None = None
         for table in doc.tables("item"):
             table.check_keys({"name", "expected", "patterns", "number", "earlier", "optional", "safety", "by_kind",
-                              "kind_patterns"})
+                              "kind_patterns", "unless"})
             safety: tuple[re.Pattern[str], ...] = ()
             if table.boolean("safety", False):
                 if safety_patterns is None:
@@ -125,7 +128,8 @@ class CrisisRules:
             kind_patterns = tuple((kind, special.regex_list(kind, defines)) for kind in special.raw)
             items.append(CrisisRule(table.text("name"), table.text("expected"), patterns,
                                     table.boolean("number", False), table.boolean("earlier", False),
-                                    table.boolean("optional", False), safety, by_kind, kind_patterns))
+                                    table.boolean("optional", False), safety, by_kind, kind_patterns,
+                                    table.regex_list("unless", defines)))
         referrals = load_toml(kind_numbers or DEFAULT_KIND_NUMBERS)
         numbers_doc = referrals.table("crisis_kinds", required=False)
         numbers = {kind: numbers_doc.texts(kind) for kind in numbers_doc.raw}

@@ -113,3 +113,14 @@ def test_the_closing_line_is_one_finding_not_two() -> None:
     lines = [*opening, json.dumps(last, ensure_ascii=False)]
     report = build_report(events_of("fire", Analyzer.load(), lines))
     assert report.crisis is not None and report.crisis.ended is not None and report.crisis.routine is None
+
+
+def test_a_wrap_up_question_takes_up_no_feeling() -> None:
+    """New-user trial 8: a wrap-up question was credited as the crisis's 情绪承接 (crisis.toml ``unless``)."""
+    analyzer = Analyzer.load()
+    for said, credited in (("您 别 着急 还 有 什么 问题 吗", False), ("您 的 情况 我 理解 您 还 有 其他 事 吗", False),
+                           ("您 别 着急 我 知道 您 现在 很 害怕", True)):
+        report = build_report(events_of("fire", analyzer, _fire_with(said)))
+        assert report.crisis is not None
+        item = next(i for i in report.crisis.items if i.item == "情绪承接")
+        assert item.done is credited, said
