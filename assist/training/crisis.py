@@ -26,6 +26,7 @@ DEFAULT_CRISIS = DEFAULT_DATA_DIR / "crisis.toml"
 DEFAULT_KIND_NUMBERS = DEFAULT_DATA_DIR / "referrals.toml"  # its [crisis_kinds]: the numbers of each kind
 DEFAULT_BANNED = DEFAULT_DATA_DIR / "banned.toml"  # its rules marked not_told: a caller sent to dial alone
 SLACK = 1.0  # s: words said just before the critical utterance ended still count
+OVERLAP = 0.5  # s: an operator line counts for the crisis items when it started at most this before the caller's words
 SAFETY_QUESTION = "您现在安全吗?"  # when referrals.toml has no [safety_questions] default
 
 
@@ -205,13 +206,15 @@ class Said:
 
 def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Sequence[Said],
           first_sign: float | None = None, kinds: Sequence[str] = ()) -> CrisisCheck:
-    """The crisis items in the operator's utterances ending after ``since`` (the critical utterance), or
+    """The crisis items in the operator's utterances started after ``since`` (the critical utterance), or
     else, for an item marked ``earlier`` (询问位置), from ``first_sign`` on: the caller's first crisis sign (a
     safety card or a 绝望 reading before the crisis card; None: ``since``).  Nothing said before any crisis
     sign counts: a routine question (您住哪个区呢? about a 社保 matter) is no crisis step.  Each item is
     credited at the time the operator said it.  An item's expected wording is the one for the call's ``kinds``
     of danger, when it has one (``by_kind``)."""
-    after = [u for u in agent if u.end >= since - SLACK]
+    # said after the caller's words of danger began (new-user trial 7: 您别着急慢慢说, said just before the threat,
+    # was credited as its 情绪承接); a line started within ``OVERLAP`` of them is the answer, spoken over the caller
+    after = [u for u in agent if u.start >= since - OVERLAP]
     signs_on = [u for u in agent if u.end >= min(since, since if first_sign is None else first_sign) - SLACK]
     number_text = "/".join(numbers) if numbers else "110"
     items = []

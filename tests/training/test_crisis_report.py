@@ -124,3 +124,17 @@ def test_a_wrap_up_question_takes_up_no_feeling() -> None:
         assert report.crisis is not None
         item = next(i for i in report.crisis.items if i.item == "情绪承接")
         assert item.done is credited, said
+
+
+def test_words_said_before_the_danger_do_not_count_for_it() -> None:
+    """New-user trial 7: 您别着急慢慢说 said just before the caller told the danger was credited as its 情绪承接."""
+    lines = _fire_with("请 问 您 在 哪个 小区")
+    before = {"role": "agent", "start": 0.0, "end": 1.6, "text": "您好 您 别 着急 慢慢 说"}  # 0.34 s before the caller
+    analyzer = Analyzer.load()
+    report = build_report(events_of("fire", analyzer, [json.dumps(before, ensure_ascii=False), *lines[1:]]))
+    assert report.crisis is not None
+    assert not next(i for i in report.crisis.items if i.item == "情绪承接").done
+    # spoken over the caller's first words, it is the answer to them
+    over = {**before, "start": 1.6, "end": 3.0}
+    report = build_report(events_of("fire", analyzer, [lines[1], json.dumps(over, ensure_ascii=False), *lines[2:]]))
+    assert report.crisis is not None and next(i for i in report.crisis.items if i.item == "情绪承接").done
