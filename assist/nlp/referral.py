@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assist.nlp.data import Table, load_toml
+from assist.nlp.banned import BannedList
+from assist.nlp.data import DEFAULT_DATA_DIR, Table, load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
 from assist.protocol.events import Span
 
@@ -172,9 +173,13 @@ class ReferralTable:
         self._matcher: PhraseMatcher[_Key] = PhraseMatcher([e for _, entries in rows for e in entries])
 
     @classmethod
-    def load(cls, path: Path, alone: tuple[re.Pattern[str], ...] = ()) -> ReferralTable:
+    def load(cls, path: Path, alone: tuple[re.Pattern[str], ...] | None = None) -> ReferralTable:
         """Read ``referrals.toml``; ``alone``: banned.toml's words that send a caller to dial alone
-        (``BannedList.sent_away``), in which no number is told."""
+        (``BannedList.sent_away``), in which no number is told; None: those of the banned.toml beside ``path``, else
+        the shipped one (never none at all: the live pin and the report must not disagree with the warning)."""
+        if alone is None:
+            beside = path.parent / "banned.toml"
+            alone = BannedList.load(beside if beside.exists() else DEFAULT_DATA_DIR / "banned.toml").sent_away
         doc = load_toml(path)
         doc.check_keys({"referral", "define", "timing", "crisis_kinds", "safety_questions", "department_numbers",
                         "safety_answers"})

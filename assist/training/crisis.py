@@ -25,6 +25,12 @@ from assist.nlp.safety_questions import SafetyRules
 DEFAULT_CRISIS = DEFAULT_DATA_DIR / "crisis.toml"
 DEFAULT_KIND_NUMBERS = DEFAULT_DATA_DIR / "referrals.toml"  # its [crisis_kinds]: the numbers of each kind
 DEFAULT_BANNED = DEFAULT_DATA_DIR / "banned.toml"  # its rules marked not_told: a caller sent to dial alone
+
+
+def _beside(kind_numbers: Path | None) -> Path:
+    """The banned.toml beside the referral table read (a centre's data directory), else the shipped one."""
+    path = kind_numbers.parent / "banned.toml" if kind_numbers is not None else DEFAULT_BANNED
+    return path if path.exists() else DEFAULT_BANNED
 SLACK = 1.0  # s: words said just before the critical utterance ended still count
 OVERLAP = 0.5  # s: an operator line counts for the crisis items when it started at most this before the caller's words
 SAFETY_QUESTION = "您现在安全吗?"  # when referrals.toml has no [safety_questions] default
@@ -83,6 +89,17 @@ class CrisisKind:
 
 
 @dataclass(frozen=True, slots=True)
+class Routine:
+    """crisis.toml [routine]: the finding's name and wording, the words of routine handling (工单, 三个工作日内回复您)
+    and the crisis items a line of routine handling does not do (``not_with``: 询问位置, 转接处置…)."""
+
+    name: str
+    expected: str
+    patterns: tuple[re.Pattern[str], ...]
+    not_with: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CrisisRules:
     items: tuple[CrisisRule, ...]
     kinds: tuple[CrisisKind, ...] = ()
@@ -92,14 +109,15 @@ class CrisisRules:
     hung_up: tuple[str, str] | None = None  # [ended] hung_up_name/_expected: the caller hung up before it
     hang_up_words: tuple[re.Pattern[str], ...] = ()  # the caller's words ending the call (我不说了,挂了)
     still_there: tuple[re.Pattern[str], ...] = ()  # the operator into a dead line (喂?您还在吗)
-    routine: tuple[str, str] | None = None  # [routine]: (name, expected) of handling the caller as a routine matter
-    routine_words: tuple[re.Pattern[str], ...] = ()  # its patterns (工单, 三个工作日内回复您)
+    routine: Routine | None = None  # [routine]: handling the caller at risk as a routine matter
     alone: tuple[re.Pattern[str], ...] = ()  # banned.toml's words sending a caller to dial alone (``sent_away``)
 
-    def tells(self, number: str, norm: str, names: tuple[str, ...] = ()) -> bool:
+    def tells(self, number: str, norm: str, names: tuple[str, ...] = (), *, crisis: bool = True) -> bool:
         """Whether the operator's normalised words tell or transfer to ``number`` (by number, spoken name or one of
-        ``names``: a card's 心理援助热线): ``assist.nlp.referral.told``, the rule of the live pin's 已告知."""
-        return told(number, norm, (*dict(self.spoken).get(number, ()), *names), self.alone)
+        ``names``: a card's 心理援助热线): ``assist.nlp.referral.told``, the rule of the live pin's 已告知.  In a
+        ``crisis`` (a crisis number of a confirmed crisis) a caller sent to hang up and dial alone is not told; on a
+        routine matter 您直接打122吧 is plain advice that tells the number (the review of stop 20)."""
+        return told(number, norm, (*dict(self.spoken).get(number, ()), *names), self.alone if crisis else ())
 
     @classmethod
     def load(cls, path: Path | None = None, kind_numbers: Path | None = None,
@@ -153,14 +171,18 @@ class CrisisRules:
         ended = doc.table("ended", required=False)
         ended.check_keys({"name", "expected", "hung_up_name", "hung_up_expected", "hung_up", "still_there"})
         routine = doc.table("routine", required=False)
-        routine.check_keys({"name", "expected", "patterns"})
+        routine.check_keys({"name", "expected", "patterns", "not_with"})
+        not_with = routine.texts("not_with")
+        if set(not_with) - {i.name for i in items}:
+            raise routine.error(f"not_with names no [[item]]: {sorted(set(not_with) - {i.name for i in items})}")
         return cls(tuple(items), kinds, doc.text("model_mark", "(模型判断)"),
                    (ended.text("name"), ended.text("expected")) if ended.has("name") else None,
                    tuple(spoken_names(referrals).items()),
                    (ended.text("hung_up_name"), ended.text("hung_up_expected")) if ended.has("hung_up_name") else None,
                    ended.regex_list("hung_up", defines), ended.regex_list("still_there", defines),
-                   (routine.text("name"), routine.text("expected")) if routine.has("name") else None,
-                   routine.regex_list("patterns", defines), BannedList.load(banned or DEFAULT_BANNED).sent_away)
+                   Routine(routine.text("name"), routine.text("expected"), routine.regex_list("patterns", defines),
+                           not_with) if routine.has("name") else None,
+                   BannedList.load(banned or _beside(kind_numbers)).sent_away)
 
     def hangs_up(self, caller_norm: str) -> bool:
         """The caller's words end the call (我不说了,挂了)."""
@@ -216,7 +238,6 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
     # was credited as its 情绪承接); a line started within ``OVERLAP`` of them is the answer, spoken over the caller
     after = [u for u in agent if u.start >= since - OVERLAP]
     signs_on = [u for u in agent if u.end >= min(since, since if first_sign is None else first_sign) - SLACK]
-    number_text = "/".join(numbers) if numbers else "110"
     items = []
     credits = []
     for rule in rules.items:
@@ -227,8 +248,9 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
             if hit is not None:
                 credits.append(CrisisItem(rule.name, True, hit.start, hit.text, rule.wording(kinds)))
             continue
+        wording = rule.wording(kinds).format(number=number_text(numbers))
         items.append(CrisisItem(rule.name, hit is not None, None if hit is None else hit.start,
-                                None if hit is None else hit.text, rule.wording(kinds).format(number=number_text)))
+                                None if hit is None else hit.text, wording))
     return CrisisCheck(since, tuple(numbers), tuple(items), credits=tuple(credits))
 
 
@@ -245,29 +267,33 @@ def ended_early(rules: CrisisRules, check: CrisisCheck, closed: Said | None, *, 
     if done:
         return check
     name, expected = wording
-    number = "/".join(check.numbers) if check.numbers else "110"
     return dataclasses.replace(check, ended=CrisisItem(name, False, closed.start, closed.text,
-                                                       expected.format(number=number)))
+                                                       expected.format(number=number_text(check.numbers))))
 
 
 def routine_handling(rules: CrisisRules, check: CrisisCheck, agent: Sequence[Said]) -> CrisisCheck:
     """``check`` with ``routine`` set to the operator's first line from the crisis card on that handles the caller
     at risk as a routine matter (crisis.toml [routine]: a ticket, working days, 转交相关部门) before the transfer
-    item was done; a line that itself transfers or tells the crisis number is no such line, nor the line that closed
-    the call (``ended`` quotes it: the first finding says it)."""
+    item was done; a line that also does a crisis item of ``[routine] not_with`` (transfers, asks the place, keeps the
+    caller on the line) is no such line, nor the line that closed the call (``ended`` quotes it: the first finding)."""
     transfer = next((r for r in rules.items if r.number), None)
-    if rules.routine is None or transfer is None or not check.items:
+    routine = rules.routine
+    if routine is None or transfer is None or not check.items:
         return check
     item = next((i for i in check.items if i.item == transfer.name), None)
     until = item.time if item is not None and item.done and item.time is not None else float("inf")
-    kinds = check.kinds
+    closing = check.ended.time if check.ended is not None else None  # the closing line's start, as ended_early read it
+    crisis_steps = [r for r in rules.items if r.name in routine.not_with]
     for u in sorted(agent, key=lambda s: (s.start, s.end)):
-        if u.start < check.time or u.start >= until or (check.ended is not None and check.ended.time == u.start):
+        if u.start < check.time - OVERLAP or u.start >= until or u.start == closing:
             continue  # before the caller's words of danger, after the transfer, or the closing line
-        if (any(p.search(u.norm) for p in rules.routine_words)
-                and not transfer.said_in(u.norm, check.numbers, kinds, rules.tells)):
-            name, expected = rules.routine
-            number = "/".join(check.numbers) if check.numbers else "110"
-            return dataclasses.replace(check, routine=CrisisItem(name, False, u.start, u.text,
-                                                                 expected.format(number=number)))
+        if (any(p.search(u.norm) for p in routine.patterns)
+                and not any(r.said_in(u.norm, check.numbers, check.kinds, rules.tells) for r in crisis_steps)):
+            wording = routine.expected.format(number=number_text(check.numbers))
+            return dataclasses.replace(check, routine=CrisisItem(routine.name, False, u.start, u.text, wording))
     return check
+
+
+def number_text(numbers: Sequence[str]) -> str:
+    """The crisis numbers as the wording says them (110/12356), 110 when the crisis named none."""
+    return "/".join(numbers) if numbers else "110"

@@ -60,9 +60,10 @@ def referrals(cards: Sequence[ReferralCard], agent: Sequence[Said], caller: Sequ
     out = []
     for number, card in first.items():
         need = card.time
-        if crisis is not None and crisis.confirmed and number in crisis.offered:
+        urgent = crisis is not None and crisis.confirmed and number in crisis.offered  # a crisis number of the call
+        if urgent and crisis is not None:
             need = min(need, crisis.since)
-        told = _told(number, card.name, need, agent, caller, rules)
+        told = _told(number, card.name, need, agent, caller, rules, crisis=urgent)
         excused = "" if told is not None else _excuse(number, card, crisis, agent, caller, rules)
         out.append(ReferralOffer(round(card.time, 2), number, card.name, card.reason, card.script, told is not None,
                                  excused, None if told is None else round(told.start, 2),
@@ -71,12 +72,12 @@ def referrals(cards: Sequence[ReferralCard], agent: Sequence[Said], caller: Sequ
 
 
 def _told(number: str, name: str, need: float, agent: Sequence[Said], caller: Sequence[CallerLine],
-          rules: CrisisRules) -> Said | None:
+          rules: CrisisRules, *, crisis: bool = True) -> Said | None:
     """The operator's utterance that told ``number`` or its ``name`` (``CrisisRules.tells``, the live pin's rule:
     dialled, transferred to or given, the number whole and not negated; 一一零 and 幺幺零 are 110 in the normalised
     text) after the need arose at ``need``, else in the turn just before; None: not told.  The credit is dated by
-    these words, not by the card."""
-    said = [u for u in agent if rules.tells(number, u.norm, (name,))]
+    these words, not by the card.  ``crisis``: a crisis number, not told by sending the caller to dial alone."""
+    said = [u for u in agent if rules.tells(number, u.norm, (name,), crisis=crisis)]
     hit = next((u for u in said if u.end >= need - SLACK), None)
     if hit is not None:
         return hit

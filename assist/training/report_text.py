@@ -8,6 +8,7 @@ from assist.protocol.enums import CallMode, PromptKind, Role
 from assist.training.safety import SafetyOutcome
 
 if TYPE_CHECKING:
+    from assist.training.crisis import CrisisCheck, CrisisItem
     from assist.training.report_shape import AlertNote, LateStep, TrainingReport, Unanswered
 
 
@@ -102,10 +103,8 @@ def render_text(report: TrainingReport) -> str:
         lines.append(f"危急处置(按危急来电标准评价,不看结束语和办结时限{kinds})")
         if report.crisis.note:  # a lone model guess the caller said nothing after
             lines.append(f"  {report.crisis.note}")
-        if (ended := report.crisis.ended) is not None:  # the call closed on a caller at risk: first
-            lines.append(f"  {ok[False]} {ended.item} [{clock(ended.time)}] {ended.said} — {ended.expected}")
-        if (routine := report.crisis.routine) is not None:  # a ticket and working days for a caller at risk
-            lines.append(f"  {ok[False]} {routine.item} [{clock(routine.time)}] {routine.said} — {routine.expected}")
+        # first: the call closed on a caller at risk, a ticket and working days for one
+        lines.extend(f"  {ok[False]} {f.item} [{clock(f.time)}] {f.said} — {f.expected}" for f in _first(report.crisis))
         done: set[tuple[float | None, str | None]] = set()
         for item in (*report.crisis.items, *report.crisis.credits):
             if item.done:  # a line that did several items is quoted once
@@ -150,15 +149,17 @@ def unanswered_text(u: Unanswered) -> str:
             f"坐席却说「{u.said}」;先看知识库提示,按这条的答案回答来电人")
 
 
+def _first(crisis: CrisisCheck) -> tuple[CrisisItem, ...]:
+    """The crisis findings above its items: the call closed before the transfer, the caller handled as routine."""
+    return tuple(f for f in (crisis.ended, crisis.routine) if f is not None)
+
+
 def suggestions(report: TrainingReport) -> tuple[str, ...]:
     """What to improve, one sentence each, most important first (the report's ``suggestions``)."""
     out: list[str] = []
     crisis = report.crisis
-    if crisis is not None and crisis.ended is not None:  # the call was closed on a caller at risk: first of all
-        out.append(f"{clock(crisis.ended.time)} {crisis.ended.item}(「{crisis.ended.said}」);{crisis.ended.expected}")
-    if crisis is not None and crisis.routine is not None:  # a ticket and working days for a caller at risk
-        out.append(f"{clock(crisis.routine.time)} {crisis.routine.item}(「{crisis.routine.said}」);"
-                   f"{crisis.routine.expected}")
+    if crisis is not None:  # first of all: the call closed on a caller at risk, a ticket and working days for one
+        out.extend(f"{clock(f.time)} {f.item}(「{f.said}」);{f.expected}" for f in _first(crisis))
     if crisis is not None:  # judged by what a crisis needs, not by the routine closing or 办结时限
         out.extend(f"危急来电缺少「{i.item}」;可以说:{i.expected}" for i in crisis.items if not i.done)
     for name, check in (("开头语", report.opening), ("结束语", report.closing)):

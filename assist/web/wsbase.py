@@ -108,6 +108,7 @@ class ServerContext:
     pipeline: AssistPipeline | None = None  # live assist, alerts and storage (None: transcripts only)
     owners: dict[str, CallOwner] = field(default_factory=dict)  # live call id -> its socket
     floor: LiveFloor | None = None  # cluster: the other nodes' live calls (assist.live.floor)
+
     def call_of(self, call_id: str | None) -> tuple[str | None, CallMode | None]:
         """(agent id, mode) of a live or recently ended call; (None, None) if unknown."""
         if call_id is None:

@@ -209,3 +209,33 @@ def test_hazards_now_and_carbon_monoxide(analyzer: Analyzer, text: str, number: 
     assert r.critical is critical, (text, r.critical_reason)
     if number is not None:
         assert number in {x.number for x in r.referrals}, [x.number for x in r.referrals]
+
+
+@pytest.mark.parametrize(("text", "numbers", "critical"), [
+    # the retired blind v15's misses and the fifteenth round's, by the rules
+    ("工地那个大水坑边上有几个小孩在玩有一个已经滑下去了在水里扑腾", {"119", "120"}, True),
+    ("就现在,深水区有个小孩一直在扑腾,没人下去,我不会游泳。", {"119", "120"}, True),
+    ("我们小区电梯里有人推电动车进去电瓶炸了整个电梯都是烟门打不开里面还有人", {"119", "120"}, True),
+    ("屋里厢一股煤气味道老早就有了我以为是隔壁烧菜今朝我眼睛有点花头也昏", {"119", "120"}, True),
+    ("对面小区二十几楼有户人家窗户往外喷火,楼下好多人在看", {"119"}, True),
+    ("那个驾校收了我四千块钱,半年了一次都没给我约考试", {"12315"}, False),
+    ("我弟弟是智力残疾,前天晚上跑出去了,到现在还没找到。", {"110"}, True),
+    ("我刚被野狗咬了小腿,肉都翻出来了,血流了一地,现在有点站不稳。", {"120"}, True),
+    # and their look-alikes (the independent review of stop 20)
+    ("鸭子在塘里扑腾", set(), False), ("手机掉到水里冒泡了", set(), False),
+    ("夏天很多孩子在河里扑腾,建议设置警示牌", set(), False), ("电梯里有人抽烟,里面有人", set(), False),
+    ("楼下饭店的窗户天天往外冒黑烟,油烟太大了", set(), False), ("杀鸡杀得血流了一地", set(), False),
+    ("我鼻子流血流了一地现在止住了", set(), False), ("我儿子出去找工作一直没找到", set(), False),
+    ("我家孩子出去打工了,到现在都没找到工作", set(), False), ("孩子出门的时候把钥匙丢了到现在还没找到", set(), False),
+    ("我家孩子养的兔子跑出去了到现在没找到", set(), False),
+    ("中介老板收了我三千块钱,一直没给我安排工作", set(), False),
+])
+def test_rescues_and_numbers_of_stop_20_and_their_look_alikes(analyzer: Analyzer, text: str, numbers: set[str],
+                                                              critical: bool) -> None:
+    a = analyzer.analyze(Role.CALLER, text)
+    assert a.critical is critical and numbers <= {r.number for r in a.referrals}, text
+    if not numbers:
+        assert not {"110", "119", "120", "12315"} & {r.number for r in a.referrals}, text
+    # a gas smell with the dizziness denied or old adds no ambulance
+    for said in ("燃气味很重,不过我没有头昏", "有点煤气味,我之前就头昏,老毛病了"):
+        assert "120" not in {r.number for r in analyzer.analyze(Role.CALLER, said).referrals}, said

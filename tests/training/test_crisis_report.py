@@ -8,6 +8,7 @@ from pathlib import Path
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.protocol.events import Event, Transcript
+from assist.training.crisis import CrisisRules
 from assist.training.report import build_report
 from assist.training.report_text import render_text
 
@@ -138,3 +139,41 @@ def test_words_said_before_the_danger_do_not_count_for_it() -> None:
     over = {**before, "start": 1.6, "end": 3.0}
     report = build_report(events_of("fire", analyzer, [lines[1], json.dumps(over, ensure_ascii=False), *lines[2:]]))
     assert report.crisis is not None and next(i for i in report.crisis.items if i.item == "情绪承接").done
+
+
+def test_crisis_steps_are_not_routine_handling_but_a_ticket_with_a_soothing_word_is() -> None:
+    """The independent review of stop 20: asking the place while noting it down, or 等待救援, was flagged."""
+    analyzer = Analyzer.load()
+    for said in ("我 帮 您 记录 一下 您 现在 的 具体 位置", "消防 马上 就 到 您 在 窗口 等待 救援",
+                 "您 别 怕 我 会 帮 您 处理 的 您 在 哪里", "请 您 不要 挂 电话 我 给 您 登记 一下 工单"):
+        report = build_report(events_of("fire", analyzer, _fire_with(said)))
+        assert report.crisis is not None and report.crisis.routine is None, said
+    ticket = _fire_with("您 别 着急 我 给 您 登记 一下 三 个 工作日 内 回复 您")
+    report = build_report(events_of("fire", analyzer, ticket))
+    assert report.crisis is not None and report.crisis.routine is not None
+
+
+def test_an_invitation_to_go_on_talking_is_no_wrap_up() -> None:
+    analyzer = Analyzer.load()
+    for said in ("我 能 感受 到 您 现在 很 害怕 您 还 有 什么 事 都 可以 跟 我 说",
+                 "您 别 怕 还 有 什么 需要 我 帮 您 的 我 一直 在 这"):
+        report = build_report(events_of("fire", analyzer, _fire_with(said)))
+        assert report.crisis is not None
+        assert next(i for i in report.crisis.items if i.item == "情绪承接").done, said
+
+
+def test_dial_yourself_is_told_on_a_routine_matter_not_in_a_crisis() -> None:
+    """The review of stop 20: 您直接打122吧 after a scrape with no one hurt is advice that tells 122."""
+    rules = CrisisRules.load()
+    assert rules.tells("122", "这种情况您直接打122吧", crisis=False)
+    assert not rules.tells("122", "这种情况您直接打122吧") and not rules.tells("110", "你先挂了自己打110吧")
+    assert rules.tells("119", "请勿挂断电话马上拨打119") and rules.tells("119", "您别急着挂断电话马上拨打119")
+
+
+def test_a_routine_call_told_to_dial_the_number_has_been_told_it() -> None:
+    said = [{"role": "caller", "start": 0.0, "end": 3.0, "text": "刚才 在 路口 两 辆 车 追尾 了 没 人 受伤"},
+            {"role": "agent", "start": 3.5, "end": 5.0, "text": "这种 情况 您 直接 打 122 吧"}]
+    lines = [json.dumps(line, ensure_ascii=False) for line in said]
+    report = build_report(events_of("fire", Analyzer.load(), lines))
+    offer = next(r for r in report.referrals if r.number == "122")
+    assert report.crisis is None and offer.given and "122" in (offer.given_said or "")

@@ -42,12 +42,11 @@ export function findings(report) {
   } else if (crisis) {
     // a crisis call is judged by crisis criteria, not by the routine closing or 办结时限; first of all, whether
     // the call was closed on the caller before the transfer (crisis.toml [ended])
-    const ended = crisis.ended && typeof crisis.ended === "object" ? crisis.ended : null;
-    if (ended) out.push({ kind: "ended", time: num(ended.time), title: text(ended.item), said: text(ended.said),
-      better: text(ended.expected) });
-    const routine = crisis.routine && typeof crisis.routine === "object" ? crisis.routine : null;
-    if (routine) out.push({ kind: "routine", time: num(routine.time), title: text(routine.item), said: text(routine.said),
-      better: text(routine.expected) });
+    // and whether the caller at risk was handled as a routine matter, a ticket and working days (crisis.routine)
+    for (const kind of ["ended", "routine"]) {
+      const f = crisis[kind] && typeof crisis[kind] === "object" ? crisis[kind] : null;
+      if (f) out.push({ kind, time: num(f.time), title: text(f.item), said: text(f.said), better: text(f.expected) });
+    }
     for (const item of list(crisis.items)) {
       if (item.done) continue;
       out.push({ kind: "critical", time: num(crisis.time), title: `危急来电缺少「${text(item.item)}」`, said: "",
