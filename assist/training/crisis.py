@@ -48,6 +48,7 @@ class CrisisRule:
     by_kind: tuple[tuple[str, str], ...] = ()  # (kind of danger, its own expected wording): a gas leak is not a despair
     kind_patterns: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = ()  # (kind, what credits the item then)
     unless: tuple[re.Pattern[str], ...] = ()  # a line with these never does the item (a wrap-up question)
+    clean: bool = False  # only a line with no banned phrase does it (您先别激动 is no 情绪承接)
 
     def wording(self, kinds: Sequence[str]) -> str:
         """The expected wording for a call of ``kinds``: its leading kind's own, else ``expected`` (a suicidal
@@ -132,7 +133,7 @@ class CrisisRules:
         safety_patterns: tuple[re.Pattern[str], ...] | None = None
         for table in doc.tables("item"):
             table.check_keys({"name", "expected", "patterns", "number", "earlier", "optional", "safety", "by_kind",
-                              "kind_patterns", "unless"})
+                              "kind_patterns", "unless", "clean"})
             safety: tuple[re.Pattern[str], ...] = ()
             if table.boolean("safety", False):
                 if safety_patterns is None:
@@ -148,7 +149,7 @@ class CrisisRules:
             items.append(CrisisRule(table.text("name"), table.text("expected"), patterns,
                                     table.boolean("number", False), table.boolean("earlier", False),
                                     table.boolean("optional", False), safety, by_kind, kind_patterns,
-                                    table.regex_list("unless", defines)))
+                                    table.regex_list("unless", defines), table.boolean("clean", False)))
         referrals = load_toml(kind_numbers or DEFAULT_KIND_NUMBERS)
         numbers_doc = referrals.table("crisis_kinds", required=False)
         numbers = {kind: numbers_doc.texts(kind) for kind in numbers_doc.raw}
@@ -218,12 +219,14 @@ class CrisisCheck:
 
 @dataclass(frozen=True, slots=True)
 class Said:
-    """One operator utterance: its display text, its normalised text and when it started."""
+    """One operator utterance: its display text, its normalised text, when it was said, and whether it carried a
+    banned phrase (``lapse``: a warning card)."""
 
     text: str
     norm: str
     start: float
     end: float
+    lapse: bool = False
 
 
 def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Sequence[Said],
@@ -241,7 +244,8 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
     items = []
     credits = []
     for rule in rules.items:
-        hit = next((u for u in after if rule.said_in(u.norm, numbers, kinds, rules.tells)), None)
+        hit = next((u for u in after if rule.said_in(u.norm, numbers, kinds, rules.tells)
+                    and not (rule.clean and u.lapse)), None)
         if hit is None and rule.earlier:  # asked after the crisis card is best (a caller may have moved)
             hit = next((u for u in signs_on if rule.said_in(u.norm, numbers, kinds, rules.tells)), None)
         if rule.optional:

@@ -164,8 +164,13 @@ def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Uttera
     card, label, level = shown[0]
     after = [u for u in agent if u.start >= card.time]
     unit = department or UNNAMED_UNIT
+    banned = _banned_lines(cards)
+    # 情绪承接 (the first step) is never done by a line with a banned phrase in it (new-user trial 9: 您先别激动您慢慢说
+    # was listed as a banned phrase and as 情绪承接 on one page)
+    clean = [u for u in after if u.utterance_id not in banned]
+    asked = [s for s in rules.steps if category is None or category not in s.not_for]
     steps = [dataclasses.replace(c, expected=c.expected.replace("{department}", unit))
-             for c in (_step(s, after) for s in rules.steps if category is None or category not in s.not_for)]
+             for c in (_step(s, clean if i == 0 else after) for i, s in enumerate(asked))]
     first = steps[0]  # 情绪承接: the caller's feelings are taken up in the first reply, not after other lines
     # its wording fits the caller's strongest emotion (an angry caller is not told 也会同样焦虑)
     strongest = max(shown, key=lambda s: s[2])[1]
@@ -173,11 +178,15 @@ def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Uttera
     if first.done and first.time is not None:
         before = [u for u in after if u.start < first.time]
         if len(before) >= rules.late_turns:
-            banned = {c.prompt.utterance_id for c in cards if isinstance(c.data, BannedPayload)}
             late = LateStep(round(first.time - card.time, 1), len(before),
                             sum(1 for u in before if u.utterance_id in banned))
             steps[0] = dataclasses.replace(first, late=late)
     return EmpathyCheck(EmotionMark(label, round(level, 2), rounded(card.time)), tuple(steps))
+
+
+def _banned_lines(cards: Sequence[Card]) -> set[str]:
+    """The operator's utterances with a banned phrase in them (a warning card)."""
+    return {c.prompt.utterance_id for c in cards if isinstance(c.data, BannedPayload)}
 
 
 def _peak(cards: Sequence[Card]) -> EmotionMark | None:
@@ -311,7 +320,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     alerts = _alerts(call, cards)
     caller = [CallerLine(u.utterance_id, u.norm, u.start) for u in utterances if u.role.is_caller]
     reading = _reading(call, cards, caller)
-    crisis = _crisis(reading, agent)
+    crisis = _crisis(reading, agent, _banned_lines(cards))
     closing = _closing(rules, agent, end)
     category = _category(call, cards)
     empathy = _empathy(rules, cards, agent, category.department if category is not None else None,
@@ -354,8 +363,8 @@ def _crisis_rules() -> CrisisRules:
     return _CRISIS_RULES[0]
 
 
-def _said(u: Utterance) -> Said:
-    return Said(u.text, u.norm, u.start, u.end)
+def _said(u: Utterance, lapses: set[str] | frozenset[str] = frozenset()) -> Said:
+    return Said(u.text, u.norm, u.start, u.end, u.utterance_id in lapses)
 
 
 def _reading(call: CallRead, cards: Sequence[Card], caller: Sequence[CallerLine]) -> CrisisReading | None:
@@ -371,16 +380,17 @@ def _reading(call: CallRead, cards: Sequence[Card], caller: Sequence[CallerLine]
     return read_crisis(_crisis_rules(), signs, caller, safety, despair)
 
 
-def _crisis(reading: CrisisReading | None, agent: Sequence[Utterance]) -> CrisisCheck | None:
+def _crisis(reading: CrisisReading | None, agent: Sequence[Utterance], lapses: set[str]) -> CrisisCheck | None:
     """Crisis criteria from the first critical prompt on, with the numbers its kinds need (None when no
-    critical signal fired); an unconfirmed model guess is reported without items, as ``reading.note``."""
+    critical signal fired); an unconfirmed model guess is reported without items, as ``reading.note``.  ``lapses``:
+    the operator's lines with a banned phrase (no 情绪承接 by them: crisis.toml ``clean``)."""
     if reading is None:
         return None
     kinds = tuple(k.name for k in reading.kinds)
     if not reading.confirmed:
         return CrisisCheck(reading.since, reading.numbers, (), False, kinds, reading.offered, reading.note)
-    check = judge(_crisis_rules(), reading.since, reading.numbers, [_said(u) for u in agent], reading.first_sign,
-                  kinds)
+    said = [_said(u, lapses) for u in agent]
+    check = judge(_crisis_rules(), reading.since, reading.numbers, said, reading.first_sign, kinds)
     return dataclasses.replace(check, kinds=kinds, offered=reading.offered, note=reading.note)
 
 

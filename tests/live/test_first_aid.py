@@ -12,6 +12,7 @@ from assist.nlp.analyzer import Analyzer
 from assist.nlp.data import DEFAULT_DATA_DIR, DataError
 from assist.nlp.normalize import normalize
 from assist.nlp.referral import ReferralTable
+from assist.protocol.enums import Role
 from tests.support.word_replay import DATA, call_lines, critical_cards, replay_words
 
 # one caller line per entry of first_aid.toml: each entry is heard in the words it is written for
@@ -28,6 +29,8 @@ SAMPLES = {
     # new-user trial 8: carbon monoxide, a fallen wire
     "一氧化碳": "屋里生着蜂窝煤炉子,我们都头疼想吐",
     "断落电线": "电线耷拉下来搭在冰上,还冒火星子",
+    # new-user trial 9: a drowned child pulled out (a rescuer who jumped in is no suicide)
+    "溺水": "河边有个娃儿掉河里了",
 }
 
 
@@ -141,3 +144,16 @@ def test_carbon_monoxide_comes_first_and_a_fallen_wire_gets_no_fire_escape_steps
     assert "开门窗通风" in steps[0], steps
     wire = heard("电线耷拉下来搭在冰上,我瞅着还冒火星子").steps(("110", "120"), "其他危险")
     assert wire and "10米" in wire[0] and not any("湿毛巾" in s for s in wire), wire
+
+
+def test_a_child_pulled_out_of_the_water_and_not_moving_gets_breathing_and_cpr_first(learned: Analyzer) -> None:
+    """New-user trial 9: 有个小伙子跳下去了娃儿拉上来了不动了 was read as a suicide (12356, a despair script) and
+    had no first step; it is a drowning: 120 and the breathing check, then CPR."""
+    line = "有人跳下去了有个小伙子跳下去了娃儿拉上来了不动了脸都是紫的"
+    a = learned.analyze_final(Role.CALLER, line)
+    assert a.critical and "120" in {r.number for r in a.referrals} and "12356" not in {r.number for r in a.referrals}
+    steps = heard("喂喂河边有个娃儿掉下去了", line).steps(("120",), "医疗急症")
+    assert steps and "心肺复苏" in steps[0] and "不要倒提控水" in steps[0]
+    assert "没有呼吸" in steps[0] or "有没有呼吸" in steps[0]
+    # someone who jumps from a bridge is still a suicide
+    assert "12356" in {r.number for r in learned.analyze(Role.CALLER, "有人从桥上跳下去了").referrals}

@@ -177,3 +177,27 @@ def test_a_routine_call_told_to_dial_the_number_has_been_told_it() -> None:
     report = build_report(events_of("fire", Analyzer.load(), lines))
     offer = next(r for r in report.referrals if r.number == "122")
     assert report.crisis is None and offer.given and "122" in (offer.given_said or "")
+
+
+def test_a_line_with_a_banned_phrase_takes_up_no_feeling() -> None:
+    """New-user trial 9: 您先别激动您慢慢说 was a banned phrase and 情绪承接 on one page; in a crisis,
+    您别着急这个我们也没办法 was credited as the crisis's 情绪承接."""
+    analyzer = Analyzer.load()
+    pushed_away = _fire_with("您 别 着急 不过 这个 不 归 我们 管 您 找 错 地方 了")
+    report = build_report(events_of("fire", analyzer, pushed_away))
+    assert report.crisis is not None and report.banned
+    assert not next(i for i in report.crisis.items if i.item == "情绪承接").done
+    said = [{"role": "caller", "start": 0.0, "end": 4.0, "text": "你们 到底 管 不 管 啊 这 都 第 三 次 了 气死 我 了"},
+            {"role": "agent", "start": 4.5, "end": 6.0, "text": "您 先 别 激动 您 慢慢 说"},
+            {"role": "caller", "start": 6.5, "end": 9.0, "text": "楼下 烧烤 店 天天 油烟 熏 得 我 家 没法 开 窗"},
+            {"role": "agent", "start": 9.5, "end": 12.0, "text": "非常 理解 您 的 心情 换 了 谁 都 会 生气"}]
+    report = build_report(events_of("fire", analyzer, [json.dumps(line, ensure_ascii=False) for line in said]))
+    assert report.crisis is None and any("别激动" in b.words for b in report.banned)
+    first = report.empathy.steps[0]
+    assert first.done and "理解" in (first.said or "") and first.time == 9.5
+
+
+def test_asking_which_gate_is_asking_the_place() -> None:
+    """New-user trial 9: 您现在在滨江公园哪个门附近 was not credited as 询问位置."""
+    report = build_report(events_of("fire", Analyzer.load(), _fire_with("您 现在 在 滨江 公园 哪个 门 附近")))
+    assert report.crisis is not None and next(i for i in report.crisis.items if i.item == "询问位置").done
