@@ -208,6 +208,10 @@ def test_text_is_escaped_and_ticket_is_passed_on(page: Page, fake_server: FakeSe
 def test_fits_a_320_pixel_column(new_page: NewPage, fake_server: FakeServer) -> None:
     page = new_page(viewport=ViewportSize(width=320, height=600))
     open_overlay(page, fake_server)
+    # the scripted call ends in a crisis, which folds the routine cards: wait for it (a loaded machine would
+    # otherwise see the referral card already folded), then show them and measure
+    expect(page.locator(tid("critical-banner"))).to_contain_text("12356")
+    page.locator(tid("routine-toggle")).click()
     expect(page.locator(f'{tid("card")}[data-kind="referral"]')).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
 
