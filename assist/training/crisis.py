@@ -98,9 +98,6 @@ class Routine:
     expected: str
     patterns: tuple[re.Pattern[str], ...]
     not_with: tuple[str, ...]
-    after_lines: int = 0  # the operator's first this many lines after the card doing no crisis step: routine too
-    min_chars: int = 6  # shorter lines (嗯, 您说) are not counted among them
-    engaged: tuple[re.Pattern[str], ...] = ()  # words of a line that takes up the danger (您现在怎么样)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +172,7 @@ class CrisisRules:
         ended = doc.table("ended", required=False)
         ended.check_keys({"name", "expected", "hung_up_name", "hung_up_expected", "hung_up", "still_there"})
         routine = doc.table("routine", required=False)
-        routine.check_keys({"name", "expected", "patterns", "not_with", "after_lines", "min_chars", "engaged"})
+        routine.check_keys({"name", "expected", "patterns", "not_with"})
         not_with = routine.texts("not_with")
         if set(not_with) - {i.name for i in items}:
             raise routine.error(f"not_with names no [[item]]: {sorted(set(not_with) - {i.name for i in items})}")
@@ -185,9 +182,7 @@ class CrisisRules:
                    (ended.text("hung_up_name"), ended.text("hung_up_expected")) if ended.has("hung_up_name") else None,
                    ended.regex_list("hung_up", defines), ended.regex_list("still_there", defines),
                    Routine(routine.text("name"), routine.text("expected"), routine.regex_list("patterns", defines),
-                           not_with, int(routine.number("after_lines", 0, hi=10)),
-                           int(routine.number("min_chars", 6, hi=100)), routine.regex_list("engaged", defines))
-                   if routine.has("name") else None,
+                           not_with) if routine.has("name") else None,
                    BannedList.load(banned or _beside(kind_numbers)).sent_away)
 
     def hangs_up(self, caller_norm: str) -> bool:
@@ -284,9 +279,7 @@ def routine_handling(rules: CrisisRules, check: CrisisCheck, agent: Sequence[Sai
     """``check`` with ``routine`` set to the operator's first line from the crisis card on that handles the caller
     at risk as a routine matter (crisis.toml [routine]: a ticket, working days, 转交相关部门) before the transfer
     item was done; a line that also does a crisis item of ``[routine] not_with`` (transfers, asks the place, keeps the
-    caller on the line) is no such line, nor the line that closed the call (``ended`` quotes it: the first finding).
-    Without such words, the operator's first ``after_lines`` lines after the card that do no crisis step and take up
-    no danger (``engaged``) are routine handling too, the first of them quoted."""
+    caller on the line) is no such line, nor the line that closed the call (``ended`` quotes it: the first finding)."""
     transfer = next((r for r in rules.items if r.number), None)
     routine = rules.routine
     if routine is None or transfer is None or not check.items:
@@ -295,23 +288,14 @@ def routine_handling(rules: CrisisRules, check: CrisisCheck, agent: Sequence[Sai
     until = item.time if item is not None and item.done and item.time is not None else float("inf")
     closing = check.ended.time if check.ended is not None else None  # the closing line's start, as ended_early read it
     crisis_steps = [r for r in rules.items if r.name in routine.not_with]
-    # before the caller's words of danger, after the transfer, or the closing line: none of these
-    window = [u for u in sorted(agent, key=lambda s: (s.start, s.end))
-              if check.time - OVERLAP <= u.start < until and u.start != closing]
-    found = next((u for u in window if any(p.search(u.norm) for p in routine.patterns)
-                  and not any(r.said_in(u.norm, check.numbers, check.kinds, rules.tells) for r in crisis_steps)), None)
-    if found is None and routine.after_lines:
-        # the operator carried on with the routine matter: the first lines after the card do no crisis step at all
-        # and do not take up the danger (new-user trial 9: 可能是断缴了, 可以咨询一下补缴政策 for 35 s after the card)
-        said = [u for u in window if len(u.norm) >= routine.min_chars][:routine.after_lines]
-        engaged = [u for u in said if any(p.search(u.norm) for p in routine.engaged)
-                   or any(r.said_in(u.norm, check.numbers, check.kinds, rules.tells) for r in rules.items)]
-        if len(said) == routine.after_lines and not engaged:
-            found = said[0]
-    if found is None:
-        return check
-    wording = routine.expected.format(number=number_text(check.numbers))
-    return dataclasses.replace(check, routine=CrisisItem(routine.name, False, found.start, found.text, wording))
+    for u in sorted(agent, key=lambda s: (s.start, s.end)):
+        if u.start < check.time - OVERLAP or u.start >= until or u.start == closing:
+            continue  # before the caller's words of danger, after the transfer, or the closing line
+        if (any(p.search(u.norm) for p in routine.patterns)
+                and not any(r.said_in(u.norm, check.numbers, check.kinds, rules.tells) for r in crisis_steps)):
+            wording = routine.expected.format(number=number_text(check.numbers))
+            return dataclasses.replace(check, routine=CrisisItem(routine.name, False, u.start, u.text, wording))
+    return check
 
 
 def number_text(numbers: Sequence[str]) -> str:

@@ -201,27 +201,3 @@ def test_asking_which_gate_is_asking_the_place() -> None:
     """New-user trial 9: 您现在在滨江公园哪个门附近 was not credited as 询问位置."""
     report = build_report(events_of("fire", Analyzer.load(), _fire_with("您 现在 在 滨江 公园 哪个 门 附近")))
     assert report.crisis is not None and next(i for i in report.crisis.items if i.item == "询问位置").done
-
-
-def _fire_then(*agent: str) -> list[str]:
-    """The fire scenario's alarm, then the operator's ``agent`` lines two seconds apart, then the transfer."""
-    lines = (SCENARIOS / "fire.jsonl").read_text(encoding="utf-8").splitlines()
-    said = [json.dumps({"role": "agent", "start": 6.0 + 3 * i, "end": 8.0 + 3 * i, "text": t}, ensure_ascii=False)
-            for i, t in enumerate(agent)]
-    transfer = json.loads(lines[4]) | {"start": 6.0 + 3 * len(agent), "end": 8.0 + 3 * len(agent)}
-    return [*lines[:2], *said, json.dumps(transfer, ensure_ascii=False)]
-
-
-def test_carrying_on_with_the_routine_matter_after_the_card_is_routine_handling() -> None:
-    """New-user trial 9: 可能是断缴了 and 可以咨询一下补缴政策 for 35 s after the red card, no finding."""
-    analyzer = Analyzer.load()
-    report = build_report(events_of("fire", analyzer, _fire_then("那 可能 是 断缴 了 您 查 一下 记录",
-                                                                  "这个 可以 咨询 一下 补缴 政策")))
-    assert report.crisis is not None and report.crisis.routine is not None
-    assert report.crisis.routine.time == 6.0 and "断缴" in (report.crisis.routine.said or "")
-    # one routine line, a backchannel, or a line that takes up the danger is no such finding
-    for agent in (("那 可能 是 断缴 了 您 查 一下 记录", "您 现在 人 在 哪个 位置"),
-                  ("嗯", "好 的", "您 现在 什么 情况"),
-                  ("那 可能 是 断缴 了 您 查 一下 记录", "您 刚才 说 什么 着火 了")):
-        report = build_report(events_of("fire", analyzer, _fire_then(*agent)))
-        assert report.crisis is not None and report.crisis.routine is None, agent
