@@ -153,7 +153,11 @@ def test_a_child_pulled_out_of_the_water_and_not_moving_gets_breathing_and_cpr_f
     a = learned.analyze_final(Role.CALLER, line)
     assert a.critical and "120" in {r.number for r in a.referrals} and "12356" not in {r.number for r in a.referrals}
     steps = heard("喂喂河边有个娃儿掉下去了", line).steps(("120",), "医疗急症")
-    assert steps and "心肺复苏" in steps[0] and "不要倒提控水" in steps[0]
-    assert "没有呼吸" in steps[0] or "有没有呼吸" in steps[0]
+    assert steps and "心肺复苏" in steps[0] and "不要倒提控水" in steps[0] and "不要贸然下水" in steps[0]
+    # not a downpipe or a lift (the focused review of stop 20)
+    for words in (("我们家落水管坏了一直漏水", "我爸爬梯子修落水管摔下来了叫不醒了"),
+                  ("电梯卡住了我们把人从电梯里拉上来了",)):
+        assert not any("控水" in s for s in heard(*words).steps(("120",), "医疗急症")), words
+    assert heard("孩子掉鱼塘里了").heard["u0"] == {"溺水"}
     # someone who jumps from a bridge is still a suicide
     assert "12356" in {r.number for r in learned.analyze(Role.CALLER, "有人从桥上跳下去了").referrals}

@@ -221,6 +221,9 @@ def test_hazards_now_and_carbon_monoxide(analyzer: Analyzer, text: str, number: 
     ("那个驾校收了我四千块钱,半年了一次都没给我约考试", {"12315"}, False),
     ("我弟弟是智力残疾,前天晚上跑出去了,到现在还没找到。", {"110"}, True),
     ("我刚被野狗咬了小腿,肉都翻出来了,血流了一地,现在有点站不稳。", {"120"}, True),
+    # a rescuer's 跳下去 is no suicide; a jumper rescued or one about to jump still is (the reviews of stop 20)
+    ("有个女的在天台边上要跳下去消防员正在想办法把她救上来", {"12356"}, True),
+    ("我妈刚才从河堤上跳下去了被路人救上来了", {"12356"}, True), ("他要跳下去快来人把他拉上来", {"12356"}, True),
     # and their look-alikes (the independent review of stop 20)
     ("鸭子在塘里扑腾", set(), False), ("手机掉到水里冒泡了", set(), False),
     ("夏天很多孩子在河里扑腾,建议设置警示牌", set(), False), ("电梯里有人抽烟,里面有人", set(), False),

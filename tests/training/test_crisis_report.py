@@ -201,3 +201,13 @@ def test_asking_which_gate_is_asking_the_place() -> None:
     """New-user trial 9: 您现在在滨江公园哪个门附近 was not credited as 询问位置."""
     report = build_report(events_of("fire", Analyzer.load(), _fire_with("您 现在 在 滨江 公园 哪个 门 附近")))
     assert report.crisis is not None and next(i for i in report.crisis.items if i.item == "询问位置").done
+
+
+def test_a_drowning_with_a_rescuer_who_jumped_in_is_no_suicide_in_the_report() -> None:
+    """The focused review of stop 20: crisis.toml's kind 自伤自杀 still read the rescuer's 跳下去."""
+    said = [{"role": "caller", "start": 0.0, "end": 3.0, "text": "喂喂 河边 有 个 娃儿 掉 河里 了"},
+            {"role": "agent", "start": 3.5, "end": 5.0, "text": "您 别 慌 您 现在 在 哪个 位置"},
+            {"role": "caller", "start": 5.5, "end": 9.0, "text": "有 个 小伙子 跳下去 了 娃儿 拉上来 了 不动 了"},
+            {"role": "agent", "start": 9.5, "end": 11.0, "text": "我 马上 为 您 转接 120"}]
+    report = build_report(events_of("fire", Analyzer.load(), [json.dumps(line, ensure_ascii=False) for line in said]))
+    assert report.crisis is not None and "自伤自杀" not in report.crisis.kinds, report.crisis.kinds
