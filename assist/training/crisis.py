@@ -48,7 +48,7 @@ class CrisisRule:
     by_kind: tuple[tuple[str, str], ...] = ()  # (kind of danger, its own expected wording): a gas leak is not a despair
     kind_patterns: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = ()  # (kind, what credits the item then)
     unless: tuple[re.Pattern[str], ...] = ()  # a line with these never does the item (a wrap-up question)
-    clean: bool = False  # only a line with no banned phrase does it (您先别激动 is no 情绪承接)
+    clean: bool = False  # only a line with no lapse does it (您先别激动 is no 情绪承接)
 
     def wording(self, kinds: Sequence[str]) -> str:
         """The expected wording for a call of ``kinds``: its leading kind's own, else ``expected`` (a suicidal
@@ -220,7 +220,7 @@ class CrisisCheck:
 @dataclass(frozen=True, slots=True)
 class Said:
     """One operator utterance: its display text, its normalised text, when it was said, and whether it carried a
-    banned phrase (``lapse``: a warning card)."""
+    banned phrase that takes the caller's feelings away (``lapse``: a warning card other than a promise's)."""
 
     text: str
     norm: str

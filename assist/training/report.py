@@ -29,6 +29,8 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from assist.live.card_build import distinct_wordings
+from assist.nlp.banned import PROMISE_KINDS, BannedList
+from assist.nlp.data import DEFAULT_DATA_DIR
 from assist.nlp.safety_questions import SafetyRules
 from assist.protocol.enums import AlertKind, Emotion, PromptAction, PromptKind, Role, Severity
 from assist.protocol.events import Alert, Event
@@ -165,9 +167,10 @@ def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Uttera
     after = [u for u in agent if u.start >= card.time]
     unit = department or UNNAMED_UNIT
     banned = _banned_lines(cards)
-    # 情绪承接 (the first step) is never done by a line with a banned phrase in it (new-user trial 9: 您先别激动您慢慢说
-    # was listed as a banned phrase and as 情绪承接 on one page)
-    clean = [u for u in after if u.utterance_id not in banned]
+    # 情绪承接 (the first step) is never done by a line whose banned phrase takes the feelings away (new-user trial 9:
+    # 您先别激动您慢慢说 was listed as a banned phrase and as 情绪承接 on one page)
+    unfeeling = _unfeeling_lines(cards)
+    clean = [u for u in after if u.utterance_id not in unfeeling]
     asked = [s for s in rules.steps if category is None or category not in s.not_for]
     steps = [dataclasses.replace(c, expected=c.expected.replace("{department}", unit))
              for c in (_step(s, clean if i == 0 else after) for i, s in enumerate(asked))]
@@ -187,6 +190,16 @@ def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Uttera
 def _banned_lines(cards: Sequence[Card]) -> set[str]:
     """The operator's utterances with a banned phrase in them (a warning card)."""
     return {c.prompt.utterance_id for c in cards if isinstance(c.data, BannedPayload)}
+
+
+def _unfeeling_lines(cards: Sequence[Card]) -> set[str]:
+    """The operator's utterances whose banned phrase takes the caller's feelings away (telling them how to feel,
+    pushing them off, blaming, rudeness): no 情绪承接 by them.  A promise warned as vague or absolute beside real
+    empathy (我非常理解您的心情…估计下周就能处理好) is its own warning and takes nothing away (the focused review of
+    stop 20); a learned warning names no rule, so it counts."""
+    categories = {r.id: r.category for r in _banned_rules().rules}
+    return {c.prompt.utterance_id for c in cards if isinstance(c.data, BannedPayload)
+            and categories.get(c.data.rule) not in PROMISE_KINDS}
 
 
 def _peak(cards: Sequence[Card]) -> EmotionMark | None:
@@ -320,7 +333,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     alerts = _alerts(call, cards)
     caller = [CallerLine(u.utterance_id, u.norm, u.start) for u in utterances if u.role.is_caller]
     reading = _reading(call, cards, caller)
-    crisis = _crisis(reading, agent, _banned_lines(cards))
+    crisis = _crisis(reading, agent, _unfeeling_lines(cards))
     closing = _closing(rules, agent, end)
     category = _category(call, cards)
     empathy = _empathy(rules, cards, agent, category.department if category is not None else None,
@@ -355,6 +368,14 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
 
 
 _CRISIS_RULES: list[CrisisRules] = []
+_BANNED: list[BannedList] = []
+
+
+def _banned_rules() -> BannedList:
+    """The shipped banned-phrase rules (for the class of a warning's rule), read once."""
+    if not _BANNED:
+        _BANNED.append(BannedList.load(DEFAULT_DATA_DIR / "banned.toml"))
+    return _BANNED[0]
 
 
 def _crisis_rules() -> CrisisRules:

@@ -211,3 +211,15 @@ def test_a_drowning_with_a_rescuer_who_jumped_in_is_no_suicide_in_the_report() -
             {"role": "agent", "start": 9.5, "end": 11.0, "text": "我 马上 为 您 转接 120"}]
     report = build_report(events_of("fire", Analyzer.load(), [json.dumps(line, ensure_ascii=False) for line in said]))
     assert report.crisis is not None and "自伤自杀" not in report.crisis.kinds, report.crisis.kinds
+
+
+def test_a_vague_promise_beside_real_empathy_keeps_the_credit() -> None:
+    """The focused review of stop 20: 我非常理解您的心情这个问题估计下周就能处理好 is warned for 估计 and still takes up
+    the caller's feelings."""
+    said = [{"role": "caller", "start": 0.0, "end": 4.0, "text": "你们 到底 管 不 管 啊 这 都 第 三 次 了 气死 我 了"},
+            {"role": "agent", "start": 4.5, "end": 8.0,
+             "text": "我 非常 理解 您 的 心情 这个 问题 估计 下周 就 能 处理 好"}]
+    report = build_report(events_of("fire", Analyzer.load(), [json.dumps(line, ensure_ascii=False) for line in said]))
+    assert any("估计" in b.words for b in report.banned)
+    first = report.empathy.steps[0]
+    assert first.done and first.time == 4.5
