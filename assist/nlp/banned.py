@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assist.nlp.data import DataError, load_toml
+from assist.nlp.data import DEFAULT_DATA_DIR, DataError, load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
 from assist.nlp.timelimits import fill, time_limits
 from assist.protocol.events import Span
@@ -83,6 +83,13 @@ class BannedList:
         # them is neither told nor the transfer (``assist.nlp.referral.told``: the live pin and the report)
         self.sent_away = tuple(p for r, e in rules if r.not_told for p in e.patterns)
         self._matcher: PhraseMatcher[int] = PhraseMatcher([e for _, e in rules])
+
+    @classmethod
+    def beside(cls, path: Path) -> BannedList:
+        """The banned.toml in the directory of ``path`` (a centre's data directory, beside its referrals.toml), else
+        the shipped one: the rules a referral table and the training report read next to their own files."""
+        own = path.parent / "banned.toml"
+        return cls.load(own if own.exists() else DEFAULT_DATA_DIR / "banned.toml")
 
     @classmethod
     def load(cls, path: Path) -> BannedList:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assist.nlp.banned import BannedList
-from assist.nlp.data import DEFAULT_DATA_DIR, Table, load_toml
+from assist.nlp.data import Table, load_toml
 from assist.nlp.matcher import Entry, PhraseMatcher
 from assist.protocol.events import Span
 
@@ -178,8 +178,7 @@ class ReferralTable:
         (``BannedList.sent_away``), in which no number is told; None: those of the banned.toml beside ``path``, else
         the shipped one (never none at all: the live pin and the report must not disagree with the warning)."""
         if alone is None:
-            beside = path.parent / "banned.toml"
-            alone = BannedList.load(beside if beside.exists() else DEFAULT_DATA_DIR / "banned.toml").sent_away
+            alone = BannedList.beside(path).sent_away
         doc = load_toml(path)
         doc.check_keys({"referral", "define", "timing", "crisis_kinds", "safety_questions", "department_numbers",
                         "safety_answers"})

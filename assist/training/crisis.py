@@ -17,20 +17,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assist.nlp.banned import BannedList
+from assist.nlp.banned import PROMISE_KINDS, BannedList
 from assist.nlp.data import DEFAULT_DATA_DIR, load_toml
 from assist.nlp.referral import spoken_names, told
 from assist.nlp.safety_questions import SafetyRules
 
 DEFAULT_CRISIS = DEFAULT_DATA_DIR / "crisis.toml"
 DEFAULT_KIND_NUMBERS = DEFAULT_DATA_DIR / "referrals.toml"  # its [crisis_kinds]: the numbers of each kind
-DEFAULT_BANNED = DEFAULT_DATA_DIR / "banned.toml"  # its rules marked not_told: a caller sent to dial alone
-
-
-def _beside(kind_numbers: Path | None) -> Path:
-    """The banned.toml beside the referral table read (a centre's data directory), else the shipped one."""
-    path = kind_numbers.parent / "banned.toml" if kind_numbers is not None else DEFAULT_BANNED
-    return path if path.exists() else DEFAULT_BANNED
 SLACK = 1.0  # s: words said just before the critical utterance ended still count
 OVERLAP = 0.5  # s: an operator line counts for the crisis items when it started at most this before the caller's words
 SAFETY_QUESTION = "您现在安全吗?"  # when referrals.toml has no [safety_questions] default
@@ -112,6 +105,7 @@ class CrisisRules:
     still_there: tuple[re.Pattern[str], ...] = ()  # the operator into a dead line (喂?您还在吗)
     routine: Routine | None = None  # [routine]: handling the caller at risk as a routine matter
     alone: tuple[re.Pattern[str], ...] = ()  # banned.toml's words sending a caller to dial alone (``sent_away``)
+    promises: frozenset[str] = frozenset()  # banned.toml's rules of a vague or absolute promise (``PROMISE_KINDS``)
 
     def tells(self, number: str, norm: str, names: tuple[str, ...] = (), *, crisis: bool = True) -> bool:
         """Whether the operator's normalised words tell or transfer to ``number`` (by number, spoken name or one of
@@ -123,8 +117,10 @@ class CrisisRules:
     @classmethod
     def load(cls, path: Path | None = None, kind_numbers: Path | None = None,
              safety_questions: Path | None = None, banned: Path | None = None) -> CrisisRules:
-        """Read ``crisis.toml``, the numbers of each kind (``[crisis_kinds]`` of referrals.toml) and banned.toml's words
-        that send a caller to dial alone (``BannedList.sent_away``: no number is told in them).
+        """Read ``crisis.toml``, the numbers of each kind (``[crisis_kinds]`` of referrals.toml) and, from banned.toml
+        (``banned``, else the one beside the referral table), the words that send a caller to dial alone
+        (``BannedList.sent_away``: no number is told in them) and the rules of a promise (a warning of one takes no
+        feeling away).
         Raises ``DataError`` naming the file and the entry."""
         doc = load_toml(path or DEFAULT_CRISIS)
         doc.check_keys({"define", "item", "kind", "model_mark", "ended", "routine"})
@@ -150,7 +146,8 @@ class CrisisRules:
                                     table.boolean("number", False), table.boolean("earlier", False),
                                     table.boolean("optional", False), safety, by_kind, kind_patterns,
                                     table.regex_list("unless", defines), table.boolean("clean", False)))
-        referrals = load_toml(kind_numbers or DEFAULT_KIND_NUMBERS)
+        table_path = kind_numbers or DEFAULT_KIND_NUMBERS
+        referrals = load_toml(table_path)
         numbers_doc = referrals.table("crisis_kinds", required=False)
         numbers = {kind: numbers_doc.texts(kind) for kind in numbers_doc.raw}
         questions_doc = referrals.table("safety_questions", required=False)
@@ -171,6 +168,7 @@ class CrisisRules:
                       for k, n in numbers.items())
         ended = doc.table("ended", required=False)
         ended.check_keys({"name", "expected", "hung_up_name", "hung_up_expected", "hung_up", "still_there"})
+        lapses = BannedList.load(banned) if banned is not None else BannedList.beside(table_path)
         routine = doc.table("routine", required=False)
         routine.check_keys({"name", "expected", "patterns", "not_with"})
         not_with = routine.texts("not_with")
@@ -183,7 +181,7 @@ class CrisisRules:
                    ended.regex_list("hung_up", defines), ended.regex_list("still_there", defines),
                    Routine(routine.text("name"), routine.text("expected"), routine.regex_list("patterns", defines),
                            not_with) if routine.has("name") else None,
-                   BannedList.load(banned or _beside(kind_numbers)).sent_away)
+                   lapses.sent_away, frozenset(r.id for r in lapses.rules if r.category in PROMISE_KINDS))
 
     def hangs_up(self, caller_norm: str) -> bool:
         """The caller's words end the call (我不说了,挂了)."""

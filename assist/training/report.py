@@ -29,8 +29,6 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from assist.live.card_build import distinct_wordings
-from assist.nlp.banned import PROMISE_KINDS, BannedList
-from assist.nlp.data import DEFAULT_DATA_DIR
 from assist.nlp.safety_questions import SafetyRules
 from assist.protocol.enums import AlertKind, Emotion, PromptAction, PromptKind, Role, Severity
 from assist.protocol.events import Alert, Event
@@ -154,7 +152,7 @@ def _emotions(cards: Sequence[Card]) -> list[tuple[Card, Emotion, float]]:
     return out
 
 
-def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Utterance],
+def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Utterance], unfeeling: set[str],
              department: str | None, category: str | None = None) -> EmpathyCheck:
     """The three empathy steps after the caller's first negative emotion (a step whose ``not_for`` names the
     call's ``category`` is not asked: a consultation answered on the spot owes no 办结时限, new-user trial 8); the
@@ -167,9 +165,8 @@ def _empathy(rules: TrainingRules, cards: Sequence[Card], agent: Sequence[Uttera
     after = [u for u in agent if u.start >= card.time]
     unit = department or UNNAMED_UNIT
     banned = _banned_lines(cards)
-    # 情绪承接 (the first step) is never done by a line whose banned phrase takes the feelings away (new-user trial 9:
-    # 您先别激动您慢慢说 was listed as a banned phrase and as 情绪承接 on one page)
-    unfeeling = _unfeeling_lines(cards)
+    # 情绪承接 (the first step) is never done by a line whose banned phrase takes the feelings away (``unfeeling``:
+    # new-user trial 9, 您先别激动您慢慢说 was listed as a banned phrase and as 情绪承接 on one page)
     clean = [u for u in after if u.utterance_id not in unfeeling]
     asked = [s for s in rules.steps if category is None or category not in s.not_for]
     steps = [dataclasses.replace(c, expected=c.expected.replace("{department}", unit))
@@ -197,9 +194,8 @@ def _unfeeling_lines(cards: Sequence[Card]) -> set[str]:
     pushing them off, blaming, rudeness): no 情绪承接 by them.  A promise warned as vague or absolute beside real
     empathy (我非常理解您的心情…估计下周就能处理好) is its own warning and takes nothing away (the focused review of
     stop 20); a learned warning names no rule, so it counts."""
-    categories = {r.id: r.category for r in _banned_rules().rules}
-    return {c.prompt.utterance_id for c in cards if isinstance(c.data, BannedPayload)
-            and categories.get(c.data.rule) not in PROMISE_KINDS}
+    promises = _crisis_rules().promises
+    return {c.prompt.utterance_id for c in cards if isinstance(c.data, BannedPayload) and c.data.rule not in promises}
 
 
 def _peak(cards: Sequence[Card]) -> EmotionMark | None:
@@ -333,15 +329,17 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     alerts = _alerts(call, cards)
     caller = [CallerLine(u.utterance_id, u.norm, u.start) for u in utterances if u.role.is_caller]
     reading = _reading(call, cards, caller)
-    crisis = _crisis(reading, agent, _unfeeling_lines(cards))
+    unfeeling = _unfeeling_lines(cards)
+    said = [_said(u, unfeeling) for u in agent]
+    crisis = _crisis(reading, said)
     closing = _closing(rules, agent, end)
     category = _category(call, cards)
-    empathy = _empathy(rules, cards, agent, category.department if category is not None else None,
+    empathy = _empathy(rules, cards, agent, unfeeling, category.department if category is not None else None,
                        category.intent if category is not None else None)
     if crisis is not None and crisis.confirmed:  # judged by what a crisis needs: not the closing, steps or 办结时限
         hung_up = _hung_up(_crisis_rules(), closing, utterances)  # the caller ended it, or the operator closed?
         crisis = ended_early(_crisis_rules(), crisis, hung_up or _closed(closing, utterances), by_caller=bool(hung_up))
-        crisis = routine_handling(_crisis_rules(), crisis, [_said(u) for u in agent])
+        crisis = routine_handling(_crisis_rules(), crisis, said)
         closing = dataclasses.replace(closing, judged=False)
         empathy = EmpathyCheck(empathy.emotion, (), (CRISIS_EMPATHY_NOTE,)) if empathy.emotion else empathy
     report = TrainingReport(
@@ -368,14 +366,6 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
 
 
 _CRISIS_RULES: list[CrisisRules] = []
-_BANNED: list[BannedList] = []
-
-
-def _banned_rules() -> BannedList:
-    """The shipped banned-phrase rules (for the class of a warning's rule), read once."""
-    if not _BANNED:
-        _BANNED.append(BannedList.load(DEFAULT_DATA_DIR / "banned.toml"))
-    return _BANNED[0]
 
 
 def _crisis_rules() -> CrisisRules:
@@ -401,16 +391,15 @@ def _reading(call: CallRead, cards: Sequence[Card], caller: Sequence[CallerLine]
     return read_crisis(_crisis_rules(), signs, caller, safety, despair)
 
 
-def _crisis(reading: CrisisReading | None, agent: Sequence[Utterance], lapses: set[str]) -> CrisisCheck | None:
+def _crisis(reading: CrisisReading | None, said: Sequence[Said]) -> CrisisCheck | None:
     """Crisis criteria from the first critical prompt on, with the numbers its kinds need (None when no
-    critical signal fired); an unconfirmed model guess is reported without items, as ``reading.note``.  ``lapses``:
-    the operator's lines with a banned phrase (no 情绪承接 by them: crisis.toml ``clean``)."""
+    critical signal fired); an unconfirmed model guess is reported without items, as ``reading.note``.  ``said``: the
+    operator's lines, each with its lapse (no 情绪承接 by it: crisis.toml ``clean``)."""
     if reading is None:
         return None
     kinds = tuple(k.name for k in reading.kinds)
     if not reading.confirmed:
         return CrisisCheck(reading.since, reading.numbers, (), False, kinds, reading.offered, reading.note)
-    said = [_said(u, lapses) for u in agent]
     check = judge(_crisis_rules(), reading.since, reading.numbers, said, reading.first_sign, kinds)
     return dataclasses.replace(check, kinds=kinds, offered=reading.offered, note=reading.note)
 
