@@ -23,6 +23,7 @@ from assist.protocol.payloads import (
     CriticalPayload,
     EmotionPayload,
     EmpathyPayload,
+    HandlingPayload,
     KnowledgePayload,
     ReferralPayload,
     SafetyPayload,
@@ -185,6 +186,8 @@ def _detail(kind: str, obj: object) -> str:
             return f"{d.reason or '危机信号'} [{'/'.join(d.referrals)}]"
         case SafetyPayload():
             return f"{d.question} [{'/'.join(d.referrals)}]"
+        case HandlingPayload():
+            return f"{d.finding}:「{d.said}」→ {d.suggestion}"
         case _:  # a payload kind added later: as stored
             return json.dumps(obj, ensure_ascii=False)
 

@@ -216,9 +216,12 @@ class CallLevel:
 
     def kind_card(self, kind: str | None, number: str, *, crisis: bool) -> KindCard | None:
         """The card of ``number`` in a call of danger ``kind`` (crisis_kinds.toml [cards]); for a crisis number
-        in a call whose caller reports someone else's danger, the reporter's card when the kind has none."""
+        in a call whose caller reports someone else's danger, the reporter's card when the kind has none or its card
+        speaks to the person in danger (``victim``: 暴力/110's 请您先到安全的地方、锁好门)."""
         fit = self.kinds.card(kind, number)
-        return fit if fit is not None or not (crisis and self.reporter) else self.kinds.card(REPORTER, number)
+        if crisis and self.reporter and (fit is None or fit.victim):
+            return self.kinds.card(REPORTER, number) or fit
+        return fit
 
     def matter_number(self) -> str | None:
         """The hotline of the call's matter (its department and category, ``[department_numbers]``)."""

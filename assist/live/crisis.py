@@ -61,6 +61,7 @@ class KindCard:
 
     reason: str
     script: str
+    victim: bool = False  # the script speaks to the person in danger: a reporter of someone else's gets 报告人's
 
 
 class CrisisKinds:
@@ -95,8 +96,8 @@ class CrisisKinds:
             if not sep or not kind or not number:
                 raise DataError(path, f"cards.{key}", "key must be \"kind/number\"")
             card = table.table(key)
-            card.check_keys({"reason", "script"})
-            cards[(kind, number)] = KindCard(card.text("reason"), card.text("script"))
+            card.check_keys({"reason", "script", "victim"})
+            cards[(kind, number)] = KindCard(card.text("reason"), card.text("script"), card.boolean("victim", False))
         reporter = doc.table("reporter", required=False)
         reporter.check_keys({"patterns"})
         return cls(tuple(rules), reason, cards, frozenset(model.texts("keeps")),

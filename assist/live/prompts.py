@@ -36,6 +36,7 @@ from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
 from assist.live.kb_card import kb_answer, knowledge_card
 from assist.live.steady_cards import SteadyCards
 from assist.nlp.analyzer import Analysis, CallContext
+from assist.nlp.crisis_rules import number_text, shipped_crisis_rules
 from assist.nlp.refine import Refinement
 from assist.nlp.stepcues import EmpathyStep, shipped_steps
 from assist.nlp.traindata import Head
@@ -52,6 +53,7 @@ from assist.protocol.payloads import (
     CriticalPayload,
     EmotionPayload,
     EmpathyPayload,
+    HandlingPayload,
     KnowledgePayload,
     PromptData,
     ReferralPayload,
@@ -116,6 +118,8 @@ class LiveAssist:
         self._alerts = CallAlerts(call_id, agent_id, clock)
         self._suggested = SuggestedLines()  # wordings shown to the operator (read aloud: the operator's)
         self._steady = SteadyCards(call_id, self.call, self._scripts, self._steps, self._suggested)
+        self._criteria = shipped_crisis_rules()  # crisis.toml: what routine handling of a caller at risk sounds like
+        self._transferred = False  # in the crisis, the operator has transferred (or told a crisis number)
 
     # ------------------------------------------------------------ public
 
@@ -281,6 +285,9 @@ class LiveAssist:
             lapse = lapse_card([h for h in r.banned if not (h.rule == LEARNED_RULE and self.call.critical)], text)
             if lapse is not None:
                 cards[(PromptKind.BANNED, "0")] = lapse
+            nudge = self._routine_nudge(t, text, r)
+            if nudge is not None:
+                cards[(PromptKind.HANDLING, "0")] = nudge
         if not role.is_caller:
             return cards
         crisis = set(self.call.crisis_numbers)
@@ -336,6 +343,28 @@ class LiveAssist:
         if empathy is not None:
             cards[(PromptKind.EMPATHY, "0")] = (empathy, None)
         return cards
+
+    def _routine_nudge(self, t: Transcript, text: str, r: Analysis) -> tuple[HandlingPayload, Span | None] | None:
+        """In a crisis, before the transfer: an operator's final that answers the caller at risk as a routine matter
+        (crisis.toml [routine]: 我给您登记一下,三个工作日内回复您) gets the crisis's way instead, while it can still
+        be put right (new-user trial 9; the training report's 危急情况按一般诉求处理 said it only afterwards).  A
+        line that transfers, asks the place or keeps the caller on the line is no such line; the first transfer ends
+        the nudges for the call."""
+        routine = self._criteria.routine
+        if not t.final or routine is None or not self.call.crisis.active or self._transferred:
+            return None
+        numbers = self.call.crisis_numbers
+        kinds = (self.call.crisis.kind,) if self.call.crisis.kind else ()
+        norm = r.normalized.text
+        if self.call.handed or self._criteria.transfers(norm, numbers, kinds):
+            self._transferred = True
+            return None
+        words = self._criteria.routine_words(norm, numbers, kinds)
+        if words is None:
+            return None
+        span = found_span(text, words) if words in text else None  # the recogniser's text, else the whole line
+        return HandlingPayload(finding=routine.name, said=words if span is not None else text,
+                               suggestion=routine.expected.format(number=number_text(numbers))), span
 
     def _settle(self, t: Transcript, role: Role, utt: _Utterance, r: Analysis | None) -> list[Event]:
         """The utterance ended: its cards join the call's; cards the call no longer supports retire."""

@@ -71,6 +71,7 @@ class PromptKind(StrEnum):
     BANNED = "banned"
     CRITICAL = "critical"
     SAFETY = "safety"
+    HANDLING = "handling"
 
 
 class PromptAction(StrEnum):

@@ -89,6 +89,16 @@ class SafetyPayload:
     referrals: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class HandlingPayload:
+    """In a crisis, before the transfer, the operator handled the caller at risk as a routine matter (a ticket,
+    working days): the finding's name, the operator's words, and what to do instead (crisis.toml [routine])."""
+
+    finding: str
+    said: str
+    suggestion: str
+
+
 PromptData: TypeAlias = (
     EmotionPayload
     | CategoryPayload
@@ -98,6 +108,7 @@ PromptData: TypeAlias = (
     | BannedPayload
     | CriticalPayload
     | SafetyPayload
+    | HandlingPayload
 )
 
 PAYLOADS: Final[dict[PromptKind, type[PromptData]]] = {
@@ -109,6 +120,7 @@ PAYLOADS: Final[dict[PromptKind, type[PromptData]]] = {
     PromptKind.BANNED: BannedPayload,
     PromptKind.CRITICAL: CriticalPayload,
     PromptKind.SAFETY: SafetyPayload,
+    PromptKind.HANDLING: HandlingPayload,
 }
 
 _KIND_OF: Final[dict[type[PromptData], PromptKind]] = {cls: kind for kind, cls in PAYLOADS.items()}

@@ -31,7 +31,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assist.training.crisis import CrisisKind, CrisisRules
+from assist.nlp.crisis_rules import CrisisKind, CrisisRules
 
 UNCONFIRMED = "模型提示未确认"
 

@@ -24,7 +24,8 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assist.training.crisis import SLACK, CrisisRules, Said
+from assist.nlp.crisis_rules import CrisisRules
+from assist.training.crisis import SLACK, Said
 from assist.training.crisis_signs import UNCONFIRMED, CallerLine, CrisisReading, kind_numbers
 from assist.training.report_shape import KnowledgeOffer, ReferralOffer
 

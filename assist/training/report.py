@@ -29,6 +29,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from assist.live.card_build import distinct_wordings
+from assist.nlp.crisis_rules import CrisisRules, shipped_crisis_rules
 from assist.nlp.safety_questions import SafetyRules
 from assist.protocol.enums import AlertKind, Emotion, PromptAction, PromptKind, Role, Severity
 from assist.protocol.events import Alert, Event
@@ -42,7 +43,7 @@ from assist.protocol.payloads import (
     SafetyPayload,
 )
 from assist.training.call_events import CallRead, Card, Utterance, cards_of, read_call, rounded
-from assist.training.crisis import CrisisCheck, CrisisRules, Said, ended_early, judge, routine_handling
+from assist.training.crisis import CrisisCheck, Said, ended_early, judge, routine_handling
 from assist.training.crisis_signs import CallerLine, CrisisReading, CrisisSign, read_crisis
 from assist.training.empathy_wording import acknowledgement
 from assist.training.offers import KnowledgeCard, ReferralCard
@@ -194,7 +195,7 @@ def _unfeeling_lines(cards: Sequence[Card]) -> set[str]:
     pushing them off, blaming, rudeness): no 情绪承接 by them.  A promise warned as vague or absolute beside real
     empathy (我非常理解您的心情…估计下周就能处理好) is its own warning and takes nothing away (the focused review of
     stop 20); a learned warning names no rule, so it counts."""
-    promises = _crisis_rules().promises
+    promises = shipped_crisis_rules().promises
     return {c.prompt.utterance_id for c in cards if isinstance(c.data, BannedPayload) and c.data.rule not in promises}
 
 
@@ -257,7 +258,7 @@ def _referrals(cards: Sequence[Card], agent: Sequence[Utterance], caller: Sequen
                crisis: CrisisReading | None) -> tuple[ReferralOffer, ...]:
     shown = [ReferralCard(c.prompt.utterance_id, c.time, d.number, d.name, d.reason, d.script)
              for c in cards if isinstance(d := c.data, ReferralPayload) and d.number]
-    return referral_offers(shown, [_said(u) for u in agent], caller, crisis, _crisis_rules())
+    return referral_offers(shown, [_said(u) for u in agent], caller, crisis, shipped_crisis_rules())
 
 
 def _knowledge(call: CallRead) -> tuple[KnowledgeOffer, ...]:
@@ -337,9 +338,10 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     empathy = _empathy(rules, cards, agent, unfeeling, category.department if category is not None else None,
                        category.intent if category is not None else None)
     if crisis is not None and crisis.confirmed:  # judged by what a crisis needs: not the closing, steps or 办结时限
-        hung_up = _hung_up(_crisis_rules(), closing, utterances)  # the caller ended it, or the operator closed?
-        crisis = ended_early(_crisis_rules(), crisis, hung_up or _closed(closing, utterances), by_caller=bool(hung_up))
-        crisis = routine_handling(_crisis_rules(), crisis, said)
+        criteria = shipped_crisis_rules()
+        hung_up = _hung_up(criteria, closing, utterances)  # the caller ended it, or the operator closed?
+        crisis = ended_early(criteria, crisis, hung_up or _closed(closing, utterances), by_caller=bool(hung_up))
+        crisis = routine_handling(criteria, crisis, said)
         closing = dataclasses.replace(closing, judged=False)
         empathy = EmpathyCheck(empathy.emotion, (), (CRISIS_EMPATHY_NOTE,)) if empathy.emotion else empathy
     report = TrainingReport(
@@ -365,15 +367,6 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
     return dataclasses.replace(report, suggestions=suggestions(report))
 
 
-_CRISIS_RULES: list[CrisisRules] = []
-
-
-def _crisis_rules() -> CrisisRules:
-    if not _CRISIS_RULES:
-        _CRISIS_RULES.append(CrisisRules.load())
-    return _CRISIS_RULES[0]
-
-
 def _said(u: Utterance, lapses: set[str] | frozenset[str] = frozenset()) -> Said:
     return Said(u.text, u.norm, u.start, u.end, u.utterance_id in lapses)
 
@@ -388,7 +381,7 @@ def _reading(call: CallRead, cards: Sequence[Card], caller: Sequence[CallerLine]
     # withdrawn ones too: live assist's second sign counts a despair reading whenever it was made
     despair = [by_id[p.utterance_id] for p in call.prompts.values()
                if isinstance(p.data, EmotionPayload) and p.data.label == Emotion.DESPAIR and p.utterance_id in by_id]
-    return read_crisis(_crisis_rules(), signs, caller, safety, despair)
+    return read_crisis(shipped_crisis_rules(), signs, caller, safety, despair)
 
 
 def _crisis(reading: CrisisReading | None, said: Sequence[Said]) -> CrisisCheck | None:
@@ -400,7 +393,7 @@ def _crisis(reading: CrisisReading | None, said: Sequence[Said]) -> CrisisCheck 
     kinds = tuple(k.name for k in reading.kinds)
     if not reading.confirmed:
         return CrisisCheck(reading.since, reading.numbers, (), False, kinds, reading.offered, reading.note)
-    check = judge(_crisis_rules(), reading.since, reading.numbers, said, reading.first_sign, kinds)
+    check = judge(shipped_crisis_rules(), reading.since, reading.numbers, said, reading.first_sign, kinds)
     return dataclasses.replace(check, kinds=kinds, offered=reading.offered, note=reading.note)
 
 

@@ -238,12 +238,29 @@ def test_traffic_accidents_get_122_never_12306(analyzer: Analyzer, text: str) ->
         ("高铁票怎么退,能退多少钱", {"122"}),
         ("我想坐公车去市政府,怎么走", {"12388"}),
         ("我有心脏病,慢性病门诊怎么申请", {"120"}),
+        # procedure questions and stories (the retired blind v16; referrals.toml [timing] hypothetical, past)
+        ("请问一下要是在家闻到煤气味应该先打哪个电话", URGENT),
+        ("嗯我想问一下那个万一电梯困人了物业那边规定多长时间之内必须到", URGENT),
+        ("新闻里说有个小孩被锁车里中暑了,路人砸车窗要不要赔", URGENT),
     ],
 )
 def test_no_emergency_number_outside_its_scope(analyzer: Analyzer, text: str, wrong: set[str]) -> None:
     result = analyzer.analyze("caller", text)
     assert not result.critical
     assert not set(numbers(result)) & wrong
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "要是再不来人我妈就不行了,她现在已经昏迷了",  # the marker in another clause
+        "万一他现在又打过来怎么办,他刚才已经砸门了",  # a present marker in the clause
+        "电影院里着火了,好多人往外跑",  # a cinema is not a film
+        "我遇到抢劫了,他拿着刀",  # 遇到 alone is now
+    ],
+)
+def test_a_danger_now_beside_a_hypothetical_word_stays_critical(analyzer: Analyzer, text: str) -> None:
+    assert analyzer.analyze("caller", text).critical, text
 
 
 # ---------------------------------------------------------------- out-of-scope referrals

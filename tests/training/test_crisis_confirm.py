@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from assist.nlp.crisis_rules import CrisisRules
 from assist.protocol.enums import Emotion, PromptAction, PromptKind
 from assist.protocol.events import Event, Prompt, Transcript
 from assist.protocol.payloads import CriticalPayload, EmotionPayload, PromptData, SafetyPayload
-from assist.training.crisis import CrisisRules
 from assist.training.crisis_signs import UNCONFIRMED, CallerLine, CrisisSign, read_crisis
 from assist.training.report import build_report
 from assist.training.report_text import render_text

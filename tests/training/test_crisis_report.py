@@ -7,8 +7,8 @@ from pathlib import Path
 
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
+from assist.nlp.crisis_rules import CrisisRules
 from assist.protocol.events import Event, Transcript
-from assist.training.crisis import CrisisRules
 from assist.training.report import build_report
 from assist.training.report_text import render_text
 

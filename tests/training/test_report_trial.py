@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from assist.nlp.analyzer import Analyzer
+from assist.nlp.crisis_rules import CrisisRules
 from assist.nlp.data import DEFAULT_DATA_DIR
 from assist.nlp.referral import ReferralTable
 from assist.protocol.enums import AlertKind, Severity
 from assist.protocol.events import Alert, CallState, Event, Transcript
-from assist.training.crisis import CrisisRules, Said, judge
+from assist.training.crisis import Said, judge
 from assist.training.report import build_report
 from assist.training.report_text import render_text
 from assist.training.rules import TrainingRules

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from assist.nlp.analyzer import Analyzer
+from assist.nlp.crisis_rules import CrisisRules
 from assist.protocol.decode import decode_events
 from assist.protocol.enums import PromptKind
 from assist.protocol.events import Event, Prompt
-from assist.training.crisis import CrisisRules, Said, judge
+from assist.training.crisis import Said, judge
 from assist.training.crisis_signs import UNCONFIRMED, CallerLine, CrisisSign, read_crisis
 from assist.training.offers import ReferralCard, referrals
 from assist.training.report import build_report

@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 from assist.cli.calls_table import print_list
+from assist.nlp.crisis_rules import CrisisRules
 from assist.protocol.decode import decode_events
 from assist.protocol.enums import CallMode
 from assist.protocol.events import Alert, CallStarted, Event
 from assist.store.db import Store
-from assist.training.crisis import CrisisRules, Said, judge
+from assist.training.crisis import Said, judge
 from assist.training.crisis_signs import CallerLine
 from assist.training.offers import ReferralCard, referrals
 from assist.training.report import build_report

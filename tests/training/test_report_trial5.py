@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
+from assist.nlp.crisis_rules import CrisisRules
 from assist.protocol.decode import decode_events
 from assist.protocol.enums import Emotion
 from assist.text import join_cjk
-from assist.training.crisis import CrisisRules, Said, judge
+from assist.training.crisis import Said, judge
 from assist.training.empathy_wording import acknowledgement
 from assist.training.report import build_report
 from assist.training.report_shape import TrainingReport

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from assist.nlp.crisis_rules import CrisisRules
 from assist.protocol.decode import decode_events
-from assist.training.crisis import CrisisRules
 from assist.training.report import build_report
 from assist.training.report_text import render_text
 from assist.training.rules import TrainingRules

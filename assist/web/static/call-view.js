@@ -479,6 +479,7 @@ export class CallView {
         this._renderCritical();
         break;
       case "safety":
+      case "handling":
         this._renderCritical();
         break;
       default:
@@ -504,7 +505,7 @@ export class CallView {
       if (li) li.remove();
       this.warningItems.delete(id);
       this._updateWarningCount();
-    } else if (p.kind === "critical" || p.kind === "safety") this._renderCritical();
+    } else if (p.kind === "critical" || p.kind === "safety" || p.kind === "handling") this._renderCritical();
     else this._renderCards();
   }
 
@@ -612,14 +613,18 @@ export class CallView {
     }
     const top = recs[0].prompt;
     const merged = numbers.length ? { ...top, data: { ...(top.data || {}), referrals: numbers } } : top;
-    setChildren(this.criticalZone, this._criticalBanner(merged));
+    const handling = this._latest("handling");
+    setChildren(this.criticalZone, this._criticalBanner(merged, handling ? handling.prompt : null));
     this.slot.dataset.crisis = "true";
     this.slot.dataset.banner = "critical";
     this._renderCards();
   }
 
-  _criticalBanner(p) {
+  /** The crisis banner; `handling`: the operator's latest routine answer to this caller at risk (a ticket, working
+   *  days), shown at its top with what to do instead, while the crisis still needs the transfer. */
+  _criticalBanner(p, handling = null) {
     const d = p.data;
+    const h = handling ? handling.data || {} : null;
     const message = d.reason || "危急情况";
     const number = d.referrals.join(" / ");
     const aid = Array.isArray(d.first_aid) ? d.first_aid : [];
@@ -627,6 +632,12 @@ export class CallView {
       "div",
       { className: "critical", testid: "critical-banner", dataset: { promptId: p.prompt_id } },
       el("div", { className: "critical-head" }, el("strong", { text: "危急" }), el("span", { text: message })),
+      h
+        ? el("div", { className: "handling", testid: "handling-nudge" },
+          el("strong", { text: `⚠ ${str(h.finding)}` }),
+          el("span", { className: "phrase", text: `“${str(h.said)}”` }),
+          el("p", { testid: "handling-suggestion", text: str(h.suggestion) }))
+        : null,
       number
         ? el("div", { className: "critical-action" }, "建议转接",
           el("span", { className: "critical-number", testid: "critical-number", text: number }))

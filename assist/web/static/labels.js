@@ -13,6 +13,7 @@ export const PROMPT_KIND_LABEL = {
   banned: "禁用语",
   critical: "危急",
   safety: "安全确认",
+  handling: "处置提醒",
 };
 
 export const ALERT_KIND_LABEL = { banned: "禁用语", escalation: "情绪升级", critical: "危急", collective: "群体性事件", petition: "信访/舆情" };

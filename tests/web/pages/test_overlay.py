@@ -18,6 +18,7 @@ from assist.protocol.events import (
 from assist.protocol.payloads import (
     BannedPayload,
     CriticalPayload,
+    HandlingPayload,
     KnowledgePayload,
     ReferralPayload,
     SafetyPayload,
@@ -179,6 +180,29 @@ def test_a_safety_question_holds_the_zone_without_crisis_mode(page: Page, fake_s
     expect(page.locator(tid("critical-banner"))).to_have_count(1)
     expect(safety).to_have_count(0)
     expect(page.locator(tid("cards"))).to_be_hidden()
+
+
+def test_a_ticket_for_a_caller_at_risk_is_nudged_on_the_crisis_banner(page: Page, fake_server: FakeServer) -> None:
+    """New-user trial 9: the operator gave a caller at risk a ticket and working days; the nudge stands on the
+    crisis banner, where the operator is looking, with what to do instead."""
+    open_overlay(page, fake_server, f"?agent={AGENT}")
+    fake_server.push(CallStarted("call-h", AGENT, 1_700_000_000.0))
+    fake_server.push(Prompt("call-h:h-1:critical:0", "call-h", "caller", "h-1", "critical", "show", 2.5, None,
+                            CriticalPayload("来电人可能正在实施轻生行为", ("110", "12356"))))
+    banner = page.locator(tid("critical-banner"))
+    expect(banner).to_have_count(1)
+    expect(banner.locator(tid("handling-nudge"))).to_have_count(0)
+    fake_server.push(Prompt("call-h:h-2:handling:0", "call-h", "agent", "h-2", "handling", "show", 5.0, None,
+                            HandlingPayload("危急情况按一般诉求处理", "三个工作日",
+                                            "先稳住来电人、问清位置,立即三方转接110/12356。")))
+    nudge = banner.locator(tid("handling-nudge"))
+    expect(nudge).to_contain_text("危急情况按一般诉求处理")
+    expect(nudge).to_contain_text("“三个工作日”")
+    expect(nudge.locator(tid("handling-suggestion"))).to_have_text("先稳住来电人、问清位置,立即三方转接110/12356。")
+    expect(banner.locator(tid("critical-number"))).to_have_text("110 / 12356")  # the banner itself is unchanged
+    fake_server.push(Prompt("call-h:h-2:handling:0", "call-h", "agent", "h-2", "handling", "withdraw", 6.0, None,
+                            HandlingPayload("危急情况按一般诉求处理", "三个工作日", "")))
+    expect(banner.locator(tid("handling-nudge"))).to_have_count(0)
 
 
 def test_the_meter_grades_only_a_negative_emotion(page: Page, fake_server: FakeServer) -> None:

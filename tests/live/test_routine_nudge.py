@@ -1,0 +1,54 @@
+"""The live nudge of new-user trial 9: in a crisis, before the transfer, an operator who answers the caller at risk
+as a routine matter (我给您登记一下,三个工作日内回复您) gets a ``handling`` card with the crisis's way instead
+(crisis.toml [routine], one definition with the training report's 危急情况按一般诉求处理)."""
+
+from __future__ import annotations
+
+from assist.live.prompts import LiveAssist
+from assist.nlp.analyzer import Analyzer, CallContext
+from assist.protocol.enums import PromptAction, PromptKind
+from assist.protocol.events import Prompt, Transcript
+from assist.protocol.payloads import HandlingPayload
+
+JUMPER = ("caller", "我现在就站在江边 这日子过不下去了 跟你们说一声 我就跳下去了")
+TICKET = ("agent", "好的 我给您登记一下 三个工作日内给您回复")
+
+
+def handling_cards(analyzer: Analyzer, lines: list[tuple[str, str]]) -> list[tuple[int, HandlingPayload]]:
+    """(line index, card) of every handling card shown in the call."""
+    live = LiveAssist("cn", "an", analyzer, context_factory=CallContext)
+    cards: list[tuple[int, HandlingPayload]] = []
+    for i, (role, text) in enumerate(lines):
+        for event in live.on_transcript(Transcript("cn", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0)):
+            if (isinstance(event, Prompt) and event.kind is PromptKind.HANDLING
+                    and event.action is PromptAction.SHOW):
+                assert isinstance(event.data, HandlingPayload)
+                cards.append((i, event.data))
+    return cards
+
+
+def test_a_ticket_for_a_caller_at_risk_is_nudged_with_the_crisis_numbers(analyzer: Analyzer) -> None:
+    cards = handling_cards(analyzer, [JUMPER, TICKET])
+    assert [i for i, _ in cards] == [1], cards
+    card = cards[0][1]
+    assert card.finding == "危急情况按一般诉求处理"
+    assert card.said == "三个工作日", card  # the words that made it routine, as the banned card quotes its phrase
+    assert "12356" in card.suggestion and "转接" in card.suggestion and "问清位置" in card.suggestion, card
+
+
+def test_a_ticket_in_a_routine_call_is_no_nudge(analyzer: Analyzer) -> None:
+    assert handling_cards(analyzer, [("caller", "我们小区路灯坏了一个礼拜了 麻烦派人修一下"), TICKET]) == []
+
+
+def test_a_line_that_also_asks_the_place_or_transfers_is_no_nudge(analyzer: Analyzer) -> None:
+    assert handling_cards(analyzer, [JUMPER, ("agent", "我帮您记录一下 您现在具体在哪个位置")]) == []
+    assert handling_cards(analyzer, [JUMPER, ("agent", "我马上为您三方转接110 请您不要挂电话")]) == []
+
+
+def test_after_the_transfer_the_ticket_is_the_follow_up_not_a_lapse(analyzer: Analyzer) -> None:
+    lines = [JUMPER, ("agent", "您先别挂电话 我马上为您转接110和心理援助热线12356"), TICKET]
+    assert handling_cards(analyzer, lines) == []
+
+
+def test_a_ticket_before_any_danger_is_no_nudge(analyzer: Analyzer) -> None:
+    assert handling_cards(analyzer, [TICKET, ("caller", "好的 谢谢")]) == []

@@ -1,0 +1,36 @@
+"""crisis.toml read once for the training report and live assist (assist/nlp/crisis_rules.py): what routine
+handling of a caller at risk sounds like, and what a transfer is."""
+
+from __future__ import annotations
+
+from assist.nlp.crisis_rules import CrisisRules, number_text, shipped_crisis_rules
+
+
+def rules() -> CrisisRules:
+    return shipped_crisis_rules()
+
+
+def test_a_ticket_or_working_days_is_routine_handling_and_gives_its_words() -> None:
+    assert rules().routine_words("好的,我给您登记一下,三个工作日内给您回复。", ("110",), ("自伤自杀",)) == "三个工作日"
+    assert rules().routine_words("我这边给您提交一个工单。", ("110",), ()) == "工单"
+
+
+def test_a_ticket_beside_a_crisis_step_is_not_routine_handling() -> None:
+    # asks the place, transfers, keeps the caller on the line: crisis.toml [routine] not_with
+    assert rules().routine_words("我帮您登记一下,您现在具体在哪个位置?", ("110",), ()) is None
+    assert rules().routine_words("我马上为您三方转接110,三个工作日内我们再回访您。", ("110",), ()) is None
+
+
+def test_plain_words_are_no_routine_handling() -> None:
+    assert rules().routine_words("您先别挂电话,慢慢说。", ("110",), ()) is None
+
+
+def test_the_transfer_is_a_crisis_number_told_or_a_transfer_said() -> None:
+    assert rules().transfers("我马上为您转接110。", ("110", "12356"), ())
+    assert rules().transfers("我现在帮您三方转接心理援助热线。", ("12356",), ())
+    assert not rules().transfers("您住在幸福路120号是吧。", ("120",), ())
+
+
+def test_the_numbers_as_the_wording_says_them() -> None:
+    assert number_text(("110", "12356")) == "110/12356"
+    assert number_text(()) == "110"
