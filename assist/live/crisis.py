@@ -68,9 +68,11 @@ class CrisisKinds:
     """``crisis_kinds.toml``: the kind of a crisis from its numbers and words, the model's reason, the cards."""
 
     def __init__(self, rules: tuple[KindRule, ...], model_reason: str, cards: dict[tuple[str, str], KindCard],
-                 keeps: frozenset[str] = frozenset(), reporter: tuple[re.Pattern[str], ...] = ()) -> None:
+                 keeps: frozenset[str] = frozenset(), reporter: tuple[re.Pattern[str], ...] = (),
+                 victim: tuple[re.Pattern[str], ...] = ()) -> None:
         self.rules = rules
         self.reporter = reporter  # a caller reporting someone else's danger (对门的老太太三天没出门)
+        self.victim = victim  # ... unless the caller is the one in danger in the same line (隔壁阿姨过来了 他还在打我)
         self.model_reason = model_reason
         self.cards = cards
         self.keeps = keeps  # kinds a rules reading of another kind joins instead of replacing
@@ -99,9 +101,10 @@ class CrisisKinds:
             card.check_keys({"reason", "script", "victim"})
             cards[(kind, number)] = KindCard(card.text("reason"), card.text("script"), card.boolean("victim", False))
         reporter = doc.table("reporter", required=False)
-        reporter.check_keys({"patterns"})
+        reporter.check_keys({"patterns", "not_when"})
         return cls(tuple(rules), reason, cards, frozenset(model.texts("keeps")),
-                   reporter.regex_list("patterns") if reporter.has("patterns") else ())
+                   reporter.regex_list("patterns") if reporter.has("patterns") else (),
+                   reporter.regex_list("not_when") if reporter.has("not_when") else ())
 
     def of_numbers(self, numbers: Collection[str], text: str) -> str | None:
         """The kind of danger of words that gave ``numbers`` (None: no rule fits)."""
@@ -111,8 +114,9 @@ class CrisisKinds:
         return self.cards.get((kind, number)) if kind is not None else None
 
     def reports_other(self, text: str) -> bool:
-        """The caller speaks of someone else's danger, as a neighbour or a passer-by (``[reporter]``)."""
-        return any(p.search(text) for p in self.reporter)
+        """The caller speaks of someone else's danger, as a neighbour or a passer-by (``[reporter]``), and is not the
+        one in danger in the same words (``not_when``)."""
+        return any(p.search(text) for p in self.reporter) and not any(p.search(text) for p in self.victim)
 
 
 @cache

@@ -120,6 +120,7 @@ class LiveAssist:
         self._steady = SteadyCards(call_id, self.call, self._scripts, self._steps, self._suggested)
         self._criteria = shipped_crisis_rules()  # crisis.toml: what routine handling of a caller at risk sounds like
         self._transferred = False  # in the crisis, the operator has transferred (or told a crisis number)
+        self._nudges: list[Prompt] = []  # the handling cards shown, withdrawn once the operator transfers
 
     # ------------------------------------------------------------ public
 
@@ -175,7 +176,10 @@ class LiveAssist:
             if card is None:
                 pid = f"{self.call_id}:{t.utterance_id}:{key[0]}:{key[1]}"
                 utt.cards[key] = _Card(pid, data)
-                out.append(self._prompt(pid, t, PromptAction.SHOW, span, data))
+                shown = self._prompt(pid, t, PromptAction.SHOW, span, data)
+                out.append(shown)
+                if key[0] is PromptKind.HANDLING:
+                    self._nudges.append(shown)
             elif card.data != data and key not in held:
                 card.data = data
                 out.append(self._prompt(card.prompt_id, t, PromptAction.UPDATE, span, data))
@@ -189,6 +193,8 @@ class LiveAssist:
         if (PromptKind.CRITICAL, "0") in wanted:
             crisis = set(self.call.crisis_numbers) | set(self._numbers(wanted[(PromptKind.CRITICAL, "0")][0]))
             out.extend(self._retire(self.cards.crisis(crisis, self._about_crisis), t))
+        if t.final and role is Role.AGENT and result is not None:
+            out.extend(self._hear_transfer(t, result))
         if t.final:
             out.extend(self._settle(t, role, utt, result))
             self._utterances.pop(t.utterance_id, None)
@@ -285,7 +291,7 @@ class LiveAssist:
             lapse = lapse_card([h for h in r.banned if not (h.rule == LEARNED_RULE and self.call.critical)], text)
             if lapse is not None:
                 cards[(PromptKind.BANNED, "0")] = lapse
-            nudge = self._routine_nudge(t, text, r)
+            nudge = self._routine_nudge(t, role, text, r)
             if nudge is not None:
                 cards[(PromptKind.HANDLING, "0")] = nudge
         if not role.is_caller:
@@ -344,27 +350,41 @@ class LiveAssist:
             cards[(PromptKind.EMPATHY, "0")] = (empathy, None)
         return cards
 
-    def _routine_nudge(self, t: Transcript, text: str, r: Analysis) -> tuple[HandlingPayload, Span | None] | None:
+    def _routine_nudge(self, t: Transcript, role: Role, text: str, r: Analysis
+                       ) -> tuple[HandlingPayload, Span | None] | None:
         """In a crisis, before the transfer: an operator's final that answers the caller at risk as a routine matter
         (crisis.toml [routine]: 我给您登记一下,三个工作日内回复您) gets the crisis's way instead, while it can still
-        be put right (new-user trial 9; the training report's 危急情况按一般诉求处理 said it only afterwards).  A
-        line that transfers, asks the place or keeps the caller on the line is no such line; the first transfer ends
-        the nudges for the call."""
+        be put right (new-user trial 9; the training report's 危急情况按一般诉求处理 said it only afterwards).  The
+        operator's own channel only (on a mixed one the caller's 你们每次都说三个工作日 is no lapse); a line that also
+        transfers, asks the place or keeps the caller on the line is no such line; none after the transfer."""
         routine = self._criteria.routine
-        if not t.final or routine is None or not self.call.crisis.active or self._transferred:
+        if (not t.final or role is not Role.AGENT or routine is None or not self.call.crisis.active
+                or self._transferred or self.call.handed):
             return None
         numbers = self.call.crisis_numbers
         kinds = (self.call.crisis.kind,) if self.call.crisis.kind else ()
-        norm = r.normalized.text
-        if self.call.handed or self._criteria.transfers(norm, numbers, kinds):
-            self._transferred = True
-            return None
-        words = self._criteria.routine_words(norm, numbers, kinds)
+        words = self._criteria.routine_words(r.normalized.text, numbers, kinds)
         if words is None:
             return None
         span = found_span(text, words) if words in text else None  # the recogniser's text, else the whole line
         return HandlingPayload(finding=routine.name, said=words if span is not None else text,
                                suggestion=routine.expected.format(number=number_text(numbers))), span
+
+    def _hear_transfer(self, t: Transcript, r: Analysis) -> list[Event]:
+        """The operator's final in a crisis: once it transfers or tells a crisis number (not a question: 需要转接110吗),
+        the routine handling nudges are over and the ones standing are withdrawn (the operator put it right)."""
+        if self._transferred or not self.call.crisis.active:
+            return []
+        norm = r.normalized.text
+        kinds = (self.call.crisis.kind,) if self.call.crisis.kind else ()
+        asking = norm.rstrip().endswith(("吗", "?", "吧"))
+        if not self.call.handed and (asking or not self._criteria.transfers(norm, self.call.crisis_numbers, kinds)):
+            return []
+        self._transferred = True
+        gone: list[Event] = [dataclasses.replace(p, action=PromptAction.WITHDRAW, audio_time=t.end, span=None)
+                             for p in self._nudges]
+        self._nudges.clear()
+        return gone
 
     def _settle(self, t: Transcript, role: Role, utt: _Utterance, r: Analysis | None) -> list[Event]:
         """The utterance ended: its cards join the call's; cards the call no longer supports retire."""

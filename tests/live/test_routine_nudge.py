@@ -52,3 +52,31 @@ def test_after_the_transfer_the_ticket_is_the_follow_up_not_a_lapse(analyzer: An
 
 def test_a_ticket_before_any_danger_is_no_nudge(analyzer: Analyzer) -> None:
     assert handling_cards(analyzer, [TICKET, ("caller", "好的 谢谢")]) == []
+
+
+def test_the_transfer_withdraws_the_nudge_standing(analyzer: Analyzer) -> None:
+    """The review of stop 21: the banner kept telling the operator to transfer after they had."""
+    live = LiveAssist("cw", "aw", analyzer, context_factory=CallContext)
+    events = []
+    lines = [JUMPER, TICKET, ("agent", "您先别挂电话 我马上为您转接110和12356")]
+    for i, (role, text) in enumerate(lines):
+        events += live.on_transcript(Transcript("cw", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0))
+    handling = [(e.action, e.prompt_id) for e in events if isinstance(e, Prompt) and e.kind is PromptKind.HANDLING]
+    assert handling == [(PromptAction.SHOW, "cw:u1:handling:0"), (PromptAction.WITHDRAW, "cw:u1:handling:0")]
+
+
+def test_a_question_about_transferring_is_no_transfer(analyzer: Analyzer) -> None:
+    lines = [JUMPER, ("agent", "您说的这个情况 需要转接110吗"), TICKET]
+    assert [i for i, _ in handling_cards(analyzer, lines)] == [2]
+
+
+def test_the_callers_words_on_a_mixed_channel_are_no_lapse(analyzer: Analyzer) -> None:
+    lines = [("mixed", JUMPER[1]), ("mixed", "你们每次都说三个工作日内回复我 我不信了")]
+    assert handling_cards(analyzer, lines) == []
+
+
+def test_a_promise_of_a_reply_or_a_unit_to_call_back_is_routine_too(analyzer: Analyzer) -> None:
+    for line in ("您的情况我记下了 我们会尽快给您回复", "我这边帮您反映一下 让相关部门跟您联系"):
+        assert [i for i, _ in handling_cards(analyzer, [JUMPER, ("agent", line)])] == [1], line
+    # a call-back is a crisis step, not routine handling
+    assert handling_cards(analyzer, [JUMPER, ("agent", "电话要是断了 我马上给您回电")]) == []

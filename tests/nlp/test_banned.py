@@ -236,3 +236,17 @@ def test_a_hedge_about_the_callers_condition_before_an_instruction_is_no_promise
     said = "先生您这个情况不能等 胸痛伴随胳膊麻和出汗可能是心脏的问题 请您马上拨打120 我现在也可以帮您转接120"
     assert analyzer.analyze(Role.AGENT, said).banned == ()
     assert [h.rule for h in analyzer.analyze(Role.AGENT, "可能明天就能修好").banned] == ["vague_promise"]
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("请您理解,我们也是按规定办事。", True),  # new-user trial 9
+        ("请您理解 我们也是按规定办事 没法帮您", True),  # the review of stop 21: 帮您 negated is no action
+        ("我们这也是按规定办事,别的管不了。", True),
+        ("我们只能按规定办事,马上给您登记转办。", False),  # the rule quoted while acting at once
+        ("您放心,我们会按规定办事。", False),
+    ],
+)
+def test_hiding_behind_the_rules(banned: BannedList, text: str, flagged: bool) -> None:
+    assert ("rules_no_way" in rules(banned, text)) is flagged, rules(banned, text)

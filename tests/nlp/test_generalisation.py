@@ -241,7 +241,14 @@ def test_traffic_accidents_get_122_never_12306(analyzer: Analyzer, text: str) ->
         # procedure questions and stories (the retired blind v16; referrals.toml [timing] hypothetical, past)
         ("请问一下要是在家闻到煤气味应该先打哪个电话", URGENT),
         ("嗯我想问一下那个万一电梯困人了物业那边规定多长时间之内必须到", URGENT),
-        ("新闻里说有个小孩被锁车里中暑了,路人砸车窗要不要赔", URGENT),
+        # the review of stop 21: new 120 rules on things, animals, a heating complaint, a car, daily pills
+        ("我的车被锁在停车场里两天了 物业不让开", URGENT),
+        ("我的狗被物业关在笼子里一整天了", URGENT),
+        ("我们被关在小区里三天了 不让出去", URGENT),
+        ("家里暖气不热 孩子冻得嘴唇都是紫的", URGENT),
+        ("我的车被撞了 车头都破了 对方不赔钱", {"120"}),
+        ("我妈每天要把一大把药吃下去 慢性病门诊能报销吗", URGENT),
+        ("我妈每天吃了安眠药才能睡着,想问医保", URGENT),
     ],
 )
 def test_no_emergency_number_outside_its_scope(analyzer: Analyzer, text: str, wrong: set[str]) -> None:
@@ -257,6 +264,17 @@ def test_no_emergency_number_outside_its_scope(analyzer: Analyzer, text: str, wr
         "万一他现在又打过来怎么办,他刚才已经砸门了",  # a present marker in the clause
         "电影院里着火了,好多人往外跑",  # a cinema is not a film
         "我遇到抢劫了,他拿着刀",  # 遇到 alone is now
+        # the review of stop 21: a marker alone swallowed threats and pleas, a story frame swallowed real scenes
+        "我老公喝醉了 如果我不开门他就砍死我",
+        "万一我爸出事怎么办 他倒在地上不动了",
+        "怎么办啊万一他不行了 他没有呼吸了",
+        "要是他醒不过来怎么办 叫不醒了",
+        "如果可以 快来人 我爸晕倒了",
+        "我们在电影院看电影的时候突然着火了,好多人被困。",
+        "看电影看到一半 旁边一个大爷突然晕倒了",
+        "新闻说今晚有暴雨,我家已经进水了,老人被困在屋里出不来。",
+        "晚上吃了安眠药 一共四十多片 跟你们说一声",
+        "我平时吃了安眠药才能睡着 今天我一下吃了三十片",
     ],
 )
 def test_a_danger_now_beside_a_hypothetical_word_stays_critical(analyzer: Analyzer, text: str) -> None:
