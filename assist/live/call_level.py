@@ -88,6 +88,7 @@ class CallLevel:
     critical: bool = False
     referral_names: dict[str, str] = field(default_factory=dict)
     reporter: bool = False  # the caller reported someone else's danger (crisis_kinds.toml [reporter])
+    victim: bool = False  # a caller line showed the caller is the one in danger ([reporter] not_when)
     aid: CallAid = field(default_factory=CallAid)  # first steps the caller's words called for (first_aid.toml)
     told: list[str] = field(default_factory=list)  # emergency numbers the operator said (``handed``: the card's)
     urgent: bool = False  # a caller's line told of a matter to handle at once (Analysis.urgent: 急办)
@@ -138,7 +139,8 @@ class CallLevel:
         follow_up = self.follow_up(r)
         if follow_up or self.asks_route(r):  # a question about the call's answer, or a further route
             weights = HintWeights(weights.category, 0.0)  # (起诉, 律师 in a 欠薪 call): they do not move its 承办
-        self.reporter = self.reporter or self.kinds.reports_other(r.normalized.text)
+        self.victim = self.victim or self.kinds.in_danger(r.normalized.text)  # then never a report (隔壁阿姨来了)
+        self.reporter = not self.victim and (self.reporter or self.kinds.reports_other(r.normalized.text))
         self.urgent = self.urgent or r.urgent
         label = r.emotion.label if r.emotion is not None else Emotion.CALM
         intensity = r.emotion.intensity if r.emotion is not None else 0.0

@@ -116,7 +116,12 @@ class CrisisKinds:
     def reports_other(self, text: str) -> bool:
         """The caller speaks of someone else's danger, as a neighbour or a passer-by (``[reporter]``), and is not the
         one in danger in the same words (``not_when``)."""
-        return any(p.search(text) for p in self.reporter) and not any(p.search(text) for p in self.victim)
+        return any(p.search(text) for p in self.reporter) and not self.in_danger(text)
+
+    def in_danger(self, text: str) -> bool:
+        """The caller's words say the caller is the one in danger (``[reporter] not_when``): the call is no report,
+        whoever else it names, in this line or a later one."""
+        return any(p.search(text) for p in self.victim)
 
 
 @cache

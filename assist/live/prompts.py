@@ -193,8 +193,8 @@ class LiveAssist:
         if (PromptKind.CRITICAL, "0") in wanted:
             crisis = set(self.call.crisis_numbers) | set(self._numbers(wanted[(PromptKind.CRITICAL, "0")][0]))
             out.extend(self._retire(self.cards.crisis(crisis, self._about_crisis), t))
-        if t.final and role is Role.AGENT and result is not None:
-            out.extend(self._hear_transfer(t, result))
+        if t.final:
+            out.extend(self._hear_transfer(t, result if role is Role.AGENT else None))
         if t.final:
             out.extend(self._settle(t, role, utt, result))
             self._utterances.pop(t.utterance_id, None)
@@ -359,7 +359,7 @@ class LiveAssist:
         transfers, asks the place or keeps the caller on the line is no such line; none after the transfer."""
         routine = self._criteria.routine
         if (not t.final or role is not Role.AGENT or routine is None or not self.call.crisis.active
-                or self._transferred or self.call.handed):
+                or self._transferred or self.call.handed):  # (a mono channel cannot tell whose words they are)
             return None
         numbers = self.call.crisis_numbers
         kinds = (self.call.crisis.kind,) if self.call.crisis.kind else ()
@@ -370,17 +370,20 @@ class LiveAssist:
         return HandlingPayload(finding=routine.name, said=words if span is not None else text,
                                suggestion=routine.expected.format(number=number_text(numbers))), span
 
-    def _hear_transfer(self, t: Transcript, r: Analysis) -> list[Event]:
-        """The operator's final in a crisis: once it transfers or tells a crisis number (not a question: 需要转接110吗),
-        the routine handling nudges are over and the ones standing are withdrawn (the operator put it right)."""
-        if self._transferred or not self.call.crisis.active:
+    def _hear_transfer(self, t: Transcript, r: Analysis | None) -> list[Event]:
+        """After a final: once the operator transfers or tells a crisis number (not in a question: 需要转接110吗
+        您说话), the routine handling nudges are over; those standing are withdrawn then, or when the crisis is over
+        (the caller took it back), since there is nothing left to put right."""
+        if not self._nudges and (self._transferred or not self.call.crisis.active):
             return []
-        norm = r.normalized.text
-        kinds = (self.call.crisis.kind,) if self.call.crisis.kind else ()
-        asking = norm.rstrip().endswith(("吗", "?", "吧"))
-        if not self.call.handed and (asking or not self._criteria.transfers(norm, self.call.crisis_numbers, kinds)):
-            return []
-        self._transferred = True
+        if self.call.crisis.active and not self._transferred:
+            norm = r.normalized.text if r is not None else ""
+            kinds = (self.call.crisis.kind,) if self.call.crisis.kind else ()
+            asking = any(q in norm for q in ("吗", "?", "要不要", "需不需要"))
+            transfers = not asking and self._criteria.transfers(norm, self.call.crisis_numbers, kinds)
+            if not (self.call.handed or transfers):
+                return []
+            self._transferred = True
         gone: list[Event] = [dataclasses.replace(p, action=PromptAction.WITHDRAW, audio_time=t.end, span=None)
                              for p in self._nudges]
         self._nudges.clear()

@@ -106,8 +106,8 @@ class Timing:
     A trigger of an urgent number is ignored when its sentence, before it, has a
     ``past`` marker (去年/上次…) and no ``present`` marker (现在/正在…), when it is the
     if-part of a procedure question (its own clause, just before it, matches a ``hypothetical`` pattern,
-    万一/要是/如果…, with no ``present`` marker there, and an ``asked`` pattern matches right after it:
-    万一电梯困人了物业多久要到), when it is
+    万一/要是/如果…, with no ``present`` marker there, an ``asked`` pattern matches right after it and no
+    ``not_after`` pattern anywhere after it: 万一电梯困人了物业多久要到), when it is
     directly followed by an ``after`` pattern (中风过), or when the utterance after it
     matches a ``resolved`` pattern (找到了/救回来了…).
     """
@@ -120,13 +120,15 @@ class Timing:
     hypothetical: tuple[re.Pattern[str], ...] = ()
     clause: int = 10  # how far before the trigger, in its clause, a hypothetical marker counts
     asked: tuple[re.Pattern[str], ...] = ()  # right after the trigger: the procedure asked about
+    not_after: tuple[re.Pattern[str], ...] = ()  # ... and none of these in the rest of the utterance (现在, 我…)
 
     def over(self, text: str, start: int, end: int) -> bool:
         if any(p.match(text, end) for p in self.after):
             return True
         clause = clause_before(text, start, self.clause)
         if (any(p.search(clause) for p in self.hypothetical) and not any(p.search(clause) for p in self.present)
-                and any(p.match(text, end) for p in self.asked)):
+                and any(p.match(text, end) for p in self.asked)
+                and not any(p.search(text, end) for p in self.not_after)):
             return True
         before = _sentence_before(text, start, self.window)
         if any(p.search(before) for p in self.past):
@@ -195,11 +197,13 @@ class ReferralTable:
                         "safety_answers"})
         defines = doc.defines()
         tim = doc.table("timing", required=False)
-        tim.check_keys({"past", "present", "resolved", "after", "window", "hypothetical", "clause", "asked"})
+        tim.check_keys({"past", "present", "resolved", "after", "window", "hypothetical", "clause", "asked",
+                        "not_after"})
         timing = Timing(tim.regex_list("past", defines), tim.regex_list("present", defines),
                         tim.regex_list("resolved", defines), tim.regex_list("after", defines),
                         int(tim.number("window", 30, lo=1, hi=200)), tim.regex_list("hypothetical", defines),
-                        int(tim.number("clause", 10, lo=1, hi=40)), tim.regex_list("asked", defines))
+                        int(tim.number("clause", 10, lo=1, hi=40)), tim.regex_list("asked", defines),
+                        tim.regex_list("not_after", defines))
         rows: list[tuple[ReferralInfo, list[Entry[_Key]]]] = []
         seen: set[str] = set()
         spoken = spoken_names(doc)

@@ -80,3 +80,16 @@ def test_a_promise_of_a_reply_or_a_unit_to_call_back_is_routine_too(analyzer: An
         assert [i for i, _ in handling_cards(analyzer, [JUMPER, ("agent", line)])] == [1], line
     # a call-back is a crisis step, not routine handling
     assert handling_cards(analyzer, [JUMPER, ("agent", "电话要是断了 我马上给您回电")]) == []
+
+
+def test_more_routine_answers_are_nudged_and_a_call_to_the_ambulance_is_not(analyzer: Analyzer) -> None:
+    """The focused review of stop 21."""
+    for line in ("我给您记一下 后续会有人联系您的", "您的诉求已经受理了 您等通知吧", "提交上去 请您耐心等待"):
+        assert [i for i, _ in handling_cards(analyzer, [JUMPER, ("agent", line)])] == [1], line
+    collapse = ("caller", "我爸突然倒在地上了 叫他也没反应")
+    assert handling_cards(analyzer, [collapse, ("agent", "您别慌 我马上给您反馈给急救中心 急救车马上就到")]) == []
+
+
+def test_a_question_anywhere_in_the_line_is_no_transfer(analyzer: Analyzer) -> None:
+    lines = [JUMPER, ("agent", "您看需要给您转接110吗 您说话"), TICKET]
+    assert [i for i, _ in handling_cards(analyzer, lines)] == [2]

@@ -61,3 +61,10 @@ def test_a_beaten_wife_who_names_a_neighbour_is_no_reporter(analyzer: Analyzer) 
     _, referral = cards(analyzer, ["我老公喝醉了在打我 隔壁阿姨过来敲门了 他还在打"])
     police = [d for d in referral if d.number == "110"]
     assert police and "锁好门" in police[-1].script, police
+
+
+def test_a_victim_stays_a_victim_when_a_neighbour_came_first(analyzer: Analyzer) -> None:
+    """The focused review of stop 21: the reporter flag stuck for the call while the veto was per line."""
+    _, referral = cards(analyzer, ["隔壁阿姨过来敲门了", "我老公喝醉了在打我 他拿刀了"])
+    police = [d for d in referral if d.number == "110"]
+    assert police and "锁好门" in police[-1].script, police

@@ -246,6 +246,9 @@ def test_a_hedge_about_the_callers_condition_before_an_instruction_is_no_promise
         ("我们这也是按规定办事,别的管不了。", True),
         ("我们只能按规定办事,马上给您登记转办。", False),  # the rule quoted while acting at once
         ("您放心,我们会按规定办事。", False),
+        ("我们是按规定办事的。", True),  # the focused review of stop 21
+        ("我们这边也只能按规定办事。", True),
+        ("我们也是按规定办事,我现在马上为您登记。", False),
     ],
 )
 def test_hiding_behind_the_rules(banned: BannedList, text: str, flagged: bool) -> None:

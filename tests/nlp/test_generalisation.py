@@ -249,6 +249,11 @@ def test_traffic_accidents_get_122_never_12306(analyzer: Analyzer, text: str) ->
         ("我的车被撞了 车头都破了 对方不赔钱", {"120"}),
         ("我妈每天要把一大把药吃下去 慢性病门诊能报销吗", URGENT),
         ("我妈每天吃了安眠药才能睡着,想问医保", URGENT),
+        ("孩子今天吃了二十颗葡萄拉肚子了", URGENT),
+        ("我买的药一共三十片吃了十片觉得没效果能退吗", URGENT),
+        ("吃了安眠药还睡不着", URGENT),
+        ("物业修水管砸得我家水龙头都破了", URGENT),
+        ("楼上砸东西把我家的枕头都砸破了", URGENT),
     ],
 )
 def test_no_emergency_number_outside_its_scope(analyzer: Analyzer, text: str, wrong: set[str]) -> None:
@@ -275,6 +280,20 @@ def test_no_emergency_number_outside_its_scope(analyzer: Analyzer, text: str, wr
         "新闻说今晚有暴雨,我家已经进水了,老人被困在屋里出不来。",
         "晚上吃了安眠药 一共四十多片 跟你们说一声",
         "我平时吃了安眠药才能睡着 今天我一下吃了三十片",
+        # the focused review of stop 21: 要是 inside 主要是, a danger now told after the question, the caller's own
+        "主要是我爸被困在电梯里了物业多久能来",
+        "千万一定帮帮我孩子被锁在车里了应该砸窗吗",
+        "如果我爸被困在火里了能不能先进去救他",
+        "万一孩子被锁在车里了现在应该砸窗吗",
+        "要是着火了,应该往楼上跑还是往楼下跑?我们这栋楼现在全是烟!",
+        "万一我被困在电梯里物业多久能到我都在里面半小时了",
+        "如果有人吃了一瓶安眠药应该先打哪个电话我妈刚吃的",
+        "我刚吃了十几片安眠药",
+        "我吃了30片安眠药",
+        "有个老人躺在雪地里冻得嘴唇都紫了",
+        "我爸被锁在车库里两天了",
+        "他在踹我 拽着我头发往墙上撞",
+        "我把两瓶降压药都吃了",
     ],
 )
 def test_a_danger_now_beside_a_hypothetical_word_stays_critical(analyzer: Analyzer, text: str) -> None:
