@@ -254,6 +254,8 @@ def test_traffic_accidents_get_122_never_12306(analyzer: Analyzer, text: str) ->
         ("吃了安眠药还睡不着", URGENT),
         ("物业修水管砸得我家水龙头都破了", URGENT),
         ("楼上砸东西把我家的枕头都砸破了", URGENT),
+        ("我家门锁坏了打不开,想找个开锁的,孩子在学校", URGENT),
+        ("孩子一直吐,想问哪个医院儿科好", URGENT),
     ],
 )
 def test_no_emergency_number_outside_its_scope(analyzer: Analyzer, text: str, wrong: set[str]) -> None:
@@ -294,6 +296,10 @@ def test_no_emergency_number_outside_its_scope(analyzer: Analyzer, text: str, wr
         "我爸被锁在车库里两天了",
         "他在踹我 拽着我头发往墙上撞",
         "我把两瓶降压药都吃了",
+        # the retired blind v17's misses
+        "请问消防开锁收费吗?邻居家门锁坏了打不开,2岁孩子一个人在屋里哭,灶上还炖着汤。",
+        "投诉你们管的养老院!我妈刚打电话说吃完午饭一直上吐下泻,同屋几个老人也这样,护工说没事。",
+        "额也没啥大事 就是把攒下的药都吃咧 想跟人说句话 你们这热线晚上有人接么",
     ],
 )
 def test_a_danger_now_beside_a_hypothetical_word_stays_critical(analyzer: Analyzer, text: str) -> None:
