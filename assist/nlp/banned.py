@@ -29,6 +29,8 @@ class BannedRule:
     secondary: bool = False  # reported only where no earlier rule already covers the phrase
     crisis_only: bool = False  # a lapse only in a crisis (您先挂了马上打110: a caller in danger is transferred)
     not_told: bool = False  # a number said in its words is neither told nor transferred (``sent_away``)
+    # words right after the phrase that make it compliant (我也不晓得…帮你记下来派给人社: an honest limit, an action)
+    unless_after: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +105,10 @@ class BannedList:
         seen: set[str] = set()
         for i, entry in enumerate(doc.tables("rule")):
             entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy", "secondary",
-                              "crisis_only", "not_told"})
+                              "crisis_only", "not_told", "unless_after"})
             rule = BannedRule(entry.text("id"), entry.text("category"), fill(entry.text("suggestion"), limits),
                               entry.boolean("secondary", False), entry.boolean("crisis_only", False),
-                              entry.boolean("not_told", False))
+                              entry.boolean("not_told", False), entry.regex_list("unless_after", defines))
             if rule.id in seen:
                 raise entry.error(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
@@ -192,6 +194,8 @@ class BannedList:
             rule = self.rules[hit.key]
             if rule.crisis_only and crisis is None:
                 continue
+            if any(p.match(text, hit.end) for p in rule.unless_after):
+                continue  # an honest limit followed by an action: 我也说不准,我把您的问题提交给税务部门
             if rule.category in self.deescalation_categories and any(s <= hit.start and hit.end <= e for s, e in calm):
                 continue
             if rule.category in self.negated_categories and self._declined(text, hit.start):

@@ -253,3 +253,20 @@ def test_a_hedge_about_the_callers_condition_before_an_instruction_is_no_promise
 )
 def test_hiding_behind_the_rules(banned: BannedList, text: str, flagged: bool) -> None:
     assert ("rules_no_way" in rules(banned, text)) is flagged, rules(banned, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        # the retired blind v17: an honest limit followed at once by an action is compliant (define ACTION)
+        ("这个我也不晓得具体咋个算我帮你记下来派给人社那边他们会打电话跟你解释", False),
+        ("说实话,具体怎么算我也说不准,我把您的问题提交给税务部门,请他们在3个工作日内给您答复。", False),
+        ("这个我不太了解嗯我请我们值班长来跟您说您别挂电话稍等一下", False),
+        # ... and a limit that stops there, or sends the caller away, is not
+        ("这个我不知道。", True),
+        ("我也不清楚,你自己去问吧", True),
+        ("您说的这个事情比较特殊,我们这边也不了解情况,没法给您答复。", True),
+    ],
+)
+def test_an_honest_limit_with_an_action(banned: BannedList, text: str, flagged: bool) -> None:
+    assert bool(set(rules(banned, text)) & {"dont_know", "disclaim_knowledge"}) is flagged, rules(banned, text)
