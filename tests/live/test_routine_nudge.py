@@ -93,3 +93,15 @@ def test_more_routine_answers_are_nudged_and_a_call_to_the_ambulance_is_not(anal
 def test_a_question_anywhere_in_the_line_is_no_transfer(analyzer: Analyzer) -> None:
     lines = [JUMPER, ("agent", "您看需要给您转接110吗 您说话"), TICKET]
     assert [i for i, _ in handling_cards(analyzer, lines)] == [2]
+
+
+def test_a_community_mediator_is_no_transfer_and_is_nudged(analyzer: Analyzer) -> None:
+    """New-user trial 10: 帮您联系社区调解 to a woman with a knife at the door withdrew the nudge as a transfer."""
+    knife = ("caller", "他拿着菜刀在门口砸门 说要砍死我 我躲在屋里不敢出去")
+    lines = [knife, TICKET, ("agent", "那您这个情况我们也可以帮您联系社区调解")]
+    live = LiveAssist("ck", "ak", analyzer, context_factory=CallContext)
+    events = []
+    for i, (role, text) in enumerate(lines):
+        events += live.on_transcript(Transcript("ck", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0))
+    handling = [(e.action, e.utterance_id) for e in events if isinstance(e, Prompt) and e.kind is PromptKind.HANDLING]
+    assert handling == [(PromptAction.SHOW, "u1"), (PromptAction.SHOW, "u2")], handling

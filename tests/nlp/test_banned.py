@@ -270,3 +270,14 @@ def test_hiding_behind_the_rules(banned: BannedList, text: str, flagged: bool) -
 )
 def test_an_honest_limit_with_an_action(banned: BannedList, text: str, flagged: bool) -> None:
     assert bool(set(rules(banned, text)) & {"dont_know", "disclaim_knowledge"}) is flagged, rules(banned, text)
+
+
+def test_asking_about_thoughts_of_suicide_is_no_banned_phrase(banned: BannedList) -> None:
+    """New-user trial 10: 您是不是有什么想不开的 (the protocol's question) was warned as 情绪命令."""
+    assert "feel_command" not in rules(banned, "阿姨 您是不是有什么想不开的 您现在身边有人吗")
+    assert "feel_command" in rules(banned, "您别想不开")
+
+
+def test_both_lapses_of_one_line_are_warned(banned: BannedList) -> None:
+    """New-user trial 10: 按规定办事 我也没办法 你找我也没用 kept only 找我也没用 (no pause after 没办法)."""
+    assert {"rules_no_way", "useless_to_tell_me"} <= set(rules(banned, "按规定办事 我也没办法 你找我也没用"))

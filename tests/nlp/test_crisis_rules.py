@@ -34,3 +34,11 @@ def test_the_transfer_is_a_crisis_number_told_or_a_transfer_said() -> None:
 def test_the_numbers_as_the_wording_says_them() -> None:
     assert number_text(("110", "12356")) == "110/12356"
     assert number_text(()) == "110"
+
+
+def test_a_routine_unit_is_no_transfer_but_routine_handling() -> None:
+    """New-user trial 10: 帮您联系社区调解 was the report's 转接处置 ✓ and withdrew the live nudge."""
+    line = "那您这个情况我们也可以帮您联系社区调解"
+    assert not rules().transfers(line, ("110",), ("暴力",))
+    assert rules().routine_words(line, ("110",), ("暴力",)) is not None
+    assert rules().transfers("我马上帮您联系派出所的民警", ("110",), ("暴力",))

@@ -541,3 +541,17 @@ def test_pills_taken_in_the_ba_form_call_120(analyzer: Analyzer, text: str) -> N
                                   "我把安眠药吃了还是睡不着"])
 def test_taking_medicine_as_prescribed_is_no_overdose(analyzer: Analyzer, text: str) -> None:
     assert not analyzer.analyze("caller", text).critical
+
+
+@pytest.mark.parametrize(
+    ("text", "ambulance"),
+    [
+        # new-user trial 10 and the retired v16: a cry for help or a thud, then silence — someone may be hurt
+        ("楼上那家又在打孩子 孩子一直哭一直喊救命 然后咣当一声 就没动静了", True),
+        ("今晚特别响,有摔东西的声音,女的一直喊别打了救命,现在突然没声了。", True),
+        ("楼上装修天天叫 今天总算没动静了", False),
+        ("孩子哭了一晚上 刚才终于不哭了没声了 我想问问儿童医院几点开门", False),
+    ],
+)
+def test_a_cry_for_help_then_silence_calls_an_ambulance(analyzer: Analyzer, text: str, ambulance: bool) -> None:
+    assert ("120" in numbers(analyzer.analyze("caller", text))) is ambulance, text
