@@ -67,6 +67,7 @@ class BannedList:
         negated: Sequence[re.Pattern[str]] = (),
         negated_categories: Sequence[str] = (),
         standard: Sequence[re.Pattern[str]] = (),
+        learned_cues: dict[str, tuple[re.Pattern[str], ...]] | None = None,
     ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
@@ -81,6 +82,7 @@ class BannedList:
         self.negated = tuple(negated)  # 我不能向您保证… / 我没法替部门打包票: a promise declined
         self.negated_categories = frozenset(negated_categories)
         self.standard = tuple(standard)  # standard wording and filler: never a learned warning (还有其他问题吗)
+        self.learned_cues = learned_cues or {}  # a class's words, one of which a learned warning of it needs
         # the words of the rules marked not_told (您先挂了马上打110: the caller sent to dial alone): a number said in
         # them is neither told nor the transfer (``assist.nlp.referral.told``: the live pin and the report)
         self.sent_away = tuple(p for r, e in rules if r.not_told for p in e.patterns)
@@ -98,7 +100,7 @@ class BannedList:
         doc = load_toml(path)
         doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
                         "learned", "compliant", "deescalation", "deescalation_categories", "crisis_calming", "negated",
-                        "negated_categories", "standard"})
+                        "negated_categories", "standard", "learned_cues"})
         defines = doc.defines()
         limits = time_limits(path)
         rules: list[tuple[BannedRule, Entry[int]]] = []
@@ -137,6 +139,7 @@ class BannedList:
                 wording.format(department="")
             except (KeyError, IndexError, ValueError) as exc:
                 raise table.error(f"{kind!r} may only use {{department}}: {exc}") from exc
+        cue_table = doc.table("learned_cues", required=False)
         return cls(rules, skip_quoted=doc.boolean("skip_quoted", True), reported=reported,
                    unknown_department=unknown, crisis_suggestion=crisis, learned=learned,
                    compliant=doc.regex_list("compliant", defines),
@@ -144,7 +147,8 @@ class BannedList:
                    deescalation_categories=doc.texts("deescalation_categories"),
                    crisis_calming=doc.regex_list("crisis_calming", defines),
                    negated=doc.regex_list("negated", defines), negated_categories=doc.texts("negated_categories"),
-                   standard=doc.regex_list("standard", defines))
+                   standard=doc.regex_list("standard", defines),
+                   learned_cues={kind: cue_table.regex_list(kind, defines) for kind in cue_table.raw})
 
     def learned_hit(self, text: str, kind: str | None, *, department: str | None = None,
                     crisis: tuple[str, ...] | None = None, threat: bool = False) -> BannedHit | None:
@@ -157,6 +161,9 @@ class BannedList:
             return None
         if any(p.search(text) for p in self.standard):
             return None  # 好的还有其他问题吗 / 这个情况我了解了 / 嗯那个呃就是这样子啊: standard wording or filler
+        cues = self.learned_cues.get(kind or "")
+        if cues and not any(p.search(text) for p in cues):
+            return None  # 推诿 read in 好的 无房职工租房是可以提取公积金的: no word of sending the caller away
         if kind in PROMISE_KINDS and any(p.search(text) for p in self.compliant):
             return None  # a promise read as vague or absolute, but it states a standard time limit or declines one
         if threat and self._deescalating(text):

@@ -108,3 +108,19 @@ def test_standard_wording_and_filler_get_no_learned_warning(text: str) -> None:
     banned = BannedList.load(DEFAULT_DATA_DIR / "banned.toml")
     assert banned.learned_hit(normalize(text).text, "禁用语") is None
     assert banned.learned_hit(normalize(text + "你快点说").text, "禁用语") is not None  # with a lapse it is warned
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "warned"),
+    [
+        ("好的 无房职工租房是可以提取公积金的", "推诿", False),  # new-user trial 10: a correct answer
+        ("这事归区里管 您直接打区政府电话吧", "推诿", True),
+        ("行嘞大姐 这事儿我立马给您派单 派完了给您回个话", "绝对承诺", False),
+        ("拖欠的工资一分都不会少 我们一定帮您要回来", "绝对承诺", True),
+        ("具体几号发钱这个我们也没有信息啊", "推脱不知", True),
+        ("您这火气也太大了 先消消气再说吧", "情绪命令", True),  # a class without cues: warned as read
+    ],
+)
+def test_a_learned_warning_needs_a_word_of_its_class(banned: BannedList, text: str, kind: str,
+                                                      warned: bool) -> None:
+    assert (banned.learned_hit(normalize(text).text, kind) is not None) is warned
