@@ -218,10 +218,10 @@ class CallLevel:
 
     def kind_card(self, kind: str | None, number: str, *, crisis: bool) -> KindCard | None:
         """The card of ``number`` in a call of danger ``kind`` (crisis_kinds.toml [cards]); for a crisis number
-        in a call whose caller reports someone else's danger, the reporter's card when the kind has none or its card
-        speaks to the person in danger (``victim``: 暴力/110's 请您先到安全的地方、锁好门)."""
+        in a call whose caller reports someone else's danger, the reporter's card when the kind has none, names only
+        its reason (走失/110) or speaks to the person in danger (``victim``: 暴力/110's 请您先到安全的地方、锁好门)."""
         fit = self.kinds.card(kind, number)
-        if crisis and self.reporter and (fit is None or fit.victim):
+        if crisis and self.reporter and (fit is None or fit.victim or not fit.script):
             return self.kinds.card(REPORTER, number) or fit
         return fit
 

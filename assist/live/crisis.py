@@ -60,7 +60,7 @@ class KindCard:
     """A crisis number's referral card in a call of one kind (119 for someone trapped: rescue, not fire)."""
 
     reason: str
-    script: str
+    script: str = ""  # empty: the number's own script (the kind names only its reason)
     victim: bool = False  # the script speaks to the person in danger: a reporter of someone else's gets 报告人's
 
 
@@ -99,7 +99,8 @@ class CrisisKinds:
                 raise DataError(path, f"cards.{key}", "key must be \"kind/number\"")
             card = table.table(key)
             card.check_keys({"reason", "script", "victim"})
-            cards[(kind, number)] = KindCard(card.text("reason"), card.text("script"), card.boolean("victim", False))
+            cards[(kind, number)] = KindCard(card.text("reason"), card.text("script", ""),
+                                             card.boolean("victim", False))
         reporter = doc.table("reporter", required=False)
         reporter.check_keys({"patterns", "not_when"})
         return cls(tuple(rules), reason, cards, frozenset(model.texts("keeps")),

@@ -338,7 +338,7 @@ class LiveAssist:
             if fit is None and ref.number not in crisis and (route := self.call.further_route(ref.number)):
                 fit = KindCard(*route)  # 12348 beside a 欠薪 matter: a further route, not 不在12345受理范围
             data = ReferralPayload(number=ref.number, name=ref.name, reason=fit.reason if fit else ref.reason,
-                                   script=fit.script if fit else script)  # 119 for someone trapped: rescue
+                                   script=fit.script if fit and fit.script else script)  # 119 for the trapped
             cards[(PromptKind.REFERRAL, ref.number)] = (data, found_span(text, ref.span.text if ref.span else ""))
         shown = self._utterances[t.utterance_id].cards.get((PromptKind.KNOWLEDGE, "0"))
         answer = knowledge_card(self.call, r, final=t.final, shown=shown.data if shown else None) \

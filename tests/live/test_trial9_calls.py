@@ -68,3 +68,14 @@ def test_a_victim_stays_a_victim_when_a_neighbour_came_first(analyzer: Analyzer)
     _, referral = cards(analyzer, ["隔壁阿姨过来敲门了", "我老公喝醉了在打我 他拿刀了"])
     police = [d for d in referral if d.number == "110"]
     assert police and "锁好门" in police[-1].script, police
+
+
+def test_one_reason_per_danger_of_110(analyzer: Analyzer) -> None:
+    """New-user trials 9 and 10: 110's generic reason read 人身安全正受到威胁或有人走失 on any danger, and the report
+    named both kinds from it; a missing person's reason is crisis_kinds.toml 走失/110's, with 110's own script."""
+    crisis, referral = cards(analyzer, ["我妈走丢了 有老年痴呆 早上出门到现在没回来"])
+    assert crisis and (crisis[-1].reason or "").startswith("有人走失"), crisis
+    police = [d for d in referral if d.number == "110"]
+    assert police and police[-1].script, police
+    crisis, _ = cards(analyzer, ["救命啊 快来人"])
+    assert crisis and "走失" not in (crisis[-1].reason or ""), crisis
