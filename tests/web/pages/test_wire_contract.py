@@ -23,6 +23,7 @@ from assist.protocol.payloads import (
     CriticalPayload,
     EmotionPayload,
     EmpathyPayload,
+    HandlingPayload,
     KnowledgePayload,
     PromptData,
     ReferralPayload,
@@ -43,11 +44,15 @@ SAMPLES: dict[PromptKind, PromptData] = {
     PromptKind.BANNED: BannedPayload("push_away", "你自己去问吧", "我来帮您联系相关部门。"),
     PromptKind.CRITICAL: CriticalPayload("来电人流露轻生念头", ("12356", "110")),
     PromptKind.SAFETY: SafetyPayload("您现在安全吗?身边有人吗?", "可能有自伤自杀风险(模型判断)", ("110", "12356")),
+    PromptKind.HANDLING: HandlingPayload("危急情况按一般诉求处理", "三个工作日",
+                                         "先稳住来电人、问清位置,立即三方转接110。"),
 }
+# A handling nudge stands on the crisis banner: the call is in crisis first.
+BEFORE = {PromptKind.HANDLING: CriticalPayload("来电人流露轻生念头", ("110",))}
 # Fields the overlay reads but does not print: card keys and the rule id behind a warning.
 NOT_SHOWN = {(PromptKind.KNOWLEDGE, "id"), (PromptKind.BANNED, "rule")}
 
-RENDER = """async ([prompt]) => {
+RENDER = """async ([prompt, before]) => {
   const { CallView } = await import("/static/call-view.js");
   const root = document.createElement("div");
   document.body.replaceChildren(root);
@@ -55,6 +60,7 @@ RENDER = """async ([prompt]) => {
   view.reset(prompt.call_id);
   view.apply({ type: "transcript", call_id: prompt.call_id, role: prompt.role, utterance_id: prompt.utterance_id,
                final: true, text: "来电人说的话", start: 0, end: 1 });
+  if (before) view.apply(before);
   view.apply(prompt);
   return root.innerText;
 }"""
@@ -77,10 +83,14 @@ def test_every_payload_is_covered() -> None:
 @pytest.mark.parametrize("kind", list(PromptKind))
 def test_call_view_renders_every_field_of_the_payload(page: Page, fake_server: FakeServer, kind: PromptKind) -> None:
     data = SAMPLES[kind]
-    prompt = Prompt("c1:u1:" + kind, "c1", "agent" if kind is PromptKind.BANNED else "caller", "u1", kind, "show",
+    agent = kind in (PromptKind.BANNED, PromptKind.HANDLING)
+    prompt = Prompt("c1:u1:" + kind, "c1", "agent" if agent else "caller", "u1", kind, "show",
                     1.0, Span("说的", 3, 5), data)
+    crisis = BEFORE.get(kind)
+    before = Prompt("c1:u0:critical", "c1", "caller", "u0", PromptKind.CRITICAL, "show", 0.5, None, crisis) \
+        if crisis is not None else None
     page.goto(fake_server.base_url + "/static/labels.js")
-    text = page.evaluate(RENDER, [json.loads(prompt.to_json())])
+    text = page.evaluate(RENDER, [json.loads(prompt.to_json()), json.loads(before.to_json()) if before else None])
     for f in dataclasses.fields(data):
         if (kind, f.name) in NOT_SHOWN:
             continue
