@@ -281,3 +281,10 @@ def test_asking_about_thoughts_of_suicide_is_no_banned_phrase(banned: BannedList
 def test_both_lapses_of_one_line_are_warned(banned: BannedList) -> None:
     """New-user trial 10: 按规定办事 我也没办法 你找我也没用 kept only 找我也没用 (no pause after 没办法)."""
     assert {"rules_no_way", "useless_to_tell_me"} <= set(rules(banned, "按规定办事 我也没办法 你找我也没用"))
+
+
+@pytest.mark.parametrize("text", ["我也不清楚,给您转也没用,您去找街道", "我不知道 给你记了也没人管",
+                                  "我也说不准 帮你问了也白问", "我不知道啊给你转过去你自己跟他们说"])
+def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> None:
+    """The last review of stop 21: 给您转也没用 is a brush-off, not an honest limit with an action."""
+    assert {"dont_know", "disclaim_knowledge"} & set(rules(banned, text)), text

@@ -42,3 +42,8 @@ def test_a_routine_unit_is_no_transfer_but_routine_handling() -> None:
     assert not rules().transfers(line, ("110",), ("暴力",))
     assert rules().routine_words(line, ("110",), ("暴力",)) is not None
     assert rules().transfers("我马上帮您联系派出所的民警", ("110",), ("暴力",))
+
+
+def test_a_routine_unit_beside_a_rescue_is_the_transfer() -> None:
+    """The last review of stop 21: 帮您联系社区卫生服务中心的急救车 is the transfer."""
+    assert rules().transfers("我马上帮您联系社区卫生服务中心的急救车", ("120",), ("医疗急症",))

@@ -555,3 +555,22 @@ def test_taking_medicine_as_prescribed_is_no_overdose(analyzer: Analyzer, text: 
 )
 def test_a_cry_for_help_then_silence_calls_an_ambulance(analyzer: Analyzer, text: str, ambulance: bool) -> None:
     assert ("120" in numbers(analyzer.analyze("caller", text))) is ambulance, text
+
+
+@pytest.mark.parametrize(
+    ("text", "critical"),
+    [
+        # the last review of stop 21
+        ("我把攒下来的安眠药都吃了", True),
+        ("我把家里的安眠药全吃了", True),
+        ("我把降压药一把都吞了", True),
+        ("我们几个人吃完饭都吐了", True),
+        ("食堂吃完午饭好多学生上吐下泻", True),
+        ("孩子一个人在家门打不开了一直在哭", True),
+        ("楼上扑通一声然后他就不说话了", True),
+        ("我家门锁坏了开不开孩子放学回来在家里等着", False),
+        ("我把家里的旧药都扔了", False),
+    ],
+)
+def test_the_last_reviews_cases(analyzer: Analyzer, text: str, critical: bool) -> None:
+    assert analyzer.analyze("caller", text).critical is critical, text
