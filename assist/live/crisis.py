@@ -208,6 +208,11 @@ class CallCrisis:
     grave: bool = False  # the call's reason came from words: the rules', or grave ones of a model reading
 
     @property
+    def kind_names(self) -> tuple[str, ...]:
+        """The call's kind of danger as the crisis criteria take it (crisis.toml): one, or none yet."""
+        return (self.kind,) if self.kind else ()
+
+    @property
     def active(self) -> bool:
         return self.reason is not None
 

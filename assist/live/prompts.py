@@ -362,8 +362,7 @@ class LiveAssist:
                 or self._transferred or self.call.handed):  # (a mono channel cannot tell whose words they are)
             return None
         numbers = self.call.crisis_numbers
-        kinds = (self.call.crisis.kind,) if self.call.crisis.kind else ()
-        words = self._criteria.routine_words(r.normalized.text, numbers, kinds)
+        words = self._criteria.routine_words(r.normalized.text, numbers, self.call.crisis.kind_names)
         if words is None:
             return None
         span = found_span(text, words) if words in text else None  # the recogniser's text, else the whole line
@@ -378,9 +377,8 @@ class LiveAssist:
             return []
         if self.call.crisis.active and not self._transferred:
             norm = r.normalized.text if r is not None else ""
-            kinds = (self.call.crisis.kind,) if self.call.crisis.kind else ()
-            asking = any(q in norm for q in ("吗", "?", "要不要", "需不需要"))
-            transfers = not asking and self._criteria.transfers(norm, self.call.crisis_numbers, kinds)
+            transfers = (not self._criteria.asks(norm)
+                         and self._criteria.transfers(norm, self.call.crisis_numbers, self.call.crisis.kind_names))
             if not (self.call.handed or transfers):
                 return []
             self._transferred = True

@@ -87,6 +87,7 @@ class Routine:
     expected: str
     patterns: tuple[re.Pattern[str], ...]
     not_with: tuple[str, ...]
+    asking: tuple[re.Pattern[str], ...] = ()  # a line with these asks, it does not transfer (需要转接110吗 您说话)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ class CrisisRules:
         ended.check_keys({"name", "expected", "hung_up_name", "hung_up_expected", "hung_up", "still_there"})
         lapses = BannedList.load(banned) if banned is not None else BannedList.beside(table_path)
         routine = doc.table("routine", required=False)
-        routine.check_keys({"name", "expected", "patterns", "not_with"})
+        routine.check_keys({"name", "expected", "patterns", "not_with", "asking"})
         not_with = routine.texts("not_with")
         if set(not_with) - {i.name for i in items}:
             raise routine.error(f"not_with names no [[item]]: {sorted(set(not_with) - {i.name for i in items})}")
@@ -176,7 +177,7 @@ class CrisisRules:
                    (ended.text("hung_up_name"), ended.text("hung_up_expected")) if ended.has("hung_up_name") else None,
                    ended.regex_list("hung_up", defines), ended.regex_list("still_there", defines),
                    Routine(routine.text("name"), routine.text("expected"), routine.regex_list("patterns", defines),
-                           not_with) if routine.has("name") else None,
+                           not_with, routine.regex_list("asking", defines)) if routine.has("name") else None,
                    lapses.sent_away, frozenset(r.id for r in lapses.rules if r.category in PROMISE_KINDS))
 
     def routine_words(self, norm: str, numbers: Sequence[str], kinds: Sequence[str]) -> str | None:
@@ -184,11 +185,18 @@ class CrisisRules:
         ([routine]: a ticket, working days, 转交相关部门), or None: none, or the same line also does a crisis step of
         ``not_with`` (keeps the caller on the line, asks the place, transfers to one of ``numbers``)."""
         routine = self.routine
-        found = next((m.group(0) for p in routine.patterns if (m := p.search(norm))), None) if routine else None
-        if routine is None or not found:
+        if routine is None:
+            return None
+        found = next((m.group(0) for p in routine.patterns if (m := p.search(norm))), None)
+        if not found:
             return None
         steps = [r for r in self.items if r.name in routine.not_with]
         return None if any(r.said_in(norm, numbers, kinds, self.tells) for r in steps) else found
+
+    def asks(self, norm: str) -> bool:
+        """Whether one operator utterance (normalised) asks rather than states ([routine] ``asking``): a transfer
+        offered as a question (您看需要给您转接110吗) is not yet the transfer that ends the live nudges."""
+        return self.routine is not None and any(p.search(norm) for p in self.routine.asking)
 
     def transfers(self, norm: str, numbers: Sequence[str], kinds: Sequence[str]) -> bool:
         """Whether one operator utterance (normalised) does the transfer item (``number = true``: 转接处置)."""

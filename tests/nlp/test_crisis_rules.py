@@ -47,3 +47,9 @@ def test_a_routine_unit_is_no_transfer_but_routine_handling() -> None:
 def test_a_routine_unit_beside_a_rescue_is_the_transfer() -> None:
     """The last review of stop 21: 帮您联系社区卫生服务中心的急救车 is the transfer."""
     assert rules().transfers("我马上帮您联系社区卫生服务中心的急救车", ("120",), ("医疗急症",))
+
+
+def test_a_transfer_offered_as_a_question_asks() -> None:
+    """crisis.toml [routine] asking: 您看需要给您转接110吗 is not yet the transfer that ends the live nudges."""
+    assert rules().asks("您看需要给您转接110吗 您说话")
+    assert not rules().asks("我马上为您转接110,请您不要挂电话。")
