@@ -21,7 +21,7 @@ from assist.live.notices import NoticeRule, Notices, shipped_notices
 from assist.nlp.analyzer import Analysis
 from assist.protocol.enums import AlertKind, Emotion, PromptKind, Role, Severity
 from assist.protocol.events import Alert, Span, Transcript
-from assist.protocol.payloads import BannedPayload, CriticalPayload, PromptData
+from assist.protocol.payloads import BannedPayload, CriticalPayload, HandlingPayload, PromptData
 
 # Caller emotion intensity from which an anger escalation alert is raised.
 ESCALATION_LEVEL = 0.75
@@ -78,6 +78,10 @@ class CallAlerts:
             elif isinstance(data, BannedPayload) and t.final:
                 msg = f"服务禁语「{data.said}」,应改为:{data.suggestion}"
                 out.append(self._new(AlertKind.BANNED, Severity.WARNING, msg, t))
+                alerted.add(tag)
+            elif isinstance(data, HandlingPayload) and t.final:  # the operator's nudge, seen from the floor (trial 10)
+                msg = f"{data.finding}「{data.said}」,应:{data.suggestion} 建议班长关注或介入"
+                out.append(self._new(AlertKind.HANDLING, Severity.WARNING, msg, t))
                 alerted.add(tag)
         if r is not None and t.final and Role(t.role).is_caller:
             out.extend(self._notice(rule, said, t) for rule, said in self._notices.find(r.normalized.text))

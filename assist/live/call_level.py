@@ -258,8 +258,16 @@ class CallLevel:
         return tuple(scripts.scripts(
             emotion=label, intensity=intensity, intent=self.topic.category.current,
             department=self.topic.department.current, critical=self.crisis.active, referrals=offered,
-            kind=self.crisis.kind, urgent=self.urgent,
+            kind=self.script_kind, urgent=self.urgent,
         ))
+
+    @property
+    def script_kind(self) -> str | None:
+        """The kind of danger the empathy script is chosen by: 报告人 (empathy.toml) for a caller reporting someone
+        else's danger of a kind whose cards speak to the person in danger (暴力: 不方便说话时您只回答是或不是 is not
+        for the neighbour who heard a child beaten; new-user trial 10), else the call's kind."""
+        kind = self.crisis.kind
+        return REPORTER if self.reporter and self.kinds.speaks_to_victim(kind) else kind
 
 
 def distinct(referrals: tuple[Referral, ...]) -> tuple[Referral, ...]:

@@ -114,6 +114,10 @@ class CrisisKinds:
     def card(self, kind: str | None, number: str) -> KindCard | None:
         return self.cards.get((kind, number)) if kind is not None else None
 
+    def speaks_to_victim(self, kind: str | None) -> bool:
+        """Whether a card of ``kind`` speaks to the person in danger (``victim = true``: 暴力/110)."""
+        return any(card.victim for (k, _), card in self.cards.items() if k == kind)
+
     def reports_other(self, text: str) -> bool:
         """The caller speaks of someone else's danger, as a neighbour or a passer-by (``[reporter]``), and is not the
         one in danger in the same words (``not_when``)."""
@@ -244,9 +248,12 @@ class CallCrisis:
         if not replaces:
             return False
         changed = reading.kind != self.kind
+        reason = reading.reason
         if changed and self.kind is not None and reading.kind is not None and self.grave:
             self.joined.add(self.kind)  # the danger it replaced was words, not a guess: its numbers stay (_rekind)
-        self.reason, self.source, self.utterance = reading.reason, reading.source, utterance_id
+            if self.reason and reason not in self.reason:  # and its reason (new-user trial 10: the pills swallowed
+                reason = f"{self.reason};{reason}"  # left the headline when 不想活了 came after them)
+        self.reason, self.source, self.utterance = reason, reading.source, utterance_id
         self.grave = reading.source is Source.RULES or reading.grave
         if changed:
             self.kind = reading.kind

@@ -119,7 +119,7 @@ class LiveAssist:
         self._suggested = SuggestedLines()  # wordings shown to the operator (read aloud: the operator's)
         self._steady = SteadyCards(call_id, self.call, self._scripts, self._steps, self._suggested)
         self._criteria = shipped_crisis_rules()  # crisis.toml: what routine handling of a caller at risk sounds like
-        self._transferred = False  # in the crisis, the operator has transferred (or told a crisis number)
+        self._covered: frozenset[str] | None = None  # the crisis numbers when the operator transferred (or told one)
         self._nudges: list[Prompt] = []  # the handling cards shown, withdrawn once the operator transfers
 
     # ------------------------------------------------------------ public
@@ -359,7 +359,7 @@ class LiveAssist:
         transfers, asks the place or keeps the caller on the line is no such line; none after the transfer."""
         routine = self._criteria.routine
         if (not t.final or role is not Role.AGENT or routine is None or not self.call.crisis.active
-                or self._transferred or self.call.handed):  # (a mono channel cannot tell whose words they are)
+                or self._handed_on()):  # (a mono channel cannot tell whose words they are)
             return None
         numbers = self.call.crisis_numbers
         words = self._criteria.routine_words(r.normalized.text, numbers, self.call.crisis.kind_names)
@@ -373,19 +373,26 @@ class LiveAssist:
         """After a final: once the operator transfers or tells a crisis number (not in a question: 需要转接110吗
         您说话), the routine handling nudges are over; those standing are withdrawn then, or when the crisis is over
         (the caller took it back), since there is nothing left to put right."""
-        if not self._nudges and (self._transferred or not self.call.crisis.active):
+        if not self._nudges and (self._handed_on() or not self.call.crisis.active):
             return []
-        if self.call.crisis.active and not self._transferred:
+        if self.call.crisis.active and not self._handed_on():
             norm = r.normalized.text if r is not None else ""
             transfers = (not self._criteria.asks(norm)
                          and self._criteria.transfers(norm, self.call.crisis_numbers, self.call.crisis.kind_names))
-            if not (self.call.handed or transfers):
+            newly_told = set(self.call.handed) - (self._covered or frozenset())
+            if not (newly_told or transfers):
                 return []
-            self._transferred = True
+            self._covered = frozenset(self.call.crisis_numbers) | (self._covered or frozenset())
         gone: list[Event] = [dataclasses.replace(p, action=PromptAction.WITHDRAW, audio_time=t.end, span=None)
                              for p in self._nudges]
         self._nudges.clear()
         return gone
+
+    def _handed_on(self) -> bool:
+        """The operator has transferred, or told the numbers, for the crisis as it stands: a danger told later that
+        needs a number neither covered (a fire after a fight's 110 was transferred) is to be handed on afresh, and
+        routine handling of it is nudged again."""
+        return self._covered is not None and set(self.call.crisis_numbers) <= self._covered | set(self.call.told)
 
     def _settle(self, t: Transcript, role: Role, utt: _Utterance, r: Analysis | None) -> list[Event]:
         """The utterance ended: its cards join the call's; cards the call no longer supports retire."""

@@ -63,7 +63,8 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
     safety card or a 绝望 reading before the crisis card; None: ``since``).  Nothing said before any crisis
     sign counts: a routine question (您住哪个区呢? about a 社保 matter) is no crisis step.  Each item is
     credited at the time the operator said it.  An item's expected wording is the one for the call's ``kinds``
-    of danger, when it has one (``by_kind``)."""
+    of danger, when it has one (``by_kind``).  A transfer offered as a question (需要给您转接110吗) is not yet the
+    transfer (crisis.toml [routine] ``asking``), as live assist keeps its nudge then."""
     # said after the caller's words of danger began (new-user trial 7: 您别着急慢慢说, said just before the threat,
     # was credited as its 情绪承接); a line started within ``OVERLAP`` of them is the answer, spoken over the caller
     after = [u for u in agent if u.start >= since - OVERLAP]
@@ -72,7 +73,7 @@ def judge(rules: CrisisRules, since: float, numbers: Sequence[str], agent: Seque
     credits = []
     for rule in rules.items:
         hit = next((u for u in after if rule.said_in(u.norm, numbers, kinds, rules.tells)
-                    and not (rule.clean and u.lapse)), None)
+                    and not (rule.clean and u.lapse) and not (rule.number and rules.asks(u.norm))), None)
         if hit is None and rule.earlier:  # asked after the crisis card is best (a caller may have moved)
             hit = next((u for u in signs_on if rule.said_in(u.norm, numbers, kinds, rules.tells)), None)
         if rule.optional:

@@ -165,7 +165,9 @@ def test_the_calls_crisis_reading_policy(learned: Analyzer) -> None:
     assert not crisis.take(other) and crisis.kind == "被困" and crisis.card(other) == ("119", "110")
     violence = CrisisReading("通话涉及暴力伤害威胁,请立即关注,必要时报警", "暴力", Source.RULES, ("110",),
                              frozenset({"110"}), frozenset({"110"}))
-    assert crisis.take(violence) and crisis.reason == violence.reason  # a stronger, specific reason of another kind
+    assert crisis.take(violence) and crisis.kind == "暴力"  # a stronger, specific reason of another kind
+    # the danger of words it replaced keeps its reason beside the new one, as it keeps its numbers (trial 10)
+    assert crisis.reason == f"{trapped.reason};{violence.reason}", crisis.reason
     assert crisis.card(violence)[0] == "110"
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
-from assist.protocol.enums import PromptAction, PromptKind
-from assist.protocol.events import Prompt, Transcript
+from assist.protocol.enums import AlertKind, PromptAction, PromptKind, Severity
+from assist.protocol.events import Alert, Prompt, Transcript
 from assist.protocol.payloads import HandlingPayload
 
 JUMPER = ("caller", "我现在就站在江边 这日子过不下去了 跟你们说一声 我就跳下去了")
@@ -105,3 +105,47 @@ def test_a_community_mediator_is_no_transfer_and_is_nudged(analyzer: Analyzer) -
         events += live.on_transcript(Transcript("ck", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0))
     handling = [(e.action, e.utterance_id) for e in events if isinstance(e, Prompt) and e.kind is PromptKind.HANDLING]
     assert handling == [(PromptAction.SHOW, "u1"), (PromptAction.SHOW, "u2")], handling
+
+
+def test_a_transfer_with_a_tag_question_is_the_transfer(analyzer: Analyzer) -> None:
+    """The tag after a transfer being done (好吗, 可以吗) is no offer: the ticket after it is the follow-up."""
+    for line in ("我马上为您转接110和12356好吗", "我现在给您转接110可以吗"):
+        assert handling_cards(analyzer, [JUMPER, ("agent", line), TICKET]) == [], line
+    asked_after = ("agent", "已经给您转接110了 您现在身边还有人吗")  # a transfer, then another question
+    assert handling_cards(analyzer, [JUMPER, asked_after, TICKET]) == []
+
+
+def test_a_second_danger_needing_a_new_number_is_nudged_afresh(analyzer: Analyzer) -> None:
+    """After 110 for a fight, a fire (119) handled with a ticket is a lapse again: the latch covers the numbers
+    the crisis had when the operator transferred, not the rest of the call."""
+    fight = ("caller", "楼下有人拿刀追着砍人 已经有人倒在地上了")
+    transfer = ("agent", "您注意安全 我马上为您转接110和120")
+    fire = ("caller", "哎呀楼道里的电动车着火了 烟都冒上来了")
+    cards = handling_cards(analyzer, [fight, transfer, fire, TICKET])
+    assert [i for i, _ in cards] == [3], cards
+    assert "119" in cards[0][1].suggestion, cards
+
+
+def test_the_nudge_is_also_the_supervisors_alert(analyzer: Analyzer) -> None:
+    """New-user trial 10: the supervisor could not see the nudge from the floor.  One warning alert per lapse line,
+    quoting the words and the crisis's way; none for the transfer."""
+    live = LiveAssist("cs", "as", analyzer, context_factory=CallContext)
+    alerts = []
+    lines = [JUMPER, TICKET, ("agent", "您先别挂电话 我马上为您转接110和12356")]
+    for i, (role, text) in enumerate(lines):
+        alerts += [e for e in live.on_transcript(Transcript("cs", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0))
+                   if isinstance(e, Alert)]
+    handling = [a for a in alerts if a.kind is AlertKind.HANDLING]
+    assert len(handling) == 1, alerts
+    alert = handling[0]
+    assert alert.severity is Severity.WARNING and alert.utterance_id == "u1", alert
+    assert "危急情况按一般诉求处理「三个工作日」" in alert.message and "12356" in alert.message, alert.message
+
+
+def test_the_pretext_answered_as_a_health_question_is_nudged(analyzer: Analyzer) -> None:
+    """New-user trial 10: a caller hiding stockpiled pills in a 医保 question was told 安眠药还是要遵医嘱服用."""
+    pills = ("caller", "医生开的安眠药我一直攒着 今天晚上全吃了 现在有点迷糊")
+    for line in ("安眠药还是要遵医嘱服用的 您明天去医院问问", "这个您最好咨询一下您的主治医生"):
+        assert [i for i, _ in handling_cards(analyzer, [pills, ("agent", line)])] == [1], line
+    ambulance = ("agent", "我马上为您转接120 急救车到了会送您去医院检查")
+    assert handling_cards(analyzer, [pills, ambulance]) == []
