@@ -32,6 +32,7 @@ from assist.live.crisis import CallCrisis, CrisisKinds, CrisisReading, KindCard,
 from assist.live.first_aid import CallAid
 from assist.live.handling_unit import HandlingUnits, NamedUnit
 from assist.nlp.analyzer import Analysis
+from assist.nlp.crisis_rules import CrisisRules, shipped_crisis_rules
 from assist.nlp.empathy import EmpathyScripts
 from assist.nlp.referral import Referral, ReferralTable, told
 from assist.protocol.enums import Emotion, Role
@@ -92,6 +93,8 @@ class CallLevel:
     aid: CallAid = field(default_factory=CallAid)  # first steps the caller's words called for (first_aid.toml)
     told: list[str] = field(default_factory=list)  # emergency numbers the operator said (``handed``: the card's)
     urgent: bool = False  # a caller's line told of a matter to handle at once (Analysis.urgent: 急办)
+    criteria: CrisisRules = field(default_factory=shipped_crisis_rules)  # crisis.toml: 询问位置's words
+    place_asked: bool = False  # the operator's last final asked where: the caller's next one gives an address
 
     def __post_init__(self) -> None:
         self.crisis = CallCrisis(self.kinds, self.referrals)
@@ -137,8 +140,11 @@ class CallLevel:
             return
         weights = hint_weights(r)
         follow_up = self.follow_up(r)
-        if follow_up or self.asks_route(r):  # a question about the call's answer, or a further route
-            weights = HintWeights(weights.category, 0.0)  # (起诉, 律师 in a 欠薪 call): they do not move its 承办
+        address, self.place_asked = self.place_asked, False
+        # a question about the call's answer, or a further route (起诉, 律师 in a 欠薪 call), or the address asked for
+        # (new-user trial 10: 五一大道和韶山路交叉口那个地铁站的工地 moved a noise call's 承办 to 交通): not its 承办
+        if follow_up or address or self.asks_route(r):
+            weights = HintWeights(weights.category, 0.0)
         self.victim = self.victim or self.kinds.in_danger(r.normalized.text)  # then never a report (隔壁阿姨来了)
         self.reporter = not self.victim and (self.reporter or self.kinds.reports_other(r.normalized.text))
         self.urgent = self.urgent or r.urgent
@@ -168,6 +174,7 @@ class CallLevel:
         # once the crisis stands, any emergency number, not only the card's now: one the crisis adds later was told
         # already (new-user trial 8: 我马上为您转接120 while the card said 119 only, then 未告知 120 · 请立即回拨
         # after a transferred call); before it, nothing (紧急情况请拨打120 in a greeting is no hand-on)
+        self.place_asked = self.criteria.asks_place(said)
         known = sorted(self.referrals.emergency_numbers) if self.referrals is not None and self.crisis.active else []
         numbers = (*self.crisis.numbers, *known)
         self.told += [n for n in dict.fromkeys(numbers) if n not in self.told and tells(n, said)]

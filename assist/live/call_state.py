@@ -8,9 +8,10 @@ becomes the dispute — but only once the new value outweighs the current one by
 (one passing remark does not flip the call, two do).  A crisis (a critical signal) makes the call
 求助 and keeps it there.  Praise said while the caller is upset (你们效率真高啊, 真是太负责了) is
 sarcasm, not 表扬: it adds no weight to 表扬.  A question (咨询) once the call is a request (一般诉求,
-投诉举报, 求助) is mostly about that request (那多久能修好, 这事到底归谁管): it weighs ``FOLLOW_UP``, so
-three follow-ups do not turn a complaint into 咨询 (trial 4, f6: the ticket was filed as 咨询 and the
-empathy card's deadline gave way to 我现在为您查询确认 just when the caller asked for the deadline);
+投诉举报, 求助) is mostly about that request (那多久能修好, 这事到底归谁管): it weighs ``FOLLOW_UP`` against
+the requests' evidence together, so three follow-ups do not turn a complaint into 咨询 (trial 4, f6: the ticket was
+filed as 咨询 and the empathy card's deadline gave way to 我现在为您查询确认 just when the caller asked for the
+deadline; trial 10: a complaint read as 投诉举报 then 一般诉求 became 咨询 on its last line, 明天要是还吵我还打);
 a caller who moves on to questions of their own still makes the call 咨询 after four.
 
 Department: a hint weighs what the analysis scored it (楼下 0.5, 楼梯 1, 拖欠工资 2); the call has
@@ -46,6 +47,7 @@ utterance's cards, so the cards and the ``call_state`` sent with them say the sa
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -82,11 +84,13 @@ class Sticky(Generic[K]):
         for k in self.scores:
             self.scores[k] *= RECENCY
 
-    def add(self, key: K, weight: float = 1.0, *, fade: bool = True) -> None:
-        self.add_all(((key, weight),), fade=fade)
+    def add(self, key: K, weight: float = 1.0, *, fade: bool = True, side: Collection[K] = ()) -> None:
+        self.add_all(((key, weight),), fade=fade, side=side)
 
-    def add_all(self, items: tuple[tuple[K, float], ...], *, fade: bool = True) -> None:
-        """Several hints of one utterance: earlier evidence fades once, then the value is decided."""
+    def add_all(self, items: tuple[tuple[K, float], ...], *, fade: bool = True, side: Collection[K] = ()) -> None:
+        """Several hints of one utterance: earlier evidence fades once, then the value is decided.  ``side``: values
+        that count together against a switch away from a current value among them (the requests, against a
+        follow-up question)."""
         if fade:
             self.fade()
         for key, weight in items:
@@ -96,9 +100,10 @@ class Sticky(Generic[K]):
         best = max(self.scores, key=lambda k: self.scores[k])
         if self.scores[best] < self.floor:
             return
-        if self.current is None or (
-            best != self.current and self.scores[best] >= SWITCH_MARGIN * self.scores.get(self.current, 0.0)
-        ):
+        held = self.scores.get(self.current, 0.0) if self.current is not None else 0.0
+        if self.current in side:
+            held = sum(self.scores.get(k, 0.0) for k in side)
+        if self.current is None or (best != self.current and self.scores[best] >= SWITCH_MARGIN * held):
             self.current = best
 
     def pin(self, key: K) -> None:
@@ -137,8 +142,8 @@ class CallTopic:
         if intent is not None:
             sarcasm = intent == Category.PRAISE and (negative_now or upset >= UPSET)
             follow_up = intent == Category.CONSULTATION and self.category.current in REQUESTS
-            if not sarcasm:
-                self.category.add(intent, FOLLOW_UP if follow_up else 1.0)
+            if not sarcasm:  # a follow-up weighs against the requests together (see the module)
+                self.category.add(intent, FOLLOW_UP if follow_up else 1.0, side=REQUESTS if follow_up else ())
         hints = ((department, department_weight),) if department else ()
         if answer_unit:  # the unit a confident knowledge answer's entry names (call_level.answer_unit)
             hints = (*hints, (answer_unit, KB_UNIT_WEIGHT))

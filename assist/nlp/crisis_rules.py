@@ -193,6 +193,11 @@ class CrisisRules:
         steps = [r for r in self.items if r.name in routine.not_with]
         return None if any(r.said_in(norm, numbers, kinds, self.tells) for r in steps) else found
 
+    def asks_place(self, norm: str) -> bool:
+        """Whether one operator utterance (normalised) asks where (the item marked ``earlier``, 询问位置:
+        具体位置是哪里, 在哪个路口)."""
+        return any(p.search(norm) for r in self.items if r.earlier for p in r.patterns)
+
     def asks(self, norm: str) -> bool:
         """Whether one operator utterance (normalised) asks rather than states ([routine] ``asking``): a transfer
         offered as a question (您看需要给您转接110吗) is not yet the transfer that ends the live nudges."""

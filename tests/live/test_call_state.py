@@ -70,3 +70,12 @@ def test_a_confident_answers_unit_outweighs_another_reading_of_the_words() -> No
     other = CallTopic()  # without the answer the words decide
     other.fold(Category.CONSULTATION, "交通", critical=False, upset=0.0, negative_now=False)
     assert other.department.current == "交通"
+
+
+def test_a_follow_up_weighs_against_the_requests_together() -> None:
+    """New-user trial 10: a noise complaint whose evidence was split between 投诉举报 and 一般诉求 became 咨询 on its
+    last line (好 明天晚上要是还吵 我还打): two follow-ups outweighed the faded 投诉举报 alone."""
+    topic = CallTopic()
+    for intent in (Category.COMPLAINT, None, None, Category.GENERAL, Category.CONSULTATION, Category.CONSULTATION):
+        topic.fold(intent, None, critical=False, upset=0.6, negative_now=True)
+    assert topic.category.current == Category.COMPLAINT
