@@ -184,6 +184,14 @@ class CallLevel:
         """The call's crisis numbers the operator told, in the card's order (one the crisis no longer needs is not)."""
         return tuple(n for n in self.crisis.numbers if n in self.told)
 
+    @property
+    def owed(self) -> tuple[str, ...]:
+        """The call's crisis numbers the caller is still owed: not told, nor told another of a kind where one is
+        enough (被困: 119 or 110; ``CrisisRules.told_instead``, the training report's rule as well)."""
+        kinds = (*self.crisis.kind_names, *sorted(self.crisis.joined))
+        return tuple(n for n in self.crisis.numbers
+                     if n not in self.told and self.criteria.told_instead(n, self.told, kinds) is None)
+
     def answer_unit(self, r: Analysis) -> str | None:
         """The unit of the utterance's ``KB_CONFIDENT`` knowledge answer, when its entry names one of ours: the
         centre's knowledge base knows who handles the matter (trial 4, f5: 驾驶证快到期了怎么换证 is 公安's, 车管所;

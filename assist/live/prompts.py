@@ -221,6 +221,7 @@ class LiveAssist:
             mode=self.mode,
             crisis_numbers=tuple(self.call.crisis_numbers),
             told=self.call.handed,
+            owed=self.call.owed,
         )
 
     def acknowledge(self, alert_id: str, by: str, at: float) -> Alert | None:

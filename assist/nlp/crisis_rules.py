@@ -10,7 +10,7 @@ operator answers a caller at risk with a ticket: ``CrisisRules.routine_words``),
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -192,6 +192,17 @@ class CrisisRules:
             return None
         steps = [r for r in self.items if r.name in routine.not_with]
         return None if any(r.said_in(norm, numbers, kinds, self.tells) for r in steps) else found
+
+    def told_instead(self, number: str, told: Collection[str], kinds: Sequence[str]) -> str | None:
+        """A number told in place of ``number``: one of the same kind of ``kinds`` where one number is enough
+        (``one_of``: 119 or 110 for 被困), or None.  The one rule of the live overlay's and the supervisor's end
+        line (未告知 … 请回访) and the training report's 已告知同类号码 (new-user trial 9: they disagreed)."""
+        for kind in self.kinds:
+            if kind.name in kinds and kind.one_of and number in kind.numbers:
+                other = next((n for n in kind.numbers if n != number and n in told), None)
+                if other is not None:
+                    return other
+        return None
 
     def asks_place(self, norm: str) -> bool:
         """Whether one operator utterance (normalised) asks where (the item marked ``earlier``, 询问位置:

@@ -264,6 +264,8 @@ class CallState(Event):
     mode: CallMode = CallMode.LIVE
     crisis_numbers: tuple[str, ...] = ()  # the crisis card's numbers
     told: tuple[str, ...] = ()  # of them, those the operator said once the crisis stood (handed on or not)
+    owed: tuple[str, ...] | None = None  # of them, those still owed the caller: not told, nor another of a kind where
+    # one is enough (被困: 119 or 110; the training report's rule too); None: not said (every number not told)
 
 
 @dataclass(frozen=True, slots=True)

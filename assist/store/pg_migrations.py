@@ -54,6 +54,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("ALTER TABLE calls ADD COLUMN crisis_numbers TEXT NOT NULL DEFAULT ''",
          "ALTER TABLE calls ADD COLUMN told TEXT NOT NULL DEFAULT ''"),
     ),
+    Migration(
+        7,
+        "of them, those still owed the caller (another number of a kind where one is enough: 被困 119 or 110)",
+        ("ALTER TABLE calls ADD COLUMN owed TEXT",),
+    ),
 )
 
 LATEST: Final[int] = MIGRATIONS[-1].version

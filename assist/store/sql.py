@@ -56,7 +56,8 @@ END_CALL: Final[str] = """UPDATE calls SET ended_at = $1, end_reason = $2, updat
    WHERE call_id = $4"""
 # {greatest}: the dialect's function of the larger of two values
 # an ended crisis call's numbers and those told (space-separated), from its last call state
-CALL_HANDOFF: Final[str] = "UPDATE calls SET crisis_numbers = $1, told = $2, updated_at = $3 WHERE call_id = $4"
+CALL_HANDOFF: Final[str] = ("UPDATE calls SET crisis_numbers = $1, told = $2, owed = $3, updated_at = $4 "
+                             "WHERE call_id = $5")
 CALL_TOLD: Final[str] = "SELECT told FROM calls WHERE call_id = $1"
 INTERRUPT_OPEN_CALLS: Final[str] = """UPDATE calls SET end_reason = 'interrupted', updated_at = $1,
        ended_at = {greatest}(started_at, coalesce(
@@ -121,6 +122,8 @@ def call_dict(row: Row) -> dict[str, Any]:
         # a crisis call's numbers and those the operator told, from its last call state (empty: no crisis)
         "crisis_numbers": row["crisis_numbers"].split(),
         "told": row["told"].split(),
+        # of them, those still owed the caller (null: stored before the server said, numbers not told are owed)
+        "owed": None if row["owed"] is None else row["owed"].split(),
     }
 
 

@@ -237,8 +237,9 @@ class SqlStore(SqlReads, Generic[C]):
 
         return op
 
-    def _handoff_op(self, call_id: str, numbers: Sequence[str], told: Sequence[str]) -> Op[C]:
-        """Keep a crisis call's numbers and those told; a number told before a resume stays told."""
+    def _handoff_op(self, call_id: str, numbers: Sequence[str], told: Sequence[str],
+                    owed: Sequence[str] | None) -> Op[C]:
+        """Keep a crisis call's numbers, those told and those still owed; a number told before a resume stays told."""
 
         async def op(conn: C) -> None:
             rows = await self._query(conn, CALL_TOLD, (call_id,))
@@ -246,7 +247,8 @@ class SqlStore(SqlReads, Generic[C]):
                 raise NotFound(f"no call {call_id!r}")
             before = set(str(rows[0][0]).split())
             said = [n for n in numbers if n in told or n in before]
-            await self._execute(conn, CALL_HANDOFF, (" ".join(numbers), " ".join(said), time.time(), call_id))
+            still = None if owed is None else " ".join(n for n in owed if n not in said)
+            await self._execute(conn, CALL_HANDOFF, (" ".join(numbers), " ".join(said), still, time.time(), call_id))
 
         return op
 
@@ -290,7 +292,7 @@ class SqlStore(SqlReads, Generic[C]):
         elif isinstance(event, CallEnded):
             op = self._end_op(event.call_id, time.time(), event.summary.reason, event.summary.duration)
         elif isinstance(event, CallState) and not event.active and event.crisis_numbers:
-            op = self._handoff_op(event.call_id, event.crisis_numbers, event.told)
+            op = self._handoff_op(event.call_id, event.crisis_numbers, event.told, event.owed)
         if op is None:
             return None
         fut = self._write_nowait(op)

@@ -98,13 +98,14 @@ def _excuse(number: str, card: ReferralCard, crisis: CrisisReading | None, agent
     if not crisis.applies(number, kind_numbers(rules)):
         kinds = "、".join(k.name for k in crisis.kinds)
         return f"不适用:本次危急是{kinds},不需要 {number}"
-    for kind in crisis.kinds:
-        if kind.one_of and number in kind.numbers:
-            other = next((n for n in kind.numbers if n != number
-                          and _told(n, "", crisis.since, agent, caller, rules) is not None), None)
-            if other is not None:
-                return f"已告知 {other}({kind.name}告知其中一个号码即可)"
-    return ""
+    names = [k.name for k in crisis.kinds]
+    told = {n for k in crisis.kinds for n in k.numbers if n != number
+            and _told(n, "", crisis.since, agent, caller, rules) is not None}
+    other = rules.told_instead(number, told, names)
+    if other is None:
+        return ""
+    kind = next(k.name for k in crisis.kinds if k.one_of and number in k.numbers and other in k.numbers)
+    return f"已告知 {other}({kind}告知其中一个号码即可)"
 
 
 def knowledge(cards: Sequence[KnowledgeCard]) -> tuple[KnowledgeOffer, ...]:

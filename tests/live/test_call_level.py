@@ -208,3 +208,16 @@ def test_the_state_names_only_the_current_crisis_numbers_told(analyzer: Analyzer
     live.call.told.append("12356")  # told in an earlier reading of the call that no longer stands
     state = live.state()
     assert state.told == ("120",) and "12356" not in state.crisis_numbers
+
+
+def test_a_kind_where_one_number_is_enough_owes_no_other(analyzer: Analyzer) -> None:
+    """New-user trial 9: the overlay's end line owed every number of the card (未告知 110 after 119 for people trapped)
+    while the report excused it (被困: 119 or 110, crisis.toml one_of): one rule now, CrisisRules.told_instead."""
+    lift = ("caller", "我们被困在电梯里了 出不去 已经快一个小时了")
+    live, _ = run(analyzer, [lift, ("agent", "我马上为您转接119消防救援")])
+    state = live.state()
+    assert "119" in state.crisis_numbers and state.told == ("119",), state
+    assert state.owed == (), state
+    beaten, _ = run(analyzer, [("caller", "我老公拿刀砍我 我的手一直在流血"), ("agent", "我马上帮您转接110")])
+    owed = beaten.state().owed
+    assert "120" in owed and "110" not in owed, beaten.state()  # 医疗急症 needs its own: 120 is still owed

@@ -167,7 +167,7 @@ async def test_migration_from_version_1_indexes_existing_text(tmp_path: Path) ->
         for column in ("count", "last_time", "last_at"):  # added by migration 4
             conn.execute(f"ALTER TABLE alerts DROP COLUMN {column}")
         conn.execute("ALTER TABLE calls DROP COLUMN audio_seconds")  # added by migration 5
-        for column in ("crisis_numbers", "told"):  # added by migration 6
+        for column in ("crisis_numbers", "told", "owed"):  # added by migrations 6 and 7
             conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     with pytest.raises(SchemaError, match="start the server once"):
@@ -364,7 +364,7 @@ async def test_an_ended_crisis_calls_numbers_and_those_told_are_kept(store: Stor
     def state(call_id: str, active: bool, numbers: tuple[str, ...], told: tuple[str, ...]) -> CallState:
         return CallState(call_id=call_id, agent_id="a1", started_at=now, active=active, duration=30.0,
                          emotion=EmotionLevel(Emotion.CALM, 0.0), intent=None, department=None, critical=bool(numbers),
-                         crisis_numbers=numbers, told=told)
+                         crisis_numbers=numbers, told=told, owed=tuple(n for n in numbers if n not in told))
 
     for call_id in ("crisis", "calm"):
         await store.start_call(call_id, "a1", now)
@@ -374,14 +374,14 @@ async def test_an_ended_crisis_calls_numbers_and_those_told_are_kept(store: Stor
     assert future is not None
     await future
     crisis = (await store.get_call("crisis"))["call"]
-    assert (crisis["crisis_numbers"], crisis["told"]) == (["110", "120"], ["110"])
+    assert (crisis["crisis_numbers"], crisis["told"], crisis["owed"]) == (["110", "120"], ["110"], ["120"])
     calm = (await store.get_call("calm"))["call"]
     assert (calm["crisis_numbers"], calm["told"]) == ([], [])
     assert [c["crisis_numbers"] for c in (await store.list_calls()) if c["call_id"] == "crisis"] == [["110", "120"]]
     # the call resumed on another connection: its new session told 120 only; 110, told before, stays told
     await (store.record(state("crisis", False, ("110", "120"), ("120",))) or asyncio.sleep(0))
     crisis = (await store.get_call("crisis"))["call"]
-    assert (crisis["crisis_numbers"], crisis["told"]) == (["110", "120"], ["110", "120"])
+    assert (crisis["crisis_numbers"], crisis["told"], crisis["owed"]) == (["110", "120"], ["110", "120"], [])
 
 
 async def test_record_refuses_when_the_queue_is_full(tmp_path: Path) -> None:

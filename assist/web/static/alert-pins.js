@@ -21,7 +21,7 @@ export const QUICK_NOTES_ID = "ack-notes";
 
 /**
  * Open critical alerts grouped by call, in pinned order.
- * records: [{alert, pending}]; isLive(callId) → bool; handoff(callId) → {numbers, told} of the call's
+ * records: [{alert, pending}]; isLive(callId) → bool; handoff(callId) → {numbers, told, owed} of the call's
  * crisis (call_state.crisis_numbers / told) or null when the page does not know the call.
  * Returns [{callId, recs (oldest first), since, latest, live, handoff}].
  */
@@ -54,7 +54,7 @@ export function pinGroups(records, isLive, handoff = () => null) {
  */
 function handoffText(node, group) {
   const h = group.handoff;
-  const { told, untold } = handoff(h && h.numbers, h && h.told);
+  const { told, untold } = handoff(h && h.numbers, h && h.told, h && h.owed);
   node.hidden = group.live || told.length + untold.length === 0;
   const parts = [];
   if (told.length) parts.push(`已告知 ${told.join("、")}`);

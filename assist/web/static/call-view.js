@@ -220,6 +220,7 @@ export class CallView {
     this.callCategory = null;
     this.crisisNumbers = []; // the call's crisis numbers and those the operator told (its call state)
     this.told = [];
+    this.owed = null; // of them, those still owed the caller (null: not said, every number not told)
     this._showFollowUp(false);
     clearTimeout(this.flashTimer);
     this.flashPrompt = null;
@@ -290,6 +291,7 @@ export class CallView {
     if (cs.critical) this.callbar.dataset.critical = "true";
     if (Array.isArray(cs.crisis_numbers)) this.crisisNumbers = cs.crisis_numbers;
     if (Array.isArray(cs.told)) this.told = cs.told;
+    if (Array.isArray(cs.owed)) this.owed = cs.owed;
     if (cs.active === false) this._showFollowUp(true);
     if (cs.emotion) {
       this.callEmotion = cs.emotion;
@@ -318,6 +320,7 @@ export class CallView {
     if (Array.isArray(call.crisis_numbers) && call.crisis_numbers.length) {
       this.crisisNumbers = call.crisis_numbers;
       this.told = Array.isArray(call.told) ? call.told : [];
+      this.owed = Array.isArray(call.owed) ? call.owed : null;
     }
     this._showFollowUp(true);
   }
@@ -327,7 +330,7 @@ export class CallView {
    * the return visit. Hidden for any other call, and while the call is live.
    */
   _showFollowUp(ended) {
-    const { told, untold } = handoff(this.crisisNumbers, this.told);
+    const { told, untold } = handoff(this.crisisNumbers, this.told, this.owed);
     const node = this.followUp;
     node.hidden = !ended || told.length + untold.length === 0;
     node.dataset.untold = untold.join(" ");

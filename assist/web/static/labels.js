@@ -94,8 +94,12 @@ export const CRISIS_STEPS = [
  * An ended crisis call's numbers split into those the operator told the caller and those not (the
  * supervisor's pins and the operator's follow-up line read it the same way).
  */
-export function handoff(numbers, told) {
+export function handoff(numbers, told, owed) {
   const all = Array.isArray(numbers) ? numbers : [];
   const said = Array.isArray(told) ? told.filter((n) => all.includes(n)) : [];
-  return { told: said, untold: all.filter((n) => !said.includes(n)) };
+  // owed: the server's list (a number of a kind where one is enough is excused once another was told: 被困 119 or
+  // 110, as the training report counts it); a call stored before the server said: every number not told
+  const untold = Array.isArray(owed) ? owed.filter((n) => all.includes(n) && !said.includes(n))
+    : all.filter((n) => !said.includes(n));
+  return { told: said, untold };
 }

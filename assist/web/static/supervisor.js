@@ -54,7 +54,7 @@ const queue = new AlertQueue(
     },
     handoff: (callId) => {
       const rec = calls.get(callId);
-      if (rec) return { numbers: rec.state.crisis_numbers || [], told: rec.state.told || [] };
+      if (rec) return { numbers: rec.state.crisis_numbers || [], told: rec.state.told || [], owed: rec.state.owed };
       return storedHandoff(callId);
     },
     onCallCounts: (callId, counts) => {
@@ -240,7 +240,8 @@ function storedHandoff(callId) {
     .then((page) => {
       const call = ((page && page.calls) || [])[0] || {};
       if (!Array.isArray(call.crisis_numbers) || !call.crisis_numbers.length) return;
-      storedHandoffs.set(callId, { numbers: call.crisis_numbers, told: Array.isArray(call.told) ? call.told : [] });
+      storedHandoffs.set(callId, { numbers: call.crisis_numbers, told: Array.isArray(call.told) ? call.told : [],
+        owed: call.owed });
       queue.render();
     })
     .catch(() => storedHandoffs.set(callId, { retryAt: Date.now() + HANDOFF_RETRY_MS }));
@@ -297,7 +298,7 @@ function markEnded(rec, summary) {
   rec.removeTimer = setTimeout(() => {
     rec.row.remove();
     const numbers = rec.state.crisis_numbers || [];
-    if (numbers.length) storedHandoffs.set(rec.state.call_id, { numbers, told: rec.state.told || [] });
+    if (numbers.length) storedHandoffs.set(rec.state.call_id, { numbers, told: rec.state.told || [], owed: rec.state.owed });
     calls.delete(rec.state.call_id);
     sortRows();
   }, ENDED_ROW_MS);
