@@ -47,7 +47,7 @@ class CallAlerts:
         self.agent_id = agent_id
         self._clock = clock
         self._notices = notices or shipped_notices()
-        self._noticed: dict[AlertKind, str] = {}  # the call's notice of each kind (one, updated on re-raise)
+        self._noticed: dict[AlertKind, str] = {}  # the call's notice (and handling alert) of each kind: one, updated
         self._seq = 0
         self._escalated = False
         self._crisis: _Episode | None = None
@@ -81,7 +81,12 @@ class CallAlerts:
                 alerted.add(tag)
             elif isinstance(data, HandlingPayload) and t.final:  # the operator's nudge, seen from the floor (trial 10)
                 msg = f"{data.finding}「{data.said}」,应:{data.suggestion} 建议班长关注或介入"
-                out.append(self._new(AlertKind.HANDLING, Severity.WARNING, msg, t))
+                # one per call, raised again in place with its count and newest words (the review of stop 22: five
+                # routine lines were five pins)
+                again = self._again(self._noticed.get(AlertKind.HANDLING), t, message=msg)
+                alert = again or self._new(AlertKind.HANDLING, Severity.WARNING, msg, t)
+                self._noticed[AlertKind.HANDLING] = alert.alert_id
+                out.append(alert)
                 alerted.add(tag)
         if r is not None and t.final and Role(t.role).is_caller:
             out.extend(self._notice(rule, said, t) for rule, said in self._notices.find(r.normalized.text))

@@ -140,7 +140,9 @@ class CallLevel:
             return
         weights = hint_weights(r)
         follow_up = self.follow_up(r)
-        address, self.place_asked = self.place_asked, False
+        # (only once the call has a unit: a first line that answers 您是哪个区的 and tells the matter still places it)
+        address = self.place_asked and self.topic.department.current is not None
+        self.place_asked = False
         # a question about the call's answer, or a further route (起诉, 律师 in a 欠薪 call), or the address asked for
         # (new-user trial 10: 五一大道和韶山路交叉口那个地铁站的工地 moved a noise call's 承办 to 交通): not its 承办
         if follow_up or address or self.asks_route(r):
@@ -171,10 +173,12 @@ class CallLevel:
         told, so a supervisor sees whether an ended crisis call was handed on (trial 6, M11).  A phone number or a
         house number read back (13812034567, 幸福路120号) and 您先别打120 do not (stop 16's review)."""
         tells = self.referrals.tells if self.referrals is not None else told
+        self.place_asked = self.criteria.asks_place(said)
+        if self.criteria.asks(said):  # a transfer offered as a question (需要给您转接120吗) tells nothing yet: the
+            return  # training report's rule too (the review of stop 22)
         # once the crisis stands, any emergency number, not only the card's now: one the crisis adds later was told
         # already (new-user trial 8: 我马上为您转接120 while the card said 119 only, then 未告知 120 · 请立即回拨
         # after a transferred call); before it, nothing (紧急情况请拨打120 in a greeting is no hand-on)
-        self.place_asked = self.criteria.asks_place(said)
         known = sorted(self.referrals.emergency_numbers) if self.referrals is not None and self.crisis.active else []
         numbers = (*self.crisis.numbers, *known)
         self.told += [n for n in dict.fromkeys(numbers) if n not in self.told and tells(n, said)]
@@ -279,10 +283,12 @@ class CallLevel:
     @property
     def script_kind(self) -> str | None:
         """The kind of danger the empathy script is chosen by: 报告人 (empathy.toml) for a caller reporting someone
-        else's danger of a kind whose cards speak to the person in danger (暴力: 不方便说话时您只回答是或不是 is not
-        for the neighbour who heard a child beaten; new-user trial 10), else the call's kind."""
+        else's danger of a kind whose scripts speak to the person in danger (crisis_kinds.toml [reporter]
+        ``scripts``: 不方便说话时您只回答是或不是 is not for the neighbour who heard a child beaten, new-user trial
+        10; 我能感受到您现在非常难受 not for a passer-by who saw someone climb over a railing, the review of stop
+        22), else the call's."""
         kind = self.crisis.kind
-        return REPORTER if self.reporter and self.kinds.speaks_to_victim(kind) else kind
+        return REPORTER if self.reporter and kind in self.kinds.reporter_scripts else kind
 
 
 def distinct(referrals: tuple[Referral, ...]) -> tuple[Referral, ...]:

@@ -69,13 +69,14 @@ class CrisisKinds:
 
     def __init__(self, rules: tuple[KindRule, ...], model_reason: str, cards: dict[tuple[str, str], KindCard],
                  keeps: frozenset[str] = frozenset(), reporter: tuple[re.Pattern[str], ...] = (),
-                 victim: tuple[re.Pattern[str], ...] = ()) -> None:
+                 victim: tuple[re.Pattern[str], ...] = (), reporter_scripts: frozenset[str] = frozenset()) -> None:
         self.rules = rules
         self.reporter = reporter  # a caller reporting someone else's danger (对门的老太太三天没出门)
         self.victim = victim  # ... unless the caller is the one in danger in the same line (隔壁阿姨过来了 他还在打我)
         self.model_reason = model_reason
         self.cards = cards
         self.keeps = keeps  # kinds a rules reading of another kind joins instead of replacing
+        self.reporter_scripts = reporter_scripts  # kinds whose empathy scripts a reporter gets as 报告人's
 
     @classmethod
     def load(cls, data_dir: Path = DEFAULT_DATA_DIR) -> CrisisKinds:
@@ -102,10 +103,11 @@ class CrisisKinds:
             cards[(kind, number)] = KindCard(card.text("reason"), card.text("script", ""),
                                              card.boolean("victim", False))
         reporter = doc.table("reporter", required=False)
-        reporter.check_keys({"patterns", "not_when"})
+        reporter.check_keys({"patterns", "not_when", "scripts"})
         return cls(tuple(rules), reason, cards, frozenset(model.texts("keeps")),
                    reporter.regex_list("patterns") if reporter.has("patterns") else (),
-                   reporter.regex_list("not_when") if reporter.has("not_when") else ())
+                   reporter.regex_list("not_when") if reporter.has("not_when") else (),
+                   frozenset(reporter.texts("scripts")) if reporter.has("scripts") else frozenset())
 
     def of_numbers(self, numbers: Collection[str], text: str) -> str | None:
         """The kind of danger of words that gave ``numbers`` (None: no rule fits)."""
@@ -113,10 +115,6 @@ class CrisisKinds:
 
     def card(self, kind: str | None, number: str) -> KindCard | None:
         return self.cards.get((kind, number)) if kind is not None else None
-
-    def speaks_to_victim(self, kind: str | None) -> bool:
-        """Whether a card of ``kind`` speaks to the person in danger (``victim = true``: 暴力/110)."""
-        return any(card.victim for (k, _), card in self.cards.items() if k == kind)
 
     def reports_other(self, text: str) -> bool:
         """The caller speaks of someone else's danger, as a neighbour or a passer-by (``[reporter]``), and is not the

@@ -36,7 +36,7 @@ from assist.live.handling_unit import HandlingUnits, NamedUnit, shipped_units
 from assist.live.kb_card import kb_answer, knowledge_card
 from assist.live.steady_cards import SteadyCards
 from assist.nlp.analyzer import Analysis, CallContext
-from assist.nlp.crisis_rules import number_text, shipped_crisis_rules
+from assist.nlp.crisis_rules import number_text
 from assist.nlp.refine import Refinement
 from assist.nlp.stepcues import EmpathyStep, shipped_steps
 from assist.nlp.traindata import Head
@@ -118,7 +118,6 @@ class LiveAssist:
         self._alerts = CallAlerts(call_id, agent_id, clock)
         self._suggested = SuggestedLines()  # wordings shown to the operator (read aloud: the operator's)
         self._steady = SteadyCards(call_id, self.call, self._scripts, self._steps, self._suggested)
-        self._criteria = shipped_crisis_rules()  # crisis.toml: what routine handling of a caller at risk sounds like
         self._covered: frozenset[str] | None = None  # the crisis numbers when the operator transferred (or told one)
         self._nudges: list[Prompt] = []  # the handling cards shown, withdrawn once the operator transfers
 
@@ -358,14 +357,16 @@ class LiveAssist:
         be put right (new-user trial 9; the training report's 危急情况按一般诉求处理 said it only afterwards).  The
         operator's own channel only (on a mixed one the caller's 你们每次都说三个工作日 is no lapse); a line that also
         transfers, asks the place or keeps the caller on the line is no such line; none after the transfer."""
-        routine = self._criteria.routine
+        routine = self.call.criteria.routine
         if (not t.final or role is not Role.AGENT or routine is None or not self.call.crisis.active
                 or self._handed_on()):  # (a mono channel cannot tell whose words they are)
             return None
         numbers = self.call.crisis_numbers
-        words = self._criteria.routine_words(r.normalized.text, numbers, self.call.crisis.kind_names)
+        words = self.call.criteria.routine_words(r.normalized.text, numbers, self.call.crisis.kind_names)
         if words is None:
             return None
+        # after a transfer for an earlier danger, only the numbers it did not cover (the review of stop 22)
+        numbers = [n for n in numbers if n not in (self._covered or ()) and n not in self.call.told] or numbers
         span = found_span(text, words) if words in text else None  # the recogniser's text, else the whole line
         return HandlingPayload(finding=routine.name, said=words if span is not None else text,
                                suggestion=routine.expected.format(number=number_text(numbers))), span
@@ -378,8 +379,8 @@ class LiveAssist:
             return []
         if self.call.crisis.active and not self._handed_on():
             norm = r.normalized.text if r is not None else ""
-            transfers = (not self._criteria.asks(norm)
-                         and self._criteria.transfers(norm, self.call.crisis_numbers, self.call.crisis.kind_names))
+            transfers = (not self.call.criteria.asks(norm)
+                         and self.call.criteria.transfers(norm, self.call.crisis_numbers, self.call.crisis.kind_names))
             newly_told = set(self.call.handed) - (self._covered or frozenset())
             if not (newly_told or transfers):
                 return []

@@ -78,7 +78,8 @@ def _told(number: str, name: str, need: float, agent: Sequence[Said], caller: Se
     dialled, transferred to or given, the number whole and not negated; 一一零 and 幺幺零 are 110 in the normalised
     text) after the need arose at ``need``, else in the turn just before; None: not told.  The credit is dated by
     these words, not by the card.  ``crisis``: a crisis number, not told by sending the caller to dial alone."""
-    said = [u for u in agent if rules.tells(number, u.norm, (name,), crisis=crisis)]
+    # (a transfer offered as a question, 需要给您转接120吗, tells nothing yet: live assist's rule too)
+    said = [u for u in agent if not rules.asks(u.norm) and rules.tells(number, u.norm, (name,), crisis=crisis)]
     hit = next((u for u in said if u.end >= need - SLACK), None)
     if hit is not None:
         return hit

@@ -149,3 +149,49 @@ def test_the_pretext_answered_as_a_health_question_is_nudged(analyzer: Analyzer)
         assert [i for i, _ in handling_cards(analyzer, [pills, ("agent", line)])] == [1], line
     ambulance = ("agent", "我马上为您转接120 急救车到了会送您去医院检查")
     assert handling_cards(analyzer, [pills, ambulance]) == []
+
+
+def test_recogniser_text_that_transfers_and_asks_is_the_transfer(analyzer: Analyzer) -> None:
+    """The review of stop 22: without punctuation, 不要 and a later question made these offers."""
+    collapse = ("caller", "我爸突然倒在地上了 叫也叫不醒 好像没有呼吸了")
+    for line in ("您不要挂电话我马上给您转接120他还有呼吸吗", "已经给您转接了他还有呼吸吗"):
+        assert handling_cards(analyzer, [collapse, ("agent", line), TICKET]) == [], line
+    knife = ("caller", "他拿着菜刀在门口砸门 说要砍死我")
+    line = "我马上为您转接110 您要不要先到卫生间把门锁上"
+    assert handling_cards(analyzer, [knife, ("agent", line), TICKET]) == []
+
+
+def test_an_offer_of_the_cards_own_number_is_no_transfer(analyzer: Analyzer) -> None:
+    """The review of stop 22: 需要给您转接120吗 counted 120 as told, so the ticket after it was no lapse live while the
+    report found one; an offer tells nothing on either side now."""
+    collapse = ("caller", "我爸突然倒在地上了 叫也叫不醒 好像没有呼吸了")
+    for offer in ("您看需要给您转接120吗 您说话", "您需要我帮您打120吗"):
+        assert [i for i, _ in handling_cards(analyzer, [collapse, ("agent", offer), TICKET])] == [2], offer
+
+
+def test_a_risk_question_or_a_line_with_the_ambulance_is_no_health_answer(analyzer: Analyzer) -> None:
+    despair = ("caller", "我真的不想活了 药我都准备好了")
+    assert handling_cards(analyzer, [despair, ("agent", "您最近有没有按医嘱吃药啊 睡眠怎么样")]) == []
+    pills = ("caller", "我妈把一瓶降压药都吃了")
+    aid = ("agent", "等急救车来了您把药瓶给医生看 咨询一下医生")
+    assert handling_cards(analyzer, [pills, aid]) == []
+    assert [i for i, _ in handling_cards(analyzer, [despair, ("agent", "建议您去医院看看")])] == [1]
+
+
+def test_routine_lines_in_one_call_are_one_alert_raised_again(analyzer: Analyzer) -> None:
+    """The review of stop 22: five routine lines were five supervisor pins."""
+    live = LiveAssist("cr", "ar", analyzer, context_factory=CallContext)
+    lines = [JUMPER, TICKET, ("agent", "您耐心等待 我们会尽快给您回复"), ("agent", "这个工单已经受理了")]
+    alerts = []
+    for i, (role, text) in enumerate(lines):
+        alerts += [e for e in live.on_transcript(Transcript("cr", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0))
+                   if isinstance(e, Alert) and e.kind is AlertKind.HANDLING]
+    assert len({a.alert_id for a in alerts}) == 1 and [a.count for a in alerts] == [1, 2, 3], alerts
+    assert "工单" in alerts[-1].message, alerts[-1].message  # the newest words
+
+
+def test_after_a_transfer_the_nudge_names_only_the_new_number(analyzer: Analyzer) -> None:
+    fight = ("caller", "楼下有人拿刀追着砍人 已经有人倒在地上了")
+    fire = ("caller", "哎呀楼道里的电动车着火了 烟都冒上来了")
+    cards = handling_cards(analyzer, [fight, ("agent", "您注意安全 我马上为您转接110和120"), fire, TICKET])
+    assert cards and "转接119" in cards[0][1].suggestion and "110" not in cards[0][1].suggestion, cards

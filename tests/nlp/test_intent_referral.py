@@ -169,6 +169,10 @@ def test_an_emergency_that_began_last_week_and_goes_on_now_is_not_over(analyzer:
     ("我妈安眠药吃下去了还是睡不着", False), ("我有哮喘,跑两步就喘不上来,想问问医保", False),
     ("我妈的安眠药已经吃完了,想问问医保能不能多开一点", False), ("小区投放的老鼠药都吃光了,老鼠还是很多", False),
     ("前年一把火把俺家房子给烧了,现在还住在亲戚家,想问问有没有救助", False),
+    # the review of stop 22: an engine started, a lamp or a mosquito coil lit is no fire; a plan is no pills swallowed
+    ("我车子点着了以后仪表盘一直报警 4S店也不给修", False), ("早上汽车点着了又熄火了 是不是油有问题", False),
+    ("屋子里点着了蚊香 味道很大", False), ("门口灯点着了一整晚 物业也不管", False),
+    ("有人把楼道里的电动车给点着了 烟都冒上来了", True),
 ])
 def test_own_funeral_heatstroke_and_threats_are_critical_their_look_alikes_not(analyzer: Analyzer, text: str,
                                                                                critical: bool) -> None:
@@ -248,3 +252,16 @@ def test_rescues_and_numbers_of_stop_20_and_their_look_alikes(analyzer: Analyzer
     # a gas smell with the dizziness denied or old adds no ambulance
     for said in ("燃气味很重,不过我没有头昏", "有点煤气味,我之前就头昏,老毛病了"):
         assert "120" not in {r.number for r in analyzer.analyze(Role.CALLER, said).referrals}, said
+
+
+@pytest.mark.parametrize(("text", "ambulance"), [
+    ("攒了半年的安眠药 刚才都吃了", True),
+    ("医生开的安眠药我一直攒着 想着哪天受不了了就全吃了", False),  # a plan (12356 and 110), not pills swallowed
+])
+def test_pills_put_by_are_an_ambulance_only_once_swallowed(analyzer: Analyzer, text: str, ambulance: bool) -> None:
+    """The review of stop 22."""
+    assert analyzer.analyze("caller", text).critical and ("120" in numbers(analyzer, text)) is ambulance
+
+
+def test_income_named_in_a_compensation_question_is_no_tax_line(analyzer: Analyzer) -> None:
+    assert "12366" not in numbers(analyzer, "拆迁补偿款是个人所得还是家庭共有的")
