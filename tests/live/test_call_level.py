@@ -73,6 +73,9 @@ def test_units_table_reads_handling_units_only() -> None:
     direct = units.named("这个您直接去人社局问一下")
     assert direct is not None and direct.department == "人社"
     assert units.department_of_referral("119") == "应急管理"
+    # the dispatch named at the end of a noise call (new-user trial 10)
+    dispatched = units.named("我这边今天下午五点前 就把工单加急派给城管执法局")
+    assert dispatched is not None and dispatched.department == "城管"
 
 
 def test_meter_and_empathy_show_the_same_emotion(analyzer: Analyzer) -> None:
