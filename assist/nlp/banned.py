@@ -31,6 +31,8 @@ class BannedRule:
     not_told: bool = False  # a number said in its words is neither told nor transferred (``sent_away``)
     # words right after the phrase that make it compliant (我也不晓得…帮你记下来派给人社: an honest limit, an action)
     unless_after: tuple[re.Pattern[str], ...] = ()
+    # words in the sentence before it that make it someone else's (按照规定,承办单位应该…: a rule's hedge)
+    unless_before: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +109,11 @@ class BannedList:
         seen: set[str] = set()
         for i, entry in enumerate(doc.tables("rule")):
             entry.check_keys({"id", "category", "suggestion", "words", "patterns", "not_in", "fuzzy", "secondary",
-                              "crisis_only", "not_told", "unless_after"})
+                              "crisis_only", "not_told", "unless_after", "unless_before"})
             rule = BannedRule(entry.text("id"), entry.text("category"), fill(entry.text("suggestion"), limits),
                               entry.boolean("secondary", False), entry.boolean("crisis_only", False),
-                              entry.boolean("not_told", False), entry.regex_list("unless_after", defines))
+                              entry.boolean("not_told", False), entry.regex_list("unless_after", defines),
+                              entry.regex_list("unless_before", defines))
             if rule.id in seen:
                 raise entry.error(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
@@ -203,6 +206,9 @@ class BannedList:
                 continue
             if any(p.match(text, hit.end) for p in rule.unless_after):
                 continue  # an honest limit followed by an action: 我也说不准,我把您的问题提交给税务部门
+            if rule.unless_before and any(p.search(re.split(r"[.!?;]", text[:hit.start])[-1])
+                                          for p in rule.unless_before):
+                continue  # a rule's or a unit's hedge: 按照规定,承办单位应该在五个工作日内答复您
             if rule.category in self.deescalation_categories and any(s <= hit.start and hit.end <= e for s, e in calm):
                 continue
             if rule.category in self.negated_categories and self._declined(text, hit.start):

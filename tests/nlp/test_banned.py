@@ -288,3 +288,26 @@ def test_both_lapses_of_one_line_are_warned(banned: BannedList) -> None:
 def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> None:
     """The last review of stop 21: 给您转也没用 is a brush-off, not an honest limit with an action."""
     assert {"dont_know", "disclaim_knowledge"} & set(rules(banned, text)), text
+
+
+@pytest.mark.parametrize("text", [
+    # the retired blind v18: an honest limit with an action a few words or a sentence on; a rule's or a unit's hedge;
+    # a promise of the operator's own action
+    "这个补贴具体发多少我这边也不太清楚嗯我现在就帮您跟区民政局核实一下今天下班前给您回电话",
+    "具体哪几条线我不清楚啊我先查一下知识库请您稍等",
+    "我这边确实不知道我把医院的预约电话给您再帮您看看网上还有没有号源",
+    "电话我们这边也不知道我马上让社区网格员上门敲门看看",
+    "这个学校今年有没有插班名额,我这里不清楚,要以学校和区教育局的答复为准。我给您转到区教育局的咨询电话",
+    "按照规定,承办单位应该在五个工作日内答复您,如果到期还没有消息您再打过来",
+    "区住建局那边给的回复是说漏水原因可能是公共管道他们明天上午安排人上门查看",
+    "我保证今天就把您的工单转到区住建局,并标注加急",
+    "我保证把您说的这几条一条不落地写上去写完我念一遍给您听",
+])
+def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: str) -> None:
+    assert rules(banned, text) == [], text
+
+
+@pytest.mark.parametrize("text", ["我跟供电那边说了 差不多等一会儿就来电了", "我保证明天就能修好",
+                                  "这个我不知道。你自己去问社区吧", "我也说不准 帮你问了也白问"])
+def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
+    assert rules(banned, text), text
