@@ -302,12 +302,18 @@ def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> Non
     "区住建局那边给的回复是说漏水原因可能是公共管道他们明天上午安排人上门查看",
     "我保证今天就把您的工单转到区住建局,并标注加急",
     "我保证把您说的这几条一条不落地写上去写完我念一遍给您听",
+    "这个问题我们早该想到的,非常抱歉",
 ])
 def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: str) -> None:
     assert rules(banned, text) == [], text
 
 
 @pytest.mark.parametrize("text", ["我跟供电那边说了 差不多等一会儿就来电了", "我保证明天就能修好",
-                                  "这个我不知道。你自己去问社区吧", "我也说不准 帮你问了也白问"])
+                                  "这个我不知道。你自己去问社区吧", "我也说不准 帮你问了也白问",
+                                  # the retired v18's missed warnings
+                                  "好的,地址我核对过了。其实这个问题您早该想到,房子是您自己选的。",
+                                  "不过像您这样的电话,我一天要接几十个,真没什么新鲜的。",
+                                  "这个事情不归阿拉管的侬到别的地方去问",
+                                  "工单也提交了回头差不多就给您修了", "您这个诉求挺合理的,十有八九能批,等着就行。"])
 def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
     assert rules(banned, text), text
