@@ -290,6 +290,8 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # plain opening questions; the independent review: never a confident or sure one, never with a cue).  Its
         # kind counts as the question would name it (KIND_QUESTION)
         flagged = False
+    if flagged and not a.critical and not cue and signs.hangs_up(text):
+        flagged = False  # the caller hanging up (算了算了挂了): no sign, whatever came before (new-user trial 11)
     plans = signs.plans_ahead(text)
     if (flagged and not a.critical and not cue and not seen and not vented and not (crit is not None and crit.sure)
             and (signs.bare_opener(text) or plans)):
@@ -396,7 +398,10 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         referrals = (*referrals, matter)
     referrals, learned_numbers = _learned_referrals(analyzer, result, referrals, flagged,
                                                     quiet=not flagged and not cue and not despair)
-    if goodbye:
+    # an angry threat to go to 信访 or the media on quiet words is a notice for the supervisor, not distress (new-user
+    # trial 11: 我就去信访局我还要发到抖音上 got a 12356 card, 来电人情绪低落或有心理困扰, on an angry caller's overlay)
+    grievance = not flagged and not cue and not despair and label == Emotion.ANGER.value and signs.aggrieved(text)
+    if goodbye or grievance:
         referrals = tuple(r for r in referrals if r.number != CRISIS_LINE or r.span is not None)
         learned_numbers = tuple(n for n in learned_numbers if n != CRISIS_LINE)
     added = (*added, *learned_numbers)

@@ -55,6 +55,7 @@ class WeakSigns:
     grievance: tuple[re.Pattern[str], ...] = ()  # a threat to complain or go public (找电视台曝光你们): no sign
     threatens: tuple[re.Pattern[str], ...] = ()  # the caller as the one who threatens (今晚我就下去跟他拼了)
     farewell_unless: tuple[re.Pattern[str], ...] = ()  # a new number or a move in its clause or the one before
+    hang_ups: tuple[re.Pattern[str], ...] = ()  # 算了算了挂了: the whole line ends the call, no model guess is a sign
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
@@ -63,7 +64,7 @@ class WeakSigns:
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
                         "closing", "vent_rules", "negative_questions", "soft_kinds", "grievance", "threatens", "grave",
                         "plain_questions", "plans_ahead", "bare_openers", "farewell_unless", "bereaved",
-                        "bereaved_unless", "bereaved_diagnosis"})
+                        "bereaved_unless", "bereaved_diagnosis", "hang_ups"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
                    doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
@@ -74,7 +75,8 @@ class WeakSigns:
                    farewell_unless=doc.regex_list("farewell_unless"),
                    openers=doc.regex_list("bare_openers"),
                    deaths=doc.regex_list("bereaved"), deaths_unless=doc.regex_list("bereaved_unless"),
-                   diagnosis=doc.regex_list("bereaved_diagnosis"))
+                   diagnosis=doc.regex_list("bereaved_diagnosis"),
+                   hang_ups=doc.regex_list("hang_ups") if doc.has("hang_ups") else ())
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -174,6 +176,11 @@ class WeakSigns:
         """The caller says what they will do next (弄不明白再打电话问你们, 今晚就在手机上弄): with no cue, a weak
         model guess on it is no sign (refine.apply; trial 7's polite closing)."""
         return any(p.search(text) for p in self.plans)
+
+    def hangs_up(self, text: str) -> bool:
+        """The whole line ends the call (算了算了挂了, 不说了我挂了): a model guess on it is no sign (refine.apply; new-user
+        trial 11: 挂了 read as a death in a water complaint)."""
+        return any(p.search(text) for p in self.hang_ups)
 
     def bare_opener(self, text: str) -> bool:
         """The whole line only names whom the call is about (我想反映一下我们楼里有个老人): a model guess below sure on
