@@ -178,8 +178,8 @@ class WeakSigns:
         return any(p.search(text) for p in self.plans)
 
     def hangs_up(self, text: str) -> bool:
-        """The whole line ends the call (算了算了挂了, 不说了我挂了): a model guess on it is no sign (refine.apply; new-user
-        trial 11: 挂了 read as a death in a water complaint)."""
+        """The whole line ends the call (算了算了挂了, 不说了我挂了): a model guess on it is no sign (refine.apply;
+        new-user trial 11: 挂了 read as a death in a water complaint)."""
         return any(p.search(text) for p in self.hang_ups)
 
     def bare_opener(self, text: str) -> bool:
