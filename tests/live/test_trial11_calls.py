@@ -1,0 +1,84 @@
+"""New-user trial 11 (stop 22, docs/nlp-evaluation.md): its findings, line by line, as the engine and live assist
+read them now."""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.nlp.analyzer import Analyzer
+from assist.nlp.crisis_rules import shipped_crisis_rules
+from assist.nlp.normalize import normalize
+from assist.protocol.enums import PromptKind, Role
+from assist.protocol.events import Prompt
+from assist.protocol.payloads import ReferralPayload
+from tests.support.caller_lines import live_call
+
+
+def test_a_caller_hanging_up_raises_no_sign(learned: Analyzer) -> None:
+    """算了算了挂了 at the end of a water complaint: the model read 挂了 as a death (red card, 110/12356)."""
+    for text in ("算了算了挂了", "算了 不说了 我挂了", "行了行了 挂了啊"):
+        a = learned.analyze_final(Role.CALLER, text)
+        assert not a.critical and a.safety_question is None, text
+    assert learned.weak_signs.hangs_up("算了算了挂了") and not learned.weak_signs.hangs_up("我要挂了 活不下去了")
+    assert learned.analyze_final(Role.CALLER, "我要挂了 活不下去了").critical
+
+
+def test_a_neighbour_not_seen_for_days_behind_a_door_nobody_answers(analyzer: Analyzer) -> None:
+    a = analyzer.analyze(Role.CALLER, "我也有点担心她 好几天没见她出门了 门口报纸堆了一摞 敲门也没人应")
+    assert a.critical and "120" in [r.number for r in a.referrals]
+    assert not analyzer.analyze(Role.CALLER, "好几天没见他出门了 他出差去了 打电话也没人接").critical
+
+
+@pytest.mark.parametrize(("text", "warned"), [
+    ("好的这个情况可能比较紧急老人可能在家里摔倒了我马上帮您联系一一零和社区上门查看", False),  # the danger hedged
+    ("协议离婚的话双方带身份证户口本结婚证去婚姻登记处 有三十天冷静期", False),  # the law's 冷静期
+    ("反正我已经给你登记了你等着吧", True),
+    ("可能明天就能修好", True), ("您先冷静一下", True),
+])
+def test_operator_lines_of_the_trial(analyzer: Analyzer, text: str, warned: bool) -> None:
+    banned = analyzer.analyze(Role.AGENT, text).banned
+    assert bool(banned) is warned, (text, banned)
+    if text.endswith("你等着吧"):  # a wait with no time: its alternative gives the time limits, not 大点声
+        assert "工作日" in banned[0].suggestion, banned
+
+
+def test_a_divorce_registration_question_is_civil_affairs_with_its_answer(learned: Analyzer) -> None:
+    a = learned.analyze_final(Role.CALLER, "那个我想咨询一下离婚的话要准备什么材料去哪里办")
+    assert "12348" not in [r.number for r in a.referrals] and a.department == "民政", a.department
+    assert a.knowledge and a.knowledge[0].id == "divorce-registration", a.knowledge
+    assert "12348" in [r.number for r in learned.analyze_final(Role.CALLER, "他不同意离婚 我想去法院起诉").referrals]
+
+
+def test_an_angry_threat_to_petition_gets_no_crisis_line(learned: Analyzer) -> None:
+    text = "我跟你讲这回再没人管我就去信访局我还要发到抖音上让大家看看"
+    a = learned.analyze_final(Role.CALLER, text)
+    assert "12356" not in [r.number for r in a.referrals] and not a.critical
+    assert learned.weak_signs.cue("孩子都在外地没人管我了") and not learned.weak_signs.cue(text)
+
+
+def test_a_utility_outage_retort_asks_no_safety_question(learned: Analyzer) -> None:
+    a = learned.analyze_final(Role.CALLER, "我能不激动吗两天没水了饭都做不了")
+    assert not a.critical and a.safety_question is None
+
+
+def test_hiding_under_a_bed_from_a_drunk_husband_is_violence_not_entrapment() -> None:
+    rules = shipped_crisis_rules()
+    line = normalize("他每次喝了酒回来就那个孩子都躲到床底下 上次我胳膊到现在还是青的").text
+    named = [k.name for k in rules.kinds if k.said_by_caller(line)]
+    assert "暴力" in named and "被困" not in named, named
+    assert [k.name for k in rules.kinds if k.said_by_caller(normalize("水涨上来了我们都躲到楼顶上了").text)] == ["被困"]
+
+
+def test_worry_for_the_caller_and_owning_the_failure_are_credited() -> None:
+    rules = shipped_crisis_rules()
+    calming = next(r for r in rules.items if r.name == "情绪承接")
+    assert calming.said_in(normalize("阿姨我很担心您 您现在身边有人吗").text, (), (), rules.tells)
+
+
+def test_a_reported_violence_call_gets_one_kind_on_overlay_and_cards(analyzer: Analyzer) -> None:
+    lines = [("caller", "他刚才打电话说今天晚上回来要我好看 家里的菜刀我都藏起来了")]
+    live, events = live_call(analyzer, lines)
+    assert live.call.crisis.kind == "暴力", live.call.crisis.kind
+    police = [e.data for e in events if isinstance(e, Prompt) and e.kind is PromptKind.REFERRAL
+              and isinstance(e.data, ReferralPayload) and e.data.number == "110"]
+    assert police, events
