@@ -82,3 +82,13 @@ def test_a_reported_violence_call_gets_one_kind_on_overlay_and_cards(analyzer: A
     police = [e.data for e in events if isinstance(e, Prompt) and e.kind is PromptKind.REFERRAL
               and isinstance(e.data, ReferralPayload) and e.data.number == "110"]
     assert police, events
+
+
+@pytest.mark.parametrize("text", [
+    "嗯我就是问问离婚要准备啥材料 还有就是他刚才拿着菜刀在客厅转 说今晚谁也别想活",
+    "也没什么 就是两口子吵架 他刚才掐了我脖子一下 说等他酒醒了再收拾我 我想问问离婚去哪里办",
+    "我前年被我老公打过好几回后来带着孩子搬出来了 就是想问问像我这样离婚孩子怎么办",
+])
+def test_a_violent_marriage_keeps_the_legal_line_beside_the_procedure(analyzer: Analyzer, text: str) -> None:
+    """The procedure question alone is 民政's; a divorce from a violent husband is a legal matter too (12348)."""
+    assert "12348" in [r.number for r in analyzer.analyze(Role.CALLER, text).referrals]
