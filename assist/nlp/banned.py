@@ -206,8 +206,9 @@ class BannedList:
                 continue
             if any(p.match(text, hit.end) for p in rule.unless_after):
                 continue  # an honest limit followed by an action: 我也说不准,我把您的问题提交给税务部门
-            if rule.unless_before and any(p.search(re.split(r"[.!?;]", text[:hit.start])[-1])
-                                          for p in rule.unless_before):
+            if rule.unless_before and any(  # the sentence before the hit, ⟨, the hit (banned.toml define RULE)
+                    p.search(f"{re.split(r'[.!?;]', text[:hit.start])[-1]}⟨{text[hit.start:hit.end]}")
+                    for p in rule.unless_before):
                 continue  # a rule's or a unit's hedge: 按照规定,承办单位应该在五个工作日内答复您
             if rule.category in self.deescalation_categories and any(s <= hit.start and hit.end <= e for s, e in calm):
                 continue

@@ -290,8 +290,10 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # plain opening questions; the independent review: never a confident or sure one, never with a cue).  Its
         # kind counts as the question would name it (KIND_QUESTION)
         flagged = False
-    if flagged and not a.critical and not cue and signs.hangs_up(text):
-        flagged = False  # the caller hanging up (算了算了挂了): no sign, whatever came before (new-user trial 11)
+    if flagged and not a.critical and not cue and not seen and signs.hangs_up(text):
+        # the caller hanging up (算了算了挂了) as the call's first sign: none (new-user trial 11); after a sign or the
+        # safety question it stays one (the review of stop 22: 觉得活着挺没劲的 … 算了算了 挂了)
+        flagged = False
     plans = signs.plans_ahead(text)
     if (flagged and not a.critical and not cue and not seen and not vented and not (crit is not None and crit.sure)
             and (signs.bare_opener(text) or plans)):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from assist.nlp.analyzer import Analyzer
+from assist.nlp.analyzer import Analyzer, CallContext
 from assist.nlp.crisis_rules import shipped_crisis_rules
 from assist.nlp.normalize import normalize
 from assist.protocol.enums import PromptKind, Role
 from assist.protocol.events import Prompt
 from assist.protocol.payloads import ReferralPayload
+from assist.training.rules import TrainingRules
 from tests.support.caller_lines import live_call
 
 
@@ -92,3 +93,50 @@ def test_a_reported_violence_call_gets_one_kind_on_overlay_and_cards(analyzer: A
 def test_a_violent_marriage_keeps_the_legal_line_beside_the_procedure(analyzer: Analyzer, text: str) -> None:
     """The procedure question alone is 民政's; a divorce from a violent husband is a legal matter too (12348)."""
     assert "12348" in [r.number for r in analyzer.analyze(Role.CALLER, text).referrals]
+
+
+def test_a_hang_up_after_a_sign_is_still_a_sign(learned: Analyzer) -> None:
+    """The review of stop 22: after the safety question, 算了算了 挂了 withdrew the amber card and raised nothing."""
+    ctx = CallContext()
+    first = learned.analyze_final(Role.CALLER, "最近总是睡不着 觉得活着挺没劲的", ctx, utterance_id="c1")
+    assert first.critical or first.safety_question is not None
+    learned.analyze(Role.AGENT, "您最近是不是有过伤害自己的想法", ctx)
+    last = learned.analyze_final(Role.CALLER, "算了算了 挂了", ctx, utterance_id="c2")
+    assert last.critical or last.safety_question is not None
+
+
+@pytest.mark.parametrize(("text", "warned"), [
+    # the review of stop 22: RULE excused the operator's own guesses; ACTION an unrelated, negated or refused action;
+    # DANGER a danger played down; 我保证转到 an outcome by others; 你等着吧 mid-line
+    ("我们按流程给您派单了 您放心 估计明天就能有人来修", True), ("按政策你回去等通知吧", True),
+    ("根据政策您这个应该能批下来", True), ("他们说是下周 我估计也差不多能修好", True),
+    ("反正我已经按规定给你登记了你等着吧", True), ("你就等着吧 急也没用", True),
+    ("补贴什么时候发我也不知道 我核实一下您的地址是幸福小区三栋吗", True), ("这个我真不知道 我通知不了他们上门", True),
+    ("我不知道 我让他们上门他们也不去", True), ("我也不知道 我让你自己过去问", True),
+    ("我保证转到区里他们明天就给您修好", True), ("那个燃气味可能不危险 明天就有人上门", True),
+    ("老人可能就是摔了一下 明天社区会上门看看", True),
+    ("按照规定,承办单位应该在五个工作日内答复您", False), ("孩子可能是烫伤了我马上帮您联系120", False),
+    ("老人可能骨折了 我马上给您叫救护车", False),
+])
+def test_the_reviews_operator_lines(analyzer: Analyzer, text: str, warned: bool) -> None:
+    assert bool(analyzer.analyze(Role.AGENT, text).banned) is warned, text
+
+
+@pytest.mark.parametrize("text", [
+    "我那个租客一个星期没见人了 敲门没人开 打电话也不接 房租拖了两个月了",
+    "楼上那户好几天没看到人出来 敲门没人应 估计是去女儿家住了",
+    "我们领导说等他回来要我好看 还要扣我工资", "河边护栏外面站着好几个人在钓鱼 太危险了",
+])
+def test_the_reviews_look_alikes_are_not_critical(analyzer: Analyzer, text: str) -> None:
+    assert not analyzer.analyze(Role.CALLER, text).critical, text
+
+
+def test_the_reviews_crisis_kinds_and_steps() -> None:
+    rules = shipped_crisis_rules()
+    for line in ("着火了 我们躲在厕所里 用湿毛巾堵着门", "家里燃气泄漏了味道很大 我带孩子躲到邻居家了"):
+        assert "暴力" not in [k.name for k in rules.kinds if k.said_by_caller(normalize(line).text)], line
+    steps = {s.name: s for s in TrainingRules.load().steps}
+    duty = steps["责任表态"]
+    assert duty.done_in(normalize("之前没有处理到位是我们工作没做好").text)
+    for denied in ("这不是我们的问题 是社区没处理到位", "不是我们工作没做好 是你材料不全"):
+        assert not duty.done_in(normalize(denied).text), denied
