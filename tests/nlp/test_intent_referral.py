@@ -283,3 +283,18 @@ def test_numbers_the_retired_v18_missed(analyzer: Analyzer, text: str, number: s
 
 def test_a_window_cleaner_outside_a_balcony_is_no_fall(analyzer: Analyzer) -> None:
     assert not analyzer.analyze("caller", "阳台外边站着个人在擦玻璃").critical
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    # the retired blind v19's three callers at risk the engine missed
+    ("我真是服了你们燃气公司上礼拜刚来换的表现在接口那一直滋滋响满屋子都是味儿你们赶紧派人来", "119"),
+    ("就是我们村口那个铁道口的栏杆坏了放不下来火车马上要过了那边还有拖拉机在过道口", "110"),
+    ("我是写字楼的夜班保安啊十七楼的烟感报警了我上去看了会议室里有明火我已经拉了消防栓在接水带", "119"),
+])
+def test_the_callers_at_risk_the_retired_v19_missed(analyzer: Analyzer, text: str, number: str) -> None:
+    a = analyzer.analyze("caller", text)
+    assert a.critical and number in numbers(analyzer, text), text
+
+
+def test_an_open_flame_named_in_advice_is_no_fire(analyzer: Analyzer) -> None:
+    assert not analyzer.analyze("caller", "燃气灶点火的时候旁边不要使用明火吗").critical
