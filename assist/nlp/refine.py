@@ -290,9 +290,11 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         # plain opening questions; the independent review: never a confident or sure one, never with a cue).  Its
         # kind counts as the question would name it (KIND_QUESTION)
         flagged = False
-    if flagged and not a.critical and not cue and not seen and signs.hangs_up(text):
-        # the caller hanging up (算了算了挂了) as the call's first sign: none (new-user trial 11); after a sign or the
-        # safety question it stays one (the review of stop 22: 觉得活着挺没劲的 … 算了算了 挂了)
+    if flagged and not a.critical and not cue and not seen and (signs.hangs_up(text)
+                                                                 or signs.thanks_at_close(text)):
+        # the caller hanging up (算了算了挂了) or apologising and thanking at the close (你别往心里去,你们也不容易,谢谢
+        # 你了: model 20261207-74ce4705 was sure of self-harm on it) as the call's first sign: none (new-user trial
+        # 11); after a sign or the safety question it stays one (the review of stop 22: 觉得活着挺没劲的 … 算了 挂了)
         flagged = False
     plans = signs.plans_ahead(text)
     if (flagged and not a.critical and not cue and not seen and not vented and not (crit is not None and crit.sure)
@@ -342,6 +344,10 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
                 and signs.affirms(text, bare=context is not None and context.asked_about_danger))
     if affirmed:
         flagged = confident = True
+    elif answered and cue and not flagged and not a.critical:
+        # an answer to the safety question that goes on with a cue of its own (没有啊就是家里人都不理解我我好累) keeps
+        # the question up, whatever emotion the model reads (model 20261207-74ce4705 read it calm)
+        flagged, confident = True, False
     if confident and not a.critical and crit is not None and not crit.sure and context is not None and not affirmed \
             and not evidence:
         # the model alone below its sure threshold, on a call's first sign, or on a later one with neither a cue

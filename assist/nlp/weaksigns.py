@@ -56,6 +56,7 @@ class WeakSigns:
     threatens: tuple[re.Pattern[str], ...] = ()  # the caller as the one who threatens (今晚我就下去跟他拼了)
     farewell_unless: tuple[re.Pattern[str], ...] = ()  # a new number or a move in its clause or the one before
     hang_ups: tuple[re.Pattern[str], ...] = ()  # 算了算了挂了: the whole line ends the call, no model guess is a sign
+    closing_thanks: tuple[re.Pattern[str], ...] = ()  # 你别往心里去,你们也不容易: an apology and thanks at the close
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
@@ -64,7 +65,7 @@ class WeakSigns:
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
                         "closing", "vent_rules", "negative_questions", "soft_kinds", "grievance", "threatens", "grave",
                         "plain_questions", "plans_ahead", "bare_openers", "farewell_unless", "bereaved",
-                        "bereaved_unless", "bereaved_diagnosis", "hang_ups"})
+                        "bereaved_unless", "bereaved_diagnosis", "hang_ups", "closing_thanks"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
                    doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
@@ -76,7 +77,8 @@ class WeakSigns:
                    openers=doc.regex_list("bare_openers"),
                    deaths=doc.regex_list("bereaved"), deaths_unless=doc.regex_list("bereaved_unless"),
                    diagnosis=doc.regex_list("bereaved_diagnosis"),
-                   hang_ups=doc.regex_list("hang_ups") if doc.has("hang_ups") else ())
+                   hang_ups=doc.regex_list("hang_ups") if doc.has("hang_ups") else (),
+                   closing_thanks=doc.regex_list("closing_thanks") if doc.has("closing_thanks") else ())
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -181,6 +183,12 @@ class WeakSigns:
         """The whole line ends the call (算了算了挂了, 不说了我挂了): a model guess on it is no sign (refine.apply;
         new-user trial 11: 挂了 read as a death in a water complaint)."""
         return any(p.search(text) for p in self.hang_ups)
+
+    def thanks_at_close(self, text: str) -> bool:
+        """An apology and thanks at the close (刚才我说话冲了点,你别往心里去啊,你们也不容易,谢谢你了): like a
+        hang-up, no model guess on it is a sign as the call's first (refine.apply; trial 8's line, which the stop-22
+        model was sure of)."""
+        return any(p.search(text) for p in self.closing_thanks)
 
     def bare_opener(self, text: str) -> bool:
         """The whole line only names whom the call is about (我想反映一下我们楼里有个老人): a model guess below sure on

@@ -137,8 +137,10 @@ def test_an_answer_that_says_more_than_a_denial_keeps_the_question_up(learned: A
     before, said = _after_the_question(learned, answer)
     assert before
     safety = [p.action for p in said if p.kind == PromptKind.SAFETY]
-    # the question stays up: not withdrawn, or raised again by the answer's own sign
-    assert PromptAction.WITHDRAW not in safety or PromptAction.SHOW in safety, safety
+    # the question stays up: not withdrawn, or raised again by the answer's own sign, or turned into the crisis card
+    # (model 20261207-74ce4705 raises the red card on 没有啊就是家里人都不理解我我好累 after the question)
+    red = any(p.kind == PromptKind.CRITICAL and p.action == PromptAction.SHOW for p in said)
+    assert PromptAction.WITHDRAW not in safety or PromptAction.SHOW in safety or red, safety
 
 
 def test_matter_hotline_follows_the_calls_matter(learned: Analyzer) -> None:
