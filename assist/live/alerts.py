@@ -83,10 +83,7 @@ class CallAlerts:
                 msg = f"{data.finding}「{data.said}」,应:{data.suggestion} 建议班长关注或介入"
                 # one per call, raised again in place with its count and newest words (the review of stop 22: five
                 # routine lines were five pins)
-                again = self._again(self._noticed.get(AlertKind.HANDLING), t, message=msg)
-                alert = again or self._new(AlertKind.HANDLING, Severity.WARNING, msg, t)
-                self._noticed[AlertKind.HANDLING] = alert.alert_id
-                out.append(alert)
+                out.append(self._once(AlertKind.HANDLING, Severity.WARNING, msg, t, renew=True))
                 alerted.add(tag)
         if r is not None and t.final and Role(t.role).is_caller:
             out.extend(self._notice(rule, said, t) for rule, said in self._notices.find(r.normalized.text))
@@ -127,11 +124,16 @@ class CallAlerts:
 
     def _notice(self, rule: NoticeRule, said: str, t: Transcript) -> Alert:
         """The call's notice of ``rule``'s kind: new, or the one already raised updated."""
-        again = self._again(self._noticed.get(rule.kind), t)
+        return self._once(rule.kind, rule.severity, rule.message.format(said=said), t)
+
+    def _once(self, kind: AlertKind, severity: Severity, message: str, t: Transcript, *, renew: bool = False) -> Alert:
+        """The call's one alert of ``kind``: new, or the one already raised updated in place (with ``message`` when
+        ``renew``: the newest words)."""
+        again = self._again(self._noticed.get(kind), t, message=message if renew else None)
         if again is not None:
             return again
-        alert = self._new(rule.kind, rule.severity, rule.message.format(said=said), t)
-        self._noticed[rule.kind] = alert.alert_id
+        alert = self._new(kind, severity, message, t)
+        self._noticed[kind] = alert.alert_id
         return alert
 
     def _again(self, alert_id: str | None, t: Transcript, *, message: str | None = None) -> Alert | None:

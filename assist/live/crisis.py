@@ -107,7 +107,7 @@ class CrisisKinds:
         return cls(tuple(rules), reason, cards, frozenset(model.texts("keeps")),
                    reporter.regex_list("patterns") if reporter.has("patterns") else (),
                    reporter.regex_list("not_when") if reporter.has("not_when") else (),
-                   frozenset(reporter.texts("scripts")) if reporter.has("scripts") else frozenset())
+                   frozenset(reporter.texts("scripts")))
 
     def of_numbers(self, numbers: Collection[str], text: str) -> str | None:
         """The kind of danger of words that gave ``numbers`` (None: no rule fits)."""

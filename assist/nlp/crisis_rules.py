@@ -193,15 +193,15 @@ class CrisisRules:
         steps = [r for r in self.items if r.name in routine.not_with]
         return None if any(r.said_in(norm, numbers, kinds, self.tells) for r in steps) else found
 
-    def told_instead(self, number: str, told: Collection[str], kinds: Sequence[str]) -> str | None:
-        """A number told in place of ``number``: one of the same kind of ``kinds`` where one number is enough
-        (``one_of``: 119 or 110 for 被困), or None.  The one rule of the live overlay's and the supervisor's end
-        line (未告知 … 请回访) and the training report's 已告知同类号码 (new-user trial 9: they disagreed)."""
+    def told_instead(self, number: str, told: Collection[str], kinds: Sequence[str]) -> tuple[str, str] | None:
+        """(the number, its kind) told in place of ``number``: one of the same kind of ``kinds`` where one number is
+        enough (``one_of``: 119 or 110 for 被困), or None.  The one rule of the live overlay's and the supervisor's
+        end line (未告知 … 请回访) and the training report's 已告知同类号码 (new-user trial 9: they disagreed)."""
         for kind in self.kinds:
             if kind.name in kinds and kind.one_of and number in kind.numbers:
                 other = next((n for n in kind.numbers if n != number and n in told), None)
                 if other is not None:
-                    return other
+                    return other, kind.name
         return None
 
     def asks_place(self, norm: str) -> bool:

@@ -77,8 +77,7 @@ class WeakSigns:
                    openers=doc.regex_list("bare_openers"),
                    deaths=doc.regex_list("bereaved"), deaths_unless=doc.regex_list("bereaved_unless"),
                    diagnosis=doc.regex_list("bereaved_diagnosis"),
-                   hang_ups=doc.regex_list("hang_ups") if doc.has("hang_ups") else (),
-                   closing_thanks=doc.regex_list("closing_thanks") if doc.has("closing_thanks") else ())
+                   hang_ups=doc.regex_list("hang_ups"), closing_thanks=doc.regex_list("closing_thanks"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""

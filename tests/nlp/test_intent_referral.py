@@ -108,6 +108,13 @@ def numbers(analyzer: Analyzer, text: str) -> list[str]:
         ("有个人天天在军港外面用长焦相机拍军舰", "12310"),
         ("网上有人出高价让我去拍部队营区的照片", "12310"),
         ("心理危机干预的电话是多少?", "12356"),
+        # the retired blind v18's missed numbers
+        ("我是外卖的刚送餐到那个小区看见十二楼窗户外面坐着一个人腿在外面晃我喊他他也不理", "119"),
+        ("楼上两口子天天半夜吵架今天更厉害了那个男的在喊要掐死她然后女的声音一下子就没了", "120"),
+        ("我在一家私立幼儿园当老师,园长说这学期效益不好,工资先发一半,剩下的年底看情况。", "12333"),
+        ("去年离职后做自由职业,给几家公司写稿,他们代扣了20%的税,我这种年底能退吗?", "12366"),
+        ("个体户定额税怎么核定?找哪里?", "12366"),
+        ("嗯你好我想问一下我们公司是小规模那税人今年那个六税两费减半还有没有", "12366"),
     ],
 )
 def test_referral_numbers(analyzer: Analyzer, text: str, number: str) -> None:
@@ -266,19 +273,6 @@ def test_pills_put_by_are_an_ambulance_only_once_swallowed(analyzer: Analyzer, t
 
 def test_income_named_in_a_compensation_question_is_no_tax_line(analyzer: Analyzer) -> None:
     assert "12366" not in numbers(analyzer, "拆迁补偿款是个人所得还是家庭共有的")
-
-
-@pytest.mark.parametrize(("text", "number"), [
-    # the retired blind v18's missed numbers
-    ("我是外卖的刚送餐到那个小区看见十二楼窗户外面坐着一个人腿在外面晃我喊他他也不理", "119"),
-    ("楼上两口子天天半夜吵架今天更厉害了那个男的在喊要掐死她然后女的声音一下子就没了", "120"),
-    ("我在一家私立幼儿园当老师,园长说这学期效益不好,工资先发一半,剩下的年底看情况。", "12333"),
-    ("去年离职后做自由职业,给几家公司写稿,他们代扣了20%的税,我这种年底能退吗?", "12366"),
-    ("个体户定额税怎么核定?找哪里?", "12366"),
-    ("嗯你好我想问一下我们公司是小规模那税人今年那个六税两费减半还有没有", "12366"),
-])
-def test_numbers_the_retired_v18_missed(analyzer: Analyzer, text: str, number: str) -> None:
-    assert number in numbers(analyzer, text)
 
 
 def test_a_window_cleaner_outside_a_balcony_is_no_fall(analyzer: Analyzer) -> None:
