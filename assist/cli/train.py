@@ -50,7 +50,10 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    help=f"of them, the first N (the rest from the end; default {QUERY_HEAD})")
     p.add_argument("--min-examples", type=int, default=5, help="fewest examples a label needs (default 5)")
     p.add_argument("--drop-rare", action="store_true", help="drop labels with too few examples instead of failing")
-    p.add_argument("--recall-target", type=float, default=0.98, help="critical recall to reach (default 0.98)")
+    p.add_argument("--recall-target", type=float, default=None,
+                   help="critical recall to reach on validation folds (default: the trainer's, in the model card)")
+    p.add_argument("--critical-precision-floor", type=float, default=None, metavar="P",
+                   help="... as long as the critical flags stay at least P precise (default: the trainer's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="also print the figures as one JSON object")
 

@@ -45,7 +45,11 @@ class TrainConfig:
     rule_weight: float = 0.5
     max_features: int = 12000
     min_df: int = 2
-    recall_target: float = 0.98
+    # critical recall to reach on validation folds, as long as the flags stay this precise (stop 23: from 0.98 with no
+    # floor; blind v19 and v20 each missed three or four callers the model scored just under its threshold, while
+    # their precision, 87–88%, stood well above the 80% required)
+    recall_target: float = 0.99
+    critical_precision_floor: float = 0.82
     confident_precision: float = 0.9  # the crisis card (not just a safety question) needs this precision
     # the model alone raises the crisis card on the first sign in a call only at this precision; below it,
     # with no earlier sign of danger in the call, it asks the safety question first (refine.apply)
@@ -176,9 +180,10 @@ def choose_policy(probs: npt.NDArray[np.float64], labels: Sequence[str], truth: 
 
 
 def choose_critical(truth: Sequence[bool], rules: Sequence[bool], probs: Sequence[float], sims: Sequence[float],
-                    target: float) -> tuple[float, float, float]:
+                    target: float, floor: float = 0.0) -> tuple[float, float, float]:
     """(model threshold, similarity threshold, use_rules): the OR of the nets with the best precision
-    among those reaching ``target`` recall, else the best recall.  The rules' own flag always stays in
+    among those reaching ``target`` recall, else the best recall; among those at least ``floor`` precise when any
+    is (recall is bought with precision only down to the floor).  The rules' own flag always stays in
     the OR (``use_rules`` 1): dropping it gained about one point of precision on validation folds,
     too little to give up a safety net for callers at risk."""
     p = np.array(probs)
@@ -200,8 +205,8 @@ def choose_critical(truth: Sequence[bool], rules: Sequence[bool], probs: Sequenc
                 recall = tp / positives
                 precision = tp / max(1, int(pred.sum()))
                 meets = recall >= target
-                key = (1.0, precision, recall, use_rules, tp_ + ts) if meets else \
-                    (0.0, recall, precision, use_rules, tp_ + ts)
+                key = (float(precision >= floor), 1.0, precision, recall, use_rules, tp_ + ts) if meets else \
+                    (float(precision >= floor), 0.0, recall, precision, use_rules, tp_ + ts)
                 if best is None or key > best:
                     best, choice = key, (float(tp_), float(ts), use_rules)
     return choice
@@ -312,7 +317,8 @@ def cross_validate(prep: Prepared, feats: RuleFeatures, cfg: TrainConfig, heads:
             probs = _softmax(oof[h, c][idx], temp)[:, 1].tolist()
             rule_crit = [prep.rules[i].critical for i in idx]
             y = [x == "true" for x in truth]
-            mt, st, ur = choose_critical(y, rule_crit, probs, sims[idx].tolist(), cfg.recall_target)
+            mt, st, ur = choose_critical(y, rule_crit, probs, sims[idx].tolist(), cfg.recall_target,
+                                         cfg.critical_precision_floor)
             mc = choose_confident(y, rule_crit, probs, mt, cfg.confident_precision)
             sure = choose_sure(y, probs, mc, cfg.sure_precision)
             rule = {"model_threshold": mt, "similarity_threshold": st, "use_rules": ur, "confident_threshold": mc}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -97,7 +98,12 @@ def train(args: argparse.Namespace) -> int:
         raise TrainDataError(f"{args.data[0]}: no head has two or more labels to learn")
     if len(examples) < args.folds * 2:
         raise TrainDataError(f"{args.data[0]}: {len(examples)} examples are too few for {args.folds}-fold validation")
-    cfg = TrainConfig(folds=args.folds, seed=args.seed, recall_target=args.recall_target, group_folds=args.group_folds)
+    cfg = TrainConfig(folds=args.folds, seed=args.seed, group_folds=args.group_folds)
+    # the critical tier's target and floor: the trainer's defaults unless given (one definition, TrainConfig)
+    if args.recall_target is not None:
+        cfg = dataclasses.replace(cfg, recall_target=args.recall_target)
+    if args.critical_precision_floor is not None:
+        cfg = dataclasses.replace(cfg, critical_precision_floor=args.critical_precision_floor)
     prep = prepare(examples, args.encoder, args.threads, not args.quiet, query_chars=args.query_chars,
                    query_head=args.query_head)
     intent = Analyzer.load(use_kb=False).intent
@@ -200,6 +206,7 @@ def _write(args: argparse.Namespace, prep: Prepared, cfg: TrainConfig, feats: Ru
         "train": {"folds": cfg.folds, "group_folds": cfg.group_folds,
                   "seed": cfg.seed, "c_grid": list(cfg.c_grid), "max_features": cfg.max_features,
                   "min_df": cfg.min_df, "recall_target": cfg.recall_target,
+                  "critical_precision_floor": cfg.critical_precision_floor,
                   "confident_precision": cfg.confident_precision, "sure_precision": cfg.sure_precision,
                   "banned_precision": cfg.banned_precision,
                   "referral_min_positives": cfg.referral_min_positives, "referral_precision": cfg.referral_precision,

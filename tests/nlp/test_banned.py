@@ -303,6 +303,10 @@ def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> Non
     "我保证今天就把您的工单转到区住建局,并标注加急",
     "我保证把您说的这几条一条不落地写上去写完我念一遍给您听",
     "这个问题我们早该想到的,非常抱歉",
+    # the retired v20's rule hedges, and look-alikes of its new warnings
+    "政策上写的是如果可能需要补充材料的话窗口会一次性告知您",
+    "按办事指南，不动产登记应该在受理后的法定时限内办结，具体天数以当地规定为准。",
+    "这个零件坏了整不好了得换新的", "是您先打的电话吗",
 ])
 def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: str) -> None:
     assert rules(banned, text) == [], text
@@ -314,6 +318,10 @@ def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: 
                                   "好的,地址我核对过了。其实这个问题您早该想到,房子是您自己选的。",
                                   "不过像您这样的电话,我一天要接几十个,真没什么新鲜的。",
                                   "这个事情不归阿拉管的侬到别的地方去问",
-                                  "工单也提交了回头差不多就给您修了", "您这个诉求挺合理的,十有八九能批,等着就行。"])
+                                  "工单也提交了回头差不多就给您修了", "您这个诉求挺合理的,十有八九能批,等着就行。",
+                                  # the retired v20's missed warnings
+                                  "迭个事体我也勿晓得。", "整不好这两天就给你办利索了",
+                                  "您好，很理解您和邻居之间的矛盾。不过这属于你们邻里之间的私人恩怨，政府不掺和。",
+                                  "投诉我已经受理了，编号稍后发您。不过说句实在话，是您先骂人家保安的，人家回嘴也正常。"])
 def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
     assert rules(banned, text), text

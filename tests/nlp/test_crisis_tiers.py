@@ -10,7 +10,7 @@ from assist.nlp.data import DataError
 from assist.nlp.learned import decide_critical
 from assist.nlp.referral import ReferralTable
 from assist.nlp.traindata import Head, TrainDataError, read_examples
-from assist.nlp.trainer import choose_confident
+from assist.nlp.trainer import choose_confident, choose_critical
 
 RULE = {"model_threshold": 0.15, "similarity_threshold": 0.05, "use_rules": 1.0, "confident_threshold": 0.6}
 TABLE = Path(__file__).resolve().parents[2] / "assist" / "nlp" / "data" / "referrals.toml"
@@ -46,6 +46,22 @@ def test_the_confident_tier_is_chosen_for_precision_on_validation() -> None:
     assert 0.65 < mc <= 0.7 and sum(o and t for o, t in zip(own, right, strict=True)) == sum(own) == 3
     # no threshold reaches the precision: nothing but the rules raises the card
     assert choose_confident(truth, [False] * 20, [0.5] * 20, 0.2, 0.99) == 2.0
+
+
+def test_recall_is_bought_with_precision_only_down_to_the_floor() -> None:
+    """Ten callers at risk the model scores 0.9 … 0.1, ten calm ones at 0.35 and twenty at 0.01: the last two at
+    risk cost the ten calm ones at 0.35.  Without a floor, the 99% target takes them all (precision 50%); a floor of
+    80% stops at 80% recall; a target already reached above the floor keeps its best precision."""
+    truth = [True] * 10 + [False] * 30
+    probs = [0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.2, 0.1] + [0.35] * 10 + [0.01] * 20
+    rules, sims = [False] * 40, [0.0] * 40
+    mt, _, _ = choose_critical(truth, rules, probs, sims, 0.99)
+    assert mt <= 0.1  # every caller at risk flagged, and the calm ones with them
+    mt, _, _ = choose_critical(truth, rules, probs, sims, 0.99, 0.8)
+    flagged = [p >= mt for p in probs]
+    assert flagged[:8] == [True] * 8 and not any(flagged[8:])  # 8 of 10 at 100%: the floor holds
+    mt, _, _ = choose_critical(truth, rules, probs, sims, 0.8, 0.8)
+    assert not any(p >= mt for p in probs[8:])
 
 
 def test_imprecise_rules_do_not_cap_the_models_confident_tier() -> None:

@@ -292,3 +292,46 @@ def test_the_callers_at_risk_the_retired_v19_missed(analyzer: Analyzer, text: st
 
 def test_an_open_flame_named_in_advice_is_no_fire(analyzer: Analyzer) -> None:
     assert not analyzer.analyze("caller", "燃气灶点火的时候旁边不要使用明火吗").critical
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the retired blind v20's four callers at risk the engine missed
+    ("燃气公司上周来查过说没事,可我家厨房还是一股味,比上周重多了,我老公正准备开火做饭。", {"119"}),
+    ("公交司机跟你们反映一下:有位老太太坐了三圈了,问她去哪说不清,只说要找“老三”,身上也没有联系卡。", {"110"}),
+    ("我跟你讲你们这个低保审了半年都不给批我也不指望了手上划了好几道了血也止不住你们爱批不批吧", {"120", "12356"}),
+    ("我就问一句,小区保安有没有权力打业主?我爸现在被三个保安按在地上打,到现在都没放开!", {"110", "120"}),
+    # and the numbers it missed beside them
+    ("我是外卖员,路过一家快餐店后厨,油锅着起来了,火窜到排烟管道上去了,里面还有人。", {"119", "120"}),
+    ("人民路和解放路口有根电线被风刮断了,一头掉在积水里冒火花,放学的孩子马上要从这儿过。", {"110", "95598"}),
+    ("前夫在我家楼下蹲了两个小时了,刚发短信说今晚不让他见孩子就让我全家好看,他车里好像放着铁棍。", {"110", "12338"}),
+    ("邻居家门口燃气表那块味道很大,他家老两口都在家,敲门半天没人应。", {"119", "120"}),
+    ("孩子把自己锁在车里了,钥匙也在里面,今天35度,他才两岁,已经哭得没声了!", {"119", "120"}),
+    ("山里下暴雨,我们五个人徒步被困在溪对岸,水涨得特别快,有个人脚还扭了。", {"119", "120"}),
+    ("我跟你讲我闺女在学校被几个人堵在厕所里了嗯她刚给我发消息说他们拿打火机烧她头发", {"110", "12355"}),
+])
+def test_the_callers_at_risk_the_retired_v20_missed(analyzer: Analyzer, text: str, expected: set[str]) -> None:
+    a = analyzer.analyze("caller", text)
+    assert a.critical and expected <= set(numbers(analyzer, text)), text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("手机被骗子远程控制转走了两万,警已经报了,后面该怎么办我完全没主意。", "96110"),
+    ("我是三年级班主任,班里一个孩子刚跟我说,他爸讲今天放学回家要“打死他”,孩子胳膊上全是烟头烫的疤。", "12338"),
+    ("喂你好我一个人带娃孩子他爸不给抚养费我想打官司又请不起律师", "12338"),
+    ("那个我是残疾人嗯想找个工作一直找不到有没有什么就业帮扶", "12333"),
+    ("嗯那个我家孩子在学校被同学孤立了天天不想去上学我不知道咋跟老师开口", "12355"),
+])
+def test_the_ordinary_numbers_the_retired_v20_missed(analyzer: Analyzer, text: str, expected: str) -> None:
+    assert expected in numbers(analyzer, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "上周我被保安按在地上打过一次,现在想问问怎么投诉物业",  # a beating told as past
+    "上周刮台风电线被吹断,供电所半夜就来抢修了,现在一切正常,我要表扬供电所的师傅们。",
+    "我家孩子手上划了一道口子,贴了创可贴",
+    "孩子上学期在学校被同学堵在厕所里打过一次学校处理了现在想转学", "我家燃气灶没什么味道就是打不着火",
+    "我车里放着一把砍刀是切西瓜用的",
+])
+def test_look_alikes_of_the_retired_v20_rules(analyzer: Analyzer, text: str) -> None:
+    a = analyzer.analyze("caller", text)
+    assert not a.critical and "95598" not in numbers(analyzer, text), text
