@@ -5,7 +5,10 @@ expressions and exclusion contexts) and finds all of them in one pass:
 
 * literal phrases: a first-character index + per-length dictionary look-up at
   each position (an Aho-Corasick-like scan, overlapping hits included);
-* patterns: each entry's regular expressions (few; compiled at load);
+* patterns: each entry's regular expressions (few; compiled at load); a pattern with a group named ``hit``
+  (``(?P<hit>…)``) reports that group as its hit, the words before it deciding only whether it matches (the
+  clause before a beating may not be past or told: the hit stays the beating, so the timing rules and the
+  evidence marks read it as said);
 * ``not_in``: a hit is dropped when it lies inside one of the entry's
   exclusion contexts (``跳楼`` inside ``跳楼价``);
 * ``fuzzy`` entries are also matched through pinyin (``PinyinFuzzy``), which
@@ -34,6 +37,9 @@ class Entry(Generic[K]):
     patterns: tuple[re.Pattern[str], ...] = ()
     not_in: tuple[str, ...] = ()
     fuzzy: bool = False
+
+
+HIT_GROUP = "hit"  # a pattern's group reported as its hit (the module docstring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +91,13 @@ class PhraseMatcher(Generic[K]):
                         raw.extend((e, i, i + length, False) for e in ix)
         for e in self._patterned:
             for pattern in self.entries[e].patterns:
+                hit = HIT_GROUP if HIT_GROUP in pattern.groupindex else 0
                 for m in pattern.finditer(text):
-                    if m.end() > m.start():
-                        raw.append((e, m.start(), m.end(), False))
+                    start, end = m.span(hit)
+                    if start < 0:  # the group did not take part: the whole match is the hit
+                        start, end = m.span()
+                    if end > start:
+                        raw.append((e, start, end, False))
         if self._fuzzy is not None:
             exact = {(e, s) for e, s, _, _ in raw}
             for e, s, end in self._fuzzy.find(text):

@@ -371,6 +371,11 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
             flagged = False
     critical = flagged and confident
     safety_check = flagged and not confident
+    if critical and fields["intent"] != Category.HELP.value:
+        # a caller at risk is 求助 whatever form the words take (docs/labelling.md): a red crisis card beside 咨询 or
+        # 投诉举报 contradicts itself (the retired blind v20: 16 of its 44 category errors were callers at risk the
+        # crisis card had caught, asked as a question or told as a complaint)
+        fields["intent"] = Category.HELP.value
     kind = _kind(result, 0.0 if critical else KIND_QUESTION) if flagged else None
     if floor:
         kind = SELF_HARM  # farewell and despair are words of self-harm; without a cue the general question (below)

@@ -307,6 +307,15 @@ def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> Non
     "政策上写的是如果可能需要补充材料的话窗口会一次性告知您",
     "按办事指南，不动产登记应该在受理后的法定时限内办结，具体天数以当地规定为准。",
     "这个零件坏了整不好了得换新的", "是您先打的电话吗",
+    # the review of stop 23
+    "您这个房子漏水,不赶紧修整不好会越来越严重", "这个表格您自己填整不好会被退回,我帮您填",
+    "您这个燃气灶整不好就会漏气,先关阀门", "您这个事要是材料不全整不好就会被驳回,我先帮您核对一下",
+    "侬勿晓得伐,这个政策上个月改了,我讲给侬听", "您讲的侬勿晓得个事体我来解释一下", "勿清爽的地方我帮侬问清楚再回复侬",
+    "我勿清楚侬讲的是哪个小区,侬再讲一遍好伐", "政府不插手企业的定价,但价格违法的话我们可以转市场监管",
+    "您说政府不管这事,其实不是的,我们这就帮您转办", "政府不管这个说法是不对的", "政府不掺和是不对的,我帮您反映上去",
+    "监控显示是您先动手的吗?我帮您核实一下", "是您先吵起来的还是对方", "是你先打人的还是他先打你",
+    "是您先动手的话,可能要承担一定责任,但我们还是会转给派出所", "您当时骂回去也正常,换谁都会生气",
+    "他那样说您,您回嘴也正常,我理解",
 ])
 def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: str) -> None:
     assert rules(banned, text) == [], text
@@ -322,6 +331,11 @@ def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: 
                                   # the retired v20's missed warnings
                                   "迭个事体我也勿晓得。", "整不好这两天就给你办利索了",
                                   "您好，很理解您和邻居之间的矛盾。不过这属于你们邻里之间的私人恩怨，政府不掺和。",
-                                  "投诉我已经受理了，编号稍后发您。不过说句实在话，是您先骂人家保安的，人家回嘴也正常。"])
+                                  "投诉我已经受理了，编号稍后发您。不过说句实在话，是您先骂人家保安的，人家回嘴也正常。",
+                                  # the review of stop 23: the operator's own hedge after a document is still one
+                                  "规定上写着应该会给您退的", "文件上写的是大概下个月能发",
+                                  "政策里写的是估计年底前能办好",
+                                  "按指南来说可能下个月就能拿到钱", "这个阿拉弗晓得", "您先骂的他,他骂回来很正常",
+                                  "他骂你那也是正常的"])
 def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
     assert rules(banned, text), text

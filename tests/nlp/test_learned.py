@@ -125,3 +125,18 @@ def test_the_engine_caps_numpy_blas_at_one_thread() -> None:
         LearnedEngine.load()
         blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
         assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
+def test_a_crisis_card_is_always_a_call_for_help(analyzer: Analyzer) -> None:
+    """The retired blind v20: callers at risk the card caught, asked as a question or told as a complaint, kept the
+    model's 咨询 / 投诉举报 beside the red card."""
+    asked = analyzer.analyze("caller", "请问电梯维保单位电话多少?")
+    model = _result(p=0.9, confident=True, kind="被困", kind_p=0.9)
+    model.heads[Head.CATEGORY] = HeadPrediction("咨询", 0.95, "咨询", "model")
+    card = refine_apply(analyzer, asked, Refinement(model, None), None, None)
+    assert card.critical and card.intent == "求助"
+    # below the card (the safety question), the category stays the model's
+    model = _result(p=0.3, confident=False, kind="被困", kind_p=0.9)
+    model.heads[Head.CATEGORY] = HeadPrediction("咨询", 0.95, "咨询", "model")
+    question = refine_apply(analyzer, asked, Refinement(model, None), None, None)
+    assert not question.critical and question.safety_question is not None and question.intent == "咨询"
