@@ -61,6 +61,8 @@ class CallCards:
         the call is in crisis.  Returns the cards that retire now."""
         retired: list[LiveCard] = []
         for card in list(self.cards.values()):
+            if card.kind == PromptKind.SAFETY:
+                continue  # the standing safety question settles on its own terms (LiveAssist._settled_safety)
             found = numbers if card.kind == PromptKind.REFERRAL else answers
             if card.kind == PromptKind.REFERRAL and keep and card.key in keep:
                 continue

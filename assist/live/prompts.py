@@ -28,7 +28,7 @@ from assist.live.alerts import CallAlerts
 from assist.live.call_context import CallDepartmentView
 from assist.live.call_level import CallLevel, distinct
 from assist.live.card_build import found_span, heard_span, lapse_card, steady_on_partial
-from assist.live.card_life import KB_STRONG, CallCards, LiveCard
+from assist.live.card_life import KB_STRONG, RETIRE_AFTER, CallCards, LiveCard
 from assist.live.crisis import CrisisReading, KindCard, read
 from assist.live.echo import SuggestedLines
 from assist.live.engine import LearnedAnalyzer, ScriptedEngine, TextAnalyzer
@@ -418,12 +418,12 @@ class LiveAssist:
                                             None, passing=False))
             elif kind == PromptKind.BANNED:
                 self.warnings += 1
-            elif kind == PromptKind.SAFETY:  # the newest question stands until the caller's next final
+            elif kind == PromptKind.SAFETY:  # the newest question replaces the one standing
                 out.extend(self._retire(self._standing_safety(), t))
                 self.cards.keep(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, "safety", card.data,
-                                         None))
+                                         None, passing=False))
         if r is not None and role.is_caller and (PromptKind.SAFETY, "0") not in utt.cards:
-            out.extend(self._retire(self._standing_safety(), t))  # answered, or the caller moved on
+            out.extend(self._retire(self._settled_safety(t, r), t))
         if r is not None and role.is_caller:
             numbers = {x.number for x in r.referrals}
             answers = {k.id for k in r.knowledge}
@@ -468,6 +468,21 @@ class LiveAssist:
 
     def _standing_safety(self) -> list[LiveCard]:
         return [c for c in self.cards.of_kind(PromptKind.SAFETY) if self.cards.drop(c.prompt_id) is not None]
+
+    def _settled_safety(self, t: Transcript, r: Analysis) -> list[LiveCard]:
+        """The standing safety question after a caller final with no sign of its own: it retires when the final
+        answers it (the operator asked since it came up), denies the danger, or is the ``RETIRE_AFTER``-th caller
+        final it stood through unasked (the caller moved on); until then it stays, so a question the operator has
+        not yet reached is not taken away while the caller goes on (new-user trial 11: withdrawn on 怕等不了那么久,
+        as a domestic-violence danger grew, 12 s before the crisis card)."""
+        denied = self._denied(t, r)
+        settled: list[LiveCard] = []
+        for card in self.cards.of_kind(PromptKind.SAFETY):
+            card.unsupported += 1
+            asked = self._context is not None and self._context.asked_since(card.utterance_id)
+            if (denied or asked or card.unsupported >= RETIRE_AFTER) and self.cards.drop(card.prompt_id):
+                settled.append(card)
+        return settled
 
     def _retire(self, cards: list[LiveCard], t: Transcript) -> list[Event]:
         """Withdraw cards of earlier utterances (at the audio time of ``t``)."""

@@ -128,6 +128,10 @@ class CallContext:
         self._asked = frozenset(self._records)
         self._question, self._danger_question, self._explicit = True, danger, explicit
 
+    def asked_since(self, utterance_id: str) -> bool:
+        """The operator's last safety question came after utterance ``utterance_id``."""
+        return utterance_id in self._asked
+
     @property
     def asked_about_danger(self) -> bool:
         """The operator's last safety question was one whose yes means danger."""

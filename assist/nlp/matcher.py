@@ -94,7 +94,7 @@ class PhraseMatcher(Generic[K]):
                 hit = HIT_GROUP if HIT_GROUP in pattern.groupindex else 0
                 for m in pattern.finditer(text):
                     start, end = m.span(hit)
-                    if start < 0:  # the group did not take part: the whole match is the hit
+                    if start >= end:  # the group did not take part or took nothing: the whole match is the hit
                         start, end = m.span()
                     if end > start:
                         raw.append((e, start, end, False))

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from assist.live.prompts import LiveAssist
+from assist.nlp.analysis import UtteranceRecord
 from assist.nlp.analyzer import Analysis, CallContext, EmotionReading
 from assist.nlp.banned import BannedHit
 from assist.nlp.normalize import Normalized
@@ -26,6 +27,10 @@ class ScriptedAnalyzer:
         self, role: Role, text: str, context: CallContext | None = None, *, utterance_id: str | None = None
     ) -> Analysis:
         self.calls.append((role, text))
+        if context is not None and role == Role.AGENT and "安全吗" in text:
+            context.safety_asked()  # as the real analyzer records the operator's safety question
+        if context is not None and role == Role.CALLER and utterance_id is not None:
+            context.record(UtteranceRecord("平静", 0.0, (), None, None, False), utterance_id)  # ... and the caller's
         norm = Normalized(text, text, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
         out = Analysis(role=Role(role), text=text, normalized=norm, emotion=EmotionReading(Emotion.CALM, 0.0))
         for key, fields in self.rules.items():
@@ -129,11 +134,23 @@ def test_a_weak_sign_of_risk_asks_a_safety_question_without_crisis_mode() -> Non
 
 def test_the_safety_question_is_withdrawn_when_the_caller_answers_calmly() -> None:
     weak = {"safety_question": "您现在安全吗?", "critical_reason": "可能有生命安全风险(模型判断)"}
-    la = LiveAssist("c1", "a1", ScriptedAnalyzer({"堵得慌": weak}))
+    la = LiveAssist("c1", "a1", ScriptedAnalyzer({"堵得慌": weak}), context_factory=CallContext)
     [card] = prompts(la.on_transcript(t("caller", "caller-0", "我 心里 堵得慌", final=True)), "safety")
+    la.on_transcript(t("agent", "agent-0", "冒昧 问 一句 您 现在 安全吗", final=True))
     # a partial of the answer changes nothing; its final withdraws the question
     assert prompts(la.on_transcript(t("caller", "caller-1", "没有 没有")), "safety") == []
     [gone] = prompts(la.on_transcript(t("caller", "caller-1", "没有 没有 我 挺好 的", final=True)), "safety")
+    assert gone.action == "withdraw" and gone.prompt_id == card.prompt_id
+
+
+def test_an_unasked_safety_question_stands_while_the_caller_goes_on() -> None:
+    """New-user trial 11: the amber question went as the caller went on (怕等不了那么久), 12 s before the red card.
+    It stands through the caller's next final while the operator has not asked it, and goes on the second."""
+    weak = {"safety_question": "您现在安全吗?", "critical_reason": "可能有生命安全风险(模型判断)"}
+    la = LiveAssist("c1", "a1", ScriptedAnalyzer({"堵得慌": weak}), context_factory=CallContext)
+    [card] = prompts(la.on_transcript(t("caller", "caller-0", "我 心里 堵得慌", final=True)), "safety")
+    assert prompts(la.on_transcript(t("caller", "caller-1", "我 怕 等不了 那么 久", final=True)), "safety") == []
+    [gone] = prompts(la.on_transcript(t("caller", "caller-2", "那 我 先 挂 了", final=True)), "safety")
     assert gone.action == "withdraw" and gone.prompt_id == card.prompt_id
 
 

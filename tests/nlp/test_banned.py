@@ -316,6 +316,14 @@ def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> Non
     "监控显示是您先动手的吗?我帮您核实一下", "是您先吵起来的还是对方", "是你先打人的还是他先打你",
     "是您先动手的话,可能要承担一定责任,但我们还是会转给派出所", "您当时骂回去也正常,换谁都会生气",
     "他那样说您,您回嘴也正常,我理解",
+    # the second review of stop 23
+    "我勿晓得,我帮侬查一查", "这个我勿清爽,我帮侬问问相关部门", "这种情况整不好会罚款,您要注意",
+    "整不好会下雨,您带把伞",
+    "这个房子整不好就塌了,您赶紧搬", "整不好就会影响征信您尽快处理", "一般来说,整不好明天就停水了,您提前储水",
+    "这不是私人恩怨,是违法行为,我给您转派出所", "私人恩怨也可以申请人民调解我给您登记", "我们这边是私人恩怨调解中心吗",
+    "不是政府不管这事,是需要走法定程序", "并不是政府不插手,而是要依法办理", "不是您先动手的,对方也有责任",
+    "监控显示不是您先动手", "据对方说是您先动手我们会去核实", "物业那边说是您先骂的人我们会再了解一下情况",
+    "对方说是您先骂的,您看是这样吗",
 ])
 def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: str) -> None:
     assert rules(banned, text) == [], text
@@ -336,6 +344,7 @@ def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: 
                                   "规定上写着应该会给您退的", "文件上写的是大概下个月能发",
                                   "政策里写的是估计年底前能办好",
                                   "按指南来说可能下个月就能拿到钱", "这个阿拉弗晓得", "您先骂的他,他骂回来很正常",
-                                  "他骂你那也是正常的"])
+                                  "他骂你那也是正常的", "这种事政府不管", "政府管不了这个",
+                                  "应该不会超过法定时限明天就能办好"])
 def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
     assert rules(banned, text), text

@@ -444,3 +444,81 @@ def test_wordings_the_new_patterns_first_missed(analyzer: Analyzer, text: str, e
 ])
 def test_numbers_the_new_patterns_first_missed(analyzer: Analyzer, text: str, number: str) -> None:
     assert number in numbers(analyzer, text), text
+
+
+
+# The second review of stop 23 (after the first review's fixes): its probes.
+@pytest.mark.parametrize("text", [
+    "上次报过警没用他们又把我爸按在地上打",
+    "以前也投诉过物业没用今天保安又把我爸按在地上打",
+    "他上个月按在地上打过我今天又按在地上打",
+    "那几个人把我爸摁倒了 拳打脚踢的",
+    "他把我按在床上打",
+    "前夫今天又来了说要是今晚不让他见孩子就让我全家好看",
+    "前夫说如果不让见孩子就让我好看",
+    "他说要是不给钱就弄死我",
+    "孩子还在车里车门锁了外面快四十度了",
+    "娃在车里锁着呢天太热了",
+    "我奶奶出门了打电话问她在哪她说不知道",
+    "我妈一个人出去了打电话问她在哪她说不清楚周围都是楼",
+    "有个老人问他在哪儿住他说记不清了",
+    "血怎么都止不住",
+    "电线断了 掉在路上 还有孩子在旁边玩",
+    "我爸现在被三个保安按在地上打之前就打过一次",
+    "我跟你讲你们这个低保审了半年都不给批我也不指望了手上划了好几道了血也止不住你们爱批不批吧",
+])
+def test_callers_at_risk_the_second_review_found_missed(analyzer: Analyzer, text: str) -> None:
+    assert analyzer.analyze("caller", text).critical, text
+
+
+@pytest.mark.parametrize("text", [
+    "护士按着孩子打针",
+    "妈妈按着孩子打疫苗",
+    "昨天我被保安按在地上打了现在还疼",
+    "上周城管把我按在地上打现在我要讨个说法",
+    "前两天我老公被几个人按在地上打 现在住院了",
+    "我哥前年被人按在地上打到现在还有后遗症",
+    "我被城管按在地上打了一顿 这事你们管不管 已经一个礼拜了",
+    "那个保安把人按着打,昨天的事",
+    "听说隔壁小区保安把业主按在地上打",
+    "我看新闻说有个人被按在地上打这种事谁管",
+    "我儿子被人打了现在还在打吊针",
+    "我儿子被人打了现在还在打点滴",
+    "我儿子被人打了现在还在打官司",
+    "我儿子被老师打了现在还在打电话跟我哭",
+    "我在学校被人打了现在还在打游戏的同学都笑我",
+    "我老公说今天晚上回来收拾你们家那个厨房",
+    "男人今天非要收拾他那个破车",
+    "他爸说晚上回来收拾他的玩具",
+    "前夫今晚来接孩子说要收拾孩子的房间",
+    "孩子他爸说今天晚上回来打死他那只狗",
+    "我不小心划了自己一下",
+    "他用刀划了自己一下不小心的",
+    "划了自己一下纸划的",
+    "我割了自己一刀割破手指了切菜的时候",
+    "他拿打火机烧他的作业本",
+    "他用烟头烫我们家沙发",
+    "我们被一群记者围在楼道里",
+    "孩子被他们几个关在宿舍门外了",
+    "去年着火的时候老人还在屋里 现在消防通道还是堵着",
+    "我们被困在这个项目里了我脚都扭了",
+    "以前燃气味道很大现在换了新管子没味了",
+])
+def test_everyday_callers_the_second_review_found_flagged(analyzer: Analyzer, text: str) -> None:
+    assert not analyzer.analyze("caller", text).critical, text
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("手机充电线断了", "95598"), ("电动车充电线掉地上了", "95598"), ("公司IT客服用远程控制帮我装软件", "96110"),
+    ("屏幕共享功能要钱吗", "96110"), ("孩子在学校宿舍下水道被堵了", "12355"), ("宿舍被烧了个洞 电热毯", "12355"),
+    ("孩子在学校被打了一针过敏了", "12355"), ("前夫在楼下堵车了要晚点来接孩子", "12338"),
+    ("他抽烟不小心烟头烫了我一下", "12338"), ("烟头烫了他的衣服", "12338"), ("我是孩子爸爸 孩子妈不出抚养费", "12338"),
+    ("前妻不给抚养费怎么办", "12338"), ("单位门口热死人了没遮阳棚", "12333"),
+])
+def test_numbers_the_second_review_found_wrong(analyzer: Analyzer, text: str, number: str) -> None:
+    assert number not in numbers(analyzer, text), text
+
+
+def test_numbers_the_second_review_found_missing(analyzer: Analyzer) -> None:
+    assert "110" in numbers(analyzer, "手机被骗子远程控制转走了两万")
+    assert "110" in numbers(analyzer, "我前男友天天在我单位门口堵我")

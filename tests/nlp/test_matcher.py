@@ -23,3 +23,9 @@ def test_the_timing_rules_read_a_tight_hit() -> None:
     an = Analyzer.load(learned=False)
     assert not an.analyze("caller", "昨天我被困在电梯里半小时,后来消防把我救出来了,没受伤。我要投诉维保公司").critical
     assert an.analyze("caller", "我被困在电梯里半小时了,喊了没人应").critical
+
+
+def test_an_empty_hit_group_falls_back_to_the_whole_match() -> None:
+    """The second review of stop 23: (?P<hit>x*)abc on abc took nothing and the match was lost."""
+    matcher = PhraseMatcher([Entry("k", patterns=(re.compile(r"(?P<hit>x*)abc"),))])
+    assert [(h.start, h.end) for h in matcher.find("abc")] == [(0, 3)]
