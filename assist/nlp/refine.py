@@ -58,7 +58,7 @@ VIOLENCE, THREAT = "暴力", "扬言伤人"  # a victim of violence; the caller 
 # is this sure; otherwise the general one (冒昧问一句:您现在安全吗?): an angry caller is not asked about
 # self-harm on a guess
 KIND_QUESTION = 0.9
-EMOTION_DOUBT = 0.4  # a learned emotion below this probability ...
+EMOTION_DOUBT = 0.5  # a learned emotion below this probability (less than even odds; 0.4 until stop 23) ...
 EMOTION_WORDS = 0.6  # ... does not overturn the rules' reading of explicit words at least this strong
 DESPAIR_READ = 0.5  # the model's 绝望 keeps a weak sign hard (never soft) from this probability
 
