@@ -324,6 +324,11 @@ def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> Non
     "不是政府不管这事,是需要走法定程序", "并不是政府不插手,而是要依法办理", "不是您先动手的,对方也有责任",
     "监控显示不是您先动手", "据对方说是您先动手我们会去核实", "物业那边说是您先骂的人我们会再了解一下情况",
     "对方说是您先骂的,您看是这样吗",
+    # the retired v21's false warnings
+    "区教育局之前回复的原话是入学名单可能要到八月中旬才公布我把这个答复念给您听您看还有什么疑问",
+    "这条公交线路调整的原因我这里没有资料，我不清楚具体的考虑，不过我可以把您的意见作为建议转给市交通运输局",
+    "您别怕电梯是有防坠装置的您按一下轿厢里的警铃不要扒门我这边已经通知幺幺九和物业了您告诉我是几号楼几单元",
+    "丧葬补助的申请我一项项跟您说，您记不住也没关系，我等下把清单发给您",
 ])
 def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: str) -> None:
     assert rules(banned, text) == [], text
@@ -345,6 +350,10 @@ def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: 
                                   "政策里写的是估计年底前能办好",
                                   "按指南来说可能下个月就能拿到钱", "这个阿拉弗晓得", "您先骂的他,他骂回来很正常",
                                   "他骂你那也是正常的", "这种事政府不管", "政府管不了这个",
-                                  "应该不会超过法定时限明天就能办好"])
+                                  "应该不会超过法定时限明天就能办好",
+                                  # the retired v21's missed warnings
+                                  "这个事情我已经跟他们说了他们说会处理的应该没啥大问题吧",
+                                  "您上次来电说的是二楼,这次又说三楼,您自己都记不清还说我们派错了",
+                                  "这事儿跑不了下礼拜您就能搬进新房了我说的", "您别怕,有什么好怕的"])
 def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
     assert rules(banned, text), text
