@@ -354,6 +354,7 @@ def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: 
                                   # the retired v21's missed warnings
                                   "这个事情我已经跟他们说了他们说会处理的应该没啥大问题吧",
                                   "您上次来电说的是二楼,这次又说三楼,您自己都记不清还说我们派错了",
-                                  "这事儿跑不了下礼拜您就能搬进新房了我说的", "您别怕,有什么好怕的"])
+                                  "这事儿跑不了下礼拜您就能搬进新房了我说的", "您别怕,有什么好怕的",
+                                  "我刚才不是说了吗具体额度你得问公积金中心"])  # new-user trial 12
 def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
     assert rules(banned, text), text

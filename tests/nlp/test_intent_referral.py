@@ -512,3 +512,13 @@ def test_callers_at_risk_the_second_review_found_missed(analyzer: Analyzer, text
 def test_numbers_the_second_review_found_missing(analyzer: Analyzer) -> None:
     assert "110" in numbers(analyzer, "手机被骗子远程控制转走了两万")
     assert "110" in numbers(analyzer, "我前男友天天在我单位门口堵我")
+
+
+@pytest.mark.parametrize("text", [
+    "我是地下车库的保安有辆车一晚上没熄火还冒烟车里有个人我敲窗他没反应",
+    "我同事刚才过去看了一下现在头晕想吐那辆车发动机一直开着",
+])
+def test_a_car_running_with_people_silent_or_dizzy_is_an_ambulance(analyzer: Analyzer, text: str) -> None:
+    """New-user trial 12: a guard's car running all night in the garage got a fire card and fire steps."""
+    assert analyzer.analyze("caller", text).critical and "120" in numbers(analyzer, text), text
+    assert not analyzer.analyze("caller", "我车没熄火就下去买了瓶水").critical

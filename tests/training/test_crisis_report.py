@@ -223,3 +223,18 @@ def test_a_vague_promise_beside_real_empathy_keeps_the_credit() -> None:
     assert any("估计" in b.words for b in report.banned)
     first = report.empathy.steps[0]
     assert first.done and first.time == 4.5
+
+
+def test_asking_for_the_home_address_asks_where() -> None:
+    """New-user trial 12: 老人的具体住址是哪里 was not credited as 询问位置."""
+    rules = CrisisRules.load()
+    assert rules.asks_place("老人的具体住址是哪里") and rules.asks_place("您把她的住址告诉我")
+    assert not rules.asks_place("好的我帮您登记")
+
+
+def test_sending_the_reporter_to_the_property_manager_is_routine_handling() -> None:
+    """New-user trial 12: 建议您先联系物业查一下车主的电话, a man unconscious in a running car, was no 处置提醒."""
+    rules = CrisisRules.load()
+    assert rules.routine is not None
+    assert any(p.search("这个情况建议您先联系物业查一下车主的电话") for p in rules.routine.patterns)
+    assert not any(p.search("建议您联系物业开门同时拨打120") for p in rules.routine.patterns)
