@@ -421,7 +421,7 @@ class LiveAssist:
             elif kind == PromptKind.SAFETY:  # the newest question replaces the one standing
                 out.extend(self._retire(self._standing_safety(), t))
                 self.cards.keep(LiveCard(card.prompt_id, t.utterance_id, Role(t.role), kind, "safety", card.data,
-                                         None, passing=False))
+                                         None))
         if r is not None and role.is_caller and (PromptKind.SAFETY, "0") not in utt.cards:
             out.extend(self._retire(self._settled_safety(t, r), t))
         if r is not None and role.is_caller:

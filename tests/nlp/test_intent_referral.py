@@ -471,6 +471,24 @@ def test_numbers_the_new_patterns_must_not_give(analyzer: Analyzer, text: str, n
     ("火很大,屋里有人在睡觉", {"119", "120"}), ("那家店着火了,里面还有人没出来", {"119", "120"}),
     ("火很大他家老人还在屋里", {"119", "120"}), ("困在山上了,天黑了,有个同伴崴了脚", {"119", "120"}),
     ("孩子他爸说回来打死他", {"110", "12338"}), ("我孩子在学校被人打了现在还在打", {"110"}),
+    # the second review (after the first review's fixes)
+    ("上次报过警没用他们又把我爸按在地上打", {"110", "120"}),
+    ("以前也投诉过物业没用今天保安又把我爸按在地上打", {"110", "120"}),
+    ("他上个月按在地上打过我今天又按在地上打", {"110", "120"}),
+    ("那几个人把我爸摁倒了 拳打脚踢的", {"110", "120"}),
+    ("他把我按在床上打", {"110", "120"}),
+    ("前夫今天又来了说要是今晚不让他见孩子就让我全家好看", {"110", "12338"}),
+    ("前夫说如果不让见孩子就让我好看", {"110", "12338"}),
+    ("他说要是不给钱就弄死我", {"110"}),
+    ("孩子还在车里车门锁了外面快四十度了", {"119", "120"}),
+    ("娃在车里锁着呢天太热了", {"119", "120"}),
+    ("我奶奶出门了打电话问她在哪她说不知道", {"110"}),
+    ("我妈一个人出去了打电话问她在哪她说不清楚周围都是楼", {"110"}),
+    ("有个老人问他在哪儿住他说记不清了", {"110"}),
+    ("血怎么都止不住", {"120"}),
+    ("电线断了 掉在路上 还有孩子在旁边玩", {"110", "95598"}),
+    ("我爸现在被三个保安按在地上打之前就打过一次", {"110", "120"}),
+    ("我跟你讲你们这个低保审了半年都不给批我也不指望了手上划了好几道了血也止不住你们爱批不批吧", {"120", "12356"}),
 ])
 def test_wordings_the_new_patterns_first_missed(analyzer: Analyzer, text: str, expected: set[str]) -> None:
     assert analyzer.analyze("caller", text).critical and expected <= set(numbers(analyzer, text)), text
@@ -484,29 +502,6 @@ def test_numbers_the_new_patterns_first_missed(analyzer: Analyzer, text: str, nu
     assert number in numbers(analyzer, text), text
 
 
-
-# The second review of stop 23 (after the first review's fixes): its probes.
-@pytest.mark.parametrize("text", [
-    "上次报过警没用他们又把我爸按在地上打",
-    "以前也投诉过物业没用今天保安又把我爸按在地上打",
-    "他上个月按在地上打过我今天又按在地上打",
-    "那几个人把我爸摁倒了 拳打脚踢的",
-    "他把我按在床上打",
-    "前夫今天又来了说要是今晚不让他见孩子就让我全家好看",
-    "前夫说如果不让见孩子就让我好看",
-    "他说要是不给钱就弄死我",
-    "孩子还在车里车门锁了外面快四十度了",
-    "娃在车里锁着呢天太热了",
-    "我奶奶出门了打电话问她在哪她说不知道",
-    "我妈一个人出去了打电话问她在哪她说不清楚周围都是楼",
-    "有个老人问他在哪儿住他说记不清了",
-    "血怎么都止不住",
-    "电线断了 掉在路上 还有孩子在旁边玩",
-    "我爸现在被三个保安按在地上打之前就打过一次",
-    "我跟你讲你们这个低保审了半年都不给批我也不指望了手上划了好几道了血也止不住你们爱批不批吧",
-])
-def test_callers_at_risk_the_second_review_found_missed(analyzer: Analyzer, text: str) -> None:
-    assert analyzer.analyze("caller", text).critical, text
 
 
 def test_numbers_the_second_review_found_missing(analyzer: Analyzer) -> None:
