@@ -70,6 +70,7 @@ class BannedList:
         negated_categories: Sequence[str] = (),
         standard: Sequence[re.Pattern[str]] = (),
         learned_cues: dict[str, tuple[re.Pattern[str], ...]] | None = None,
+        learned_excused: dict[str, tuple[re.Pattern[str], ...]] | None = None,
     ) -> None:
         self.rules = tuple(r for r, _ in rules)
         self.skip_quoted = skip_quoted
@@ -85,6 +86,8 @@ class BannedList:
         self.negated_categories = frozenset(negated_categories)
         self.standard = tuple(standard)  # standard wording and filler: never a learned warning (还有其他问题吗)
         self.learned_cues = learned_cues or {}  # a class's words, one of which a learned warning of it needs
+        # ... unless what follows each of them at once makes it compliant (不知道 + 我马上给您联系街道: an action)
+        self.learned_excused = learned_excused or {}
         # the words of the rules marked not_told (您先挂了马上打110: the caller sent to dial alone): a number said in
         # them is neither told nor the transfer (``assist.nlp.referral.told``: the live pin and the report)
         self.sent_away = tuple(p for r, e in rules if r.not_told for p in e.patterns)
@@ -102,7 +105,7 @@ class BannedList:
         doc = load_toml(path)
         doc.check_keys({"define", "rule", "skip_quoted", "reported", "unknown_department", "crisis_suggestion",
                         "learned", "compliant", "deescalation", "deescalation_categories", "crisis_calming", "negated",
-                        "negated_categories", "standard", "learned_cues"})
+                        "negated_categories", "standard", "learned_cues", "learned_excused"})
         defines = doc.defines()
         limits = time_limits(path)
         rules: list[tuple[BannedRule, Entry[int]]] = []
@@ -143,6 +146,9 @@ class BannedList:
             except (KeyError, IndexError, ValueError) as exc:
                 raise table.error(f"{kind!r} may only use {{department}}: {exc}") from exc
         cue_table = doc.table("learned_cues", required=False)
+        excused_table = doc.table("learned_excused", required=False)
+        if unknown_kinds := set(excused_table.raw) - set(cue_table.raw):
+            raise excused_table.error(f"no [learned_cues] for {sorted(unknown_kinds)}: an excuse follows a cue")
         return cls(rules, skip_quoted=doc.boolean("skip_quoted", True), reported=reported,
                    unknown_department=unknown, crisis_suggestion=crisis, learned=learned,
                    compliant=doc.regex_list("compliant", defines),
@@ -151,7 +157,8 @@ class BannedList:
                    crisis_calming=doc.regex_list("crisis_calming", defines),
                    negated=doc.regex_list("negated", defines), negated_categories=doc.texts("negated_categories"),
                    standard=doc.regex_list("standard", defines),
-                   learned_cues={kind: cue_table.regex_list(kind, defines) for kind in cue_table.raw})
+                   learned_cues={kind: cue_table.regex_list(kind, defines) for kind in cue_table.raw},
+                   learned_excused={kind: excused_table.regex_list(kind, defines) for kind in excused_table.raw})
 
     def learned_hit(self, text: str, kind: str | None, *, department: str | None = None,
                     crisis: tuple[str, ...] | None = None, threat: bool = False) -> BannedHit | None:
@@ -165,8 +172,11 @@ class BannedList:
         if any(p.search(text) for p in self.standard):
             return None  # 好的还有其他问题吗 / 这个情况我了解了 / 嗯那个呃就是这样子啊: standard wording or filler
         cues = self.learned_cues.get(kind or "")
-        if cues and not any(p.search(text) for p in cues):
-            return None  # 推诿 read in 好的 无房职工租房是可以提取公积金的: no word of sending the caller away
+        excused = self.learned_excused.get(kind or "", ())
+        if cues and all(any(e.match(text, m.end()) for e in excused) for p in cues for m in p.finditer(text)):
+            # 推诿 read in 好的 无房职工租房是可以提取公积金的: no word of sending the caller away; 推脱不知 read in
+            # 俺这边不知道那个公告贴没贴 俺马上给您联系街道: each word of it followed by an action (blind v22)
+            return None
         if kind in PROMISE_KINDS and any(p.search(text) for p in self.compliant):
             return None  # a promise read as vague or absolute, but it states a standard time limit or declines one
         if threat and self._deescalating(text):

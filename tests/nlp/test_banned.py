@@ -329,6 +329,13 @@ def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> Non
     "这条公交线路调整的原因我这里没有资料，我不清楚具体的考虑，不过我可以把您的意见作为建议转给市交通运输局",
     "您别怕电梯是有防坠装置的您按一下轿厢里的警铃不要扒门我这边已经通知幺幺九和物业了您告诉我是几号楼几单元",
     "丧葬补助的申请我一项项跟您说，您记不住也没关系，我等下把清单发给您",
+    # the retired v22's false warnings: an own action vouched for, a unit's reply and a rule read out, a party's words
+    "我保证今天就把你这个单子报上去 报上去以后单号发到你手机上",
+    "燃气公司那边的答复是 管道改造预计下个月中旬完工 可能还会有几天调整 到时候我们回访核实",
+    "规定里说了 新生儿应该在出生一个月之内办理户口登记 您家孩子现在还来得及",
+    "城管局的回复单上写着 可能需要先取证再处罚 所以处理周期会长一点 我给您念一下原文",
+    "您讲个个窗口都话唔关我哋事 我明白 我帮您直接联系区政务服务中心的负责人",
+    "您说社区的人讲 你先别激动 这话让您更生气了 这个我会如实反馈给社区",
 ])
 def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: str) -> None:
     assert rules(banned, text) == [], text
@@ -355,6 +362,11 @@ def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: 
                                   "这个事情我已经跟他们说了他们说会处理的应该没啥大问题吧",
                                   "您上次来电说的是二楼,这次又说三楼,您自己都记不清还说我们派错了",
                                   "这事儿跑不了下礼拜您就能搬进新房了我说的", "您别怕,有什么好怕的",
-                                  "我刚才不是说了吗具体额度你得问公积金中心"])  # new-user trial 12
+                                  "我刚才不是说了吗具体额度你得问公积金中心",  # new-user trial 12
+                                  # the retired v22's missed warnings, and the operator's own words after a reply
+                                  "您好,感谢您的耐心等待。您这个问题啊,小学生都知道去哪办,您还打12345?",
+                                  "你脑壳是不是有包哦 刚刚才说了登记号码 转个身就忘了", "侬脑子拎得清伐?我讲了好几遍了",
+                                  "您说物业不管 你先别激动", "我保证明天就给您修好",
+                                  "街道的答复是已经派人了 我估计明天能修好"])
 def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
     assert rules(banned, text), text

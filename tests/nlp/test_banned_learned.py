@@ -118,6 +118,12 @@ def test_standard_wording_and_filler_get_no_learned_warning(text: str) -> None:
         ("行嘞大姐 这事儿我立马给您派单 派完了给您回个话", "绝对承诺", False),
         ("拖欠的工资一分都不会少 我们一定帮您要回来", "绝对承诺", True),
         ("具体几号发钱这个我们也没有信息啊", "推脱不知", True),
+        # an honest limit followed by an action (the retired blind v22), and one that is not
+        ("俺这边不知道那个拆迁公告贴没贴 俺马上给您联系街道 问准了给您回个话", "推脱不知", False),
+        ("我也不清楚,我帮您查一下", "推脱不知", False),
+        ("我也不清楚 您去街道问问吧", "推脱不知", True),
+        ("我不知道 帮你问了也白问", "推脱不知", True),
+        ("这个我不清楚 我帮您查一下 具体几号发我也不知道", "推脱不知", True),  # the second word has no action
         ("您这火气也太大了 先消消气再说吧", "情绪命令", True),  # a class without cues: warned as read
     ],
 )

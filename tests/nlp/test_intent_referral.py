@@ -517,3 +517,43 @@ def test_a_car_running_with_people_silent_or_dizzy_is_an_ambulance(analyzer: Ana
     """New-user trial 12: a guard's car running all night in the garage got a fire card and fire steps."""
     assert analyzer.analyze("caller", text).critical and "120" in numbers(analyzer, text), text
     assert not analyzer.analyze("caller", "我车没熄火就下去买了瓶水").critical
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the retired blind v22's one caller at risk the engine missed: a beating and his word that he comes tonight
+    ("请问人身安全保护令怎么申请?要几天能下来?他说今晚还会过来,上次打得我住了一周院。", {"110", "12338"}),
+    ("我前夫上次打得我缝了三针,他刚发短信说今晚要过来", {"110"}),
+    # and the ambulance it missed beside a fire or pills
+    ("房东把一楼隔成了十几个单间出租,最里面那间刚着火了,只有一个出口,好几个人还没出来。", {"119", "120"}),
+    ("我在外地出差,家里监控画面显示客厅全是烟,我奶奶一个人在家,耳朵还背。", {"120"}),
+    ("也没什么大事,就想问问房子能不能过户给我女儿。这两天安眠药吃得有点多,现在头晕晕的。", {"120"}),
+])
+def test_the_callers_at_risk_the_retired_v22_missed(analyzer: Analyzer, text: str, expected: set[str]) -> None:
+    a = analyzer.analyze("caller", text)
+    assert a.critical and expected <= set(numbers(analyzer, text)), text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("喂我们家楼下那个配电箱门一直开着线头露在外面倒是挂得挺高小孩够不着就是看着不放心", "95598"),
+    ("我们村这个月已经停了四次电,冰箱里的东西都坏了,能不能查查线路?", "95598"),
+    ("暴雨把小区门口的电线杆刮倒了,电线就泡在积水里,小学生马上放学要从这儿过。", "95598"),
+    ("我五十多岁了厂子倒闭了出去找工作人家都嫌我年纪大有没有什么公益性岗位", "12333"),
+    ("失业半年了,存款快花光了,下个月房租都交不上,想问问有什么救助能申请。", "12333"),
+    ("大学毕业一年了还没找到工作,家里也没什么关系,有没有免费的就业培训或者见习岗位?", "12333"),
+    ("我妈被那个保健品讲座骗了两万多块钱说是能治糖尿病现在还天天去听你们快去查查", "96110"),
+    ("跟团游去了才发现行程被改了,请问旅行社这样能退钱吗?找哪里反映?", "12315"),
+])
+def test_the_ordinary_numbers_the_retired_v22_missed(analyzer: Analyzer, text: str, expected: str) -> None:
+    assert expected in numbers(analyzer, text), text
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("我高三,考砸了,现在一个人在江边,手机快没电了", "95598"),  # a phone's battery is no power cut
+    ("电动车没电了推不动,附近有没有充电的地方", "95598"),
+    ("厨房着火了已经灭了人都出来了", "120"),  # everyone out
+    ("安眠药吃多了会不会头晕啊", "120"),  # a question, not pills swallowed
+    ("他昨天说今晚会过来吃饭", "110"),  # no beating before
+    ("帮我儿子找个学校", "12333"),
+])
+def test_numbers_the_v22_patterns_must_not_give(analyzer: Analyzer, text: str, number: str) -> None:
+    assert number not in numbers(analyzer, text), text
