@@ -103,6 +103,8 @@ class CrisisRules:
     routine: Routine | None = None  # [routine]: handling the caller at risk as a routine matter
     alone: tuple[re.Pattern[str], ...] = ()  # banned.toml's words sending a caller to dial alone (``sent_away``)
     promises: frozenset[str] = frozenset()  # banned.toml's rules of a vague or absolute promise (``PROMISE_KINDS``)
+    # [linked]: a number that hands the call on for others too (the centre's joint dispatch: 110 for 119)
+    linked: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def tells(self, number: str, norm: str, names: tuple[str, ...] = (), *, crisis: bool = True) -> bool:
         """Whether the operator's normalised words tell or transfer to ``number`` (by number, spoken name or one of
@@ -120,7 +122,7 @@ class CrisisRules:
         feeling away).
         Raises ``DataError`` naming the file and the entry."""
         doc = load_toml(path or DEFAULT_CRISIS)
-        doc.check_keys({"define", "item", "kind", "model_mark", "ended", "routine"})
+        doc.check_keys({"define", "item", "kind", "model_mark", "ended", "routine", "linked"})
         defines = doc.defines()
         items = []
         safety_patterns: tuple[re.Pattern[str], ...] | None = None
@@ -168,6 +170,11 @@ class CrisisRules:
         lapses = BannedList.load(banned) if banned is not None else BannedList.beside(table_path)
         routine = doc.table("routine", required=False)
         routine.check_keys({"name", "expected", "patterns", "not_with", "asking"})
+        linked = doc.table("linked", required=False)
+        emergency = {n for ns in numbers.values() for n in ns}
+        for number in linked.raw:
+            if unknown := sorted({number, *linked.texts(number)} - emergency):
+                raise linked.error(f"{number!r}: {', '.join(unknown)} is no number of [crisis_kinds] in referrals.toml")
         not_with = routine.texts("not_with")
         if set(not_with) - {i.name for i in items}:
             raise routine.error(f"not_with names no [[item]]: {sorted(set(not_with) - {i.name for i in items})}")
@@ -178,7 +185,8 @@ class CrisisRules:
                    ended.regex_list("hung_up", defines), ended.regex_list("still_there", defines),
                    Routine(routine.text("name"), routine.text("expected"), routine.regex_list("patterns", defines),
                            not_with, routine.regex_list("asking", defines)) if routine.has("name") else None,
-                   lapses.sent_away, frozenset(r.id for r in lapses.rules if r.category in PROMISE_KINDS))
+                   lapses.sent_away, frozenset(r.id for r in lapses.rules if r.category in PROMISE_KINDS),
+                   tuple((number, linked.texts(number)) for number in linked.raw))
 
     def routine_words(self, norm: str, numbers: Sequence[str], kinds: Sequence[str]) -> str | None:
         """The words by which one operator utterance (normalised) handles a caller at risk as a routine matter
@@ -194,15 +202,24 @@ class CrisisRules:
         return None if any(r.said_in(norm, numbers, kinds, self.tells) for r in steps) else found
 
     def told_instead(self, number: str, told: Collection[str], kinds: Sequence[str]) -> tuple[str, str] | None:
-        """(the number, its kind) told in place of ``number``: one of the same kind of ``kinds`` where one number is
-        enough (``one_of``: 119 or 110 for 被困), or None.  The one rule of the live overlay's and the supervisor's
-        end line (未告知 … 请回访) and the training report's 已告知同类号码 (new-user trial 9: they disagreed)."""
+        """(the number, why it is enough) told in place of ``number``: one of the same kind of ``kinds`` where one
+        number is enough (``one_of``: 119 or 110 for 被困), or one the centre's joint dispatch hands on for it
+        (``[linked]``: 110 for 119 — new-user trial 12 was told to call back for 119 after the operator had told 110
+        and transferred 120 in a fire with people hurt), or None.  The one rule of the live overlay's and the
+        supervisor's end line (未告知 … 请回访) and the training report's 已告知同类号码 (new-user trial 9: they
+        disagreed)."""
         for kind in self.kinds:
             if kind.name in kinds and kind.one_of and number in kind.numbers:
                 other = next((n for n in kind.numbers if n != number and n in told), None)
                 if other is not None:
-                    return other, kind.name
-        return None
+                    return other, f"{kind.name}告知其中一个号码即可"
+        other = next((n for n, covers in self.linked if n != number and n in told and number in covers), None)
+        return (other, "联动处置") if other is not None else None
+
+    @property
+    def linking(self) -> frozenset[str]:
+        """The numbers whose telling may hand others on (``[linked]``): the training report checks them too."""
+        return frozenset(n for n, _ in self.linked)
 
     def asks_place(self, norm: str) -> bool:
         """Whether one operator utterance (normalised) asks where (the item marked ``earlier``, 询问位置:

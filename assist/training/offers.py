@@ -99,13 +99,13 @@ def _excuse(number: str, card: ReferralCard, crisis: CrisisReading | None, agent
     if not crisis.applies(number, kind_numbers(rules)):
         kinds = "、".join(k.name for k in crisis.kinds)
         return f"不适用:本次危急是{kinds},不需要 {number}"
-    told = {n for k in crisis.kinds for n in k.numbers if n != number
+    told = {n for n in {*(n for k in crisis.kinds for n in k.numbers), *rules.linking} if n != number
             and _told(n, "", crisis.since, agent, caller, rules) is not None}
     instead = rules.told_instead(number, told, [k.name for k in crisis.kinds])
     if instead is None:
         return ""
-    other, kind = instead
-    return f"已告知 {other}({kind}告知其中一个号码即可)"
+    other, why = instead
+    return f"已告知 {other}({why})"
 
 
 def knowledge(cards: Sequence[KnowledgeCard]) -> tuple[KnowledgeOffer, ...]:

@@ -224,3 +224,16 @@ def test_a_kind_where_one_number_is_enough_owes_no_other(analyzer: Analyzer) -> 
     beaten, _ = run(analyzer, [("caller", "我老公拿刀砍我 我的手一直在流血"), ("agent", "我马上帮您转接110")])
     owed = beaten.state().owed
     assert "120" in owed and "110" not in owed, beaten.state()  # 医疗急症 needs its own: 120 is still owed
+
+
+def test_the_joint_dispatch_hands_on_the_fire_brigade(analyzer: Analyzer) -> None:
+    """New-user trial 12: a fire with people hurt, the operator transferred 120 and told 110, and the end line still
+    owed 119 (未告知 119 · 请回访).  110 dispatches the fire brigade jointly (crisis.toml [linked]); 120 does not."""
+    fire = ("caller", "楼下饭馆着火了 好多烟 有两个人被烧伤了躺在门口")
+    live, _ = run(analyzer, [fire, ("agent", "我马上帮您转接120 同时请您拨打110报警")])
+    state = live.state()
+    assert "119" in state.crisis_numbers and "119" not in state.told, state
+    assert state.owed == (), state
+    alone, _ = run(analyzer, [fire, ("agent", "我马上帮您转接120")])
+    assert "119" in alone.state().owed, alone.state()  # an ambulance does not send the fire brigade
+

@@ -3,7 +3,12 @@ handling of a caller at risk sounds like, and what a transfer is."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from assist.nlp.crisis_rules import CrisisRules, number_text, shipped_crisis_rules
+from assist.nlp.data import DEFAULT_DATA_DIR, DataError
 
 
 def rules() -> CrisisRules:
@@ -53,3 +58,18 @@ def test_a_transfer_offered_as_a_question_asks() -> None:
     """crisis.toml [routine] asking: 您看需要给您转接110吗 is not yet the transfer that ends the live nudges."""
     assert rules().asks("您看需要给您转接110吗 您说话")
     assert not rules().asks("我马上为您转接110,请您不要挂电话。")
+
+
+def test_the_joint_dispatch_hands_on_only_what_it_lists() -> None:
+    assert rules().told_instead("119", {"110"}, ("火灾",)) == ("110", "联动处置")
+    assert rules().told_instead("119", {"120"}, ("火灾",)) is None  # an ambulance sends no fire brigade
+    assert rules().told_instead("120", {"110"}, ("医疗急症",)) is None
+    assert rules().told_instead("110", {"119"}, ("被困",)) == ("119", "被困告知其中一个号码即可")
+
+
+def test_a_linked_number_must_be_an_emergency_number(tmp_path: Path) -> None:
+    crisis = (DEFAULT_DATA_DIR / "crisis.toml").read_text(encoding="utf-8")
+    path = tmp_path / "crisis.toml"
+    path.write_text(crisis.replace('"110" = ["119"]', '"110" = ["12345"]'), encoding="utf-8")
+    with pytest.raises(DataError, match="12345"):
+        CrisisRules.load(path)

@@ -238,3 +238,25 @@ def test_sending_the_reporter_to_the_property_manager_is_routine_handling() -> N
     assert rules.routine is not None
     assert any(p.search("这个情况建议您先联系物业查一下车主的电话") for p in rules.routine.patterns)
     assert not any(p.search("建议您联系物业开门同时拨打120") for p in rules.routine.patterns)
+
+
+
+def _restaurant_fire(agent_line: str) -> list[str]:
+    """A fire with people hurt and nobody trapped (not 被困, where 110 or 119 is enough anyway)."""
+    turns = [("agent", "您好 市民 热线"), ("caller", "楼下 饭馆 着火 了 好多 烟 有 两 个 人 被 烧伤 了 躺 在 门口"),
+             ("agent", agent_line), ("caller", "好 好 谢谢"), ("agent", "不 客气 请 注意 安全")]
+    return [json.dumps({"role": role, "start": 4.0 * i, "end": 4.0 * i + 3.0, "text": text}, ensure_ascii=False)
+            for i, (role, text) in enumerate(turns)]
+
+
+def test_110_told_in_a_fire_hands_on_119_by_the_joint_dispatch() -> None:
+    """New-user trial 12: crisis.toml [linked] — 110 dispatches the fire brigade jointly, so the report excuses 119
+    (已告知 110(联动处置)) as the live end line owes nothing; 120 told alone hands nothing on."""
+    analyzer = Analyzer.load()
+    line = "我 马上 帮 您 转接 120 同时 请 您 拨打 110 报警"
+    told = build_report(events_of("restaurant", analyzer, _restaurant_fire(line)))
+    offers = {r.number: r for r in told.referrals}
+    assert "119" in offers and not offers["119"].given
+    assert offers["119"].excused == "已告知 110(联动处置)", offers["119"]
+    alone = build_report(events_of("restaurant", analyzer, _restaurant_fire("我 马上 帮 您 转接 120")))
+    assert {r.number: r for r in alone.referrals}["119"].excused == ""
