@@ -336,6 +336,12 @@ def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> Non
     "城管局的回复单上写着 可能需要先取证再处罚 所以处理周期会长一点 我给您念一下原文",
     "您讲个个窗口都话唔关我哋事 我明白 我帮您直接联系区政务服务中心的负责人",
     "您说社区的人讲 你先别激动 这话让您更生气了 这个我会如实反馈给社区",
+    # the review of stop 24: a first-aid question about a head, reassurance, and the speaker's own head; the caller's
+    # view read back
+    "嗯您是觉得上回的答复说应该没问题太含糊了是吧",
+    "老人摔倒了脑袋有包吗,有没有出血", "孩子的脑袋是不是有包,有没有鼓起来,您摸一下",
+    "这个app很简单,小孩子都会用,我教您操作",
+    "您放心,现在垃圾分类小学生都知道,我们社区也在宣传", "我脑子短路了,不好意思",
 ])
 def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: str) -> None:
     assert rules(banned, text) == [], text
@@ -367,6 +373,16 @@ def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: 
                                   "您好,感谢您的耐心等待。您这个问题啊,小学生都知道去哪办,您还打12345?",
                                   "你脑壳是不是有包哦 刚刚才说了登记号码 转个身就忘了", "侬脑子拎得清伐?我讲了好几遍了",
                                   "您说物业不管 你先别激动", "我保证明天就给您修好",
-                                  "街道的答复是已经派人了 我估计明天能修好"])
+                                  "街道的答复是已经派人了 我估计明天能修好",
+                                  # the review of stop 24: the operator's own words after a party's or a reply
+                                  "您说社区的人讲,那您自己去找他们吧", "您说那边说了,我也不知道,您去问问别人吧",
+                                  "你说医院讲了没床位,那你早干嘛去了", "你说公司讲,你活该",
+                                  "您说社区讲的,我觉得也没错,你先别激动",
+                                  "你说社区讲不管,那你去找街道啊", "答复是说在处理,应该过两天就好了,您再等等",
+                                  "答复是这样的,应该没什么问题,您放心", "反馈是说物业已经修了,那应该没问题了吧",
+                                  "回复里说了会处理,应该很快的", "街道的回复是已经派人去看了,应该很快就能修好",
+                                  "我给您的答复是,应该很快就能办好", "我保证上报领导,领导肯定会批的",
+                                  "我保证报上去了肯定有人管",
+                                  "您这问题问得,小学生都知道答案。", "侬脑子拎不清啊"])
 def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
     assert rules(banned, text), text

@@ -123,6 +123,8 @@ def test_standard_wording_and_filler_get_no_learned_warning(text: str) -> None:
         ("我也不清楚,我帮您查一下", "推脱不知", False),
         ("我也不清楚 您去街道问问吧", "推脱不知", True),
         ("我不知道 帮你问了也白问", "推脱不知", True),
+        ("这个我不知道,我帮您查一下也没什么用", "推脱不知", True),  # the action taken back (the review of stop 24)
+        ("这个我们不掌握,给您记下,反正我们也管不了", "推脱不知", True),
         ("这个我不清楚 我帮您查一下 具体几号发我也不知道", "推脱不知", True),  # the second word has no action
         ("您这火气也太大了 先消消气再说吧", "情绪命令", True),  # a class without cues: warned as read
     ],

@@ -557,3 +557,50 @@ def test_the_ordinary_numbers_the_retired_v22_missed(analyzer: Analyzer, text: s
 ])
 def test_numbers_the_v22_patterns_must_not_give(analyzer: Analyzer, text: str, number: str) -> None:
     assert number not in numbers(analyzer, text), text
+
+
+# The review of stop 24 (of the rules written for the retired blind v22): its probes, as it wrote them.
+@pytest.mark.parametrize("text", [
+    "上次打得我住了院,他说今晚过来", "他上次打得我住院了他说今天晚上过来",
+    "那个男的上次打得我缝了五针 他说待会儿过来找我",
+    "上次打得我断了两根肋骨 那个人说了今晚还来找我", "他上次打得她住院了,他说今晚还来",
+    "上次他打得我住院了,我前夫说了,今晚就过来",
+    "上次他把我打得住院了,他发消息说今天晚上过来", "上次他把我打进医院了他说今晚要过来",
+    "那次他打我打得住院了他说今晚要过来",
+    "他打得我住院才出来一个礼拜,他说今晚还要来", "他前年打得我住院 今天他说晚上要来", "上礼拜他打得我住院,他说今晚还来",
+    "安眠药多吃了几片,现在头好晕",
+])
+def test_a_man_who_beat_her_coming_tonight_however_told(analyzer: Analyzer, text: str) -> None:
+    assert analyzer.analyze("caller", text).critical, text
+
+
+@pytest.mark.parametrize("text", [
+    "前几天我爸心梗住院了,医生说明天会过来查房", "上次燃气泄漏,燃气公司说明天要来换管子",
+    "上周电梯困人了,维保说明天会来检修",
+    "上个月我爸中风了,医生说明天会来复查", "上次打得我住院那个人是我邻居,他说今晚要来道歉",
+    "我这个降压药吃多了就头晕,能不能换药", "感冒药吃多了有点迷糊,我想问医保能报吗",
+    "小区那个烟囱一直冒烟,我妈一个人在家总咳嗽,能不能管管",
+])
+def test_past_dangers_and_habits_the_v22_rules_first_raised(analyzer: Analyzer, text: str) -> None:
+    assert not analyzer.analyze("caller", text).critical, text
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("宿舍着火了,个人物品还在里头", "120"), ("着火了孩子的东西还在里面", "120"), ("着火了,奶奶一个人在家,已经跑出来了",
+    "120"),
+    ("我儿子失业在家打游戏天天跟我吵", "12333"), ("我们楼停了两天电梯了,老人上不去", "95598"),
+    ("墙上那个网线线头露出来了很难看", "95598"), ("我参加了个养生讲座,讲得很好,不是骗人的", "96110"),
+    ("保健品是不是骗人的,我想咨询一下", "96110"), ("导游证考试报名退费怎么退", "12315"),
+    ("旅行社退钱的事情已经解决了谢谢", "12315"),
+])
+def test_numbers_the_v22_rules_first_gave(analyzer: Analyzer, text: str, number: str) -> None:
+    assert number not in numbers(analyzer, text), text
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("楼道里冒烟了,好几个人还没下来", "120"), ("家里快没电了,电卡里没钱了,在哪里充", "95598"), ("电线杆倾斜了好几天了",
+    "95598"),
+    ("导游强制购物不买不让走", "12315"),
+])
+def test_numbers_the_v22_rules_first_missed(analyzer: Analyzer, text: str, number: str) -> None:
+    assert number in numbers(analyzer, text), text
