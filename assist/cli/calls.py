@@ -183,7 +183,8 @@ def _detail(kind: str, obj: object) -> str:
         case BannedPayload():
             return f"「{d.said}」→ {d.suggestion}"
         case CriticalPayload():
-            return f"{d.reason or '危机信号'} [{'/'.join(d.referrals)}]"
+            fixed = f" · 来电人更正「{d.correction}」" if d.correction else ""
+            return f"{d.reason or '危机信号'} [{'/'.join(d.referrals)}]{fixed}"
         case SafetyPayload():
             return f"{d.question} [{'/'.join(d.referrals)}]"
         case HandlingPayload():

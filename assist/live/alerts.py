@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from assist.live.crisis import StandDown
 from assist.live.notices import NoticeRule, Notices, shipped_notices
 from assist.nlp.analyzer import Analysis
 from assist.protocol.enums import AlertKind, Emotion, PromptKind, Role, Severity
@@ -121,6 +122,14 @@ class CallAlerts:
         self._crisis = _Episode(alert.alert_id, kind or (ep.kind if ep is not None and same_kind else None),
                                 numbers | known)
         return alert
+
+    def stood_down(self, t: Transcript, done: StandDown) -> Alert:
+        """The call's crisis stood down on the caller's correction, confirmed by the operator: a supervisor looks
+        (a danger ended on a caller's word); a danger after it is a new crisis alert."""
+        self._crisis = None
+        numbers = "/".join(done.numbers) or "无"
+        msg = f"危急解除:来电人更正「{done.correction}」,坐席确认「{done.confirmed}」;原建议转接 {numbers},请班长复核"
+        return self._new(AlertKind.STOOD_DOWN, Severity.WARNING, msg, t)
 
     def _notice(self, rule: NoticeRule, said: str, t: Transcript) -> Alert:
         """The call's notice of ``rule``'s kind: new, or the one already raised updated."""

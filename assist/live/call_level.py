@@ -108,6 +108,9 @@ class CallLevel:
         """A critical utterance: fold its reading into the call's crisis; the crisis card's numbers.  When
         the call's kind of danger changes, its 承办 follows the new lead number."""
         self.critical = True
+        if self.crisis.stood_down is not None:  # a danger after a stand-down is a new crisis (and a new alert)
+            self.crisis = CallCrisis(self.kinds, self.referrals)
+        self.crisis.danger_again()
         changed = self.crisis.take(reading, utterance_id)
         numbers = self.crisis.card(reading)
         department = self.crisis_department()

@@ -30,12 +30,13 @@ from functools import cache
 from pathlib import Path
 
 from assist.nlp.analyzer import Analysis
-from assist.nlp.data import DEFAULT_DATA_DIR, DataError, load_toml
+from assist.nlp.data import DEFAULT_DATA_DIR, DataError, Table, load_toml
 from assist.nlp.referral import Referral, ReferralTable
 from assist.nlp.weaksigns import quoted
 
 KINDS_FILE = "crisis_kinds.toml"
 HEARD_KEPT = 2  # a model crisis card quotes the words of the call's last two utterances that gave some
+SHOWN_CORRECTION = 40  # the caller's correction as the crisis card and the stand-down alert quote it (characters)
 
 
 class Source(StrEnum):
@@ -64,12 +65,44 @@ class KindCard:
     victim: bool = False  # the script speaks to the person in danger: a reporter of someone else's gets 报告人's
 
 
+@dataclass(frozen=True, slots=True)
+class Corrections:
+    """crisis_kinds.toml ``[corrections]``: the words by which a caller takes back a danger of a kind that can be
+    misjudged (不是着火 是烧纸), and how the operator's confirmation sounds (restated, or asked back and answered
+    yes)."""
+
+    kinds: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
+    unless: tuple[re.Pattern[str], ...] = ()
+    affirm: tuple[re.Pattern[str], ...] = ()
+    asking: tuple[re.Pattern[str], ...] = ()
+
+    @classmethod
+    def read(cls, table: Table) -> Corrections:
+        fixed = {"unless", "affirm", "asking"}
+        return cls({kind: table.regex_list(kind) for kind in table.raw if kind not in fixed},
+                   *(table.regex_list(key) if table.has(key) else () for key in ("unless", "affirm", "asking")))
+
+    def words(self, kind: str | None, text: str) -> str | None:
+        """The words of ``text`` (a normalised final) that say a danger of ``kind`` was none, or None."""
+        if kind is None or any(p.search(text) for p in self.unless):
+            return None
+        return next((m.group(0) for p in self.kinds.get(kind, ()) if (m := p.search(text))), None)
+
+    def affirms(self, text: str) -> bool:
+        return any(p.search(text) for p in self.affirm)
+
+    def asks(self, text: str) -> bool:
+        return any(p.search(text) for p in self.asking)
+
+
 class CrisisKinds:
     """``crisis_kinds.toml``: the kind of a crisis from its numbers and words, the model's reason, the cards."""
 
     def __init__(self, rules: tuple[KindRule, ...], model_reason: str, cards: dict[tuple[str, str], KindCard],
                  keeps: frozenset[str] = frozenset(), reporter: tuple[re.Pattern[str], ...] = (),
-                 victim: tuple[re.Pattern[str], ...] = (), reporter_scripts: frozenset[str] = frozenset()) -> None:
+                 victim: tuple[re.Pattern[str], ...] = (), reporter_scripts: frozenset[str] = frozenset(),
+                 corrections: Corrections | None = None) -> None:
+        self.corrections = corrections or Corrections()  # [corrections]: 不是着火 是烧纸, and how it is confirmed
         self.rules = rules
         self.reporter = reporter  # a caller reporting someone else's danger (对门的老太太三天没出门)
         self.victim = victim  # ... unless the caller is the one in danger in the same line (隔壁阿姨过来了 他还在打我)
@@ -82,7 +115,7 @@ class CrisisKinds:
     def load(cls, data_dir: Path = DEFAULT_DATA_DIR) -> CrisisKinds:
         path = data_dir / KINDS_FILE
         doc = load_toml(path)
-        doc.check_keys({"rule", "model", "cards", "reporter"})
+        doc.check_keys({"rule", "model", "cards", "reporter", "corrections"})
         rules = []
         for entry in doc.tables("rule"):
             entry.check_keys({"number", "kind", "patterns"})
@@ -104,10 +137,14 @@ class CrisisKinds:
                                              card.boolean("victim", False))
         reporter = doc.table("reporter", required=False)
         reporter.check_keys({"patterns", "not_when", "scripts"})
+        corrections = Corrections.read(doc.table("corrections", required=False))
+        known = load_toml(data_dir / "referrals.toml").table("crisis_kinds").raw
+        if unknown := sorted(set(corrections.kinds) - set(known)):
+            raise DataError(path, "corrections", f"{', '.join(unknown)} is no kind of referrals.toml [crisis_kinds]")
         return cls(tuple(rules), reason, cards, frozenset(model.texts("keeps")),
                    reporter.regex_list("patterns") if reporter.has("patterns") else (),
                    reporter.regex_list("not_when") if reporter.has("not_when") else (),
-                   frozenset(reporter.texts("scripts")))
+                   frozenset(reporter.texts("scripts")), corrections)
 
     def of_numbers(self, numbers: Collection[str], text: str) -> str | None:
         """The kind of danger of words that gave ``numbers`` (None: no rule fits)."""
@@ -193,6 +230,16 @@ def _specific(kinds: CrisisKinds, table: ReferralTable | None, kind: str | None,
     return reason
 
 
+@dataclass(frozen=True, slots=True)
+class StandDown:
+    """A crisis the operator stood down on the caller's correction: the caller's words, the confirmation, and the
+    numbers the card had offered (none of them is owed now)."""
+
+    correction: str
+    confirmed: str
+    numbers: tuple[str, ...]
+
+
 @dataclass
 class CallCrisis:
     """The crisis of one call: its reason, kind, source and numbers (in card order)."""
@@ -208,6 +255,9 @@ class CallCrisis:
     heard: dict[str, str] = field(default_factory=dict)  # utterance -> the words a model reading quoted
     joined: set[str] = field(default_factory=set)  # other kinds whose readings joined the call's (_joins)
     grave: bool = False  # the call's reason came from words: the rules', or grave ones of a model reading
+    correction: str | None = None  # the caller's words taking the danger back (不是着火 是烧纸), not yet confirmed
+    confirming: bool = False  # the operator asked the correction back: the caller's yes stands the crisis down
+    stood_down: StandDown | None = None  # the operator confirmed the correction: the crisis is over
 
     @property
     def kind_names(self) -> tuple[str, ...]:
@@ -216,7 +266,35 @@ class CallCrisis:
 
     @property
     def active(self) -> bool:
-        return self.reason is not None
+        return self.reason is not None and self.stood_down is None
+
+    def corrected(self, text: str) -> str | None:
+        """A caller's final (normalised, not critical) that takes the call's danger back, when its kind can be
+        misjudged (``[corrections]``): the final, cut to ``SHOWN_CORRECTION`` characters, now the call's pending
+        correction; None otherwise."""
+        if not self.active or self.kinds.corrections.words(self.kind, text) is None:
+            return None
+        said = "".join(text.split())
+        said = said if len(said) <= SHOWN_CORRECTION else said[:SHOWN_CORRECTION] + "…"
+        if said == self.correction:
+            return None
+        self.correction = said
+        return said
+
+    def stand_down(self, confirmed: str) -> StandDown | None:
+        """The operator confirmed the pending correction (``confirmed``: the operator's words, or the caller's yes
+        to them): the crisis is over and owes no number; None when nothing was corrected."""
+        if not self.active or self.correction is None:
+            return None
+        self.stood_down = StandDown(self.correction, confirmed, tuple(self.numbers))
+        self.numbers = []
+        self.confirming = False
+        return self.stood_down
+
+    def danger_again(self) -> None:
+        """A critical reading after a correction: the danger stands again, the correction is void."""
+        self.correction = None
+        self.confirming = False
 
     @property
     def card_reason(self) -> str | None:

@@ -29,6 +29,7 @@ from assist.live.call_context import CallDepartmentView
 from assist.live.call_level import CallLevel, distinct
 from assist.live.card_build import found_span, heard_span, lapse_card, steady_on_partial
 from assist.live.card_life import KB_STRONG, RETIRE_AFTER, CallCards, LiveCard
+from assist.live.correction import Heard, hear
 from assist.live.crisis import CrisisReading, KindCard, read
 from assist.live.echo import SuggestedLines
 from assist.live.engine import LearnedAnalyzer, ScriptedEngine, TextAnalyzer
@@ -120,6 +121,7 @@ class LiveAssist:
         self._steady = SteadyCards(call_id, self.call, self._scripts, self._steps, self._suggested)
         self._covered: frozenset[str] | None = None  # the crisis numbers when the operator transferred (or told one)
         self._nudges: list[Prompt] = []  # the handling cards shown, withdrawn once the operator transfers
+        self._crisis_cards: dict[str, Prompt] = {}  # the crisis cards on screen (their newest show or update)
 
     # ------------------------------------------------------------ public
 
@@ -154,6 +156,9 @@ class LiveAssist:
         before = self.state() if t.final else None
         named = self._units.named(text) if role.is_agent and text.strip() else None
         result, reading = self._analyze(role, text, t.utterance_id, named, refinement) if text.strip() else (None, None)
+        correction = self._correction_words(role, result)
+        if correction is not None and reading is not None and reading.kind in (None, self.call.crisis.kind):
+            reading = None  # 不是着火 是烧纸: the words that take the call's danger back raise no danger of it
         if t.final and not text.strip() and self._context is not None:  # the recogniser took the words back
             self._context.forget(t.utterance_id)
         if reading is not None and role.is_caller:  # the words that raised or joined the crisis: its first steps
@@ -163,10 +168,13 @@ class LiveAssist:
         numbers = self.call.enter_crisis(reading, t.utterance_id) if reading is not None else None
         if t.final:
             self.call.fold(role, result, named)
+        # before the cards: the line that confirms a correction ends the crisis, so it is nudged as no crisis line
+        corrected = self._hear_correction(t, role, result) if t.final else []
         wanted = self._cards_for(t, role, text, result, numbers) if result is not None else {}
         out: list[Event] = []
         if before is not None and (moved := self.state()) != before:
             out.append(moved)  # the status row moves with (not after) the cards the final changes
+        out.extend(corrected)
         out.extend(self._one_empathy_card(t, wanted))
         held = self._held(t, utt, wanted)
         for key, (data, span) in wanted.items():
@@ -179,11 +187,17 @@ class LiveAssist:
                 out.append(shown)
                 if key[0] is PromptKind.HANDLING:
                     self._nudges.append(shown)
+                if key[0] is PromptKind.CRITICAL:
+                    self._crisis_cards[pid] = shown
             elif card.data != data and key not in held:
                 card.data = data
-                out.append(self._prompt(card.prompt_id, t, PromptAction.UPDATE, span, data))
+                updated = self._prompt(card.prompt_id, t, PromptAction.UPDATE, span, data)
+                out.append(updated)
+                if key[0] is PromptKind.CRITICAL:
+                    self._crisis_cards[card.prompt_id] = updated
         for key in [k for k in utt.cards if k not in wanted]:
             card = utt.cards.pop(key)
+            self._crisis_cards.pop(card.prompt_id, None)
             out.append(self._prompt(card.prompt_id, t, PromptAction.WITHDRAW, None, card.data))
         alerts = self._alerts.raise_for(t, utt.alerted, result, wanted, self.call.crisis.kind, self.call.mood.label)
         if any(a.kind is AlertKind.CRITICAL for a in alerts):
@@ -389,6 +403,52 @@ class LiveAssist:
                              for p in self._nudges]
         self._nudges.clear()
         return gone
+
+    def _correction_words(self, role: Role, r: Analysis | None) -> str | None:
+        """Caller words taking the call's danger back (crisis_kinds.toml ``[corrections]``: 不是着火 是烧纸) while the
+        crisis stands, partial or final: they raise no danger of its kind (``correction.py``)."""
+        if r is None or role is not Role.CALLER or not self.call.crisis.active:
+            return None
+        return self.call.kinds.corrections.words(self.call.crisis.kind, r.normalized.text)
+
+    def _hear_correction(self, t: Transcript, role: Role, r: Analysis | None) -> list[Event]:
+        """After a final: the caller's correction is shown on the crisis cards; once the operator confirms it the
+        crisis stands down (``correction.hear``)."""
+        if r is None or (role is Role.CALLER and r.critical and self._correction_words(role, r) is None):
+            return []  # a danger again (``CallLevel.enter_crisis`` voided the correction)
+        heard, words = hear(self.call.crisis, self.call.criteria, role, r.normalized.text)
+        if heard is Heard.SHOWN:
+            return [dataclasses.replace(p, action=PromptAction.UPDATE, audio_time=t.end)
+                    for p in self._corrected_cards(words)]
+        return self._stand_down(t, words) if heard is Heard.CONFIRMED else []
+
+    def _corrected_cards(self, words: str) -> list[Prompt]:
+        """The crisis cards on screen, now carrying the caller's correction."""
+        out = []
+        for pid, p in list(self._crisis_cards.items()):
+            if isinstance(p.data, CriticalPayload):
+                p = dataclasses.replace(p, data=dataclasses.replace(p.data, correction=words))
+                self._crisis_cards[pid] = p
+                out.append(p)
+        return out
+
+    def _stand_down(self, t: Transcript, confirmed: str) -> list[Event]:
+        """The operator confirmed the caller's correction: the crisis cards, the handling nudges and the crisis
+        numbers' referral cards go, nothing is owed (no 未告知 … 请回访), and the floor is told (a ``stood_down``
+        alert: a crisis ended on a caller's word is for a supervisor to look at)."""
+        done = self.call.crisis.stand_down(confirmed)
+        if done is None:
+            return []
+        out: list[Event] = [dataclasses.replace(p, action=PromptAction.WITHDRAW, audio_time=t.end, span=None)
+                            for p in self._crisis_cards.values()]
+        self._crisis_cards.clear()
+        out.extend(dataclasses.replace(p, action=PromptAction.WITHDRAW, audio_time=t.end, span=None)
+                   for p in self._nudges)
+        self._nudges.clear()
+        kept = [c for c in self.cards.of_kind(PromptKind.REFERRAL) if c.key in done.numbers]
+        out.extend(self._retire([c for c in kept if self.cards.drop(c.prompt_id) is not None], t))
+        out.append(self._alerts.stood_down(t, done))
+        return out
 
     def _handed_on(self) -> bool:
         """The operator has transferred, or told the numbers, for the crisis as it stands: a danger told later that

@@ -87,6 +87,7 @@ class AlertKind(StrEnum):
     COLLECTIVE = "collective"  # a threat of collective action (拉横幅, 堵门, 集体上访): a notice, not a crisis
     PETITION = "petition"  # a threat to go over the hotline's head (信访, 越级上访, 找媒体曝光): a notice
     HANDLING = "handling"  # the operator handled a caller at risk as a routine matter (the live handling nudge)
+    STOOD_DOWN = "stood_down"  # the operator confirmed the caller's correction of a danger: the crisis is over
 
 
 class Severity(StrEnum):

@@ -78,6 +78,7 @@ class CriticalPayload:
     reason: str | None
     referrals: tuple[str, ...]
     first_aid: tuple[str, ...] = ()  # 现场指导 for the card's numbers (first_aid.toml), in their order
+    correction: str = ""  # the caller's words taking the danger back (不是着火 是烧纸), for the operator to confirm
 
 
 @dataclass(frozen=True, slots=True)

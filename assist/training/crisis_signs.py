@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from assist.nlp.crisis_rules import CrisisKind, CrisisRules
 
 UNCONFIRMED = "模型提示未确认"
+STOOD_DOWN = "危急已解除"  # the operator confirmed the caller's correction (live assist's ``stood_down`` alert)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class CrisisReading:
     ask: str = ""  # an unconfirmed guess still to be judged like a safety card: the question to ask
     reason: str | None = None  # the first crisis card's reason
     first_sign: float | None = None  # the start of the caller's first crisis sign (crisis card, safety card, 绝望)
+    stood_down: bool = False  # the operator confirmed the caller's correction (a ``stood_down`` alert): no crisis
 
     def applies(self, number: str, all_kind_numbers: frozenset[str]) -> bool:
         """Whether a number the assistant offered fits the crisis (a number of no kind always does)."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from assist.nlp.crisis_rules import CrisisRules
 from assist.training.crisis import SLACK, Said
-from assist.training.crisis_signs import UNCONFIRMED, CallerLine, CrisisReading, kind_numbers
+from assist.training.crisis_signs import STOOD_DOWN, UNCONFIRMED, CallerLine, CrisisReading, kind_numbers
 from assist.training.report_shape import KnowledgeOffer, ReferralOffer
 
 
@@ -93,6 +93,8 @@ def _excuse(number: str, card: ReferralCard, crisis: CrisisReading | None, agent
     if crisis is None:
         return ""
     if not crisis.confirmed:
+        if crisis.stood_down and (card.utterance_id in crisis.utterances or number in crisis.offered):
+            return f"{STOOD_DOWN}:来电人更正,坐席核实确认,不再需要这个号码"
         if card.utterance_id in crisis.utterances or number in crisis.offered:
             return f"{UNCONFIRMED}:这个号码来自模型的危急判断,通话没有证实"
         return ""

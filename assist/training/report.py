@@ -329,7 +329,7 @@ def build_report(events: Iterable[Event], rules: TrainingRules | None = None) ->
         counts[u.role] = counts.get(u.role, 0) + 1
     alerts = _alerts(call, cards)
     caller = [CallerLine(u.utterance_id, u.norm, u.start) for u in utterances if u.role.is_caller]
-    reading = _reading(call, cards, caller)
+    reading = _stood_down(_reading(call, cards, caller), alerts)
     unfeeling = _unfeeling_lines(cards)
     said = [_said(u, unfeeling) for u in agent]
     crisis = _crisis(reading, said)
@@ -375,6 +375,11 @@ def _reading(call: CallRead, cards: Sequence[Card], caller: Sequence[CallerLine]
     """What the crisis cards amount to (``assist.training.crisis_signs``; None: no critical signal)."""
     signs = [CrisisSign(c.prompt.utterance_id, c.time, d.reason, d.referrals)
              for c in cards if isinstance(d := c.data, CriticalPayload)]
+    # a crisis stood down on the caller's correction: its cards were withdrawn carrying the correction (``_stood_down``)
+    signs += [CrisisSign(p.utterance_id, u.start if (u := call.utterances.get(p.utterance_id)) else p.audio_time,
+                         d.reason, d.referrals)
+              for p in call.prompts.values()
+              if p.action == PromptAction.WITHDRAW and isinstance(d := p.data, CriticalPayload) and d.correction]
     by_id = {line.utterance_id: line for line in caller}
     safety = [by_id[p.utterance_id] for p in call.prompts.values()
               if isinstance(p.data, SafetyPayload) and p.utterance_id in by_id]
@@ -382,6 +387,17 @@ def _reading(call: CallRead, cards: Sequence[Card], caller: Sequence[CallerLine]
     despair = [by_id[p.utterance_id] for p in call.prompts.values()
                if isinstance(p.data, EmotionPayload) and p.data.label == Emotion.DESPAIR and p.utterance_id in by_id]
     return read_crisis(shipped_crisis_rules(), signs, caller, safety, despair)
+
+
+def _stood_down(reading: CrisisReading | None, alerts: Sequence[AlertNote]) -> CrisisReading | None:
+    """The crisis as the call left it: stood down when the operator confirmed the caller's correction (a
+    ``stood_down`` alert, crisis_kinds.toml ``[corrections]``) and no danger came after it — then it is no crisis to
+    judge (no missing steps, no number owed: new-user trial 12 got five crisis findings for a fire taken back), and
+    the report says why."""
+    down = [a for a in alerts if a.kind == AlertKind.STOOD_DOWN]
+    if reading is None or not down or any(a.kind == AlertKind.CRITICAL and a.time > down[-1].time for a in alerts):
+        return reading
+    return dataclasses.replace(reading, confirmed=False, ask="", note=down[-1].message, stood_down=True)
 
 
 def _crisis(reading: CrisisReading | None, said: Sequence[Said]) -> CrisisCheck | None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
-from assist.nlp.crisis_rules import CrisisRules
+from assist.nlp.crisis_rules import CrisisRules, shipped_crisis_rules
 from assist.protocol.events import Event, Transcript
+from assist.training.crisis_signs import CrisisReading
+from assist.training.offers import ReferralCard, referrals
 from assist.training.report import build_report
 from assist.training.report_text import render_text
 
@@ -260,3 +263,32 @@ def test_110_told_in_a_fire_hands_on_119_by_the_joint_dispatch() -> None:
     assert offers["119"].excused == "已告知 110(联动处置)", offers["119"]
     alone = build_report(events_of("restaurant", analyzer, _restaurant_fire("我 马上 帮 您 转接 120")))
     assert {r.number: r for r in alone.referrals}["119"].excused == ""
+
+
+def test_a_fire_taken_back_and_confirmed_is_no_crisis_to_judge() -> None:
+    """New-user trial 12: a fire the caller took back (不是着火 是烧纸) got five crisis findings and 119 owed; once the
+    operator confirmed the correction live assist stood the crisis down, and the report follows it."""
+    turns = [("agent", "您好 市民 热线"), ("caller", "着火 了 着火 了 楼下 冒 了 好大 的 烟"),
+             ("agent", "请问 具体 在 什么 位置"), ("caller", "哦 不好意思 不是 着火 是 楼下 有人 在 烧纸"),
+             ("agent", "好的 只是 烧纸 没有 着火 就好 那 我 给 您 登记 一下 反映 给 社区"), ("caller", "好的 谢谢"),
+             ("agent", "不 客气 感谢 您 的 来电 再见")]
+    lines = [json.dumps({"role": role, "start": 4.0 * i, "end": 4.0 * i + 3.0, "text": text}, ensure_ascii=False)
+             for i, (role, text) in enumerate(turns)]
+    report = build_report(events_of("taken-back", Analyzer.load(), lines))
+    assert report.crisis is not None and not report.crisis.confirmed and report.crisis.items == ()
+    assert report.crisis.note.startswith("危急解除") and "烧纸" in report.crisis.note
+    offer = {r.number: r for r in report.referrals}.get("119")  # its card went with the stand-down, or is excused
+    assert offer is None or offer.given or offer.excused.startswith("危急已解除"), offer
+    assert not any("危急" in s for s in report.suggestions), report.suggestions
+    assert "危急处置:危急解除" in render_text(report)
+    unconfirmed = build_report(events_of("taken-back", Analyzer.load(), lines[:4] + lines[5:]))  # never confirmed
+    assert unconfirmed.crisis is not None and unconfirmed.crisis.confirmed
+
+
+def test_a_crisis_number_still_on_screen_after_a_stand_down_is_excused() -> None:
+    card = ReferralCard("u1", 4.0, "119", "消防救援电话", "火情", "我马上为您三方转接119")
+    down = CrisisReading(4.0, False, ("119",), ("119",), (), frozenset({"u1"}), "危急解除:…", stood_down=True)
+    (offer,) = referrals([card], [], [], down, shipped_crisis_rules())
+    assert not offer.given and offer.excused.startswith("危急已解除")
+    guess = dataclasses.replace(down, stood_down=False)  # an unconfirmed model guess keeps its own excuse
+    assert referrals([card], [], [], guess, shipped_crisis_rules())[0].excused.startswith("模型提示未确认")

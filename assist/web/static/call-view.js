@@ -21,7 +21,7 @@ const str = (v) => (v === undefined || v === null ? "" : String(v));
 //   referral {number, name, reason, script}
 //   knowledge {id, question, answer, score, source, updated}
 //   empathy {label, steps}            banned {rule, said, suggestion}
-//   critical {reason, referrals, first_aid}
+//   critical {reason, referrals, first_aid, correction}
 
 /** Empathy prompt data → [{name, text}]: `steps` are the three steps in order. */
 export function empathySteps(data) {
@@ -635,6 +635,11 @@ export class CallView {
       "div",
       { className: "critical", testid: "critical-banner", dataset: { promptId: p.prompt_id } },
       el("div", { className: "critical-head" }, el("strong", { text: "危急" }), el("span", { text: message })),
+      d.correction
+        ? el("div", { className: "correction", testid: "crisis-correction" },
+          el("strong", { text: "来电人更正" }), el("span", { className: "phrase", text: `“${str(d.correction)}”` }),
+          el("p", { text: "核实现场确无危险后,向来电人复述确认(如:确认一下,没有着火、没有人受伤,是吗?),提示随即解除;仍有疑问请照常转接。" }))
+        : null,
       h
         ? el("div", { className: "handling", testid: "handling-nudge" },
           el("strong", { text: `⚠ ${str(h.finding)}` }),

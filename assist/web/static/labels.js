@@ -17,7 +17,7 @@ export const PROMPT_KIND_LABEL = {
 };
 
 export const ALERT_KIND_LABEL = { banned: "禁用语", escalation: "情绪升级", critical: "危急", collective: "群体性事件", petition: "信访/舆情",
-  handling: "危急按常规处理" };
+  handling: "危急按常规处理", stood_down: "危急已解除" };
 
 export const SEVERITY_LABEL = { info: "提示", warning: "警告", critical: "危急" };
 

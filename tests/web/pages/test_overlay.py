@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
@@ -203,6 +205,30 @@ def test_a_ticket_for_a_caller_at_risk_is_nudged_on_the_crisis_banner(page: Page
     fake_server.push(Prompt("call-h:h-2:handling:0", "call-h", "agent", "h-2", "handling", "withdraw", 6.0, None,
                             HandlingPayload("危急情况按一般诉求处理", "三个工作日", "")))
     expect(banner.locator(tid("handling-nudge"))).to_have_count(0)
+
+
+def test_a_correction_stands_on_the_banner_until_the_crisis_is_stood_down(page: Page, fake_server: FakeServer) -> None:
+    """New-user trial 12: the caller took a fire back (不是着火 是烧纸); the banner quotes it with what the operator
+    does to confirm it, and goes once live assist stood the crisis down (crisis_kinds.toml [corrections])."""
+    open_overlay(page, fake_server, f"?agent={AGENT}")
+    fake_server.push(CallStarted("call-f", AGENT, 1_700_000_000.0))
+    card = CriticalPayload("火情", ("119",))
+    fake_server.push(Prompt("call-f:f-1:critical:0", "call-f", "caller", "f-1", "critical", "show", 2.5, None, card))
+    banner = page.locator(tid("critical-banner"))
+    expect(banner).to_have_count(1)
+    expect(banner.locator(tid("crisis-correction"))).to_have_count(0)
+    corrected = dataclasses.replace(card, correction="哦不好意思不是着火是楼下有人在烧纸")
+    fake_server.push(Prompt("call-f:f-1:critical:0", "call-f", "caller", "f-1", "critical", "update", 6.0, None,
+                            corrected))
+    correction = banner.locator(tid("crisis-correction"))
+    expect(correction).to_contain_text("来电人更正")
+    expect(correction).to_contain_text("“哦不好意思不是着火是楼下有人在烧纸”")
+    expect(correction).to_contain_text("复述确认")
+    expect(banner.locator(tid("critical-number"))).to_have_text("119")  # still offered until confirmed
+    fake_server.push(Prompt("call-f:f-1:critical:0", "call-f", "caller", "f-1", "critical", "withdraw", 9.0, None,
+                            corrected))
+    expect(page.locator(tid("critical-banner"))).to_have_count(0)
+    expect(page.locator(tid("cards"))).to_be_visible()  # crisis mode is over
 
 
 def test_the_meter_grades_only_a_negative_emotion(page: Page, fake_server: FakeServer) -> None:

@@ -1,0 +1,127 @@
+"""A danger the caller takes back (crisis_kinds.toml [corrections]): shown on the crisis card, and stood down only
+when the operator confirms it (new-user trial 12: 不是着火 是烧纸 stayed a red card to the end, with nudges and 未告知
+119)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assist.live.crisis import CrisisKinds
+from assist.live.prompts import LiveAssist
+from assist.nlp.analyzer import Analyzer, CallContext
+from assist.nlp.data import DEFAULT_DATA_DIR, DataError
+from assist.protocol.enums import AlertKind, PromptAction, PromptKind
+from assist.protocol.events import Alert, Event, Prompt, Transcript
+from assist.protocol.payloads import CriticalPayload
+
+FIRE = ("caller", "着火了着火了 楼下冒了好大的烟 你们快来")
+TAKEN_BACK = ("caller", "哦哦不好意思 不是着火 是楼下有人在烧纸")
+
+
+def run(analyzer: Analyzer, lines: list[tuple[str, str]]) -> tuple[LiveAssist, list[Event]]:
+    live = LiveAssist("c1", "a1", analyzer, context_factory=CallContext)
+    out: list[Event] = []
+    for i, (role, text) in enumerate(lines):
+        out += live.on_transcript(Transcript("c1", role, f"u{i}", False, text[: max(1, len(text) // 2)], i * 4.0,
+                                             i * 4.0 + 1.5))
+        out += live.on_transcript(Transcript("c1", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0))
+    return live, out
+
+
+def crisis_cards(events: list[Event]) -> dict[str, Prompt]:
+    """The crisis cards on screen at the end, by prompt id (their newest message)."""
+    shown: dict[str, Prompt] = {}
+    for e in events:
+        if isinstance(e, Prompt) and e.kind is PromptKind.CRITICAL:
+            if e.action is PromptAction.WITHDRAW:
+                shown.pop(e.prompt_id, None)
+            else:
+                shown[e.prompt_id] = e
+    return shown
+
+
+@pytest.fixture(params=["rules", "learned"])
+def engine(request: pytest.FixtureRequest, analyzer: Analyzer, learned: Analyzer) -> Analyzer:
+    return analyzer if request.param == "rules" else learned
+
+
+def test_the_correction_is_shown_and_ends_nothing_by_itself(engine: Analyzer) -> None:
+    live, events = run(engine, [FIRE, TAKEN_BACK])
+    cards = crisis_cards(events)
+    assert cards and all(isinstance(p.data, CriticalPayload) and "烧纸" in p.data.correction for p in cards.values())
+    assert live.state().crisis_numbers == ("119",) and live.state().owed == ("119",)  # still owed until confirmed
+    assert not [e for e in events if isinstance(e, Alert) and e.kind is AlertKind.STOOD_DOWN]
+
+
+def test_the_operator_restating_it_stands_the_crisis_down(engine: Analyzer) -> None:
+    confirmed = ("agent", "好的 只是烧纸 没有着火就好 那我给您登记一下 三个工作日内回复您")
+    live, events = run(engine, [FIRE, TAKEN_BACK, confirmed])
+    assert crisis_cards(events) == {}
+    state = live.state()
+    assert state.critical and state.crisis_numbers == () and state.owed == ()  # no 未告知 119 · 请回访
+    stood = [e for e in events if isinstance(e, Alert) and e.kind is AlertKind.STOOD_DOWN]
+    assert len(stood) == 1 and "烧纸" in stood[0].message and "119" in stood[0].message
+    # the routine handling after it is no nudge: the danger is over
+    assert not [e for e in events if isinstance(e, Prompt) and e.kind is PromptKind.HANDLING
+                and e.action is PromptAction.SHOW and e.audio_time > 8.0]
+
+
+def test_asked_back_the_callers_yes_stands_it_down_and_a_no_does_not(engine: Analyzer) -> None:
+    asked = ("agent", "我跟您确认一下 是有人在烧纸 没有着火是吧")
+    live, events = run(engine, [FIRE, TAKEN_BACK, asked, ("caller", "对对对 没事了")])
+    assert crisis_cards(events) == {} and live.state().owed == ()
+    live, events = run(engine, [FIRE, TAKEN_BACK, asked, ("caller", "我也说不好 我再看看")])
+    assert crisis_cards(events) and live.state().owed == ("119",)
+
+
+def test_a_danger_after_the_correction_keeps_the_crisis(engine: Analyzer) -> None:
+    live, events = run(engine, [FIRE, TAKEN_BACK, ("caller", "哎不对 烧纸把旁边的柴火堆点着了 火越来越大了"),
+                                ("agent", "好的 不是着火就好")])
+    assert crisis_cards(events) and "119" in live.state().crisis_numbers
+    assert not [e for e in events if isinstance(e, Alert) and e.kind is AlertKind.STOOD_DOWN]
+
+
+def test_a_transfer_confirms_nothing_and_a_later_danger_is_a_new_crisis(engine: Analyzer) -> None:
+    live, events = run(engine, [FIRE, TAKEN_BACK, ("agent", "您确定不是着火吗 我还是帮您转接119吧")])
+    assert crisis_cards(events) and live.state().crisis_numbers == ("119",)
+    live, events = run(engine, [FIRE, TAKEN_BACK, ("agent", "好的 不是着火就好"),
+                                ("caller", "哎呀 不对 真的着火了 屋里全是烟")])
+    assert crisis_cards(events) and "119" in live.state().crisis_numbers
+    critical = [e for e in events if isinstance(e, Alert) and e.kind is AlertKind.CRITICAL]
+    assert len({a.alert_id for a in critical}) == 2  # the danger again after the stand-down is a new alert
+
+
+@pytest.mark.parametrize("lines", [
+    # a kind a caller may be made to take back: never stood down on words
+    [("caller", "我老公喝醉了在打我 你们快来"), ("caller", "没事了没事了 误会了 他不打了"),
+     ("agent", "好的 是误会就好")],
+    [("caller", "我不想活了 药都准备好了"), ("caller", "我开玩笑的 没事"), ("agent", "好的 没事就好")],
+    # words that take back nothing
+    [FIRE, ("caller", "没有明火 但是烟越来越大了"), ("agent", "好的 没有明火")],
+])
+def test_no_stand_down_without_a_correction_of_a_misjudged_danger(analyzer: Analyzer,
+                                                                 lines: list[tuple[str, str]]) -> None:
+    live, events = run(analyzer, lines)
+    assert not [e for e in events if isinstance(e, Alert) and e.kind is AlertKind.STOOD_DOWN]
+    assert live.state().crisis_numbers, live.state()
+
+
+def test_a_gas_smell_taken_back() -> None:
+    analyzer = Analyzer.load()
+    smell = ("caller", "我家厨房一股煤气味 好像燃气泄漏了")
+    back, confirmed = ("caller", "哦不是煤气味 是下水道的味"), ("agent", "好的 是下水道的味道 不是燃气泄漏")
+    live, events = run(analyzer, [smell, back, confirmed])
+    assert crisis_cards(events) == {} and live.state().owed == ()
+
+
+def test_a_correction_of_an_unknown_kind_is_a_data_error(tmp_path: Path) -> None:
+    for name in ("crisis_kinds.toml", "referrals.toml"):
+        (tmp_path / name).write_text((DEFAULT_DATA_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    kinds = tmp_path / "crisis_kinds.toml"
+    kinds.write_text(kinds.read_text(encoding="utf-8").replace('"燃气泄漏" = [', '"煤气" = ['), encoding="utf-8")
+    with pytest.raises(DataError, match="煤气"):
+        CrisisKinds.load(tmp_path)
+    assert "火灾" in CrisisKinds.load(DEFAULT_DATA_DIR).corrections.kinds
+    assert "暴力" not in CrisisKinds.load(DEFAULT_DATA_DIR).corrections.kinds  # a caller may be made to say 没事
