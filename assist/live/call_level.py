@@ -109,7 +109,7 @@ class CallLevel:
         the call's kind of danger changes, its 承办 follows the new lead number."""
         self.critical = True
         if self.crisis.stood_down is not None:  # a danger after a stand-down is a new crisis (and a new alert)
-            self.crisis = CallCrisis(self.kinds, self.referrals)
+            self.crisis = CallCrisis(self.kinds, self.referrals, named=self.crisis.named)
         self.crisis.danger_again()
         changed = self.crisis.take(reading, utterance_id)
         numbers = self.crisis.card(reading)
@@ -117,6 +117,12 @@ class CallLevel:
         if changed and self.topic.department.pinned and department is not None:
             self.topic.department.pin(department)
         return numbers
+
+    def hear_caller(self, norm: str) -> None:
+        """A caller's words (normalised, partial or final): the kinds of danger they name (crisis.toml ``caller``:
+        出不来 is 被困, 打我 暴力) stay with the call — a crisis whose caller named another kind never stands down on a
+        correction (``CallCrisis.correctable``)."""
+        self.crisis.named.update(k.name for k in self.criteria.kinds if k.said_by_caller(norm))
 
     def about_crisis(self, question: str, score: float) -> bool:
         """Whether a knowledge answer (its entry's ``question``, matched at ``score``) is about the call's

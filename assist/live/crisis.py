@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import ClassVar
 
 from assist.nlp.analyzer import Analysis
 from assist.nlp.data import DEFAULT_DATA_DIR, DataError, Table, load_toml
@@ -67,32 +68,44 @@ class KindCard:
 
 @dataclass(frozen=True, slots=True)
 class Corrections:
-    """crisis_kinds.toml ``[corrections]``: the words by which a caller takes back a danger of a kind that can be
-    misjudged (不是着火 是烧纸), and how the operator's confirmation sounds (restated, or asked back and answered
-    yes)."""
+    """crisis_kinds.toml ``[corrections]``: the explicit denial by which a caller takes back a danger of a kind that can
+    be misjudged (不是着火 是烧纸), the words that void it, and how the operator's confirmation sounds."""
 
     kinds: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     unless: tuple[re.Pattern[str], ...] = ()
     affirm: tuple[re.Pattern[str], ...] = ()
+    accept: tuple[re.Pattern[str], ...] = ()
+    doubt: tuple[re.Pattern[str], ...] = ()
     asking: tuple[re.Pattern[str], ...] = ()
+
+    FIXED: ClassVar[tuple[str, ...]] = ("unless", "affirm", "accept", "doubt", "asking")
 
     @classmethod
     def read(cls, table: Table) -> Corrections:
-        fixed = {"unless", "affirm", "asking"}
-        return cls({kind: table.regex_list(kind) for kind in table.raw if kind not in fixed},
-                   *(table.regex_list(key) if table.has(key) else () for key in ("unless", "affirm", "asking")))
+        return cls({kind: table.regex_list(kind) for kind in table.raw if kind not in cls.FIXED},
+                   *(table.regex_list(key) if table.has(key) else () for key in cls.FIXED))
 
-    def words(self, kind: str | None, text: str) -> str | None:
-        """The words of ``text`` (a normalised final) that say a danger of ``kind`` was none, or None."""
-        if kind is None or any(p.search(text) for p in self.unless):
+    def denial(self, kind: str | None, text: str) -> re.Match[str] | None:
+        """The explicit denial of a danger of ``kind`` in ``text`` (a normalised final), in a line with no danger
+        word, hedge or question of ``unless``; else None."""
+        if kind is None or self.voids(text):
             return None
-        return next((m.group(0) for p in self.kinds.get(kind, ()) if (m := p.search(text))), None)
+        return next((m for p in self.kinds.get(kind, ()) if (m := p.search(text))), None)
+
+    def voids(self, text: str) -> bool:
+        """Danger words, a hedge or a question: no correction, confirmation or yes (and a standing correction is void)."""
+        return any(p.search(text) for p in self.unless)
 
     def affirms(self, text: str) -> bool:
-        return any(p.search(text) for p in self.affirm)
+        return any(p.search(text) for p in self.affirm) and not self.voids(text)
 
-    def asks(self, text: str) -> bool:
-        return any(p.search(text) for p in self.asking)
+    def confirms(self, text: str) -> bool:
+        """An operator's restated denial said as accepted, without doubt (好的 只是烧纸 没有着火就好)."""
+        return any(p.search(text) for p in self.accept) and not any(p.search(text) for p in self.doubt)
+
+    def asks_back(self, text: str) -> bool:
+        """An operator's restated denial asked back as a tag question at its end, without doubt (…没有着火是吧)."""
+        return any(p.search(text) for p in self.asking) and not any(p.search(text) for p in self.doubt)
 
 
 class CrisisKinds:
@@ -258,6 +271,7 @@ class CallCrisis:
     correction: str | None = None  # the caller's words taking the danger back (不是着火 是烧纸), not yet confirmed
     confirming: bool = False  # the operator asked the correction back: the caller's yes stands the crisis down
     stood_down: StandDown | None = None  # the operator confirmed the correction: the crisis is over
+    named: set[str] = field(default_factory=set)  # kinds of danger the caller's words named in the call (crisis.toml)
 
     @property
     def kind_names(self) -> tuple[str, ...]:
@@ -268,11 +282,21 @@ class CallCrisis:
     def active(self) -> bool:
         return self.reason is not None and self.stood_down is None
 
+    @property
+    def correctable(self) -> bool:
+        """The crisis is one danger of a kind a caller can misjudge and nothing else: no other danger joined it, no
+        number beyond the kind's own (120 for someone burnt, 110 for a threat), and no caller line of the call named
+        another kind (着火了 我们被困在屋里出不来了; 我老公喝多了打我 还在家里放火) — only such a crisis can stand down
+        on a correction (the review of stop 24: 他把家里点着了 还拿着刀 lost 110 on 没着火 误会了)."""
+        own = set(self.kind_numbers())
+        return (self.active and self.kind in self.kinds.corrections.kinds and not self.joined and bool(own)
+                and set(self.numbers) <= own and not self.named - {self.kind})
+
     def corrected(self, text: str) -> str | None:
         """A caller's final (normalised, not critical) that takes the call's danger back, when its kind can be
         misjudged (``[corrections]``): the final, cut to ``SHOWN_CORRECTION`` characters, now the call's pending
         correction; None otherwise."""
-        if not self.active or self.kinds.corrections.words(self.kind, text) is None:
+        if not self.correctable or self.kinds.corrections.denial(self.kind, text) is None:
             return None
         said = "".join(text.split())
         said = said if len(said) <= SHOWN_CORRECTION else said[:SHOWN_CORRECTION] + "…"
@@ -284,7 +308,7 @@ class CallCrisis:
     def stand_down(self, confirmed: str) -> StandDown | None:
         """The operator confirmed the pending correction (``confirmed``: the operator's words, or the caller's yes
         to them): the crisis is over and owes no number; None when nothing was corrected."""
-        if not self.active or self.correction is None:
+        if not self.correctable or self.correction is None:
             return None
         self.stood_down = StandDown(self.correction, confirmed, tuple(self.numbers))
         self.numbers = []

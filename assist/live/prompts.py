@@ -157,6 +157,8 @@ class LiveAssist:
         named = self._units.named(text) if role.is_agent and text.strip() else None
         result, reading = self._analyze(role, text, t.utterance_id, named, refinement) if text.strip() else (None, None)
         correction = self._correction_words(role, result)
+        if role is Role.CALLER and result is not None:
+            self.call.hear_caller(result.normalized.text)
         if correction is not None and reading is not None and reading.kind in (None, self.call.crisis.kind):
             reading = None  # 不是着火 是烧纸: the words that take the call's danger back raise no danger of it
         if t.final and not text.strip() and self._context is not None:  # the recogniser took the words back
@@ -169,7 +171,7 @@ class LiveAssist:
         if t.final:
             self.call.fold(role, result, named)
         # before the cards: the line that confirms a correction ends the crisis, so it is nudged as no crisis line
-        corrected = self._hear_correction(t, role, result) if t.final else []
+        corrected = self._hear_correction(t, role, result, correction is not None) if t.final else []
         wanted = self._cards_for(t, role, text, result, numbers) if result is not None else {}
         out: list[Event] = []
         if before is not None and (moved := self.state()) != before:
@@ -405,28 +407,38 @@ class LiveAssist:
         return gone
 
     def _correction_words(self, role: Role, r: Analysis | None) -> str | None:
-        """Caller words taking the call's danger back (crisis_kinds.toml ``[corrections]``: 不是着火 是烧纸) while the
-        crisis stands, partial or final: they raise no danger of its kind (``correction.py``)."""
-        if r is None or role is not Role.CALLER or not self.call.crisis.active:
+        """Caller words that deny the call's danger (crisis_kinds.toml ``[corrections]``: 不是着火 是烧纸) while the crisis
+        is that one danger, partial or final, and whose other words raise none when read again without the denial
+        (不是着火 是楼下有个人躺地上一动不动 is a danger: the review of stop 24): the denial, else None.  Such words
+        raise no danger of the call's kind (``correction.py``)."""
+        crisis = self.call.crisis
+        if r is None or role is not Role.CALLER or not crisis.correctable:
             return None
-        return self.call.kinds.corrections.words(self.call.crisis.kind, r.normalized.text)
+        text = r.normalized.text
+        found = crisis.kinds.corrections.denial(crisis.kind, text)
+        if found is None:
+            return None
+        rest = self._analyzer.analyze(Role.CALLER, text[:found.start()] + "," + text[found.end():])
+        if rest.critical or rest.safety_question is not None or any(x.urgent for x in rest.referrals):
+            return None
+        return found.group(0)
 
-    def _hear_correction(self, t: Transcript, role: Role, r: Analysis | None) -> list[Event]:
-        """After a final: the caller's correction is shown on the crisis cards; once the operator confirms it the
-        crisis stands down (``correction.hear``)."""
-        if r is None or (role is Role.CALLER and r.critical and self._correction_words(role, r) is None):
+    def _hear_correction(self, t: Transcript, role: Role, r: Analysis | None, denies: bool) -> list[Event]:
+        """After a final: the caller's correction (``denies``: ``_correction_words`` found one) is shown on the crisis
+        cards; once the operator confirms it the crisis stands down (``correction.hear``)."""
+        if r is None or (role is Role.CALLER and r.critical and not denies):
             return []  # a danger again (``CallLevel.enter_crisis`` voided the correction)
-        heard, words = hear(self.call.crisis, self.call.criteria, role, r.normalized.text)
-        if heard is Heard.SHOWN:
-            return [dataclasses.replace(p, action=PromptAction.UPDATE, audio_time=t.end)
-                    for p in self._corrected_cards(words)]
-        return self._stand_down(t, words) if heard is Heard.CONFIRMED else []
+        heard, words = hear(self.call.crisis, self.call.criteria, role, r.normalized.text, denies=denies)
+        if heard is Heard.CONFIRMED:
+            return self._stand_down(t, words)
+        return [dataclasses.replace(p, action=PromptAction.UPDATE, audio_time=t.end)
+                for p in self._corrected_cards(self.call.crisis.correction or "")]
 
     def _corrected_cards(self, words: str) -> list[Prompt]:
-        """The crisis cards on screen, now carrying the caller's correction."""
+        """The crisis cards on screen whose correction changes to ``words`` (the caller's, or "" once void)."""
         out = []
         for pid, p in list(self._crisis_cards.items()):
-            if isinstance(p.data, CriticalPayload):
+            if isinstance(p.data, CriticalPayload) and p.data.correction != words:
                 p = dataclasses.replace(p, data=dataclasses.replace(p.data, correction=words))
                 self._crisis_cards[pid] = p
                 out.append(p)

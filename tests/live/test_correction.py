@@ -125,3 +125,61 @@ def test_a_correction_of_an_unknown_kind_is_a_data_error(tmp_path: Path) -> None
         CrisisKinds.load(tmp_path)
     assert "火灾" in CrisisKinds.load(DEFAULT_DATA_DIR).corrections.kinds
     assert "暴力" not in CrisisKinds.load(DEFAULT_DATA_DIR).corrections.kinds  # a caller may be made to say 没事
+
+
+F, C = FIRE, TAKEN_BACK
+ASKED = ("agent", "确认一下 没有着火是吧")
+
+
+# The review of stop 24: its whole-call probes in which a real danger was stood down by the first version.
+@pytest.mark.parametrize("lines", [
+    [F, C, ASKED, ("agent", "那楼里有没有人被困住"), ("caller", "对")],  # a yes to another question
+    [F, C, ("agent", "现在还有没有明火"), ("caller", "没有 就是烟越来越大 呛得不行")],
+    [F, C, ASKED, ("caller", "对对 不过我妈刚才吸了好多烟 现在叫不醒")],
+    [F, C, ("agent", "不是着火 是有人烧纸是吧"), ("caller", "嗯 应该是吧 我也看不太清")],  # a hedged yes
+    [F, C, ("agent", "您说不是着火 那这么大的烟是哪来的")],  # doubt is no confirmation
+    [("caller", "着火了 厨房着火了 我老公被烧伤了 手上全是泡"), ("caller", "哦不是着火 是锅里的油烧起来了 已经盖灭了"),
+     ("agent", "好的 没有着火就好")],  # someone burnt: 120 is no fire's number
+    [("caller", "着火了 我们被困在屋里出不来了"), ("caller", "没有着火 是隔壁在烧垃圾 烟飘过来了"),
+     ("agent", "好的 只是烧垃圾 没有着火")],  # trapped: another kind named
+    [F, C, ("agent", "您再仔细看一下 到底是不是着火了"), ("caller", "是的")],
+    [F, ("caller", "我也不知道是不是着火 就是烟特别大"), ("agent", "您看一下有没有明火"),
+     ("caller", "没有 就是烟挺大的 屋里还有个老人")],
+    [("caller", "山上着火了 好大的火"), ("caller", "是有人上坟烧纸把山上的草点着了 烧了一大片"),
+     ("agent", "好的 是上坟烧纸引起的")],  # a cause is no denial
+    [F, ("caller", "现在没有明火了 烟还是很大 屋里还有人"), ("agent", "好的 没有明火了")],
+    [F, C, ASKED, ("caller", "嗯 可能吧 我也看不清楚")], [F, C, ASKED, ("caller", "是 还着着呢")],
+    [F, C, ("agent", "不是着火也得让消防去看看 您别挂")],
+    [("caller", "我家好大的煤气味 我妈晕倒在厨房了 叫不醒"), ("caller", "哦 不是煤气泄漏 是下水道返上来的味"),
+     ("agent", "好的 是下水道的味 不是煤气")],
+    [F, C, ("caller", "哎 不对 那个纸堆旁边的电动车也冒黑烟了"), ("agent", "好的 只是烧纸 没有着火")],
+    [("caller", "他把家里点着了 还拿着刀说要砍死我"), ("caller", "没事了 没着火 误会了 误会了"),
+     ("agent", "好的 没着火就好")],
+    [("caller", "我老公喝多了打我 还在家里放火"), ("caller", "没有着火 是我看错了"), ("agent", "好的 没有着火")],
+    [F, ("caller", "应该没有着火吧 我也不确定 就是烟很浓"), ("agent", "好的 没有着火就好 我给您登记")],
+    [F, ("caller", "没有着火 是我妈在厨房晕倒了 叫不醒"), ("agent", "好的 没有着火")],
+    [F, ("caller", "不是着火 是楼下有个人躺地上一动不动"), ("agent", "好的 不是着火")],
+    [F, ("caller", "不是着火 是电梯卡住了 我被困在里面了"), ("agent", "好的 不是着火")],
+    [F, ("caller", "不是着火 是锅里的油溅出来了 我儿子脸被烫伤了 起了好多泡"), ("agent", "好的 不是着火")],
+    [F, C, ("agent", "您确定没有着火")], [F, C, ("agent", "确定不是着火啊 您再看看")],
+    [F, C, ("agent", "确认一下 没有着火是吧 您先下楼到安全的地方"), ("caller", "好的好的")],
+    [F, C, ("caller", "不对不对 不是烧纸 是真的着火了"), ("agent", "好的 不是烧纸 是着火了 是吧"), ("caller", "对")],
+    [F, ("caller", "不是烧纸 是真的着火了 火苗都窜出来了"), ("agent", "好的 不是烧纸 是真着火了")],
+    [("caller", "家里好大的煤气味 我头好晕"), ("caller", "燃气公司的人说没有漏气 可我还是头晕想吐"),
+     ("agent", "好的 没有漏气")],
+    [("caller", "我们小区5栋着火了 好大的火 你们快来"), ("caller", "哦不对 地址搞错了 是3栋 不是5栋"),
+     ("agent", "好的 是3栋 您刚才搞错了")],
+    [F, ("caller", "不是着火 是爆炸了 刚才砰的一声 玻璃都碎了"), ("agent", "好的 不是着火 是爆炸")],
+])
+def test_no_real_danger_is_stood_down(analyzer: Analyzer, lines: list[tuple[str, str]]) -> None:
+    live, events = run(analyzer, lines)
+    assert not [e for e in events if isinstance(e, Alert) and e.kind is AlertKind.STOOD_DOWN], lines
+    assert live.state().crisis_numbers and crisis_cards(events), lines
+
+
+def test_a_rhetorical_denial_is_no_correction_and_a_void_one_leaves_the_card(analyzer: Analyzer) -> None:
+    _, events = run(analyzer, [F, ("caller", "这不是着火是什么 火越来越大了 你们怎么还不来")])
+    assert all(isinstance(p.data, CriticalPayload) and not p.data.correction for p in crisis_cards(events).values())
+    live, events = run(analyzer, [F, C, ("caller", "哎 不对 那个纸堆旁边的电动车也冒黑烟了")])
+    assert live.call.crisis.correction is None
+    assert all(isinstance(p.data, CriticalPayload) and not p.data.correction for p in crisis_cards(events).values())
