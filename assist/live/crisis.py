@@ -93,7 +93,7 @@ class Corrections:
         return next((m for p in self.kinds.get(kind, ()) if (m := p.search(text))), None)
 
     def voids(self, text: str) -> bool:
-        """Danger words, a hedge or a question: no correction, confirmation or yes (and a standing correction is void)."""
+        """Danger words, a hedge or a question: no correction, confirmation or yes (a standing correction is void)."""
         return any(p.search(text) for p in self.unless)
 
     def affirms(self, text: str) -> bool:

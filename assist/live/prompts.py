@@ -407,8 +407,8 @@ class LiveAssist:
         return gone
 
     def _correction_words(self, role: Role, r: Analysis | None) -> str | None:
-        """Caller words that deny the call's danger (crisis_kinds.toml ``[corrections]``: 不是着火 是烧纸) while the crisis
-        is that one danger, partial or final, and whose other words raise none when read again without the denial
+        """Caller words that deny the call's danger (crisis_kinds.toml ``[corrections]``: 不是着火 是烧纸) while the
+        crisis is that one danger, partial or final, and whose other words raise none when read again without the denial
         (不是着火 是楼下有个人躺地上一动不动 is a danger: the review of stop 24): the denial, else None.  Such words
         raise no danger of the call's kind (``correction.py``)."""
         crisis = self.call.crisis
