@@ -339,6 +339,15 @@ def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> Non
     # the review of stop 24: a first-aid question about a head, reassurance, and the speaker's own head; the caller's
     # view read back
     "嗯您是觉得上回的答复说应该没问题太含糊了是吧",
+    # the retired v23's false warnings: a unit's words read out, an own action vouched for, a limit with the action a
+    # sentence later, 至于 as "as for", 包括
+    "市场监管局给的答复原话是商家应该在七日内退款我把这个答复一字一句读给您听您看有没有要补充的",
+    "这个情况我肯定会在工单里写清楚,包括您提到的两次投诉编号,免得承办单位漏看。",
+    "这个小区具体归哪个社区,我这里的地图暂时查不到。我先按街道派单,备注请街道核实所属社区,这样不耽误处理。",
+    "嗯我能保证的是这个工单我会跟踪到底承办单位每一次回复我都第一时间告诉您至于最后怎么处理要以他们的核查结果为准",
+    "我没法跟您打包票说明天一定修好,但我会把工单标成紧急,明天上午十点前给您回个电话说进展。",
+    "可能是我刚才讲得太快了我慢一点再跟您过一遍", "这个不清楚的地方我帮您问一下",
+    "您要是带齐材料也不会跑两趟,我把清单发给您",
     "老人摔倒了脑袋有包吗,有没有出血", "孩子的脑袋是不是有包,有没有鼓起来,您摸一下",
     "这个app很简单,小孩子都会用,我教您操作",
     "您放心,现在垃圾分类小学生都知道,我们社区也在宣传", "我脑子短路了,不好意思",
@@ -383,6 +392,13 @@ def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: 
                                   "回复里说了会处理,应该很快的", "街道的回复是已经派人去看了,应该很快就能修好",
                                   "我给您的答复是,应该很快就能办好", "我保证上报领导,领导肯定会批的",
                                   "我保证报上去了肯定有人管",
-                                  "您这问题问得,小学生都知道答案。", "侬脑子拎不清啊"])
+                                  "您这问题问得,小学生都知道答案。", "侬脑子拎不清啊",
+                                  # the retired v23's missed warnings, and look-alikes of its fixes
+                                  "你说话能不能说清楚点哦莫得时间陪你在这儿摆龙门阵",
+                                  "呃那个公租房排到第几号了我们也查不着的哦",
+                                  "这事至于吗", "你至于这么生气吗", "包在我身上", "答复原话是应该很快就能修好",
+                                  "您当时要是先在网上查查那家机构的资质,也不至于被骗这么多钱。",
+                                  "至于什么时候恢复供气,这个不清楚。", "哎呀孩子没分到学校而已不至于这么紧张吧",
+                                  "这个问题我们会反映的,至于什么时候解决,估摸着快了。"])
 def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
     assert rules(banned, text), text

