@@ -44,7 +44,7 @@ def hear(crisis: CallCrisis, criteria: CrisisRules, role: Role, text: str, *,
         return Heard.NOTHING, ""
     if role is Role.CALLER:
         if crisis.confirming and crisis.correction is not None and fixes.affirms(text):
-            return Heard.CONFIRMED, f"{crisis.correction}?「{text}」"
+            return Heard.CONFIRMED, f"{crisis.asked}」,来电人答「{text}"
         crisis.confirming = False
         said = crisis.corrected(text) if denies else None
         if said is not None:
@@ -60,6 +60,6 @@ def hear(crisis: CallCrisis, criteria: CrisisRules, role: Role, text: str, *,
     if criteria.transfers(text, crisis.numbers, crisis.kind_names):
         return Heard.NOTHING, ""  # 就算不是着火 我也帮您转接119: the danger is handed on, not stood down
     if fixes.asks_back(text):
-        crisis.confirming = True  # 跟您确认一下 没有着火是吧: the caller's yes confirms it
+        crisis.confirming, crisis.asked = True, text  # 跟您确认一下 没有着火是吧: the caller's yes confirms it
         return Heard.ASKED, text
     return (Heard.CONFIRMED, text) if fixes.confirms(text) else (Heard.NOTHING, "")

@@ -270,6 +270,7 @@ class CallCrisis:
     grave: bool = False  # the call's reason came from words: the rules', or grave ones of a model reading
     correction: str | None = None  # the caller's words taking the danger back (不是着火 是烧纸), not yet confirmed
     confirming: bool = False  # the operator asked the correction back: the caller's yes stands the crisis down
+    asked: str = ""  # ... in these words
     stood_down: StandDown | None = None  # the operator confirmed the correction: the crisis is over
     named: set[str] = field(default_factory=set)  # kinds of danger the caller's words named in the call (crisis.toml)
 

@@ -343,6 +343,8 @@ class LiveAssist:
         for ref in sorted(said, key=lambda x: order.index(x.number) if x.number in order else len(order)):
             if ref.number in self._shown_referrals or (crisis and ref.number not in crisis) or ref.number in asked:
                 continue  # shown already, a routine referral while a crisis holds the screen, or on the safety card
+            if self._stood_down_number(ref.number, r):
+                continue  # 没有煤气味儿 after the stand-down: the number the caller's denial names (new-user trial 13)
             if self.call.is_matter_hotline(ref) and ref.number != matter:
                 continue  # a matter hotline follows the call's matter, not one utterance's guess
             if matter in numbers and ref.number != matter and self.call.is_matter_number(ref.number):
@@ -434,6 +436,12 @@ class LiveAssist:
         return [dataclasses.replace(p, action=PromptAction.UPDATE, audio_time=t.end)
                 for p in self._corrected_cards(self.call.crisis.correction or "")]
 
+    def _stood_down_number(self, number: str, r: Analysis) -> bool:
+        """A number of the crisis the operator stood down, given by caller words that deny its danger again."""
+        crisis = self.call.crisis
+        return (crisis.stood_down is not None and number in crisis.stood_down.numbers
+                and any(p.search(r.normalized.text) for p in crisis.kinds.corrections.kinds.get(crisis.kind or "", ())))
+
     def _corrected_cards(self, words: str) -> list[Prompt]:
         """The crisis cards on screen whose correction changes to ``words`` (the caller's, or "" once void)."""
         out = []
@@ -451,6 +459,8 @@ class LiveAssist:
         done = self.call.crisis.stand_down(confirmed)
         if done is None:
             return []
+        if self._context is not None:
+            self._context.stand_down(self.call.crisis.kind)  # the signs so far were the misjudgement
         out: list[Event] = [dataclasses.replace(p, action=PromptAction.WITHDRAW, audio_time=t.end, span=None)
                             for p in self._crisis_cards.values()]
         self._crisis_cards.clear()

@@ -6,6 +6,7 @@ utterances (``CallContext``): the types the analyzer facade (``analyzer.py``) an
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,12 +63,24 @@ class CallContext:
         self._asked: frozenset[str] = frozenset()  # the utterances before the operator's last safety question
         self._question = False  # the operator has asked a safety question in this call, not yet answered no
         self._danger_question = False  # ... and the last one's yes means danger (有没有伤害自己的想法)
+        self.stood_down_kinds: set[str] = set()  # kinds of danger the operator confirmed were a misjudgement
         self._explicit = False  # ... and the last one was a safety question as such (not any question after a sign)
         self.moving = False  # the caller told of a move or a new number in this call (WeakSigns.moves)
 
     def history(self, exclude: str | None = None) -> list[UtteranceRecord]:
         """Records in call order, without utterance ``exclude``."""
         return [r for uid, r in self._records.items() if uid != exclude]
+
+    def stand_down(self, kind: str | None = None) -> None:
+        """The operator confirmed the caller's correction of the call's danger (live assist, crisis_kinds.toml
+        ``[corrections]``): the signs so far were a misjudgement, so none of them is an earlier sign for the next
+        words (new-user trial 13: after a gas smell turned out to be fish, the closing 算了算了 我自己跟他说吧 谢谢你啊
+        got a red self-harm card, the earlier sign letting the model's guess through)."""
+        for uid, r in self._records.items():
+            self._records[uid] = dataclasses.replace(r, critical=False, numbers=(), flagged=False, strong=False,
+                                                     threat=False, soft=False, kind=None)
+        if kind is not None:
+            self.stood_down_kinds.add(kind)  # ... and a model guess of that danger again is no sign (refine)
 
     def new_id(self) -> str:
         """A fresh utterance id for an utterance that came without one."""

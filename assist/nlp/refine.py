@@ -305,6 +305,17 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         flagged = False
     if label == DESPAIR and rule_emotion != DESPAIR and not cue and plans:
         label, emotion = rule_emotion, a.emotion  # the model's 绝望 on a plan or thanks at the close: the words'
+    if flagged and not a.critical and not cue and not vented and signs.settles(text):
+        # 我自己跟他说吧: the caller settles it with the other party (weak_signs.toml `settles`), after an earlier sign
+        # too — a crisis the call raised before stands on its own card
+        flagged = False
+    if (flagged and not a.critical and not cue and not vented and context is not None
+            and _kind(result) in context.stood_down_kinds):
+        # the operator confirmed the caller's correction of this kind of danger (不是煤气味 是腌鱼的味: live assist,
+        # crisis_kinds.toml [corrections]): the model's guess of it again, with no words of it, is the same
+        # misjudgement (new-user trial 13: 那个鱼味儿在楼道里也太冲了 asked the safety question, and the closing
+        # 算了算了…我自己跟他说吧 then had an earlier sign to build a red self-harm card on)
+        flagged = False
     if flagged and not a.critical and not seen and not vented and _kind(result) == MEDICAL and signs.bereaved(text):
         # a relative's failed rescue told (没救过来): that emergency is over; a medical guess is no sign (trial 7, t3:
         # 0.99 and chest-pain first aid in a funeral-subsidy call)

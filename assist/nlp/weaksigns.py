@@ -57,6 +57,7 @@ class WeakSigns:
     farewell_unless: tuple[re.Pattern[str], ...] = ()  # a new number or a move in its clause or the one before
     hang_ups: tuple[re.Pattern[str], ...] = ()  # 算了算了挂了: the whole line ends the call, no model guess is a sign
     closing_thanks: tuple[re.Pattern[str], ...] = ()  # 你别往心里去,你们也不容易: an apology and thanks at the close
+    settling: tuple[re.Pattern[str], ...] = ()  # 我自己跟他说吧: the caller settles it with the other party
 
     @classmethod
     def load(cls, path: Path | None = None, safety: Path | None = None) -> WeakSigns:
@@ -65,7 +66,7 @@ class WeakSigns:
         doc.check_keys({"hyperbole", "routine", "cues", "asking", "affirm", "farewells", "yes", "danger_questions",
                         "closing", "vent_rules", "negative_questions", "soft_kinds", "grievance", "threatens", "grave",
                         "plain_questions", "plans_ahead", "bare_openers", "farewell_unless", "bereaved",
-                        "bereaved_unless", "bereaved_diagnosis", "hang_ups", "closing_thanks"})
+                        "bereaved_unless", "bereaved_diagnosis", "hang_ups", "closing_thanks", "settles"})
         return cls(doc.regex_list("hyperbole"), doc.regex_list("routine"), doc.regex_list("cues"),
                    SafetyRules.load(safety), doc.regex_list("asking"), doc.regex_list("affirm"),
                    doc.regex_list("farewells"), doc.regex_list("yes"), doc.regex_list("danger_questions"),
@@ -77,7 +78,8 @@ class WeakSigns:
                    openers=doc.regex_list("bare_openers"),
                    deaths=doc.regex_list("bereaved"), deaths_unless=doc.regex_list("bereaved_unless"),
                    diagnosis=doc.regex_list("bereaved_diagnosis"),
-                   hang_ups=doc.regex_list("hang_ups"), closing_thanks=doc.regex_list("closing_thanks"))
+                   hang_ups=doc.regex_list("hang_ups"), closing_thanks=doc.regex_list("closing_thanks"),
+                   settling=doc.regex_list("settles"))
 
     def masked(self, text: str) -> str:
         """``text`` with its hyperbole blanked (逼疯了 → ···): what is left may still carry a cue."""
@@ -188,6 +190,11 @@ class WeakSigns:
         hang-up, no model guess on it is a sign as the call's first (refine.apply; trial 8's line, which the stop-22
         model was sure of)."""
         return any(p.search(text) for p in self.closing_thanks)
+
+    def settles(self, text: str) -> bool:
+        """The caller will settle the matter with the other party (我自己跟他说吧): no model guess on it is a sign
+        (refine.apply)."""
+        return any(p.search(text) for p in self.settling)
 
     def bare_opener(self, text: str) -> bool:
         """The whole line only names whom the call is about (我想反映一下我们楼里有个老人): a model guess below sure on

@@ -183,3 +183,37 @@ def test_a_rhetorical_denial_is_no_correction_and_a_void_one_leaves_the_card(ana
     live, events = run(analyzer, [F, C, ("caller", "哎 不对 那个纸堆旁边的电动车也冒黑烟了")])
     assert live.call.crisis.correction is None
     assert all(isinstance(p.data, CriticalPayload) and not p.data.correction for p in crisis_cards(events).values())
+
+
+# New-user trial 13: a gas smell that was a neighbour's salted fish, asked back and confirmed, then the fish smell
+# complained about and the matter left to the caller (the call as the tester wrote it, recognizer-style)
+TRIAL13 = [
+    ("agent", "您好 12345 请问有什么可以帮您"), ("caller", "喂喂 我们楼道里一股煤气味 好冲啊 是不是哪家漏气了"),
+    ("agent", "您先别慌 请不要开关电灯 不要打电话的时候待在楼道里 您现在在哪个位置"),
+    ("caller", "我在自己家门口 幸福路十八号院二号楼三楼 味道就是从楼上飘下来的"),
+    ("agent", "好的 您先离开楼道到楼外空旷的地方 不要按门铃不要开灯 我这边马上联系燃气公司抢修"),
+    ("caller", "等一下啊 我上去看看 好像是四楼那家在门口晒东西"), ("agent", "您注意安全 如果味道很大请不要靠近"),
+    ("caller", "哎呀 搞错了搞错了 是四楼老王家在门口腌臭鳜鱼 不是煤气味 是那个鱼的臭味"),
+    ("agent", "跟您确认一下 不是煤气泄漏 是邻居腌鱼的味道 是吧"),
+    ("caller", "对对对 就是那个鱼 我凑近闻了 没有煤气味儿 不好意思啊 麻烦你们了"),
+    ("agent", "没关系 您的警惕是对的 如果之后再闻到煤气味 请先开窗离开 再拨打燃气公司抢修电话或者12345"),
+    ("caller", "好嘞 那个鱼味儿在楼道里也太冲了 能不能让他别在楼道里腌"),
+    ("agent", "楼道堆放物品的问题 我可以帮您登记转给社区和物业协调 您看需要吗"),
+    ("caller", "算了算了 邻里邻居的 我自己跟他说吧 谢谢你啊"), ("agent", "好的 感谢您的来电 再见"),
+]
+
+
+def test_after_the_stand_down_no_crisis_comes_back_from_the_fish(learned: Analyzer) -> None:
+    live = LiveAssist("c1", "a1", learned, context_factory=CallContext)
+    events: list[Event] = []
+    for i, (role, text) in enumerate(TRIAL13):
+        t = Transcript("c1", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0)
+        refinement = live.learned_for(t)
+        events += live.on_transcript(t, live.with_knowledge(refinement) if refinement is not None else None)
+    stood = [e for e in events if isinstance(e, Alert) and e.kind is AlertKind.STOOD_DOWN]
+    assert len(stood) == 1 and "跟您确认一下" in stood[0].message and "来电人答「对对对" in stood[0].message
+    after = [e for e in events if isinstance(e, Prompt | Alert) and e.audio_time > 40.0]
+    assert not [e for e in after if isinstance(e, Alert) and e.kind is AlertKind.CRITICAL]  # no red self-harm card
+    assert not [e for e in after if isinstance(e, Prompt) and e.kind is PromptKind.REFERRAL
+                and e.action is PromptAction.SHOW]  # 没有煤气味儿 gives no 119 card back
+    assert crisis_cards(events) == {} and live.state().owed == ()

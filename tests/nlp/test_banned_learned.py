@@ -102,7 +102,7 @@ def test_the_shipped_model_warns_on_wording_no_rule_describes() -> None:
 
 
 @pytest.mark.parametrize("text", ["好的还有其他问题吗", "这个情况我了解了", "嗯那个呃就是这样子啊", "请问您贵姓",
-                                  "感谢您的来电,再见。"])
+                                  "感谢您的来电,再见。", "刘师傅您好 您请说", "您好 请讲"])  # new-user trial 13
 def test_standard_wording_and_filler_get_no_learned_warning(text: str) -> None:
     # the fourth new-user trial: the closing 好的还有其他问题吗 drew a 禁用语 flash and a supervisor warning
     banned = BannedList.load(DEFAULT_DATA_DIR / "banned.toml")

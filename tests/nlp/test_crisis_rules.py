@@ -73,3 +73,9 @@ def test_a_linked_number_must_be_an_emergency_number(tmp_path: Path) -> None:
     path.write_text(crisis.replace('"110" = ["119"]', '"110" = ["12345"]'), encoding="utf-8")
     with pytest.raises(DataError, match="12345"):
         CrisisRules.load(path)
+
+
+def test_a_repair_in_days_is_routine_handling_and_asking_the_place_is_not() -> None:
+    # new-user trial 13, to a woman watched by a stalker: 登记一下 大概过几天应该会有人去修
+    assert rules().routine_words("登记一下,大概过几天应该会有人去修", ("110",), ("暴力",)) is not None
+    assert rules().routine_words("我先登记一下您的位置", ("110",), ("暴力",)) is None

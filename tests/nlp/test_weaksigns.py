@@ -129,3 +129,11 @@ def test_recognizer_text_is_cut_at_a_word_start(signs: WeakSigns) -> None:
     assert text[plain[0]:plain[1]].startswith("伴走了")  # the window alone cuts the word
     assert text[snapped[0]:snapped[1]] == "老伴走了半年了我一个人也没啥意思"
     assert snapped[0] >= plain[0] - 3 and snapped[1] == plain[1]  # at most a few characters out
+
+
+def test_settling_it_with_the_other_party_is_no_sign(signs: WeakSigns) -> None:
+    """New-user trial 13: 算了算了 邻里邻居的 我自己跟他说吧 谢谢你啊 got a red self-harm card (the model sure)."""
+    assert signs.settles("算了算了,邻里邻居的,我自己跟他说吧,谢谢你啊")
+    assert signs.settles("我去跟物业说一下吧")
+    assert not signs.settles("我跟他说了,最后一次,以后不麻烦你们了")
+    assert not signs.settles("算了算了,我自己想办法吧")
