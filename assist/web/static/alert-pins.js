@@ -1,7 +1,8 @@
 // The crises pinned above the supervisor's alert queue: one row per call with unacknowledged
 // critical alerts. The server sends a continuing crisis as ONE alert (re-sent with its count and
 // last time updated, its acknowledgement kept), so an acknowledged crisis re-raised stays acknowledged
-// and unpinned; a new kind of danger or an escalation is a new alert, pinned again. A crisis raised again in the same call (the same or another reason) updates
+// and unpinned (a crisis the operator stood down on the caller's confirmed correction stays pinned, marked 危急已解除 ·
+// 请复核, with the stood_down alert's words, until a supervisor acknowledges it); a new kind of danger or an escalation is a new alert, pinned again. A crisis raised again in the same call (the same or another reason) updates
 // that call's row (newest reason and message, "共 n 次") instead of adding a row.
 //
 // Order (docs/client.md): calls still live first, then calls that have ended; within each, the
@@ -27,21 +28,29 @@ export const QUICK_NOTES_ID = "ack-notes";
  */
 export function pinGroups(records, isLive, handoff = () => null) {
   const byCall = new Map();
+  const stood = new Map(); // call_id → its newest stood_down alert (the operator confirmed the caller's correction)
   for (const rec of records) {
     const a = rec.alert;
+    if (a.kind === "stood_down" && (a.created_at || 0) >= ((stood.get(a.call_id) || {}).created_at || 0)) {
+      stood.set(a.call_id, a);
+    }
     if (a.severity !== "critical" || a.acknowledged_by) continue;
     if (!byCall.has(a.call_id)) byCall.set(a.call_id, []);
     byCall.get(a.call_id).push(rec);
   }
   const groups = [...byCall].map(([callId, recs]) => {
     recs.sort((x, y) => (x.alert.created_at || 0) - (y.alert.created_at || 0));
+    const latest = recs[recs.length - 1].alert;
+    const down = stood.get(callId);
     return {
       callId,
       recs,
       since: recs[0].alert.created_at || 0,
-      latest: recs[recs.length - 1].alert,
+      latest,
       live: Boolean(isLive(callId)),
       handoff: handoff(callId),
+      // stood down after the call's newest crisis raise: still pinned (a supervisor reviews it), marked 已解除
+      stoodDown: down && (down.created_at || 0) >= (latest.last_at || latest.created_at || 0) ? down : null,
     };
   });
   return groups.sort((a, b) => Number(b.live) - Number(a.live) || b.since - a.since || a.callId.localeCompare(b.callId));
@@ -201,7 +210,13 @@ export class PinnedCrises {
       parts.waitLabel.textContent = "等待 "; // "通话已结束 等待 3:00": stopped when it ended
       parts.wait.hidden = !row.seenLive;
     }
-    parts.msg.textContent = a.message || "";
+    parts.msg.textContent = group.stoodDown ? group.stoodDown.message : a.message || "";
+    row.node.classList.toggle("pin-stood", Boolean(group.stoodDown));
+    if (group.stoodDown) {
+      parts.state.textContent = group.live ? "危急已解除 · 请复核" : "通话已结束 · 危急已解除 · 请复核";
+      parts.state.hidden = false;
+      parts.handoff.hidden = true; // nothing is owed once the crisis stood down
+    }
     for (const b of [parts.ack, parts.noteOpen, parts.send]) b.disabled = waiting;
     parts.ack.textContent = waiting ? "确认中…" : "确认";
     parts.ack.title = n > 1 ? `确认这通电话的 ${n} 条危急告警` : "";

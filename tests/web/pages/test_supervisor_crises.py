@@ -259,3 +259,26 @@ def test_the_call_row_names_the_calls_newest_crisis(new_page: NewPage, fake_serv
     fake_server.push(Alert("b-2", call_id, agent, "critical", "critical", "危机信号:有人急症或重伤,需要急救(120)", 52.0,
                            None, now))
     expect(row.locator(tid("critical-marker"))).to_have_text("危急 · 急症/受伤")
+
+
+def test_a_crisis_stood_down_stays_pinned_for_review_marked_as_such(new_page: NewPage,
+                                                                   fake_server: FakeServer) -> None:
+    """New-user trial 13: after the operator confirmed the caller's correction (a gas smell that was salted
+    fish), the supervisor's pin still read 危急·火情 in red; it stays pinned until acknowledged, marked 危急已解除 ·
+    请复核 with the stood_down alert's words, and a danger raised again after it turns it red again."""
+    page = open_supervisor(new_page, fake_server)
+    now = time.time()
+    fake_server.push(CallStarted("call-020", "A20", now))
+    fake_server.push(critical("al-20", "call-020", "A20", FIRE, now))
+    row = page.locator(f'{tid("pinned-critical")}[data-call-id="call-020"]')
+    expect(row).to_be_visible()
+    expect(row).not_to_have_class("pin pin-stood")
+    down = ("危急解除:来电人更正「不是煤气味是腌鱼的味」,坐席确认「跟您确认一下不是煤气泄漏是吧」,来电人答「对对对」;"
+            "原建议转接 119,请班长复核")
+    fake_server.push(Alert("al-21", "call-020", "A20", "stood_down", "warning", down, 40.0, None, now + 1))
+    expect(row.locator(tid("pinned-call-state"))).to_have_text("危急已解除 · 请复核")
+    expect(row.locator(tid("pinned-message"))).to_have_text(down)
+    expect(row).to_have_class("pin pin-stood")
+    fake_server.push(critical("al-22", "call-020", "A20", SELF_HARM, now + 2))  # a danger after it: red again
+    expect(row).to_have_class("pin")
+    expect(row.locator(tid("pinned-message"))).to_have_text(SELF_HARM)
