@@ -273,6 +273,7 @@ class CallCrisis:
     asked: str = ""  # ... in these words
     stood_down: StandDown | None = None  # the operator confirmed the correction: the crisis is over
     named: set[str] = field(default_factory=set)  # kinds of danger the caller's words named in the call (crisis.toml)
+    held: set[str] = field(default_factory=set)  # every kind the crisis has had, replaced ones too
 
     @property
     def kind_names(self) -> tuple[str, ...]:
@@ -286,12 +287,14 @@ class CallCrisis:
     @property
     def correctable(self) -> bool:
         """The crisis is one danger of a kind a caller can misjudge and nothing else: no other danger joined it, no
-        number beyond the kind's own (120 for someone burnt, 110 for a threat), and no caller line of the call named
-        another kind (着火了 我们被困在屋里出不来了; 我老公喝多了打我 还在家里放火) — only such a crisis can stand down
+        number beyond the kind's own (120 for someone burnt, 110 for a threat), no caller line of the call named
+        another kind (着火了 我们被困在屋里出不来了; 我老公喝多了打我 还在家里放火) and the crisis never had another
+        kind, one it replaced too (a self-harm card before a gas smell: the review of stop 24) — only such a crisis
+        can stand down
         on a correction (the review of stop 24: 他把家里点着了 还拿着刀 lost 110 on 没着火 误会了)."""
         own = set(self.kind_numbers())
         return (self.active and self.kind in self.kinds.corrections.kinds and not self.joined and bool(own)
-                and set(self.numbers) <= own and not self.named - {self.kind})
+                and set(self.numbers) <= own and not (self.named | self.held) - {self.kind})
 
     def corrected(self, text: str) -> str | None:
         """A caller's final (normalised, not critical) that takes the call's danger back, when its kind can be
@@ -359,6 +362,8 @@ class CallCrisis:
         if changed:
             self.kind = reading.kind
             self._rekind(reading)
+        if self.kind is not None:
+            self.held.add(self.kind)
         return changed
 
     def _joins(self, reading: CrisisReading, utterance_id: str | None) -> bool:

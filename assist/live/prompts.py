@@ -460,7 +460,7 @@ class LiveAssist:
         if done is None:
             return []
         if self._context is not None:
-            self._context.stand_down(self.call.crisis.kind)  # the signs so far were the misjudgement
+            self._context.stand_down(done.numbers)  # the signs of it so far were the misjudgement
         out: list[Event] = [dataclasses.replace(p, action=PromptAction.WITHDRAW, audio_time=t.end, span=None)
                             for p in self._crisis_cards.values()]
         self._crisis_cards.clear()

@@ -63,7 +63,6 @@ class CallContext:
         self._asked: frozenset[str] = frozenset()  # the utterances before the operator's last safety question
         self._question = False  # the operator has asked a safety question in this call, not yet answered no
         self._danger_question = False  # ... and the last one's yes means danger (有没有伤害自己的想法)
-        self.stood_down_kinds: set[str] = set()  # kinds of danger the operator confirmed were a misjudgement
         self._explicit = False  # ... and the last one was a safety question as such (not any question after a sign)
         self.moving = False  # the caller told of a move or a new number in this call (WeakSigns.moves)
 
@@ -71,16 +70,18 @@ class CallContext:
         """Records in call order, without utterance ``exclude``."""
         return [r for uid, r in self._records.items() if uid != exclude]
 
-    def stand_down(self, kind: str | None = None) -> None:
+    def stand_down(self, numbers: tuple[str, ...]) -> None:
         """The operator confirmed the caller's correction of the call's danger (live assist, crisis_kinds.toml
-        ``[corrections]``): the signs so far were a misjudgement, so none of them is an earlier sign for the next
+        ``[corrections]``): the signs of it so far — the critical ones (a crisis that stands down never had another
+        kind: ``CallCrisis.correctable``, so they were its own, or guesses it never took up) and those whose numbers
+        are all the stood-down crisis's (``numbers``) — were a misjudgement, and no longer an earlier sign for the next
         words (new-user trial 13: after a gas smell turned out to be fish, the closing 算了算了 我自己跟他说吧 谢谢你啊
-        got a red self-harm card, the earlier sign letting the model's guess through)."""
+        had the gas signs to build a red self-harm card on).  A safety question's sign of another danger stays (the
+        review of stop 24)."""
         for uid, r in self._records.items():
-            self._records[uid] = dataclasses.replace(r, critical=False, numbers=(), flagged=False, strong=False,
-                                                     threat=False, soft=False, kind=None)
-        if kind is not None:
-            self.stood_down_kinds.add(kind)  # ... and a model guess of that danger again is no sign (refine)
+            if r.critical or (r.flagged and set(r.numbers) <= set(numbers)):
+                self._records[uid] = dataclasses.replace(r, critical=False, numbers=(), flagged=False, strong=False,
+                                                         threat=False, soft=False, kind=None)
 
     def new_id(self) -> str:
         """A fresh utterance id for an utterance that came without one."""

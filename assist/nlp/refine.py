@@ -305,16 +305,12 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         flagged = False
     if label == DESPAIR and rule_emotion != DESPAIR and not cue and plans:
         label, emotion = rule_emotion, a.emotion  # the model's 绝望 on a plan or thanks at the close: the words'
-    if flagged and not a.critical and not cue and not vented and signs.settles(text):
-        # 我自己跟他说吧: the caller settles it with the other party (weak_signs.toml `settles`), after an earlier sign
-        # too — a crisis the call raised before stands on its own card
-        flagged = False
-    if (flagged and not a.critical and not cue and not vented and context is not None
-            and _kind(result) in context.stood_down_kinds):
-        # the operator confirmed the caller's correction of this kind of danger (不是煤气味 是腌鱼的味: live assist,
-        # crisis_kinds.toml [corrections]): the model's guess of it again, with no words of it, is the same
-        # misjudgement (new-user trial 13: 那个鱼味儿在楼道里也太冲了 asked the safety question, and the closing
-        # 算了算了…我自己跟他说吧 then had an earlier sign to build a red self-harm card on)
+    # 我自己跟他说吧 as the whole line: the caller will settle it with the other party (weak_signs.toml `settles`;
+    # new-user trial 13: 算了算了 邻里邻居的 我自己跟他说吧 谢谢你啊, model 0.98 of self-harm): as the call's first sign
+    # no model guess on it is a sign; after an earlier sign it asks (amber), never raises or drops the card (the
+    # review of stop 24: an evasive answer to the safety question is no reason to take the question away)
+    settled = flagged and not a.critical and not cue and not vented and signs.settles(text)
+    if settled and not seen:
         flagged = False
     if flagged and not a.critical and not seen and not vented and _kind(result) == MEDICAL and signs.bereaved(text):
         # a relative's failed rescue told (没救过来): that emergency is over; a medical guess is no sign (trial 7, t3:
@@ -380,6 +376,8 @@ def apply(analyzer: RulesEngine, a: Analysis, refinement: Refinement, context: C
         confident = False
         if analyzer.referrals.retracts(text) or analyzer.referrals.denies_danger(text):
             flagged = False
+    if settled and flagged:
+        confident = False
     critical = flagged and confident
     safety_check = flagged and not confident
     if critical and fields["intent"] != Category.HELP.value:

@@ -12,7 +12,7 @@ from assist.live.crisis import CrisisKinds
 from assist.live.prompts import LiveAssist
 from assist.nlp.analyzer import Analyzer, CallContext
 from assist.nlp.data import DEFAULT_DATA_DIR, DataError
-from assist.protocol.enums import AlertKind, PromptAction, PromptKind
+from assist.protocol.enums import AlertKind, PromptAction, PromptKind, Role
 from assist.protocol.events import Alert, Event, Prompt, Transcript
 from assist.protocol.payloads import CriticalPayload
 
@@ -217,3 +217,42 @@ def test_after_the_stand_down_no_crisis_comes_back_from_the_fish(learned: Analyz
     assert not [e for e in after if isinstance(e, Prompt) and e.kind is PromptKind.REFERRAL
                 and e.action is PromptAction.SHOW]  # 没有煤气味儿 gives no 119 card back
     assert crisis_cards(events) == {} and live.state().owed == ()
+
+
+# The review of stop 24 (of trial 13's fixes): a settling line is the whole line and still to come, and after an
+# earlier sign it only asks; a crisis that ever had another kind never stands down.
+@pytest.mark.parametrize("text", [
+    "我跟他说了我要离婚 他说我敢走就打断我的腿", "我找他说理 他就拿酒瓶子砸我头", "我跟对方说了 他说今晚就带人来我家",
+    "我去跟他谈谈 他手里有刀 我也不怕了", "我跟他们说一声吧 我先走了", "我去跟他说清楚 他要是再打我我就报警",
+])
+def test_a_danger_beside_words_of_talking_to_him_is_still_a_sign(learned: Analyzer, text: str) -> None:
+    a = learned.analyze_final(Role.CALLER, text, CallContext(), utterance_id="u0")
+    assert a.critical or a.safety_question is not None, text
+
+
+@pytest.mark.parametrize("lines", [
+    ["有个男的天天在我家楼下等我 我下班他就跟着", "您现在人安全吗", "我跟他说过了 没用"],
+    ["我老公最近脾气很坏 老是摔东西吓唬我", "您现在安全吗 他有没有对您动手", "算了 我自己跟他说吧"],
+])
+def test_an_evasive_answer_to_the_safety_question_keeps_a_sign(learned: Analyzer, lines: list[str]) -> None:
+    ctx = CallContext()
+    a = None
+    for i, text in enumerate(lines):
+        a = learned.analyze_final(Role.AGENT if i % 2 else Role.CALLER, text, ctx, utterance_id=f"u{i}")
+    assert a is not None and (a.critical or a.safety_question is not None), lines
+    first = learned.analyze_final(Role.CALLER, "算了算了 邻里邻居的 我自己跟他说吧 谢谢你啊", CallContext(),
+                                  utterance_id="u0")
+    assert not first.critical and first.safety_question is None  # as the call's first words: no sign
+
+
+def test_a_crisis_that_had_another_kind_never_stands_down(learned: Analyzer) -> None:
+    live = LiveAssist("c1", "a1", learned, context_factory=CallContext)
+    events: list[Event] = []
+    lines = [("caller", "我儿子不管我 我一个人活着也没啥意思了"), ("caller", "哎 楼道里一股煤气味 好冲"),
+             ("caller", "哦不是煤气味 是下水道的味"), ("agent", "好的 是下水道的味道 不是燃气泄漏")]
+    for i, (role, text) in enumerate(lines):
+        t = Transcript("c1", role, f"u{i}", True, text, i * 4.0, i * 4.0 + 3.0)
+        refinement = live.learned_for(t)
+        events += live.on_transcript(t, live.with_knowledge(refinement) if refinement is not None else None)
+    assert not [e for e in events if isinstance(e, Alert) and e.kind is AlertKind.STOOD_DOWN]
+    assert live.state().crisis_numbers

@@ -348,6 +348,10 @@ def test_an_action_taken_back_is_no_action(banned: BannedList, text: str) -> Non
     "我没法跟您打包票说明天一定修好,但我会把工单标成紧急,明天上午十点前给您回个电话说进展。",
     "可能是我刚才讲得太快了我慢一点再跟您过一遍", "这个不清楚的地方我帮您问一下",
     "您要是带齐材料也不会跑两趟,我把清单发给您",
+    # new-user trial 13: a hedge about the danger before the transfer, the safety advice beside a transfer, and (the
+    # review of stop 24) the caller's words read back
+    "老人可能在家里出了意外这个不能等 我马上帮您转接110", "您也可以自己先报警,我这边同时帮您转接110",
+    "这个事物业说他们管不了是吧", "您是说这个派出所管不了",
     "老人摔倒了脑袋有包吗,有没有出血", "孩子的脑袋是不是有包,有没有鼓起来,您摸一下",
     "这个app很简单,小孩子都会用,我教您操作",
     "您放心,现在垃圾分类小学生都知道,我们社区也在宣传", "我脑子短路了,不好意思",
@@ -399,6 +403,8 @@ def test_compliant_lines_of_the_retired_v18_are_clean(banned: BannedList, text: 
                                   "这事至于吗", "你至于这么生气吗", "包在我身上", "答复原话是应该很快就能修好",
                                   "您当时要是先在网上查查那家机构的资质,也不至于被骗这么多钱。",
                                   "至于什么时候恢复供气,这个不清楚。", "哎呀孩子没分到学校而已不至于这么紧张吧",
-                                  "这个问题我们会反映的,至于什么时候解决,估摸着快了。"])
+                                  "这个问题我们会反映的,至于什么时候解决,估摸着快了。",
+                                  # new-user trial 13: a caller watched by a stalker left to call the police alone
+                                  "那这个我们也管不了 你自己报警呗", "你好你自己去报警吧"])
 def test_their_look_alikes_are_still_warned(banned: BannedList, text: str) -> None:
     assert rules(banned, text), text

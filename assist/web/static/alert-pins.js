@@ -53,7 +53,9 @@ export function pinGroups(records, isLive, handoff = () => null) {
       stoodDown: down && (down.created_at || 0) >= (latest.last_at || latest.created_at || 0) ? down : null,
     };
   });
-  return groups.sort((a, b) => Number(b.live) - Number(a.live) || b.since - a.since || a.callId.localeCompare(b.callId));
+  // a crisis stood down (green, for review) after the active ones
+  return groups.sort((a, b) => Number(Boolean(a.stoodDown)) - Number(Boolean(b.stoodDown)) || Number(b.live) - Number(a.live)
+    || b.since - a.since || a.callId.localeCompare(b.callId));
 }
 
 /**
