@@ -88,9 +88,11 @@ class Corrections:
     def denial(self, kind: str | None, text: str) -> re.Match[str] | None:
         """The explicit denial of a danger of ``kind`` in ``text`` (a normalised final), in a line with no danger
         word, hedge or question of ``unless``; else None."""
-        if kind is None or self.voids(text):
-            return None
-        return next((m for p in self.kinds.get(kind, ()) if (m := p.search(text))), None)
+        return None if kind is None or self.voids(text) else self.said(kind, text)
+
+    def said(self, kind: str | None, text: str) -> re.Match[str] | None:
+        """The words of ``text`` that deny a danger of ``kind``, whatever else the line says."""
+        return next((m for p in self.kinds.get(kind or "", ()) if (m := p.search(text))), None)
 
     def voids(self, text: str) -> bool:
         """Danger words, a hedge or a question: no correction, confirmation or yes (a standing correction is void)."""
@@ -289,9 +291,8 @@ class CallCrisis:
         """The crisis is one danger of a kind a caller can misjudge and nothing else: no other danger joined it, no
         number beyond the kind's own (120 for someone burnt, 110 for a threat), no caller line of the call named
         another kind (着火了 我们被困在屋里出不来了; 我老公喝多了打我 还在家里放火) and the crisis never had another
-        kind, one it replaced too (a self-harm card before a gas smell: the review of stop 24) — only such a crisis
-        can stand down
-        on a correction (the review of stop 24: 他把家里点着了 还拿着刀 lost 110 on 没着火 误会了)."""
+        kind, one it replaced too (a self-harm card before a gas smell) — only such a crisis can stand down on a
+        correction (the review of stop 24: 他把家里点着了 还拿着刀 lost 110 on 没着火 误会了)."""
         own = set(self.kind_numbers())
         return (self.active and self.kind in self.kinds.corrections.kinds and not self.joined and bool(own)
                 and set(self.numbers) <= own and not (self.named | self.held) - {self.kind})

@@ -440,7 +440,7 @@ class LiveAssist:
         """A number of the crisis the operator stood down, given by caller words that deny its danger again."""
         crisis = self.call.crisis
         return (crisis.stood_down is not None and number in crisis.stood_down.numbers
-                and any(p.search(r.normalized.text) for p in crisis.kinds.corrections.kinds.get(crisis.kind or "", ())))
+                and crisis.kinds.corrections.said(crisis.kind, r.normalized.text) is not None)
 
     def _corrected_cards(self, words: str) -> list[Prompt]:
         """The crisis cards on screen whose correction changes to ``words`` (the caller's, or "" once void)."""
